@@ -1,0 +1,9 @@
+"""The one exception the project raises for bad input: its message is a single line for the user."""
+
+
+class InputError(Exception):
+    """Bad input (a file missing, malformed or inconsistent). The message names the file."""
+
+
+def where(path, lineno=None):
+    return f"{path}:{lineno}" if lineno is not None else str(path)

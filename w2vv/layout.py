@@ -1,0 +1,133 @@
+"""The VisualSearch layout (REFERENCE §1, §3, §7–§10): every path the project reads or
+writes is built here and nowhere else, plus the caption and ImageSets readers."""
+import os
+
+from .errors import InputError
+
+DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
+TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
+
+
+def is_chinese(collection):
+    """A collection is Chinese when its name contains 'cn' after position 0 (``cococntrain``)."""
+    return collection.find("cn", 1) > 0
+
+
+def language(collection):
+    return "zh" if is_chinese(collection) else "en"
+
+
+def image_id(sent_id):
+    """``COCO_val2014_000000217153#0`` → ``COCO_val2014_000000217153`` (a trailing .jpg/.mp4 removed)."""
+    img = sent_id.split("#", 1)[0]
+    for ext in (".jpg", ".mp4"):
+        if img.endswith(ext):
+            return img[: -len(ext)]
+    return img
+
+
+def collection_dir(root, collection):
+    return os.path.join(root, collection)
+
+
+def caption_file(root, collection):
+    return os.path.join(root, collection, "TextData", f"{collection}.caption.txt")
+
+
+def imageset_file(root, collection):
+    return os.path.join(root, collection, "ImageSets", f"{collection}.txt")
+
+
+def feature_dir(root, feature, feature_collection=DEFAULT_FEATURE_COLLECTION):
+    return os.path.join(root, feature_collection, "FeatureData", feature)
+
+
+def vocab_dir(root, train, style):
+    return os.path.join(root, train, "TextData", "vocabulary", style)
+
+
+def vocab_file(root, train, style, threshold=5):
+    return os.path.join(vocab_dir(root, train, style), f"word_vocab_{threshold}.txt")
+
+
+def vocab_counter_file(root, train, style, threshold=5):
+    return os.path.join(vocab_dir(root, train, style), f"word_vocab_counter_{threshold}.txt")
+
+
+def en_word2vec_dir(root):
+    return os.path.join(root, "word2vec", "flickr", "vec500flickr30m")
+
+
+def zh_word2vec_file(root):
+    return os.path.join(root, "zh_w2v", "model", "zh_jieba.model")
+
+
+def word2vec_path(root, lang):
+    return zh_word2vec_file(root) if lang == "zh" else en_word2vec_dir(root)
+
+
+def checkpoint_dir(root, train, val, config_name):
+    return os.path.join(root, train, "cv_keras", val, TRAIN_STYLE, config_name)
+
+
+def similarity_dir(root, test, train, run_name):
+    """``<root>/<test>/SimilarityIndex/<train>/<run_name>/`` (run_name: the config, or zh2en_/zh2en2img_<config>)."""
+    return os.path.join(root, test, "SimilarityIndex", train, run_name)
+
+
+def cl_run_name(config_name):
+    return f"zh2en_{config_name}"
+
+
+def fusion_run_name(config_name):
+    return f"zh2en2img_{config_name}"
+
+
+def image_dir(root, collection):
+    return os.path.join(root, collection, "ImageData")
+
+
+def _require_file(path, what):
+    if not os.path.isdir(os.path.dirname(os.path.dirname(path))):
+        raise InputError(f"{os.path.dirname(os.path.dirname(path))}: collection folder not found "
+                         f"(check --rootpath and the collection name)")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: {what} not found")
+
+
+def read_captions(path):
+    """[(sent_id, sentence), …] from a caption file: ``<sentid> <sentence>`` a line."""
+    _require_file(path, "caption file")
+    pairs = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.rstrip("\r\n")
+                if not line.strip():
+                    continue
+                fields = line.split(" ", 1)
+                if len(fields) < 2 or not fields[1].strip():
+                    raise InputError(f"{path}:{lineno}: caption line has an id but no sentence")
+                pairs.append((fields[0], fields[1]))
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    if not pairs:
+        raise InputError(f"{path}: caption file is empty")
+    return pairs
+
+
+def read_imageset(path):
+    _require_file(path, "ImageSets file")
+    with open(path, encoding="utf-8") as f:
+        ids = f.read().split()
+    if not ids:
+        raise InputError(f"{path}: ImageSets file is empty")
+    return ids
+
+
+def captions_of(root, collection):
+    return read_captions(caption_file(root, collection))
+
+
+def imageset_of(root, collection):
+    return read_imageset(imageset_file(root, collection))
