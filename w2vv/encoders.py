@@ -1,0 +1,125 @@
+"""The three sentence encodings (REFERENCE §4, text_style ``gru@bow_filterstop@word2vec_filterstop``).
+
+1. word-index sequence for the GRU: plain tokens through the ``bow`` vocabulary (1..V,
+   0 = padding), unknown words dropped, cut to the first ``maxlen``, zeros padded in front;
+2. bag of words: counts over the ``bow_filterstop`` vocabulary of the content tokens;
+3. mean word2vec of the content tokens that word2vec knows.
+
+Sentences are encoded once into compact arrays: the index sequences densely, the bag of
+words and the mean word2vec as sparse matrices (the latter over a small table holding
+only the word2vec vectors of words that occur), so 600K sentences fit in memory and a
+batch's auxiliary input ``concat(bow, mean_w2v)`` is built in O(batch)."""
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass
+class EncodedSentences:
+    ids: list
+    sequences: np.ndarray        # (n, maxlen) int32
+    bow: sp.csr_matrix           # (n, bow vocab size) counts
+    w2v_weights: sp.csr_matrix   # (n, table rows): 1/k for each of a sentence's k known content words
+    w2v_table: np.ndarray        # (table rows, dim) float32
+
+    def __len__(self):
+        return len(self.ids)
+
+    @property
+    def empty_parts(self):
+        """(n, 3) bool: which of sequence, bag of words, mean word2vec has no known word."""
+        return np.stack([~self.sequences.any(axis=1), np.diff(self.bow.indptr) == 0,
+                         np.diff(self.w2v_weights.indptr) == 0], axis=1)
+
+    @property
+    def complete(self):
+        """Sentences with all three parts non-empty: training and validation keep only these."""
+        return ~self.empty_parts.any(axis=1)
+
+    def aux(self, rows=None):
+        """The auxiliary input ``concat(bow, mean_w2v)`` of the given rows, float32, dense."""
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows)
+        bow = self.bow[rows].toarray().astype(np.float32)
+        mean_w2v = np.asarray(self.w2v_weights[rows] @ self.w2v_table, dtype=np.float32)
+        return np.concatenate([bow, mean_w2v], axis=1)
+
+    def inputs(self, rows=None):
+        """The model's two inputs for the given rows."""
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows)
+        return self.sequences[rows], self.aux(rows)
+
+    def subset(self, rows):
+        rows = np.asarray(rows)
+        return EncodedSentences([self.ids[i] for i in rows], self.sequences[rows], self.bow[rows],
+                                self.w2v_weights[rows], self.w2v_table)
+
+
+def pad_sequences_pre(index_lists, maxlen):
+    """Keras ``pad_sequences`` defaults: keep the first ``maxlen`` (truncating 'post'), pad in front."""
+    out = np.zeros((len(index_lists), maxlen), np.int32)
+    for i, idx in enumerate(index_lists):
+        idx = idx[:maxlen]
+        if idx:
+            out[i, maxlen - len(idx):] = idx
+    return out
+
+
+class SentenceEncoder:
+    """Turns sentences of one language into the model's inputs."""
+
+    def __init__(self, tokenizer, seq_vocab, bow_vocab, word2vec, maxlen=32):
+        self.tokenizer = tokenizer
+        self.seq_index = {w: i + 1 for i, w in enumerate(seq_vocab)}
+        self.bow_index = {w: i for i, w in enumerate(bow_vocab)}
+        self.word2vec = word2vec
+        self.maxlen = maxlen
+
+    @property
+    def seq_vocab_size(self):
+        return len(self.seq_index)
+
+    @property
+    def aux_dim(self):
+        return len(self.bow_index) + self.word2vec.dim
+
+    def encode(self, id_sentence_pairs):
+        ids, index_lists, content = [], [], []
+        for sent_id, sentence in id_sentence_pairs:
+            ids.append(sent_id)
+            index_lists.append([self.seq_index[w] for w in self.tokenizer.tokens(sentence) if w in self.seq_index])
+            content.append(self.tokenizer.content_tokens(sentence))
+        return EncodedSentences(ids, pad_sequences_pre(index_lists, self.maxlen), self._bow(content),
+                                *self._mean_w2v(content))
+
+    def _bow(self, content):
+        rows, cols = [], []
+        for i, words in enumerate(content):
+            hits = [self.bow_index[w] for w in words if w in self.bow_index]
+            rows += [i] * len(hits)
+            cols += hits
+        data = np.ones(len(rows), np.float32)  # duplicates are summed: counts
+        return sp.csr_matrix((data, (rows, cols)), shape=(len(content), len(self.bow_index)), dtype=np.float32)
+
+    def _mean_w2v(self, content):
+        vocabulary = list(dict.fromkeys(w for words in content for w in words))
+        table, known = self.word2vec.lookup(vocabulary)
+        table_row = {w: r for r, w in enumerate(w for w, k in zip(vocabulary, known) if k)}
+        rows, cols, data = [], [], []
+        for i, words in enumerate(content):
+            hits = [table_row[w] for w in words if w in table_row]
+            rows += [i] * len(hits)
+            cols += hits
+            data += [1.0 / len(hits)] * len(hits)
+        weights = sp.csr_matrix((np.array(data, np.float64), (rows, cols)),
+                                shape=(len(content), len(table_row)))
+        return weights, table[known]
+
+    def embedding_matrix(self, rng):
+        """(V+1, dim) initial embedding: word2vec rows, uniform(-1, 1) for words word2vec lacks, row 0 zeros."""
+        words = list(self.seq_index)
+        vectors, known = self.word2vec.lookup(words)
+        random_rows = rng.uniform(-1, 1, size=(len(words), self.word2vec.dim)).astype(np.float32)
+        matrix = np.zeros((len(words) + 1, self.word2vec.dim), np.float32)
+        matrix[1:] = np.where(known[:, None], vectors, random_rows)
+        return matrix

@@ -1,0 +1,77 @@
+"""Word2vec loading: the English BigFile (``word2vec/flickr/vec500flickr30m``), the Chinese
+gensim model (``zh_w2v/model/zh_jieba.model``, saved by gensim 3.x; gensim 4 loads it),
+and word2vec binary/text files through gensim ``KeyedVectors``.
+
+Every kind answers the same two questions: its dimension, and the vectors of a list of
+words (with which of them it knows). A BigFile stays memory-mapped: only the rows asked
+for are read, so a 3 GB model opens in seconds."""
+import os
+
+import numpy as np
+
+from .bigfile import BigFile
+from .errors import InputError
+
+
+class BigFileWord2Vec:
+    def __init__(self, folder):
+        self._bigfile = BigFile(folder)
+        self.dim = self._bigfile.ndims
+        self.path = folder
+
+    def __contains__(self, word):
+        return word in self._bigfile
+
+    def lookup(self, words):
+        """(vectors (n, dim) float32 with zero rows for unknown words, known mask (n,))."""
+        known = np.array([w in self._bigfile for w in words], dtype=bool)
+        out = np.zeros((len(words), self.dim), np.float32)
+        rows, _ = self._bigfile.index_of(words)
+        out[known] = self._bigfile.read_rows(rows)
+        return out, known
+
+
+class GensimWord2Vec:
+    def __init__(self, keyed_vectors, path):
+        self._kv = keyed_vectors
+        self.dim = keyed_vectors.vector_size
+        self.path = path
+
+    def __contains__(self, word):
+        return word in self._kv.key_to_index
+
+    def lookup(self, words):
+        known = np.array([w in self._kv.key_to_index for w in words], dtype=bool)
+        out = np.zeros((len(words), self.dim), np.float32)
+        if known.any():
+            out[known] = self._kv[[w for w, k in zip(words, known) if k]]
+        return out, known
+
+
+def _load_gensim(path):
+    from gensim.models import KeyedVectors, Word2Vec
+    if path.endswith((".bin", ".bin.gz")):
+        return KeyedVectors.load_word2vec_format(path, binary=True)
+    if path.endswith((".txt", ".vec", ".txt.gz")):
+        return KeyedVectors.load_word2vec_format(path, binary=False)
+    try:  # a full model saved by Word2Vec.save() (gensim 3.x or 4.x) ...
+        return Word2Vec.load(path).wv
+    except AttributeError:  # ... or KeyedVectors saved on their own
+        return KeyedVectors.load(path)
+
+
+def open_word2vec(path, expected_dim=None):
+    """Open a word2vec: a BigFile folder, a gensim model file, or a word2vec .bin/.txt file."""
+    path = str(path)
+    if os.path.isdir(path):
+        w2v = BigFileWord2Vec(path)
+    elif os.path.isfile(path):
+        try:
+            w2v = GensimWord2Vec(_load_gensim(path), path)
+        except Exception as e:  # gensim raises many kinds (pickle, EOF, unicode, value)
+            raise InputError(f"{path}: cannot read word2vec model ({type(e).__name__}: {e})".splitlines()[0]) from None
+    else:
+        raise InputError(f"{path}: word2vec not found")
+    if expected_dim is not None and w2v.dim != expected_dim:
+        raise InputError(f"{path}: word2vec vectors are {w2v.dim}-d, but the config's embed_size is {expected_dim}")
+    return w2v
