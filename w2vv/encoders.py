@@ -110,7 +110,7 @@ class SentenceEncoder:
             hits = [table_row[w] for w in words if w in table_row]
             rows += [i] * len(hits)
             cols += hits
-            data += [1.0 / len(hits)] * len(hits)
+            data += [1.0 / len(hits)] * len(hits) if hits else []
         weights = sp.csr_matrix((np.array(data, np.float64), (rows, cols)),
                                 shape=(len(content), len(table_row)))
         return weights, table[known]

@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""Build the vocabularies of a training collection (REFERENCE §3):
+<root>/<train>/TextData/vocabulary/{bow,bow_filterstop}/word_vocab_<t>.txt and word_vocab_counter_<t>.txt."""
+import argparse
+import sys
+
+from w2vv import layout
+from w2vv.cli import log, run
+from w2vv.text import Tokenizer
+from w2vv.vocab import build_vocabularies
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("collection", help="training collection, e.g. cococntrain or mscoco2014dev-train")
+    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    p.add_argument("--freq_threshold", type=int, default=5, help="keep words seen at least this often (5)")
+    p.add_argument("--stopwords", default=None, help="stop-word list (default: the project's list for the language)")
+    p.add_argument("--overwrite", type=int, default=0, choices=[0, 1])
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    tokenizer = Tokenizer(layout.language(args.collection), args.stopwords)
+    build_vocabularies(args.rootpath, args.collection, tokenizer, args.freq_threshold, bool(args.overwrite), log)
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

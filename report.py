@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The results table of the paper (REFERENCE §12): test mIR of CL, CM and CLM per config,
+read from the metrics.json files that cross_lingual.py, the tester and fuse.py wrote.
+Printed, and written to <root>/results/zh2en2img_results.txt (or --out)."""
+import argparse
+import os
+import sys
+
+from w2vv import fusion
+from w2vv.atomic import write_text
+from w2vv.errors import InputError
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("configs", nargs="+", metavar="CONFIG")
+    parser.add_argument("--rootpath", default=os.path.join(os.path.expanduser("~"), "VisualSearch"))
+    parser.add_argument("--zh_train", default="cococntrain")
+    parser.add_argument("--test_collection", default="cococntest")
+    parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return parser.parse_args(argv)
+
+
+def run(args):
+    table = fusion.result_table(args.rootpath, args.configs, args.test_collection, args.zh_train)
+    out = args.out or os.path.join(args.rootpath, "results", "zh2en2img_results.txt")
+    write_text(out, table)
+    print(table, end="")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        run(args)
+    except InputError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Test a trained W2VV model on a collection (REFERENCE §8).
+
+Writes <root>/<test>/SimilarityIndex/<train>/<config>/sent_feat.txt and, for Chinese
+collections (or with --evaluate 1), sent.id.score.txt, mir.txt and metrics.json."""
+import argparse
+import os
+import sys
+
+from w2vv.cli import log, quiet_tensorflow, run
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("train", help="the training collection of the model, e.g. cococntrain")
+    p.add_argument("test", help="the collection to test on, e.g. cococntest")
+    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    p.add_argument("--model_path", default=None, help="checkpoint folder (default: from --val and --model_config)")
+    p.add_argument("--val", default=None, help="validation collection of the run (to find the checkpoint folder)")
+    p.add_argument("--model_config", default=None, help="config name of the run (to find the checkpoint folder)")
+    p.add_argument("--weight_name", default=None, help="weights file in the folder (default: the best epoch)")
+    p.add_argument("--evaluate", type=int, default=None, choices=[0, 1],
+                   help="rank images and write the figures (default: only for Chinese collections)")
+    p.add_argument("--feature_collection", default="mscoco2014dev", help="collection holding FeatureData")
+    p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    if args.model_path is None and not (args.val and args.model_config):
+        p.error("give --model_path, or --val and --model_config")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    quiet_tensorflow()
+    from w2vv import layout
+    from w2vv.testing import test_model
+
+    folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.model_config)
+    weights = os.path.join(folder, args.weight_name) if args.weight_name else None
+    test_model(args.rootpath, args.train, args.test, folder, weights, None if args.evaluate is None else
+               bool(args.evaluate), args.feature_collection, args.word2vec, log)
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

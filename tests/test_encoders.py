@@ -1,0 +1,46 @@
+import numpy as np
+
+from w2vv.bigfile import write_bigfile
+from w2vv.encoders import SentenceEncoder, pad_sequences_pre
+from w2vv.text import Tokenizer
+from w2vv.word2vec import open_word2vec
+
+
+def make_encoder(tmp_path, maxlen=32):
+    (tmp_path / "stop.txt").write_text("the\na\non\n")
+    write_bigfile(tmp_path / "w2v", ["dog", "beach", "runs"], np.array([[1, 0], [0, 2], [4, 4]], np.float32))
+    tok = Tokenizer("en", tmp_path / "stop.txt")
+    return SentenceEncoder(tok, ["a", "dog", "the", "beach"], ["dog", "beach", "cat"], open_word2vec(tmp_path / "w2v"), maxlen)
+
+
+def test_pad_sequences_pre_keeps_the_first_maxlen():
+    np.testing.assert_array_equal(pad_sequences_pre([[1, 2], [1, 2, 3, 4, 5], []], 4),
+                                  [[0, 0, 1, 2], [1, 2, 3, 4], [0, 0, 0, 0]])
+
+
+def test_three_encodings(tmp_path):
+    enc = make_encoder(tmp_path, maxlen=4)
+    e = enc.encode([("s1", "A dog runs on the beach, the dog!"), ("s2", "zebra"), ("s3", "the cat")])
+    # plain tokens a dog runs on the beach the dog -> known in seq vocab: a dog the beach the dog -> first 4
+    np.testing.assert_array_equal(e.sequences[0], [1, 2, 3, 4])
+    np.testing.assert_array_equal(e.sequences[2], [0, 0, 0, 3])
+    aux = e.aux()
+    assert aux.shape == (3, 3 + 2) and enc.aux_dim == 5
+    np.testing.assert_array_equal(aux[0, :3], [2, 1, 0])          # counts, not normalised
+    np.testing.assert_allclose(aux[0, 3:], [(1 + 4 + 0 + 1) / 4, (0 + 4 + 2 + 0) / 4])  # dog runs beach dog
+    np.testing.assert_array_equal(aux[1], 0)
+    assert e.complete.tolist() == [True, False, False]
+    assert e.empty_parts[2].tolist() == [False, False, True]      # 'cat': in bow, not in word2vec
+    seq, aux_rows = e.inputs([2, 0])
+    np.testing.assert_array_equal(seq, e.sequences[[2, 0]])
+    np.testing.assert_array_equal(aux_rows, aux[[2, 0]])
+
+
+def test_embedding_matrix(tmp_path):
+    enc = make_encoder(tmp_path)
+    m = enc.embedding_matrix(np.random.default_rng(0))
+    assert m.shape == (5, 2)
+    np.testing.assert_array_equal(m[0], 0)
+    np.testing.assert_array_equal(m[2], [1, 0])     # dog
+    np.testing.assert_array_equal(m[4], [0, 2])     # beach
+    assert np.all(np.abs(m[[1, 3]]) <= 1) and m[1].any()   # a, the: uniform(-1, 1)

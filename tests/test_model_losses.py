@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+
+from w2vv.config import load_config
+from w2vv.errors import InputError
+from w2vv.losses import contrastive, max_violation_ranking, mse
+from w2vv.model import build_model
+from w2vv.training import PlateauRule
+
+
+@pytest.mark.parametrize("name, attention", [("base_w2vv", False), ("w2vv_attention", True),
+                                             ("w2vv_attention_ctl", True)])
+def test_paper_configs_have_the_reference_parameter_count(name, attention):
+    V, B, D = 3217, 1954, 2048
+    cfg = load_config(name)
+    model = build_model(cfg, V, B + 500)
+    expected = ((V + 1) * 500 + 3 * (500 * 1024 + 1024 * 1024 + 1024) + (1025 if attention else 0)
+                + (1024 + B + 500) * D + D + D * D + D)
+    assert model.count_params() == expected
+    gru = model.get_layer("sentence_gru")
+    assert gru.cell.reset_after is False and not model.get_layer("word_embedding").trainable
+
+
+def test_reference_config_files_load_unchanged(fixtures):
+    for name in ("tiny_base", "tiny_attention_ctl"):
+        cfg = load_config(str(fixtures / "original_w2vv" / "w2vv_configs" / f"{name}.py"))
+        assert cfg.name == name and cfg.lstm_size == 32 and cfg.batch_size == 100 and cfg.gru_impl == "keras2"
+
+
+def test_bad_configs(tmp_path):
+    with pytest.raises(InputError, match="unknown config 'nope'"):
+        load_config("nope")
+    (tmp_path / "half.py").write_text("class config:\n    lstm_size = 3\n")
+    with pytest.raises(InputError, match="half.py: config lacks required attribute"):
+        load_config(str(tmp_path / "half.py"))
+
+
+def keras2_gru(x, kernel, recurrent, bias):
+    """Keras 2.2.4's GRU (reset_after=False, hard_sigmoid = clip(0.2x+0.5)) in numpy."""
+    units = recurrent.shape[0]
+    hs = lambda v: np.clip(0.2 * v + 0.5, 0, 1)
+    h = np.zeros((x.shape[0], units))
+    for t in range(x.shape[1]):
+        xz, xr, xh = np.split(x[:, t] @ kernel + bias, 3, axis=1)
+        z = hs(xz + h @ recurrent[:, :units])
+        r = hs(xr + h @ recurrent[:, units:2 * units])
+        hh = np.tanh(xh + (r * h) @ recurrent[:, 2 * units:])
+        h = z * h + (1 - z) * hh
+    return h
+
+
+def test_gru_has_keras_2_2_4_semantics():
+    import keras
+    from w2vv.model import sentence_gru
+    cfg = load_config("base_w2vv", overrides={"lstm_size": "6"})
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 5, 4)).astype(np.float32) * 2
+    layer = sentence_gru(cfg, return_sequences=False)
+    out = np.asarray(layer(keras.ops.convert_to_tensor(x)))
+    kernel, recurrent, bias = [np.asarray(w) for w in layer.get_weights()]
+    bias = rng.normal(size=bias.shape).astype(np.float32)
+    layer.set_weights([kernel, recurrent, bias])
+    out = np.asarray(layer(keras.ops.convert_to_tensor(x)))
+    np.testing.assert_allclose(out, keras2_gru(x, kernel, recurrent, bias), atol=1e-5)
+
+
+def test_losses_equal_numpy():
+    rng = np.random.default_rng(1)
+    pred = rng.normal(size=(6, 5)).astype(np.float32)
+    target = rng.normal(size=(6, 5)).astype(np.float32) * 0.5
+    flags = np.array([1, 0, 1, 0, 1, 0], np.float32)
+    pred[1] = target[1]  # a negative at distance 0: d = sqrt(1e-7)
+    np.testing.assert_allclose(np.asarray(mse(target, pred)), ((pred - target) ** 2).mean(1), rtol=1e-6)
+    d = np.sqrt(np.maximum(((pred - target) ** 2).sum(1), 1e-7))
+    expected = flags * d ** 2 + (1 - flags) * np.maximum(2 - d, 0) ** 2
+    got = np.asarray(contrastive(2.0)(np.concatenate([target, flags[:, None]], 1), pred))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    assert abs(got[1] - (2 - np.sqrt(1e-7)) ** 2) < 1e-4
+
+
+def test_max_violation_ranking_loss():
+    img = np.eye(3, dtype=np.float32)
+    perfect = np.asarray(max_violation_ranking(0.3)(img, img * 5))
+    np.testing.assert_allclose(perfect, 0, atol=1e-6)
+    sent = np.array([[1, 0, 0], [1, 0.1, 0], [0, 0, 1]], np.float32)
+    cos = (sent / np.linalg.norm(sent, axis=1, keepdims=True)) @ img.T
+    pos = np.diag(cos)
+    hinge_i = np.maximum(0.3 + cos - pos[:, None], 0) * (1 - np.eye(3))
+    hinge_s = np.maximum(0.3 + cos - pos[None, :], 0) * (1 - np.eye(3))
+    np.testing.assert_allclose(np.asarray(max_violation_ranking(0.3)(img, sent)),
+                               hinge_i.max(1) + hinge_s.max(0), rtol=1e-5)
+
+
+def test_plateau_rule_on_a_scripted_sequence():
+    """Figures 0.1, 0.2, then 0.2 forever: halvings after epochs 2, 5, 8, 11; stop after epoch 12."""
+    rule = PlateauRule(lr=1e-4)
+    events = []
+    for epoch, figure in enumerate([0.1, 0.2] + [0.2] * 30):
+        improved, halved, stop = rule.step(epoch, figure)
+        events.append((epoch, improved, halved))
+        if stop:
+            break
+    assert epoch == 12 and rule.best_epoch == 1 and rule.patience == 11
+    assert [e for e, _, h in events if h] == [2, 5, 8, 11]
+    assert rule.lr == pytest.approx(1e-4 / 16)
+
+
+def test_plateau_rule_improvement_does_not_reset_the_lr_counter():
+    rule = PlateauRule(lr=1.0)
+    results = [rule.step(e, f)[:2] for e, f in enumerate([0.5, 0.4, 0.6, 0.5])]
+    # epoch 3: no improvement, and 4 epochs since the start (> 2) although epoch 2 improved: halve
+    assert results == [(True, False), (False, False), (True, False), (False, True)]

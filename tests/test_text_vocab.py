@@ -1,0 +1,53 @@
+import pytest
+
+from w2vv import layout
+from w2vv.errors import InputError
+from w2vv.text import Tokenizer, segment_zh, tokenize_en, tokenize_zh
+from w2vv.vocab import build_vocabularies, count_words, load_vocab
+
+
+def test_english_tokenisation():
+    assert tokenize_en("A dog,\r running on the BEACH. 2 kids!") == ["a", "dog", "running", "on", "the", "beach", "2", "kids"]
+    assert tokenize_en("café naïve") == ["caf", "na", "ve"]
+
+
+def test_chinese_tokenisation_deletes_punctuation_and_latin():
+    assert tokenize_zh("一只 狗 ， 在 “草地” 上 跑 。 mac 笔记本") == ["一只", "狗", "在", "草地", "上", "跑", "笔记本"]
+
+
+def test_stopwords_are_replaceable(tmp_path):
+    (tmp_path / "stop.txt").write_text("dog\n")
+    tok = Tokenizer("en", tmp_path / "stop.txt")
+    assert tok.content_tokens("the dog runs") == ["the", "runs"]
+    assert Tokenizer("en").content_tokens("the dog runs") == ["dog", "runs"]
+    with pytest.raises(InputError, match="missing.txt: stop-word list not found"):
+        Tokenizer("en", tmp_path / "missing.txt")
+
+
+def test_raw_chinese_query_is_segmented_with_jieba():
+    words = segment_zh("一只狗在草地上跑").split()
+    assert "狗" in words and "草地" in words and len(words) >= 4
+
+
+def test_count_words_threshold_and_order():
+    counts = count_words([["a", "b", "a"], ["c", "a", "b"], ["b", "d"]], threshold=2)
+    assert counts == [("a", 3), ("b", 3)]
+
+
+def test_vocabulary_files_match_the_original(fixtures, tmp_path):
+    """Built from the fixture's captions with the original's stop words: same words and counts."""
+    src = fixtures / "original_w2vv" / "VisualSearch"
+    stop = fixtures / "original_w2vv" / "stopwords"
+    for train, lang in (("mscoco2014dev-train", "en"), ("cococntrain", "zh")):
+        caption = layout.caption_file(src, train)
+        dst = tmp_path / train / "TextData"
+        dst.mkdir(parents=True)
+        (dst / f"{train}.caption.txt").write_bytes(open(caption, "rb").read())
+        build_vocabularies(tmp_path, train, Tokenizer(lang, stop / f"{lang}_stopwords.txt"), log=lambda m: None)
+        for style in ("bow", "bow_filterstop"):
+            ours = open(layout.vocab_counter_file(tmp_path, train, style), encoding="utf-8").read().split("\n")
+            theirs = open(layout.vocab_counter_file(src, train, style), encoding="utf-8").read().split("\n")
+            assert sorted(filter(None, ours)) == sorted(filter(None, theirs)), (train, style)
+            counts = [int(line.split()[1]) for line in ours if line]
+            assert counts == sorted(counts, reverse=True)
+            assert len(load_vocab(layout.vocab_file(tmp_path, train, style))) == len(counts)

@@ -1,0 +1,52 @@
+import json
+
+import numpy as np
+import pytest
+
+from w2vv.bigfile import write_bigfile
+from w2vv.errors import InputError
+from w2vv.word2vec import open_word2vec
+
+
+def test_gensim3_chinese_model_loads_with_the_expected_vectors(fixtures):
+    folder = fixtures / "gensim3_zh_model"
+    expected = json.loads((folder / "expected_vectors.json").read_text(encoding="utf-8"))
+    w2v = open_word2vec(folder / "zh_jieba.model", expected_dim=expected["vector_size"])
+    words = list(expected["vectors"])
+    vectors, known = w2v.lookup(words + ["没有这个词"])
+    assert known.tolist() == [True] * len(words) + [False]
+    np.testing.assert_array_equal(vectors[:-1], np.array([expected["vectors"][w] for w in words], np.float32))
+    assert not vectors[-1].any()
+
+
+def test_bigfile_word2vec(tmp_path):
+    vecs = np.arange(12, dtype=np.float32).reshape(3, 4)
+    write_bigfile(tmp_path / "w2v", ["dog", "cat", "bus"], vecs)
+    w2v = open_word2vec(tmp_path / "w2v")
+    got, known = w2v.lookup(["bus", "zebra", "dog"])
+    assert w2v.dim == 4 and known.tolist() == [True, False, True]
+    np.testing.assert_array_equal(got, [vecs[2], np.zeros(4), vecs[0]])
+    with pytest.raises(InputError, match="w2v: word2vec vectors are 4-d, but the config's embed_size is 500"):
+        open_word2vec(tmp_path / "w2v", expected_dim=500)
+
+
+@pytest.mark.parametrize("kind", ["model", "bin", "txt"])
+def test_gensim4_files(tmp_path, kind):
+    from gensim.models import Word2Vec
+    model = Word2Vec([["狗", "在", "草地"], ["猫", "在", "沙发"]] * 10, vector_size=8, min_count=1, seed=1, workers=1)
+    path = tmp_path / f"w.{kind}"
+    if kind == "model":
+        model.save(str(path))
+    else:
+        model.wv.save_word2vec_format(str(path), binary=kind == "bin")
+    got, known = open_word2vec(path).lookup(["狗", "马"])
+    assert known.tolist() == [True, False]
+    np.testing.assert_allclose(got[0], model.wv["狗"], rtol=1e-6)
+
+
+def test_missing_or_unreadable_word2vec(tmp_path):
+    with pytest.raises(InputError, match="nothere: word2vec not found"):
+        open_word2vec(tmp_path / "nothere")
+    (tmp_path / "broken.model").write_bytes(b"not a pickle")
+    with pytest.raises(InputError, match="broken.model: cannot read word2vec model"):
+        open_word2vec(tmp_path / "broken.model")

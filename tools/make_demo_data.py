@@ -1,0 +1,653 @@
+#!/usr/bin/env python3
+"""Generate a small bilingual demo VisualSearch root (REFERENCE §1 layout and names).
+
+    python tools/make_demo_data.py ROOT [--seed 0] [--scale 1.0] [--feature_dim 256] [--overwrite]
+
+Everything is synthetic and deterministic: the same parameters give the same bytes on
+every run. Images are made of 2-3 visual concepts (an object, a scene, and a second object
+or a colour); English and Chinese captions describe them with templates; the image
+feature is the sum of the concepts' prototype vectors plus noise (non-negative, like
+ReLU CNN features); the two word2vec models are trained with gensim on the generated
+text. At scale 1.0 it writes about 1,700 images and 8,000 sentences in well under a
+minute on 2 CPU cores, so that the whole pipeline (`do_all.sh`) runs in minutes.
+
+What is written (paths from w2vv/layout.py):
+  <coll>/TextData/<coll>.caption.txt, <coll>/ImageSets/<coll>.txt   for the six collections
+  mscoco2014dev/FeatureData/pyresnext-101_rbps13k,flatten0_output,os/  BigFile, all images
+  word2vec/flickr/vec500flickr30m/                                   English word2vec, BigFile 500-d
+  zh_w2v/model/zh_jieba.model                                        Chinese word2vec, gensim 4 save()
+  <val/test coll>/ImageData/<imageid>.jpg                            64x64 pictures for a results page
+  .demo_complete                                                     written last: parameters and counts
+"""
+import argparse
+import io
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from w2vv import layout  # noqa: E402
+from w2vv.atomic import atomic_path, write_text  # noqa: E402
+from w2vv.bigfile import write_bigfile  # noqa: E402
+
+GENERATOR_VERSION = 1
+MARKER = ".demo_complete"
+PARTIAL = ".demo_partial"
+FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"
+W2V_DIM = 500
+
+EN_TRAIN, EN_VAL, EN_TEST = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test"
+ZH_TRAIN, ZH_VAL, ZH_TEST = "cococntrain", "cococnval", "cococntest"
+COLLECTIONS = (EN_TRAIN, EN_VAL, EN_TEST, ZH_TRAIN, ZH_VAL, ZH_TEST)
+
+# Counts at scale 1.0.
+N_EN_TRAIN, N_VAL, N_TEST, N_ZH_TRAIN = 1500, 100, 100, 700
+ZH_TRAIN_FROM_EN = 0.9      # share of cococntrain images that are also English training images
+EMPTY_FRACTION = 0.01       # training sentences that encode to nothing
+RARE_WORD_RATE = 0.04       # sentences with one out-of-vocabulary filler word (seen once)
+LATIN_RATE = 0.03           # Chinese sentences with a stray Latin word
+
+# English / Chinese words deliberately left out of the word2vec models (still in captions,
+# so the "word unknown to word2vec" path of the encoders is exercised).
+EN_W2V_LEFT_OUT = ("kitten", "lawn", "motorbike", "lady")
+ZH_W2V_LEFT_OUT = ("比萨", "小猫")
+
+# ---------------------------------------------------------------------------------------
+# Concepts: key, kind, English words (first = main), Chinese words, Chinese measure words,
+# plausible scenes (objects only), RGB colour for the pictures.
+# ---------------------------------------------------------------------------------------
+_C = [
+    # animals
+    ("dog", "animal", ["dog", "puppy"], ["狗", "小狗"], ["一只", "一条"], "beach grass street snow room field", (150, 100, 50)),
+    ("cat", "animal", ["cat", "kitten"], ["猫", "小猫"], ["一只"], "room kitchen grass", (120, 120, 120)),
+    ("horse", "animal", ["horse", "pony"], ["马", "小马"], ["一匹"], "field grass beach snow", (110, 70, 40)),
+    ("zebra", "animal", ["zebra"], ["斑马"], ["一只", "一匹"], "grass field", (230, 230, 230)),
+    ("giraffe", "animal", ["giraffe"], ["长颈鹿"], ["一只", "一头"], "grass field", (220, 170, 60)),
+    ("elephant", "animal", ["elephant"], ["大象"], ["一头", "一只"], "field grass water", (130, 130, 140)),
+    ("bird", "animal", ["bird", "seagull"], ["鸟", "小鸟"], ["一只"], "sky water beach grass", (90, 140, 200)),
+    # people
+    ("man", "person", ["man", "guy"], ["男人", "男子"], ["一个", "一位"], "*", (60, 80, 160)),
+    ("woman", "person", ["woman", "lady"], ["女人", "女子"], ["一个", "一位"], "*", (200, 80, 120)),
+    ("child", "person", ["child", "kid"], ["孩子", "小孩"], ["一个"], "*", (240, 160, 60)),
+    # vehicles
+    ("bus", "vehicle", ["bus"], ["公交车", "巴士"], ["一辆"], "street", (200, 40, 40)),
+    ("car", "vehicle", ["car"], ["汽车", "小汽车"], ["一辆"], "street snow", (60, 60, 200)),
+    ("motorcycle", "vehicle", ["motorcycle", "motorbike"], ["摩托车"], ["一辆"], "street field", (40, 40, 40)),
+    ("bicycle", "vehicle", ["bicycle", "bike"], ["自行车"], ["一辆"], "street grass", (40, 160, 160)),
+    ("airplane", "vehicle", ["airplane", "plane", "jet"], ["飞机"], ["一架"], "sky field", (210, 210, 220)),
+    ("boat", "vehicle", ["boat"], ["船", "小船"], ["一艘", "一条"], "water beach", (160, 90, 40)),
+    # food
+    ("pizza", "food", ["pizza"], ["披萨", "比萨"], ["一块", "一个"], "kitchen room", (230, 150, 50)),
+    ("sandwich", "food", ["sandwich"], ["三明治"], ["一个", "一份"], "kitchen room", (210, 190, 120)),
+    ("banana", "food", ["banana", "bananas"], ["香蕉"], ["一根", "一串"], "kitchen room", (250, 220, 50)),
+    ("cake", "food", ["cake"], ["蛋糕"], ["一块", "一个"], "kitchen room", (240, 200, 210)),
+    # things
+    ("kite", "thing", ["kite"], ["风筝"], ["一只", "一个"], "beach sky field grass", (220, 60, 160)),
+    ("umbrella", "thing", ["umbrella"], ["雨伞", "伞"], ["一把"], "beach street snow", (30, 100, 60)),
+    ("surfboard", "thing", ["surfboard", "board"], ["冲浪板"], ["一块"], "beach water", (250, 130, 30)),
+    ("frisbee", "thing", ["frisbee"], ["飞盘"], ["一个"], "grass beach field", (250, 250, 80)),
+    ("laptop", "thing", ["laptop", "computer"], ["笔记本电脑", "电脑"], ["一台"], "room kitchen", (70, 70, 80)),
+    # scenes
+    ("beach", "scene", ["beach", "shore"], ["海滩", "沙滩"], [], "", (235, 215, 160)),
+    ("kitchen", "scene", ["kitchen"], ["厨房"], [], "", (200, 180, 150)),
+    ("street", "scene", ["street", "road"], ["街道", "马路"], [], "", (110, 110, 110)),
+    ("snow", "scene", ["snow"], ["雪地"], [], "", (245, 245, 250)),
+    ("grass", "scene", ["grass", "lawn"], ["草地", "草坪"], [], "", (80, 170, 70)),
+    ("field", "scene", ["field"], ["田野"], [], "", (150, 180, 80)),
+    ("water", "scene", ["water", "lake"], ["水", "湖"], [], "", (60, 120, 200)),
+    ("sky", "scene", ["sky"], ["天空"], [], "", (150, 200, 245)),
+    ("room", "scene", ["room"], ["房间", "屋子"], [], "", (190, 160, 120)),
+    # colours (of the main object)
+    ("red", "colour", ["red"], ["红色"], [], "", (220, 30, 30)),
+    ("white", "colour", ["white"], ["白色"], [], "", (250, 250, 250)),
+    ("black", "colour", ["black"], ["黑色"], [], "", (20, 20, 20)),
+    ("blue", "colour", ["blue"], ["蓝色"], [], "", (30, 60, 220)),
+    ("yellow", "colour", ["yellow"], ["黄色"], [], "", (245, 210, 20)),
+]
+CONCEPTS = [dict(key=k, kind=kind, en=en, zh=zh, measure=m, scenes=s.split(), rgb=rgb)
+            for k, kind, en, zh, m, s, rgb in _C]
+BY_KEY = {c["key"]: c for c in CONCEPTS}
+OBJECTS = [c["key"] for c in CONCEPTS if c["kind"] not in ("scene", "colour")]
+SCENES = [c["key"] for c in CONCEPTS if c["kind"] == "scene"]
+COLOURS = [c["key"] for c in CONCEPTS if c["kind"] == "colour"]
+for _c in CONCEPTS:
+    if _c["scenes"] == ["*"]:
+        _c["scenes"] = list(SCENES)
+
+# Verbs: (English, Chinese) by kind, with overrides for some objects.
+VERBS = {
+    "animal": [("standing", "站"), ("running", "跑"), ("walking", "走"), ("lying", "躺"),
+               ("sitting", "坐"), ("eating", "吃"), ("playing", "玩"), ("resting", "休息")],
+    "person": [("standing", "站"), ("walking", "走"), ("sitting", "坐"), ("playing", "玩"),
+               ("smiling", "笑"), ("waiting", "等"), ("looking", "看")],
+    "vehicle": [("parked", "停"), ("driving", "行驶"), ("moving", "开"), ("waiting", "等")],
+    "food": [("sitting", "放"), ("served", "摆"), ("placed", "放")],
+    "thing": [("lying", "放"), ("sitting", "放")],
+}
+VERB_OVERRIDES = {
+    "airplane": [("flying", "飞"), ("parked", "停"), ("landing", "降落")],
+    "boat": [("floating", "漂"), ("sailing", "航行")],
+    "bird": [("flying", "飞"), ("standing", "站"), ("sitting", "坐")],
+    "kite": [("flying", "飞")],
+    "frisbee": [("flying", "飞"), ("lying", "放")],
+}
+# English prepositions and Chinese locative words of the scenes.
+SCENE_PREP = {"beach": ["on", "at", "near"], "kitchen": ["in"], "street": ["on", "down", "along"],
+              "snow": ["in", "on"], "grass": ["on", "in"], "field": ["in", "across"],
+              "water": ["in", "on", "near"], "sky": ["in"], "room": ["in"]}
+SCENE_LOC = {"beach": ["上", "边"], "kitchen": ["里"], "street": ["上", "旁边"], "snow": ["上", "里"],
+             "grass": ["上"], "field": ["里", "上"], "water": ["里", "中", "边"], "sky": ["中"],
+             "room": ["里"]}
+SCENE_SUBJECT = ("beach", "kitchen", "street", "field", "room")   # "A beach with a dog running"
+
+EN_FILLERS = ["outside", "together", "nearby", "today", "very", "large", "small", "old", "young",
+              "big", "little", "two", "some", "many"]
+ZH_FILLERS = ["很多", "两个", "一些", "大", "小", "漂亮", "可爱"]
+LATIN_WORDS = ["OK", "logo", "NBA", "wifi", "T", "iPhone", "LED", "DIY"]
+RARE_ZH_CHARS = "彧燊翀琰斐昶珏旻喆翊骞淼璟晟钊锟沅滢瑛湉犇翮羲谞婳皓曦祎煜"
+# Only words of both reference stop-word lists (English: NLTK's; Chinese: the reference's).
+EN_STOP_ONLY = ["there it is", "this is it", "what is this", "it is on there", "here it is",
+                "what is that", "it is in there", "all of them"]
+ZH_STOP_ONLY = ["这 是 什么", "有 一个 在 这里", "这 是 它 。", "那里 有 一些", "在 这里 ， 那里 也 有 。"]
+CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
+
+
+# ---------------------------------------------------------------------------------------
+# Tokenisation (REFERENCE §2), for training the word2vec models.
+# ---------------------------------------------------------------------------------------
+_ZH_DELETE = set("，。、！《》“”；？‘’") | set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def tokenize_en(sentence):
+    sentence = sentence.replace("\r", " ")
+    chars = [ch if (ch.isascii() and ch.isalnum()) else " " for ch in sentence]
+    return "".join(chars).strip().lower().split()
+
+
+def tokenize_zh(sentence):
+    return "".join(ch for ch in sentence if ch not in _ZH_DELETE).split()
+
+
+# ---------------------------------------------------------------------------------------
+# Images and their concepts
+# ---------------------------------------------------------------------------------------
+def _counts(scale):
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    n_train = max(20, int(round(N_EN_TRAIN * scale)))
+    n_val = max(10, int(round(N_VAL * scale)))
+    n_test = max(10, int(round(N_TEST * scale)))
+    n_zh = max(10, int(round(N_ZH_TRAIN * scale)))
+    return n_train, n_val, n_test, n_zh
+
+
+def _compose(rng):
+    """An image's concepts: [main object, scene] + optionally a second object or a colour.
+    Returns a dict: obj1, scene, obj2 (or None), colour (or None)."""
+    obj1 = OBJECTS[rng.integers(len(OBJECTS))]
+    scenes = BY_KEY[obj1]["scenes"]
+    scene = scenes[rng.integers(len(scenes))]
+    obj2 = colour = None
+    r = rng.random()
+    if r < 0.45:
+        partners = [o for o in OBJECTS if o != obj1 and scene in BY_KEY[o]["scenes"]]
+        obj2 = partners[rng.integers(len(partners))]
+    elif r < 0.65 and BY_KEY[obj1]["kind"] != "person":
+        colour = COLOURS[rng.integers(len(COLOURS))]
+    return dict(obj1=obj1, scene=scene, obj2=obj2, colour=colour)
+
+
+def concept_keys(comp):
+    return [k for k in (comp["obj1"], comp["obj2"], comp["colour"], comp["scene"]) if k]
+
+
+def _image_ids(rng, n_train_total, n_val_total):
+    train = np.sort(rng.choice(581929, size=n_train_total, replace=False) + 1)
+    val = rng.choice(581929, size=n_val_total, replace=False) + 1
+    return (["COCO_train2014_%012d" % i for i in train], ["COCO_val2014_%012d" % i for i in val])
+
+
+# ---------------------------------------------------------------------------------------
+# Sentences
+# ---------------------------------------------------------------------------------------
+class _Words:
+    """Random choices and the supply of rare (seen-once) words."""
+
+    def __init__(self, rng, known):
+        self.rng = rng
+        self.known = set(known)
+        self.used = set()
+
+    def pick(self, seq):
+        return seq[self.rng.integers(len(seq))]
+
+    def rare_en(self):
+        while True:
+            n = 2 + int(self.rng.integers(2))
+            w = "".join(self.pick(CONSONANTS) + self.pick(VOWELS) for _ in range(n)) + self.pick("nrstk")
+            if w not in self.known and w not in self.used:
+                self.used.add(w)
+                return w
+
+    def rare_zh(self):
+        while True:
+            w = self.pick(RARE_ZH_CHARS) + self.pick(RARE_ZH_CHARS)
+            if w not in self.used:
+                self.used.add(w)
+                return w
+
+
+def _verb(w, obj):
+    return w.pick(VERB_OVERRIDES.get(obj) or VERBS[BY_KEY[obj]["kind"]])
+
+
+def _en_np(w, obj, colour=None, rare=None):
+    """'a red bus', 'the dog', 'an elephant'."""
+    noun = w.pick(BY_KEY[obj]["en"])
+    words = [noun]
+    if colour:
+        words.insert(0, w.pick(BY_KEY[colour]["en"]))
+    if rare:
+        words.insert(0, rare)
+    if w.rng.random() < 0.2:
+        det = "the"
+    else:
+        det = "an" if words[0][0] in "aeiou" else "a"
+    if obj == "banana" and noun == "bananas":
+        det = w.pick(["some", "the"])
+    return " ".join([det] + words)
+
+
+def _en_scene(w, scene):
+    noun = w.pick(BY_KEY[scene]["en"])
+    det = "" if scene in ("snow", "grass", "water") and w.rng.random() < 0.4 else w.pick(["the", "the", "a"])
+    return " ".join(x for x in (w.pick(SCENE_PREP[scene]), det, noun) if x)
+
+
+def sentence_en(w, comp):
+    o1, o2, sc = comp["obj1"], comp["obj2"], comp["scene"]
+    rare = w.rare_en() if w.rng.random() < RARE_WORD_RATE else None
+    a = _en_np(w, o1, comp["colour"], rare)
+    v = _verb(w, o1)[0]
+    ps = _en_scene(w, sc)
+    comma = "," if w.rng.random() < 0.3 else ""
+    templates = [f"{a}{comma} {v} {ps}", f"there is {a} {ps}", f"{a} that is {v} {ps}",
+                 f"{a} {v} {ps} {w.pick(EN_FILLERS)}"]
+    if sc in SCENE_SUBJECT:
+        templates.append(f"{w.pick(['a', 'the'])} {w.pick(BY_KEY[sc]['en'])} with {a} {v} in it")
+    if o2:
+        b = _en_np(w, o2)
+        with_o2 = [f"{a} and {b} {ps}", f"{a} with {b} {ps}", f"{a} {v} next to {b}",
+                   f"{a} is {v} {ps}{comma} near {b}", f"there is {a} and {b} {ps}"]
+        templates = with_o2 * 2 + templates          # mostly mention both, sometimes omit o2
+    s = w.pick(templates)
+    r = w.rng.random()
+    if r < 0.75:
+        s = s[0].upper() + s[1:]
+    if w.rng.random() < 0.03:                        # one shouted word
+        words = s.split(" ")
+        i = int(w.rng.integers(len(words)))
+        words[i] = words[i].upper()
+        s = " ".join(words)
+    r = w.rng.random()
+    return s + ("." if r < 0.6 else "!" if r < 0.65 else "")
+
+
+def _zh_np(w, obj, colour=None, rare=None):
+    c = BY_KEY[obj]
+    words = [w.pick(c["measure"])]
+    if rare:
+        words.append(rare)
+    if colour:
+        words += [w.pick(BY_KEY[colour]["zh"])] + (["的"] if w.rng.random() < 0.7 else [])
+    words.append(w.pick(c["zh"]))
+    return " ".join(words)
+
+
+def sentence_zh(w, comp):
+    o1, o2, sc = comp["obj1"], comp["obj2"], comp["scene"]
+    rare = w.rare_zh() if w.rng.random() < RARE_WORD_RATE else None
+    a = _zh_np(w, o1, comp["colour"], rare)
+    v = _verb(w, o1)[1]
+    place = f"{w.pick(BY_KEY[sc]['zh'])} {w.pick(SCENE_LOC[sc])}"
+    templates = [f"{a} 在 {place} {v}", f"{place} 有 {a}", f"{a} 正在 {place} {v} 着",
+                 f"{a} {v} 在 {place}", f"{place} ， {a} {v} 着"]
+    if o2:
+        b = _zh_np(w, o2)
+        with_o2 = [f"{a} 和 {b} 在 {place}", f"{a} 在 {b} 旁边 {v}", f"{place} 有 {a} 和 {b}",
+                   f"{place} ， {a} 和 {b}", f"{a} 正在 {place} {v} ， 旁边 有 {b}"]
+        templates = with_o2 * 2 + templates
+    words = w.pick(templates).split(" ")
+    if w.rng.random() < LATIN_RATE:
+        words.insert(int(w.rng.integers(len(words) + 1)), w.pick(LATIN_WORDS))
+    if w.rng.random() < 0.7:
+        words.append("。")
+    return " ".join(words)
+
+
+def sentence_empty(w, lang, stop_only):
+    """A sentence that encodes to nothing: only stop words/punctuation, or only unseen words."""
+    if lang == "en":
+        if stop_only:
+            s = w.pick(EN_STOP_ONLY)
+            return s[0].upper() + s[1:] + w.pick([".", "?", ""])
+        n = 1 + int(w.rng.integers(2))
+        return " ".join(w.rare_en() for _ in range(n)).capitalize() + "."
+    if stop_only:
+        return w.pick(ZH_STOP_ONLY)
+    n = 1 + int(w.rng.integers(2))
+    return " ".join([w.rare_zh() for _ in range(n)] + (["。"] if w.rng.random() < 0.5 else []))
+
+
+def _make_captions(rng, lang, images, comps, per_image, empty):
+    """[(sentid, sentence)] for the images, per_image(rng) sentences each. ``empty``: None
+    (no sentence encodes to nothing), "train" (EMPTY_FRACTION of them, half only stop
+    words, half only unseen words) or "test" (the same, at least one, only unseen words
+    first, so that all three encodings are empty)."""
+    known = {t for c in CONCEPTS for x in c["en"] for t in x.split()} | set(EN_FILLERS)
+    w = _Words(rng, known)
+    make = sentence_en if lang == "en" else sentence_zh
+    caps = []
+    for img in images:
+        for k in range(per_image(rng)):
+            caps.append((f"{img}#{k}", make(w, comps[img])))
+    n_empty = 0
+    if empty:
+        n_empty = int(round(EMPTY_FRACTION * len(caps)))
+        if empty == "test":
+            n_empty = max(1, n_empty)
+        for j, i in enumerate(sorted(rng.choice(len(caps), size=min(n_empty, len(caps)), replace=False))):
+            caps[i] = (caps[i][0], sentence_empty(w, lang, stop_only=j % 2 == 1))
+    return caps, n_empty
+
+
+# ---------------------------------------------------------------------------------------
+# Features
+# ---------------------------------------------------------------------------------------
+def _features(rng, images, comps, dim):
+    """Non-negative (ReLU-like) vectors: shared base + weighted concept prototypes + an
+    unmentioned 'style' prototype + Gaussian noise, clipped at zero."""
+    n_style = 8
+    keys = [c["key"] for c in CONCEPTS]
+    mask = rng.random((len(keys) + n_style, dim)) < 0.25
+    protos = np.abs(rng.normal(0.0, 1.0, (len(keys) + n_style, dim))) * mask * 1.2
+    base = np.abs(rng.normal(0.0, 0.25, dim))
+    index = {k: i for i, k in enumerate(keys)}
+    weight_range = {"obj1": (0.8, 1.2), "obj2": (0.5, 1.0), "colour": (0.4, 0.8), "scene": (0.5, 1.0)}
+    out = np.empty((len(images), dim), np.float64)
+    for r, img in enumerate(images):
+        comp = comps[img]
+        f = base.copy()
+        for slot, (lo, hi) in weight_range.items():
+            if comp[slot]:
+                f += rng.uniform(lo, hi) * protos[index[comp[slot]]]
+        f += rng.uniform(0.3, 0.7) * protos[len(keys) + rng.integers(n_style)]
+        f += rng.normal(0.0, 0.3, dim)
+        out[r] = np.maximum(f, 0.0)
+    return out.astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# word2vec
+# ---------------------------------------------------------------------------------------
+def _extra_sentences(rng, lang, n_per_concept=40, length=8):
+    """Sentences mixing each concept's synonyms with the same context words, so that
+    synonyms get close vectors."""
+    out = []
+    for c in CONCEPTS:
+        syn = c["en"] if lang == "en" else c["zh"]
+        if c["kind"] in ("scene", "colour"):
+            context = [BY_KEY[o][lang][0] for o in OBJECTS if c["key"] in BY_KEY[o]["scenes"]] or \
+                [BY_KEY[o][lang][0] for o in OBJECTS]
+        else:
+            context = [BY_KEY[s][lang][0] for s in c["scenes"]]
+            context += [v[0 if lang == "en" else 1] for v in VERB_OVERRIDES.get(c["key"]) or VERBS[c["kind"]]]
+            if lang == "zh":
+                context += c["measure"]
+        for _ in range(n_per_concept):
+            sent = [syn[rng.integers(len(syn))] if rng.random() < 0.4 else context[rng.integers(len(context))]
+                    for _ in range(length)]
+            out.append(sent)
+    return out
+
+
+def _train_word2vec(sentences, seed, epochs):
+    from gensim.models import Word2Vec
+    return Word2Vec(sentences=sentences, vector_size=W2V_DIM, window=5, min_count=5, sg=0,
+                    negative=5, epochs=epochs, seed=seed, workers=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Pictures
+# ---------------------------------------------------------------------------------------
+def _picture(comp):
+    from PIL import Image, ImageDraw, ImageFont
+    img = Image.new("RGB", (64, 64), BY_KEY[comp["scene"]]["rgb"])
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    rgb1 = BY_KEY[comp["colour"] or comp["obj1"]]["rgb"]
+    d.rectangle([4, 14, 36, 46], fill=rgb1, outline=(0, 0, 0))
+    if comp["obj2"]:
+        d.rectangle([38, 28, 60, 54], fill=BY_KEY[comp["obj2"]]["rgb"], outline=(0, 0, 0))
+    labels = [comp["obj1"] if not comp["colour"] else f"{comp['colour']} {comp['obj1']}"]
+    if comp["obj2"]:
+        labels.append(comp["obj2"])
+    labels.append(comp["scene"])
+    for i, text in enumerate(labels):
+        y = 2 + i * 20 if i < 2 else 54
+        d.text((3, y), text, fill=(0, 0, 0), font=font)
+        d.text((2, y - 1), text, fill=(255, 255, 255), font=font)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------
+def _log(msg):
+    print(f"[demo] {msg}", flush=True)
+
+
+def _quiet(msg):
+    pass
+
+
+def _write_lines(path, lines, log):
+    log(f"writing {path} ({len(lines)} lines)")
+    write_text(path, "".join(line + "\n" for line in lines))
+
+
+def _read_marker(root):
+    try:
+        with open(os.path.join(root, MARKER), encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _params(seed, scale, feature_dim):
+    return dict(generator="tools/make_demo_data.py", version=GENERATOR_VERSION, seed=int(seed),
+                scale=float(scale), feature_dim=int(feature_dim))
+
+
+def _same_params(marker, params):
+    return marker is not None and all(marker.get(k) == v for k, v in params.items())
+
+
+# Pipeline outputs inside the demo collections; removed when the demo is regenerated with
+# other parameters, so that no vocabulary, model or result of the old data is reused.
+DERIVED = (("TextData", "vocabulary"), ("cv_keras",), ("SimilarityIndex",))
+
+
+def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, verbose=True):
+    """Write the demo VisualSearch root; return its summary (parameters and counts).
+
+    Skips the work when ``root`` already holds a complete demo with the same parameters
+    (the marker file ``.demo_complete``, written last), unless ``overwrite``. Raises
+    ValueError when ``root`` holds a demo with other parameters, or caption files that
+    this generator did not write, and ``overwrite`` is false.
+    """
+    log = _log if verbose else _quiet
+    root = os.path.abspath(str(root))
+    params = _params(seed, scale, feature_dim)
+    _counts(scale)  # checks scale
+    if feature_dim < 8:
+        raise ValueError(f"feature_dim must be >= 8, got {feature_dim}")
+    marker = _read_marker(root)
+    if marker is not None and not overwrite:
+        if _same_params(marker, params):
+            log(f"{root} already holds a complete demo (seed={seed} scale={scale} "
+                f"feature_dim={feature_dim}); nothing to do (--overwrite to regenerate)")
+            return marker
+        raise ValueError(f"{root} holds a demo made with other parameters ({os.path.join(root, MARKER)}: "
+                         f"seed={marker.get('seed')} scale={marker.get('scale')} "
+                         f"feature_dim={marker.get('feature_dim')}); use --overwrite to replace it")
+    if marker is None and not overwrite and not os.path.exists(os.path.join(root, PARTIAL)):
+        existing = [p for p in (layout.caption_file(root, c) for c in COLLECTIONS) if os.path.exists(p)]
+        if existing:
+            raise ValueError(f"{root} already has caption files that this generator did not write "
+                             f"(e.g. {existing[0]}); use --overwrite to write the demo over them")
+    return _generate(root, params, marker, log)
+
+
+def _generate(root, params, old_marker, log):
+    import shutil
+    t0 = time.time()
+    seed, scale, dim = params["seed"], params["scale"], params["feature_dim"]
+    os.makedirs(root, exist_ok=True)
+    if os.path.exists(os.path.join(root, MARKER)):
+        os.remove(os.path.join(root, MARKER))
+    write_text(os.path.join(root, PARTIAL), json.dumps(params) + "\n")
+    if old_marker is not None and not _same_params(old_marker, params):
+        for coll in COLLECTIONS:
+            for parts in DERIVED:
+                p = os.path.join(root, coll, *parts)
+                if os.path.isdir(p):
+                    log(f"removing {p} (made from the previous demo data)")
+                    shutil.rmtree(p)
+
+    def rng(stream):
+        return np.random.default_rng([seed, stream])
+
+    n_train, n_val, n_test, n_zh = _counts(scale)
+    n_zh_from_en = min(n_train, int(round(n_zh * ZH_TRAIN_FROM_EN)))
+    n_zh_extra = n_zh - n_zh_from_en
+    log(f"root {root}: seed={seed} scale={scale} feature_dim={dim}")
+
+    # images and their concepts
+    r = rng(1)
+    train_ids, val2014_ids = _image_ids(r, n_train, n_val + n_test + n_zh_extra)
+    val_ids = sorted(val2014_ids[:n_val])
+    test_ids = sorted(val2014_ids[n_val:n_val + n_test])
+    zh_train_ids = sorted([train_ids[i] for i in r.choice(n_train, size=n_zh_from_en, replace=False)] +
+                          val2014_ids[n_val + n_test:])
+    all_ids = sorted(set(train_ids) | set(val_ids) | set(test_ids) | set(zh_train_ids))
+    comps = {img: _compose(r) for img in all_ids}
+
+    # captions
+    def four_five(g):
+        return 4 if g.random() < 0.3 else 5
+
+    def one(g):
+        return 1
+
+    def one_two(g):
+        return 2 if g.random() < 0.3 else 1
+
+    plan = [  # collection, language, images, sentences per image, rng stream, sentences encoding to nothing
+        (EN_TRAIN, "en", train_ids, four_five, 10, "train"),
+        (EN_VAL, "en", val_ids, one, 11, None),
+        (EN_TEST, "en", test_ids, one, 12, "test"),
+        (ZH_TRAIN, "zh", zh_train_ids, one_two, 20, "train"),
+        (ZH_VAL, "zh", val_ids, one, 21, None),
+        (ZH_TEST, "zh", test_ids, one, 22, "test"),
+    ]
+    captions, summary_colls = {}, {}
+    for coll, lang, images, per_image, stream, empty in plan:
+        caps, n_empty = _make_captions(rng(stream), lang, images, comps, per_image, empty)
+        captions[coll] = caps
+        _write_lines(layout.imageset_file(root, coll), images, log)
+        _write_lines(layout.caption_file(root, coll), [f"{sid} {s}" for sid, s in caps], log)
+        summary_colls[coll] = dict(images=len(images), sentences=len(caps), encode_to_nothing=n_empty)
+
+    # features
+    feats = _features(rng(30), all_ids, comps, dim)
+    fdir = layout.feature_dir(root, FEATURE)
+    log(f"writing {fdir} ({len(all_ids)} x {dim})")
+    write_bigfile(fdir, all_ids, feats)
+
+    # English word2vec
+    t = time.time()
+    en_corpus = [tokenize_en(s) for coll in (EN_TRAIN,) for _, s in captions[coll]]
+    en_corpus = [s for s in en_corpus if s] + _extra_sentences(rng(40), "en")
+    en_model = _train_word2vec(en_corpus, seed, epochs=10)
+    en_words = [wd for wd in en_model.wv.index_to_key if wd not in EN_W2V_LEFT_OUT]
+    en_vecs = np.stack([en_model.wv[wd] for wd in en_words])
+    edir = layout.en_word2vec_dir(root)
+    log(f"writing {edir} ({len(en_words)} words x {W2V_DIM}, trained in {time.time() - t:.1f}s; "
+         f"left out on purpose: {' '.join(EN_W2V_LEFT_OUT)})")
+    write_bigfile(edir, en_words, en_vecs)
+
+    # Chinese word2vec
+    t = time.time()
+    zh_corpus = [[wd for wd in tokenize_zh(s) if wd not in ZH_W2V_LEFT_OUT] for _, s in captions[ZH_TRAIN]]
+    zh_corpus = [s for s in zh_corpus if s] + \
+        [[wd for wd in s if wd not in ZH_W2V_LEFT_OUT] for s in _extra_sentences(rng(41), "zh")]
+    zh_model = _train_word2vec(zh_corpus, seed, epochs=20)
+    zpath = layout.zh_word2vec_file(root)
+    log(f"writing {zpath} ({len(zh_model.wv.index_to_key)} words x {W2V_DIM}, trained in "
+         f"{time.time() - t:.1f}s; left out on purpose: {' '.join(ZH_W2V_LEFT_OUT)})")
+    os.makedirs(os.path.dirname(zpath), exist_ok=True)
+    with atomic_path(zpath) as tmp:
+        zh_model.save(tmp)   # vectors of 500 x few hundred words: stored inline, one file
+
+    # pictures
+    n_pics = 0
+    for coll, ids in ((EN_VAL, val_ids), (EN_TEST, test_ids), (ZH_VAL, val_ids), (ZH_TEST, test_ids)):
+        idir = layout.image_dir(root, coll)
+        log(f"writing {idir}/ ({len(ids)} pictures)")
+        os.makedirs(idir, exist_ok=True)
+        for img in ids:
+            with atomic_path(os.path.join(idir, img + ".jpg")) as tmp:
+                with open(tmp, "wb") as f:
+                    f.write(_picture(comps[img]))
+            n_pics += 1
+
+    summary = dict(params, collections=summary_colls, images=len(all_ids), pictures=n_pics,
+                   en_word2vec_words=len(en_words), zh_word2vec_words=len(zh_model.wv.index_to_key),
+                   en_w2v_left_out=list(EN_W2V_LEFT_OUT), zh_w2v_left_out=list(ZH_W2V_LEFT_OUT),
+                   feature=FEATURE)
+    write_text(os.path.join(root, MARKER), json.dumps(summary, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    os.remove(os.path.join(root, PARTIAL))
+    log(f"done in {time.time() - t0:.1f}s: {len(all_ids)} images; " +
+         ", ".join(f"{c} {v['images']} img / {v['sentences']} sent" for c, v in summary_colls.items()))
+    return summary
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Generate a small bilingual demo VisualSearch root.")
+    ap.add_argument("root", help="the VisualSearch root to write (created if missing)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiplies the counts (1.0: 1,500 English and 700 Chinese training images)")
+    ap.add_argument("--feature_dim", type=int, default=256)
+    ap.add_argument("--overwrite", action="store_true", help="regenerate even if ROOT holds a complete demo")
+    args = ap.parse_args(argv)
+    try:
+        make_demo_root(args.root, seed=args.seed, scale=args.scale, feature_dim=args.feature_dim,
+                       overwrite=args.overwrite)
+    except ValueError as e:
+        print(f"make_demo_data.py: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Train a W2VV model (REFERENCE §7), then test its best epoch on the val and test collections.
+
+The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<config>/; a finished
+run (its model.json exists) is skipped unless --overwrite 1."""
+import argparse
+import os
+import sys
+
+from w2vv.cli import log, quiet_tensorflow, run
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("train", help="training collection, e.g. cococntrain")
+    p.add_argument("val", help="validation collection (picks the best epoch), e.g. cococnval")
+    p.add_argument("test", help="test collection, e.g. cococntest")
+    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    p.add_argument("--model_config", required=True, help="config name in w2vv_configs/ (or a path to a .py)")
+    p.add_argument("--config_dir", default=None, help="folder of config files (default: w2vv_configs/)")
+    p.add_argument("--config_overrides", default="", help="e.g. 'lstm_size=64,n_layers=0-256-256' (small runs)")
+    p.add_argument("--overwrite", type=int, default=0, choices=[0, 1])
+    p.add_argument("--batch_size", type=int, default=None, help="sentences per batch (config: 100)")
+    p.add_argument("--max_epochs", type=int, default=None, help="override the config's max_epochs (short runs)")
+    p.add_argument("--feature_collection", default="mscoco2014dev", help="collection holding FeatureData")
+    p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (weights init, shuffling, negatives)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    quiet_tensorflow()
+    from w2vv import layout
+    from w2vv.config import load_config, parse_overrides
+    from w2vv.testing import test_model
+    from w2vv.training import TrainingRun, train
+
+    overrides = parse_overrides(args.config_overrides)
+    for key in ("batch_size", "max_epochs"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    cfg = load_config(args.model_config, args.config_dir, overrides)
+    folder = layout.checkpoint_dir(args.rootpath, args.train, args.val, cfg.name)
+    if os.path.isfile(os.path.join(folder, "model.json")) and not args.overwrite:
+        log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
+    else:
+        run_ = TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
+                           args.seed, args.word2vec)
+        folder = train(run_, cfg, log)
+    for collection in (args.val, args.test):
+        test_model(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,
+                   word2vec_path=args.word2vec, log=log)
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -1,0 +1,61 @@
+"""Weights files in the layout Keras 2.2.4's ``save_weights`` wrote (readable with h5py alone):
+root attribute ``layer_names``; a group per layer with attribute ``weight_names``; the arrays
+at ``<layer>/<layer>/<weight>:0``. The project writes its own checkpoints this way too, so
+one reader serves both its checkpoints and those of the original code."""
+import h5py
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import InputError
+
+def save_weights(model, path):
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["layer_names"] = np.array([layer.name.encode() for layer in model.layers])
+            f.attrs["backend"] = b"tensorflow"
+            for layer in model.layers:
+                group = f.create_group(layer.name)
+                names = [f"{layer.name}/{_weight_name(w)}:0" for w in layer.weights]
+                group.attrs["weight_names"] = np.array([n.encode() for n in names])
+                for name, weight in zip(names, layer.weights):
+                    group[name] = np.asarray(weight.numpy())
+
+
+def _weight_name(weight):
+    return weight.path.rsplit("/", 1)[-1]
+
+
+def read_weights(path):
+    """{layer name: [arrays in saved order]} for the layers that have weights."""
+    try:
+        with h5py.File(path, "r") as f:
+            layer_names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
+            out = {}
+            for name in layer_names:
+                group = f[name]
+                weight_names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+                if len(weight_names):
+                    out[name] = [np.asarray(group[w]) for w in weight_names]
+            return out
+    except (OSError, KeyError) as e:
+        raise InputError(f"{path}: not a readable weights file (truncated or wrong format: {e})") from None
+
+
+def load_weights(model, path, layer_map=None):
+    """Copy the weights in ``path`` into ``model``; ``layer_map`` maps saved layer names to the model's."""
+    saved = read_weights(path)
+    for saved_name, arrays in saved.items():
+        name = (layer_map or {}).get(saved_name, saved_name)
+        try:
+            layer = model.get_layer(name)
+        except ValueError:
+            raise InputError(f"{path}: layer {saved_name!r} has no counterpart in the model") from None
+        expected = [tuple(w.shape) for w in layer.weights]
+        if [a.shape for a in arrays] != expected:
+            raise InputError(f"{path}: layer {saved_name!r} holds shapes {[a.shape for a in arrays]}, "
+                             f"the model expects {expected}")
+        layer.set_weights(arrays)
+    missing = [layer.name for layer in model.layers if layer.weights and layer.name not in
+               {(layer_map or {}).get(n, n) for n in saved}]
+    if missing:
+        raise InputError(f"{path}: no weights for layer(s) {', '.join(missing)}")

@@ -1,0 +1,62 @@
+"""Training batches (REFERENCE §6–§7) as a Keras ``PyDataset``.
+
+Sentences are shuffled at load and after every pass. A batch holds ``batch_size``
+sentences; for ``ctl`` it has two rows per sentence: the sentence's own image (flag 1)
+and a random image not in the batch (flag 0), drawn uniformly over the training images
+by rejection in O(batch) (the reference rebuilt a list of all other images, O(N))."""
+import math
+
+import keras
+import numpy as np
+
+
+def normalize_features(x, cfg):
+    if cfg.L1_normalize:
+        x = x / np.maximum(np.abs(x).sum(axis=1, keepdims=True), 1e-12)
+    if cfg.L2_normalize:
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return x
+
+
+def sample_negatives(rng, candidates, excluded, count):
+    """``count`` draws, uniform over ``candidates`` (unique) minus ``excluded`` (a small subset of them)."""
+    excluded = np.asarray(list(excluded))
+    if len(candidates) <= len(excluded):  # excluded ⊆ candidates (both unique): none left
+        raise ValueError("no image outside the batch to draw a negative from")
+    out = rng.choice(candidates, size=count)
+    bad = np.isin(out, excluded)
+    while bad.any():
+        out[bad] = rng.choice(candidates, size=int(bad.sum()))
+        bad = np.isin(out, excluded)
+    return out
+
+
+class TrainingBatches(keras.utils.PyDataset):
+    def __init__(self, collection, features, cfg, batch_size, rng):
+        super().__init__()
+        self.sentences = collection.sentences
+        self.sentence_images = collection.sentence_images
+        self.candidate_images = np.unique(collection.sentence_images)
+        self.features, self.cfg, self.batch_size, self.rng = features, cfg, batch_size, rng
+        self.order = rng.permutation(len(self.sentences))
+
+    def __len__(self):
+        return math.ceil(len(self.sentences) / self.batch_size)
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.sentences))
+
+    def image_features(self, rows):
+        return normalize_features(self.features.read_rows(rows), self.cfg)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        sequences, aux = self.sentences.inputs(rows)
+        images = self.sentence_images[rows]
+        if self.cfg.loss_fun != "ctl":
+            return (sequences, aux), self.image_features(images)
+        negatives = sample_negatives(self.rng, self.candidate_images, set(images.tolist()), len(rows))
+        targets = self.image_features(np.concatenate([images, negatives]))
+        flags = np.concatenate([np.ones(len(rows)), np.zeros(len(rows))]).astype(np.float32)[:, None]
+        x = (np.concatenate([sequences, sequences]), np.concatenate([aux, aux]))
+        return x, np.concatenate([targets, flags], axis=1)

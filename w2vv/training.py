@@ -1,0 +1,186 @@
+"""The training rule (REFERENCE §7): per-epoch validation by mean AP, best-epoch weights,
+learning-rate halving, early stop, and the checkpoint folder's files."""
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+
+from . import checkpoint, layout
+from .atomic import write_text
+from .data import load_collection, make_encoder, open_features
+from .dataset import TrainingBatches, normalize_features
+from .errors import InputError
+from .losses import get_loss
+from .metrics import mean_average_precision
+from .model import build_model, make_optimizer, output_dim
+from .ranking import cosine_scores
+
+
+@dataclass
+class PlateauRule:
+    """Best figure, patience and learning-rate halving of §7.
+
+    Every epoch ``since_lr_change`` goes up by one. An improvement resets ``patience`` (not
+    ``since_lr_change``); otherwise ``patience`` goes up, and the lr is halved when more than
+    ``decay_wait`` epochs have passed since the last change. Stop when patience > ``max_patience``."""
+    lr: float
+    max_patience: int = 10
+    decay_wait: int = 2
+    best: float = -np.inf
+    best_epoch: int = -1
+    patience: int = 0
+    since_lr_change: int = 0
+
+    def step(self, epoch, figure):
+        """Record ``figure`` for ``epoch``; returns (improved, lr_halved, stop)."""
+        self.since_lr_change += 1
+        if figure > self.best:
+            self.best, self.best_epoch, self.patience = figure, epoch, 0
+            return True, False, False
+        self.patience += 1
+        halved = self.since_lr_change > self.decay_wait
+        if halved:
+            self.lr /= 2
+            self.since_lr_change = 0
+        return False, halved, self.patience > self.max_patience
+
+
+def predict_vectors(model, sentences, batch_size=1000):
+    """Predicted visual vectors of all ``sentences`` (an EncodedSentences), in batches."""
+    out = np.zeros((len(sentences), model.output_shape[-1]), np.float32)
+    for start in range(0, len(sentences), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(sentences)))
+        out[rows] = model.predict_on_batch(list(sentences.inputs(rows)))
+    return out
+
+
+def validation_map(model, collection, features, cfg):
+    """Mean over val images of the AP of ranking all val sentences by cosine(image, v̂)."""
+    sent_vecs = predict_vectors(model, collection.sentences)
+    img_vecs = normalize_features(features.read_rows(collection.image_rows), cfg)
+    return mean_average_precision(cosine_scores(img_vecs, sent_vecs), collection.relevance())
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """Validation, the plateau rule, best-weights file and histories after every epoch."""
+
+    def __init__(self, folder, val, features, cfg, rule, log):
+        super().__init__()
+        self.folder, self.val, self.features, self.cfg, self.rule, self.log = folder, val, features, cfg, rule, log
+        self.loss_history, self.val_history = [], []
+        self.started = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        figure = validation_map(self.model, self.val, self.features, self.cfg)
+        lr = self.rule.lr
+        improved, halved, stop = self.rule.step(epoch, figure)
+        self.loss_history.append((epoch, float(logs["loss"])))
+        self.val_history.append((epoch, figure))
+        if improved:
+            self._save_best(epoch)
+        if halved:
+            self.model.optimizer.learning_rate.assign(self.rule.lr)
+        self._write_histories()
+        self.log(f"epoch {epoch}: loss {logs['loss']:.4f}  val AP {figure:.4f}{' *best*' if improved else ''}  "
+                 f"lr {lr:g}{f' -> {self.rule.lr:g}' if halved else ''}  patience {self.rule.patience}  "
+                 f"{time.time() - self.started:.1f}s")
+        if stop:
+            self.log(f"early stop: {self.rule.patience} epochs without improvement")
+            self.model.stop_training = True
+
+    def _save_best(self, epoch):
+        checkpoint.save_weights(self.model, os.path.join(self.folder, f"epoch_{epoch}.h5"))
+        for name in os.listdir(self.folder):
+            if name.startswith("epoch_") and name.endswith(".h5") and name != f"epoch_{epoch}.h5":
+                os.remove(os.path.join(self.folder, name))
+
+    def _write_histories(self):
+        write_text(os.path.join(self.folder, "train_loss_hist.txt"),
+                   "".join(f"epoch_{e} {loss}\n" for e, loss in self.loss_history))
+        best_first = sorted(self.val_history, key=lambda item: -item[1])
+        write_text(os.path.join(self.folder, "val_per_hist.txt"),
+                   "".join(f"epoch_{e} {figure}\n" for e, figure in best_first))
+
+
+@dataclass
+class TrainingRun:
+    root: str
+    train: str
+    val: str
+    feature_collection: str = layout.DEFAULT_FEATURE_COLLECTION
+    batch_size: int = 100
+    seed: int = 0
+    word2vec_path: str = None
+
+
+def best_weights_file(folder):
+    """``epoch_<k>.h5`` of the best epoch, as ``val_per_hist.txt`` (best first) records it."""
+    path = os.path.join(folder, "val_per_hist.txt")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: not found (has training finished?)")
+    with open(path) as f:
+        first = f.readline().split()
+    if not first:
+        raise InputError(f"{path}:1: expected 'epoch_<k> <figure>'")
+    return os.path.join(folder, f"{first[0]}.h5")
+
+
+def train(run, cfg, log=print):
+    """Train ``cfg`` on ``run.train``, validating on ``run.val``; returns the checkpoint folder."""
+    folder = layout.checkpoint_dir(run.root, run.train, run.val, cfg.name)
+    os.makedirs(folder, exist_ok=True)
+    keras.utils.set_random_seed(run.seed)
+    rng = np.random.default_rng(run.seed)
+    encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
+    features = open_features(run.root, cfg, run.feature_collection)
+    if features.ndims != output_dim(cfg):
+        raise InputError(f"{features.folder}: features are {features.ndims}-d, but the model's last layer "
+                         f"(n_layers {cfg.n_layers}) outputs {output_dim(cfg)}")
+    train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
+    val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
+    model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim, encoder.embedding_matrix(rng))
+    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+    _write_model_description(model, cfg, encoder, folder, log)
+    rule = PlateauRule(cfg.lr, cfg.patience, cfg.lr_decay_wait)
+    epoch_end = EpochEnd(folder, val_set, features, cfg, rule, log)
+    log(f"training {cfg.name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
+        f"{model.count_params():,} parameters, loss {cfg.loss_fun}")
+    model.fit(TrainingBatches(train_set, features, cfg, run.batch_size, rng), epochs=cfg.max_epochs,
+              callbacks=[epoch_end], verbose=1 if log is print else 0)
+    summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best,
+                   epochs_run=len(epoch_end.val_history), dropped_train_sentences=dropped,
+                   dropped_val_sentences=val_dropped, run={**asdict(run)})
+    write_text(os.path.join(folder, "summary.json"), json.dumps(summary, indent=1) + "\n")
+    write_text(os.path.join(folder, "model.json"), model.to_json())  # written last: it marks the run as done
+    log(f"best epoch {rule.best_epoch}: val AP {rule.best:.4f} -> {folder}")
+    return folder
+
+
+def _write_model_description(model, cfg, encoder, folder, log):
+    settings = {k: v for k, v in vars(cfg).items()}
+    settings.update(vocab_size=encoder.seq_vocab_size, aux_dim=encoder.aux_dim)
+    write_text(os.path.join(folder, "config.json"), json.dumps(settings, indent=1, default=str) + "\n")
+    try:
+        keras.utils.plot_model(model, to_file=os.path.join(folder, "model.png"), show_shapes=True)
+    except (ImportError, OSError) as e:  # pydot needs Graphviz's `dot` program
+        log(f"model.png not drawn ({str(e).splitlines()[0]})")
+
+
+def load_trained_model(folder, weights_file=None):
+    """Rebuild a trained model from ``config.json`` and load its (best) weights."""
+    from types import SimpleNamespace
+    path = os.path.join(folder, "config.json")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: not found (is {folder} a checkpoint folder of this project?)")
+    with open(path) as f:
+        settings = json.load(f)
+    cfg = SimpleNamespace(**settings)
+    model = build_model(cfg, settings["vocab_size"], settings["aux_dim"])
+    checkpoint.load_weights(model, weights_file or best_weights_file(folder))
+    return model, cfg
