@@ -1,0 +1,70 @@
+"""Checkpoints written by the original code (Keras 2.2.4 ``model.json`` + ``epoch_K.h5``):
+read the structure from the JSON, build the project's model with it, copy the weights.
+
+The original's layer names are Keras defaults (``embedding_1``, ``gru_1``,
+``time_distributed_1``, ``dense_2`` …); their roles are recognised by class and order."""
+import json
+import os
+from types import SimpleNamespace
+
+from . import checkpoint
+from .config import DEFAULTS, TEXT_STYLE
+from .errors import InputError
+from .model import build_model
+
+
+def is_original_checkpoint(folder):
+    path = os.path.join(folder, "model.json")
+    if not os.path.isfile(path) or os.path.isfile(os.path.join(folder, "config.json")):
+        return False
+    with open(path) as f:
+        return json.load(f).get("keras_version", "").startswith("2.")
+
+
+def _layers(model_json_path):
+    try:
+        with open(model_json_path) as f:
+            return json.load(f)["config"]["layers"]
+    except (OSError, ValueError, KeyError) as e:
+        raise InputError(f"{model_json_path}: not a Keras 2 model description ({e})") from None
+
+
+def structure(model_json_path):
+    """(cfg, vocab_size, aux_dim, layer_map) of an original W2VV model description."""
+    layers = _layers(model_json_path)
+    by_class = {}
+    for layer in layers:
+        by_class.setdefault(layer["class_name"], []).append(layer)
+    try:
+        embedding = by_class["Embedding"][0]
+        rnn = (by_class.get("GRU") or by_class["LSTM"])[0]
+        inputs = by_class["InputLayer"]
+        denses = by_class["Dense"]
+    except KeyError as e:
+        raise InputError(f"{model_json_path}: no {e.args[0]} layer: not a W2VV model") from None
+    if rnn["class_name"] != "GRU":
+        raise InputError(f"{model_json_path}: LSTM models are not supported (GRU only)")
+    attention = by_class.get("TimeDistributed", [])
+    activations = [a["config"]["activation"] for a in by_class.get("Activation", []) if a["config"]["activation"] != "softmax"]
+    dropout = by_class["Dropout"][0]["config"]["rate"] if "Dropout" in by_class else 0.0
+    cfg = SimpleNamespace(**DEFAULTS)
+    cfg.__dict__.update(
+        name=os.path.basename(os.path.dirname(os.path.abspath(model_json_path))),
+        sent_maxlen=inputs[0]["config"]["batch_input_shape"][1], embed_size=embedding["config"]["output_dim"],
+        we_trainable=int(embedding["config"].get("trainable", False)), lstm_size=rnn["config"]["units"],
+        sequences=bool(attention), n_layers="-".join(["0"] + [str(d["config"]["units"]) for d in denses]),
+        activation=activations[0] if activations else denses[0]["config"]["activation"], dropout=dropout,
+        l2_p=0.0, text_style=TEXT_STYLE, gru_impl="keras2" if not rnn["config"].get("reset_after") else "cudnn")
+    layer_map = {embedding["name"]: "word_embedding", rnn["name"]: "sentence_gru"}
+    layer_map.update({a["name"]: "attention_scores" for a in attention})
+    layer_map.update({d["name"]: f"visual_mlp_{i}" for i, d in enumerate(denses, 1)})
+    vocab_size = embedding["config"]["input_dim"] - 1
+    aux_dim = inputs[1]["config"]["batch_input_shape"][1]
+    return cfg, vocab_size, aux_dim, layer_map
+
+
+def load_original_model(folder, weights_file):
+    cfg, vocab_size, aux_dim, layer_map = structure(os.path.join(folder, "model.json"))
+    model = build_model(cfg, vocab_size, aux_dim)
+    checkpoint.load_weights(model, weights_file, layer_map)
+    return model, cfg
