@@ -146,9 +146,9 @@ SCENE_LOC = {"beach": ["上", "边"], "kitchen": ["里"], "street": ["上", "旁
              "room": ["里"]}
 SCENE_SUBJECT = ("beach", "kitchen", "street", "field", "room")   # "A beach with a dog running"
 
-EN_FILLERS = ["outside", "together", "nearby", "today", "very", "large", "small", "old", "young",
-              "big", "little", "two", "some", "many"]
-ZH_FILLERS = ["很多", "两个", "一些", "大", "小", "漂亮", "可爱"]
+EN_ADVERBS = ["outside", "together", "nearby", "today", "here", "again"]
+EN_ADJECTIVES = ["large", "small", "old", "young", "big", "little", "very big", "cute"]
+ZH_ADJECTIVES = ["大", "小", "漂亮", "可爱"]
 LATIN_WORDS = ["OK", "logo", "NBA", "wifi", "T", "iPhone", "LED", "DIY"]
 RARE_ZH_CHARS = "彧燊翀琰斐昶珏旻喆翊骞淼璟晟钊锟沅滢瑛湉犇翮羲谞婳皓曦祎煜"
 # Only words of both reference stop-word lists (English: NLTK's; Chinese: the reference's).
@@ -251,6 +251,8 @@ def _en_np(w, obj, colour=None, rare=None):
     """'a red bus', 'the dog', 'an elephant'."""
     noun = w.pick(BY_KEY[obj]["en"])
     words = [noun]
+    if w.rng.random() < 0.1:
+        words.insert(0, w.pick(EN_ADJECTIVES))
     if colour:
         words.insert(0, w.pick(BY_KEY[colour]["en"]))
     if rare:
@@ -266,7 +268,12 @@ def _en_np(w, obj, colour=None, rare=None):
 
 def _en_scene(w, scene):
     noun = w.pick(BY_KEY[scene]["en"])
-    det = "" if scene in ("snow", "grass", "water") and w.rng.random() < 0.4 else w.pick(["the", "the", "a"])
+    if scene == "sky":
+        det = "the"
+    elif scene in ("snow", "grass", "water") and noun != "lake":
+        det = w.pick(["", "the"])
+    else:
+        det = w.pick(["the", "the", "a"])
     return " ".join(x for x in (w.pick(SCENE_PREP[scene]), det, noun) if x)
 
 
@@ -278,7 +285,7 @@ def sentence_en(w, comp):
     ps = _en_scene(w, sc)
     comma = "," if w.rng.random() < 0.3 else ""
     templates = [f"{a}{comma} {v} {ps}", f"there is {a} {ps}", f"{a} that is {v} {ps}",
-                 f"{a} {v} {ps} {w.pick(EN_FILLERS)}"]
+                 f"{a} {v} {ps} {w.pick(EN_ADVERBS)}"]
     if sc in SCENE_SUBJECT:
         templates.append(f"{w.pick(['a', 'the'])} {w.pick(BY_KEY[sc]['en'])} with {a} {v} in it")
     if o2:
@@ -304,6 +311,8 @@ def _zh_np(w, obj, colour=None, rare=None):
     words = [w.pick(c["measure"])]
     if rare:
         words.append(rare)
+    if w.rng.random() < 0.1:
+        words += [w.pick(ZH_ADJECTIVES)] + (["的"] if w.rng.random() < 0.5 else [])
     if colour:
         words += [w.pick(BY_KEY[colour]["zh"])] + (["的"] if w.rng.random() < 0.7 else [])
     words.append(w.pick(c["zh"]))
@@ -350,7 +359,8 @@ def _make_captions(rng, lang, images, comps, per_image, empty):
     (no sentence encodes to nothing), "train" (EMPTY_FRACTION of them, half only stop
     words, half only unseen words) or "test" (the same, at least one, only unseen words
     first, so that all three encodings are empty)."""
-    known = {t for c in CONCEPTS for x in c["en"] for t in x.split()} | set(EN_FILLERS)
+    known = {t for c in CONCEPTS for t in c["en"]} | {t for x in EN_ADVERBS + EN_ADJECTIVES for t in x.split()}
+    known |= {v[0] for vs in list(VERBS.values()) + list(VERB_OVERRIDES.values()) for v in vs}
     w = _Words(rng, known)
     make = sentence_en if lang == "en" else sentence_zh
     caps = []
@@ -370,25 +380,35 @@ def _make_captions(rng, lang, images, comps, per_image, empty):
 # ---------------------------------------------------------------------------------------
 # Features
 # ---------------------------------------------------------------------------------------
+# Feature recipe: weights of the concept slots, unmentioned content, noise.
+FEATURE_WEIGHTS = {"obj1": (0.8, 1.2), "obj2": (0.4, 0.9), "colour": (0.3, 0.7), "scene": (0.4, 0.9)}
+N_STYLE = 16                  # unmentioned 'style' prototypes (lighting, viewpoint, ...)
+STYLE_WEIGHT = (0.8, 1.5)
+DISTRACTOR_RATE = 0.5         # an object in the picture that no caption mentions
+DISTRACTOR_WEIGHT = (0.3, 0.7)
+NOISE = 1.0
+
+
 def _features(rng, images, comps, dim):
     """Non-negative (ReLU-like) vectors: shared base + weighted concept prototypes + an
-    unmentioned 'style' prototype + Gaussian noise, clipped at zero."""
-    n_style = 8
+    unmentioned 'style' prototype + sometimes an unmentioned object + Gaussian noise,
+    clipped at zero."""
     keys = [c["key"] for c in CONCEPTS]
-    mask = rng.random((len(keys) + n_style, dim)) < 0.25
-    protos = np.abs(rng.normal(0.0, 1.0, (len(keys) + n_style, dim))) * mask * 1.2
+    mask = rng.random((len(keys) + N_STYLE, dim)) < 0.25
+    protos = np.abs(rng.normal(0.0, 1.0, (len(keys) + N_STYLE, dim))) * mask * 1.2
     base = np.abs(rng.normal(0.0, 0.25, dim))
     index = {k: i for i, k in enumerate(keys)}
-    weight_range = {"obj1": (0.8, 1.2), "obj2": (0.5, 1.0), "colour": (0.4, 0.8), "scene": (0.5, 1.0)}
     out = np.empty((len(images), dim), np.float64)
     for r, img in enumerate(images):
         comp = comps[img]
         f = base.copy()
-        for slot, (lo, hi) in weight_range.items():
+        for slot, (lo, hi) in FEATURE_WEIGHTS.items():
             if comp[slot]:
                 f += rng.uniform(lo, hi) * protos[index[comp[slot]]]
-        f += rng.uniform(0.3, 0.7) * protos[len(keys) + rng.integers(n_style)]
-        f += rng.normal(0.0, 0.3, dim)
+        f += rng.uniform(*STYLE_WEIGHT) * protos[len(keys) + rng.integers(N_STYLE)]
+        if rng.random() < DISTRACTOR_RATE:
+            f += rng.uniform(*DISTRACTOR_WEIGHT) * protos[index[OBJECTS[rng.integers(len(OBJECTS))]]]
+        f += rng.normal(0.0, NOISE, dim)
         out[r] = np.maximum(f, 0.0)
     return out.astype(np.float32)
 

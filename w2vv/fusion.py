@@ -15,23 +15,14 @@ from . import layout
 from .atomic import write_text
 from .errors import InputError
 from .metrics import descending_order, mean_inverted_rank
-from .ranking import (METRICS_FILE, RANKING_FILE, SENT_FEAT_FILE, cosine_scores, read_metrics,
-                      read_ranking, read_sent_feat, write_results)
+from .ranking import (RANKING_FILE, SENT_FEAT_FILE, cosine_scores, read_ranking, read_run_mir,
+                      read_sent_feat, relevance, write_results)
 
 WEIGHT_GRID = np.arange(100) / 100  # 0.00 … 0.99: each the float nearest its two decimals
 WEIGHT_FILE = "weight.txt"
 
 
 # ---------------------------------------------------------------- tables
-
-def relevance(query_ids, item_ids, to_image=layout.image_id):
-    """(n_queries × n_items) bools: the item shows the query's image. Works for items that
-    are images (CM: ``image_id`` of an image id is itself) and for English sentences (CL)."""
-    codes = {}
-    query_codes = np.array([codes.setdefault(to_image(q), len(codes)) for q in query_ids])
-    item_codes = np.array([codes.setdefault(to_image(i), len(codes)) for i in item_ids])
-    return query_codes[:, None] == item_codes[None, :]
-
 
 def cross_lingual(zh_ids, zh_vecs, en_ids, en_vecs):
     """CL (§9): cosine of every Chinese sentence's v̂ with every English sentence's v̂, and
@@ -201,10 +192,8 @@ RESULT_COLUMNS = ("CL", "CM", "CLM")
 
 
 def result_row(root, config, zh_test="cococntest", zh_train="cococntrain"):
-    """The test mIRs (CL, CM, CLM) of a config at full precision, from the metrics.json files."""
-    folders = (cl_dir, cm_dir, clm_dir)
-    return tuple(read_metrics(os.path.join(folder(root, config, zh_test, zh_train), METRICS_FILE))["mir"]
-                 for folder in folders)
+    """The test mIRs (CL, CM, CLM) of a config at full precision (see ``read_run_mir``)."""
+    return tuple(read_run_mir(folder(root, config, zh_test, zh_train)) for folder in (cl_dir, cm_dir, clm_dir))
 
 
 def format_table(rows):

@@ -13,9 +13,11 @@ import os
 
 import numpy as np
 
+from . import layout
 from .atomic import atomic_open, write_text
 from .errors import InputError
-from .metrics import BLOCK_ROWS, descending_order, first_relevant_ranks, retrieval_metrics
+from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
+                      retrieval_metrics)
 
 RANKING_FILE = "sent.id.score.txt"
 MIR_FILE = "mir.txt"
@@ -43,6 +45,17 @@ def cosine_scores(queries, items, block_rows=BLOCK_ROWS):
         rows = slice(start, start + block_rows)
         np.matmul(l2_normalize(queries[rows]), unit_items_t, out=out[rows])
     return out
+
+
+# ---------------------------------------------------------------- hits
+
+def relevance(query_ids, item_ids, to_image=layout.image_id):
+    """(n_queries × n_items) bools: the item shows the query's image. Works for items that
+    are images (CM: ``image_id`` of an image id is itself) and for English sentences (CL)."""
+    codes = {}
+    query_codes = np.array([codes.setdefault(to_image(q), len(codes)) for q in query_ids])
+    item_codes = np.array([codes.setdefault(to_image(i), len(codes)) for i in item_ids])
+    return query_codes[:, None] == item_codes[None, :]
 
 
 # ---------------------------------------------------------------- reading helpers
@@ -193,6 +206,20 @@ def read_metrics(path, required=("mir",)):
     if lacking:
         raise InputError(f"{path}: no {lacking[0]!r} entry")
     return metrics
+
+
+def read_run_mir(folder):
+    """Full-precision mIR of a results folder: from its ``metrics.json``, or, for a folder the
+    original code wrote (``mir.txt`` holds only 3 decimals, no metrics.json), recomputed from
+    its ``sent.id.score.txt`` with a hit = the sentence's image. InputError when neither exists."""
+    metrics_path, ranking_path = os.path.join(folder, METRICS_FILE), os.path.join(folder, RANKING_FILE)
+    if os.path.isfile(metrics_path):
+        return float(read_metrics(metrics_path)["mir"])
+    if not os.path.isfile(ranking_path):
+        raise InputError(f"{metrics_path}: metrics file not found, nor {RANKING_FILE} beside it "
+                         f"(run that stage first)")
+    query_ids, item_ids, scores = read_ranking(ranking_path)
+    return mean_inverted_rank(scores, relevance(query_ids, item_ids))
 
 
 def is_done(out_dir):

@@ -1,0 +1,30 @@
+# make demo: venv + demo data + the whole pipeline for two paper configs (small profile)
+# make test: venv + the test suite (what CI runs)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_ROOT := demo_root
+
+.PHONY: demo test venv clean-demo
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) tools/make_demo_data.py $(DEMO_ROOT)
+	./do_all.sh --ini demo.ini base_w2vv
+	./do_all.sh --ini demo.ini w2vv_attention_ctl
+	@echo; echo "== demo results (mIR on cococntest; also in $(DEMO_ROOT)/results/) =="
+	@$(PY) report.py --rootpath $(DEMO_ROOT) base_w2vv w2vv_attention_ctl --out $(DEMO_ROOT)/results/demo.txt
+
+test: venv
+	@$(PY) -m pytest -q tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+
+clean-demo:
+	rm -rf $(DEMO_ROOT)

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The COCO-CN pipeline (REFERENCE §11) for one config:
+#   1 vocabularies   2 train + test English   3 train + test Chinese   4 CL (zh→en) for val and test
+#   5 fusion (CLM): weight chosen on val, applied on test; print the CL / CM / CLM table
+# Usage: ./do_all.sh [--ini common.ini] [--stage 1] [--stop_stage 5] CONFIG
+# Every stage skips work already done (set overwrite=1 in the ini to redo it).
+set -euo pipefail
+
+log() { echo "[$(date '+%Y-%m-%d %H:%M:%S')] $*"; }
+die() { echo "error: $*" >&2; exit 1; }
+
+ini=common.ini
+stage=1
+stop_stage=5
+config=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ini) ini=$2; shift 2 ;;
+    --stage) stage=$2; shift 2 ;;
+    --stop_stage) stop_stage=$2; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option $1" ;;
+    *) [ -z "$config" ] || die "one CONFIG only (got $config and $1)"; config=$1; shift ;;
+  esac
+done
+[ -n "$config" ] || die "usage: $0 [--ini FILE] [--stage N] [--stop_stage N] CONFIG"
+[ -f "$ini" ] || die "$ini: settings file not found"
+
+# Settings: 'key = value' lines of the ini ([sections] and # comments ignored); ~ means $HOME.
+while IFS='=' read -r key value; do
+  key=$(echo "$key" | tr -d '[:space:]')
+  value=$(echo "$value" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+  case "$key" in ''|'#'*|'['*) continue ;; esac
+  [[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$ini: bad setting name '$key'"
+  printf -v "$key" '%s' "${value/#\~/$HOME}"
+done < "$ini"
+: "${rootpath:?$ini: rootpath not set}" "${overwrite:=0}" "${freq_threshold:=5}"
+: "${feature_collection:=mscoco2014dev}" "${config_overrides:=}" "${max_epochs:=}" "${python:=python}"
+: "${en_train:=mscoco2014dev-train}" "${en_val:=mscoco2014dev-val}" "${en_test:=mscoco2014dev-test}"
+: "${zh_train:=cococntrain}" "${zh_val:=cococnval}" "${zh_test:=cococntest}"
+[ -d "$rootpath" ] || die "$rootpath: rootpath not found (set rootpath in $ini)"
+cd "$(dirname "$0")"
+
+train_args=(--rootpath "$rootpath" --model_config "$config" --overwrite "$overwrite"
+            --feature_collection "$feature_collection" --config_overrides "$config_overrides")
+[ -z "$max_epochs" ] || train_args+=(--max_epochs "$max_epochs")
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  log "stage 1: vocabularies of $zh_train and $en_train"
+  for train in "$zh_train" "$en_train"; do
+    "$python" build_vocab.py "$train" --rootpath "$rootpath" --freq_threshold "$freq_threshold" --overwrite "$overwrite"
+  done
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  log "stage 2: train $config on $en_train, test on $en_val and $en_test"
+  "$python" trainer.py "$en_train" "$en_val" "$en_test" "${train_args[@]}"
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  log "stage 3: train $config on $zh_train, test on $zh_val and $zh_test (CM)"
+  "$python" trainer.py "$zh_train" "$zh_val" "$zh_test" "${train_args[@]}"
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  log "stage 4: cross-lingual matching (CL) for val and test"
+  "$python" cross_lingual.py --rootpath "$rootpath" --config "$config" --overwrite "$overwrite" \
+    --zh_train "$zh_train" --en_train "$en_train"
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  log "stage 5: fusion (CLM) on val, applied on test"
+  "$python" fuse.py --rootpath "$rootpath" --config "$config" --overwrite "$overwrite" --zh_train "$zh_train" \
+    --val_collection "$zh_val" --test_collection "$zh_test" --rank_norm "${rank_norm:-0}"
+  "$python" report.py --rootpath "$rootpath" "$config" --zh_train "$zh_train" --test_collection "$zh_test" \
+    --out "$rootpath/results/$config.txt"
+fi
+log "done: $config (stages $stage-$stop_stage)"

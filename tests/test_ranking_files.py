@@ -1,0 +1,339 @@
+"""Result files of §8–§10 (sent_feat.txt, sent.id.score.txt, mir.txt, metrics.json,
+weight.txt), the original's files in /work/shared/fixtures, and the CL / fusion / report
+scripts run end to end on tiny roots in the real layout."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from w2vv import layout
+from w2vv.errors import InputError
+from w2vv.fusion import cl_dir, clm_dir, cm_dir
+from w2vv.metrics import first_relevant_ranks, retrieval_metrics
+from w2vv.ranking import (cosine_scores, l2_normalize, mir_text, read_metrics, read_mir, read_ranking,
+                          read_run_mir, read_sent_feat, relevance, write_ranking, write_results,
+                          write_sent_feat)
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+ORIGINAL_ROOT = FIXTURES / "original_w2vv" / "VisualSearch"
+FIXTURE_CONFIGS = ("tiny_base", "tiny_attention_ctl")
+
+
+def need_fixtures():
+    if not ORIGINAL_ROOT.is_dir():
+        pytest.skip("shared fixtures not present")
+
+
+def run_script(name, *args):
+    return subprocess.run([sys.executable, str(REPO / name), *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO.parent)
+
+
+def metrics_from_ranking_file(path, to_image=layout.image_id):
+    queries, items, scores = read_ranking(path)
+    return retrieval_metrics(first_relevant_ranks(scores, relevance(queries, items, to_image)))
+
+
+# ---------------------------------------------------------------- cosine
+
+def test_l2_normalize_keeps_zero_rows_zero():
+    unit = l2_normalize(np.array([[3.0, 4.0], [0.0, 0.0]], np.float32))
+    assert unit.tolist() == [[0.6, 0.8], [0.0, 0.0]]
+
+
+def test_cosine_scores_in_blocks_equal_the_formula():
+    rng = np.random.default_rng(0)
+    queries, items = rng.normal(size=(7, 5)).astype(np.float32), rng.normal(size=(4, 5)).astype(np.float32)
+    q, v = queries.astype(np.float64), items.astype(np.float64)
+    expected = (q @ v.T) / np.linalg.norm(q, axis=1)[:, None] / np.linalg.norm(v, axis=1)[None, :]
+    for block_rows in (1, 3, 512):
+        assert cosine_scores(queries, items, block_rows=block_rows) == pytest.approx(expected, abs=1e-15)
+
+
+# ---------------------------------------------------------------- sent_feat.txt
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sent_feat_round_trip_is_exact(tmp_path, dtype):
+    rng = np.random.default_rng(1)
+    ids, vectors = ["a#0", "b#1", "c#2"], rng.normal(size=(3, 6)).astype(dtype)
+    vectors[1] = 0.0
+    path = tmp_path / "sent_feat.txt"
+    write_sent_feat(path, ids, vectors)
+    read_ids, read_vectors = read_sent_feat(path, dtype=dtype)
+    assert read_ids == ids and read_vectors.dtype == dtype
+    assert np.array_equal(read_vectors, vectors)
+    assert path.read_text().splitlines()[1] == "b#1 " + " ".join(["0.0"] * 6)
+
+
+@pytest.mark.parametrize("text, where, what", [
+    ("a#0 1 2\nb#0 1 x\n", ":2:", "expected numbers"),
+    ("a#0 1 2\nb#0 1 2 3\n", ":2:", "3 values, expected 2"),
+    ("a#0 1 2\n\nb#0\n", ":3:", "id alone"),
+    ("a#0 1 2\na#0 3 4\n", ":2:", "repeated"),
+    ("a#0 1 nan\n", ":1:", "NaN"),
+    ("\n\n", ":", "empty"),
+])
+def test_read_sent_feat_names_file_and_line_of_bad_input(tmp_path, text, where, what):
+    path = tmp_path / "sent_feat.txt"
+    path.write_text(text)
+    with pytest.raises(InputError) as error:
+        read_sent_feat(path)
+    assert str(error.value).startswith(f"{path}{where}") and what in str(error.value)
+
+
+def test_read_sent_feat_of_a_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_sent_feat(tmp_path / "nope.txt")
+
+
+# ---------------------------------------------------------------- sent.id.score.txt
+
+def test_ranking_round_trip_best_first_and_columns_sorted(tmp_path):
+    scores = np.array([[0.1, 0.7, 1 / 3], [0.5, 0.5, -0.25]])
+    path = tmp_path / "sent.id.score.txt"
+    write_ranking(path, ["q1", "q2"], ["img_b", "img_c", "img_a"], scores)
+    assert path.read_text().splitlines() == [
+        "q1 img_c 0.7 img_a 0.3333333333333333 img_b 0.1",
+        "q2 img_b 0.5 img_c 0.5 img_a -0.25"]  # the tie keeps item order
+    queries, items, table = read_ranking(path)
+    assert queries == ["q1", "q2"] and items == ["img_a", "img_b", "img_c"]
+    assert np.array_equal(table, scores[:, [2, 0, 1]])
+
+
+@pytest.mark.parametrize("text, where, what", [
+    ("q1 a 0.5 b\n", ":1:", "expected 'sentid item1 score1"),
+    ("q1 a 0.5 b 0.1\nq2 a 0.5 c 0.1\n", ":2:", "other items than line 1"),
+    ("q1 a 0.5 b 0.1\nq2 a 0.5\n", ":2:", "other items than line 1"),
+    ("q1 a 0.5 a 0.1\n", ":1:", "listed twice"),
+    ("q1 a 0.5 b 0.1\nq1 b 0.5 a 0.1\n", ":2:", "repeated"),
+    ("q1 a 0.5 b zero\n", ":1:", "expected numbers"),
+])
+def test_read_ranking_names_file_and_line_of_bad_input(tmp_path, text, where, what):
+    path = tmp_path / "sent.id.score.txt"
+    path.write_text(text)
+    with pytest.raises(InputError) as error:
+        read_ranking(path)
+    assert str(error.value).startswith(f"{path}{where}") and what in str(error.value)
+
+
+# ---------------------------------------------------------------- mir.txt, metrics.json
+
+def test_mir_text_rounds_to_three_decimals_like_the_reference():
+    assert mir_text(0.11951272070064287) == "mean_invert_r: 0.12\n"
+    assert mir_text(0.10349) == "mean_invert_r: 0.103\n"
+    assert mir_text(1.0) == "mean_invert_r: 1.0\n"
+
+
+def test_results_files_parse_back_to_the_numbers_of_metrics_json(tmp_path):
+    rng = np.random.default_rng(2)
+    images = [f"img{k}" for k in range(12)]
+    queries = [f"img{k}#{j}" for k in range(12) for j in range(2)]
+    scores = rng.normal(size=(24, 12)).astype(np.float32)  # float32 scores are written exactly too
+    metrics = write_results(tmp_path / "run", queries, images, scores, relevance(queries, images))
+    on_disk = read_metrics(tmp_path / "run" / "metrics.json")
+    assert on_disk == metrics
+    assert set(metrics) == {"r1", "r5", "r10", "medr", "meanr", "mir", "n_sentences", "n_items"}
+    assert (metrics["n_sentences"], metrics["n_items"]) == (24, 12)
+    recomputed = metrics_from_ranking_file(tmp_path / "run" / "sent.id.score.txt")
+    recomputed["n_sentences"], recomputed["n_items"] = recomputed.pop("n_queries"), 12
+    assert recomputed == metrics
+    assert (tmp_path / "run" / "mir.txt").read_text() == mir_text(metrics["mir"])
+    assert read_mir(tmp_path / "run" / "mir.txt") == round(metrics["mir"], 3)
+
+
+def test_run_mir_comes_from_metrics_json_or_else_from_the_ranking(tmp_path):
+    scores = np.array([[0.9, 0.1], [0.8, 0.2]])
+    write_ranking(tmp_path / "sent.id.score.txt", ["a#0", "b#0"], ["a", "b"], scores)
+    assert read_run_mir(tmp_path) == 0.75  # ranks 1 and 2, as the original's folders hold no metrics.json
+    (tmp_path / "metrics.json").write_text('{"mir": 0.125}')
+    assert read_run_mir(tmp_path) == 0.125
+    with pytest.raises(InputError, match="metrics.json: metrics file not found"):
+        read_run_mir(tmp_path / "elsewhere")
+
+
+def test_read_metrics_of_missing_or_broken_files(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_metrics(tmp_path / "metrics.json")
+    (tmp_path / "metrics.json").write_text("{")
+    with pytest.raises(InputError, match="not a JSON"):
+        read_metrics(tmp_path / "metrics.json")
+    (tmp_path / "metrics.json").write_text('{"r1": 0.5}')
+    with pytest.raises(InputError, match="'mir'"):
+        read_metrics(tmp_path / "metrics.json")
+
+
+# ---------------------------------------------------------------- the original's files
+
+@pytest.mark.parametrize("split", ["cococnval", "cococntest"])
+@pytest.mark.parametrize("config", FIXTURE_CONFIGS)
+def test_original_ranking_files_read_and_give_their_mir(split, config):
+    need_fixtures()
+    folder = ORIGINAL_ROOT / split / "SimilarityIndex" / "cococntrain" / config
+    queries, items, scores = read_ranking(folder / "sent.id.score.txt")
+    assert len(queries) == 40 and scores.shape == (40, 40)
+    assert sorted(items) == sorted(layout.read_imageset(ORIGINAL_ROOT / split / "ImageSets" / f"{split}.txt"))
+    mir = metrics_from_ranking_file(folder / "sent.id.score.txt")["mir"]
+    assert mir_text(mir) == (folder / "mir.txt").read_text()
+    assert round(mir, 3) == read_mir(folder / "mir.txt")
+
+
+def test_original_cm_scores_are_float64_cosines_of_its_sent_feat():
+    """Why cosines are float64 over float32 vectors: that reproduces the original to 1e-15."""
+    need_fixtures()
+    from w2vv.bigfile import BigFile
+    folder = ORIGINAL_ROOT / "cococntest" / "SimilarityIndex" / "cococntrain" / "tiny_base"
+    sent_ids, vectors = read_sent_feat(folder / "sent_feat.txt")
+    queries, images, scores = read_ranking(folder / "sent.id.score.txt")
+    found, features = BigFile(str(ORIGINAL_ROOT / "mscoco2014dev" / "FeatureData" /
+                                  "pyresnext-101_rbps13k,flatten0_output,os")).read(images)
+    assert found == images and sent_ids == queries
+    assert np.abs(cosine_scores(vectors, features) - scores).max() < 1e-13
+
+
+# ---------------------------------------------------------------- the scripts, end to end
+
+CONFIG = "tiny_cfg"
+
+
+def write_tiny_root(root, config=CONFIG, n_images=8, dim=6, seed=0):
+    """Both languages' sent_feat.txt and the CM results (what the tester writes) for val and
+    test, in the real layout; every vector is its image's latent vector plus noise."""
+    rng = np.random.default_rng(seed)
+    for split in ("val", "test"):
+        images = [f"COCO_{split}2014_{k:012d}" for k in range(n_images)]
+        sentences = [f"{image}#0" for image in images]
+        latent = rng.normal(size=(n_images, dim))
+        noisy = lambda: (latent + rng.normal(scale=1.2, size=latent.shape)).astype(np.float32)  # noqa: E731
+        zh_vecs, en_vecs, features = noisy(), noisy(), noisy()
+        write_sent_feat(os.path.join(cm_dir(root, config, f"cococn{split}"), "sent_feat.txt"), sentences, zh_vecs)
+        write_sent_feat(os.path.join(layout.similarity_dir(root, f"mscoco2014dev-{split}", "mscoco2014dev-train",
+                                                           config), "sent_feat.txt"), sentences[::-1], en_vecs[::-1])
+        write_results(cm_dir(root, config, f"cococn{split}"), sentences, images,
+                      cosine_scores(zh_vecs, features), relevance(sentences, images))
+
+
+def check_results_folder(folder, n_items):
+    metrics = json.loads((Path(folder) / "metrics.json").read_text())
+    assert metrics["n_items"] == n_items
+    assert (Path(folder) / "mir.txt").read_text() == mir_text(metrics["mir"])
+    recomputed = metrics_from_ranking_file(Path(folder) / "sent.id.score.txt")
+    assert recomputed["mir"] == metrics["mir"]
+    return metrics
+
+
+def test_cl_fusion_and_report_scripts_end_to_end(tmp_path):
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    done = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG)
+    assert done.returncode == 0, done.stderr
+    for split in ("cococnval", "cococntest"):
+        check_results_folder(cl_dir(root, CONFIG, split), n_items=8)
+
+    done = run_script("fuse.py", "--rootpath", root, "--config", CONFIG)
+    assert done.returncode == 0, done.stderr
+    weights = {(Path(clm_dir(root, CONFIG, split)) / "weight.txt").read_text() for split in ("cococnval", "cococntest")}
+    assert len(weights) == 1 and weights.pop().startswith("w: 0.")
+    clm_test = check_results_folder(clm_dir(root, CONFIG, "cococntest"), n_items=8)
+
+    done = run_script("report.py", "--rootpath", root, CONFIG)
+    assert done.returncode == 0, done.stderr
+    cl, cm = (read_metrics(Path(f(root, CONFIG, "cococntest")) / "metrics.json")["mir"] for f in (cl_dir, cm_dir))
+    assert done.stdout.splitlines() == ["model                 CL     CM     CLM",
+                                        f"{CONFIG:<22}{cl:.3f}  {cm:.3f}  {clm_test['mir']:.3f}"]
+    assert (root / "results" / "zh2en2img_results.txt").read_text() == done.stdout
+
+
+def test_scripts_skip_finished_splits_unless_overwrite(tmp_path):
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    assert run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--splits", "val").returncode == 0
+    again = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG)
+    assert again.returncode == 0 and "skip cococnval" in again.stdout and "CL cococntest" in again.stdout
+    redo = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--overwrite", "1")
+    assert "skip cococn" not in redo.stdout and redo.stdout.count("CL cococn") == 2
+    assert run_script("fuse.py", "--rootpath", root, "--config", CONFIG).returncode == 0
+    again = run_script("fuse.py", "--rootpath", root, "--config", CONFIG, "--rank_norm", "1")
+    assert "skip fusion" in again.stdout
+    redo = run_script("fuse.py", "--rootpath", root, "--config", CONFIG, "--rank_norm", "1", "--overwrite", "1")
+    assert redo.returncode == 0 and "CLM w =" in redo.stdout
+
+
+def test_scripts_on_the_original_test_outputs(tmp_path):
+    """CL and CLM computed from what the original wrote (its sent_feat.txt and CM rankings)."""
+    need_fixtures()
+    root = tmp_path / "VisualSearch"
+    for config in FIXTURE_CONFIGS:
+        for test, train in [("cococnval", "cococntrain"), ("cococntest", "cococntrain"),
+                            ("mscoco2014dev-val", "mscoco2014dev-train"), ("mscoco2014dev-test", "mscoco2014dev-train")]:
+            shutil.copytree(ORIGINAL_ROOT / test / "SimilarityIndex" / train / config,
+                            layout.similarity_dir(root, test, train, config))
+        assert run_script("cross_lingual.py", "--rootpath", root, "--config", config).returncode == 0
+        assert run_script("fuse.py", "--rootpath", root, "--config", config).returncode == 0
+        check_results_folder(cl_dir(root, config, "cococntest"), n_items=40)
+        check_results_folder(clm_dir(root, config, "cococntest"), n_items=40)
+    done = run_script("report.py", "--rootpath", root, *FIXTURE_CONFIGS, "--out", tmp_path / "table.txt")
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["model", *FIXTURE_CONFIGS]
+    for line, config in zip(done.stdout.splitlines()[1:], FIXTURE_CONFIGS):  # CM: the original's own
+        assert line.split()[2] == f"{read_mir(ORIGINAL_ROOT / 'cococntest' / 'SimilarityIndex' / 'cococntrain' / config / 'mir.txt'):.3f}"
+    assert (tmp_path / "table.txt").read_text() == done.stdout
+
+
+def assert_clean_error(done, *names):
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    for name in names:
+        assert str(name) in done.stderr
+
+
+def test_a_malformed_sent_feat_line_is_a_one_line_error_naming_file_and_line(tmp_path):
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    path = Path(cm_dir(root, CONFIG, "cococnval")) / "sent_feat.txt"
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2] + " 0.5"
+    path.write_text("\n".join(lines) + "\n")
+    done = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG)
+    assert_clean_error(done, f"{path}:3:")
+    debug = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--debug")
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_cl_with_other_images_in_the_two_languages_names_both_files(tmp_path):
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    en_path = Path(layout.similarity_dir(root, "mscoco2014dev-test", "mscoco2014dev-train", CONFIG)) / "sent_feat.txt"
+    en_path.write_text(en_path.read_text().replace("COCO_test2014_000000000003#0", "COCO_test2014_000000000099#0"))
+    done = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--splits", "test")
+    assert_clean_error(done, Path(cm_dir(root, CONFIG, "cococntest")) / "sent_feat.txt", en_path)
+
+
+def test_fusion_without_cl_results_names_the_missing_file(tmp_path):
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    done = run_script("fuse.py", "--rootpath", root, "--config", CONFIG)
+    assert_clean_error(done, Path(cl_dir(root, CONFIG, "cococnval")) / "sent.id.score.txt")
+
+
+def test_fusion_of_runs_over_other_images_names_both_files(tmp_path):
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    assert run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG).returncode == 0
+    cm_path = Path(cm_dir(root, CONFIG, "cococnval")) / "sent.id.score.txt"
+    cm_path.write_text(cm_path.read_text().replace("COCO_val2014_000000000005 ", "COCO_val2014_000000000077 "))
+    done = run_script("fuse.py", "--rootpath", root, "--config", CONFIG)
+    assert_clean_error(done, cm_path, Path(cl_dir(root, CONFIG, "cococnval")) / "sent.id.score.txt")
+
+
+def test_report_of_a_config_not_run_names_the_missing_file(tmp_path):
+    root = tmp_path / "VisualSearch"
+    done = run_script("report.py", "--rootpath", root, "never_trained")
+    assert_clean_error(done, Path(cl_dir(root, "never_trained", "cococntest")) / "metrics.json")
+    assert not (root / "results").exists()
