@@ -8,7 +8,7 @@ import os
 import sys
 
 from w2vv import fusion
-from w2vv.errors import InputError
+from w2vv import cli
 from w2vv.ranking import is_done
 
 
@@ -26,7 +26,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def run(args):
+def run_stage(args):
     for split in args.splits:
         zh_test, en_test = args.zh_prefix + split, args.en_prefix + split
         out_dir = fusion.cl_dir(args.rootpath, args.config, zh_test, args.zh_train)
@@ -39,17 +39,9 @@ def run(args):
               f"R@5 {metrics['r5']:.3f} R@10 {metrics['r10']:.3f} ({out_dir})")
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        run(args)
-    except InputError as e:
-        if args.debug:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+def main(argv):
+    run_stage(parse_args(argv))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -8,7 +8,7 @@ import os
 import sys
 
 from w2vv import fusion
-from w2vv.errors import InputError
+from w2vv import cli
 from w2vv.ranking import is_done
 
 
@@ -26,7 +26,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def run(args):
+def run_stage(args):
     test_dir = fusion.clm_dir(args.rootpath, args.config, args.test_collection, args.zh_train)
     if is_done(test_dir) and not args.overwrite:
         print(f"skip fusion: {test_dir} already has mir.txt (--overwrite 1 to redo)")
@@ -38,17 +38,9 @@ def run(args):
           f"{args.test_collection}: mIR {test_metrics['mir']:.3f} ({test_dir})")
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        run(args)
-    except InputError as e:
-        if args.debug:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+def main(argv):
+    run_stage(parse_args(argv))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

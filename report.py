@@ -8,7 +8,7 @@ import sys
 
 from w2vv import fusion
 from w2vv.atomic import write_text
-from w2vv.errors import InputError
+from w2vv import cli
 
 
 def parse_args(argv):
@@ -22,24 +22,16 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def run(args):
+def run_stage(args):
     table = fusion.result_table(args.rootpath, args.configs, args.test_collection, args.zh_train)
     out = args.out or os.path.join(args.rootpath, "results", "zh2en2img_results.txt")
     write_text(out, table)
     print(table, end="")
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        run(args)
-    except InputError as e:
-        if args.debug:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+def main(argv):
+    run_stage(parse_args(argv))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Test a trained W2VV model on a collection (REFERENCE §8).
+"""Test a trained W2VV model on a collection (REFERENCE §8); the model folder may also be a
+checkpoint folder of the original code (Keras 2.2.4 model.json + epoch_K.h5).
 
 Writes <root>/<test>/SimilarityIndex/<train>/<config>/sent_feat.txt and, for Chinese
 collections (or with --evaluate 1), sent.id.score.txt, mir.txt and metrics.json."""
@@ -23,6 +24,8 @@ def parse_args(argv):
                    help="rank images and write the figures (default: only for Chinese collections)")
     p.add_argument("--feature_collection", default="mscoco2014dev", help="collection holding FeatureData")
     p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
+    p.add_argument("--stopwords", default=None, help="stop-word list (default: the config's, else the project's)")
+    p.add_argument("--overwrite", type=int, default=1, choices=[0, 1], help="0: skip if the results exist")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
     if args.model_path is None and not (args.val and args.model_config):
@@ -34,12 +37,13 @@ def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
     from w2vv import layout
-    from w2vv.testing import test_model
+    from w2vv.testing import predict_and_rank
 
     folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.model_config)
     weights = os.path.join(folder, args.weight_name) if args.weight_name else None
-    test_model(args.rootpath, args.train, args.test, folder, weights, None if args.evaluate is None else
-               bool(args.evaluate), args.feature_collection, args.word2vec, log)
+    predict_and_rank(args.rootpath, args.train, args.test, folder, weights,
+                     None if args.evaluate is None else bool(args.evaluate), args.feature_collection,
+                     args.word2vec, args.stopwords, bool(args.overwrite), log)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def main(argv):
     quiet_tensorflow()
     from w2vv import layout
     from w2vv.config import load_config, parse_overrides
-    from w2vv.testing import test_model
+    from w2vv.testing import predict_and_rank
     from w2vv.training import TrainingRun, train
 
     overrides = parse_overrides(args.config_overrides)
@@ -50,8 +50,8 @@ def main(argv):
                            args.seed, args.word2vec)
         folder = train(run_, cfg, log)
     for collection in (args.val, args.test):
-        test_model(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,
-                   word2vec_path=args.word2vec, log=log)
+        predict_and_rank(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,
+                         word2vec_path=args.word2vec, overwrite=bool(args.overwrite), log=log)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,8 @@ def test_best_weight_with_rank_normalisation_equals_tuning_on_normalised_tables(
     rng = np.random.default_rng(3)
     cl, cm = rng.random((6, 6)) * 100, rng.random((6, 6))
     relevant = np.eye(6, dtype=bool)
-    assert best_weight(cl, cm, relevant, rank_norm=True) == best_weight(rank_normalize(cl), rank_normalize(cm), relevant)
+    on_ranks = best_weight(rank_normalize(cl), rank_normalize(cm), relevant)
+    assert best_weight(cl, cm, relevant, rank_norm=True) == on_ranks
 
 
 def test_rank_normalisation_undoes_a_score_scale_that_swamps_the_other_run():

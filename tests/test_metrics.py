@@ -109,7 +109,8 @@ def test_vectorised_mean_average_precision_equals_a_loop_with_blocks_and_ties():
     relevant = rng.random((37, 23)) < 0.15
     expected = np.mean([looped_average_precision(s, r) for s, r in zip(scores, relevant)])
     for block_rows in (1, 5, 512):
-        assert mean_average_precision(scores, relevant, block_rows=block_rows) == pytest.approx(expected, rel=1e-12)
+        vectorised = mean_average_precision(scores, relevant, block_rows=block_rows)
+        assert vectorised == pytest.approx(expected, rel=1e-12)
 
 
 def test_mean_average_precision_refuses_mismatched_shapes():

@@ -36,3 +36,60 @@ def test_original_checkpoint_predicts_the_original_vectors(fixtures, config, tra
         assert sentences.ids == ids
         got = predict_vectors(model, sentences)
         assert np.abs(got - expected).max() <= 1e-4, (collection, np.abs(got - expected).max())
+
+
+def copy_root(fixtures, tmp_path):
+    import shutil
+    root = tmp_path / "VisualSearch"
+    shutil.copytree(fixtures / "original_w2vv" / "VisualSearch", root,
+                    ignore=shutil.ignore_patterns("SimilarityIndex"))
+    return root
+
+
+@pytest.mark.parametrize("config", ["tiny_base", "tiny_attention_ctl"])
+def test_tester_on_an_original_folder_gives_the_original_ranking(fixtures, tmp_path, config):
+    """tester.py takes the original checkpoint folder as --model_path; with the original's stop
+    words it writes the same vectors, the same first-ranked image per sentence and the same mIR."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from w2vv.ranking import read_mir, read_ranking
+    src = fixtures / "original_w2vv" / "VisualSearch"
+    root = copy_root(fixtures, tmp_path)
+    folder = layout.checkpoint_dir(root, "cococntrain", "cococnval", config)
+    for test in ("cococnval", "cococntest"):
+        result = subprocess.run([sys.executable, str(REPO / "tester.py"), "cococntrain", test, "--rootpath", str(root),
+                                 "--model_path", folder, "--stopwords",
+                                 str(fixtures / "original_w2vv" / "stopwords" / "zh_stopwords.txt")],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+        ours = layout.similarity_dir(root, test, "cococntrain", config)
+        theirs = layout.similarity_dir(src, test, "cococntrain", config)
+        _, got = read_sent_feat(os.path.join(ours, "sent_feat.txt"))
+        _, expected = read_sent_feat(os.path.join(theirs, "sent_feat.txt"))
+        assert np.abs(got - expected).max() <= 1e-4
+        assert read_mir(os.path.join(ours, "mir.txt")) == read_mir(os.path.join(theirs, "mir.txt"))
+        q1, items1, s1 = read_ranking(os.path.join(ours, "sent.id.score.txt"))
+        q2, items2, s2 = read_ranking(os.path.join(theirs, "sent.id.score.txt"))
+        assert q1 == q2 and items1 == items2
+        assert [items1[i] for i in s1.argmax(1)] == [items2[i] for i in s2.argmax(1)]
+
+
+def test_converted_folder_predicts_the_same(fixtures, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from w2vv.training import load_trained_model
+    src = layout.checkpoint_dir(fixtures / "original_w2vv" / "VisualSearch", "cococntrain", "cococnval",
+                                "tiny_attention_ctl")
+    out = tmp_path / "converted"
+    result = subprocess.run([sys.executable, str(REPO / "convert_original.py"), src, str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    original, _ = load_trained_model(src)
+    converted, cfg = load_trained_model(str(out))
+    assert cfg.lstm_size == 32 and cfg.sequences and (out / "epoch_2.h5").is_file()
+    x = [np.random.default_rng(0).integers(0, 60, size=(4, 32)), np.random.default_rng(1).random((4, 557))]
+    np.testing.assert_array_equal(original.predict_on_batch(x), converted.predict_on_batch(x))

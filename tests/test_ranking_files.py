@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 ORIGINAL_ROOT = FIXTURES / "original_w2vv" / "VisualSearch"
 FIXTURE_CONFIGS = ("tiny_base", "tiny_attention_ctl")
+CONFIG = "tiny_cfg"  # the hand-made roots' config
 
 
 def need_fixtures():
@@ -33,6 +34,15 @@ def need_fixtures():
 def run_script(name, *args):
     return subprocess.run([sys.executable, str(REPO / name), *map(str, args)],
                           capture_output=True, text=True, cwd=REPO.parent)
+
+
+def original_folder(test, config, train="cococntrain"):
+    return ORIGINAL_ROOT / test / "SimilarityIndex" / train / config
+
+
+def en_sent_feat(root, split, config=CONFIG):
+    return Path(layout.similarity_dir(root, f"mscoco2014dev-{split}", "mscoco2014dev-train", config),
+                "sent_feat.txt")
 
 
 def metrics_from_ranking_file(path, to_image=layout.image_id):
@@ -174,7 +184,7 @@ def test_read_metrics_of_missing_or_broken_files(tmp_path):
 @pytest.mark.parametrize("config", FIXTURE_CONFIGS)
 def test_original_ranking_files_read_and_give_their_mir(split, config):
     need_fixtures()
-    folder = ORIGINAL_ROOT / split / "SimilarityIndex" / "cococntrain" / config
+    folder = original_folder(split, config)
     queries, items, scores = read_ranking(folder / "sent.id.score.txt")
     assert len(queries) == 40 and scores.shape == (40, 40)
     assert sorted(items) == sorted(layout.read_imageset(ORIGINAL_ROOT / split / "ImageSets" / f"{split}.txt"))
@@ -187,7 +197,7 @@ def test_original_cm_scores_are_float64_cosines_of_its_sent_feat():
     """Why cosines are float64 over float32 vectors: that reproduces the original to 1e-15."""
     need_fixtures()
     from w2vv.bigfile import BigFile
-    folder = ORIGINAL_ROOT / "cococntest" / "SimilarityIndex" / "cococntrain" / "tiny_base"
+    folder = original_folder("cococntest", "tiny_base")
     sent_ids, vectors = read_sent_feat(folder / "sent_feat.txt")
     queries, images, scores = read_ranking(folder / "sent.id.score.txt")
     found, features = BigFile(str(ORIGINAL_ROOT / "mscoco2014dev" / "FeatureData" /
@@ -197,8 +207,6 @@ def test_original_cm_scores_are_float64_cosines_of_its_sent_feat():
 
 
 # ---------------------------------------------------------------- the scripts, end to end
-
-CONFIG = "tiny_cfg"
 
 
 def write_tiny_root(root, config=CONFIG, n_images=8, dim=6, seed=0):
@@ -212,8 +220,7 @@ def write_tiny_root(root, config=CONFIG, n_images=8, dim=6, seed=0):
         noisy = lambda: (latent + rng.normal(scale=1.2, size=latent.shape)).astype(np.float32)  # noqa: E731
         zh_vecs, en_vecs, features = noisy(), noisy(), noisy()
         write_sent_feat(os.path.join(cm_dir(root, config, f"cococn{split}"), "sent_feat.txt"), sentences, zh_vecs)
-        write_sent_feat(os.path.join(layout.similarity_dir(root, f"mscoco2014dev-{split}", "mscoco2014dev-train",
-                                                           config), "sent_feat.txt"), sentences[::-1], en_vecs[::-1])
+        write_sent_feat(en_sent_feat(root, split, config), sentences[::-1], en_vecs[::-1])
         write_results(cm_dir(root, config, f"cococn{split}"), sentences, images,
                       cosine_scores(zh_vecs, features), relevance(sentences, images))
 
@@ -237,7 +244,8 @@ def test_cl_fusion_and_report_scripts_end_to_end(tmp_path):
 
     done = run_script("fuse.py", "--rootpath", root, "--config", CONFIG)
     assert done.returncode == 0, done.stderr
-    weights = {(Path(clm_dir(root, CONFIG, split)) / "weight.txt").read_text() for split in ("cococnval", "cococntest")}
+    weights = {(Path(clm_dir(root, CONFIG, split)) / "weight.txt").read_text()
+               for split in ("cococnval", "cococntest")}
     assert len(weights) == 1 and weights.pop().startswith("w: 0.")
     clm_test = check_results_folder(clm_dir(root, CONFIG, "cococntest"), n_items=8)
 
@@ -252,7 +260,8 @@ def test_cl_fusion_and_report_scripts_end_to_end(tmp_path):
 def test_scripts_skip_finished_splits_unless_overwrite(tmp_path):
     root = tmp_path / "VisualSearch"
     write_tiny_root(root)
-    assert run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--splits", "val").returncode == 0
+    first = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--splits", "val")
+    assert first.returncode == 0
     again = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG)
     assert again.returncode == 0 and "skip cococnval" in again.stdout and "CL cococntest" in again.stdout
     redo = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--overwrite", "1")
@@ -269,10 +278,10 @@ def test_scripts_on_the_original_test_outputs(tmp_path):
     need_fixtures()
     root = tmp_path / "VisualSearch"
     for config in FIXTURE_CONFIGS:
-        for test, train in [("cococnval", "cococntrain"), ("cococntest", "cococntrain"),
-                            ("mscoco2014dev-val", "mscoco2014dev-train"), ("mscoco2014dev-test", "mscoco2014dev-train")]:
-            shutil.copytree(ORIGINAL_ROOT / test / "SimilarityIndex" / train / config,
-                            layout.similarity_dir(root, test, train, config))
+        for split in ("val", "test"):
+            shutil.copytree(original_folder(f"cococn{split}", config), cm_dir(root, config, f"cococn{split}"))
+            shutil.copytree(original_folder(f"mscoco2014dev-{split}", config, "mscoco2014dev-train"),
+                            en_sent_feat(root, split, config).parent)
         assert run_script("cross_lingual.py", "--rootpath", root, "--config", config).returncode == 0
         assert run_script("fuse.py", "--rootpath", root, "--config", config).returncode == 0
         check_results_folder(cl_dir(root, config, "cococntest"), n_items=40)
@@ -281,7 +290,7 @@ def test_scripts_on_the_original_test_outputs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert [line.split()[0] for line in done.stdout.splitlines()] == ["model", *FIXTURE_CONFIGS]
     for line, config in zip(done.stdout.splitlines()[1:], FIXTURE_CONFIGS):  # CM: the original's own
-        assert line.split()[2] == f"{read_mir(ORIGINAL_ROOT / 'cococntest' / 'SimilarityIndex' / 'cococntrain' / config / 'mir.txt'):.3f}"
+        assert line.split()[2] == f"{read_mir(original_folder('cococntest', config) / 'mir.txt'):.3f}"
     assert (tmp_path / "table.txt").read_text() == done.stdout
 
 
@@ -309,7 +318,7 @@ def test_a_malformed_sent_feat_line_is_a_one_line_error_naming_file_and_line(tmp
 def test_cl_with_other_images_in_the_two_languages_names_both_files(tmp_path):
     root = tmp_path / "VisualSearch"
     write_tiny_root(root)
-    en_path = Path(layout.similarity_dir(root, "mscoco2014dev-test", "mscoco2014dev-train", CONFIG)) / "sent_feat.txt"
+    en_path = en_sent_feat(root, "test")
     en_path.write_text(en_path.read_text().replace("COCO_test2014_000000000003#0", "COCO_test2014_000000000099#0"))
     done = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--splits", "test")
     assert_clean_error(done, Path(cm_dir(root, CONFIG, "cococntest")) / "sent_feat.txt", en_path)

@@ -35,6 +35,7 @@ if _REPO not in sys.path:
 from w2vv import layout  # noqa: E402
 from w2vv.atomic import atomic_path, write_text  # noqa: E402
 from w2vv.bigfile import write_bigfile  # noqa: E402
+from w2vv.text import tokenize_en, tokenize_zh  # noqa: E402  (REFERENCE §2)
 
 GENERATOR_VERSION = 1
 MARKER = ".demo_complete"
@@ -151,27 +152,11 @@ EN_ADJECTIVES = ["large", "small", "old", "young", "big", "little", "very big", 
 ZH_ADJECTIVES = ["大", "小", "漂亮", "可爱"]
 LATIN_WORDS = ["OK", "logo", "NBA", "wifi", "T", "iPhone", "LED", "DIY"]
 RARE_ZH_CHARS = "彧燊翀琰斐昶珏旻喆翊骞淼璟晟钊锟沅滢瑛湉犇翮羲谞婳皓曦祎煜"
-# Only words of both reference stop-word lists (English: NLTK's; Chinese: the reference's).
+# Only words of both the reference stop-word lists and the project's (w2vv/stopwords/).
 EN_STOP_ONLY = ["there it is", "this is it", "what is this", "it is on there", "here it is",
                 "what is that", "it is in there", "all of them"]
-ZH_STOP_ONLY = ["这 是 什么", "有 一个 在 这里", "这 是 它 。", "那里 有 一些", "在 这里 ， 那里 也 有 。"]
+ZH_STOP_ONLY = ["这 是 什么", "这 是 它 。", "这个 是 什么 ？", "那 是 什么 呢", "在 这 ， 也 在 那 。", "我们 在 这 。"]
 CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
-
-
-# ---------------------------------------------------------------------------------------
-# Tokenisation (REFERENCE §2), for training the word2vec models.
-# ---------------------------------------------------------------------------------------
-_ZH_DELETE = set("，。、！《》“”；？‘’") | set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-
-
-def tokenize_en(sentence):
-    sentence = sentence.replace("\r", " ")
-    chars = [ch if (ch.isascii() and ch.isalnum()) else " " for ch in sentence]
-    return "".join(chars).strip().lower().split()
-
-
-def tokenize_zh(sentence):
-    return "".join(ch for ch in sentence if ch not in _ZH_DELETE).split()
 
 
 # ---------------------------------------------------------------------------------------
@@ -211,6 +196,24 @@ def _image_ids(rng, n_train_total, n_val_total):
     train = np.sort(rng.choice(581929, size=n_train_total, replace=False) + 1)
     val = rng.choice(581929, size=n_val_total, replace=False) + 1
     return (["COCO_train2014_%012d" % i for i in train], ["COCO_val2014_%012d" % i for i in val])
+
+
+def compose_images(seed, scale):
+    """The demo's images and their concepts: (English train ids, val ids, test ids,
+    Chinese train ids, {image id: composition}); concept_keys(composition) lists the
+    concepts of one image."""
+    rng = np.random.default_rng([seed, 1])
+    n_train, n_val, n_test, n_zh = _counts(scale)
+    n_zh_from_en = min(n_train, int(round(n_zh * ZH_TRAIN_FROM_EN)))
+    n_zh_extra = n_zh - n_zh_from_en
+    train_ids, val2014_ids = _image_ids(rng, n_train, n_val + n_test + n_zh_extra)
+    val_ids = sorted(val2014_ids[:n_val])
+    test_ids = sorted(val2014_ids[n_val:n_val + n_test])
+    zh_train_ids = sorted([train_ids[i] for i in rng.choice(n_train, size=n_zh_from_en, replace=False)] +
+                          val2014_ids[n_val + n_test:])
+    all_ids = sorted(set(train_ids) | set(val_ids) | set(test_ids) | set(zh_train_ids))
+    comps = {img: _compose(rng) for img in all_ids}
+    return train_ids, val_ids, test_ids, zh_train_ids, comps
 
 
 # ---------------------------------------------------------------------------------------
@@ -455,14 +458,13 @@ def _picture(comp):
     d.rectangle([4, 14, 36, 46], fill=rgb1, outline=(0, 0, 0))
     if comp["obj2"]:
         d.rectangle([38, 28, 60, 54], fill=BY_KEY[comp["obj2"]]["rgb"], outline=(0, 0, 0))
-    labels = [comp["obj1"] if not comp["colour"] else f"{comp['colour']} {comp['obj1']}"]
+    labels = [(2, comp["obj1"] if not comp["colour"] else f"{comp['colour']} {comp['obj1']}"),
+              (52, comp["scene"])]
     if comp["obj2"]:
-        labels.append(comp["obj2"])
-    labels.append(comp["scene"])
-    for i, text in enumerate(labels):
-        y = 2 + i * 20 if i < 2 else 54
-        d.text((3, y), text, fill=(0, 0, 0), font=font)
-        d.text((2, y - 1), text, fill=(255, 255, 255), font=font)
+        labels.append((27, comp["obj2"]))
+    for y, text in labels:
+        d.text((3, y + 1), text, fill=(0, 0, 0), font=font)
+        d.text((2, y), text, fill=(255, 255, 255), font=font)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=85)
     return buf.getvalue()
@@ -506,13 +508,23 @@ def _same_params(marker, params):
 DERIVED = (("TextData", "vocabulary"), ("cv_keras",), ("SimilarityIndex",))
 
 
+def _missing(root):
+    """The demo's main files that are absent (someone deleted them after the demo was made)."""
+    paths = [layout.caption_file(root, c) for c in COLLECTIONS] + [layout.imageset_file(root, c) for c in COLLECTIONS]
+    paths += [os.path.join(layout.feature_dir(root, FEATURE), "feature.bin"),
+              os.path.join(layout.en_word2vec_dir(root), "feature.bin"), layout.zh_word2vec_file(root)]
+    return [p for p in paths if not os.path.isfile(p)]
+
+
 def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, verbose=True):
     """Write the demo VisualSearch root; return its summary (parameters and counts).
 
     Skips the work when ``root`` already holds a complete demo with the same parameters
-    (the marker file ``.demo_complete``, written last), unless ``overwrite``. Raises
-    ValueError when ``root`` holds a demo with other parameters, or caption files that
-    this generator did not write, and ``overwrite`` is false.
+    (the marker file ``.demo_complete``, written last, and the main files present), unless
+    ``overwrite``. Raises ValueError when ``root`` holds a demo with other parameters, or
+    caption files that this generator did not write, and ``overwrite`` is false. When a
+    demo is replaced by one with other parameters, the pipeline's outputs inside the demo
+    collections (vocabularies, cv_keras, SimilarityIndex) are removed with it.
     """
     log = _log if verbose else _quiet
     root = os.path.abspath(str(root))
@@ -522,13 +534,16 @@ def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, ve
         raise ValueError(f"feature_dim must be >= 8, got {feature_dim}")
     marker = _read_marker(root)
     if marker is not None and not overwrite:
-        if _same_params(marker, params):
+        if _same_params(marker, params) and not _missing(root):
             log(f"{root} already holds a complete demo (seed={seed} scale={scale} "
                 f"feature_dim={feature_dim}); nothing to do (--overwrite to regenerate)")
             return marker
-        raise ValueError(f"{root} holds a demo made with other parameters ({os.path.join(root, MARKER)}: "
-                         f"seed={marker.get('seed')} scale={marker.get('scale')} "
-                         f"feature_dim={marker.get('feature_dim')}); use --overwrite to replace it")
+        if _same_params(marker, params):
+            log(f"{root}: the demo lacks {_missing(root)[0]}; regenerating it")
+        else:
+            raise ValueError(f"{root} holds a demo made with other parameters ({os.path.join(root, MARKER)}: "
+                             f"seed={marker.get('seed')} scale={marker.get('scale')} "
+                             f"feature_dim={marker.get('feature_dim')}); use --overwrite to replace it")
     if marker is None and not overwrite and not os.path.exists(os.path.join(root, PARTIAL)):
         existing = [p for p in (layout.caption_file(root, c) for c in COLLECTIONS) if os.path.exists(p)]
         if existing:
@@ -542,9 +557,6 @@ def _generate(root, params, old_marker, log):
     t0 = time.time()
     seed, scale, dim = params["seed"], params["scale"], params["feature_dim"]
     os.makedirs(root, exist_ok=True)
-    if os.path.exists(os.path.join(root, MARKER)):
-        os.remove(os.path.join(root, MARKER))
-    write_text(os.path.join(root, PARTIAL), json.dumps(params) + "\n")
     if old_marker is not None and not _same_params(old_marker, params):
         for coll in COLLECTIONS:
             for parts in DERIVED:
@@ -552,24 +564,16 @@ def _generate(root, params, old_marker, log):
                 if os.path.isdir(p):
                     log(f"removing {p} (made from the previous demo data)")
                     shutil.rmtree(p)
+    write_text(os.path.join(root, PARTIAL), json.dumps(params) + "\n")
+    if os.path.exists(os.path.join(root, MARKER)):
+        os.remove(os.path.join(root, MARKER))
 
     def rng(stream):
         return np.random.default_rng([seed, stream])
 
-    n_train, n_val, n_test, n_zh = _counts(scale)
-    n_zh_from_en = min(n_train, int(round(n_zh * ZH_TRAIN_FROM_EN)))
-    n_zh_extra = n_zh - n_zh_from_en
     log(f"root {root}: seed={seed} scale={scale} feature_dim={dim}")
-
-    # images and their concepts
-    r = rng(1)
-    train_ids, val2014_ids = _image_ids(r, n_train, n_val + n_test + n_zh_extra)
-    val_ids = sorted(val2014_ids[:n_val])
-    test_ids = sorted(val2014_ids[n_val:n_val + n_test])
-    zh_train_ids = sorted([train_ids[i] for i in r.choice(n_train, size=n_zh_from_en, replace=False)] +
-                          val2014_ids[n_val + n_test:])
-    all_ids = sorted(set(train_ids) | set(val_ids) | set(test_ids) | set(zh_train_ids))
-    comps = {img: _compose(r) for img in all_ids}
+    train_ids, val_ids, test_ids, zh_train_ids, comps = compose_images(seed, scale)
+    all_ids = sorted(comps)
 
     # captions
     def four_five(g):
@@ -612,7 +616,7 @@ def _generate(root, params, old_marker, log):
     en_vecs = np.stack([en_model.wv[wd] for wd in en_words])
     edir = layout.en_word2vec_dir(root)
     log(f"writing {edir} ({len(en_words)} words x {W2V_DIM}, trained in {time.time() - t:.1f}s; "
-         f"left out on purpose: {' '.join(EN_W2V_LEFT_OUT)})")
+        f"left out on purpose: {' '.join(EN_W2V_LEFT_OUT)})")
     write_bigfile(edir, en_words, en_vecs)
 
     # Chinese word2vec
@@ -623,10 +627,13 @@ def _generate(root, params, old_marker, log):
     zh_model = _train_word2vec(zh_corpus, seed, epochs=20)
     zpath = layout.zh_word2vec_file(root)
     log(f"writing {zpath} ({len(zh_model.wv.index_to_key)} words x {W2V_DIM}, trained in "
-         f"{time.time() - t:.1f}s; left out on purpose: {' '.join(ZH_W2V_LEFT_OUT)})")
+        f"{time.time() - t:.1f}s; left out on purpose: {' '.join(ZH_W2V_LEFT_OUT)})")
     os.makedirs(os.path.dirname(zpath), exist_ok=True)
+    zh_model.lifecycle_events = None     # no timestamps or temporary names in the file: same bytes every run
+    zh_model.wv.lifecycle_events = None
+    zh_model.total_train_time = 0.0
     with atomic_path(zpath) as tmp:
-        zh_model.save(tmp)   # vectors of 500 x few hundred words: stored inline, one file
+        zh_model.save(tmp)   # a few hundred words x 500: the arrays are stored inline, one file
 
     # pictures
     n_pics = 0
@@ -647,7 +654,7 @@ def _generate(root, params, old_marker, log):
     write_text(os.path.join(root, MARKER), json.dumps(summary, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
     os.remove(os.path.join(root, PARTIAL))
     log(f"done in {time.time() - t0:.1f}s: {len(all_ids)} images; " +
-         ", ".join(f"{c} {v['images']} img / {v['sentences']} sent" for c, v in summary_colls.items()))
+        ", ".join(f"{c} {v['images']} img / {v['sentences']} sent" for c, v in summary_colls.items()))
     return summary
 
 

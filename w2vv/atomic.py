@@ -5,6 +5,12 @@ import shutil
 import tempfile
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success rename it into place."""
@@ -13,6 +19,7 @@ def atomic_path(path):
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
                                dir=os.path.dirname(os.path.abspath(path)))
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is as readable as any other
     try:
         yield tmp
         os.replace(tmp, path)
@@ -39,6 +46,7 @@ def atomic_dir(folder):
     folder = os.path.abspath(str(folder))
     os.makedirs(os.path.dirname(folder), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=os.path.basename(folder) + ".", suffix=".tmp", dir=os.path.dirname(folder))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         if os.path.isdir(folder):

@@ -1,11 +1,16 @@
-"""Weights files in the layout Keras 2.2.4's ``save_weights`` wrote (readable with h5py alone):
+"""The files of a checkpoint folder: ``config.json`` (the settings the model is rebuilt from)
+and weights files in the layout Keras 2.2.4's ``save_weights`` wrote (readable with h5py alone):
 root attribute ``layer_names``; a group per layer with attribute ``weight_names``; the arrays
 at ``<layer>/<layer>/<weight>:0``. The project writes its own checkpoints this way too, so
 one reader serves both its checkpoints and those of the original code."""
+import json
+import os
+from types import SimpleNamespace
+
 import h5py
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_path, write_text
 from .errors import InputError
 
 def save_weights(model, path):
@@ -59,3 +64,24 @@ def load_weights(model, path, layer_map=None):
                {(layer_map or {}).get(n, n) for n in saved}]
     if missing:
         raise InputError(f"{path}: no weights for layer(s) {', '.join(missing)}")
+
+
+CONFIG_FILE = "config.json"
+
+
+def save_model_config(folder, cfg, vocab_size, aux_dim):
+    settings = dict(vars(cfg), vocab_size=vocab_size, aux_dim=aux_dim)
+    write_text(os.path.join(folder, CONFIG_FILE), json.dumps(settings, indent=1, default=str) + "\n")
+
+
+def load_model_config(folder):
+    """(cfg, vocab_size, aux_dim) from a folder's ``config.json``."""
+    path = os.path.join(folder, CONFIG_FILE)
+    try:
+        with open(path) as f:
+            settings = json.load(f)
+        return SimpleNamespace(**settings), settings["vocab_size"], settings["aux_dim"]
+    except FileNotFoundError:
+        raise InputError(f"{path}: not found (is {folder} a checkpoint folder?)") from None
+    except (ValueError, KeyError) as e:
+        raise InputError(f"{path}: not a checkpoint config ({e})") from None

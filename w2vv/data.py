@@ -13,9 +13,11 @@ from .vocab import load_vocab
 from .word2vec import open_word2vec
 
 
-def make_encoder(root, train, cfg, word2vec_path=None):
+def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None):
+    """The encoder of ``train``'s vocabularies; word2vec and stop words from the layout and
+    ``cfg`` unless given."""
     lang = layout.language(train)
-    tokenizer = Tokenizer(lang, cfg.stopwords_zh if lang == "zh" else cfg.stopwords_en)
+    tokenizer = Tokenizer(lang, stopwords_path or (cfg.stopwords_zh if lang == "zh" else cfg.stopwords_en))
     threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
     seq_vocab = load_vocab(layout.vocab_file(root, train, "bow", threshold))
     bow_vocab = load_vocab(layout.vocab_file(root, train, "bow_filterstop", threshold))

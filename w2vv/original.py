@@ -12,6 +12,8 @@ from .config import DEFAULTS, TEXT_STYLE
 from .errors import InputError
 from .model import build_model
 
+PAPER_FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"  # model.json does not name the feature
+
 
 def is_original_checkpoint(folder):
     path = os.path.join(folder, "model.json")
@@ -54,7 +56,8 @@ def structure(model_json_path):
         we_trainable=int(embedding["config"].get("trainable", False)), lstm_size=rnn["config"]["units"],
         sequences=bool(attention), n_layers="-".join(["0"] + [str(d["config"]["units"]) for d in denses]),
         activation=activations[0] if activations else denses[0]["config"]["activation"], dropout=dropout,
-        l2_p=0.0, text_style=TEXT_STYLE, gru_impl="keras2" if not rnn["config"].get("reset_after") else "cudnn")
+        l2_p=0.0, text_style=TEXT_STYLE, gru_impl="keras2" if not rnn["config"].get("reset_after") else "cudnn",
+        bow_vocab="word_vocab_5", img_feature=PAPER_FEATURE, L1_normalize=0, L2_normalize=0)
     layer_map = {embedding["name"]: "word_embedding", rnn["name"]: "sentence_gru"}
     layer_map.update({a["name"]: "attention_scores" for a in attention})
     layer_map.update({d["name"]: f"visual_mlp_{i}" for i, d in enumerate(denses, 1)})
@@ -68,3 +71,20 @@ def load_original_model(folder, weights_file):
     model = build_model(cfg, vocab_size, aux_dim)
     checkpoint.load_weights(model, weights_file, layer_map)
     return model, cfg
+
+
+def convert(folder, out_folder, weights_file):
+    """Write a checkpoint folder of this project from an original one: ``config.json``,
+    ``model.json`` (Keras 3), the weights under the same file name, and the histories."""
+    import shutil
+    from .atomic import write_text
+    cfg, vocab_size, aux_dim, _ = structure(os.path.join(folder, "model.json"))
+    model, _ = load_original_model(folder, weights_file)
+    os.makedirs(out_folder, exist_ok=True)
+    checkpoint.save_model_config(out_folder, cfg, vocab_size, aux_dim)
+    checkpoint.save_weights(model, os.path.join(out_folder, os.path.basename(weights_file)))
+    for name in ("train_loss_hist.txt", "val_per_hist.txt"):
+        if os.path.isfile(os.path.join(folder, name)):
+            shutil.copyfile(os.path.join(folder, name), os.path.join(out_folder, name))
+    write_text(os.path.join(out_folder, "model.json"), model.to_json())
+    return out_folder

@@ -112,13 +112,14 @@ def write_sent_feat(path, ids, vectors):
 def read_sent_feat(path, dtype=np.float32):
     """(ids, (n × D) array) from a ``sent_feat.txt``; InputError (file:line) on a line without
     a vector, a non-number, a dimension unlike the first line's, or a repeated id."""
+    lines = _lines(path, "sentence-vector file")
+    first_lineno, dim = lines[0][0], len(lines[0][1]) - 1
     ids, vectors, seen = [], [], {}
-    for lineno, fields in _lines(path, "sentence-vector file"):
+    for lineno, fields in lines:
         if len(fields) < 2:
             raise InputError(f"{path}:{lineno}: expected 'sentid v1 ... vD', got an id alone")
-        if vectors and len(fields) - 1 != len(vectors[0]):
-            raise InputError(f"{path}:{lineno}: {len(fields) - 1} values, expected {len(vectors[0])} "
-                             f"like line 1")
+        if len(fields) - 1 != dim:
+            raise InputError(f"{path}:{lineno}: {len(fields) - 1} values, expected {dim} like line {first_lineno}")
         _check_unique(path, lineno, fields[0], seen, "sentence id")
         ids.append(fields[0])
         vectors.append(_floats(path, lineno, fields[1:]))
@@ -227,15 +228,16 @@ def is_done(out_dir):
     return os.path.isfile(os.path.join(out_dir, MIR_FILE))
 
 
-def write_results(out_dir, query_ids, item_ids, scores, relevant):
+def write_results(out_dir, query_ids, item_ids, scores, relevant, extra=None):
     """Write ``sent.id.score.txt``, ``metrics.json`` and, last, ``mir.txt``; return the metrics.
 
     The dict (and ``metrics.json``) holds ``r1 r5 r10`` (fractions 0..1), ``medr``,
     ``meanr``, ``mir`` at full precision, ``n_sentences`` (queries) and ``n_items`` (images,
-    or English sentences for CL)."""
+    or English sentences for CL), and the entries of ``extra``."""
     metrics = retrieval_metrics(first_relevant_ranks(scores, relevant))
     metrics["n_sentences"] = metrics.pop("n_queries")
     metrics["n_items"] = len(item_ids)
+    metrics.update(extra or {})
     write_ranking(os.path.join(out_dir, RANKING_FILE), query_ids, item_ids, scores)
     write_text(os.path.join(out_dir, METRICS_FILE), json.dumps(metrics, indent=2) + "\n")
     write_text(os.path.join(out_dir, MIR_FILE), mir_text(metrics["mir"]))

@@ -16,6 +16,7 @@ from .errors import InputError
 from .losses import get_loss
 from .metrics import mean_average_precision
 from .model import build_model, make_optimizer, output_dim
+from .original import is_original_checkpoint, load_original_model
 from .ranking import cosine_scores
 
 
@@ -131,8 +132,9 @@ def best_weights_file(folder):
     return os.path.join(folder, f"{first[0]}.h5")
 
 
-def train(run, cfg, log=print):
-    """Train ``cfg`` on ``run.train``, validating on ``run.val``; returns the checkpoint folder."""
+def train(run, cfg, log=print, verbose=1):
+    """Train ``cfg`` on ``run.train``, validating on ``run.val``; returns the checkpoint folder.
+    ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none)."""
     folder = layout.checkpoint_dir(run.root, run.train, run.val, cfg.name)
     os.makedirs(folder, exist_ok=True)
     keras.utils.set_random_seed(run.seed)
@@ -152,7 +154,7 @@ def train(run, cfg, log=print):
     log(f"training {cfg.name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
         f"{model.count_params():,} parameters, loss {cfg.loss_fun}")
     model.fit(TrainingBatches(train_set, features, cfg, run.batch_size, rng), epochs=cfg.max_epochs,
-              callbacks=[epoch_end], verbose=1 if log is print else 0)
+              callbacks=[epoch_end], verbose=verbose)
     summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best,
                    epochs_run=len(epoch_end.val_history), dropped_train_sentences=dropped,
                    dropped_val_sentences=val_dropped, run={**asdict(run)})
@@ -163,9 +165,7 @@ def train(run, cfg, log=print):
 
 
 def _write_model_description(model, cfg, encoder, folder, log):
-    settings = {k: v for k, v in vars(cfg).items()}
-    settings.update(vocab_size=encoder.seq_vocab_size, aux_dim=encoder.aux_dim)
-    write_text(os.path.join(folder, "config.json"), json.dumps(settings, indent=1, default=str) + "\n")
+    checkpoint.save_model_config(folder, cfg, encoder.seq_vocab_size, encoder.aux_dim)
     try:
         keras.utils.plot_model(model, to_file=os.path.join(folder, "model.png"), show_shapes=True)
     except (ImportError, OSError) as e:  # pydot needs Graphviz's `dot` program
@@ -173,14 +173,11 @@ def _write_model_description(model, cfg, encoder, folder, log):
 
 
 def load_trained_model(folder, weights_file=None):
-    """Rebuild a trained model from ``config.json`` and load its (best) weights."""
-    from types import SimpleNamespace
-    path = os.path.join(folder, "config.json")
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: not found (is {folder} a checkpoint folder of this project?)")
-    with open(path) as f:
-        settings = json.load(f)
-    cfg = SimpleNamespace(**settings)
-    model = build_model(cfg, settings["vocab_size"], settings["aux_dim"])
+    """Rebuild a trained model and load its (best) weights: a checkpoint folder of this project
+    (``config.json``) or of the original code (a Keras 2.2.4 ``model.json``)."""
+    if is_original_checkpoint(folder):
+        return load_original_model(folder, weights_file or best_weights_file(folder))
+    cfg, vocab_size, aux_dim = checkpoint.load_model_config(folder)
+    model = build_model(cfg, vocab_size, aux_dim)
     checkpoint.load_weights(model, weights_file or best_weights_file(folder))
     return model, cfg

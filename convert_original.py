@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Convert a checkpoint folder written by the original W2VV code (Keras 2.2.4 model.json +
+epoch_K.h5) into this project's format (config.json, model.json, epoch_K.h5, histories).
+tester.py reads original folders directly too; converting is for keeping them with the project's tools."""
+import argparse
+import os
+import sys
+
+from w2vv.cli import log, quiet_tensorflow, run
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("original_folder", help="folder with the original model.json and epoch_K.h5")
+    p.add_argument("out_folder", help="where to write the converted checkpoint folder")
+    p.add_argument("--weight_name", default=None, help="weights file (default: the best epoch in val_per_hist.txt)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    quiet_tensorflow()
+    from w2vv.errors import InputError
+    from w2vv.original import convert, is_original_checkpoint
+    from w2vv.training import best_weights_file
+
+    if not is_original_checkpoint(args.original_folder):
+        raise InputError(f"{os.path.join(args.original_folder, 'model.json')}: not a Keras 2 model description")
+    weights = (os.path.join(args.original_folder, args.weight_name) if args.weight_name
+               else best_weights_file(args.original_folder))
+    log(f"converted -> {convert(args.original_folder, args.out_folder, weights)}")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

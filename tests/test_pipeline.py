@@ -1,0 +1,92 @@
+"""The whole pipeline on a small generated root in the real layout: vocabularies, training
+on both languages, testing, CL, fusion, the table; and a second run that redoes nothing."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from w2vv import layout
+from w2vv.ranking import read_metrics
+
+sys.path.insert(0, str(REPO / "tools"))
+from make_demo_data import make_demo_root  # noqa: E402
+
+CONFIG = "w2vv_attention_ctl"
+
+
+def chance_ap(n):
+    """Mean AP of a random ranking with one relevant item among n: E[1/rank] = H(n)/n."""
+    return sum(1 / k for k in range(1, n + 1)) / n
+
+
+@pytest.fixture(scope="module")
+def pipeline_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline") / "VisualSearch"
+    make_demo_root(root, scale=0.3, feature_dim=64, verbose=False)
+    ini = root.parent / "test.ini"
+    ini.write_text(f"rootpath = {root}\nmax_epochs = 6\npython = {sys.executable}\n"
+                   "config_overrides = lstm_size=32,n_layers=0-128-64,lr=0.002\n")
+    result = run_pipeline(ini)
+    return root, ini, result
+
+
+def run_pipeline(ini, *extra):
+    return subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), *extra, CONFIG],
+                          capture_output=True, text=True, cwd=REPO, timeout=900)
+
+
+def test_pipeline_trains_both_languages_above_chance(pipeline_root):
+    root, _, result = pipeline_root
+    assert result.returncode == 0, result.stderr[-3000:]
+    for train, val in (("mscoco2014dev-train", "mscoco2014dev-val"), ("cococntrain", "cococnval")):
+        folder = layout.checkpoint_dir(str(root), train, val, CONFIG)
+        for name in ("model.json", "config.json", "train_loss_hist.txt", "val_per_hist.txt", "summary.json"):
+            assert os.path.isfile(os.path.join(folder, name)), name
+        best_epoch, best_ap = open(os.path.join(folder, "val_per_hist.txt")).readline().split()
+        assert os.path.isfile(os.path.join(folder, f"{best_epoch}.h5"))
+        assert len([f for f in os.listdir(folder) if f.endswith(".h5")]) == 1
+        n_val = len(layout.imageset_of(str(root), val))
+        assert float(best_ap) > 2 * chance_ap(n_val), (train, best_ap, chance_ap(n_val))
+
+
+def test_pipeline_writes_every_file_where_the_reference_does(pipeline_root):
+    root, _, _ = pipeline_root
+    r = str(root)
+    for split in ("val", "test"):
+        en = layout.similarity_dir(r, f"mscoco2014dev-{split}", "mscoco2014dev-train", CONFIG)
+        assert os.path.isfile(os.path.join(en, "sent_feat.txt"))
+        for run in (CONFIG, layout.cl_run_name(CONFIG), layout.fusion_run_name(CONFIG)):
+            folder = layout.similarity_dir(r, f"cococn{split}", "cococntrain", run)
+            for name in ("sent.id.score.txt", "mir.txt", "metrics.json"):
+                assert os.path.isfile(os.path.join(folder, name)), (folder, name)
+
+
+def test_table_and_cm_cl_clm_above_chance(pipeline_root):
+    root, _, result = pipeline_root
+    r = str(root)
+    n = len(layout.imageset_of(r, "cococntest"))
+    lines = [line for line in result.stdout.splitlines() if line.startswith(CONFIG)]
+    assert lines, result.stdout[-2000:]
+    cl, cm, clm = (float(x) for x in lines[-1].split()[1:4])
+    for figure in (cl, cm, clm):
+        assert figure > 2 * chance_ap(n)
+    val = {run: read_metrics(os.path.join(layout.similarity_dir(r, "cococnval", "cococntrain", run),
+                                          "metrics.json"))["mir"]
+           for run in (CONFIG, layout.cl_run_name(CONFIG), layout.fusion_run_name(CONFIG))}
+    assert val[layout.fusion_run_name(CONFIG)] >= max(val[CONFIG], val[layout.cl_run_name(CONFIG)]) - 1e-9
+    assert os.path.isfile(os.path.join(r, "results", f"{CONFIG}.txt"))
+
+
+def test_second_run_redoes_nothing_and_stage_5_prints_the_table_again(pipeline_root):
+    root, ini, first = pipeline_root
+    folder = layout.checkpoint_dir(str(root), "cococntrain", "cococnval", CONFIG)
+    before = {f: os.stat(os.path.join(folder, f)).st_mtime_ns for f in os.listdir(folder)}
+    again = run_pipeline(ini)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "already trained, skipped" in again.stdout
+    assert {f: os.stat(os.path.join(folder, f)).st_mtime_ns for f in os.listdir(folder)} == before
+    table = [line for line in first.stdout.splitlines() if line.startswith(CONFIG)][-1]
+    stage5 = run_pipeline(ini, "--stage", "5")
+    assert stage5.returncode == 0 and table in stage5.stdout
