@@ -7,8 +7,7 @@ import argparse
 import os
 import sys
 
-from w2vv import fusion
-from w2vv import cli
+from w2vv import cli, fusion
 from w2vv.ranking import is_done
 
 

@@ -6,9 +6,8 @@ import argparse
 import os
 import sys
 
-from w2vv import fusion
+from w2vv import cli, fusion
 from w2vv.atomic import write_text
-from w2vv import cli
 
 
 def parse_args(argv):

@@ -24,9 +24,9 @@ def chance_ap(n):
 @pytest.fixture(scope="module")
 def pipeline_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline") / "VisualSearch"
-    make_demo_root(root, scale=0.3, feature_dim=64, verbose=False)
+    make_demo_root(root, scale=0.5, feature_dim=64, verbose=False)
     ini = root.parent / "test.ini"
-    ini.write_text(f"rootpath = {root}\nmax_epochs = 6\npython = {sys.executable}\n"
+    ini.write_text(f"rootpath = {root}\nmax_epochs = 10\npython = {sys.executable}\n"
                    "config_overrides = lstm_size=32,n_layers=0-128-64,lr=0.002\n")
     result = run_pipeline(ini)
     return root, ini, result
@@ -71,7 +71,7 @@ def test_table_and_cm_cl_clm_above_chance(pipeline_root):
     assert lines, result.stdout[-2000:]
     cl, cm, clm = (float(x) for x in lines[-1].split()[1:4])
     for figure in (cl, cm, clm):
-        assert figure > 2 * chance_ap(n)
+        assert figure > 2 * chance_ap(n), lines[-1]
     val = {run: read_metrics(os.path.join(layout.similarity_dir(r, "cococnval", "cococntrain", run),
                                           "metrics.json"))["mir"]
            for run in (CONFIG, layout.cl_run_name(CONFIG), layout.fusion_run_name(CONFIG))}
