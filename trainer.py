@@ -24,7 +24,9 @@ def parse_args(argv):
     p.add_argument("--max_epochs", type=int, default=None, help="override the config's max_epochs (short runs)")
     p.add_argument("--feature_collection", default="mscoco2014dev", help="collection holding FeatureData")
     p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (weights init, shuffling, negatives)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed of weights, shuffling, negatives and dropout; given, training is "
+                        "deterministic (identical histories on CPU); default: a random seed, logged")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p.parse_args(argv)
 

@@ -3,7 +3,11 @@
 Sentences are shuffled at load and after every pass. A batch holds ``batch_size``
 sentences; for ``ctl`` it has two rows per sentence: the sentence's own image (flag 1)
 and a random image not in the batch (flag 0), drawn uniformly over the training images
-by rejection in O(batch) (the reference rebuilt a list of all other images, O(N))."""
+by rejection in O(batch) (the reference rebuilt a list of all other images, O(N)).
+
+Every random draw comes from a generator seeded by (seed, epoch[, batch]), so a batch is
+the same whatever order Keras's workers fetch batches in, and an interrupted run resumed
+at epoch k sees exactly the batches the uninterrupted run saw."""
 import math
 
 import keras
@@ -32,19 +36,24 @@ def sample_negatives(rng, candidates, excluded, count):
 
 
 class TrainingBatches(keras.utils.PyDataset):
-    def __init__(self, collection, features, cfg, batch_size, rng):
+    def __init__(self, collection, features, cfg, batch_size, seed, start_epoch=0):
         super().__init__()
         self.sentences = collection.sentences
         self.sentence_images = collection.sentence_images
         self.candidate_images = np.unique(collection.sentence_images)
-        self.features, self.cfg, self.batch_size, self.rng = features, cfg, batch_size, rng
-        self.order = rng.permutation(len(self.sentences))
+        self.features, self.cfg, self.batch_size, self.seed = features, cfg, batch_size, seed
+        self.epoch = start_epoch - 1  # on_epoch_begin moves it to start_epoch
+        self._shuffle(start_epoch)
 
     def __len__(self):
         return math.ceil(len(self.sentences) / self.batch_size)
 
-    def on_epoch_end(self):
-        self.order = self.rng.permutation(len(self.sentences))
+    def _shuffle(self, epoch):
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(len(self.sentences))
+
+    def on_epoch_begin(self):
+        self.epoch += 1
+        self._shuffle(self.epoch)
 
     def image_features(self, rows):
         return normalize_features(self.features.read_rows(rows), self.cfg)
@@ -55,7 +64,8 @@ class TrainingBatches(keras.utils.PyDataset):
         images = self.sentence_images[rows]
         if self.cfg.loss_fun != "ctl":
             return (sequences, aux), self.image_features(images)
-        negatives = sample_negatives(self.rng, self.candidate_images, set(images.tolist()), len(rows))
+        rng = np.random.default_rng([self.seed, max(self.epoch, 0), index])
+        negatives = sample_negatives(rng, self.candidate_images, set(images.tolist()), len(rows))
         targets = self.image_features(np.concatenate([images, negatives]))
         flags = np.concatenate([np.ones(len(rows)), np.zeros(len(rows))]).astype(np.float32)[:, None]
         x = (np.concatenate([sequences, sequences]), np.concatenate([aux, aux]))

@@ -3,13 +3,14 @@ learning-rate halving, early stop, and the checkpoint folder's files."""
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from . import checkpoint, layout
-from .atomic import write_text
+from .atomic import atomic_path, write_text
 from .data import load_collection, make_encoder, open_features
 from .dataset import TrainingBatches, normalize_features
 from .errors import InputError
@@ -65,34 +66,84 @@ def validation_map(model, collection, features, cfg):
     return mean_average_precision(cosine_scores(img_vecs, sent_vecs), collection.relevance())
 
 
-class EpochEnd(keras.callbacks.Callback):
-    """Validation, the plateau rule, best-weights file and histories after every epoch."""
+@dataclass
+class Progress:
+    """What a run has done so far, besides its variables: enough to resume it exactly."""
+    seed: int
+    rule: PlateauRule
+    next_epoch: int = 0
+    loss_history: list = field(default_factory=list)  # [(epoch, loss)]
+    val_history: list = field(default_factory=list)   # [(epoch, val AP)]
+    lr_history: list = field(default_factory=list)    # [(epoch, lr used in that epoch)]
 
-    def __init__(self, folder, val, features, cfg, rule, log):
+    def to_json(self):
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text):
+        d = json.loads(text)
+        return cls(**{**d, "rule": PlateauRule(**d["rule"])})
+
+
+RESUME_FILE = "resume_state.npz"
+
+
+def save_resume_state(folder, model, progress):
+    """Every variable of the model (weights and dropout seeds) and of the optimizer, and the
+    progress, in one file replaced atomically at the end of every epoch."""
+    arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
+    arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+    with atomic_path(os.path.join(folder, RESUME_FILE)) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, progress=np.array(progress.to_json()), **arrays)
+
+
+def restore_resume_state(folder, model):
+    path = os.path.join(folder, RESUME_FILE)
+    try:
+        with np.load(path) as data:
+            model.optimizer.build(model.trainable_variables)
+            for prefix, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
+                for i, variable in enumerate(variables):
+                    variable.assign(data[f"{prefix}_{i}"])
+            return Progress.from_json(str(data["progress"]))
+    except (OSError, ValueError, KeyError) as e:
+        raise InputError(f"{path}: cannot resume from it ({e}); delete it to start over") from None
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """After every epoch: validation, the plateau rule, the best-weights file, the histories
+    and the resume state."""
+
+    def __init__(self, folder, val, features, cfg, progress, log):
         super().__init__()
-        self.folder, self.val, self.features, self.cfg, self.rule, self.log = folder, val, features, cfg, rule, log
-        self.loss_history, self.val_history = [], []
+        self.folder, self.val, self.features, self.cfg, self.log = folder, val, features, cfg, log
+        self.progress = progress
         self.started = time.time()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        p, rule = self.progress, self.progress.rule
         figure = validation_map(self.model, self.val, self.features, self.cfg)
-        lr = self.rule.lr
-        improved, halved, stop = self.rule.step(epoch, figure)
-        self.loss_history.append((epoch, float(logs["loss"])))
-        self.val_history.append((epoch, figure))
+        lr = rule.lr
+        improved, halved, stop = rule.step(epoch, figure)
+        p.loss_history.append((epoch, float(logs["loss"])))
+        p.val_history.append((epoch, figure))
+        p.lr_history.append((epoch, lr))
+        p.next_epoch = epoch + 1
         if improved:
             self._save_best(epoch)
         if halved:
-            self.model.optimizer.learning_rate.assign(self.rule.lr)
+            self.model.optimizer.learning_rate.assign(rule.lr)
         self._write_histories()
+        save_resume_state(self.folder, self.model, p)
         self.log(f"epoch {epoch}: loss {logs['loss']:.4f}  val AP {figure:.4f}{' *best*' if improved else ''}  "
-                 f"lr {lr:g}{f' -> {self.rule.lr:g}' if halved else ''}  patience {self.rule.patience}  "
+                 f"lr {lr:g}{f' -> {rule.lr:g}' if halved else ''}  patience {rule.patience}  "
                  f"{time.time() - self.started:.1f}s")
         if stop:
-            self.log(f"early stop: {self.rule.patience} epochs without improvement")
+            self.log(f"early stop: {rule.patience} epochs without improvement")
             self.model.stop_training = True
 
     def _save_best(self, epoch):
@@ -102,9 +153,11 @@ class EpochEnd(keras.callbacks.Callback):
                 os.remove(os.path.join(self.folder, name))
 
     def _write_histories(self):
+        p = self.progress
         write_text(os.path.join(self.folder, "train_loss_hist.txt"),
-                   "".join(f"epoch_{e} {loss}\n" for e, loss in self.loss_history))
-        best_first = sorted(self.val_history, key=lambda item: -item[1])
+                   "".join(f"epoch_{e} {loss}\n" for e, loss in p.loss_history))
+        write_text(os.path.join(self.folder, "lr_hist.txt"), "".join(f"epoch_{e} {lr}\n" for e, lr in p.lr_history))
+        best_first = sorted(p.val_history, key=lambda item: -item[1])
         write_text(os.path.join(self.folder, "val_per_hist.txt"),
                    "".join(f"epoch_{e} {figure}\n" for e, figure in best_first))
 
@@ -116,7 +169,7 @@ class TrainingRun:
     val: str
     feature_collection: str = layout.DEFAULT_FEATURE_COLLECTION
     batch_size: int = 100
-    seed: int = 0
+    seed: int = None          # None: a random seed (recorded); given: deterministic (same history on CPU)
     word2vec_path: str = None
 
 
@@ -134,11 +187,14 @@ def best_weights_file(folder):
 
 def train(run, cfg, log=print, verbose=1):
     """Train ``cfg`` on ``run.train``, validating on ``run.val``; returns the checkpoint folder.
+    An interrupted run (its resume state is in the folder) continues from its last finished epoch.
     ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none)."""
     folder = layout.checkpoint_dir(run.root, run.train, run.val, cfg.name)
-    os.makedirs(folder, exist_ok=True)
-    keras.utils.set_random_seed(run.seed)
-    rng = np.random.default_rng(run.seed)
+    resuming = os.path.isfile(os.path.join(folder, RESUME_FILE))
+    seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    if run.seed is not None:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(seed)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
     features = open_features(run.root, cfg, run.feature_collection)
     if features.ndims != output_dim(cfg):
@@ -146,20 +202,32 @@ def train(run, cfg, log=print, verbose=1):
                          f"(n_layers {cfg.n_layers}) outputs {output_dim(cfg)}")
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
-    model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim, encoder.embedding_matrix(rng))
+    model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
+                        encoder.embedding_matrix(np.random.default_rng(seed)))
     model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
-    _write_model_description(model, cfg, encoder, folder, log)
-    rule = PlateauRule(cfg.lr, cfg.patience, cfg.lr_decay_wait)
-    epoch_end = EpochEnd(folder, val_set, features, cfg, rule, log)
+    os.makedirs(folder, exist_ok=True)
+    if resuming:
+        progress = restore_resume_state(folder, model)
+        log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, RESUME_FILE)}")
+    else:
+        progress = Progress(seed, PlateauRule(cfg.lr, cfg.patience, cfg.lr_decay_wait))
+        _write_model_description(model, cfg, encoder, folder, log)
     log(f"training {cfg.name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
-        f"{model.count_params():,} parameters, loss {cfg.loss_fun}")
-    model.fit(TrainingBatches(train_set, features, cfg, run.batch_size, rng), epochs=cfg.max_epochs,
-              callbacks=[epoch_end], verbose=verbose)
-    summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best,
-                   epochs_run=len(epoch_end.val_history), dropped_train_sentences=dropped,
-                   dropped_val_sentences=val_dropped, run={**asdict(run)})
+        f"{model.count_params():,} parameters, loss {cfg.loss_fun}, seed {progress.seed}")
+    batches = TrainingBatches(train_set, features, cfg, run.batch_size, progress.seed, progress.next_epoch)
+    stopped = progress.rule.patience > progress.rule.max_patience
+    if progress.next_epoch < cfg.max_epochs and not stopped:
+        # shuffle=False: the batches shuffle themselves, seeded by epoch; Keras's batch-order shuffle
+        # would draw from the global RNG and break exact resumption
+        model.fit(batches, epochs=cfg.max_epochs, initial_epoch=progress.next_epoch, verbose=verbose, shuffle=False,
+                  callbacks=[EpochEnd(folder, val_set, features, cfg, progress, log)])
+    rule = progress.rule
+    summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best, seed=progress.seed,
+                   epochs_run=len(progress.val_history), dropped_train_sentences=dropped,
+                   dropped_val_sentences=val_dropped, run={**asdict(run), "seed": progress.seed})
     write_text(os.path.join(folder, "summary.json"), json.dumps(summary, indent=1) + "\n")
     write_text(os.path.join(folder, "model.json"), model.to_json())  # written last: it marks the run as done
+    os.remove(os.path.join(folder, RESUME_FILE))
     log(f"best epoch {rule.best_epoch}: val AP {rule.best:.4f} -> {folder}")
     return folder
 

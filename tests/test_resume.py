@@ -1,0 +1,80 @@
+"""Interrupted training resumes exactly: SIGKILL at two different points, rerun the same
+command, and the histories equal those of an uninterrupted run (deterministic mode, --seed)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO
+from w2vv import layout
+
+sys.path.insert(0, str(REPO / "tools"))
+from make_demo_data import make_demo_root  # noqa: E402
+
+TRAIN, VAL, TEST, CONFIG = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test", "w2vv_attention_ctl"
+
+
+def make_root(path):
+    make_demo_root(path, scale=0.3, feature_dim=32, verbose=False)
+    subprocess.run([sys.executable, str(REPO / "build_vocab.py"), TRAIN, "--rootpath", str(path)],
+                   check=True, capture_output=True)
+    return path
+
+
+def trainer(root, *extra):
+    return [sys.executable, str(REPO / "trainer.py"), TRAIN, VAL, TEST, "--rootpath", str(root),
+            "--model_config", CONFIG, "--seed", "7", "--max_epochs", "6",
+            "--config_overrides", "lstm_size=16,n_layers=0-64-32,lr=0.002", *extra]
+
+
+def histories(root):
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, CONFIG)
+    return {name: open(os.path.join(folder, name)).read()
+            for name in ("val_per_hist.txt", "train_loss_hist.txt", "lr_hist.txt")}
+
+
+def epochs_done(root):
+    path = os.path.join(layout.checkpoint_dir(str(root), TRAIN, VAL, CONFIG), "lr_hist.txt")
+    return len(open(path).read().splitlines()) if os.path.isfile(path) else 0
+
+
+def kill_after(root, epochs, delay):
+    """Start training, SIGKILL it ``delay`` seconds after ``epochs`` epochs have finished."""
+    proc = subprocess.Popen(trainer(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while epochs_done(root) < epochs and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(delay)
+    assert proc.poll() is None, "training ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    root = make_root(tmp_path_factory.mktemp("plain") / "VisualSearch")
+    subprocess.run(trainer(root), check=True, capture_output=True)
+    return histories(root)
+
+
+def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, uninterrupted):
+    root = make_root(tmp_path / "VisualSearch")
+    kill_after(root, epochs=2, delay=0.4)     # in the middle of epoch 2
+    assert 2 <= epochs_done(root) < 6
+    kill_after(root, epochs=4, delay=0.0)     # right at the end of epoch 3's bookkeeping
+    result = subprocess.run(trainer(root), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "resuming at epoch" in result.stdout
+    assert histories(root) == uninterrupted
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, CONFIG)
+    assert not os.path.exists(os.path.join(folder, "resume_state.npz"))
+    assert len([f for f in os.listdir(folder) if f.startswith("epoch_")]) == 1
+
+
+def test_same_seed_same_history(tmp_path, uninterrupted):
+    root = make_root(tmp_path / "VisualSearch")
+    subprocess.run(trainer(root), check=True, capture_output=True)
+    assert histories(root) == uninterrupted
