@@ -39,6 +39,7 @@ def main(argv):
     from w2vv import layout
     from w2vv.testing import predict_and_rank
 
+    layout.require_root(args.rootpath)
     folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.model_config)
     weights = os.path.join(folder, args.weight_name) if args.weight_name else None
     predict_and_rank(args.rootpath, args.train, args.test, folder, weights,

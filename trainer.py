@@ -39,6 +39,7 @@ def main(argv):
     from w2vv.testing import predict_and_rank
     from w2vv.training import TrainingRun, train
 
+    layout.require_root(args.rootpath)
     overrides = parse_overrides(args.config_overrides)
     for key in ("batch_size", "max_epochs"):
         if getattr(args, key) is not None:

@@ -59,9 +59,10 @@ def load_collection(root, collection, encoder, features, keep_incomplete, log=pr
         log(f"{collection}: dropped {incomplete} of {len(captions)} sentences with no known word in a part")
     elif incomplete:
         log(f"{collection}: {incomplete} of {len(captions)} sentences have an empty part, encoded as zeros")
-    if len(encoded) == 0:
+    if len(encoded) == 0 or encoded.empty_parts.all():
         raise InputError(f"{layout.caption_file(root, collection)}: no sentence can be encoded "
-                         f"(none has a known word in every part)")
+                         f"(none has a known word {'in any part' if keep_incomplete else 'in every part'}: "
+                         f"wrong language, vocabulary or word2vec?)")
     return Collection(collection, encoded, sentence_images, image_ids, image_rows), incomplete
 
 

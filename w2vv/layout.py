@@ -87,6 +87,11 @@ def image_dir(root, collection):
     return os.path.join(root, collection, "ImageData")
 
 
+def require_root(root):
+    if not os.path.isdir(root):
+        raise InputError(f"{root}: rootpath not found (set --rootpath, or rootpath in common.ini)")
+
+
 def _require_file(path, what):
     if not os.path.isdir(os.path.dirname(os.path.dirname(path))):
         raise InputError(f"{os.path.dirname(os.path.dirname(path))}: collection folder not found "

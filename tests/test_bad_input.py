@@ -1,0 +1,172 @@
+"""Every kind of bad input stops the scripts with one line naming the file, exit status 1,
+and no output left behind."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tester
+import trainer
+from conftest import REPO
+from w2vv import cli, layout
+from w2vv.bigfile import write_bigfile
+
+sys.path.insert(0, str(REPO / "tools"))
+from make_demo_data import make_demo_root  # noqa: E402
+
+TRAIN, VAL, TEST = "cococntrain", "cococnval", "cococntest"
+FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"
+SMALL = "lstm_size=8,n_layers=0-16-16"
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pristine") / "VisualSearch"
+    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+    subprocess.run([sys.executable, str(REPO / "build_vocab.py"), TRAIN, "--rootpath", str(root)],
+                   check=True, capture_output=True)
+    return root
+
+
+@pytest.fixture
+def root(pristine, tmp_path):
+    copy = tmp_path / "VisualSearch"
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def features(root):
+    return root / "mscoco2014dev" / "FeatureData" / FEATURE
+
+
+def caption(root, coll=VAL):
+    return root / coll / "TextData" / f"{coll}.caption.txt"
+
+
+def first_image(root, coll=VAL):
+    return caption(root, coll).read_text(encoding="utf-8").split("#", 1)[0]
+
+
+def rewrite_features(root, drop=None, dim=16):
+    bf = features(root)
+    ids = (bf / "id.txt").read_text().split()
+    vecs = np.fromfile(bf / "feature.bin", dtype="<f4").reshape(len(ids), -1)
+    keep = [i for i, name in enumerate(ids) if name != drop]
+    shutil.rmtree(bf)
+    write_bigfile(bf, [ids[i] for i in keep], np.resize(vecs[keep], (len(keep), dim)))
+
+
+def train_args(root, *extra):
+    return [TRAIN, VAL, TEST, "--rootpath", str(root), "--model_config", "w2vv_attention_ctl",
+            "--max_epochs", "1", "--batch_size", "10", "--config_overrides", SMALL, *extra]
+
+
+CASES = {
+    "missing rootpath": (lambda r: shutil.rmtree(r), lambda r: r, "rootpath not found"),
+    "missing collection folder": (lambda r: shutil.rmtree(r / VAL), lambda r: r / VAL, "collection folder not found"),
+    "missing caption file": (lambda r: caption(r).unlink(), caption, "caption file not found"),
+    "missing ImageSets file": (lambda r: (r / VAL / "ImageSets" / f"{VAL}.txt").unlink(),
+                               lambda r: r / VAL / "ImageSets" / f"{VAL}.txt", "ImageSets file not found"),
+    "missing feature folder": (lambda r: shutil.rmtree(features(r)), features, "BigFile folder not found"),
+    "caption without sentence": (lambda r: caption(r).write_text("img1#0 a dog\nimg2#0   \n"),
+                                 lambda r: f"{caption(r)}:2", "id but no sentence"),
+    "empty caption file": (lambda r: caption(r).write_text(""), caption, "caption file is empty"),
+    "caption image without feature": (lambda r: caption(r).write_text("nofeature#0 一只 狗\n", encoding="utf-8"),
+                                      caption, "caption image 'nofeature' has no feature"),
+    "ImageSets id without feature": (lambda r: (r / VAL / "ImageSets" / f"{VAL}.txt").write_text("ghost\n"),
+                                     lambda r: r / VAL / "ImageSets" / f"{VAL}.txt", "ImageSets id 'ghost'"),
+    "shape.txt disagrees with feature.bin": (lambda r: (features(r) / "shape.txt").write_text(
+        f"{len((features(r) / 'id.txt').read_text().split())} 15"),
+                                             lambda r: features(r) / "feature.bin", "but shape.txt says"),
+    "id.txt count": (lambda r: (features(r) / "id.txt").write_text("a b"), lambda r: features(r) / "id.txt",
+                     "2 ids, but shape.txt says"),
+    "duplicate ids": (lambda r: (features(r) / "id.txt").write_text(
+        " ".join(["dup"] * len((features(r) / "id.txt").read_text().split()))),
+        lambda r: features(r) / "id.txt", "duplicate ids"),
+    "caption not UTF-8": (lambda r: caption(r).write_bytes("img#0 一只 狗\n".encode("gbk")), caption, "not UTF-8"),
+    "word2vec missing": (lambda r: (r / "zh_w2v" / "model" / "zh_jieba.model").unlink(),
+                         lambda r: r / "zh_w2v" / "model" / "zh_jieba.model", "word2vec not found"),
+    "word2vec unreadable": (lambda r: (r / "zh_w2v" / "model" / "zh_jieba.model").write_bytes(b"\x80\x04garbage"),
+                            lambda r: r / "zh_w2v" / "model" / "zh_jieba.model", "cannot read word2vec"),
+    "feature dimension differs from the model": (lambda r: rewrite_features(r, dim=12), features,
+                                                 "features are 12-d, but the model's last layer"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_trainer_refuses_bad_input(root, capsys, case):
+    damage, path, message = CASES[case]
+    damage(root)
+    assert cli.run(trainer.main, train_args(root)) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {path(root)}") and message in err and "\n" not in err, err
+    assert not (root / TRAIN / "cv_keras").exists()
+
+
+def test_config_errors(root, capsys, tmp_path):
+    assert cli.run(trainer.main, train_args(root, "--config_dir", str(tmp_path))) == 1
+    assert "unknown config 'w2vv_attention_ctl'" in capsys.readouterr().err
+    (tmp_path / "w2vv_attention_ctl.py").write_text("class config:\n    lstm_size = 8\n")
+    assert cli.run(trainer.main, train_args(root, "--config_dir", str(tmp_path))) == 1
+    assert "lacks required attribute(s) img_feature" in capsys.readouterr().err
+    (tmp_path / "w2vv_attention_ctl.py").write_text((REPO / "w2vv_configs" / "base_w2vv.py").read_text()
+                                                    .replace("embed_size = 500", "embed_size = 300"))
+    assert cli.run(trainer.main, train_args(root, "--config_dir", str(tmp_path))) == 1
+    assert "word2vec vectors are 500-d, but the config's embed_size is 300" in capsys.readouterr().err
+    assert not (root / TRAIN / "cv_keras").exists()
+
+
+@pytest.fixture(scope="module")
+def trained_root(pristine, tmp_path_factory):
+    root = tmp_path_factory.mktemp("trained") / "VisualSearch"
+    shutil.copytree(pristine, root)
+    assert cli.run(trainer.main, train_args(root)) == 0
+    return root
+
+
+@pytest.fixture
+def trained(trained_root, tmp_path):
+    copy = tmp_path / "VisualSearch"
+    shutil.copytree(trained_root, copy)
+    return copy
+
+
+def test_truncated_checkpoint(trained, capsys):
+    root = trained
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, "w2vv_attention_ctl")
+    weights = [f for f in os.listdir(folder) if f.startswith("epoch_")][0]
+    path = os.path.join(folder, weights)
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: len(data) // 2])
+    out = layout.similarity_dir(str(root), TEST, TRAIN, "w2vv_attention_ctl")
+    shutil.rmtree(out)
+    assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: not a readable weights file")
+    assert not os.path.exists(out)
+
+
+def test_all_unencodable_test_collection(trained, capsys):
+    root = trained
+    caption(root, TEST).write_text("".join(f"{first_image(root, TEST)}#{i} xyzzy plugh\n" for i in range(3)))
+    out = layout.similarity_dir(str(root), TEST, TRAIN, "w2vv_attention_ctl")
+    shutil.rmtree(out)
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, "w2vv_attention_ctl")
+    assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {caption(root, TEST)}: no sentence can be encoded")
+    assert not os.path.exists(out)
+
+
+def test_real_process_exit_status_and_debug_traceback(root):
+    caption(root).write_text("")
+    cmd = [sys.executable, str(REPO / "trainer.py"), *train_args(root)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == f"error: {caption(root)}: caption file is empty"
+    assert "Traceback" not in result.stderr
+    debug = subprocess.run(cmd + ["--debug"], capture_output=True, text=True)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
