@@ -53,5 +53,6 @@ def test_crash_while_writing_a_bigfile_keeps_the_old_folder(tmp_path, monkeypatc
     monkeypatch.setattr("w2vv.bigfile.open", open_then_crash, raising=False)
     with pytest.raises(Crash):
         write_bigfile(tmp_path / "f", ["x", "y", "z"], np.zeros((3, 2)))
+    monkeypatch.undo()
     np.testing.assert_array_equal(BigFile(tmp_path / "f").read(["a", "b"])[1], np.eye(2))
     assert os.listdir(tmp_path) == ["f"]
