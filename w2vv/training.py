@@ -171,6 +171,7 @@ class TrainingRun:
     batch_size: int = 100
     seed: int = None          # None: a random seed (recorded); given: deterministic (same history on CPU)
     word2vec_path: str = None
+    distribute: str = "none"  # "mirrored": tf.distribute.MirroredStrategy over all GPUs (batch split across them)
 
 
 def best_weights_file(folder):
@@ -183,6 +184,16 @@ def best_weights_file(folder):
     if not first:
         raise InputError(f"{path}:1: expected 'epoch_<k> <figure>'")
     return os.path.join(folder, f"{first[0]}.h5")
+
+
+def distribution_strategy(name):
+    """``none``: the default (one device); ``mirrored``: data-parallel over all local GPUs (or the
+    logical devices set up before). Each replica gets an equal share of every batch."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "none":
+        return tf.distribute.get_strategy()
+    raise ValueError(f"unknown distribution {name!r} (expected 'none' or 'mirrored')")
 
 
 def train(run, cfg, log=print, verbose=1):
@@ -202,15 +213,18 @@ def train(run, cfg, log=print, verbose=1):
                          f"(n_layers {cfg.n_layers}) outputs {output_dim(cfg)}")
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
-    model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
-                        encoder.embedding_matrix(np.random.default_rng(seed)))
-    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+    with distribution_strategy(run.distribute).scope():
+        model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
+                            encoder.embedding_matrix(np.random.default_rng(seed)))
+        model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
     os.makedirs(folder, exist_ok=True)
     if resuming:
         progress = restore_resume_state(folder, model)
         log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, RESUME_FILE)}")
     else:
         progress = Progress(seed, PlateauRule(cfg.lr, cfg.patience, cfg.lr_decay_wait))
+        if os.path.isfile(os.path.join(folder, "model.json")):  # overwriting: the run is no longer done
+            os.remove(os.path.join(folder, "model.json"))
         _write_model_description(model, cfg, encoder, folder, log)
     log(f"training {cfg.name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
         f"{model.count_params():,} parameters, loss {cfg.loss_fun}, seed {progress.seed}")
