@@ -44,3 +44,30 @@ def test_embedding_matrix(tmp_path):
     np.testing.assert_array_equal(m[2], [1, 0])     # dog
     np.testing.assert_array_equal(m[4], [0, 2])     # beach
     assert np.all(np.abs(m[[1, 3]]) <= 1) and m[1].any()   # a, the: uniform(-1, 1)
+
+
+def test_encoding_is_cached_and_invalidated(tmp_path):
+    import os
+    import sys
+    from conftest import REPO
+    from w2vv.config import load_config
+    from w2vv.data import encode_cached, make_encoder
+    sys.path.insert(0, str(REPO / "tools"))
+    from make_demo_data import make_demo_root
+    from w2vv.text import Tokenizer
+    from w2vv.vocab import build_vocabularies
+    root = tmp_path / "VisualSearch"
+    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+    build_vocabularies(str(root), "cococntrain", Tokenizer("zh"), log=lambda m: None)
+    encoder = make_encoder(str(root), "cococntrain", load_config("base_w2vv"))
+    first = encode_cached(encoder, str(root), "cococnval")
+    cached = os.listdir(encoder.cache_dir)
+    assert len(cached) == 1
+    again = encode_cached(encoder, str(root), "cococnval")
+    assert again.ids == first.ids
+    np.testing.assert_array_equal(again.aux(), first.aux())
+    np.testing.assert_array_equal(again.sequences, first.sequences)
+    caption = root / "cococnval" / "TextData" / "cococnval.caption.txt"
+    caption.write_text(caption.read_text(encoding="utf-8") + "COCO_x#9 一只 狗\n", encoding="utf-8")
+    changed = encode_cached(encoder, str(root), "cococnval")
+    assert len(changed) == len(first) + 1 and len(os.listdir(encoder.cache_dir)) == 2

@@ -1,10 +1,14 @@
 """What a run reads from a VisualSearch root: the sentence encoder of a training collection,
 and a collection's sentences encoded and paired with their images' feature rows."""
+import hashlib
+import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import layout
+from .atomic import atomic_path
 from .bigfile import BigFile
 from .encoders import EncodedSentences, SentenceEncoder
 from .errors import InputError
@@ -21,8 +25,43 @@ def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None):
     threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
     seq_vocab = load_vocab(layout.vocab_file(root, train, "bow", threshold))
     bow_vocab = load_vocab(layout.vocab_file(root, train, "bow_filterstop", threshold))
-    word2vec = open_word2vec(word2vec_path or layout.word2vec_path(root, lang), expected_dim=cfg.embed_size)
-    return SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen)
+    word2vec_path = word2vec_path or layout.word2vec_path(root, lang)
+    word2vec = open_word2vec(word2vec_path, expected_dim=cfg.embed_size)
+    encoder = SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen)
+    encoder.sources = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
+    encoder.sources += [tokenizer.stopwords_path, word2vec_path]
+    encoder.cache_dir = layout.vocab_dir(root, train, "encoded")
+    return encoder
+
+
+def _fingerprint(paths, maxlen):
+    """Identity of the files an encoding depends on (path, size, modification time)."""
+    def stat(path):
+        files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
+        return [(f, os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
+    text = json.dumps([stat(p) for p in paths] + [maxlen])
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def encode_cached(encoder, root, collection, log=print):
+    """Encode a collection's sentences once; later runs read the cached arrays (next to the
+    vocabularies, keyed by the caption, vocabulary, stop-word and word2vec files)."""
+    caption_path = layout.caption_file(root, collection)
+    if not os.path.isfile(caption_path):
+        layout.read_captions(caption_path)  # raises the error that explains what is missing
+    key = _fingerprint([caption_path] + encoder.sources, encoder.maxlen)
+    path = os.path.join(encoder.cache_dir, f"{collection}.{key}.npz")
+    if os.path.isfile(path):
+        try:
+            return EncodedSentences.load(path)
+        except (OSError, ValueError, KeyError):
+            log(f"{path}: unreadable encoding cache, encoding again")
+    encoded = encoder.encode(layout.read_captions(caption_path))
+    os.makedirs(encoder.cache_dir, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            encoded.save(f)
+    return encoded
 
 
 def open_features(root, cfg, feature_collection=layout.DEFAULT_FEATURE_COLLECTION):
@@ -46,19 +85,18 @@ class Collection:
 
 def load_collection(root, collection, encoder, features, keep_incomplete, log=print):
     """Encode a collection; drop sentences with an empty part unless ``keep_incomplete`` (test time)."""
-    captions = layout.captions_of(root, collection)
-    encoded = encoder.encode(captions)
+    encoded = encode_cached(encoder, root, collection, log)
     image_ids = layout.imageset_of(root, collection)
     image_rows = _feature_rows(features, image_ids, layout.imageset_file(root, collection), "ImageSets id")
-    sentence_images = _feature_rows(features, [layout.image_id(s) for s, _ in captions],
+    sentence_images = _feature_rows(features, [layout.image_id(s) for s in encoded.ids],
                                     layout.caption_file(root, collection), "caption image")
     incomplete = int((~encoded.complete).sum())
     if incomplete and not keep_incomplete:
         keep = np.flatnonzero(encoded.complete)
         encoded, sentence_images = encoded.subset(keep), sentence_images[keep]
-        log(f"{collection}: dropped {incomplete} of {len(captions)} sentences with no known word in a part")
+        log(f"{collection}: dropped {incomplete} of {len(encoded.complete)} sentences with no known word in a part")
     elif incomplete:
-        log(f"{collection}: {incomplete} of {len(captions)} sentences have an empty part, encoded as zeros")
+        log(f"{collection}: {incomplete} of {len(encoded)} sentences have an empty part, encoded as zeros")
     if len(encoded) == 0 or encoded.empty_parts.all():
         raise InputError(f"{layout.caption_file(root, collection)}: no sentence can be encoded "
                          f"(none has a known word {'in any part' if keep_incomplete else 'in every part'}: "

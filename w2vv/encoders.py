@@ -49,10 +49,30 @@ class EncodedSentences:
         rows = np.arange(len(self)) if rows is None else np.asarray(rows)
         return self.sequences[rows], self.aux(rows)
 
+    def save(self, file):
+        np.savez(file, ids=np.array(self.ids), sequences=self.sequences, w2v_table=self.w2v_table,
+                 **_csr_arrays("bow", self.bow), **_csr_arrays("w2v_weights", self.w2v_weights))
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path) as d:
+            return cls(d["ids"].tolist(), d["sequences"], _csr_from(d, "bow"), _csr_from(d, "w2v_weights"),
+                       d["w2v_table"])
+
     def subset(self, rows):
         rows = np.asarray(rows)
         return EncodedSentences([self.ids[i] for i in rows], self.sequences[rows], self.bow[rows],
                                 self.w2v_weights[rows], self.w2v_table)
+
+
+def _csr_arrays(name, m):
+    return {f"{name}_data": m.data, f"{name}_indices": m.indices, f"{name}_indptr": m.indptr,
+            f"{name}_shape": np.array(m.shape)}
+
+
+def _csr_from(d, name):
+    return sp.csr_matrix((d[f"{name}_data"], d[f"{name}_indices"], d[f"{name}_indptr"]),
+                         shape=tuple(d[f"{name}_shape"]))
 
 
 def pad_sequences_pre(index_lists, maxlen):

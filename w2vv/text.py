@@ -54,7 +54,8 @@ class Tokenizer:
         if lang not in TOKENIZERS:
             raise ValueError(f"unknown language {lang!r} (expected 'en' or 'zh')")
         self.lang = lang
-        self.stopwords = load_stopwords(stopwords_path or DEFAULT_STOPWORDS[lang])
+        self.stopwords_path = str(stopwords_path or DEFAULT_STOPWORDS[lang])
+        self.stopwords = load_stopwords(self.stopwords_path)
         self._split = TOKENIZERS[lang]
 
     def tokens(self, sentence):
