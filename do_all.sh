@@ -36,14 +36,19 @@ while IFS='=' read -r key value; do
 done < "$ini"
 : "${rootpath:?$ini: rootpath not set}" "${overwrite:=0}" "${freq_threshold:=5}"
 : "${feature_collection:=mscoco2014dev}" "${config_overrides:=}" "${max_epochs:=}" "${python:=python}"
+: "${seed:=}" "${distribute:=none}"
 : "${en_train:=mscoco2014dev-train}" "${en_val:=mscoco2014dev-val}" "${en_test:=mscoco2014dev-test}"
 : "${zh_train:=cococntrain}" "${zh_val:=cococnval}" "${zh_test:=cococntest}"
 [ -d "$rootpath" ] || die "$rootpath: rootpath not found (set rootpath in $ini)"
+rootpath=$(cd "$rootpath" && pwd)   # the scripts run from the repo; a relative rootpath is the caller's
 cd "$(dirname "$0")"
+command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'make venv', or set python)"
 
 train_args=(--rootpath "$rootpath" --model_config "$config" --overwrite "$overwrite"
             --feature_collection "$feature_collection" --config_overrides "$config_overrides")
 [ -z "$max_epochs" ] || train_args+=(--max_epochs "$max_epochs")
+[ -z "$seed" ] || train_args+=(--seed "$seed")
+train_args+=(--distribute "$distribute")
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "stage 1: vocabularies of $zh_train and $en_train"
