@@ -36,7 +36,7 @@ while IFS='=' read -r key value; do
 done < "$ini"
 : "${rootpath:?$ini: rootpath not set}" "${overwrite:=0}" "${freq_threshold:=5}"
 : "${feature_collection:=mscoco2014dev}" "${config_overrides:=}" "${max_epochs:=}" "${python:=python}"
-: "${seed:=}" "${distribute:=none}"
+: "${seed:=}" "${distribute:=none}" "${stopwords_en:=}" "${stopwords_zh:=}"
 : "${en_train:=mscoco2014dev-train}" "${en_val:=mscoco2014dev-val}" "${en_test:=mscoco2014dev-test}"
 : "${zh_train:=cococntrain}" "${zh_val:=cococnval}" "${zh_test:=cococntest}"
 [ -d "$rootpath" ] || die "$rootpath: rootpath not found (set rootpath in $ini)"
@@ -44,16 +44,24 @@ rootpath=$(cd "$rootpath" && pwd)   # the scripts run from the repo; a relative 
 cd "$(dirname "$0")"
 command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'make venv', or set python)"
 
+# Stop-word lists (empty: the project's): passed to build_vocab.py and, as config overrides, to trainer.py.
+overrides=$config_overrides
+for lang in en zh; do
+  list_var=stopwords_$lang
+  [ -z "${!list_var}" ] || overrides="${overrides:+$overrides,}stopwords_$lang=${!list_var}"
+done
 train_args=(--rootpath "$rootpath" --model_config "$config" --overwrite "$overwrite"
-            --feature_collection "$feature_collection" --config_overrides "$config_overrides")
+            --feature_collection "$feature_collection" --config_overrides "$overrides")
 [ -z "$max_epochs" ] || train_args+=(--max_epochs "$max_epochs")
 [ -z "$seed" ] || train_args+=(--seed "$seed")
 train_args+=(--distribute "$distribute")
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "stage 1: vocabularies of $zh_train and $en_train"
-  for train in "$zh_train" "$en_train"; do
-    "$python" build_vocab.py "$train" --rootpath "$rootpath" --freq_threshold "$freq_threshold" --overwrite "$overwrite"
+  for pair in "$zh_train:$stopwords_zh" "$en_train:$stopwords_en"; do
+    train=${pair%%:*} stop_list=${pair#*:}
+    "$python" build_vocab.py "$train" --rootpath "$rootpath" --freq_threshold "$freq_threshold" \
+      --overwrite "$overwrite" ${stop_list:+--stopwords "$stop_list"}
   done
 fi
 
