@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ROOT := demo_root
 
-.PHONY: demo test venv clean-demo
+.PHONY: demo test venv clean-demo bench
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,7 @@ test: venv
 
 clean-demo:
 	rm -rf $(DEMO_ROOT)
+
+# make bench: speed and memory at quick shapes; make bench FULL=1: the paper's shapes (bench/README.md)
+bench: venv
+	$(PY) bench/bench_pipeline.py $(if $(FULL),--full,)

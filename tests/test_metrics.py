@@ -116,3 +116,22 @@ def test_vectorised_mean_average_precision_equals_a_loop_with_blocks_and_ties():
 def test_mean_average_precision_refuses_mismatched_shapes():
     with pytest.raises(ValueError):
         mean_average_precision(np.zeros((2, 3)), np.zeros((3, 2), bool))
+
+
+def test_descending_order_equals_a_stable_sort_with_and_without_ties():
+    import numpy as np
+    from w2vv.metrics import descending_order
+    rng = np.random.default_rng(5)
+    scores = rng.random((50, 40))
+    scores[3] = 0.0                       # a zero vector's row: all tied
+    scores[7, 10:20] = 0.5                # a run of ties
+    scores[9] = np.round(scores[9], 1)    # many ties
+    np.testing.assert_array_equal(descending_order(scores), np.argsort(-scores, axis=1, kind="stable"))
+    np.testing.assert_array_equal(descending_order(scores[7]), np.argsort(-scores[7], kind="stable"))
+
+
+def test_number_strings_of_float64_match_numpy():
+    import numpy as np
+    from w2vv.ranking import _number_strings
+    values = np.array([[0.1, 1e-5, 1e16, -0.25, 1 / 3, 0.0, 123456789.123, 5e-324, 2.5e-7]])
+    assert _number_strings(values) == values.astype(str).tolist()

@@ -75,12 +75,22 @@ class BigFile:
         return found, self.read_rows(rows)
 
     def read_rows(self, rows):
+        """The vectors of the given row numbers, (n, D) float32.
+
+        Read with ``pread`` rather than through the memory map: scattered reads of a map pull
+        whole pages of the file into the process's resident memory (GBs for a 3 GB word2vec)."""
         rows = np.asarray(rows, dtype=np.int64)
-        if len(rows) == 0:
-            return np.zeros((0, self.ndims), np.float32)
-        order = np.argsort(rows, kind="stable")  # sorted reads are sequential on disk
         out = np.empty((len(rows), self.ndims), np.float32)
-        out[order] = self.vectors[rows[order]]
+        if len(rows) == 0:
+            return out
+        row_bytes = self.ndims * 4
+        with open(self._path("feature.bin"), "rb") as f:
+            fd = f.fileno()
+            for i in np.argsort(rows, kind="stable"):  # in file order: sequential on disk
+                data = os.pread(fd, row_bytes, int(rows[i]) * row_bytes)
+                if len(data) != row_bytes:
+                    raise InputError(f"{self._path('feature.bin')}: shorter than shape.txt says (row {rows[i]})")
+                out[i] = np.frombuffer(data, dtype="<f4")
         return out
 
     def read_one(self, name):

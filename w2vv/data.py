@@ -92,9 +92,10 @@ def load_collection(root, collection, encoder, features, keep_incomplete, log=pr
                                     layout.caption_file(root, collection), "caption image")
     incomplete = int((~encoded.complete).sum())
     if incomplete and not keep_incomplete:
+        total = len(encoded)
         keep = np.flatnonzero(encoded.complete)
         encoded, sentence_images = encoded.subset(keep), sentence_images[keep]
-        log(f"{collection}: dropped {incomplete} of {len(encoded.complete)} sentences with no known word in a part")
+        log(f"{collection}: dropped {incomplete} of {total} sentences with no known word in a part")
     elif incomplete:
         log(f"{collection}: {incomplete} of {len(encoded)} sentences have an empty part, encoded as zeros")
     if len(encoded) == 0 or encoded.empty_parts.all():

@@ -9,6 +9,7 @@ Sentences are encoded once into compact arrays: the index sequences densely, the
 words and the mean word2vec as sparse matrices (the latter over a small table holding
 only the word2vec vectors of words that occur), so 600K sentences fit in memory and a
 batch's auxiliary input ``concat(bow, mean_w2v)`` is built in O(batch)."""
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,11 @@ class EncodedSentences:
     def __len__(self):
         return len(self.ids)
 
+    @functools.cached_property
+    def _w2v_table64(self):
+        """The table as float64, kept: scipy would convert it for every batch (most of a batch's time)."""
+        return self.w2v_table.astype(np.float64)
+
     @property
     def empty_parts(self):
         """(n, 3) bool: which of sequence, bag of words, mean word2vec has no known word."""
@@ -41,7 +47,7 @@ class EncodedSentences:
         """The auxiliary input ``concat(bow, mean_w2v)`` of the given rows, float32, dense."""
         rows = np.arange(len(self)) if rows is None else np.asarray(rows)
         bow = self.bow[rows].toarray().astype(np.float32)
-        mean_w2v = np.asarray(self.w2v_weights[rows] @ self.w2v_table, dtype=np.float32)
+        mean_w2v = np.asarray(self.w2v_weights[rows] @ self._w2v_table64, dtype=np.float32)
         return np.concatenate([bow, mean_w2v], axis=1)
 
     def inputs(self, rows=None):

@@ -25,8 +25,18 @@ def _as_table(scores, relevant):
 
 
 def descending_order(scores):
-    """Item indices best first, per row; equal scores keep item order (stable), as the reference."""
-    return np.argsort(-np.asarray(scores), axis=-1, kind="stable")
+    """Item indices best first, per row; equal scores keep item order (stable), as the reference.
+
+    A stable sort costs twice an unstable one on float64, and ties are rare in real scores:
+    sort unstably, then re-sort stably only the rows where two scores are equal."""
+    negated = -np.asarray(scores)
+    table = np.atleast_2d(negated)
+    order = np.argsort(table, axis=-1)
+    sorted_rows = np.take_along_axis(table, order, axis=-1)
+    tied = (np.diff(sorted_rows, axis=-1) == 0).any(axis=-1)
+    if tied.any():
+        order[tied] = np.argsort(table[tied], axis=-1, kind="stable")
+    return order.reshape(negated.shape)
 
 
 def _average_precisions(scores, relevant):
