@@ -29,6 +29,7 @@ def parse_args(argv):
                         "deterministic (identical histories on CPU); default: a random seed, logged")
     p.add_argument("--distribute", default="none", choices=["none", "mirrored"],
                    help="mirrored: train on all GPUs of the machine (tf.distribute.MirroredStrategy)")
+    p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p.parse_args(argv)
 
@@ -52,7 +53,7 @@ def main(argv):
         log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
     else:
         run_ = TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
-                           args.seed, args.word2vec, args.distribute)
+                           args.seed, args.word2vec, args.distribute, args.tensorboard)
         folder = train(run_, cfg, log)
     for collection in (args.val, args.test):
         predict_and_rank(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,

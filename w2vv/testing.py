@@ -6,6 +6,7 @@ import os
 from . import layout
 from .data import load_collection, make_encoder, open_features
 from .dataset import normalize_features
+from .pages import write_results_page
 from .ranking import SENT_FEAT_FILE, cosine_scores, is_done, write_results, write_sent_feat
 from .training import load_trained_model, predict_vectors
 
@@ -33,6 +34,7 @@ def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None
     scores = cosine_scores(vectors, images)
     metrics = write_results(out, collection.sentences.ids, collection.image_ids, scores, collection.relevance().T,
                             extra={"n_zero_filled_sentences": zero_filled})
+    page, _ = write_results_page(root, test, train, cfg.name)
     log(f"{test}: mIR {metrics['mir']:.4f}  R@1 {metrics['r1']:.3f}  R@5 {metrics['r5']:.3f}  "
-        f"R@10 {metrics['r10']:.3f}  medr {metrics['medr']:g}  ({len(collection.image_ids)} images)")
+        f"R@10 {metrics['r10']:.3f}  medr {metrics['medr']:g}  ({len(collection.image_ids)} images); page: {page}")
     return out

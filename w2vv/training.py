@@ -18,6 +18,7 @@ from .losses import get_loss
 from .metrics import mean_average_precision
 from .model import build_model, make_optimizer, output_dim
 from .original import is_original_checkpoint, load_original_model
+from .pages import plot_training_curves, tensorboard_callback
 from .ranking import cosine_scores
 
 
@@ -138,6 +139,7 @@ class EpochEnd(keras.callbacks.Callback):
         if halved:
             self.model.optimizer.learning_rate.assign(rule.lr)
         self._write_histories()
+        plot_training_curves(self.folder)  # training_curves.png; never fails training
         save_resume_state(self.folder, self.model, p)
         self.log(f"epoch {epoch}: loss {logs['loss']:.4f}  val AP {figure:.4f}{' *best*' if improved else ''}  "
                  f"lr {lr:g}{f' -> {rule.lr:g}' if halved else ''}  patience {rule.patience}  "
@@ -172,6 +174,7 @@ class TrainingRun:
     seed: int = None          # None: a random seed (recorded); given: deterministic (same history on CPU)
     word2vec_path: str = None
     distribute: str = "none"  # "mirrored": tf.distribute.MirroredStrategy over all GPUs (batch split across them)
+    tensorboard: bool = False  # TensorBoard logs in <checkpoint folder>/tensorboard
 
 
 def best_weights_file(folder):
@@ -233,8 +236,10 @@ def train(run, cfg, log=print, verbose=1):
     if progress.next_epoch < cfg.max_epochs and not stopped:
         # shuffle=False: the batches shuffle themselves, seeded by epoch; Keras's batch-order shuffle
         # would draw from the global RNG and break exact resumption
+        callbacks = [EpochEnd(folder, val_set, features, cfg, progress, log)]
+        callbacks += [tensorboard_callback(folder)] if run.tensorboard else []
         model.fit(batches, epochs=cfg.max_epochs, initial_epoch=progress.next_epoch, verbose=verbose, shuffle=False,
-                  callbacks=[EpochEnd(folder, val_set, features, cfg, progress, log)])
+                  callbacks=callbacks)
     rule = progress.rule
     summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best, seed=progress.seed,
                    epochs_run=len(progress.val_history), dropped_train_sentences=dropped,

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Draw training_curves.png in checkpoint folders: the training loss and the validation AP per
+epoch (from train_loss_hist.txt and val_per_hist.txt), the best epoch starred and the
+learning-rate halvings (from lr_hist.txt, when there) marked."""
+import argparse
+import os
+import sys
+
+from w2vv.cli import run
+from w2vv.errors import InputError
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("folders", nargs="+", help="checkpoint folder(s)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    from w2vv.pages import CURVES_FILE, _draw_curves
+    for folder in args.folders:
+        if not os.path.isdir(folder):
+            raise InputError(f"{folder}: checkpoint folder not found")
+        print(_draw_curves(folder, os.path.join(folder, CURVES_FILE)))
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Write the HTML results page of a test run: for a sample of queries, the sentence, the rank of
+its true image and the top-10 images as thumbnails (<root>/<test>/ImageData/<id>.jpg when there,
+else labelled tiles). Reads the tester's sent.id.score.txt and the test collection's caption file;
+writes <root>/<test>/SimilarityIndex/<train>/<config>/results.html. --config may also name a
+zh2en2img_<config> (CLM) or zh2en_<config> (CL) run."""
+import argparse
+import sys
+
+from w2vv.cli import run
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("train", help="training collection of the model, e.g. cococntrain")
+    p.add_argument("test", help="the tested collection, e.g. cococntest")
+    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    p.add_argument("--config", required=True, help="config (run) name, e.g. w2vv_attention_ctl")
+    p.add_argument("--n", type=int, default=20, help="queries shown (20; a random sample)")
+    p.add_argument("--k", type=int, default=10, help="images per query (10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    p.add_argument("--embed", action="store_true", help="put the thumbnails inside the page (one portable file)")
+    p.add_argument("--out", default=None, help="another output path")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    if args.n < 1 or args.k < 1:
+        p.error("--n and --k must be at least 1")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    from w2vv.pages import write_results_page
+    path, summary = write_results_page(args.rootpath, args.test, args.train, args.config, args.n, args.k,
+                                       args.seed, args.embed, args.out)
+    print(f"{path}: {summary['queries']} queries, {summary['images']} thumbnails "
+          f"({summary['pictures']} pictures, {summary['images'] - summary['pictures']} labelled tiles)")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Search images with your own words: the top-k images of a gallery for a Chinese or English
+sentence, with a trained W2VV model (and, for the cross-lingual routes, an English one too).
+
+  python search.py --model_path ZH_CKPT [--model_path EN_CKPT] [--gallery FEATURE_DIR] "一只狗在草地上跑"
+  python search.py --model_path ZH_CKPT --queries queries.txt --json      # one query a line; '-' = stdin
+
+Raw Chinese is segmented with jieba (--segmented: already split by spaces); the language is
+detected from the text unless --lang. With a Chinese and an English model, --mode cm | cl | clm
+picks the direct route, the cross-lingual one through English sentences, or their fusion with
+the weight fuse.py chose on val (the default when that weight exists). Text output: a header
+line per query, then 'rank image_id score' lines; --json: one JSON object a line."""
+import argparse
+import json
+import os
+import sys
+
+from w2vv.cli import quiet_tensorflow, run
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", nargs="*", help="the query text(s); none: read --queries, or stdin when piped")
+    p.add_argument("--model_path", action="append", required=True,
+                   help="checkpoint folder <root>/<train>/cv_keras/<val>/<style>/<config>; give it twice for "
+                        "a Chinese and an English model")
+    p.add_argument("--gallery", default=None,
+                   help="BigFile feature folder of the images (default: the model's feature in the root)")
+    p.add_argument("--imageset", default=None, help="only these images: an ImageSets file, or a collection name")
+    p.add_argument("--queries", default=None, help="file of queries, one a line ('-': standard input)")
+    p.add_argument("--k", type=int, default=10, help="results per query (10)")
+    p.add_argument("--lang", choices=["zh", "en"], default=None, help="language of the queries (default: detected)")
+    p.add_argument("--mode", choices=["cm", "cl", "clm"], default=None,
+                   help="route of a Chinese query (default: clm when possible, else cm)")
+    p.add_argument("--segmented", action="store_true", help="Chinese queries are already split into words")
+    p.add_argument("--index", choices=["auto", "numpy", "faiss", "faiss-ivf"], default="auto",
+                   help="gallery index (auto: numpy below 100,000 images, else FAISS, saved beside the features)")
+    p.add_argument("--nprobe", type=int, default=None, help="clusters searched by a faiss-ivf index")
+    p.add_argument("--en_collections", default=None,
+                   help="comma-separated English collections whose sentences carry the CL route")
+    p.add_argument("--weight", type=float, default=None, help="CLM weight w (default: the fusion stage's weight.txt)")
+    p.add_argument("--rootpath", default=None, help="VisualSearch root (default: from the checkpoint folder)")
+    p.add_argument("--json", action="store_true", help="JSON lines output")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    if args.query and args.queries:
+        p.error("give queries as arguments or with --queries, not both")
+    return args
+
+
+def read_queries(args):
+    if args.query:
+        return args.query
+    piped = sys.stdin is not None and not sys.stdin.isatty()
+    if args.queries == "-" or (args.queries is None and piped):
+        lines = sys.stdin.read().splitlines()
+    elif args.queries is not None:
+        from w2vv.errors import InputError
+        try:
+            with open(args.queries, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            raise InputError(f"{args.queries}: query file not found") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{args.queries}: not UTF-8 text") from None
+    else:
+        lines = []
+    queries = [line.strip() for line in lines if line.strip()]
+    if not queries:
+        from w2vv.errors import InputError
+        raise InputError(f"{args.queries or 'stdin'}: no query given")
+    return queries
+
+
+def format_text(results):
+    head = f"query: {results.query}  [{results.lang}, {results.mode}"
+    if results.text != results.query:
+        head += f": {results.text}"
+    head += "]"
+    lines = [head]
+    if results.unknown:
+        lines.append(f"  (unknown words: {' '.join(results.unknown)})")
+    if results.warning:
+        lines.append(f"  warning: {results.warning}")
+    lines += [f"{rank:>4}  {hit.id}  {hit.score:.4f}" for rank, hit in enumerate(results, 1)]
+    return "\n".join(lines)
+
+
+def main(argv):
+    args = parse_args(argv)
+    quiet_tensorflow()
+    queries = read_queries(args)
+    from w2vv.search import Searcher
+
+    def progress(message):
+        if not args.quiet:
+            print(f"[search] {message}", file=sys.stderr, flush=True)
+
+    searcher = Searcher(args.model_path, args.gallery, imageset=args.imageset, rootpath=args.rootpath,
+                        index=args.index, nprobe=args.nprobe, weight=args.weight,
+                        en_collections=args.en_collections.split(",") if args.en_collections else None,
+                        log=progress)
+    all_results = searcher.search_many(queries, args.k, args.lang, args.mode, args.segmented)
+    for i, results in enumerate(all_results):
+        if args.json:
+            print(json.dumps(results.as_dict(), ensure_ascii=False))
+        else:
+            print(("\n" if i else "") + format_text(results))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(run(main))

@@ -1,0 +1,217 @@
+"""Results and training as pictures.
+
+- ``write_results_page``: an HTML page for a test run (``<root>/<test>/SimilarityIndex/<train>/<run>/``):
+  for a sample of queries, the sentence, the rank of its true image, and the top-10 images as
+  thumbnails (``<root>/<test>/ImageData/<id>.jpg`` when there, else a labelled tile with the id).
+  Thumbnails are linked relatively, so the page opens from disk; ``embed`` puts them inside it.
+- ``plot_training_curves``: ``training_curves.png`` in a checkpoint folder, training loss and
+  validation AP per epoch with the learning-rate halvings marked. Cheap, and it never raises: the
+  training loop calls it after every epoch.
+- ``tensorboard_callback``: Keras's TensorBoard logs in ``<checkpoint>/tensorboard/`` (an option).
+"""
+import base64
+import html
+import json
+import os
+
+import numpy as np
+
+from . import layout
+from .atomic import atomic_path, write_text
+from .errors import InputError
+
+RESULTS_PAGE = "results.html"
+CURVES_FILE = "training_curves.png"
+
+
+# ---------------------------------------------------------------- results page
+
+def _ranked_images(item_ids, row):
+    """Image ids of one ranking row, best first (items may be sentences: an image counts once,
+    at its best sentence), with their scores."""
+    order = np.argsort(-row, kind="stable")
+    images, scores, seen = [], [], set()
+    for j in order:
+        img = layout.image_id(item_ids[j])
+        if img not in seen:
+            seen.add(img)
+            images.append(img)
+            scores.append(float(row[j]))
+    return images, scores
+
+
+def sample_queries(n_total, n, seed=0):
+    """``n`` row numbers out of ``n_total``, drawn with ``seed``, in file order."""
+    if n >= n_total:
+        return list(range(n_total))
+    return sorted(np.random.default_rng(seed).choice(n_total, size=n, replace=False).tolist())
+
+
+def _image_source(image_path, page_dir, embed):
+    if embed:
+        with open(image_path, "rb") as f:
+            return "data:image/jpeg;base64," + base64.b64encode(f.read()).decode("ascii")
+    return os.path.relpath(image_path, page_dir).replace(os.sep, "/")
+
+
+def _thumb(img, label, image_dirs, page_dir, embed, css_class):
+    title = html.escape(img)
+    for folder in image_dirs:
+        path = os.path.join(folder, img + ".jpg")
+        if os.path.isfile(path):
+            src = html.escape(_image_source(path, page_dir, embed))
+            body = f'<img src="{src}" alt="{title}" title="{title}" loading="eager">'
+            break
+    else:
+        body = f'<div class="tile" title="{title}">{title}</div>'
+    return f'<figure class="{css_class}">{body}<figcaption>{label}</figcaption></figure>'
+
+
+_CSS = """
+body{font-family:sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.3em} .summary{color:#555;margin-bottom:1em}
+.query{border-top:1px solid #ccc;padding:.6em 0}
+.sentence{font-size:1.1em;margin:.2em 0} .meta{color:#555;font-size:.9em}
+.rank-hit{color:#070;font-weight:bold} .rank-miss{color:#a00;font-weight:bold}
+.row{display:flex;flex-wrap:wrap;gap:6px;margin-top:.4em}
+figure{margin:0;width:94px;text-align:center;font-size:11px}
+figure img,.tile{width:88px;height:88px;object-fit:cover;border:4px solid transparent;display:block;margin:auto}
+.tile{background:#ddd;color:#333;font-size:10px;overflow-wrap:anywhere;display:flex;align-items:center;
+justify-content:center;box-sizing:border-box}
+figure.true img,figure.true .tile{border-color:#0a0}
+figure.truth{margin-left:14px} figure.truth img,figure.truth .tile{border-color:#a00}
+"""
+
+
+def write_results_page(root, test, train, run_name, n_queries=20, k=10, seed=0, embed=False, out=None):
+    """Write the results page of a test run; returns (path, summary dict with ``queries``,
+    ``images`` (thumbnail slots) and ``pictures`` (of them, real pictures))."""
+    folder = layout.similarity_dir(root, test, train, run_name)
+    from .ranking import METRICS_FILE, RANKING_FILE, read_ranking
+    ranking_path = os.path.join(folder, RANKING_FILE)
+    query_ids, item_ids, scores = read_ranking(ranking_path)
+    captions = dict(layout.captions_of(root, test))
+    out = out or os.path.join(folder, RESULTS_PAGE)
+    page_dir = os.path.dirname(os.path.abspath(out))
+    image_dirs = [layout.image_dir(root, test)]
+    metrics = None
+    if os.path.isfile(os.path.join(folder, METRICS_FILE)):
+        with open(os.path.join(folder, METRICS_FILE), encoding="utf-8") as f:
+            metrics = json.load(f)
+
+    rows = sample_queries(len(query_ids), n_queries, seed)
+    blocks, n_slots = [], 0
+    for row in rows:
+        qid = query_ids[row]
+        images, img_scores = _ranked_images(item_ids, scores[row])
+        truth = layout.image_id(qid)
+        rank = images.index(truth) + 1 if truth in images else None
+        figures = []
+        for r, (img, s) in enumerate(zip(images[:k], img_scores[:k]), 1):
+            figures.append(_thumb(img, f"{r}. {s:.3f}", image_dirs, page_dir, embed,
+                                  "true" if img == truth else "hit"))
+        if rank is None or rank > k:
+            figures.append(_thumb(truth, f"true image, rank {rank or '—'}", image_dirs, page_dir, embed, "truth"))
+        n_slots += len(figures)
+        rank_html = (f'<span class="rank-{"hit" if rank and rank <= k else "miss"}">{rank or "not ranked"}</span>'
+                     f' of {len(images)}')
+        blocks.append(
+            f'<div class="query"><div class="sentence">{html.escape(captions.get(qid, "(sentence not in the caption file)"))}'
+            f'</div><div class="meta">{html.escape(qid)} · rank of the true image: {rank_html}</div>'
+            f'<div class="row">{"".join(figures)}</div></div>')
+
+    summary = f"{len(rows)} of {len(query_ids)} queries (sample seed {seed}), top {k} of {len(item_ids)} items"
+    if metrics:
+        summary += " · " + " ".join(f"{key} {metrics[key]:.3f}" for key in ("mir", "r1", "r5", "r10") if key in metrics)
+    title = f"{run_name}: {train} → {test}"
+    page = (f'<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'<style>{_CSS}</style></head>\n<body><h1>{html.escape(title)}</h1>'
+            f'<div class="summary">{html.escape(summary)} · green: the true image</div>\n'
+            + "\n".join(blocks) + "\n</body></html>\n")
+    write_text(out, page)
+    pictures = page.count("<img ")
+    return out, dict(queries=len(rows), images=n_slots, pictures=pictures)
+
+
+# ---------------------------------------------------------------- training curves
+
+def read_history(path):
+    """[(epoch, value)] of an ``epoch_<i> <value>`` file, sorted by epoch; [] when absent."""
+    if not os.path.isfile(path):
+        return []
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                if len(fields) != 2 or not fields[0].startswith("epoch_"):
+                    raise ValueError
+                out.append((int(fields[0][len("epoch_"):]), float(fields[1])))
+            except ValueError:
+                raise InputError(f"{path}:{lineno}: expected 'epoch_<i> <number>'") from None
+    return sorted(out)
+
+
+def lr_halvings(lr_history):
+    """[(epoch, new lr)] for each epoch whose learning rate is lower than the previous one's."""
+    return [(e, lr) for (_, prev), (e, lr) in zip(lr_history, lr_history[1:]) if lr < prev]
+
+
+def _draw_curves(folder, out):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    loss = read_history(os.path.join(folder, "train_loss_hist.txt"))
+    val = read_history(os.path.join(folder, "val_per_hist.txt"))
+    lrs = read_history(os.path.join(folder, "lr_hist.txt"))
+    if not loss and not val:
+        raise InputError(f"{folder}: no train_loss_hist.txt or val_per_hist.txt to plot")
+    fig = Figure(figsize=(7, 5.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax_loss, ax_val = fig.subplots(2, 1, sharex=True)
+    if loss:
+        ax_loss.plot([e for e, _ in loss], [v for _, v in loss], "o-", color="tab:blue", markersize=3)
+    ax_loss.set_ylabel("training loss")
+    if val:
+        epochs, aps = [e for e, _ in val], [v for _, v in val]
+        ax_val.plot(epochs, aps, "o-", color="tab:green", markersize=3)
+        best = int(np.argmax(aps))
+        ax_val.plot([epochs[best]], [aps[best]], "*", color="tab:red", markersize=14,
+                    label=f"best: epoch {epochs[best]}, AP {aps[best]:.4f}")
+        ax_val.legend(loc="lower right", fontsize=8)
+    ax_val.set_ylabel("validation AP")
+    ax_val.set_xlabel("epoch")
+    for i, (epoch, lr) in enumerate(lr_halvings(lrs)):
+        for ax in (ax_loss, ax_val):
+            ax.axvline(epoch - 0.5, color="tab:orange", linestyle="--", linewidth=1,
+                       label="lr halved" if (ax is ax_loss and i == 0) else None)
+        ax_loss.annotate(f"lr {lr:g}", (epoch - 0.5, 1), xycoords=("data", "axes fraction"), fontsize=7,
+                         rotation=90, va="top", ha="right", color="tab:orange")
+    if lr_halvings(lrs):
+        ax_loss.legend(loc="upper right", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+    for ax in (ax_loss, ax_val):
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    parts = os.path.normpath(os.path.abspath(folder)).split(os.sep)
+    fig.suptitle(f"{parts[-1]}  ({parts[-5]} → {parts[-3]})" if len(parts) > 5 else parts[-1], fontsize=10)
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png")
+    return out
+
+
+def plot_training_curves(folder, out=None):
+    """Write ``<folder>/training_curves.png``; return its path, or False when it cannot (never raises)."""
+    try:
+        return _draw_curves(str(folder), out or os.path.join(str(folder), CURVES_FILE))
+    except Exception:  # a picture must never stop training
+        return False
+
+
+def tensorboard_callback(folder):
+    """A Keras TensorBoard callback writing to ``<folder>/tensorboard`` (needs the ``tensorboard`` package)."""
+    import keras
+    return keras.callbacks.TensorBoard(log_dir=os.path.join(str(folder), "tensorboard"))
