@@ -30,5 +30,7 @@ clean-demo:
 	rm -rf $(DEMO_ROOT)
 
 # make bench: speed and memory at quick shapes; make bench FULL=1: the paper's shapes (bench/README.md)
+# (training input, model step, ranking, prediction, word2vec, memory; then the search gallery)
 bench: venv
 	$(PY) bench/bench_pipeline.py $(if $(FULL),--full,)
+	$(PY) bench/bench_search.py $(if $(FULL),--full,)
