@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,11 +32,14 @@ def pristine(tmp_path_factory):
     return root
 
 
+def copy_root(src, folder):
+    """A copy of the root ``src`` to damage, so the module's roots stay intact."""
+    return Path(shutil.copytree(src, folder / "VisualSearch"))
+
+
 @pytest.fixture
 def root(pristine, tmp_path):
-    copy = tmp_path / "VisualSearch"
-    shutil.copytree(pristine, copy)
-    return copy
+    return copy_root(pristine, tmp_path)
 
 
 def features(root):
@@ -121,17 +125,14 @@ def test_config_errors(root, capsys, tmp_path):
 
 @pytest.fixture(scope="module")
 def trained_root(pristine, tmp_path_factory):
-    root = tmp_path_factory.mktemp("trained") / "VisualSearch"
-    shutil.copytree(pristine, root)
+    root = copy_root(pristine, tmp_path_factory.mktemp("trained"))
     assert cli.run(trainer.main, train_args(root)) == 0
     return root
 
 
 @pytest.fixture
 def trained(trained_root, tmp_path):
-    copy = tmp_path / "VisualSearch"
-    shutil.copytree(trained_root, copy)
-    return copy
+    return copy_root(trained_root, tmp_path)
 
 
 def test_truncated_checkpoint(trained, capsys):
