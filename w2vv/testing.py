@@ -8,7 +8,7 @@ from .data import load_collection, make_encoder, open_features
 from .dataset import normalize_features
 from .pages import write_results_page
 from .ranking import SENT_FEAT_FILE, cosine_scores, is_done, write_results, write_sent_feat
-from .training import load_trained_model, predict_vectors
+from .training import load_trained_model, predict_vectors, trained_model_name
 
 
 def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None,
@@ -16,12 +16,12 @@ def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None
                      overwrite=True, log=print):
     """Predict and (for Chinese, or ``evaluate``) rank; returns the output folder.
     Without ``overwrite``, a folder that already holds the results is left as it is."""
-    model, cfg = load_trained_model(folder, weights_file)
     evaluate = layout.is_chinese(test) if evaluate is None else evaluate
-    out = layout.similarity_dir(root, test, train, cfg.name)
+    out = layout.similarity_dir(root, test, train, trained_model_name(folder))
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
         log(f"{test}: already tested, skipped: {out}")
         return out
+    model, cfg = load_trained_model(folder, weights_file)
     encoder = make_encoder(root, train, cfg, word2vec_path, stopwords_path)
     features = open_features(root, cfg, feature_collection)
     collection, zero_filled = load_collection(root, test, encoder, features, keep_incomplete=True, log=log)

@@ -60,11 +60,10 @@ def predict_vectors(model, sentences, batch_size=1000):
     return out
 
 
-def validation_map(model, collection, features, cfg):
+def validation_map(model, collection, image_vectors):
     """Mean over val images of the AP of ranking all val sentences by cosine(image, v̂)."""
     sent_vecs = predict_vectors(model, collection.sentences)
-    img_vecs = normalize_features(features.read_rows(collection.image_rows), cfg)
-    return mean_average_precision(cosine_scores(img_vecs, sent_vecs), collection.relevance())
+    return mean_average_precision(cosine_scores(image_vectors, sent_vecs), collection.relevance())
 
 
 @dataclass
@@ -118,7 +117,8 @@ class EpochEnd(keras.callbacks.Callback):
 
     def __init__(self, folder, val, features, cfg, progress, log):
         super().__init__()
-        self.folder, self.val, self.features, self.cfg, self.log = folder, val, features, cfg, log
+        self.folder, self.val, self.log = folder, val, log
+        self.val_images = normalize_features(features.read_rows(val.image_rows), cfg)  # read once, not per epoch
         self.progress = progress
         self.started = time.time()
 
@@ -127,7 +127,7 @@ class EpochEnd(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         p, rule = self.progress, self.progress.rule
-        figure = validation_map(self.model, self.val, self.features, self.cfg)
+        figure = validation_map(self.model, self.val, self.val_images)
         lr = rule.lr
         improved, halved, stop = rule.step(epoch, figure)
         p.loss_history.append((epoch, float(logs["loss"])))
@@ -257,6 +257,13 @@ def _write_model_description(model, cfg, encoder, folder, log):
         keras.utils.plot_model(model, to_file=os.path.join(folder, "model.png"), show_shapes=True)
     except (ImportError, OSError) as e:  # pydot needs Graphviz's `dot` program
         log(f"model.png not drawn ({str(e).splitlines()[0]})")
+
+
+def trained_model_name(folder):
+    """The run's name (its config's), read without building the model."""
+    if is_original_checkpoint(folder):
+        return os.path.basename(os.path.normpath(folder))
+    return checkpoint.load_model_config(folder)[0].name
 
 
 def load_trained_model(folder, weights_file=None):
