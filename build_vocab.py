@@ -15,7 +15,7 @@ def main(argv):
     p.add_argument("collection", help="training collection, e.g. cococntrain or mscoco2014dev-train")
     p.add_argument("--rootpath", required=True, help="the VisualSearch root")
     p.add_argument("--freq_threshold", type=int, default=5, help="keep words seen at least this often (5)")
-    p.add_argument("--stopwords", default=None, help="stop-word list (default: the project's list for the language)")
+    p.add_argument("--stopwords", default=None, help="stop-word list (default: the original's list for the language, w2vv/stopwords/)")
     p.add_argument("--overwrite", type=int, default=0, choices=[0, 1])
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)

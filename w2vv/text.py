@@ -2,9 +2,9 @@
 
 Caption files hold Chinese already segmented (words separated by spaces) and are taken as
 they are; raw Chinese typed by a person is segmented with jieba first (``segment_zh``).
-The shipped stop-word lists are the project's own short lists; to reproduce the paper,
-point ``stopwords_en`` / ``stopwords_zh`` (config attributes or options) to the original
-lists (English: NLTK's 153 words; Chinese: about 1,760 words and symbols).
+The default stop-word lists (``w2vv/stopwords/``, see its README) are the original's: NLTK's
+153 English words and the original's Chinese list of 1,763 words and symbols. ``stopwords_en`` /
+``stopwords_zh`` (config attributes or options) name other lists.
 """
 import os
 import re
