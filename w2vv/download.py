@@ -194,6 +194,8 @@ def _refuse(archive_path, member, why):
 def _checked_tar_members(tar, archive_path, staging):
     members = tar.getmembers()
     for member in members:
+        if os.path.isabs(member.name):  # the data filter would strip the "/" and go on
+            _refuse(archive_path, member.name, "an absolute path")
         try:
             tarfile.data_filter(member, staging)
         except tarfile.FilterError as e:
