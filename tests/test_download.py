@@ -187,7 +187,7 @@ def test_zip_member_outside_the_root_is_refused_through_stage0(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: {root / 'downloads' / 'zh_w2v.zip'}: member '../evil.txt' refused "
-        "(a '..' path, outside the root); nothing was unpacked")
+        "(a path outside the root); nothing was unpacked")
     assert not (tmp_path / "evil.txt").exists() and not (root / "zh_w2v").exists()
 
 

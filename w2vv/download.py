@@ -191,6 +191,15 @@ def _refuse(archive_path, member, why):
     raise InputError(f"{archive_path}: member {member!r} refused ({why}); nothing was unpacked")
 
 
+TAR_REFUSALS = {
+    tarfile.OutsideDestinationError: "a path outside the root",
+    tarfile.LinkOutsideDestinationError: "a link pointing outside the root",
+    tarfile.AbsoluteLinkError: "a link to an absolute path",
+    tarfile.AbsolutePathError: "an absolute path",
+    tarfile.SpecialFileError: "a device or special file",
+}
+
+
 def _checked_tar_members(tar, archive_path, staging):
     members = tar.getmembers()
     for member in members:
@@ -199,7 +208,7 @@ def _checked_tar_members(tar, archive_path, staging):
         try:
             tarfile.data_filter(member, staging)
         except tarfile.FilterError as e:
-            _refuse(archive_path, member.name, str(e).replace(staging, "the root"))
+            _refuse(archive_path, member.name, TAR_REFUSALS.get(type(e), str(e)))
     return members
 
 
@@ -208,7 +217,7 @@ def _zip_member_problem(info):
     if name.startswith("/") or re.match(r"[A-Za-z]:", name):
         return "an absolute path"
     if ".." in name.split("/"):
-        return "a '..' path, outside the root"
+        return "a path outside the root"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "a symbolic link"
     return None
