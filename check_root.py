@@ -29,8 +29,8 @@ def main(argv):
                         feature_collection=args.feature_collection, collections=collections,
                         freq_threshold=args.freq_threshold)
     print(format_table(checks))
-    problems = sum(c.status != "OK" for c in checks)
-    if problems:
+    if not passed(checks):
+        problems = sum(c.status != "OK" for c in checks)
         print(f"{args.rootpath}: {problems} problem(s); fix them and run check_root.py again")
         return 1
     print(f"{args.rootpath}: ready for {args.config or 'the paper configs'}")

@@ -41,7 +41,7 @@ done < "$ini"
 : "${seed:=}" "${distribute:=none}" "${stopwords_en:=}" "${stopwords_zh:=}"
 : "${en_train:=mscoco2014dev-train}" "${en_val:=mscoco2014dev-val}" "${en_test:=mscoco2014dev-test}"
 : "${zh_train:=cococntrain}" "${zh_val:=cococnval}" "${zh_test:=cococntest}"
-: "${data_archives:=word2vec zh_w2v retrieval_data}"
+: "${data_archives:=}"
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then mkdir -p "$rootpath"; fi
 [ -d "$rootpath" ] || die "$rootpath: rootpath not found (set rootpath in $ini, or run --stage 0 to fetch the data)"
 rootpath=$(cd "$rootpath" && pwd)   # the scripts run from the repo; a relative rootpath is the caller's
@@ -61,7 +61,7 @@ train_args=(--rootpath "$rootpath" --model_config "$config" --overwrite "$overwr
 train_args+=(--distribute "$distribute")
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
-  log "stage 0: download, check and unpack $data_archives into $rootpath"
+  log "stage 0: download, check and unpack the release archives into $rootpath"
   archive_args=()
   for name in word2vec zh_w2v retrieval_data resnext_feat; do   # <name>_url, _sha256, _size in the ini
     for what in url sha256 size; do
@@ -69,7 +69,8 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
       [ -z "${!setting:-}" ] || archive_args+=(--"$what" "$name=${!setting}")
     done
   done
-  "$python" download_data.py --rootpath "$rootpath" --archives "$data_archives" "${archive_args[@]}"
+  [ -z "$data_archives" ] || archive_args+=(--archives "$data_archives")
+  "$python" download_data.py --rootpath "$rootpath" "${archive_args[@]}"
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then

@@ -228,3 +228,19 @@ def test_an_archive_fetched_by_hand_is_used_and_the_users_files_are_kept(release
     assert mine.read_text() == "my own\n"
     feature_bin = os.path.join(layout.en_word2vec_dir(""), "feature.bin")
     assert filecmp.cmp(root / feature_bin, source / feature_bin, shallow=False)
+
+
+def test_a_complete_part_file_is_taken_and_a_too_long_one_refused(release, server, tmp_path):
+    _, archives = release
+    data = archives[PATHS["zh_w2v"]]
+    root = tmp_path / "VisualSearch"
+    (root / "downloads").mkdir(parents=True)
+    part = root / "downloads" / "zh_w2v.zip.part"
+    part.write_bytes(data + b"extra")
+    with pytest.raises(InputError, match=f"{len(data) + 5:,} bytes, more than the {len(data)} bytes of"):
+        download.prepare_root(str(root), ["zh_w2v"], urls(server), retries=0, log=quiet)
+    assert part.read_bytes() == data + b"extra"
+    part.write_bytes(data)  # all of it, stopped before the rename
+    download.prepare_root(str(root), ["zh_w2v"], urls(server), retries=0, log=quiet)
+    assert (root / "downloads" / "zh_w2v.zip").read_bytes() == data and not part.exists()
+    assert (root / layout.zh_word2vec_file("")).is_file()

@@ -101,8 +101,12 @@ def _transfer_once(url, part, label, log):
     try:
         response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
     except urllib.error.HTTPError as e:
-        if e.code == 416 and have and _content_range(e.headers.get("Content-Range"))[1] == have:
-            return have  # the part file already holds everything
+        if e.code == 416 and have:
+            total = _content_range(e.headers.get("Content-Range"))[1]
+            if total == have:
+                return have  # the part file already holds everything
+            raise InputError(f"{part}: {have:,} bytes, more than the {total or '?'} bytes of {url}: "
+                             f"not a part of this file (move it away and run stage 0 again)") from None
         if e.code >= 500:
             raise TransferError(f"HTTP {e.code} {e.reason}") from None
         raise
@@ -132,14 +136,14 @@ def _transfer_once(url, part, label, log):
     return size
 
 
-def fetch(url, dest, expected_size=None, retries=3, retry_wait=5.0, settings_key="the URL setting", log=print):
+def fetch(url, dest, retries=3, retry_wait=5.0, settings_key="the URL setting", log=print):
     """Download ``url`` to ``dest`` through ``dest.part``, resuming and retrying; raise InputError when it fails."""
     part = dest + ".part"
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     label = os.path.basename(dest)
     for attempt in range(retries + 1):
         try:
-            size = _transfer_once(url, part, label, log)
+            _transfer_once(url, part, label, log)
             break
         except urllib.error.HTTPError as e:
             problem = f"HTTP {e.code} {e.reason}"
@@ -155,9 +159,6 @@ def fetch(url, dest, expected_size=None, retries=3, retry_wait=5.0, settings_key
             if kept else ""
         raise InputError(f"{url}: {problem}; {partial}set {settings_key} in the ini to another URL, "
                          f"or fetch {label} by hand into {os.path.dirname(dest)}/") from None
-    if expected_size is not None and size != expected_size:
-        raise InputError(f"{part}: {size:,} bytes, but the settings say {expected_size:,}: "
-                         f"delete it and run stage 0 again, or check the size setting")
     os.replace(part, dest)
     return dest
 
@@ -293,7 +294,7 @@ def prepare_archive(root, archive, url=None, sha256=None, size=None, retries=3, 
     else:
         url = url or archive.url
         log(f"{archive.filename}: downloading {url}")
-        fetch(url, path, size, retries, retry_wait, f"{archive.name}_url", log)
+        fetch(url, path, retries, retry_wait, f"{archive.name}_url", log)
     verify(path, sha256, size)
     unpack(path, root, log)
     still_missing = missing_files(root, archive) if archive.provides else []
