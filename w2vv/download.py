@@ -147,6 +147,8 @@ def fetch(url, dest, retries=3, retry_wait=5.0, settings_key="the URL setting", 
             break
         except urllib.error.HTTPError as e:
             problem = f"HTTP {e.code} {e.reason}"
+        except ValueError as e:  # urllib's answer to a malformed URL
+            problem = f"not a URL ({e})"
         except (TransferError, urllib.error.URLError, http.client.HTTPException, OSError) as e:
             problem = str(getattr(e, "reason", None) or e) or type(e).__name__
             if attempt < retries:
