@@ -5,6 +5,7 @@ import filecmp
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -108,6 +109,8 @@ def test_stage0_builds_a_root_from_nothing_through_a_dropped_connection_and_stag
         for path in archive.provides:
             assert filecmp.cmp(root / path, source / path, shallow=False), path
     assert "ready for w2vv_attention_ctl" in result.stdout
+    assert re.search(r"word2vec\.tar\.gz: 100%.*\d+(\.\d+)?[kM]?/\d+(\.\d+)?[kM]? \[\d\d:\d\d<\d\d:\d\d, ", result.stderr), \
+        result.stderr[-1000:]   # the progress bar: bytes, elapsed < left, rate
     for train in ("cococntrain", "mscoco2014dev-train"):
         assert os.path.isfile(layout.vocab_file(str(root), train, "bow_filterstop"))
     again = subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), "--stage", "0", "--stop_stage", "0",
