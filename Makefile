@@ -30,7 +30,8 @@ clean-demo:
 	rm -rf $(DEMO_ROOT)
 
 # make bench: speed and memory at quick shapes; make bench FULL=1: the paper's shapes (bench/README.md)
-# (training input, model step, ranking, prediction, word2vec, memory; then the search gallery)
+# (training input, model step, ranking, prediction, word2vec, memory; then the search gallery; then the doctor)
 bench: venv
 	$(PY) bench/bench_pipeline.py $(if $(FULL),--full,)
 	$(PY) bench/bench_search.py $(if $(FULL),--full,)
+	$(PY) bench/bench_doctor.py $(if $(FULL),--full,)
