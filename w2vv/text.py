@@ -103,8 +103,10 @@ class Tokenizer:
         return normalize_zh(sentence) if self.normalize else sentence
 
     def segment(self, text):
-        """Raw Chinese typed by a person → its words separated by spaces, as the model reads them."""
-        return segment_zh(self.read(text))
+        """Raw Chinese typed by a person → its words separated by spaces, as the model reads them.
+        Normalised words are normalised again one by one: OpenCC leaves some characters in running
+        text that it converts within a word (穿著白色 stays, 穿著 → 穿着)."""
+        return self.read(segment_zh(self.read(text)))
 
     def tokens(self, sentence):
         return self._split(self.read(sentence))
