@@ -1,6 +1,7 @@
 """Chinese as people type it: traditional characters, Taiwan and Hong Kong wording and full-width
 forms, made with OpenCC from real simplified sentences, encode as the simplified originals once
 normalised; Latin words inside Chinese survive; the paper's path (normalisation off) is unchanged."""
+import subprocess
 import sys
 from pathlib import Path
 
@@ -133,3 +134,11 @@ def test_sentence_file_errors(tmp_path):
         read_sentences(bad)
     with pytest.raises(InputError, match="sentence file not found"):
         read_sentences(tmp_path / "missing.txt")
+
+
+def test_do_all_refuses_a_bad_setting(tmp_path):
+    ini = tmp_path / "bad.ini"
+    ini.write_text(f"rootpath = {tmp_path}\nnormalize_zh = yes\n")
+    done = subprocess.run([str(REPO / "do_all.sh"), "--ini", str(ini), "--stop_stage", "0", "base_w2vv"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.strip() == f"error: {ini}: normalize_zh = yes (expected 0 or 1)"
