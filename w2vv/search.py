@@ -11,7 +11,7 @@ A model is a checkpoint folder of the layout, ``<root>/<train>/cv_keras/<val>/<s
 in ``<root>``, and its language is ``<train>``'s (REFERENCE §1). A query is encoded as in
 training (§2, §4): raw Chinese is normalised (``w2vv.text.normalize_zh``: full-width forms,
 traditional characters and Taiwan / Hong Kong wording → simplified, mainland; Latin words kept;
-``normalize=False`` turns it off) and segmented with jieba; English is tokenised as captions.
+``normalize_zh=False`` turns it off) and segmented with jieba; English is tokenised as captions.
 The query's language is detected (any CJK character makes it Chinese) or given.
 
 The gallery is a BigFile feature folder (default: the model's image feature in the root),

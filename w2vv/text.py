@@ -2,14 +2,14 @@
 
 Caption files hold Chinese already segmented (words separated by spaces) and are taken as
 they are; raw Chinese typed by a person is segmented with jieba first (``segment_zh``).
+The shipped stop-word lists are the project's own short lists; to reproduce the paper,
+point ``stopwords_en`` / ``stopwords_zh`` (config attributes or options) to the original
+lists (English: NLTK's 153 words; Chinese: about 1,760 words and symbols).
 
 Chinese as people type it (traditional characters, Taiwan and Hong Kong wording, full-width
 letters and digits) can be normalised first (``normalize_zh``; ``Tokenizer(..., normalize=True)``):
 that step also keeps Latin words as lower-case tokens, which the original deletes. It is off for
 the paper configs (config attribute ``normalize_zh``) and on for search queries.
-The shipped stop-word lists are the project's own short lists; to reproduce the paper,
-point ``stopwords_en`` / ``stopwords_zh`` (config attributes or options) to the original
-lists (English: NLTK's 153 words; Chinese: about 1,760 words and symbols).
 """
 import functools
 import os
@@ -51,7 +51,11 @@ TOKENIZERS = {"en": tokenize_en, "zh": tokenize_zh}
 
 @functools.lru_cache(maxsize=None)
 def _opencc_converters():
-    import opencc  # imported lazily: only normalised Chinese needs it
+    try:
+        import opencc  # imported lazily: only normalised Chinese needs it
+    except ImportError:
+        raise InputError("the opencc package is not installed (pip install -r requirements.txt), "
+                         "needed to normalise Chinese") from None
     return tuple(opencc.OpenCC(f"{name}.json") for name in OPENCC_CONFIGS)
 
 
