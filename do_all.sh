@@ -38,7 +38,8 @@ while IFS='=' read -r key value; do
 done < "$ini"
 : "${rootpath:?$ini: rootpath not set}" "${overwrite:=0}" "${freq_threshold:=5}"
 : "${feature_collection:=mscoco2014dev}" "${config_overrides:=}" "${max_epochs:=}" "${python:=python}"
-: "${seed:=}" "${distribute:=none}" "${stopwords_en:=}" "${stopwords_zh:=}"
+: "${seed:=}" "${distribute:=none}" "${stopwords_en:=}" "${stopwords_zh:=}" "${normalize_zh:=0}"
+[[ "$normalize_zh" =~ ^[01]$ ]] || die "$ini: normalize_zh = $normalize_zh (expected 0 or 1)"
 : "${en_train:=mscoco2014dev-train}" "${en_val:=mscoco2014dev-val}" "${en_test:=mscoco2014dev-test}"
 : "${zh_train:=cococntrain}" "${zh_val:=cococnval}" "${zh_test:=cococntest}"
 : "${data_archives:=}"
@@ -48,8 +49,10 @@ rootpath=$(cd "$rootpath" && pwd)   # the scripts run from the repo; a relative 
 cd "$(dirname "$0")"
 command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'make venv', or set python)"
 
-# Stop-word lists (empty: the project's): passed to build_vocab.py and, as config overrides, to trainer.py.
+# Stop-word lists (empty: the project's) and the normalisation of Chinese (normalize_zh = 1): passed to
+# build_vocab.py and, as config overrides, to trainer.py.
 overrides=$config_overrides
+[ "$normalize_zh" = 0 ] || overrides="${overrides:+$overrides,}normalize_zh=$normalize_zh"
 for lang in en zh; do
   list_var=stopwords_$lang
   [ -z "${!list_var}" ] || overrides="${overrides:+$overrides,}stopwords_$lang=${!list_var}"
@@ -84,7 +87,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   for pair in "$zh_train:$stopwords_zh" "$en_train:$stopwords_en"; do
     train=${pair%%:*} stop_list=${pair#*:}
     "$python" build_vocab.py "$train" --rootpath "$rootpath" --freq_threshold "$freq_threshold" \
-      --overwrite "$overwrite" ${stop_list:+--stopwords "$stop_list"}
+      --overwrite "$overwrite" --normalize_zh "$normalize_zh" ${stop_list:+--stopwords "$stop_list"}
   done
 fi
 

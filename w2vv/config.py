@@ -19,6 +19,7 @@ DEFAULTS = dict(
     gru_impl="keras2",      # 'keras2': Keras 2.2.4 GRU (reset_after=False, clip(0.2x+0.5)); 'cudnn': reset_after=True, sigmoid
     stopwords_en=None,      # path of a stop-word list; None = the original's list (w2vv/stopwords/en.txt)
     stopwords_zh=None,
+    normalize_zh=False,     # Chinese: NFKC, OpenCC traditional/Taiwan/HK -> simplified, Latin words kept (w2vv.text)
     ctl_margin=2.0,
     mrl_margin=0.3,
     patience=10,            # stop when epochs without improvement exceed this
