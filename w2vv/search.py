@@ -112,6 +112,20 @@ class TrainedModel:
         return predict_vectors(self.model, encoded, batch_size=256), known
 
 
+def check_gallery_feature(model, gallery_dir, dim):
+    """Refuse a gallery of another feature than the model's: its dimension differs, or it is a
+    feature folder of the layout (``…/FeatureData/<name>``) of another name than ``img_feature``."""
+    out_dim = int(model.model.output_shape[-1])
+    folder = os.path.normpath(os.path.abspath(gallery_dir))
+    name, parent = os.path.basename(folder), os.path.basename(os.path.dirname(folder))
+    if dim != out_dim:
+        raise InputError(f"{gallery_dir}: gallery features are {dim}-d, but the model {model.folder} was trained "
+                         f"on {out_dim}-d features ({model.cfg.img_feature})")
+    if parent == "FeatureData" and name != model.cfg.img_feature:
+        raise InputError(f"{gallery_dir}: gallery feature {name!r}, but the model {model.folder} was trained on "
+                         f"{model.cfg.img_feature!r} (extract the gallery's features with the same CNN)")
+
+
 def _file_stamp(path):
     st = os.stat(path)
     return f"{os.path.abspath(path)} {st.st_size} {st.st_mtime_ns}"
@@ -181,6 +195,9 @@ class Searcher:
     ``model_path``: a checkpoint folder, or a list of them (at most one per language).
     ``gallery``: a BigFile feature folder (default: ``<root>/mscoco2014dev/FeatureData/<img_feature>``).
     ``imageset``: an ImageSets file, or a collection name of the root, restricting the gallery.
+    ``collection``: a collection of the root as the gallery: its own features
+    (``<root>/<collection>/FeatureData/<img_feature>``, as ``extract_features.py`` writes them) when
+    it has them, else the root's features restricted to its ImageSets list.
     ``index``: ``auto`` | ``numpy`` | ``faiss`` | ``faiss-ivf`` (see ``w2vv.gallery``).
     ``en_collections``: English collections whose sentences carry the CL route (default: the
     English model's, ``mscoco2014dev-*`` for ``mscoco2014dev-train``); their vectors come from the
@@ -188,7 +205,7 @@ class Searcher:
     ``weight``: the CLM weight (default: read from the fusion stage's ``weight.txt``).
     """
 
-    def __init__(self, model_path, gallery=None, *, imageset=None, rootpath=None, index="auto",
+    def __init__(self, model_path, gallery=None, *, imageset=None, collection=None, rootpath=None, index="auto",
                  en_collections=None, weight=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
                  word2vec=None, save_index=True, nprobe=None, log=None):
         self.log = log or (lambda message: None)
@@ -206,10 +223,16 @@ class Searcher:
             self.log(f"model ({model.lang}): {model.folder}")
         first = next(iter(self.models.values()))
         self.root = first.root
+        if collection is not None and gallery is None:
+            own = layout.feature_dir(self.root, first.cfg.img_feature, collection)
+            gallery, imageset = (own, imageset) if os.path.isdir(own) else (None, imageset or collection)
         gallery = gallery or layout.feature_dir(self.root, first.cfg.img_feature, feature_collection)
         if imageset is not None and not os.path.isfile(str(imageset)):
             imageset = layout.imageset_file(self.root, str(imageset))
+        self.gallery_dir = str(gallery)
         self.gallery = open_gallery(gallery, imageset, index, save=save_index, nprobe=nprobe, log=self.log)
+        for model in self.models.values():
+            check_gallery_feature(model, self.gallery_dir, self.gallery.features.ndims)
         self.log(f"gallery: {len(self.gallery)} images ({self.gallery.kind}) from {gallery}"
                  + (f", ImageSets {imageset}" if imageset else ""))
         self._index_kind = index
