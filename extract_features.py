@@ -48,8 +48,8 @@ def main(argv):
     summary = extract_features(args.image_dir, args.rootpath, args.collection, cnn=args.cnn, weights=args.weights,
                                batch_size=args.batch_size, feature=args.feature, image_size=args.image_size,
                                overwrite=args.overwrite, log=log)
-    log(f"feature name: {os.path.basename(summary['feature_dir'])} "
-        f"(train with --config_overrides img_feature=<it>,n_layers=0-2048-feat)")
+    name = os.path.basename(summary["feature_dir"])
+    log(f"feature name: {name} (train on it with --config_overrides img_feature={name},n_layers=0-2048-feat)")
 
 
 if __name__ == "__main__":

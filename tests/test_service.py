@@ -137,9 +137,8 @@ def expected(own_root, tmp_path_factory):
     root = own_root[0]
     queries = tmp_path_factory.mktemp("queries") / "queries.txt"
     queries.write_text("\n".join(QUERIES) + "\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, "search.py", *model_args(root), "--gallery",
-                           layout.feature_dir(root, FEATURE, OWN), "--queries", str(queries), "--json", "--k", "5",
-                           "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=300,
+    done = subprocess.run([sys.executable, "search.py", *model_args(root), "--collection", OWN,
+                           "--queries", str(queries), "--json", "--k", "5", "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert done.returncode == 0, done.stderr[-2000:]
     records = [json.loads(line) for line in done.stdout.splitlines()]

@@ -198,27 +198,39 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     bar = keras.utils.Progbar(n_todo, unit_name="image", stateful_metrics=["images/s"],
                               verbose=1 if progress else 0)
     started, done = time.perf_counter(), 0
+
+    def batch_done(n_images):
+        nonlocal done
+        done += n_images
+        bar.update(done, values=[("images/s", done / (time.perf_counter() - started))])
+
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
         for i in todo:
-            ids, vectors, skipped = [], [], []
-            for start in range(0, len(chunks[i]), batch_size):
-                batch = chunks[i][start:start + batch_size]
-                read = list(pool.map(lambda item: _read_or_reason(item[1], size, os.path.join(thumbs, item[0] + ".jpg")),
-                                     batch))
-                good = [(item, pixels) for item, (pixels, _) in zip(batch, read) if pixels is not None]
-                skipped += [(item[1], reason) for item, (_, reason) in zip(batch, read) if reason is not None]
-                if good:
-                    pixels = preprocess(np.stack([p for _, p in good]))
-                    vectors.append(np.asarray(model.predict_on_batch(pixels), dtype=np.float32))
-                    ids += [item[0] for item, _ in good]
-                done += len(batch)
-                bar.update(done, values=[("images/s", done / (time.perf_counter() - started))])
-            parts.save(i, ids, np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32), skipped)
+            parts.save(i, *_extract_chunk(chunks[i], model, preprocess, size, thumbs, batch_size, pool, batch_done))
             if after_chunk is not None:
                 after_chunk(i)
     seconds = time.perf_counter() - started
     return _finish(parts, len(chunks), feature_dir, root, collection, dim, log,
                    dict(images_per_s=n_todo / seconds if n_todo and seconds > 0 else None))
+
+
+def _extract_chunk(chunk, model, preprocess, size, thumbs, batch_size, pool, batch_done):
+    """(ids, vectors, skipped) of one chunk of [(id, path)], a batch at a time: the batch's images
+    read and thumbnailed in parallel by the thread pool, then the readable ones through the CNN."""
+    ids, vectors, skipped = [], [], []
+    for start in range(0, len(chunk), batch_size):
+        batch = chunk[start:start + batch_size]
+        read = list(pool.map(_read_or_reason, [path for _, path in batch], [size] * len(batch),
+                             [os.path.join(thumbs, f"{image_id}.jpg") for image_id, _ in batch]))
+        good = [(image_id, pixels) for (image_id, _), (pixels, _) in zip(batch, read) if pixels is not None]
+        skipped += [(path, reason) for (_, path), (_, reason) in zip(batch, read) if reason is not None]
+        if good:
+            pixels = preprocess(np.stack([p for _, p in good]))
+            vectors.append(np.asarray(model.predict_on_batch(pixels), dtype=np.float32))
+            ids += [image_id for image_id, _ in good]
+        batch_done(len(batch))
+    dim = int(model.output_shape[-1])
+    return ids, np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32), skipped
 
 
 def _finish(parts, n_chunks, feature_dir, root, collection, dim, log, summary):
