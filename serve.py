@@ -10,6 +10,7 @@ extract_features.py writes them, or the root's features restricted to its ImageS
 per request."""
 import argparse
 import os
+import socket
 import sys
 
 from w2vv.cli import log, quiet_tensorflow, run
@@ -34,9 +35,24 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def listen(host, port):
+    """A socket listening on host:port, opened before the models load: a busy port fails at once."""
+    from w2vv.errors import InputError
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise InputError(f"{host}:{port}: cannot listen there ({e.strerror or e}); choose another --port") from None
+    sock.listen(128)
+    return sock
+
+
 def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
+    sock = listen(args.host, args.port)
     import uvicorn
 
     from w2vv.search import Searcher
@@ -49,7 +65,7 @@ def main(argv):
     app = create_app(searcher, image_dirs(searcher, args.collection), log=log)
     log(f"serving {len(searcher.gallery)} images on http://{args.host}:{args.port}/ "
         f"(API: /api/search, docs: /docs); Ctrl-C stops")
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="warning")).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -279,6 +279,18 @@ def test_a_gallery_of_another_feature_is_refused_in_one_line(own_root, tmp_path)
         assert last.startswith(f"error: {gallery}: ") and message in last and "Traceback" not in done.stderr
 
 
+def test_a_busy_port_fails_in_one_line_before_loading_anything(own_root, capsys):
+    import serve
+    from w2vv.cli import run
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        assert run(serve.main, [*model_args(own_root[0]), "--collection", OWN, "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: 127.0.0.1:{port}: cannot listen there (") and len(err.strip().splitlines()) == 1
+
+
 # ---------------------------------------------------------------- in a browser
 
 def _browser():

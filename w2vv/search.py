@@ -14,6 +14,8 @@ The query's language is detected (any CJK character makes it Chinese) or given.
 
 The gallery is a BigFile feature folder (default: the model's image feature in the root),
 optionally restricted to an ImageSets list, indexed by ``w2vv.gallery`` (exact numpy, or FAISS).
+A gallery of another feature than the one a model was trained on (another dimension, or a layout
+feature folder of another name than ``img_feature``) is refused: its ranking would be nonsense.
 
 Routes for a Chinese query when both a Chinese and an English model are loaded (§9, §10):
 
