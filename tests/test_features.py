@@ -156,6 +156,19 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path, capsys):
         assert len(err.strip().splitlines()) == 1
 
 
+def test_a_failed_weights_download_is_one_line(photos, tmp_path, monkeypatch):
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://example.invalid/weights.h5: None -- no network")
+
+    monkeypatch.setattr(file_utils, "get_file", offline)   # what Keras raises without a network
+    with pytest.raises(InputError, match=r"^imagenet: the MobileNetV3Small weights could not be downloaded "
+                                         r"\(URL fetch failure .*\); copy the file into ~/.keras/models/"):
+        extract_features(str(photos), str(tmp_path), "c", cnn="mobilenetv3small", weights="imagenet",
+                         log=lambda m: None, progress=False)
+
+
 # ---------------------------------------------------------------- the MLP's last width
 
 def test_paper_configs_keep_their_widths_and_feat_follows_the_feature():

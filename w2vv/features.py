@@ -70,9 +70,15 @@ def load_network(cnn, weights, image_size=None):
     except ValueError as e:
         raise InputError(f"{weights}: cannot load these weights into {classes[key]} without its classifier "
                          f"({str(e).splitlines()[0][:200]})") from None
-    except OSError as e:  # a download that failed, or an unreadable file
+    except OSError as e:  # an unreadable file
         raise InputError(f"{weights}: cannot read the {classes[key]} weights ({str(e).splitlines()[0][:200]})") \
             from None
+    except Exception as e:  # keras.utils.get_file raises a bare Exception when the download fails
+        if weights != "imagenet":
+            raise
+        raise InputError(f"imagenet: the {classes[key]} weights could not be downloaded "
+                         f"({str(e).splitlines()[0][:200]}); copy the file into ~/.keras/models/ "
+                         f"or give --weights FILE") from None
     return model, preprocess, size
 
 
