@@ -15,11 +15,15 @@ def main(argv):
     p.add_argument("collection", help="training collection, e.g. cococntrain or mscoco2014dev-train")
     p.add_argument("--rootpath", required=True, help="the VisualSearch root")
     p.add_argument("--freq_threshold", type=int, default=5, help="keep words seen at least this often (5)")
-    p.add_argument("--stopwords", default=None, help="stop-word list (default: the project's list for the language)")
+    p.add_argument("--stopwords", default=None, help="stop-word list (default: the original's list for the language, w2vv/stopwords/)")
+    p.add_argument("--normalize_zh", type=int, default=0, choices=[0, 1],
+                   help="Chinese: normalise sentences first (traditional -> simplified, full-width forms, "
+                        "Latin words kept), as the config attribute normalize_zh (0)")
     p.add_argument("--overwrite", type=int, default=0, choices=[0, 1])
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
-    tokenizer = Tokenizer(layout.language(args.collection), args.stopwords)
+    lang = layout.language(args.collection)
+    tokenizer = Tokenizer(lang, args.stopwords, normalize=bool(args.normalize_zh) and lang == "zh")
     build_vocabularies(args.rootpath, args.collection, tokenizer, args.freq_threshold, bool(args.overwrite), log)
 
 

@@ -5,7 +5,9 @@ sentence, with a trained W2VV model (and, for the cross-lingual routes, an Engli
   python search.py --model_path ZH_CKPT [--model_path EN_CKPT] [--gallery FEATURE_DIR] "一只狗在草地上跑"
   python search.py --model_path ZH_CKPT --queries queries.txt --json      # one query a line; '-' = stdin
 
-Raw Chinese is segmented with jieba (--segmented: already split by spaces); the language is
+Raw Chinese is normalised (full-width forms, traditional characters and Taiwan / Hong Kong wording
+-> simplified, mainland; Latin words kept in lower case; --no_normalize: as typed) and segmented
+with jieba (--segmented: already split by spaces); the language is
 detected from the text unless --lang. With a Chinese and an English model, --mode cm | cl | clm
 picks the direct route, the cross-lingual one through English sentences, or their fusion with
 the weight fuse.py chose on val (the default when that weight exists). Text output: a header
@@ -35,6 +37,9 @@ def parse_args(argv):
     p.add_argument("--mode", choices=["cm", "cl", "clm"], default=None,
                    help="route of a Chinese query (default: clm when possible, else cm)")
     p.add_argument("--segmented", action="store_true", help="Chinese queries are already split into words")
+    p.add_argument("--no_normalize", action="store_true",
+                   help="take Chinese queries as typed (default: NFKC, traditional -> simplified with OpenCC, "
+                        "Latin words kept)")
     p.add_argument("--index", choices=["auto", "numpy", "faiss", "faiss-ivf"], default="auto",
                    help="gallery index (auto: numpy below 100,000 images, else FAISS, saved beside the features)")
     p.add_argument("--nprobe", type=int, default=None, help="clusters searched by a faiss-ivf index")
@@ -104,7 +109,7 @@ def main(argv):
     searcher = Searcher(args.model_path, args.gallery, imageset=args.imageset, collection=args.collection,
                         rootpath=args.rootpath, index=args.index, nprobe=args.nprobe, weight=args.weight,
                         en_collections=args.en_collections.split(",") if args.en_collections else None,
-                        log=progress)
+                        normalize_zh=not args.no_normalize, log=progress)
     all_results = searcher.search_many(queries, args.k, args.lang, args.mode, args.segmented)
     for i, results in enumerate(all_results):
         if args.json:

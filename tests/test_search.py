@@ -193,6 +193,21 @@ def test_languages_segmentation_and_unknown_words(searcher):
     assert searcher.search("dog", lang="en", k=2).lang == "en"
 
 
+def test_chinese_as_people_type_it(searcher, trained_root):
+    """Traditional, Taiwan-worded and full-width queries find what the simplified one finds, and the
+    result shows the text as normalised and segmented; normalize_zh=False takes it as typed."""
+    from w2vv import Searcher
+    simplified = searcher.search("一只狗在草地上跑，旁边有一辆自行车", k=10, mode="cm")
+    for typed in ("一隻狗在草地上跑，旁邊有一輛腳踏車", "一只狗在草地上跑，旁边有一辆自行车！"):
+        results = searcher.search(typed, k=10, mode="cm")
+        assert results.text == "一只 狗 在 草地 上 跑 , 旁边 有 一辆 自行车" + (" !" if typed.endswith("！") else "")
+        assert [h.id for h in results] == [h.id for h in simplified]
+    latin = searcher.search("ＭＡＣ笔记本电脑旁边的一只猫", k=3, mode="cm")
+    assert latin.text.startswith("mac 笔记本电脑") and "mac" in latin.tokens and "mac" in latin.unknown
+    as_typed = Searcher(model_dirs(trained_root)[0], normalize_zh=False).search("一隻狗在草地上跑", k=3)
+    assert as_typed.text == "一 隻 狗 在 草地 上 跑" and "隻" in as_typed.unknown
+
+
 def test_batches_equal_single_queries_and_bad_requests(searcher):
     queries = ["一只狗在草地上跑", "a red bus", "一只猫在房间里"]
     batch = searcher.search_many(queries, k=5)

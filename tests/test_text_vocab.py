@@ -2,7 +2,7 @@ import pytest
 
 from w2vv import layout
 from w2vv.errors import InputError
-from w2vv.text import Tokenizer, segment_zh, tokenize_en, tokenize_zh
+from w2vv.text import Tokenizer, load_stopwords, segment_zh, tokenize_en, tokenize_zh
 from w2vv.vocab import build_vocabularies, count_words, load_vocab
 
 
@@ -34,16 +34,22 @@ def test_count_words_threshold_and_order():
     assert counts == [("a", 3), ("b", 3)]
 
 
+def test_default_stopwords_are_the_originals(fixtures):
+    for lang in ("en", "zh"):
+        original = load_stopwords(fixtures / "original_w2vv" / "stopwords" / f"{lang}_stopwords.txt")
+        assert Tokenizer(lang).stopwords == original
+    assert len(Tokenizer("en").stopwords) == 153 and len(Tokenizer("zh").stopwords) == 1763
+
+
 def test_vocabulary_files_match_the_original(fixtures, tmp_path):
-    """Built from the fixture's captions with the original's stop words: same words and counts."""
+    """Built from the fixture's captions with the default stop words: the original's words and counts."""
     src = fixtures / "original_w2vv" / "VisualSearch"
-    stop = fixtures / "original_w2vv" / "stopwords"
     for train, lang in (("mscoco2014dev-train", "en"), ("cococntrain", "zh")):
         caption = layout.caption_file(src, train)
         dst = tmp_path / train / "TextData"
         dst.mkdir(parents=True)
         (dst / f"{train}.caption.txt").write_bytes(open(caption, "rb").read())
-        build_vocabularies(tmp_path, train, Tokenizer(lang, stop / f"{lang}_stopwords.txt"), log=lambda m: None)
+        build_vocabularies(tmp_path, train, Tokenizer(lang), log=lambda m: None)
         for style in ("bow", "bow_filterstop"):
             ours = open(layout.vocab_counter_file(tmp_path, train, style), encoding="utf-8").read().split("\n")
             theirs = open(layout.vocab_counter_file(src, train, style), encoding="utf-8").read().split("\n")

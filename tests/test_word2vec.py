@@ -50,3 +50,21 @@ def test_missing_or_unreadable_word2vec(tmp_path):
     (tmp_path / "broken.model").write_bytes(b"not a pickle")
     with pytest.raises(InputError, match="broken.model: cannot read word2vec model"):
         open_word2vec(tmp_path / "broken.model")
+
+
+def test_mapped_gensim_models_give_the_same_vectors(tmp_path):
+    """``mmap=True`` (the doctor's quick look) maps the arrays saved beside a model and reads the same vectors."""
+    from gensim.models import Word2Vec
+    model = Word2Vec([["狗", "在", "草地"], ["猫", "在", "沙发"]] * 10, vector_size=8, min_count=1, seed=1, workers=1)
+    model.save(str(tmp_path / "w.model"), sep_limit=0)  # every array in its own .npy file, as in large models
+    mapped = open_word2vec(tmp_path / "w.model", mmap=True)
+    assert isinstance(mapped._kv.vectors, np.memmap)
+    np.testing.assert_array_equal(mapped.lookup(["狗"])[0], open_word2vec(tmp_path / "w.model").lookup(["狗"])[0])
+
+
+def test_the_gensim3_model_reads_the_same_mapped(fixtures):
+    gensim3 = fixtures / "gensim3_zh_model" / "zh_jieba.model"
+    words = ["男人", "狗"]
+    np.testing.assert_array_equal(open_word2vec(gensim3, mmap=True).lookup(words)[0],
+                                  open_word2vec(gensim3).lookup(words)[0])
+    assert open_word2vec(gensim3, mmap=True).size == open_word2vec(gensim3).size

@@ -152,7 +152,7 @@ EN_ADJECTIVES = ["large", "small", "old", "young", "big", "little", "very big", 
 ZH_ADJECTIVES = ["大", "小", "漂亮", "可爱"]
 LATIN_WORDS = ["OK", "logo", "NBA", "wifi", "T", "iPhone", "LED", "DIY"]
 RARE_ZH_CHARS = "彧燊翀琰斐昶珏旻喆翊骞淼璟晟钊锟沅滢瑛湉犇翮羲谞婳皓曦祎煜"
-# Only words of both the reference stop-word lists and the project's (w2vv/stopwords/).
+# Only stop words (of the default lists, w2vv/stopwords/, the original's).
 EN_STOP_ONLY = ["there it is", "this is it", "what is this", "it is on there", "here it is",
                 "what is that", "it is in there", "all of them"]
 ZH_STOP_ONLY = ["这 是 什么", "这 是 它 。", "这个 是 什么 ？", "那 是 什么 呢", "在 这 ， 也 在 那 。", "我们 在 这 。"]

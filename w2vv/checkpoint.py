@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 
 from .atomic import atomic_path, write_text
+from .config import DEFAULTS
 from .errors import InputError
 
 def save_weights(model, path):
@@ -75,12 +76,13 @@ def save_model_config(folder, cfg, vocab_size, aux_dim):
 
 
 def load_model_config(folder):
-    """(cfg, vocab_size, aux_dim) from a folder's ``config.json``."""
+    """(cfg, vocab_size, aux_dim) from a folder's ``config.json``; attributes added to the
+    project after it was written take their defaults."""
     path = os.path.join(folder, CONFIG_FILE)
     try:
         with open(path) as f:
             settings = json.load(f)
-        return SimpleNamespace(**settings), settings["vocab_size"], settings["aux_dim"]
+        return SimpleNamespace(**{**DEFAULTS, **settings}), settings["vocab_size"], settings["aux_dim"]
     except FileNotFoundError:
         raise InputError(f"{path}: not found (is {folder} a checkpoint folder?)") from None
     except (ValueError, KeyError) as e:

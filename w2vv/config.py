@@ -17,19 +17,23 @@ REQUIRED = ("img_feature", "bow_vocab", "L1_normalize", "L2_normalize", "sent_ma
 DEFAULTS = dict(
     batch_size=100,
     gru_impl="keras2",      # 'keras2': Keras 2.2.4 GRU (reset_after=False, clip(0.2x+0.5)); 'cudnn': reset_after=True, sigmoid
-    stopwords_en=None,      # path of a stop-word list; None = the project's list (w2vv/stopwords/en.txt)
+    stopwords_en=None,      # path of a stop-word list; None = the original's list (w2vv/stopwords/en.txt)
     stopwords_zh=None,
+    normalize_zh=False,     # Chinese: NFKC, OpenCC traditional/Taiwan/HK -> simplified, Latin words kept (w2vv.text)
     ctl_margin=2.0,
     mrl_margin=0.3,
     patience=10,            # stop when epochs without improvement exceed this
     lr_decay_wait=2,        # halve the lr when more than this many epochs passed since the last change
-    rho=0.9,
+    rho=0.9,                # rmsprop's rho and epsilon (the original's values)
     epsilon=1e-6,
+    optimizer_impl="keras2",  # 'keras2': Keras 2.2.4's step and global-norm clipping; 'keras3': Keras 3's own optimizers
 )
 
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"
 FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image feature's dimension
 LOSSES = ("mse", "ctl", "mrl")
+OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
+OPTIMIZER_IMPLS = ("keras2", "keras3")
 
 
 def load_config(name, config_dir=None, overrides=None):
@@ -81,6 +85,10 @@ def _check(cfg, path):
         raise InputError(f"{path}: text_style {cfg.text_style!r} not supported (expected {TEXT_STYLE!r})")
     if cfg.loss_fun not in LOSSES:
         raise InputError(f"{path}: loss_fun {cfg.loss_fun!r} unknown (expected one of {', '.join(LOSSES)})")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise InputError(f"{path}: optimizer {cfg.optimizer!r} unknown (expected one of {', '.join(OPTIMIZERS)})")
+    if cfg.optimizer_impl not in OPTIMIZER_IMPLS:
+        raise InputError(f"{path}: optimizer_impl {cfg.optimizer_impl!r} unknown (expected 'keras2' or 'keras3')")
     if cfg.gru_impl not in ("keras2", "cudnn"):
         raise InputError(f"{path}: gru_impl {cfg.gru_impl!r} unknown (expected 'keras2' or 'cudnn')")
     widths = str(cfg.n_layers).split("-")

@@ -17,11 +17,13 @@ from .vocab import load_vocab
 from .word2vec import open_word2vec
 
 
-def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None):
-    """The encoder of ``train``'s vocabularies; word2vec and stop words from the layout and
-    ``cfg`` unless given."""
+def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None):
+    """The encoder of ``train``'s vocabularies; word2vec, stop words and the normalisation of
+    Chinese (``normalize_zh``) from the layout and ``cfg`` unless given."""
     lang = layout.language(train)
-    tokenizer = Tokenizer(lang, stopwords_path or (cfg.stopwords_zh if lang == "zh" else cfg.stopwords_en))
+    normalize = cfg.normalize_zh if normalize_zh is None else normalize_zh
+    tokenizer = Tokenizer(lang, stopwords_path or (cfg.stopwords_zh if lang == "zh" else cfg.stopwords_en),
+                          normalize=bool(normalize) and lang == "zh")
     threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
     seq_vocab = load_vocab(layout.vocab_file(root, train, "bow", threshold))
     bow_vocab = load_vocab(layout.vocab_file(root, train, "bow_filterstop", threshold))
@@ -34,22 +36,24 @@ def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None):
     return encoder
 
 
-def _fingerprint(paths, maxlen):
-    """Identity of the files an encoding depends on (path, size, modification time)."""
+def _fingerprint(paths, maxlen, settings=()):
+    """Identity of the files an encoding depends on (path, size, modification time) and of the
+    tokenizer's settings."""
     def stat(path):
         files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
         return [(f, os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
-    text = json.dumps([stat(p) for p in paths] + [maxlen])
+    text = json.dumps([stat(p) for p in paths] + [maxlen] + list(settings))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def encode_cached(encoder, root, collection, log=print):
     """Encode a collection's sentences once; later runs read the cached arrays (next to the
-    vocabularies, keyed by the caption, vocabulary, stop-word and word2vec files)."""
+    vocabularies, keyed by the caption, vocabulary, stop-word and word2vec files and the
+    tokenizer's settings)."""
     caption_path = layout.caption_file(root, collection)
     if not os.path.isfile(caption_path):
         layout.read_captions(caption_path)  # raises the error that explains what is missing
-    key = _fingerprint([caption_path] + encoder.sources, encoder.maxlen)
+    key = _fingerprint([caption_path] + encoder.sources, encoder.maxlen, encoder.tokenizer.settings)
     path = os.path.join(encoder.cache_dir, f"{collection}.{key}.npz")
     if os.path.isfile(path):
         try:

@@ -136,3 +136,21 @@ def captions_of(root, collection):
 
 def imageset_of(root, collection):
     return read_imageset(imageset_file(root, collection))
+
+
+# The paper's root: its image feature and its collections with their published sizes
+# (images, sentences).
+PAPER_FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"
+PAPER_COLLECTIONS = {
+    "mscoco2014dev-train": (121286, 606757),
+    "mscoco2014dev-val": (1000, 1000),
+    "mscoco2014dev-test": (1000, 1000),
+    "cococntrain": (18341, 20021),
+    "cococnval": (1000, 1000),
+    "cococntest": (1000, 1000),
+}
+
+
+def downloads_dir(root):
+    """Where stage 0 keeps the release archives (and where a user may put them by hand)."""
+    return os.path.join(root, "downloads")

@@ -8,6 +8,7 @@ import keras
 from keras import layers, ops
 
 from .config import mlp_sizes, uses_attention
+from .optimizers import make_optimizer  # noqa: F401  (its home is optimizers.py; importable here too)
 
 
 @keras.saving.register_keras_serializable(package="w2vv")
@@ -57,16 +58,6 @@ def build_model(cfg, vocab_size, aux_dim, embedding_matrix=None):
     if embedding_matrix is not None:
         embedding.set_weights([embedding_matrix])
     return model
-
-
-def make_optimizer(cfg):
-    if cfg.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(cfg.lr, rho=cfg.rho, epsilon=cfg.epsilon, clipnorm=cfg.clipnorm)
-    if cfg.optimizer == "adam":
-        return keras.optimizers.Adam(cfg.lr, clipnorm=cfg.clipnorm)
-    if cfg.optimizer == "sgd":
-        return keras.optimizers.SGD(cfg.lr, clipnorm=cfg.clipnorm)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 
 def output_dim(cfg):

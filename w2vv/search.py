@@ -9,7 +9,9 @@
 A model is a checkpoint folder of the layout, ``<root>/<train>/cv_keras/<val>/<style>/<config>/``
 (this project's or the original code's); its vocabularies and word2vec are those of ``<train>``
 in ``<root>``, and its language is ``<train>``'s (REFERENCE §1). A query is encoded as in
-training (§2, §4): raw Chinese is segmented with jieba first; English is tokenised as captions.
+training (§2, §4): raw Chinese is normalised (``w2vv.text.normalize_zh``: full-width forms,
+traditional characters and Taiwan / Hong Kong wording → simplified, mainland; Latin words kept;
+``normalize_zh=False`` turns it off) and segmented with jieba; English is tokenised as captions.
 The query's language is detected (any CJK character makes it Chinese) or given.
 
 The gallery is a BigFile feature folder (default: the model's image feature in the root),
@@ -59,7 +61,8 @@ class Hit(NamedTuple):
 
 class Results(list):
     """The hits of one query, best first, with how the query was read: ``query`` (as given),
-    ``lang``, ``mode``, ``text`` (the text encoded: jieba's words for Chinese), ``tokens``,
+    ``lang``, ``mode``, ``text`` (the text encoded: for Chinese, normalised and split into jieba's
+    words), ``tokens``,
     ``unknown`` (tokens no part of the model knows) and ``warning`` (or None)."""
 
     def __init__(self, hits, query, lang, mode, text, tokens, unknown, warning=None):
@@ -84,7 +87,7 @@ def checkpoint_parts(folder):
 class TrainedModel:
     """A trained model with the encoder of its training collection."""
 
-    def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None):
+    def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True):
         from .data import make_encoder
         from .training import load_trained_model
         if not os.path.isdir(folder):
@@ -95,14 +98,16 @@ class TrainedModel:
         from .training import best_weights_file
         self.weights_file = best_weights_file(self.folder)
         self.model, self.cfg = load_trained_model(self.folder, self.weights_file)
-        self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path)
+        self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh)
 
     def prepare(self, text, segmented=False):
-        """(text as encoded, tokens, tokens unknown to every part). Chinese is segmented with
-        jieba unless ``segmented`` (words already separated by spaces, as in caption files)."""
-        encoded_text = _segment(text) if self.lang == "zh" and not segmented else text
-        tokens = self.encoder.tokenizer.tokens(encoded_text)
+        """(text as encoded, tokens, tokens unknown to every part). Chinese is normalised (unless
+        the model was loaded with ``normalize_zh=False``) and segmented with jieba unless
+        ``segmented`` (words already separated by spaces, as in caption files)."""
         enc = self.encoder
+        to_segment = self.lang == "zh" and not segmented
+        encoded_text = enc.tokenizer.segment(text) if to_segment else enc.tokenizer.read(text)
+        tokens = enc.tokenizer.tokens(encoded_text)
         unknown = [w for w in tokens if w not in enc.seq_index and w not in enc.bow_index and w not in enc.word2vec]
         return encoded_text, tokens, unknown
 
@@ -131,11 +136,6 @@ def check_gallery_feature(model, gallery_dir, dim):
 def _file_stamp(path):
     st = os.stat(path)
     return f"{os.path.abspath(path)} {st.st_size} {st.st_mtime_ns}"
-
-
-def _segment(text):
-    from .text import segment_zh
-    return segment_zh(text)
 
 
 def read_weight(path):
@@ -205,11 +205,12 @@ class Searcher:
     English model's, ``mscoco2014dev-*`` for ``mscoco2014dev-train``); their vectors come from the
     pipeline's ``sent_feat.txt``, or are predicted once and cached in the English checkpoint folder.
     ``weight``: the CLM weight (default: read from the fusion stage's ``weight.txt``).
+    ``normalize_zh``: normalise Chinese queries (``w2vv.text.normalize_zh``) before segmenting them.
     """
 
     def __init__(self, model_path, gallery=None, *, imageset=None, collection=None, rootpath=None, index="auto",
                  en_collections=None, weight=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
-                 word2vec=None, save_index=True, nprobe=None, log=None):
+                 word2vec=None, save_index=True, nprobe=None, normalize_zh=True, log=None):
         self.log = log or (lambda message: None)
         paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
         if not paths:
@@ -218,7 +219,8 @@ class Searcher:
         for path in paths:
             if not os.path.isdir(str(path)):
                 raise InputError(f"{path}: model folder not found")
-            model = TrainedModel(str(path), rootpath, (word2vec or {}).get(layout.language(checkpoint_parts(path)[1])))
+            lang = layout.language(checkpoint_parts(path)[1])
+            model = TrainedModel(str(path), rootpath, (word2vec or {}).get(lang), normalize_zh=normalize_zh)
             if model.lang in self.models:
                 raise InputError(f"{path}: a second {model.lang} model (already {self.models[model.lang].folder})")
             self.models[model.lang] = model

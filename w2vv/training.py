@@ -17,7 +17,8 @@ from .dataset import TrainingBatches, normalize_features
 from .errors import InputError
 from .losses import get_loss
 from .metrics import mean_average_precision
-from .model import build_model, make_optimizer
+from .model import build_model
+from .optimizers import make_optimizer
 from .original import is_original_checkpoint, load_original_model
 from .pages import plot_training_curves, tensorboard_callback
 from .ranking import cosine_scores
@@ -200,6 +201,11 @@ def distribution_strategy(name):
     raise ValueError(f"unknown distribution {name!r} (expected 'none' or 'mirrored')")
 
 
+def compile_for_training(model, cfg):
+    """The optimizer (Keras 2.2.4's step by default) and loss ``cfg`` names: what every training step uses."""
+    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+
+
 def train(run, cfg, log=print, verbose=1):
     """Train ``cfg`` on ``run.train``, validating on ``run.val``; returns the checkpoint folder.
     An interrupted run (its resume state is in the folder) continues from its last finished epoch.
@@ -218,7 +224,7 @@ def train(run, cfg, log=print, verbose=1):
     with distribution_strategy(run.distribute).scope():
         model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
                             encoder.embedding_matrix(np.random.default_rng(seed)))
-        model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+        compile_for_training(model, cfg)
     os.makedirs(folder, exist_ok=True)
     if resuming:
         progress = restore_resume_state(folder, model)

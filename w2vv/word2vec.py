@@ -17,6 +17,7 @@ class BigFileWord2Vec:
     def __init__(self, folder):
         self._bigfile = BigFile(folder)
         self.dim = self._bigfile.ndims
+        self.size = len(self._bigfile)
         self.path = folder
 
     def __contains__(self, word):
@@ -35,6 +36,7 @@ class GensimWord2Vec:
     def __init__(self, keyed_vectors, path):
         self._kv = keyed_vectors
         self.dim = keyed_vectors.vector_size
+        self.size = len(keyed_vectors.key_to_index)
         self.path = path
 
     def __contains__(self, word):
@@ -48,26 +50,36 @@ class GensimWord2Vec:
         return out, known
 
 
-def _load_gensim(path):
+def _load_gensim(path, mmap=None):
     from gensim.models import KeyedVectors, Word2Vec
     if path.endswith((".bin", ".bin.gz")):
         return KeyedVectors.load_word2vec_format(path, binary=True)
     if path.endswith((".txt", ".vec", ".txt.gz")):
         return KeyedVectors.load_word2vec_format(path, binary=False)
     try:  # a full model saved by Word2Vec.save() (gensim 3.x or 4.x) ...
-        return Word2Vec.load(path).wv
+        return Word2Vec.load(path, mmap=mmap).wv
     except AttributeError:  # ... or KeyedVectors saved on their own
-        return KeyedVectors.load(path)
+        return KeyedVectors.load(path, mmap=mmap)
 
 
-def open_word2vec(path, expected_dim=None):
-    """Open a word2vec: a BigFile folder, a gensim model file, or a word2vec .bin/.txt file."""
+def _open_gensim(path, mmap):
+    if mmap:
+        try:  # arrays saved beside the model are mapped, not read: seconds for a 2 GB model ...
+            return _load_gensim(path, mmap="r")
+        except Exception:  # ... but an old model that cannot be mapped still loads whole
+            pass
+    return _load_gensim(path)
+
+
+def open_word2vec(path, expected_dim=None, mmap=False):
+    """Open a word2vec: a BigFile folder, a gensim model file, or a word2vec .bin/.txt file.
+    ``mmap``: map a gensim model's large arrays instead of reading them (to look, not to train)."""
     path = str(path)
     if os.path.isdir(path):
         w2v = BigFileWord2Vec(path)
     elif os.path.isfile(path):
         try:
-            w2v = GensimWord2Vec(_load_gensim(path), path)
+            w2v = GensimWord2Vec(_open_gensim(path, mmap), path)
         except Exception as e:  # gensim raises many kinds (pickle, EOF, unicode, value)
             raise InputError(f"{path}: cannot read word2vec model ({type(e).__name__}: {e})".splitlines()[0]) from None
     else:

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Chinese as people type it: do traditional, Taiwan-worded, Hong Kong and full-width versions of
+real sentences find the images their simplified originals find?
+
+    python bench/bench_chinese_variants.py SENTENCES [--model_path CKPT] [--k 5]
+
+SENTENCES is an ``id<TAB>sentence`` file of raw simplified Chinese (COCO-CN's raw sentence files).
+Every variant is written from the original with OpenCC (``tools/chinese_variants.py``). Printed as
+'name: value unit', one a line:
+  sentences                          sentences  read from SENTENCES
+  roundtrip_<variant>_<configs>      sentences  the variant converted back by these OpenCC
+                                                configurations (and NFKC) equals the original
+                                                converted the same way (no model)
+  same_tokens_<variant>              sentences  same words as the original once normalised and
+                                                segmented (no model: what any vocabulary sees)
+  same_top<k>_<variant>              sentences  same top-k image ids, in order, as the simplified
+                                                original, both read by the search (normalised)
+  same_top<k>_<variant>_as_typed     sentences  the same, with normalisation off (--no_normalize)
+  no_known_word                      sentences  originals of which the model knows no word
+The search is the Chinese model's direct route (``cm``) over the model's whole image gallery.
+"""
+import argparse
+import os
+import sys
+import unicodedata
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [REPO, os.path.join(REPO, "tools")]
+
+from chinese_variants import VARIANTS, make_variant, opencc_converter, read_sentences  # noqa: E402
+from w2vv.cli import quiet_tensorflow, run  # noqa: E402
+from w2vv.text import OPENCC_CONFIGS, Tokenizer  # noqa: E402
+
+DEMO_MODEL = os.path.join(REPO, "demo_root", "cococntrain", "cv_keras", "cococnval", "w2vv_trainer.py",
+                          "w2vv_attention_ctl")
+# OpenCC configurations to compare: characters only, each regional one, and the project's choice.
+CANDIDATES = (("t2s",), ("tw2s",), ("tw2sp",), ("hk2s",), OPENCC_CONFIGS)
+
+
+def report(name, value, unit):
+    print(f"{name}: {value} {unit}", flush=True)
+
+
+def convert(configs, text):
+    text = unicodedata.normalize("NFKC", text)
+    for config in configs:
+        text = opencc_converter(config).convert(text)
+    return text
+
+
+def roundtrips(sentences, variants):
+    for configs in CANDIDATES:
+        for kind in VARIANTS:
+            same = sum(convert(configs, v) == convert(configs, s) for s, v in zip(sentences, variants[kind]))
+            report(f"roundtrip_{kind}_{'+'.join(configs)}", same, "sentences")
+
+
+def same_tokens(sentences, variants):
+    tokenizer = Tokenizer("zh", normalize=True)
+
+    def words(text):
+        return tokenizer.tokens(tokenizer.segment(text))
+    original = [words(s) for s in sentences]
+    for kind in VARIANTS:
+        report(f"same_tokens_{kind}", sum(a == words(v) for a, v in zip(original, variants[kind])), "sentences")
+
+
+def top_ids(searcher, queries, k):
+    return [[hit.id for hit in results] for results in searcher.search_many(queries, k, lang="zh", mode="cm")]
+
+
+def same_top_k(model_path, sentences, variants, k, normalize):
+    from w2vv.search import Searcher
+    searcher = Searcher(model_path, normalize_zh=normalize, log=lambda m: print(f"# {m}", flush=True))
+    original = top_ids(searcher, sentences, k)
+    if normalize:
+        report("no_known_word", sum(not ids for ids in original), "sentences")
+    for kind in VARIANTS:
+        same = sum(a == b for a, b in zip(original, top_ids(searcher, variants[kind], k)))
+        report(f"same_top{k}_{kind}{'' if normalize else '_as_typed'}", same, "sentences")
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sentences", help="id<TAB>sentence file of raw simplified Chinese")
+    p.add_argument("--model_path", default=DEMO_MODEL,
+                   help="Chinese checkpoint folder (default: the demo's w2vv_attention_ctl)")
+    p.add_argument("--k", type=int, default=5, help="top-k compared (5)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    quiet_tensorflow()
+    sentences = read_sentences(args.sentences)
+    report("sentences", len(sentences), "sentences")
+    variants = {kind: [make_variant(kind, s) for s in sentences] for kind in VARIANTS}
+    for kind in VARIANTS:
+        report(f"changed_{kind}", sum(v != s for s, v in zip(sentences, variants[kind])), "sentences")
+    roundtrips(sentences, variants)
+    same_tokens(sentences, variants)
+    for normalize in (True, False):
+        same_top_k(args.model_path, sentences, variants, args.k, normalize)
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

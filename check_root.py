@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""The doctor: check a VisualSearch root against what a config's pipeline needs.
+
+Prints one table (every collection, the feature BigFile, both word2vec models, the vocabularies
+if built), each line OK / MISSING / WRONG with the fix; exit status 0 only when the pipeline can run."""
+import argparse
+import sys
+
+from w2vv.cli import run
+from w2vv.config import parse_overrides
+from w2vv.doctor import Collections, check_root, format_table, passed
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("config", nargs="?", default=None,
+                   help="model config (w2vv_configs/NAME.py or a .py path); without it, the paper's feature and 500-d word2vec")
+    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    p.add_argument("--config_overrides", default="", help="k=v,… as for trainer.py")
+    p.add_argument("--feature_collection", default="mscoco2014dev", help="the collection holding FeatureData")
+    p.add_argument("--freq_threshold", type=int, default=5, help="the vocabularies' threshold (5)")
+    defaults = Collections()
+    for role in ("en_train", "en_val", "en_test", "zh_train", "zh_val", "zh_test"):
+        p.add_argument(f"--{role}", default=getattr(defaults, role), help=f"(default %(default)s)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    collections = Collections(args.en_train, args.en_val, args.en_test, args.zh_train, args.zh_val, args.zh_test)
+    checks = check_root(args.rootpath, args.config, overrides=parse_overrides(args.config_overrides),
+                        feature_collection=args.feature_collection, collections=collections,
+                        freq_threshold=args.freq_threshold)
+    print(format_table(checks))
+    if not passed(checks):
+        problems = sum(c.status != "OK" for c in checks)
+        print(f"{args.rootpath}: {problems} problem(s); fix them and run check_root.py again")
+        return 1
+    print(f"{args.rootpath}: ready for {args.config or 'the paper configs'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

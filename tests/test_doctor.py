@@ -1,0 +1,146 @@
+"""check_root.py, the doctor: passes a complete root, reports every broken-root case with its
+fix, and do_all.sh refuses to start on a broken root with the doctor's table."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import check_root
+from conftest import REPO
+from w2vv import layout
+from w2vv.bigfile import write_bigfile
+
+sys.path.insert(0, str(REPO / "tools"))
+from make_demo_data import make_demo_root  # noqa: E402
+
+CONFIG = "w2vv_attention_ctl"
+SMALL = "lstm_size=8,n_layers=0-16-16"
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pristine") / "VisualSearch"
+    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+    return root
+
+
+@pytest.fixture
+def root(pristine, tmp_path):
+    return Path(shutil.copytree(pristine, tmp_path / "VisualSearch"))
+
+
+def doctor(root, capsys, *extra):
+    """(exit status, {what: (status, detail, fix)}, printed table) of check_root.py on ``root``."""
+    status = check_root.main(["--rootpath", str(root), CONFIG, "--config_overrides", SMALL, *extra])
+    out = capsys.readouterr().out
+    rows, last = {}, None
+    for line in out.splitlines()[1:-1]:
+        if line.lstrip().startswith("fix: "):
+            rows[last] = rows[last][:2] + (line.split("fix: ", 1)[1],)
+            continue
+        state, rest = line.split(None, 1)
+        last, detail = [part.strip() for part in rest.split("  ", 1)]
+        rows[last] = (state, detail.strip(), "")
+    return status, rows, out
+
+
+def features(root):
+    return root / layout.feature_dir("", layout.PAPER_FEATURE)
+
+
+def test_a_complete_root_passes_with_the_published_counts_as_notes(root, capsys):
+    status, rows, out = doctor(root, capsys)
+    assert status == 0, out
+    assert all(state == "OK" for state, _, _ in rows.values()), out
+    assert len(rows) == 1 + 6 + 2 + 2 + 4, out   # config, collections, features + coverage, word2vec, vocabularies
+    assert "published: 121,286 / 606,757" in rows["mscoco2014dev-train"][1]
+    assert rows["word2vec (zh)"][1].endswith("500-d")
+    assert rows["vocabulary cococntrain bow"][1] == "not built yet (stage 1 builds it)"
+    assert out.splitlines()[-1] == f"{root}: ready for {CONFIG}"
+
+
+def _drop_collection(root):
+    shutil.rmtree(root / "cococnval")
+
+
+def _truncate_features(root):
+    with open(features(root) / "feature.bin", "r+b") as f:
+        f.truncate(os.path.getsize(features(root) / "feature.bin") - 4)
+
+
+def _id_without_feature(root):
+    with open(root / layout.imageset_file("", "cococntest"), "a") as f:
+        f.write("COCO_val2014_999999999999\n")
+
+
+def _word2vec_of_wrong_dimension(root):
+    folder = root / layout.en_word2vec_dir("")
+    shutil.rmtree(folder)
+    write_bigfile(folder, ["dog", "cat"], np.ones((2, 8), np.float32))
+
+
+def _no_chinese_word2vec(root):
+    os.remove(root / layout.zh_word2vec_file(""))
+
+
+def _empty_vocabulary(root):
+    path = Path(layout.vocab_file(str(root), "cococntrain", "bow"))
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+
+
+def _features_of_another_dimension(root):
+    ids = (features(root) / "id.txt").read_text().split()
+    shutil.rmtree(features(root))
+    write_bigfile(features(root), ids, np.ones((len(ids), 12), np.float32))
+
+
+CASES = {  # damage, the row, its status, words of its detail, words of its fix
+    "missing collection": (_drop_collection, "cococnval", "MISSING", "cococnval.caption.txt: not found",
+                           "./do_all.sh --stage 0 w2vv_attention_ctl"),
+    "truncated features": (_truncate_features, "features", "WRONG", "bytes, but shape.txt says", "move"),
+    "ImageSets id without feature": (_id_without_feature, "feature coverage", "WRONG",
+                                     "cococntest: ImageSets id 'COCO_val2014_999999999999' has no feature (1 missing)",
+                                     "feature_collection"),
+    "word2vec of the wrong dimension": (_word2vec_of_wrong_dimension, "word2vec (en)", "WRONG",
+                                        "8-d vectors, but the config's embed_size is 500", "word2vec.tar.gz"),
+    "missing Chinese word2vec": (_no_chinese_word2vec, "word2vec (zh)", "MISSING", "zh_jieba.model: not found",
+                                 "zh_w2v.zip"),
+    "empty vocabulary": (_empty_vocabulary, "vocabulary cococntrain bow", "WRONG", "vocabulary is empty",
+                         "--stage 1"),
+    "features of another dimension": (_features_of_another_dimension, "features", "WRONG",
+                                      "12-d, but the config's MLP ends with 16", "n_layers"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_broken_root_is_reported_with_its_fix(case, root, capsys):
+    damage, what, state, detail, fix = CASES[case]
+    damage(root)
+    status, rows, out = doctor(root, capsys)
+    assert status == 1, out
+    assert rows[what][0] == state and detail in rows[what][1] and fix in rows[what][2], out
+    assert "1 problem(s)" in out.splitlines()[-1] or case == "ImageSets id without feature", out
+
+
+def test_without_a_root_the_doctor_says_where_to_set_it(tmp_path, capsys):
+    status, rows, out = doctor(tmp_path / "nowhere", capsys)
+    assert status == 1 and rows["rootpath"][0] == "MISSING" and "set rootpath in the ini" in rows["rootpath"][2]
+
+
+def test_do_all_refuses_a_broken_root_with_the_doctors_table(root, tmp_path):
+    _drop_collection(root)
+    ini = tmp_path / "test.ini"
+    ini.write_text(f"rootpath = {root}\npython = {sys.executable}\nconfig_overrides = {SMALL}\n")
+    result = subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), CONFIG],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 1
+    assert "MISSING  cococnval" in result.stdout, result.stdout
+    assert result.stderr.strip() == (f"error: {root}: not ready for {CONFIG}; fix what the table above says "
+                                     "(stage 0 fetches the data)")
+    assert "stage 1: vocabularies" not in result.stdout
+    assert not os.path.exists(layout.vocab_dir(str(root), "cococntrain", "bow"))

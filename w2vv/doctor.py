@@ -1,0 +1,218 @@
+"""The doctor: checks a VisualSearch root against what a config's pipeline needs, and says how
+to fix each problem.
+
+Every check reads headers and id lists only (caption files, ImageSets, a BigFile's shape.txt and
+id.txt with feature.bin's size from the file system, a word2vec's header), never the features,
+so it takes seconds on the real root. A count that differs from the published one is a note
+(a demo or a subset is fine); files that disagree with each other are a failure."""
+import os
+from dataclasses import dataclass
+
+from . import layout
+from .bigfile import BigFile
+from .config import load_config, mlp_sizes
+from .download import ARCHIVES
+from .errors import InputError
+from .vocab import STYLES, load_vocab
+from .word2vec import open_word2vec
+
+OK, MISSING, WRONG = "OK", "MISSING", "WRONG"
+
+
+@dataclass
+class Check:
+    status: str
+    what: str
+    detail: str
+    fix: str = ""
+
+
+@dataclass
+class Collections:
+    en_train: str = "mscoco2014dev-train"
+    en_val: str = "mscoco2014dev-val"
+    en_test: str = "mscoco2014dev-test"
+    zh_train: str = "cococntrain"
+    zh_val: str = "cococnval"
+    zh_test: str = "cococntest"
+
+    def all(self):
+        return [self.en_train, self.en_val, self.en_test, self.zh_train, self.zh_val, self.zh_test]
+
+    def evaluated(self):
+        return {self.en_val, self.en_test, self.zh_val, self.zh_test}
+
+
+def _stage0(archive_name, config_name):
+    return f"./do_all.sh --stage 0 {config_name} (or unpack {ARCHIVES[archive_name].filename} into the root)"
+
+
+class Doctor:
+    def __init__(self, root, config_name=None, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
+                 collections=None, freq_threshold=5):
+        self.root = str(root)
+        self.config_name = config_name or "CONFIG"
+        self.overrides = overrides or {}
+        self.feature_collection = feature_collection
+        self.collections = collections or Collections()
+        self.threshold = freq_threshold
+        self.checks = []
+        self.images = {}       # collection -> (ImageSets ids, caption image ids), when both are readable
+
+    def add(self, status, what, detail, fix=""):
+        self.checks.append(Check(status, what, detail, fix))
+
+    def run(self):
+        if not os.path.isdir(self.root):
+            self.add(MISSING, "rootpath", f"{self.root}: not found",
+                     f"set rootpath in the ini, then {_stage0('retrieval_data', self.config_name)}")
+            return self.checks
+        cfg = self.check_config()
+        for coll in self.collections.all():
+            self.check_collection(coll)
+        self.check_cross_lingual()
+        self.check_features(cfg)
+        self.check_word2vec("en", cfg)
+        self.check_word2vec("zh", cfg)
+        self.check_vocabularies()
+        return self.checks
+
+    def check_config(self):
+        if self.config_name == "CONFIG":
+            return None
+        try:
+            cfg = load_config(self.config_name, overrides=self.overrides)
+        except InputError as e:
+            self.add(WRONG, f"config {self.config_name}", str(e), "fix the config name or file (w2vv_configs/)")
+            return None
+        self.add(OK, f"config {self.config_name}", f"feature {cfg.img_feature}, word2vec {cfg.embed_size}-d, "
+                 f"MLP {cfg.n_layers}")
+        for lang in ("en", "zh"):
+            path = getattr(cfg, f"stopwords_{lang}")
+            if path and not os.path.isfile(path):
+                self.add(MISSING, f"stop words ({lang})", f"{path}: not found", f"set stopwords_{lang} in the ini")
+        return cfg
+
+    def check_collection(self, coll):
+        fix = _stage0("retrieval_data", self.config_name)
+        caption_path, imageset_path = layout.caption_file(self.root, coll), layout.imageset_file(self.root, coll)
+        missing = [p for p in (caption_path, imageset_path) if not os.path.isfile(p)]
+        if missing:
+            self.add(MISSING, coll, f"{missing[0]}: not found", fix)
+            return
+        try:
+            sentences = layout.read_captions(caption_path)
+            image_set = layout.read_imageset(imageset_path)
+        except InputError as e:
+            self.add(WRONG, coll, str(e), f"a damaged file: {fix}")
+            return
+        caption_images = {layout.image_id(s) for s, _ in sentences}
+        self.images[coll] = (image_set, caption_images)
+        outside = caption_images - set(image_set)
+        if outside and coll in self.collections.evaluated():
+            self.add(WRONG, coll, f"{caption_path}: {len(outside)} image(s) with sentences are not in ImageSets "
+                     f"(e.g. {min(outside)!r}), so they cannot be ranked", f"caption and ImageSets files disagree: {fix}")
+            return
+        detail = f"{len(image_set):,} images, {len(sentences):,} sentences"
+        published = layout.PAPER_COLLECTIONS.get(coll)
+        if published and published != (len(image_set), len(sentences)):
+            detail += f" (published: {published[0]:,} / {published[1]:,}; fine for a demo or a subset)"
+        elif published:
+            detail += " (as published)"
+        if outside:
+            detail += f"; {len(outside)} captioned image(s) not in ImageSets"
+        self.add(OK, coll, detail)
+
+    def check_cross_lingual(self):
+        c = self.collections
+        for en, zh in ((c.en_val, c.zh_val), (c.en_test, c.zh_test)):
+            if en in self.images and zh in self.images and set(self.images[en][0]) != set(self.images[zh][0]):
+                self.add(WRONG, f"{zh} vs {en}", "their ImageSets hold different images: cross-lingual "
+                         "matching (CL) needs the same images", "take both from the same release")
+
+    def check_features(self, cfg):
+        feature = cfg.img_feature if cfg else layout.PAPER_FEATURE
+        folder = layout.feature_dir(self.root, feature, self.feature_collection)
+        fix = _stage0("retrieval_data", self.config_name)
+        if not os.path.isdir(folder):
+            self.add(MISSING, "features", f"{folder}: BigFile folder not found",
+                     f"{fix}; or set feature_collection / the config's img_feature")
+            return
+        try:
+            features = BigFile(folder)
+        except InputError as e:
+            self.add(WRONG, "features", str(e), f"a truncated or mixed-up BigFile: move {folder} away, then {fix}")
+            return
+        last_layer = mlp_sizes(cfg)[-1] if cfg else features.ndims
+        if last_layer != features.ndims:
+            self.add(WRONG, "features", f"{folder}: {features.ndims}-d, but the config's MLP ends with {last_layer}",
+                     "the last number of n_layers must be the feature dimension (config or config_overrides)")
+            return
+        self.add(OK, "features", f"{len(features):,} x {features.ndims} float32, feature.bin size consistent")
+        self.check_coverage(features, fix)
+
+    def check_coverage(self, features, fix):
+        problems = []
+        for coll, (image_set, caption_images) in self.images.items():
+            for what, ids in (("ImageSets", image_set), ("caption", caption_images)):
+                lacking = [i for i in ids if i not in features]
+                if lacking:
+                    problems.append(f"{coll}: {what} id {sorted(lacking)[0]!r} has no feature ({len(lacking)} missing)")
+        if problems:
+            self.add(WRONG, "feature coverage", "; ".join(problems),
+                     f"wrong feature_collection or img_feature, or a mixed-up feature folder: {fix}")
+        elif self.images:
+            self.add(OK, "feature coverage", f"every image of {len(self.images)} collections has a feature")
+
+    def check_word2vec(self, lang, cfg):
+        path = layout.word2vec_path(self.root, lang)
+        archive = "zh_w2v" if lang == "zh" else "word2vec"
+        what = f"word2vec ({lang})"
+        if not os.path.exists(path):
+            self.add(MISSING, what, f"{path}: not found", _stage0(archive, self.config_name))
+            return
+        try:
+            w2v = open_word2vec(path, mmap=True)
+        except InputError as e:
+            self.add(WRONG, what, str(e), f"a damaged model: move it away, then {_stage0(archive, self.config_name)}")
+            return
+        expected = cfg.embed_size if cfg else 500
+        if w2v.dim != expected:
+            self.add(WRONG, what, f"{path}: {w2v.dim}-d vectors, but the config's embed_size is {expected}",
+                     f"use the release's {expected}-d model ({_stage0(archive, self.config_name)}), or change embed_size")
+            return
+        self.add(OK, what, f"{w2v.size:,} words, {w2v.dim}-d")
+
+    def check_vocabularies(self):
+        for train in (self.collections.zh_train, self.collections.en_train):
+            for style in STYLES:
+                path = layout.vocab_file(self.root, train, style, self.threshold)
+                what = f"vocabulary {train} {style}"
+                if not os.path.isfile(path):
+                    self.add(OK, what, "not built yet (stage 1 builds it)")
+                    continue
+                try:
+                    self.add(OK, what, f"{len(load_vocab(path)):,} words")
+                except InputError as e:
+                    self.add(WRONG, what, str(e), f"rebuild it: move {path} away and run ./do_all.sh --stage 1 "
+                             f"{self.config_name}")
+
+
+def check_root(root, config_name=None, **options):
+    """The list of checks of ``root`` (see ``Doctor``)."""
+    return Doctor(root, config_name, **options).run()
+
+
+def passed(checks):
+    return all(c.status == OK for c in checks)
+
+
+def format_table(checks):
+    headers = ("status", "what", "detail / fix")
+    width = [max(len(headers[0]), *(len(c.status) for c in checks)), max(len(headers[1]), *(len(c.what) for c in checks))]
+    lines = [f"{headers[0]:<{width[0]}}  {headers[1]:<{width[1]}}  {headers[2]}"]
+    for c in checks:
+        lines.append(f"{c.status:<{width[0]}}  {c.what:<{width[1]}}  {c.detail}")
+        if c.fix:
+            lines.append(f"{'':<{width[0]}}  {'':<{width[1]}}  fix: {c.fix}")
+    return "\n".join(lines)
