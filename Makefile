@@ -30,8 +30,11 @@ clean-demo:
 	rm -rf $(DEMO_ROOT)
 
 # make bench: speed and memory at quick shapes; make bench FULL=1: the paper's shapes (bench/README.md)
-# (training input, model step, ranking, prediction, word2vec, memory; then the search gallery; then the doctor)
+# (training input, model step, ranking, prediction, word2vec, memory; then the search gallery; then the doctor;
+#  then feature extraction and the search service)
 bench: venv
 	$(PY) bench/bench_pipeline.py $(if $(FULL),--full,)
 	$(PY) bench/bench_search.py $(if $(FULL),--full,)
 	$(PY) bench/bench_doctor.py $(if $(FULL),--full,)
+	$(PY) bench/bench_extract.py
+	$(PY) bench/bench_service.py $(if $(FULL),,--sizes 1000)

@@ -28,6 +28,8 @@ def parse_args(argv):
                         "a Chinese and an English model")
     p.add_argument("--gallery", default=None,
                    help="BigFile feature folder of the images (default: the model's feature in the root)")
+    p.add_argument("--collection", default=None,
+                   help="a collection of the root as the gallery (its own features, e.g. from extract_features.py)")
     p.add_argument("--imageset", default=None, help="only these images: an ImageSets file, or a collection name")
     p.add_argument("--queries", default=None, help="file of queries, one a line ('-': standard input)")
     p.add_argument("--k", type=int, default=10, help="results per query (10)")
@@ -51,6 +53,8 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.query and args.queries:
         p.error("give queries as arguments or with --queries, not both")
+    if args.gallery and args.collection:
+        p.error("give --gallery or --collection, not both")
     return args
 
 
@@ -102,8 +106,8 @@ def main(argv):
         if not args.quiet:
             print(f"[search] {message}", file=sys.stderr, flush=True)
 
-    searcher = Searcher(args.model_path, args.gallery, imageset=args.imageset, rootpath=args.rootpath,
-                        index=args.index, nprobe=args.nprobe, weight=args.weight,
+    searcher = Searcher(args.model_path, args.gallery, imageset=args.imageset, collection=args.collection,
+                        rootpath=args.rootpath, index=args.index, nprobe=args.nprobe, weight=args.weight,
                         en_collections=args.en_collections.split(",") if args.en_collections else None,
                         normalize_zh=not args.no_normalize, log=progress)
     all_results = searcher.search_many(queries, args.k, args.lang, args.mode, args.segmented)

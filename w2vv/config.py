@@ -30,6 +30,7 @@ DEFAULTS = dict(
 )
 
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"
+FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image feature's dimension
 LOSSES = ("mse", "ctl", "mrl")
 OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
 OPTIMIZER_IMPLS = ("keras2", "keras3")
@@ -90,17 +91,35 @@ def _check(cfg, path):
         raise InputError(f"{path}: optimizer_impl {cfg.optimizer_impl!r} unknown (expected 'keras2' or 'keras3')")
     if cfg.gru_impl not in ("keras2", "cudnn"):
         raise InputError(f"{path}: gru_impl {cfg.gru_impl!r} unknown (expected 'keras2' or 'cudnn')")
+    widths = str(cfg.n_layers).split("-")
+    if widths[-1] == FEATURE_WIDTH:
+        widths[-1] = "1"
     try:
-        layers = mlp_sizes(cfg)
+        layers = [int(x) for x in widths]
     except ValueError:
         layers = None
-    if not layers or layers[0] != 0:
-        raise InputError(f"{path}: n_layers {cfg.n_layers!r} must look like '0-2048-2048'")
+    if not layers or layers[0] != 0 or len(layers) < 2:
+        raise InputError(f"{path}: n_layers {cfg.n_layers!r} must look like '0-2048-2048' or '0-2048-feat'")
 
 
 def mlp_sizes(cfg):
     """``'0-2048-2048'`` → [0, 2048, 2048]; the leading 0 stands for the auxiliary input size."""
+    if str(cfg.n_layers).endswith("-" + FEATURE_WIDTH):
+        raise ValueError(f"n_layers {cfg.n_layers!r}: the feature width is known only with the features "
+                         f"(with_feature_width)")
     return [int(x) for x in str(cfg.n_layers).split("-")]
+
+
+def with_feature_width(cfg, dim, source):
+    """``cfg`` whose MLP ends at the feature dimension ``dim``: a last width ``feat`` becomes ``dim``;
+    a number must equal it (the paper configs: 2048 for 2048-d features)."""
+    head, _, last = str(cfg.n_layers).rpartition("-")
+    if last == FEATURE_WIDTH:
+        return SimpleNamespace(**{**vars(cfg), "n_layers": f"{head}-{dim}"})
+    if int(last) != dim:
+        raise InputError(f"{source}: features are {dim}-d, but the model's last layer (n_layers {cfg.n_layers}) "
+                         f"outputs {last} (write n_layers = '{head}-feat' to follow the features)")
+    return cfg
 
 
 def uses_attention(cfg):

@@ -16,6 +16,8 @@ The query's language is detected (any CJK character makes it Chinese) or given.
 
 The gallery is a BigFile feature folder (default: the model's image feature in the root),
 optionally restricted to an ImageSets list, indexed by ``w2vv.gallery`` (exact numpy, or FAISS).
+A gallery of another feature than the one a model was trained on (another dimension, or a layout
+feature folder of another name than ``img_feature``) is refused: its ranking would be nonsense.
 
 Routes for a Chinese query when both a Chinese and an English model are loaded (§9, §10):
 
@@ -117,6 +119,20 @@ class TrainedModel:
         return predict_vectors(self.model, encoded, batch_size=256), known
 
 
+def check_gallery_feature(model, gallery_dir, dim):
+    """Refuse a gallery of another feature than the model's: its dimension differs, or it is a
+    feature folder of the layout (``…/FeatureData/<name>``) of another name than ``img_feature``."""
+    out_dim = int(model.model.output_shape[-1])
+    folder = os.path.normpath(os.path.abspath(gallery_dir))
+    name, parent = os.path.basename(folder), os.path.basename(os.path.dirname(folder))
+    if dim != out_dim:
+        raise InputError(f"{gallery_dir}: gallery features are {dim}-d, but the model {model.folder} was trained "
+                         f"on {out_dim}-d features ({model.cfg.img_feature})")
+    if parent == "FeatureData" and name != model.cfg.img_feature:
+        raise InputError(f"{gallery_dir}: gallery feature {name!r}, but the model {model.folder} was trained on "
+                         f"{model.cfg.img_feature!r} (extract the gallery's features with the same CNN)")
+
+
 def _file_stamp(path):
     st = os.stat(path)
     return f"{os.path.abspath(path)} {st.st_size} {st.st_mtime_ns}"
@@ -181,6 +197,9 @@ class Searcher:
     ``model_path``: a checkpoint folder, or a list of them (at most one per language).
     ``gallery``: a BigFile feature folder (default: ``<root>/mscoco2014dev/FeatureData/<img_feature>``).
     ``imageset``: an ImageSets file, or a collection name of the root, restricting the gallery.
+    ``collection``: a collection of the root as the gallery: its own features
+    (``<root>/<collection>/FeatureData/<img_feature>``, as ``extract_features.py`` writes them) when
+    it has them, else the root's features restricted to its ImageSets list.
     ``index``: ``auto`` | ``numpy`` | ``faiss`` | ``faiss-ivf`` (see ``w2vv.gallery``).
     ``en_collections``: English collections whose sentences carry the CL route (default: the
     English model's, ``mscoco2014dev-*`` for ``mscoco2014dev-train``); their vectors come from the
@@ -189,7 +208,7 @@ class Searcher:
     ``normalize_zh``: normalise Chinese queries (``w2vv.text.normalize_zh``) before segmenting them.
     """
 
-    def __init__(self, model_path, gallery=None, *, imageset=None, rootpath=None, index="auto",
+    def __init__(self, model_path, gallery=None, *, imageset=None, collection=None, rootpath=None, index="auto",
                  en_collections=None, weight=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
                  word2vec=None, save_index=True, nprobe=None, normalize_zh=True, log=None):
         self.log = log or (lambda message: None)
@@ -208,10 +227,16 @@ class Searcher:
             self.log(f"model ({model.lang}): {model.folder}")
         first = next(iter(self.models.values()))
         self.root = first.root
+        if collection is not None and gallery is None:
+            own = layout.feature_dir(self.root, first.cfg.img_feature, collection)
+            gallery, imageset = (own, imageset) if os.path.isdir(own) else (None, imageset or collection)
         gallery = gallery or layout.feature_dir(self.root, first.cfg.img_feature, feature_collection)
         if imageset is not None and not os.path.isfile(str(imageset)):
             imageset = layout.imageset_file(self.root, str(imageset))
+        self.gallery_dir = str(gallery)
         self.gallery = open_gallery(gallery, imageset, index, save=save_index, nprobe=nprobe, log=self.log)
+        for model in self.models.values():
+            check_gallery_feature(model, self.gallery_dir, self.gallery.features.ndims)
         self.log(f"gallery: {len(self.gallery)} images ({self.gallery.kind}) from {gallery}"
                  + (f", ImageSets {imageset}" if imageset else ""))
         self._index_kind = index

@@ -11,12 +11,13 @@ import tensorflow as tf
 
 from . import checkpoint, layout
 from .atomic import atomic_path, write_text
+from .config import with_feature_width
 from .data import load_collection, make_encoder, open_features
 from .dataset import TrainingBatches, normalize_features
 from .errors import InputError
 from .losses import get_loss
 from .metrics import mean_average_precision
-from .model import build_model, output_dim
+from .model import build_model
 from .optimizers import make_optimizer
 from .original import is_original_checkpoint, load_original_model
 from .pages import plot_training_curves, tensorboard_callback
@@ -217,9 +218,7 @@ def train(run, cfg, log=print, verbose=1):
     keras.utils.set_random_seed(seed)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
     features = open_features(run.root, cfg, run.feature_collection)
-    if features.ndims != output_dim(cfg):
-        raise InputError(f"{features.folder}: features are {features.ndims}-d, but the model's last layer "
-                         f"(n_layers {cfg.n_layers}) outputs {output_dim(cfg)}")
+    cfg = with_feature_width(cfg, features.ndims, features.folder)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
     with distribution_strategy(run.distribute).scope():

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Extract CNN features of your own images into a collection of a VisualSearch root.
+
+  python extract_features.py ~/Pictures --rootpath ~/VisualSearch --collection myphotos
+
+Runs a network of keras.applications (ResNet-152 by default, 2048-d average-pooled features) over
+every image file under IMAGE_DIR (jpg, png, webp, bmp, gif, tif; recursively) and writes
+R/NAME/FeatureData/<feature>/ (BigFile), R/NAME/ImageSets/NAME.txt and thumbnails in
+R/NAME/ImageData/. Image ids are the file names without extension. Unreadable files are skipped
+and listed in <feature>/skipped.txt; an interrupted run continues where it stopped."""
+import argparse
+import os
+import sys
+
+from w2vv.cli import log, quiet_tensorflow, run
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("image_dir", help="folder of images (searched recursively)")
+    p.add_argument("--rootpath", required=True, help="the VisualSearch root to write into")
+    p.add_argument("--collection", required=True, help="collection name, e.g. myphotos")
+    p.add_argument("--cnn", default="resnet152",
+                   help="a keras.applications network, by name, case-insensitive (resnet152, resnet50, "
+                        "efficientnetb0, mobilenetv3small, ...)")
+    p.add_argument("--weights", default="imagenet",
+                   help="imagenet (downloaded once by Keras into ~/.keras/models), none (random: tests), "
+                        "or a weights file of the network without its classifier")
+    p.add_argument("--batch_size", type=int, default=32, help="images per CNN batch (32)")
+    p.add_argument("--image_size", type=int, default=None, help="input size (default: the network's own)")
+    p.add_argument("--feature", default=None,
+                   help="feature name, the BigFile folder's (default: <cnn>_<weights>_avgpool)")
+    p.add_argument("--overwrite", action="store_true", help="extract again over finished features")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    if args.batch_size < 1:
+        p.error("--batch_size must be at least 1")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    quiet_tensorflow()
+    from w2vv.errors import InputError
+    from w2vv.features import extract_features
+    if not os.path.isdir(args.rootpath):
+        raise InputError(f"{args.rootpath}: rootpath not found (create it first)")
+    summary = extract_features(args.image_dir, args.rootpath, args.collection, cnn=args.cnn, weights=args.weights,
+                               batch_size=args.batch_size, feature=args.feature, image_size=args.image_size,
+                               overwrite=args.overwrite, log=log)
+    name = os.path.basename(summary["feature_dir"])
+    log(f"feature name: {name} (train on it with --config_overrides img_feature={name},n_layers=0-2048-feat)")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(run(main))

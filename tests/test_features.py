@@ -1,0 +1,187 @@
+"""Features of your own images (``extract_features.py``): the real extraction path of a
+keras.applications network (random or local weights: never a download) on generated JPEG, PNG and
+WebP files and a truncated one; the layout it writes, resumption, refusals; and configs whose last
+MLP width follows the feature (``n_layers = '0-…-feat'``)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from w2vv import layout
+from w2vv.bigfile import BigFile
+from w2vv.config import load_config, mlp_sizes, with_feature_width
+from w2vv.errors import InputError
+from w2vv.features import PARTS_SUFFIX, SKIPPED_FILE, THUMBNAIL_SIZE, extract_features, read_image
+
+SIZE = 32  # network input: small, so the tests are quick
+
+
+def _save(path, rgb, size=(40, 30), fmt=None):
+    from PIL import Image
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    pixels = np.zeros((size[1], size[0], 3), np.uint8)
+    pixels[:] = rgb
+    pixels[: size[1] // 2, : size[0] // 3] = (255 - rgb[0], rgb[2], rgb[1])  # not uniform: features differ
+    Image.fromarray(pixels).save(path, format=fmt)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """7 readable images (JPEG, PNG, WebP, in subfolders, one large), a truncated JPEG, a text file."""
+    folder = tmp_path / "photos"
+    for i in range(4):
+        _save(str(folder / f"img{i}.jpg"), (40 * i, 100, 200 - 30 * i))
+    _save(str(folder / "holiday" / "beach.png"), (250, 220, 120))
+    _save(str(folder / "holiday" / "deep" / "dog.webp"), (90, 60, 30), fmt="WEBP")
+    _save(str(folder / "big.jpg"), (10, 200, 10), size=(600, 300))
+    good = (folder / "img0.jpg").read_bytes()
+    (folder / "broken.jpg").write_bytes(good[: len(good) // 3])
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+@pytest.fixture
+def weights_file(tmp_path):
+    """The weights of a randomly initialised ResNet50 (no classifier), saved locally."""
+    import keras
+    keras.utils.set_random_seed(0)
+    model = keras.applications.ResNet50(include_top=False, weights=None, pooling="avg", input_shape=(SIZE, SIZE, 3))
+    path = str(tmp_path / "resnet50_random.weights.h5")
+    model.save_weights(path)
+    return path, model
+
+
+READABLE = ["beach", "big", "dog", "img0", "img1", "img2", "img3"]
+
+
+def test_every_readable_image_gets_the_networks_features_with_its_preprocessing(photos, weights_file, tmp_path):
+    import keras
+    path, model = weights_file
+    root = str(tmp_path / "root")
+    summary = extract_features(str(photos), root, "myphotos", cnn="resnet50", weights=path, batch_size=3,
+                               image_size=SIZE, log=lambda m: None, progress=False)
+    feature = "resnet50_resnet50_random.weights_avgpool"
+    feature_dir = layout.feature_dir(root, feature, "myphotos")
+    assert summary["feature_dir"] == feature_dir and summary["images"] == 7 and summary["skipped"] == 1
+    features = BigFile(feature_dir)
+    assert sorted(features.names) == READABLE and features.ndims == 2048
+    assert layout.imageset_of(root, "myphotos") == list(features.names)
+    # ResNet's own preprocessing (RGB -> BGR, ImageNet means subtracted), through the same network
+    files = {os.path.splitext(f)[0]: os.path.join(d, f) for d, _, fs in os.walk(photos) for f in fs}
+    pixels = np.stack([read_image(files[i], SIZE) for i in features.names])
+    expected = model.predict_on_batch(keras.applications.resnet.preprocess_input(pixels.copy()))
+    np.testing.assert_allclose(features.read(features.names)[1], expected, rtol=1e-4, atol=1e-4)
+    unprocessed = model.predict_on_batch(pixels)
+    assert not np.allclose(unprocessed, expected, atol=1e-3)      # the preprocessing matters
+    skipped = open(os.path.join(feature_dir, SKIPPED_FILE), encoding="utf-8").read().splitlines()
+    assert len(skipped) == 1 and skipped[0].startswith(str(photos / "broken.jpg") + "\t")
+    from PIL import Image
+    thumbs = layout.image_dir(root, "myphotos")
+    assert sorted(os.listdir(thumbs)) == [f"{i}.jpg" for i in READABLE]
+    with Image.open(os.path.join(thumbs, "big.jpg")) as thumb:
+        assert max(thumb.size) == THUMBNAIL_SIZE and thumb.format == "JPEG"
+    assert not os.path.exists(feature_dir + PARTS_SUFFIX)
+
+
+def test_an_interrupted_run_continues_at_the_first_missing_chunk(photos, tmp_path):
+    def run(root, after_chunk=None):
+        return extract_features(str(photos), root, "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
+                                chunk_images=2, log=lambda m: None, progress=False, after_chunk=after_chunk)
+
+    import keras
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(i):
+        if i == 1:
+            raise Stop
+
+    keras.utils.set_random_seed(1)
+    with pytest.raises(Stop):
+        run(str(tmp_path / "a"), stop_after_two)
+    parts = layout.feature_dir(str(tmp_path / "a"), "mobilenetv3small_none_avgpool", "c") + PARTS_SUFFIX
+    assert sorted(f for f in os.listdir(parts) if f.startswith("chunk_")) == ["chunk_000000.npz", "chunk_000001.npz"]
+    assert not os.path.exists(parts[: -len(PARTS_SUFFIX)])      # no BigFile before the end
+    done_again = []
+    keras.utils.set_random_seed(1)                               # the same random network
+    summary = run(str(tmp_path / "a"), done_again.append)
+    assert done_again == [2, 3]                                  # 8 files in chunks of 2: the first two kept
+    assert summary["images"] == 7 and summary["skipped"] == 1
+    keras.utils.set_random_seed(1)
+    whole = run(str(tmp_path / "b"))
+    a, b = BigFile(summary["feature_dir"]), BigFile(whole["feature_dir"])
+    assert a.names == b.names
+    np.testing.assert_allclose(np.asarray(a.vectors), np.asarray(b.vectors), rtol=1e-5, atol=1e-5)
+
+
+def test_duplicate_ids_are_refused_before_anything_is_written(photos, tmp_path):
+    _save(str(photos / "again" / "img1.png"), (1, 2, 3))
+    root = tmp_path / "root"
+    with pytest.raises(InputError, match=r"img1.png: duplicate image id 'img1' \(also .*img1.jpg\)"):
+        extract_features(str(photos), str(root), "c", cnn="mobilenetv3small", weights="none", log=lambda m: None)
+    assert not root.exists()
+
+
+def _extract_cli(*args):
+    return subprocess.run([sys.executable, str(REPO / "extract_features.py"), *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+
+
+def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path, capsys):
+    import extract_features as script
+    from w2vv.cli import run
+    root = tmp_path / "root"
+    root.mkdir()
+    args = ["--rootpath", str(root), "--collection", "mine", "--cnn", "MobileNetV3Small", "--weights", "none",
+            "--image_size", str(SIZE)]
+    done = subprocess.run([sys.executable, str(REPO / "extract_features.py"), str(photos), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert done.returncode == 0, done.stderr
+    assert "images/s" in done.stdout and "7 images -> " in done.stdout and "1 skipped" in done.stdout
+    (tmp_path / "empty").mkdir()
+    for bad_args, message in [([str(photos), *args], "features already extracted (--overwrite"),
+                              ([str(tmp_path / "empty"), *args], "empty: no image files"),
+                              ([str(tmp_path / "nowhere"), *args], "nowhere: image folder not found"),
+                              ([str(photos), *args[:4], "--cnn", "resnet999"], "--cnn resnet999: not a network"),
+                              ([str(photos), *args[:4], "--overwrite", "--weights", str(tmp_path / "w.h5")],
+                               "w.h5: weights file not found")]:
+        capsys.readouterr()
+        assert run(script.main, bad_args) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err, err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_a_failed_weights_download_is_one_line(photos, tmp_path, monkeypatch):
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://example.invalid/weights.h5: None -- no network")
+
+    monkeypatch.setattr(file_utils, "get_file", offline)   # what Keras raises without a network
+    with pytest.raises(InputError, match=r"^imagenet: the MobileNetV3Small weights could not be downloaded "
+                                         r"\(URL fetch failure .*\); copy the file into ~/.keras/models/"):
+        extract_features(str(photos), str(tmp_path), "c", cnn="mobilenetv3small", weights="imagenet",
+                         log=lambda m: None, progress=False)
+
+
+# ---------------------------------------------------------------- the MLP's last width
+
+def test_paper_configs_keep_their_widths_and_feat_follows_the_feature():
+    paper = load_config("w2vv_attention_ctl")
+    assert paper.n_layers == "0-2048-2048"
+    assert with_feature_width(paper, 2048, "f") is paper                     # unchanged: the same model
+    with pytest.raises(InputError, match=r"f: features are 576-d, but the model's last layer .* outputs 2048"):
+        with_feature_width(paper, 576, "f")
+    own = load_config("w2vv_attention_ctl", overrides={"n_layers": "0-2048-feat"})
+    with pytest.raises(ValueError):
+        mlp_sizes(own)                                                       # unknown until the features are
+    assert mlp_sizes(with_feature_width(own, 576, "f")) == [0, 2048, 576]
+    assert own.n_layers == "0-2048-feat"                                     # the loaded config is not changed
+    for bad in ("feat", "0-feat-2048", "0-2048-features"):
+        with pytest.raises(InputError, match="must look like"):
+            load_config("w2vv_attention_ctl", overrides={"n_layers": bad})

@@ -1,0 +1,259 @@
+"""CNN features of your own pictures, with a network of ``keras.applications``.
+
+``extract_features`` runs the network (ResNet-152 by default: 2,048-d, the size of the paper's
+features) over every image file of a folder, recursively, and writes a collection of the layout:
+
+- ``<root>/<collection>/FeatureData/<feature>/``: a BigFile of the globally average-pooled
+  last convolutional features, one row per readable image (id: the file name without extension);
+- ``<root>/<collection>/ImageSets/<collection>.txt``: those ids;
+- ``<root>/<collection>/ImageData/<id>.jpg``: thumbnails (256 px at most) for the search page;
+- ``<feature>/skipped.txt``: the files that could not be read (``path<TAB>reason``).
+
+Each image is resized to the network's input size and passed through that network's own
+``preprocess_input`` (the preprocessing its ImageNet weights were trained with). Work is done in
+chunks saved in ``<feature>.parts/`` beside the BigFile, so an interrupted run continues at the
+first missing chunk; the BigFile is written at the end, whole (atomically), and the chunks removed.
+"""
+import hashlib
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import layout
+from .atomic import atomic_path, write_text
+from .bigfile import write_bigfile
+from .errors import InputError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+DEFAULT_CNN = "resnet152"
+DEFAULT_SIZE = 224
+INPUT_SIZES = {  # the input size each network was trained at on ImageNet (others: 224)
+    "inceptionv3": 299, "xception": 299, "inceptionresnetv2": 299, "nasnetlarge": 331,
+    "efficientnetb1": 240, "efficientnetb2": 260, "efficientnetb3": 300, "efficientnetb4": 380,
+    "efficientnetb5": 456, "efficientnetb6": 528, "efficientnetb7": 600, "efficientnetv2b1": 240,
+    "efficientnetv2b2": 260, "efficientnetv2b3": 300, "efficientnetv2s": 384, "efficientnetv2m": 480,
+    "efficientnetv2l": 480,
+}
+THUMBNAIL_SIZE = 256
+CHUNK_IMAGES = 512       # images per saved chunk of work
+PARTS_SUFFIX = ".parts"
+SKIPPED_FILE = "skipped.txt"
+
+
+def network_names():
+    import keras
+    return sorted(name.lower() for name in dir(keras.applications) if name[:1].isupper())
+
+
+def load_network(cnn, weights, image_size=None):
+    """(model, preprocess_input, input size) of a ``keras.applications`` network by name
+    (case-insensitive: ``resnet152``, ``mobilenetv3small`` …), without its classifier, average-pooled.
+    ``weights``: ``imagenet`` (Keras downloads and caches them), ``none`` (random), or a weights file."""
+    import keras
+    classes = {name.lower(): name for name in dir(keras.applications) if name[:1].isupper()}
+    key = cnn.lower().replace("-", "").replace("_", "")
+    if key not in classes:
+        raise InputError(f"--cnn {cnn}: not a network of keras.applications "
+                         f"(one of: {', '.join(sorted(classes))})")
+    constructor = getattr(keras.applications, classes[key])
+    preprocess = getattr(keras.applications, constructor.__module__.rsplit(".", 1)[-1]).preprocess_input
+    size = int(image_size or INPUT_SIZES.get(key, DEFAULT_SIZE))
+    if weights not in ("imagenet", "none") and not os.path.isfile(weights):
+        raise InputError(f"{weights}: weights file not found (or use --weights imagenet | none)")
+    try:
+        model = constructor(include_top=False, weights=None if weights == "none" else weights, pooling="avg",
+                            input_shape=(size, size, 3))
+    except ValueError as e:
+        raise InputError(f"{weights}: cannot load these weights into {classes[key]} without its classifier "
+                         f"({str(e).splitlines()[0][:200]})") from None
+    except OSError as e:  # an unreadable file
+        raise InputError(f"{weights}: cannot read the {classes[key]} weights ({str(e).splitlines()[0][:200]})") \
+            from None
+    except Exception as e:  # keras.utils.get_file raises a bare Exception when the download fails
+        if weights != "imagenet":
+            raise
+        raise InputError(f"imagenet: the {classes[key]} weights could not be downloaded "
+                         f"({str(e).splitlines()[0][:200]}); copy the file into ~/.keras/models/ "
+                         f"or give --weights FILE") from None
+    return model, preprocess, size
+
+
+def feature_name(cnn, weights):
+    """``resnet152_imagenet_avgpool``; a weights file contributes its name without extension."""
+    tag = weights if weights in ("imagenet", "none") else os.path.splitext(os.path.basename(weights))[0]
+    clean = "".join(c if c.isalnum() or c in "-." else "_" for c in f"{cnn.lower()}_{tag}")
+    return f"{clean}_avgpool"
+
+
+def list_images(image_dir):
+    """[(id, path)] of the image files under ``image_dir`` (recursively, sorted by path); the id is
+    the file name without extension, and must be unique and free of white space."""
+    if not os.path.isdir(image_dir):
+        raise InputError(f"{image_dir}: image folder not found")
+    found = []
+    for folder, subfolders, files in os.walk(image_dir):
+        subfolders.sort()
+        found += [os.path.join(folder, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS)]
+    seen = {}
+    for path in found:
+        image_id = os.path.splitext(os.path.basename(path))[0]
+        if not image_id or any(c.isspace() for c in image_id):
+            raise InputError(f"{path}: an image id (the file name without extension) cannot contain white space; "
+                             f"rename the file")
+        if image_id in seen:
+            raise InputError(f"{path}: duplicate image id {image_id!r} (also {seen[image_id]}); "
+                             f"ids are file names without extension, so rename one")
+        seen[image_id] = path
+    if not found:
+        raise InputError(f"{image_dir}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
+    return [(os.path.splitext(os.path.basename(p))[0], p) for p in found]
+
+
+def read_image(path, size, thumbnail_path=None):
+    """The image as an RGB (size × size × 3) float32 array, resized without cropping; its thumbnail
+    is written on the way. Raises OSError (or ValueError) for an unreadable or truncated file."""
+    from PIL import Image, ImageOps
+    with Image.open(path) as image:
+        image.load()  # a truncated file fails here
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    if thumbnail_path is not None:
+        thumb = image.copy()
+        thumb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        with atomic_path(thumbnail_path) as tmp:
+            thumb.save(tmp, format="JPEG", quality=85)
+    return np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.float32)
+
+
+def _read_or_reason(path, size, thumbnail_path):
+    from PIL import Image
+    try:
+        return read_image(path, size, thumbnail_path), None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        return None, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
+
+
+class _Parts:
+    """The chunks of an extraction in progress: ``chunk_<i>.npz`` (ids, vectors, skipped files)
+    and ``plan.json``, which says what they were made from (a different plan starts over)."""
+
+    def __init__(self, folder, plan, log):
+        self.folder = folder
+        plan_path = os.path.join(folder, "plan.json")
+        try:
+            with open(plan_path, encoding="utf-8") as f:
+                same = json.load(f) == plan
+        except (OSError, ValueError):
+            same = False
+        if not same and os.path.isdir(folder):
+            log(f"{folder}: left by a run with other images or settings; starting over")
+            shutil.rmtree(folder)
+        os.makedirs(folder, exist_ok=True)
+        if not same:
+            write_text(plan_path, json.dumps(plan) + "\n")
+
+    def path(self, i):
+        return os.path.join(self.folder, f"chunk_{i:06d}.npz")
+
+    def done(self, i):
+        return os.path.isfile(self.path(i))
+
+    def save(self, i, ids, vectors, skipped):
+        with atomic_path(self.path(i)) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, ids=np.array(ids, dtype=str), vectors=vectors,
+                         skipped=np.array([f"{p}\t{r}" for p, r in skipped], dtype=str))
+
+    def load(self, i):
+        with np.load(self.path(i)) as data:
+            return list(data["ids"]), data["vectors"], [tuple(s.split("\t", 1)) for s in data["skipped"]]
+
+
+def _plan(images, cnn, weights, size, chunk_images):
+    digest = hashlib.sha1("\n".join(f"{i}\t{p}" for i, p in images).encode("utf-8")).hexdigest()
+    return dict(cnn=cnn.lower(), weights=weights, image_size=size, chunk_images=chunk_images, images=digest)
+
+
+def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imagenet", batch_size=32,
+                     feature=None, image_size=None, chunk_images=CHUNK_IMAGES, overwrite=False, log=print,
+                     progress=True, after_chunk=None):
+    """Extract the features of every image under ``image_dir`` into ``<root>/<collection>``.
+    Returns a summary dict (feature folder, counts, images/s). ``after_chunk(i)`` is called after
+    each chunk is saved (to interrupt a run in tests)."""
+    import keras
+    images = list_images(image_dir)
+    feature = feature or feature_name(cnn, weights)
+    feature_dir = layout.feature_dir(root, feature, collection)
+    parts_dir = feature_dir + PARTS_SUFFIX
+    if os.path.isdir(feature_dir) and not os.path.isdir(parts_dir) and not overwrite:
+        raise InputError(f"{feature_dir}: features already extracted (--overwrite to extract them again)")
+    model, preprocess, size = load_network(cnn, weights, image_size)
+    dim = int(model.output_shape[-1])
+    parts = _Parts(parts_dir, _plan(images, cnn, weights, size, chunk_images), log)
+    thumbs = layout.image_dir(root, collection)
+    os.makedirs(thumbs, exist_ok=True)
+    chunks = [images[i:i + chunk_images] for i in range(0, len(images), chunk_images)]
+    todo = [i for i in range(len(chunks)) if not parts.done(i)]
+    if len(todo) < len(chunks):
+        log(f"resuming: {len(chunks) - len(todo)} of {len(chunks)} chunks already done in {parts_dir}")
+    log(f"{len(images)} images under {image_dir}: {model.name}, {size}x{size} input, {dim}-d features")
+    n_todo = sum(len(chunks[i]) for i in todo)
+    bar = keras.utils.Progbar(n_todo, unit_name="image", stateful_metrics=["images/s"],
+                              verbose=1 if progress else 0)
+    started, done = time.perf_counter(), 0
+
+    def batch_done(n_images):
+        nonlocal done
+        done += n_images
+        bar.update(done, values=[("images/s", done / (time.perf_counter() - started))])
+
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        for i in todo:
+            parts.save(i, *_extract_chunk(chunks[i], model, preprocess, size, thumbs, batch_size, pool, batch_done))
+            if after_chunk is not None:
+                after_chunk(i)
+    seconds = time.perf_counter() - started
+    return _finish(parts, len(chunks), feature_dir, root, collection, dim, log,
+                   dict(images_per_s=n_todo / seconds if n_todo and seconds > 0 else None))
+
+
+def _extract_chunk(chunk, model, preprocess, size, thumbs, batch_size, pool, batch_done):
+    """(ids, vectors, skipped) of one chunk of [(id, path)], a batch at a time: the batch's images
+    read and thumbnailed in parallel by the thread pool, then the readable ones through the CNN."""
+    ids, vectors, skipped = [], [], []
+    for start in range(0, len(chunk), batch_size):
+        batch = chunk[start:start + batch_size]
+        read = list(pool.map(_read_or_reason, [path for _, path in batch], [size] * len(batch),
+                             [os.path.join(thumbs, f"{image_id}.jpg") for image_id, _ in batch]))
+        good = [(image_id, pixels) for (image_id, _), (pixels, _) in zip(batch, read) if pixels is not None]
+        skipped += [(path, reason) for (_, path), (_, reason) in zip(batch, read) if reason is not None]
+        if good:
+            pixels = preprocess(np.stack([p for _, p in good]))
+            vectors.append(np.asarray(model.predict_on_batch(pixels), dtype=np.float32))
+            ids += [image_id for image_id, _ in good]
+        batch_done(len(batch))
+    dim = int(model.output_shape[-1])
+    return ids, np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32), skipped
+
+
+def _finish(parts, n_chunks, feature_dir, root, collection, dim, log, summary):
+    """One BigFile of all chunks, the ImageSets list and the skipped list; then the chunks go."""
+    ids, blocks, skipped = [], [], []
+    for i in range(n_chunks):
+        c_ids, c_vectors, c_skipped = parts.load(i)
+        ids += c_ids
+        blocks.append(c_vectors)
+        skipped += c_skipped
+    if not ids:
+        path, reason = skipped[0]
+        raise InputError(f"{path}: none of the {len(skipped)} images could be read (this one: {reason})")
+    write_bigfile(feature_dir, ids, np.concatenate(blocks).reshape(-1, dim))
+    write_text(os.path.join(feature_dir, SKIPPED_FILE), "".join(f"{p}\t{r}\n" for p, r in skipped))
+    write_text(layout.imageset_file(root, collection), "".join(f"{i}\n" for i in ids))
+    shutil.rmtree(parts.folder)
+    log(f"{len(ids)} images -> {feature_dir} ({dim}-d); {len(skipped)} skipped"
+        + (f", listed in {os.path.join(feature_dir, SKIPPED_FILE)}" if skipped else ""))
+    return dict(summary, feature_dir=feature_dir, images=len(ids), skipped=len(skipped), dim=dim)
