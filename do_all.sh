@@ -49,7 +49,7 @@ rootpath=$(cd "$rootpath" && pwd)   # the scripts run from the repo; a relative 
 cd "$(dirname "$0")"
 command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'make venv', or set python)"
 
-# Stop-word lists (empty: the project's) and the normalisation of Chinese (normalize_zh = 1): passed to
+# Stop-word lists (empty: the original's, w2vv/stopwords/) and the normalisation of Chinese (normalize_zh = 1): passed to
 # build_vocab.py and, as config overrides, to trainer.py.
 overrides=$config_overrides
 [ "$normalize_zh" = 0 ] || overrides="${overrides:+$overrides,}normalize_zh=$normalize_zh"
