@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_script
 from w2vv import layout
 from w2vv.errors import InputError
 from w2vv.ranking import read_ranking
@@ -27,12 +27,6 @@ QUERIES = [("一只狗在草地上跑", "dog"), ("一架飞机在天空中飞", 
            ("一头大象在田野里", "elephant"), ("一只猫在房间里", "cat")]
 
 
-def _run(args, log):
-    done = subprocess.run([sys.executable, *args], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=900,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert done.returncode == 0, f"{args[0]} failed, see {log.name}"
-
-
 @pytest.fixture(scope="module")
 def trained_root(tmp_path_factory):
     """The demo data (1,770 images, 64-d features) and both languages trained briefly, then the
@@ -43,12 +37,12 @@ def trained_root(tmp_path_factory):
     r = str(root)
     with open(root.parent / "pipeline.log", "w") as log:
         for train in (ZH[0], EN[0]):
-            _run(["build_vocab.py", train, "--rootpath", r], log)
+            run_script(["build_vocab.py", train, "--rootpath", r], log)
         for (train, val, test), epochs in ((ZH, 15), (EN, 3)):
-            _run(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG,
-                  "--config_overrides", OVERRIDES, "--max_epochs", str(epochs)], log)
-        _run(["cross_lingual.py", "--rootpath", r, "--config", CONFIG], log)
-        _run(["fuse.py", "--rootpath", r, "--config", CONFIG], log)
+            run_script(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG,
+                        "--config_overrides", OVERRIDES, "--max_epochs", str(epochs)], log)
+        run_script(["cross_lingual.py", "--rootpath", r, "--config", CONFIG], log)
+        run_script(["fuse.py", "--rootpath", r, "--config", CONFIG], log)
     return r
 
 
