@@ -159,9 +159,12 @@ def lr_halvings(lr_history):
     return [(e, lr) for (_, prev), (e, lr) in zip(lr_history, lr_history[1:]) if lr < prev]
 
 
-def _draw_curves(folder, out):
+def training_curves_figure(folder):
+    """The matplotlib Figure of ``<folder>``'s histories: loss above, validation AP below, one
+    integer tick per epoch shown (a one-epoch run gets the single tick 0, not -0.04 … 0.04)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     loss = read_history(os.path.join(folder, "train_loss_hist.txt"))
     val = read_history(os.path.join(folder, "val_per_hist.txt"))
@@ -191,13 +194,19 @@ def _draw_curves(folder, out):
                          rotation=90, va="top", ha="right", color="tab:orange")
     if lr_halvings(lrs):
         ax_loss.legend(loc="upper right", fontsize=8)
-    from matplotlib.ticker import MaxNLocator
+    all_epochs = [e for e, _ in loss + val]
+    ax_val.set_xlim(min(all_epochs) - 0.5, max(all_epochs) + 0.5)  # shared by both axes
     for ax in (ax_loss, ax_val):
         ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     parts = os.path.normpath(os.path.abspath(folder)).split(os.sep)
     fig.suptitle(f"{parts[-1]}  ({parts[-5]} → {parts[-3]})" if len(parts) > 5 else parts[-1], fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def _draw_curves(folder, out):
+    fig = training_curves_figure(folder)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
     return out
