@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cross-lingual matching (REFERENCE §9, pipeline step 4): for every split, rank the English
+"""Cross-lingual matching, step 4 (docs/method.md#cross-lingual-matching-cl): for every split, rank the English
 sentences of the same images for each Chinese sentence by the cosine of the two models'
 predicted visual vectors; write sent.id.score.txt, metrics.json and mir.txt into
 <root>/cococn<split>/SimilarityIndex/cococntrain/zh2en_<config>/."""

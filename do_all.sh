@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The COCO-CN pipeline (REFERENCE §11) for one config:
+# The COCO-CN pipeline (docs/method.md#the-pipeline) for one config:
 #   0 (opt-in, --stage 0) download, check and unpack the release archives into the root
 #   1 vocabularies (after the doctor, check_root.py, found the root complete)
 #   2 train + test English   3 train + test Chinese   4 CL (zh→en) for val and test

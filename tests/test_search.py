@@ -121,7 +121,7 @@ def test_each_route_finds_the_concept(searcher, concepts):
 
 
 def test_direct_route_ranks_as_the_tester_does(trained_root):
-    """A test sentence searched on the test images gives the tester's own ranking (CM, §8)."""
+    """A test sentence searched on the test images gives the tester's own ranking (CM)."""
     from w2vv import Searcher
     zh_only = Searcher(model_dirs(trained_root)[0], imageset=ZH[2], index="numpy")
     assert len(zh_only.gallery) == len(layout.imageset_of(trained_root, ZH[2]))
