@@ -18,6 +18,7 @@
 Every figure is a line ``name: value unit`` (``#`` lines are progress and notes); bench/README.md
 says how each is measured. The generated data is deleted at the end unless ``--keep``."""
 import argparse
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -111,7 +112,8 @@ def tf32_state():
 
 
 def compile_model(model, cfg, variant):
-    """What ``w2vv.training.compile_for_training`` does, with the variant's ``jit_compile``."""
+    """What ``w2vv.training.compile_for_training`` does, with the variant's ``jit_compile`` (that module
+    imports TensorFlow, and this must run on the jax backend too)."""
     from w2vv.losses import get_loss
     from w2vv.optimizers import make_optimizer
     model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg), jit_compile=variant.jit_compile)
@@ -153,6 +155,14 @@ def timed(function):
 
 def bench_training(args, variant):
     """The paper config on the generated data: the input pipeline alone, the step alone, then fit."""
+    model, batches = build_training(args, variant)
+    figure(f"{variant.name}_xla", "yes" if model.jit_compile else "no", "(jit_compile as Keras resolved it)")
+    figure(f"{variant.name}_tf32", tf32_state(), "")
+    report_timings(variant.name, args.batches, *measure_training(args, model, batches))
+
+
+def build_training(args, variant):
+    """The compiled model of ``CONFIG`` (the tiny size's overrides, the variant's GRU) and its batches."""
     import numpy as np
     from w2vv.config import load_config
     from w2vv.data import load_collection, make_encoder, open_features
@@ -166,35 +176,41 @@ def bench_training(args, variant):
         model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
                             encoder.embedding_matrix(np.random.default_rng(0)))
         compile_model(model, cfg, variant)
-    figure(f"{variant.name}_xla", "yes" if model.jit_compile else "no", "(jit_compile as Keras resolved it)")
-    figure(f"{variant.name}_tf32", tf32_state(), "")
-    batches = TrainingBatches(collection, features, cfg, BATCH, seed=0)
+    return model, TrainingBatches(collection, features, cfg, BATCH, seed=0)
+
+
+def measure_training(args, model, batches):
+    """Seconds: a batch of the input pipeline alone, the first step, a step alone (on batches fetched
+    beforehand; the loss train_on_batch returns waits for the device), and ``args.batches`` through fit."""
     prepared = []
     input_s = timed(lambda: prepared.extend(batches[i] for i in range(args.step_batches))) / args.step_batches
-    compile_s = timed(lambda: model.train_on_batch(*prepared[0]))
+    first_step_s = timed(lambda: model.train_on_batch(*prepared[0]))
     step_s = timed(lambda: [model.train_on_batch(x, y) for x, y in prepared]) / len(prepared)
     model.fit(batches, epochs=1, steps_per_epoch=args.warmup_batches, verbose=0, shuffle=False)
     fit_s = timed(lambda: model.fit(batches, epochs=1, steps_per_epoch=args.batches, verbose=0, shuffle=False))
-    rate = args.batches * BATCH / fit_s
-    v = variant.name
-    figure(f"{v}_sent_per_s", rate, f"sent/s (model.fit over TrainingBatches, {args.batches} batches of {BATCH})",
+    return input_s, first_step_s, step_s, fit_s
+
+
+def report_timings(v, n_batches, input_s, first_step_s, step_s, fit_s):
+    rate = n_batches * BATCH / fit_s
+    figure(f"{v}_sent_per_s", rate, f"sent/s (model.fit over TrainingBatches, {n_batches} batches of {BATCH})",
            "{:.0f}")
-    figure(f"{v}_epoch_min", EPOCH_SENTENCES / rate / 60, f"min (projected English epoch, {EPOCH_SENTENCES:,} sentences)",
-           "{:.2f}")
-    figure(f"{v}_input_wait_fraction", max(0.0, 1 - step_s * args.batches / fit_s),
-           "(1 - the step alone / the step through the pipeline)", "{:.3f}")
-    figure(f"{v}_step_ms", 1000 * step_s, f"ms (train_on_batch, {2 * BATCH} rows, batches fetched beforehand)", "{:.1f}")
+    figure(f"{v}_epoch_min", EPOCH_SENTENCES / rate / 60,
+           f"min (projected English epoch, {EPOCH_SENTENCES:,} sentences)", "{:.2f}")
+    figure(f"{v}_input_wait_fraction", max(0.0, 1 - step_s * n_batches / fit_s),
+           "(1 - the step alone / the step in model.fit)", "{:.3f}")
+    figure(f"{v}_step_ms", 1000 * step_s, f"ms (train_on_batch, {2 * BATCH} rows, batches fetched beforehand)",
+           "{:.1f}")
     figure(f"{v}_input_batch_ms", 1000 * input_s, "ms (TrainingBatches[i] alone)", "{:.1f}")
-    figure(f"{v}_first_step_s", compile_s, "s (the first train_on_batch: tracing and compilation)", "{:.1f}")
+    figure(f"{v}_first_step_s", first_step_s, "s (the first train_on_batch: tracing and compilation)", "{:.1f}")
     peak = gpu_peak_mb()
-    figure(f"{v}_gpu_peak_mb", "n/a" if peak is None else peak, "MB" if peak is not None else "(no GPU)", "{:.0f}")
+    figure(f"{v}_gpu_peak_mb", "n/a" if peak is None else peak, "(no GPU)" if peak is None else "MB", "{:.0f}")
 
 
 def strategy_scope(variant):
     if variant.distribute == "mirrored":
         from w2vv.training import distribution_strategy
         return distribution_strategy("mirrored").scope()
-    import contextlib
     return contextlib.nullcontext()
 
 
