@@ -232,7 +232,9 @@ def part_devices(args):
     figure("keras_version", keras.__version__, "")
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
-        figure("tensorflow_version", tf.__version__, f"(built with CUDA: {tf.test.is_built_with_cuda()})")
+        build = tf.sysconfig.get_build_info()
+        figure("tensorflow_version", tf.__version__, f"(CUDA {build.get('cuda_version', 'none')}, "
+                                                     f"cuDNN {build.get('cudnn_version', 'none')})")
         names = [tf.config.experimental.get_device_details(g).get("device_name", g.name)
                  for g in tf.config.list_physical_devices("GPU")]
     else:
@@ -340,6 +342,42 @@ def parse_args(argv):
     return args
 
 
+def run_variants(args, backend, gpus):
+    """Each variant in a fresh subprocess; returns the variants that ran and the names of those that failed."""
+    ran, failed = [], []
+    for variant in (BY_NAME[name] for name in args.variants.split(",")):
+        reason = skip_reason(variant, backend, gpus)
+        if reason:
+            figure(variant.name, "skipped", f"({reason})")
+            continue
+        note(f"variant {variant.name}: {variant.what}")
+        status = pipeline.run_script(child(args, "--variant", variant.name), f"variant {variant.name}", check=False)
+        if status:  # the other variants still run: a GPU's time is scarce
+            figure(variant.name, "failed", f"(exit status {status}; its error is above)")
+            failed.append(variant.name)
+        else:
+            ran.append(variant)
+    return ran, failed
+
+
+def measure(args):
+    """The machine, the data, every variant and the summary; returns the names of the variants that failed."""
+    pipeline.machine()
+    pipeline.run_script(child(args, "--part", "devices"), "devices")
+    backend, gpus = FIGURES["keras_backend"], int(FIGURES["gpu_count"])
+    if args.size == "full" and gpus == 0:
+        raise SystemExit(f"error: no GPU visible to {backend} (--size full needs one; --size tiny runs on a CPU)")
+    figure("size", args.size, "")
+    for key, value in args.shapes.items():
+        figure(f"shape_{key}", value, "", "{:,}")
+    prepare_data(args)
+    figure("replay", "yes" if args.replay_folder else "no",
+           args.replay_folder or "(no --fixtures: the faithful default cannot be chosen)")
+    ran, failed = run_variants(args, backend, gpus)
+    summary(ran)
+    return failed
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.part == "devices":
@@ -355,28 +393,7 @@ def main(argv=None):
     args.root = os.path.join(out, "VisualSearch")
     t_start = time.perf_counter()
     try:
-        pipeline.machine()
-        pipeline.run_script(child(args, "--part", "devices"), "devices")
-        backend, gpus = FIGURES["keras_backend"], int(FIGURES["gpu_count"])
-        if args.size == "full" and gpus == 0:
-            raise SystemExit(f"error: no GPU visible to {backend} (--size full needs one; --size tiny runs on a CPU)")
-        figure("size", args.size, "")
-        for key, value in args.shapes.items():
-            figure(f"shape_{key}", value, "", "{:,}")
-        prepare_data(args)
-        figure("replay", "yes" if args.replay_folder else "no",
-               args.replay_folder or "(no --fixtures: the faithful default cannot be chosen)")
-        variants = [BY_NAME[name] for name in args.variants.split(",")]
-        run = []
-        for variant in variants:
-            reason = skip_reason(variant, backend, gpus)
-            if reason:
-                figure(variant.name, "skipped", f"({reason})")
-                continue
-            note(f"variant {variant.name}: {variant.what}")
-            pipeline.run_script(child(args, "--variant", variant.name), f"variant {variant.name}")
-            run.append(variant)
-        summary(run)
+        failed = measure(args)
         figure("bench_total_s", time.perf_counter() - t_start, "s", "{:.0f}")
     finally:
         if args.keep:
@@ -384,6 +401,9 @@ def main(argv=None):
         else:
             shutil.rmtree(out if created else args.root, ignore_errors=True)
             note(f"generated data deleted ({out if created else args.root})")
+    if failed:
+        print(f"error: variant(s) {', '.join(failed)} failed (the others' figures are above)", file=sys.stderr)
+        return 1
     return 0
 
 

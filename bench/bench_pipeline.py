@@ -340,8 +340,9 @@ def run_part(args, name, extra=()):
     run_script(cmd, f"part {name}")
 
 
-def run_script(cmd, label):
-    """Run ``cmd`` (a fresh interpreter); echo its output and keep its ``name: value unit`` figures."""
+def run_script(cmd, label, check=True):
+    """Run ``cmd`` (a fresh interpreter); echo its output and keep its ``name: value unit`` figures.
+    Returns its exit status; a failure stops this process too unless ``check`` is false."""
     note(f"{label}: fresh subprocess")
     t0 = time.perf_counter()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
@@ -353,9 +354,10 @@ def run_script(cmd, label):
                     FIGURES[name_value[0]] = float(name_value[1].split()[0].replace(",", ""))
                 except (ValueError, IndexError):
                     FIGURES[name_value[0]] = name_value[1].strip()
-    if proc.returncode:
+    if proc.returncode and check:
         raise SystemExit(f"error: {label} failed (exit status {proc.returncode})")
     note(f"{label} took {time.perf_counter() - t0:.0f} s (including the interpreter and imports)")
+    return proc.returncode
 
 
 # ---------------------------------------------------------------- parts in this process
