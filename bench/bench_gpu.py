@@ -304,7 +304,7 @@ def summary(variants):
     passed = [v for v in variants if v.candidate and FIGURES.get(f"{v.name}_replay_within_1e-5") == "yes"
               and isinstance(FIGURES.get(f"{v.name}_sent_per_s"), float)]
     if not passed:
-        figure("faithful_default", "none", "(no variant replays the original within 1e-5)")
+        figure("faithful_default", "none", "(no candidate that ran replays the original within 1e-5)")
         return
     best = max(passed, key=lambda v: FIGURES[f"{v.name}_sent_per_s"])
     figure("faithful_default", best.name, f"({best.what}; the fastest of {', '.join(v.name for v in passed)})")
