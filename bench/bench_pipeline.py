@@ -337,7 +337,13 @@ def run_part(args, name, extra=()):
            "--w2v_lookup", str(args.w2v_lookup), *extra]
     for key, value in args.shapes.items():
         cmd += [f"--{key}", str(value)]
-    note(f"part {name}: fresh subprocess")
+    run_script(cmd, f"part {name}")
+
+
+def run_script(cmd, label, check=True):
+    """Run ``cmd`` (a fresh interpreter); echo its output and keep its ``name: value unit`` figures.
+    Returns its exit status; a failure stops this process too unless ``check`` is false."""
+    note(f"{label}: fresh subprocess")
     t0 = time.perf_counter()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
         for line in proc.stdout:
@@ -348,9 +354,10 @@ def run_part(args, name, extra=()):
                     FIGURES[name_value[0]] = float(name_value[1].split()[0].replace(",", ""))
                 except (ValueError, IndexError):
                     FIGURES[name_value[0]] = name_value[1].strip()
-    if proc.returncode:
-        raise SystemExit(f"error: part {name} failed (exit status {proc.returncode})")
-    note(f"part {name} took {time.perf_counter() - t0:.0f} s (including the interpreter and imports)")
+    if proc.returncode and check:
+        raise SystemExit(f"error: {label} failed (exit status {proc.returncode})")
+    note(f"{label} took {time.perf_counter() - t0:.0f} s (including the interpreter and imports)")
+    return proc.returncode
 
 
 # ---------------------------------------------------------------- parts in this process
@@ -500,9 +507,9 @@ def bench_rank(args):
 
 # ---------------------------------------------------------------- main
 
-def summary():
+def summary(goals=GOALS):
     print("# goals")
-    for name, op, threshold in GOALS:
+    for name, op, threshold in goals:
         value = FIGURES.get(name)
         if not isinstance(value, (int, float)):
             print(f"# {name} {op} {threshold}: not measured")

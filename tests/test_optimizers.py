@@ -1,44 +1,16 @@
 """The training step is Keras 2.2.4's: a replay of twelve steps the original code took, and each
 optimizer of the original's compile_model against its update written out in numpy."""
-import json
-
 import numpy as np
 import pytest
 
+from bench.original_steps import CASES, replay
 from w2vv.config import OPTIMIZERS, load_config
 from w2vv.optimizers import ORIGINAL_SETTINGS, make_optimizer
-from w2vv.original import load_original_model
 from w2vv.training import compile_for_training
-
-CASES = ("gru_mse", "attention_ctl")
-
-
-def replay(fixtures, case, optimizer_impl):
-    """Train from ``init.h5`` on the fixture's batches; yields (step, loss, original loss, max |Δw| or None)."""
-    folder = fixtures / "original_train_steps"
-    trajectory = json.loads((folder / "trajectory.json").read_text())
-    info = trajectory["cases"][case]
-    model, cfg = load_original_model(str(folder / case), str(folder / case / "init.h5"))
-    cfg.optimizer, cfg.lr, cfg.clipnorm = trajectory["optimizer"], info["lr"], trajectory["clipnorm"]
-    cfg.rho, cfg.epsilon = trajectory["rho"], trajectory["epsilon"]
-    cfg.loss_fun, cfg.optimizer_impl = info["loss_fun"], optimizer_impl
-    compile_for_training(model, cfg)
-    batches = np.load(folder / case / "batches.npz")
-    for step in range(1, 13):
-        y = batches[f"y_{step - 1:02d}"]
-        if cfg.loss_fun == "ctl":  # the fixture holds the original's [flag, feature…]; ours is [feature…, flag]
-            y = np.concatenate([y[:, 1:], y[:, :1]], axis=1)
-        loss = float(model.train_on_batch([batches[f"seq_{step - 1:02d}"], batches[f"aux_{step - 1:02d}"]], y))
-        gap = None
-        if step in trajectory["saved_after_steps"]:
-            original, _ = load_original_model(str(folder / case), str(folder / case / f"step_{step:02d}.h5"))
-            gap = max(float(np.abs(a - b).max()) for a, b in zip(model.get_weights(), original.get_weights()))
-        yield step, loss, info["loss_per_step"][step - 1], gap
-
 
 @pytest.mark.parametrize("case", CASES)
 def test_training_steps_replay_the_original(fixtures, case):
-    for step, loss, original_loss, gap in replay(fixtures, case, "keras2"):
+    for step, loss, original_loss, gap in replay(fixtures / "original_train_steps", case, compile_for_training):
         assert abs(loss - original_loss) <= 1e-5 * abs(original_loss), (step, loss, original_loss)
         assert gap is None or gap <= 1e-5, (step, gap)
 
@@ -46,7 +18,8 @@ def test_training_steps_replay_the_original(fixtures, case):
 @pytest.mark.parametrize("case", CASES)
 def test_keras3_optimizer_does_not_replay_the_original(fixtures, case):
     """The option ``optimizer_impl = keras3`` really is another step: it ends far from the original."""
-    gaps = [gap for _, _, _, gap in replay(fixtures, case, "keras3") if gap is not None]
+    steps = replay(fixtures / "original_train_steps", case, compile_for_training, "keras3")
+    gaps = [gap for _, _, _, gap in steps if gap is not None]
     assert gaps[-1] > 1e-3
 
 

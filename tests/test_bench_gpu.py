@@ -1,0 +1,101 @@
+"""bench/bench_gpu.py at its tiny size on this machine (no GPU needed): every variant prints its
+figures as ``name: value unit``, the replay tells the faithful settings from mixed precision, and
+bad input stops it in one line before anything is generated."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench.bench_gpu import EPOCH_SENTENCES, VARIANTS
+from conftest import FIXTURES, REPO
+
+SCRIPT = str(REPO / "bench" / "bench_gpu.py")
+PER_VARIANT = ("sent_per_s", "epoch_min", "input_wait_fraction", "step_ms", "input_batch_ms", "gpu_peak_mb",
+               "xla", "tf32")
+
+
+def run_bench(*args, **env):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **env})
+
+
+def figures(stdout):
+    """``name: value unit`` lines (``#`` lines are notes): {name: value}, numbers as float."""
+    out = {}
+    for line in stdout.splitlines():
+        if line.startswith("#") or ": " not in line:
+            continue
+        name, rest = line.split(": ", 1)
+        value = rest.split()[0] if rest.split() else ""
+        try:
+            out[name] = float(value.replace(",", ""))
+        except ValueError:
+            out[name] = value
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """One tiny run of every variant, with the replay where the fixtures are present; no GPU used."""
+    out = tmp_path_factory.mktemp("bench_gpu")
+    replay = ["--fixtures", str(FIXTURES)] if FIXTURES.is_dir() else []
+    result = run_bench("--size", "tiny", "--out", str(out), *replay, CUDA_VISIBLE_DEVICES="")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return figures(result.stdout), out, bool(replay)
+
+
+def test_every_variant_prints_its_figures(tiny):
+    found, _, _ = tiny
+    assert found["keras_backend"] == "tensorflow" and found["gpu_count"] == 0
+    for variant in VARIANTS:
+        if variant.distribute == "mirrored":
+            assert found[variant.name] == "skipped"  # one machine without 2 GPUs
+            continue
+        for suffix in PER_VARIANT:
+            assert f"{variant.name}_{suffix}" in found, (variant.name, suffix)
+        rate = found[f"{variant.name}_sent_per_s"]
+        assert rate > 0
+        assert found[f"{variant.name}_epoch_min"] == pytest.approx(EPOCH_SENTENCES / rate / 60, rel=0.01)
+        assert 0 <= found[f"{variant.name}_input_wait_fraction"] <= 1
+        assert found[f"{variant.name}_gpu_peak_mb"] == "n/a"
+    assert found["plain_tf32"] == "off" and found["tf32_tf32"] == "on"
+    assert found["xla_xla"] == "yes" and found["plain_xla"] == "no"
+    assert found["as_is_xla"] == "no"  # Keras's jit_compile='auto' turns XLA off without a GPU
+
+
+def test_the_replay_chooses_the_faithful_default(tiny):
+    found, _, replayed = tiny
+    if not replayed:
+        assert found["faithful_default"] == "not chosen"
+        pytest.skip("the fixtures are absent: the replay did not run")
+    for variant in VARIANTS:
+        if variant.replayable():
+            assert found[f"{variant.name}_replay_within_1e-5"] in ("yes", "no")
+    assert found["plain_replay_within_1e-5"] == "yes"
+    assert found["mixed_replay_within_1e-5"] == "no"  # float16 cannot land within 1e-5
+    assert found["mixed_replay_attention_ctl_weight_gap"] > 1e-4
+    default = found["faithful_default"]
+    passed = [v.name for v in VARIANTS if v.candidate and found.get(f"{v.name}_replay_within_1e-5") == "yes"]
+    assert default in passed
+    assert found[f"{default}_sent_per_s"] == max(found[f"{name}_sent_per_s"] for name in passed)
+
+
+def test_the_generated_data_is_deleted(tiny):
+    _, out, _ = tiny
+    assert not (out / "VisualSearch").exists()
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["--fixtures", "/nonexistent/fixtures"], {}, "/nonexistent/fixtures: no original_train_steps/trajectory.json"),
+    (["--size", "tiny"], {"KERAS_BACKEND": "torch"}, "KERAS_BACKEND=torch: this benchmark runs on tensorflow or jax"),
+    (["--size", "full"], {"CUDA_VISIBLE_DEVICES": ""}, "no GPU visible to tensorflow (--size full needs one"),
+])
+def test_bad_input_is_one_line_and_generates_nothing(tmp_path, args, env, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_bench(*args, "--out", str(out), **env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
+    assert list(out.iterdir()) == []
