@@ -107,17 +107,19 @@ def _same_images_or_fail(zh_path, zh_ids, en_path, en_ids):
                          f"in the English, e.g. {only_en[:1]}): CL needs the same images in both")
 
 
-def cl_inputs(root, config, zh_test, en_test, zh_train="cococntrain", en_train="mscoco2014dev-train"):
-    """The two ``sent_feat.txt`` files (Chinese, English) CL of one split is computed from."""
+def cl_inputs(root, config, zh_test, en_test, zh_train="cococntrain", en_train="mscoco2014dev-train",
+              en_config=None):
+    """The two ``sent_feat.txt`` files (Chinese, English) CL of one split is computed from; the
+    English model's run is ``en_config`` when given, else ``config``."""
     return [os.path.join(layout.similarity_dir(root, zh_test, zh_train, config), SENT_FEAT_FILE),
-            os.path.join(layout.similarity_dir(root, en_test, en_train, config), SENT_FEAT_FILE)]
+            os.path.join(layout.similarity_dir(root, en_test, en_train, en_config or config), SENT_FEAT_FILE)]
 
 
 def cross_lingual_run(root, config, zh_test, en_test, zh_train="cococntrain",
-                      en_train="mscoco2014dev-train"):
+                      en_train="mscoco2014dev-train", en_config=None):
     """Read both languages' ``sent_feat.txt`` of one split, write the CL results into
     ``<root>/<zh_test>/SimilarityIndex/<zh_train>/zh2en_<config>/``; return (folder, metrics)."""
-    zh_path, en_path = cl_inputs(root, config, zh_test, en_test, zh_train, en_train)
+    zh_path, en_path = cl_inputs(root, config, zh_test, en_test, zh_train, en_train, en_config)
     zh_ids, zh_vecs = read_sent_feat(zh_path)
     en_ids, en_vecs = read_sent_feat(en_path)
     _same_images_or_fail(zh_path, zh_ids, en_path, en_ids)

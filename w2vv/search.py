@@ -372,7 +372,9 @@ class Searcher:
 
     def _sent_feat_path(self, en, collection):
         from .ranking import SENT_FEAT_FILE
-        return os.path.join(layout.similarity_dir(self.root, collection, en.train, en.cfg.name), SENT_FEAT_FILE)
+        from .training import trained_model_name
+        return os.path.join(layout.similarity_dir(self.root, collection, en.train, trained_model_name(en.folder)),
+                            SENT_FEAT_FILE)
 
     def _collection_vectors(self, en, collection):
         """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``

@@ -214,14 +214,14 @@ def train(run, cfg, log=print, verbose=1):
     name = run.name or cfg.name
     folder = layout.checkpoint_dir(run.root, run.train, run.val, name)
     resuming = os.path.isfile(os.path.join(folder, RESUME_FILE))
-    settings = runs.settings_of(run, cfg)
-    if resuming:
-        runs.check_same_settings(folder, settings)  # never continue a run made with other settings
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
+    settings = runs.settings_of(run, cfg)
+    if resuming:
+        runs.check_same_settings(folder, settings)  # never continue a run made with other settings
     features = open_features(run.root, cfg, run.feature_collection)
     cfg = with_feature_width(cfg, features.ndims, features.folder)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
