@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import tester  # noqa: F401  (the scripts import from the repository root)
 import trainer
 from conftest import REPO
 from w2vv import cli, layout, runs

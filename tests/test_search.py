@@ -134,17 +134,17 @@ def test_a_batch_survives_queries_it_cannot_serve(trained_root):
     lines = "\n".join(chinese[:2] + ["a dog on the grass"] + chinese[2:]) + "\n"
     as_json = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", model_dirs(trained_root)[0],
                               "--queries", "-", "--json", "--k", "3", "--quiet"], input=lines, cwd=REPO,
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     records = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert as_json.returncode == 1 and len(records) == len(chinese) + 1
     assert [bool(r["error"]) for r in records] == [False, False, True] + [False] * (len(chinese) - 2)
     assert all(len(r["results"]) == 3 for r in records if not r["error"])
     as_text = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", model_dirs(trained_root)[0],
                               "--queries", "-", "--k", "3", "--quiet"], input=lines, cwd=REPO,
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert as_text.returncode == 1 and as_text.stdout.count("query: ") == len(chinese)
-    assert as_text.stderr.splitlines()[0] == ("error: query 3 ('a dog on the grass'): an English query, "
-                                              "but no en model is loaded (loaded: zh)")
+    assert ("error: query 3 ('a dog on the grass'): an English query, but no en model is loaded (loaded: zh)"
+            in as_text.stderr.splitlines())
 
 
 def test_each_route_finds_the_concept(searcher, concepts):

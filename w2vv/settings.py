@@ -5,7 +5,7 @@ nearest known key.
 
 ``python -m w2vv.settings INI CONFIG`` checks the file and prints the settings as shell
 assignments for ``do_all.sh``, with the run name (``runs.run_name``) and the config overrides
-the trainer gets."""
+the trainer gets; ``--run_name``: the run name alone."""
 import argparse
 import difflib
 import os
@@ -147,9 +147,16 @@ def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("ini", help="the settings file")
     p.add_argument("config", help="model config (w2vv_configs/NAME.py or a .py path)")
+    p.add_argument("--run_name", action="store_true", help="print the run name only")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
-    print(shell_assignments(read_settings(args.ini), args.config), end="")
+    text = shell_assignments(read_settings(args.ini), args.config)
+    print(run_name_of(text) if args.run_name else text, end="\n" if args.run_name else "")
+
+
+def run_name_of(assignments):
+    """The run name in ``shell_assignments``'s text."""
+    return shlex.split(assignments.split("\nrun_name=", 1)[1].splitlines()[0])[0]
 
 
 if __name__ == "__main__":
