@@ -158,3 +158,12 @@ def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
     again = run_script("cross_lingual.py", *args)
     assert "skip cococnval" in again.stdout and "CL cococntest" in again.stdout
     assert "CLM w =" in run_script("fuse.py", *args).stdout  # its CL input changed
+
+
+def test_an_attribute_added_after_the_record_at_its_default_is_no_difference():
+    cfg = runs.configured_run(CONFIG)[0]
+    asked = runs.model_settings(cfg, TRAIN, VAL, "mscoco2014dev", DEFAULT_STOPWORDS["zh"], DEFAULT_STOPWORDS["en"], None)
+    recorded = {**asked, "config": {k: v for k, v in asked["config"].items() if k != "optimizer_impl"}}
+    assert runs.differences(recorded, asked) == []
+    keras3 = {**asked, "config": {**asked["config"], "optimizer_impl": "keras3"}}
+    assert runs.differences(recorded, keras3) == ["optimizer_impl None (asked 'keras3')"]

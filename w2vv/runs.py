@@ -20,7 +20,7 @@ import re
 
 from . import layout
 from .atomic import write_text
-from .config import load_config
+from .config import DEFAULTS, load_config
 from .errors import InputError
 from .text import DEFAULT_STOPWORDS
 
@@ -145,13 +145,19 @@ def differences(recorded, asked):
             continue  # no seed asked: any trained draw will do
         if key == "config":
             out += [f"{k} {was.get(k)!r} (asked {now.get(k)!r})" for k in sorted(set(was) | set(now))
-                    if was.get(k) != now.get(k)]
+                    if was.get(k) != now.get(k) and not _added_since(k, was, now)]
         elif key in ("stopwords", "word2vec") and was != now:
             changed = "path" if was.get("path") != now.get("path") else "content"
             out.append(f"{key} {changed} {was.get(changed)} (now {now.get(changed)})")
         elif was != now:
             out.append(f"{key} {was!r} (asked {now!r})")
     return out
+
+
+def _added_since(key, was, now):
+    """An attribute the project added after the record was written, asked at its default (which
+    reproduces what the project did before): no difference."""
+    return key not in was and key in DEFAULTS and json.loads(json.dumps(DEFAULTS[key])) == now.get(key)
 
 
 def check_same_settings(folder, settings):
