@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the vocabularies of a training collection (REFERENCE §3):
+"""Build the vocabularies of a training collection (docs/method.md#vocabularies):
 <root>/<train>/TextData/vocabulary/{bow,bow_filterstop}/word_vocab_<t>.txt and word_vocab_counter_<t>.txt."""
 import argparse
 import sys

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Cross-lingual matching (REFERENCE §9, pipeline step 4): for the val and the test split, rank
-the English sentences of the same images for each Chinese sentence by the cosine of the two
-models' predicted visual vectors; write sent.id.score.txt, metrics.json and mir.txt into
+"""Cross-lingual matching, step 4 (docs/method.md#cross-lingual-matching-cl): for the val and the test
+split, rank the English sentences of the same images for each Chinese sentence by the cosine of the
+two models' predicted visual vectors; write sent.id.score.txt, metrics.json and mir.txt into
 <root>/<zh_val|zh_test>/SimilarityIndex/<zh_train>/zh2en_<config>/."""
 import argparse
 import sys

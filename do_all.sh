@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The COCO-CN pipeline (REFERENCE §11) for one config.
+# The COCO-CN pipeline (docs/method.md#the-pipeline) for one config; ./do_all.sh --help for its usage.
 set -euo pipefail
 
 usage() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fusion of cross-lingual and cross-media matching (REFERENCE §10, pipeline step 5): choose
+"""Fusion of cross-lingual and cross-media matching (docs/method.md#fusion-clm, pipeline step 5): choose
 w in 0.00..0.99 by the mIR of w·CL + (1 − w)·CM on the val split, apply it on test, write
 sent.id.score.txt, metrics.json, mir.txt and weight.txt into
 <root>/<zh_val|zh_test>/SimilarityIndex/<zh_train>/zh2en2img_<config>/."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The results table of the paper (REFERENCE §12): test mIR of CL, CM and CLM per config,
+"""The results table of the paper (docs/method.md#the-papers-numbers): test mIR of CL, CM and CLM per config,
 read from the metrics.json files that cross_lingual.py, the tester and fuse.py wrote.
 Printed, and written to <root>/results/zh2en2img_results.txt (or --out)."""
 import argparse

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Test a trained W2VV model on a collection (REFERENCE §8); the model folder may also be a
+"""Test a trained W2VV model on a collection (docs/method.md#testing-a-model-cm); the model folder may also be a
 checkpoint folder of the original code (Keras 2.2.4 model.json + epoch_K.h5).
 
 Writes <root>/<test>/SimilarityIndex/<train>/<config>/sent_feat.txt and, for Chinese

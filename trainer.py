@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train a W2VV model (REFERENCE §7), then test its best epoch on the val and test collections.
+"""Train a W2VV model (docs/method.md#the-training-rule), then test its best epoch on the val and test collections.
 
 The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/, <run> being the
 config's name, tagged with the settings that differ from the config file's (e.g.

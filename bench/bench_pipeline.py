@@ -310,7 +310,7 @@ def part_w2v(args):
 
 
 def part_rank_write(args):
-    """The §8 result files of an n × n table into a temp folder; prints 'ready' when the
+    """The result files of an n × n table into a temp folder; prints 'ready' when the
     table is built, so that the parent times out the writing only."""
     from w2vv.ranking import cosine_scores, write_results
     n = args.rank_n

@@ -136,7 +136,8 @@ def test_chinese_captions_are_segmented(root):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_some_sentences_encode_to_nothing(root, lang):
     """About 1% of the training sentences, and at least one test sentence, have an empty
-    bag of words and no word known to word2vec (REFERENCE §4), with the default (original) stop words."""
+    bag of words and no word known to word2vec (docs/method.md#the-three-sentence-encodings), with
+    the default (original) stop words."""
     train, val, test = EN if lang == "en" else ZH
     w2v = open_word2vec(layout.word2vec_path(root, lang))
     tok = Tokenizer(lang)

@@ -1,4 +1,4 @@
-"""CL (§9) and fusion (§10) on small hand-made score tables."""
+"""CL and fusion (docs/method.md#cross-lingual-matching-cl, #fusion-clm) on small hand-made score tables."""
 import numpy as np
 import pytest
 

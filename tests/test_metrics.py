@@ -1,4 +1,4 @@
-"""Metrics of §7/§8 on hand-made rankings whose answers are worked out by hand."""
+"""Metrics (docs/method.md#metrics) on hand-made rankings whose answers are worked out by hand."""
 import numpy as np
 import pytest
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 from w2vv import layout
 from w2vv.pages import (CURVES_FILE, RESULTS_PAGE, lr_halvings, plot_training_curves, read_history,
-                        write_results_page)
+                        training_curves_figure, write_results_page)
 from w2vv.ranking import relevance, write_results
 
 CHROMIUM = "/usr/bin/chromium"
@@ -176,3 +176,25 @@ def test_plot_training_command(tmp_path):
     bad = subprocess.run([sys.executable, str(REPO / "plot_training.py"), str(tmp_path / "none")],
                          capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 1 and bad.stderr.startswith("error: ")
+
+
+def shown_epoch_ticks(folder):
+    """The x ticks inside the view of both axes of the curves figure."""
+    fig = training_curves_figure(folder)
+    ticks = []
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        ticks.append([t for t in ax.get_xticks() if low <= t <= high])
+    return ticks
+
+
+@pytest.mark.parametrize("n_epochs", [1, 2, 3, 7, 60])
+def test_training_curves_epoch_ticks_are_integers(tmp_path, n_epochs):
+    write_histories(tmp_path, [1.0 / (e + 1) for e in range(n_epochs)], [0.1 + 0.01 * e for e in range(n_epochs)],
+                    [1e-4] * n_epochs)
+    for ticks in shown_epoch_ticks(tmp_path):
+        assert ticks, "no epoch tick shown"
+        assert all(float(t).is_integer() for t in ticks), ticks
+        assert min(ticks) >= 0 and max(ticks) <= n_epochs - 1
+    if n_epochs <= 3:  # few epochs: every epoch has its tick
+        assert shown_epoch_ticks(tmp_path)[1] == list(range(n_epochs))

@@ -1,5 +1,5 @@
-"""Result files of §8–§10 (sent_feat.txt, sent.id.score.txt, mir.txt, metrics.json,
-weight.txt), the original's files in /work/shared/fixtures, and the CL / fusion / report
+"""Result files of testing, CL and fusion (sent_feat.txt, sent.id.score.txt, mir.txt, metrics.json,
+weight.txt), the original's files among the fixtures (skipped without them), and the CL / fusion / report
 scripts run end to end on tiny roots in the real layout."""
 import json
 import os

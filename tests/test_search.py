@@ -10,12 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_script
 from w2vv import layout
 from w2vv.config import parse_overrides
-from w2vv.runs import configured_run
 from w2vv.errors import InputError
 from w2vv.ranking import read_ranking
+from w2vv.runs import configured_run
 
 sys.path.insert(0, str(REPO / "tools"))
 from make_demo_data import compose_images, concept_keys  # noqa: E402
@@ -31,12 +31,6 @@ QUERIES = [("一只狗在草地上跑", "dog"), ("一架飞机在天空中飞", 
            ("一头大象在田野里", "elephant"), ("一只猫在房间里", "cat")]
 
 
-def _run(args, log):
-    done = subprocess.run([sys.executable, *args], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=900,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert done.returncode == 0, f"{args[0]} failed, see {log.name}"
-
-
 @pytest.fixture(scope="module")
 def trained_root(tmp_path_factory):
     """The demo data (1,770 images, 64-d features) and both languages trained briefly, then the
@@ -47,12 +41,12 @@ def trained_root(tmp_path_factory):
     r = str(root)
     with open(root.parent / "pipeline.log", "w") as log:
         for train in (ZH[0], EN[0]):
-            _run(["build_vocab.py", train, "--rootpath", r], log)
+            run_script(["build_vocab.py", train, "--rootpath", r], log)
         for (train, val, test), epochs in ((ZH, 15), (EN, 3)):
-            _run(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG,
-                  "--config_overrides", OVERRIDES, "--max_epochs", str(epochs)], log)
-        _run(["cross_lingual.py", "--rootpath", r, "--config", ZH_RUN, "--en_config", EN_RUN], log)
-        _run(["fuse.py", "--rootpath", r, "--config", ZH_RUN], log)
+            run_script(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG,
+                        "--config_overrides", OVERRIDES, "--max_epochs", str(epochs)], log)
+        run_script(["cross_lingual.py", "--rootpath", r, "--config", ZH_RUN, "--en_config", EN_RUN], log)
+        run_script(["fuse.py", "--rootpath", r, "--config", ZH_RUN], log)
     return r
 
 
@@ -160,7 +154,7 @@ def test_each_route_finds_the_concept(searcher, concepts):
 
 
 def test_direct_route_ranks_as_the_tester_does(trained_root):
-    """A test sentence searched on the test images gives the tester's own ranking (CM, §8)."""
+    """A test sentence searched on the test images gives the tester's own ranking (CM)."""
     from w2vv import Searcher
     zh_only = Searcher(model_dirs(trained_root)[0], imageset=ZH[2], index="numpy")
     assert len(zh_only.gallery) == len(layout.imageset_of(trained_root, ZH[2]))

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_script
 from w2vv import layout
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
@@ -38,12 +38,6 @@ QUERIES = ["一只狗在草地上跑", "一架飞机在天空中飞", "海滩上
            "a dog running on the grass", "an airplane flying in the sky", "a kite on the beach",
            "an elephant in a field", "a cat in a room", "a bus on the street", "two people on the beach",
            "a red bird", "a pizza on a table", "a horse in a field"]
-
-
-def _run(args, log):
-    done = subprocess.run([sys.executable, *args], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=600,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert done.returncode == 0, f"{args[0]} failed, see {log.name}"
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +63,13 @@ def own_root(tmp_path_factory):
     r = str(root)
     with open(base / "pipeline.log", "w") as log:
         for photos, collection in (("training_photos", "mscoco2014dev"), ("my_photos", OWN)):
-            _run(["extract_features.py", str(base / photos), "--rootpath", r, "--collection", collection,
-                  "--cnn", CNN, "--weights", "none", "--image_size", "64"], log)
+            run_script(["extract_features.py", str(base / photos), "--rootpath", r, "--collection", collection,
+                        "--cnn", CNN, "--weights", "none", "--image_size", "64"], log, timeout=600)
         for (train, val, test), epochs in ((ZH, 2), (EN, 1)):
-            _run(["build_vocab.py", train, "--rootpath", r], log)
-            _run(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG, "--seed", "0",
-                  "--config_overrides", OVERRIDES, "--max_epochs", str(epochs), "--batch_size", "16"], log)
+            run_script(["build_vocab.py", train, "--rootpath", r], log, timeout=600)
+            run_script(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG, "--seed", "0",
+                        "--config_overrides", OVERRIDES, "--max_epochs", str(epochs), "--batch_size", "16"],
+                       log, timeout=600)
     return r, test_ids
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate a small bilingual demo VisualSearch root (REFERENCE §1 layout and names).
+"""Generate a small bilingual demo VisualSearch root (layout and names: docs/method.md#data-layout).
 
     python tools/make_demo_data.py ROOT [--seed 0] [--scale 1.0] [--feature_dim 256] [--overwrite]
 
@@ -35,7 +35,7 @@ if _REPO not in sys.path:
 from w2vv import layout  # noqa: E402
 from w2vv.atomic import atomic_path, write_text  # noqa: E402
 from w2vv.bigfile import write_bigfile  # noqa: E402
-from w2vv.text import tokenize_en, tokenize_zh  # noqa: E402  (REFERENCE §2)
+from w2vv.text import tokenize_en, tokenize_zh  # noqa: E402  (docs/method.md#tokenisation-and-stop-words)
 
 GENERATOR_VERSION = 1
 MARKER = ".demo_complete"

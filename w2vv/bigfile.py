@@ -1,4 +1,4 @@
-"""BigFile: the feature format of the VisualSearch layout (REFERENCE §1).
+"""BigFile: the feature format of the VisualSearch layout (docs/method.md#bigfile).
 
 A folder with ``shape.txt`` (``N D``), ``id.txt`` (N ids separated by white space, in row
 order) and ``feature.bin`` (N×D float32, little-endian, row-major, no header). The

@@ -1,6 +1,6 @@
-"""Model configs (REFERENCE §7): ``w2vv_configs/<name>.py`` files, each defining ``class config``
-with the reference attribute names. Attributes this project added have defaults, so a
-config file written for the reference loads unchanged."""
+"""Model configs (docs/method.md#configs): ``w2vv_configs/<name>.py`` files, each defining ``class config``
+with the original's attribute names. Attributes this project added have defaults, so a
+config file written for the original loads unchanged."""
 import importlib.util
 import os
 from types import SimpleNamespace
@@ -13,7 +13,7 @@ REQUIRED = ("img_feature", "bow_vocab", "L1_normalize", "L2_normalize", "sent_ma
             "embed_size", "we_trainable", "text_style", "n_layers", "loss_fun", "activation", "max_epochs",
             "lr", "optimizer", "l2_p", "clipnorm", "dropout", "sequences", "set_style")
 
-# Attributes the reference did not have; the defaults reproduce the reference.
+# Attributes the original did not have; the defaults reproduce the original.
 DEFAULTS = dict(
     batch_size=100,
     gru_impl="keras2",      # 'keras2': Keras 2.2.4 GRU (reset_after=False, clip(0.2x+0.5)); 'cudnn': reset_after=True, sigmoid

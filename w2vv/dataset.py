@@ -1,9 +1,9 @@
-"""Training batches (REFERENCE §6–§7) as a Keras ``PyDataset``.
+"""Training batches as a Keras ``PyDataset`` (docs/method.md#batches; ctl rows: docs/method.md#losses).
 
 Sentences are shuffled at load and after every pass. A batch holds ``batch_size``
 sentences; for ``ctl`` it has two rows per sentence: the sentence's own image (flag 1)
 and a random image not in the batch (flag 0), drawn uniformly over the training images
-by rejection in O(batch) (the reference rebuilt a list of all other images, O(N)).
+by rejection in O(batch) (the original rebuilt a list of all other images, O(N)).
 
 Every random draw comes from a generator seeded by (seed, epoch[, batch]), so a batch is
 the same whatever order Keras's workers fetch batches in, and an interrupted run resumed

@@ -1,4 +1,5 @@
-"""The three sentence encodings (REFERENCE §4, text_style ``gru@bow_filterstop@word2vec_filterstop``).
+"""The three sentence encodings of text_style ``gru@bow_filterstop@word2vec_filterstop``
+(docs/method.md#the-three-sentence-encodings).
 
 1. word-index sequence for the GRU: plain tokens through the ``bow`` vocabulary (1..V,
    0 = padding), unknown words dropped, cut to the first ``maxlen``, zeros padded in front;

@@ -1,5 +1,5 @@
-"""Cross-lingual matching (CL, REFERENCE §9), its fusion with cross-media matching (CLM, §10)
-and the final CL/CM/CLM table (§11 step 5, §12).
+"""Cross-lingual matching (CL), its fusion with cross-media matching (CLM) and the final
+CL/CM/CLM table (docs/method.md#cross-lingual-matching-cl, docs/method.md#fusion-clm).
 
 CL ranks the English sentences of the same images by the cosine of the two languages'
 predicted visual vectors: a Chinese query finds its image through the English sentence the
@@ -25,7 +25,7 @@ WEIGHT_FILE = "weight.txt"
 # ---------------------------------------------------------------- tables
 
 def cross_lingual(zh_ids, zh_vecs, en_ids, en_vecs):
-    """CL (§9): cosine of every Chinese sentence's v̂ with every English sentence's v̂, and
+    """CL: cosine of every Chinese sentence's v̂ with every English sentence's v̂, and
     the relevance table (an English sentence of the same image is a hit)."""
     return cosine_scores(zh_vecs, en_vecs), relevance(zh_ids, en_ids)
 
@@ -52,7 +52,7 @@ def scores_by_image(item_ids, scores, image_order, to_image=layout.image_id):
 
 def rank_normalize(scores):
     """Scores → ``1 − rank/N`` per row (rank 1 = best, stable on ties): best 1 − 1/N, worst 0.
-    Puts two runs with different score ranges on one scale (off in the paper, §10)."""
+    Puts two runs with different score ranges on one scale (off in the paper)."""
     scores = np.asarray(scores)
     n_items = scores.shape[1]
     normalized = np.empty(scores.shape, dtype=np.float64)
@@ -62,7 +62,7 @@ def rank_normalize(scores):
 
 
 def fuse(cl, cm, w, rank_norm=False):
-    """CLM (§10): ``w·CL + (1 − w)·CM`` on two aligned sentence × image tables."""
+    """CLM: ``w·CL + (1 − w)·CM`` on two aligned sentence × image tables."""
     if rank_norm:
         cl, cm = rank_normalize(cl), rank_normalize(cm)
     return w * np.asarray(cl) + (1.0 - w) * np.asarray(cm)
@@ -86,7 +86,7 @@ def cl_dir(root, config, zh_test, zh_train="cococntrain"):
 
 
 def cm_dir(root, config, zh_test, zh_train="cococntrain"):
-    """CM results (the tester's, §8): ``.../SimilarityIndex/<zh_train>/<config>/``."""
+    """CM results (the tester's): ``.../SimilarityIndex/<zh_train>/<config>/``."""
     return layout.similarity_dir(root, zh_test, zh_train, config)
 
 
@@ -95,7 +95,7 @@ def clm_dir(root, config, zh_test, zh_train="cococntrain"):
     return layout.similarity_dir(root, zh_test, zh_train, layout.fusion_run_name(config))
 
 
-# ---------------------------------------------------------------- CL on disk (§9)
+# ---------------------------------------------------------------- CL on disk
 
 def _same_images_or_fail(zh_path, zh_ids, en_path, en_ids):
     zh_images = {layout.image_id(s) for s in zh_ids}
@@ -130,7 +130,7 @@ def cross_lingual_run(root, config, zh_test, en_test, zh_train="cococntrain",
     return out_dir, metrics
 
 
-# ---------------------------------------------------------------- CLM on disk (§10)
+# ---------------------------------------------------------------- CLM on disk
 
 class FusionInput:
     """One split's CM and CL tables aligned on the same sentences (rows) and images (columns)."""
@@ -194,7 +194,7 @@ def _write_fused(out_dir, split_input, w, rank_norm):
 
 def fusion_run(root, config, zh_val="cococnval", zh_test="cococntest", zh_train="cococntrain",
                rank_norm=False):
-    """§10: choose w on val, apply it on test; write ``zh2en2img_<config>/`` for both splits
+    """Choose w on val, apply it on test; write ``zh2en2img_<config>/`` for both splits
     (test last, so its ``mir.txt`` marks the run complete). Returns (w, val metrics, test metrics)."""
     val_input = _load_split(root, config, zh_val, zh_train)
     test_input = _load_split(root, config, zh_test, zh_train)
@@ -206,7 +206,7 @@ def fusion_run(root, config, zh_val="cococnval", zh_test="cococntest", zh_train=
     return w, val_metrics, test_metrics
 
 
-# ---------------------------------------------------------------- the table (§12)
+# ---------------------------------------------------------------- the table
 
 RESULT_COLUMNS = ("CL", "CM", "CLM")
 
@@ -226,5 +226,5 @@ def format_table(rows):
 
 
 def result_table(root, configs, zh_test="cococntest", zh_train="cococntrain"):
-    """The §12 table of ``configs`` read from disk; InputError naming a missing metrics.json."""
+    """The CL/CM/CLM table of ``configs`` read from disk; InputError naming a missing metrics.json."""
     return format_table([(config, result_row(root, config, zh_test, zh_train)) for config in configs])

@@ -1,4 +1,4 @@
-"""The VisualSearch layout (REFERENCE §1, §3, §7–§10): every path the project reads or
+"""The VisualSearch layout (docs/method.md#data-layout): every path the project reads or
 writes is built here and nowhere else, plus the caption and ImageSets readers."""
 import os
 

@@ -1,4 +1,4 @@
-"""Losses (REFERENCE §6). Keras losses take (y_true, y_pred); for ``ctl`` y_true carries the
+"""Losses (docs/method.md#losses). Keras losses take (y_true, y_pred); for ``ctl`` y_true carries the
 target feature and, in its last column, the flag (1: the sentence's own image, 0: a
 random image from outside the batch)."""
 from keras import ops
@@ -20,7 +20,7 @@ def contrastive(margin=2.0):
 
 
 def max_violation_ranking(margin=0.3):
-    """VSE++ max-violation hinge on cosine similarity within the batch (an improvement; the reference's
+    """VSE++ max-violation hinge on cosine similarity within the batch (an improvement; the original's
     ``mrl`` cannot run). For each pair, the hardest other image and the hardest other sentence."""
     def mrl(y_true, y_pred):
         sent = y_pred / (ops.norm(y_pred, axis=-1, keepdims=True) + 1e-8)

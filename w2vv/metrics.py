@@ -1,8 +1,8 @@
-"""Retrieval metrics (REFERENCE §7, §8): average precision for validation, and the rank-based
+"""Retrieval metrics (docs/method.md#metrics): average precision for validation, and the rank-based
 figures of the test tables (R@K, median/mean rank, mIR).
 
 Everything works on whole score matrices (queries × items) so that 1,000 × 1,000 or
-5,000 × 5,000 tables need no Python loop per query. Ties are broken the way the reference
+5,000 × 5,000 tables need no Python loop per query. Ties are broken the way the original
 breaks them: its Python ``sorted(..., reverse=True)`` keeps equal scores in item order, i.e.
 a stable descending sort.
 """
@@ -25,7 +25,7 @@ def _as_table(scores, relevant):
 
 
 def descending_order(scores):
-    """Item indices best first, per row; equal scores keep item order (stable), as the reference.
+    """Item indices best first, per row; equal scores keep item order (stable), as the original.
 
     A stable sort costs twice an unstable one on float64, and ties are rare in real scores:
     sort unstably, then re-sort stably only the rows where two scores are equal."""
@@ -42,7 +42,7 @@ def descending_order(scores):
 def _average_precisions(scores, relevant):
     """AP of every row: the mean, over the relevant items, of the precision at their rank.
 
-    A row without a relevant item scores 0, as the reference's APScorer does."""
+    A row without a relevant item scores 0, as the original's APScorer does."""
     hits = np.take_along_axis(relevant, descending_order(scores), axis=1)
     precision_at_rank = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
     n_relevant = hits.sum(axis=1)
@@ -56,7 +56,7 @@ def average_precision(scores, relevant):
 
 
 def mean_average_precision(scores, relevant, block_rows=BLOCK_ROWS):
-    """Mean AP over the rows of an (n_queries × n_items) table: the validation figure of §7."""
+    """Mean AP over the rows of an (n_queries × n_items) table: the validation figure of the training rule."""
     scores, relevant = _as_table(scores, relevant)
     if len(scores) == 0:
         raise ValueError("mean_average_precision of an empty table")
@@ -84,7 +84,7 @@ def first_relevant_ranks(scores, relevant):
 
 
 def retrieval_metrics(ranks):
-    """Figures of §8 from the 1-based ranks of the first hit, as full-precision Python numbers.
+    """The test figures from the 1-based ranks of the first hit, as full-precision Python numbers.
 
     ``r1``, ``r5``, ``r10`` are FRACTIONS (0..1) of queries with a hit in the top K, not
     percents; ``medr`` and ``meanr`` are the median and mean rank; ``mir`` the mean of
@@ -104,5 +104,5 @@ def retrieval_metrics(ranks):
 
 
 def mean_inverted_rank(scores, relevant):
-    """mIR of a table: the figure the fusion weight is chosen by (§10)."""
+    """mIR of a table: the figure the fusion weight is chosen by."""
     return float(np.mean(1.0 / first_relevant_ranks(scores, relevant)))

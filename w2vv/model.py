@@ -1,4 +1,4 @@
-"""The W2VV model (REFERENCE §5), one functional builder with layers named after what they are.
+"""The W2VV model (docs/method.md#the-model), one functional builder with layers named after what they are.
 
 sequence → word_embedding (frozen, word2vec-initialised) → dropout → sentence_gru → dropout
   → [attention: attention_scores = tanh(Dense(1)(h_t)), softmax over all steps, weighted sum]
@@ -18,7 +18,7 @@ def hard_sigmoid_keras2(x):
 
 
 def sentence_gru(cfg, return_sequences):
-    if cfg.gru_impl == "cudnn":  # faster on GPU, but not the reference's math
+    if cfg.gru_impl == "cudnn":  # faster on GPU, but not the original's math
         return layers.GRU(cfg.lstm_size, return_sequences=return_sequences, reset_after=True,
                           recurrent_activation="sigmoid", name="sentence_gru")
     return layers.GRU(cfg.lstm_size, return_sequences=return_sequences, reset_after=False,
@@ -35,7 +35,7 @@ def attention_pooling(states):
 
 
 def build_model(cfg, vocab_size, aux_dim, embedding_matrix=None):
-    """The reference model for ``cfg``; ``vocab_size`` V excludes padding (the embedding has V+1 rows)."""
+    """The W2VV model for ``cfg``; ``vocab_size`` V excludes padding (the embedding has V+1 rows)."""
     sequence = keras.Input((cfg.sent_maxlen,), dtype="int32", name="word_indices")
     aux = keras.Input((aux_dim,), name="bow_and_mean_word2vec")
     embedding = layers.Embedding(vocab_size + 1, cfg.embed_size, trainable=bool(cfg.we_trainable),

@@ -34,7 +34,10 @@ ORIGINAL_SETTINGS = {
 
 
 class Keras2Optimizer(keras.optimizers.Optimizer):
-    """Keras 2.2.4's global-norm clipping and time decay; subclasses give the update."""
+    """Keras 2.2.4's global-norm clipping and time decay; subclasses give the update, the names of
+    their zero-initialised slot variables (``slot_names``) and of their settings (``settings``)."""
+    slot_names = ()
+    settings = ()
 
     def __init__(self, learning_rate, clipnorm=0.0, decay=0.0, name=None, **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
@@ -52,101 +55,83 @@ class Keras2Optimizer(keras.optimizers.Optimizer):
         scale = ops.where(norm >= self.keras2_clipnorm, self.keras2_clipnorm / norm, 1.0)
         return [None if g is None else g * ops.cast(scale, g.dtype) for g in grads]
 
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._slot_variables = {name: [self.add_variable_from_reference(v, name) for v in var_list]
+                                for name in self.slot_names}
+
+    def _slot(self, name, variable):
+        return self._slot_variables[name][self._get_variable_index(variable)]
+
     def _decayed(self, learning_rate, dtype):
         lr = ops.cast(learning_rate, dtype)
         if self.decay > 0:
             lr = lr * (1.0 / (1.0 + ops.cast(self.decay, dtype) * ops.cast(self.iterations, dtype)))
         return lr
 
-    def _slots(self, var_list, *names):
-        """Zero-initialised slot variables, one list per name, each aligned with ``var_list``."""
-        return [[self.add_variable_from_reference(v, name) for v in var_list] for name in names]
-
     def get_config(self):
-        return {**super().get_config(), "clipnorm": self.keras2_clipnorm, "decay": self.decay}
+        return {**super().get_config(), "clipnorm": self.keras2_clipnorm, "decay": self.decay,
+                **{name: getattr(self, name) for name in self.settings}}
 
 
 class Keras2RMSprop(Keras2Optimizer):
+    slot_names, settings = ("accumulator",), ("rho", "epsilon")
+
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-6, name="keras2_rmsprop", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.rho, self.epsilon = rho, epsilon
-
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        (self._accumulators,) = self._slots(var_list, "accumulator")
 
     def update_step(self, gradient, variable, learning_rate):
         g = ops.cast(gradient, variable.dtype)
         lr = self._decayed(learning_rate, variable.dtype)
         rho = ops.cast(self.rho, variable.dtype)
-        a = self._accumulators[self._get_variable_index(variable)]
+        a = self._slot("accumulator", variable)
         new_a = rho * a + (1.0 - rho) * ops.square(g)
         self.assign(a, new_a)
         self.assign(variable, variable - lr * g / (ops.sqrt(new_a) + self.epsilon))
 
-    def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
-
 
 class Keras2SGD(Keras2Optimizer):
+    slot_names, settings = ("moment",), ("momentum", "nesterov")
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="keras2_sgd", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.momentum, self.nesterov = momentum, nesterov
-
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        (self._moments,) = self._slots(var_list, "moment")
 
     def update_step(self, gradient, variable, learning_rate):
         g = ops.cast(gradient, variable.dtype)
         lr = self._decayed(learning_rate, variable.dtype)
         momentum = ops.cast(self.momentum, variable.dtype)
-        m = self._moments[self._get_variable_index(variable)]
+        m = self._slot("moment", variable)
         v = momentum * m - lr * g
         self.assign(m, v)
         self.assign(variable, variable + momentum * v - lr * g if self.nesterov else variable + v)
 
-    def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
-
 
 class Keras2Adagrad(Keras2Optimizer):
+    slot_names, settings = ("accumulator",), ("epsilon",)
+
     def __init__(self, learning_rate=0.01, epsilon=1e-6, name="keras2_adagrad", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.epsilon = epsilon
 
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        (self._accumulators,) = self._slots(var_list, "accumulator")
-
     def update_step(self, gradient, variable, learning_rate):
         g = ops.cast(gradient, variable.dtype)
         lr = self._decayed(learning_rate, variable.dtype)
-        a = self._accumulators[self._get_variable_index(variable)]
+        a = self._slot("accumulator", variable)
         new_a = a + ops.square(g)
         self.assign(a, new_a)
         self.assign(variable, variable - lr * g / (ops.sqrt(new_a) + self.epsilon))
 
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
-
 
 class Keras2Adam(Keras2Optimizer):
+    slot_names, settings = ("m", "v"), ("beta_1", "beta_2", "epsilon")
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, name="keras2_adam", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self._ms, self._vs = self._slots(var_list, "m", "v")
 
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
@@ -155,16 +140,12 @@ class Keras2Adam(Keras2Optimizer):
         beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
         t = ops.cast(self.iterations, dtype) + 1.0
         lr_t = lr * (ops.sqrt(1.0 - ops.power(beta_2, t)) / (1.0 - ops.power(beta_1, t)))
-        index = self._get_variable_index(variable)
-        m, v = self._ms[index], self._vs[index]
+        m, v = self._slot("m", variable), self._slot("v", variable)
         m_t = beta_1 * m + (1.0 - beta_1) * g
         v_t = beta_2 * v + (1.0 - beta_2) * ops.square(g)
         self.assign(m, m_t)
         self.assign(v, v_t)
         self.assign(variable, variable - lr_t * m_t / (ops.sqrt(v_t) + self.epsilon))
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 KERAS2 = {"rmsprop": Keras2RMSprop, "sgd": Keras2SGD, "adagrad": Keras2Adagrad, "adam": Keras2Adam}

@@ -159,7 +159,32 @@ def lr_halvings(lr_history):
     return [(e, lr) for (_, prev), (e, lr) in zip(lr_history, lr_history[1:]) if lr < prev]
 
 
-def _draw_curves(folder, out):
+def _mark_lr_halvings(ax_loss, ax_val, halvings):
+    """A dashed line between the epochs where the learning rate was halved, its new value noted."""
+    for i, (epoch, lr) in enumerate(halvings):
+        for ax in (ax_loss, ax_val):
+            ax.axvline(epoch - 0.5, color="tab:orange", linestyle="--", linewidth=1,
+                       label="lr halved" if (ax is ax_loss and i == 0) else None)
+        ax_loss.annotate(f"lr {lr:g}", (epoch - 0.5, 1), xycoords=("data", "axes fraction"), fontsize=7,
+                         rotation=90, va="top", ha="right", color="tab:orange")
+    if halvings:
+        ax_loss.legend(loc="upper right", fontsize=8)
+
+
+def _epoch_axis(axes, epochs):
+    """Half an epoch of margin on each side and integer ticks only: matplotlib's default ticks
+    for one epoch would be -0.04 … 0.04."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes[0].set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)  # the axes share x
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+def training_curves_figure(folder):
+    """The matplotlib Figure of ``<folder>``'s histories: loss above, validation AP below, epochs
+    as integer ticks, learning-rate halvings dashed, the best epoch starred."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -183,21 +208,16 @@ def _draw_curves(folder, out):
         ax_val.legend(loc="lower right", fontsize=8)
     ax_val.set_ylabel("validation AP")
     ax_val.set_xlabel("epoch")
-    for i, (epoch, lr) in enumerate(lr_halvings(lrs)):
-        for ax in (ax_loss, ax_val):
-            ax.axvline(epoch - 0.5, color="tab:orange", linestyle="--", linewidth=1,
-                       label="lr halved" if (ax is ax_loss and i == 0) else None)
-        ax_loss.annotate(f"lr {lr:g}", (epoch - 0.5, 1), xycoords=("data", "axes fraction"), fontsize=7,
-                         rotation=90, va="top", ha="right", color="tab:orange")
-    if lr_halvings(lrs):
-        ax_loss.legend(loc="upper right", fontsize=8)
-    from matplotlib.ticker import MaxNLocator
-    for ax in (ax_loss, ax_val):
-        ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _mark_lr_halvings(ax_loss, ax_val, lr_halvings(lrs))
+    _epoch_axis((ax_loss, ax_val), [e for e, _ in loss + val])
     parts = os.path.normpath(os.path.abspath(folder)).split(os.sep)
     fig.suptitle(f"{parts[-1]}  ({parts[-5]} → {parts[-3]})" if len(parts) > 5 else parts[-1], fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def _draw_curves(folder, out):
+    fig = training_curves_figure(folder)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
     return out

@@ -1,9 +1,9 @@
-"""Cosine ranking and the result files of a test folder (REFERENCE §8, §9):
+"""Cosine ranking and the result files of a test folder (docs/method.md#testing-a-model-cm):
 ``sent_feat.txt`` (predicted sentence vectors), ``sent.id.score.txt`` (every item ranked,
-best first), ``mir.txt`` (the reference's one-line figure) and ``metrics.json`` (all
+best first), ``mir.txt`` (the original's one-line figure) and ``metrics.json`` (all
 figures at full precision, for the report and for scripts).
 
-Cosines are computed in float64 like the reference (its float32 vectors meet numpy float64
+Cosines are computed in float64 like the original (its float32 vectors meet numpy float64
 arithmetic): a test table recomputed from the fixture's ``sent_feat.txt`` matches its
 ``sent.id.score.txt`` to 1e-15. Every file is written atomically.
 """
@@ -29,7 +29,7 @@ SENT_FEAT_FILE = "sent_feat.txt"
 
 def l2_normalize(x):
     """Rows scaled to unit length (float64); an all-zero row (a sentence with no known word
-    at test time, §4) stays zero instead of becoming NaN, so it simply scores 0 everywhere."""
+    at test time) stays zero instead of becoming NaN, so it simply scores 0 everywhere."""
     x = np.asarray(x, dtype=np.float64)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
@@ -145,7 +145,7 @@ def _ranking_lines(query_ids, item_ids, scores, block_rows=BLOCK_ROWS):
 
 
 def write_ranking(path, query_ids, item_ids, scores):
-    """The §8 ranking file: every item of every query, best first, scores at repr precision."""
+    """The ranking file: every item of every query, best first, scores at repr precision."""
     scores = np.asarray(scores)
     if scores.shape != (len(query_ids), len(item_ids)):
         raise ValueError(f"scores {scores.shape} do not match {len(query_ids)} queries × {len(item_ids)} items")
@@ -167,7 +167,7 @@ def read_ranking(path):
 
     ``item_ids`` is the sorted list of the items (so it does not depend on any score) and
     ``scores`` the float64 (n_queries × n_items) table in that column order. Every line must
-    rank the same items as the first, as the reference writes them; otherwise InputError."""
+    rank the same items as the first, as the original writes them; otherwise InputError."""
     lines = _lines(path, "ranking file")
     first_lineno = lines[0][0]
     column = {item: j for j, item in enumerate(sorted(_parse_ranking_line(path, *lines[0])[0]))}
@@ -186,7 +186,7 @@ def read_ranking(path):
 # ---------------------------------------------------------------- mir.txt, metrics.json
 
 def mir_text(mir):
-    """The reference's ``mir.txt`` line: mIR rounded to 3 decimals, printed the way Python
+    """The original's ``mir.txt`` line: mIR rounded to 3 decimals, printed the way Python
     prints the rounded float (the fixtures hold ``mean_invert_r: 0.12`` for 0.120)."""
     return f"mean_invert_r: {round(float(mir), 3)!r}\n"
 

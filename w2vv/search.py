@@ -8,8 +8,8 @@
 
 A model is a checkpoint folder of the layout, ``<root>/<train>/cv_keras/<val>/<style>/<config>/``
 (this project's or the original code's); its vocabularies and word2vec are those of ``<train>``
-in ``<root>``, and its language is ``<train>``'s (REFERENCE §1). A query is encoded as in
-training (§2, §4): raw Chinese is normalised (``w2vv.text.normalize_zh``: full-width forms,
+in ``<root>``, and its language is ``<train>``'s (docs/method.md#data-layout). A query is encoded as in
+training (docs/method.md): raw Chinese is normalised (``w2vv.text.normalize_zh``: full-width forms,
 traditional characters and Taiwan / Hong Kong wording → simplified, mainland; Latin words kept;
 ``normalize_zh=False`` turns it off) and segmented with jieba; English is tokenised as captions.
 The query's language is detected (any CJK character makes it Chinese) or given.
@@ -19,7 +19,7 @@ optionally restricted to an ImageSets list, indexed by ``w2vv.gallery`` (exact n
 A gallery of another feature than the one a model was trained on (another dimension, or a layout
 feature folder of another name than ``img_feature``) is refused: its ranking would be nonsense.
 
-Routes for a Chinese query when both a Chinese and an English model are loaded (§9, §10):
+Routes for a Chinese query when both a Chinese and an English model are loaded (docs/method.md#fusion-clm):
 
 - ``cm``: the Chinese model's vector against the images (cross-media, direct);
 - ``cl``: the Chinese model's vector against the English model's vectors of an English sentence

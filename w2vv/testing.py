@@ -1,4 +1,4 @@
-"""Testing one trained model on a collection (REFERENCE §8): ``sent_feat.txt`` for every
+"""Testing one trained model on a collection (docs/method.md#testing-a-model-cm): ``sent_feat.txt`` for every
 sentence and, for Chinese collections (or on request), the ranking of all test images per
 sentence with its figures: this is CM."""
 import os

@@ -1,4 +1,4 @@
-"""Tokenisation and stop words (REFERENCE §2).
+"""Tokenisation and stop words (docs/method.md#tokenisation-and-stop-words).
 
 Caption files hold Chinese already segmented (words separated by spaces) and are taken as
 they are; raw Chinese typed by a person is segmented with jieba first (``segment_zh``).

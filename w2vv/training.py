@@ -1,4 +1,4 @@
-"""The training rule (REFERENCE §7): per-epoch validation by mean AP, best-epoch weights,
+"""The training rule (docs/method.md#the-training-rule): per-epoch validation by mean AP, best-epoch weights,
 learning-rate halving, early stop, and the checkpoint folder's files."""
 import json
 import os
@@ -26,7 +26,7 @@ from .ranking import cosine_scores
 
 @dataclass
 class PlateauRule:
-    """Best figure, patience and learning-rate halving of §7.
+    """Best figure, patience and learning-rate halving (docs/method.md#after-every-epoch).
 
     Every epoch ``since_lr_change`` goes up by one. An improvement resets ``patience`` (not
     ``since_lr_change``); otherwise ``patience`` goes up, and the lr is halved when more than

@@ -1,7 +1,7 @@
-"""Vocabularies (REFERENCE §3): words of a training collection with count ≥ threshold,
+"""Vocabularies (docs/method.md#vocabularies): words of a training collection with count ≥ threshold,
 most frequent first, written as ``word_vocab_<t>.txt`` and ``word_vocab_counter_<t>.txt``.
 
-Ties keep the order of first appearance (the reference's Python 2 dict order cannot be
+Ties keep the order of first appearance (the original's Python 2 dict order cannot be
 reproduced; only the order among words of equal count can differ)."""
 import collections
 import os
