@@ -167,3 +167,12 @@ def test_an_attribute_added_after_the_record_at_its_default_is_no_difference():
     assert runs.differences(recorded, asked) == []
     keras3 = {**asked, "config": {**asked["config"], "optimizer_impl": "keras3"}}
     assert runs.differences(recorded, keras3) == ["optimizer_impl None (asked 'keras3')"]
+
+
+def test_a_moved_root_keeps_its_models(root, tmp_path, capsys):
+    assert train(root) == 0
+    moved = Path(shutil.move(str(root), str(tmp_path / "elsewhere")))
+    capsys.readouterr()
+    assert train(moved) == 0
+    out = capsys.readouterr().out
+    assert "already trained, skipped" in out and "already tested, skipped" in out and "testing again" not in out

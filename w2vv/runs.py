@@ -146,9 +146,11 @@ def differences(recorded, asked):
         if key == "config":
             out += [f"{k} {was.get(k)!r} (asked {now.get(k)!r})" for k in sorted(set(was) | set(now))
                     if was.get(k) != now.get(k) and not _added_since(k, was, now)]
-        elif key in ("stopwords", "word2vec") and was != now:
-            changed = "path" if was.get("path") != now.get("path") else "content"
-            out.append(f"{key} {changed} {was.get(changed)} (now {now.get(changed)})")
+        elif key in ("stopwords", "word2vec"):
+            # by content: a root moved or copied elsewhere keeps its models (another file by another
+            # name is another run name already)
+            if was.get("content") != now.get("content"):
+                out.append(f"{key} content {was.get('content')} (now {now.get('content')}, {now.get('path')})")
         elif was != now:
             out.append(f"{key} {was!r} (asked {now!r})")
     return out
@@ -173,14 +175,16 @@ def check_same_settings(folder, settings):
 
 # ---------------------------------------------------------------- derived results
 
-def _stamps(paths):
-    return {os.path.abspath(p): [os.path.getsize(p), os.stat(p).st_mtime_ns] if os.path.isfile(p) else None
-            for p in paths}
+def _stamps(out_dir, paths):
+    """(size, modification time) of each input, keyed by its path relative to ``out_dir`` (a moved
+    root keeps its results)."""
+    return {os.path.relpath(os.path.abspath(p), os.path.abspath(out_dir)):
+            [os.path.getsize(p), os.stat(p).st_mtime_ns] if os.path.isfile(p) else None for p in paths}
 
 
 def record_inputs(out_dir, paths):
     """Write ``inputs.json``: the files a result folder was computed from (size, modification time)."""
-    write_text(os.path.join(out_dir, INPUTS_FILE), json.dumps(_stamps(paths), indent=1) + "\n")
+    write_text(os.path.join(out_dir, INPUTS_FILE), json.dumps(_stamps(out_dir, paths), indent=1) + "\n")
 
 
 def inputs_unchanged(out_dir, paths):
@@ -191,6 +195,6 @@ def inputs_unchanged(out_dir, paths):
         return True
     try:
         with open(path) as f:
-            return json.load(f) == _stamps(paths)
+            return json.load(f) == _stamps(out_dir, paths)
     except ValueError:
         return False
