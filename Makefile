@@ -20,7 +20,8 @@ demo: venv
 	./do_all.sh --ini demo.ini base_w2vv
 	./do_all.sh --ini demo.ini w2vv_attention_ctl
 	@echo; echo "== demo results (mIR on cococntest; also in $(DEMO_ROOT)/results/) =="
-	@$(PY) report.py --rootpath $(DEMO_ROOT) base_w2vv w2vv_attention_ctl --out $(DEMO_ROOT)/results/demo.txt
+	@$(PY) report.py --rootpath $(DEMO_ROOT) $(foreach c,base_w2vv w2vv_attention_ctl,$$($(PY) -m w2vv.settings --run_name demo.ini $(c))) \
+	  --out $(DEMO_ROOT)/results/demo.txt
 
 test: venv
 	@$(PY) -m pytest -q tests; rc=$$?; \

@@ -4,7 +4,7 @@
 import argparse
 import sys
 
-from w2vv import layout
+from w2vv import cli, layout
 from w2vv.cli import log, run
 from w2vv.text import Tokenizer
 from w2vv.vocab import build_vocabularies
@@ -13,14 +13,14 @@ from w2vv.vocab import build_vocabularies
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("collection", help="training collection, e.g. cococntrain or mscoco2014dev-train")
-    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    cli.add_rootpath(p)
     p.add_argument("--freq_threshold", type=int, default=5, help="keep words seen at least this often (5)")
     p.add_argument("--stopwords", default=None, help="stop-word list (default: the original's list for the language, w2vv/stopwords/)")
     p.add_argument("--normalize_zh", type=int, default=0, choices=[0, 1],
                    help="Chinese: normalise sentences first (traditional -> simplified, full-width forms, "
                         "Latin words kept), as the config attribute normalize_zh (0)")
-    p.add_argument("--overwrite", type=int, default=0, choices=[0, 1])
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    cli.add_overwrite(p)
+    cli.add_debug(p)
     args = p.parse_args(argv)
     lang = layout.language(args.collection)
     tokenizer = Tokenizer(lang, args.stopwords, normalize=bool(args.normalize_zh) and lang == "zh")

@@ -6,6 +6,7 @@ if built), each line OK / MISSING / WRONG with the fix; exit status 0 only when 
 import argparse
 import sys
 
+from w2vv import cli
 from w2vv.cli import run
 from w2vv.config import parse_overrides
 from w2vv.doctor import Collections, check_root, format_table, passed
@@ -15,14 +16,12 @@ def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("config", nargs="?", default=None,
                    help="model config (w2vv_configs/NAME.py or a .py path); without it, the paper's feature and 500-d word2vec")
-    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
-    p.add_argument("--config_overrides", default="", help="k=v,… as for trainer.py")
-    p.add_argument("--feature_collection", default="mscoco2014dev", help="the collection holding FeatureData")
+    cli.add_rootpath(p)
+    cli.add_config_overrides(p)
+    cli.add_feature_collection(p)
     p.add_argument("--freq_threshold", type=int, default=5, help="the vocabularies' threshold (5)")
-    defaults = Collections()
-    for role in ("en_train", "en_val", "en_test", "zh_train", "zh_val", "zh_test"):
-        p.add_argument(f"--{role}", default=getattr(defaults, role), help=f"(default %(default)s)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    cli.add_collections(p, "en_train", "en_val", "en_test", "zh_train", "zh_val", "zh_test")
+    cli.add_debug(p)
     args = p.parse_args(argv)
     collections = Collections(args.en_train, args.en_val, args.en_test, args.zh_train, args.zh_val, args.zh_test)
     checks = check_root(args.rootpath, args.config, overrides=parse_overrides(args.config_overrides),

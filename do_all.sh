@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# The COCO-CN pipeline (docs/method.md#the-pipeline) for one config:
-#   0 (opt-in, --stage 0) download, check and unpack the release archives into the root
-#   1 vocabularies (after the doctor, check_root.py, found the root complete)
-#   2 train + test English   3 train + test Chinese   4 CL (zh→en) for val and test
-#   5 fusion (CLM): weight chosen on val, applied on test; print the CL / CM / CLM table
-# Usage: ./do_all.sh [--ini common.ini] [--stage 1] [--stop_stage 5] CONFIG
-# Every stage skips work already done (set overwrite=1 in the ini to redo it).
+# The COCO-CN pipeline (docs/method.md#the-pipeline) for one config; ./do_all.sh --help for its usage.
 set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: ./do_all.sh [--ini common.ini] [--stage 1] [--stop_stage 5] [--wait] CONFIG
+
+Runs the COCO-CN pipeline for CONFIG (a name in w2vv_configs/, e.g. w2vv_attention_ctl) with the
+settings of the ini file (default common.ini; see the comments there):
+  0  (only with --stage 0) download, check and unpack the release archives into the root
+  1  check the root (check_root.py), then build the vocabularies
+  2  train and test the English model
+  3  train and test the Chinese model (CM)
+  4  cross-lingual matching (CL) for val and test
+  5  fusion (CLM): weight chosen on val, applied on test; print the CL / CM / CLM table
+Every stage skips work already done with the same settings (overwrite = 1 in the ini redoes it).
+One run at a time per root and config: a second one stops, or with --wait waits for the first.
+USAGE
+}
 
 log() { echo "[$(date '+%Y-%m-%d %H:%M:%S')] $*"; }
 die() { echo "error: $*" >&2; exit 1; }
@@ -15,53 +26,63 @@ ini=common.ini
 stage=1
 stop_stage=5
 config=
+wait_lock=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --ini) ini=$2; shift 2 ;;
     --stage) stage=$2; shift 2 ;;
     --stop_stage) stop_stage=$2; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) die "unknown option $1" ;;
+    --wait) wait_lock=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    -*) die "unknown option $1 (see --help)" ;;
     *) [ -z "$config" ] || die "one CONFIG only (got $config and $1)"; config=$1; shift ;;
   esac
 done
-[ -n "$config" ] || die "usage: $0 [--ini FILE] [--stage N] [--stop_stage N] CONFIG"
+[ -n "$config" ] || die "usage: $0 [--ini FILE] [--stage N] [--stop_stage N] [--wait] CONFIG"
+[[ "$stage$stop_stage" =~ ^[0-9]+$ ]] || die "--stage and --stop_stage take a number (0-5)"
 [ -f "$ini" ] || die "$ini: settings file not found"
+ini=$(cd "$(dirname "$ini")" && pwd)/$(basename "$ini")
+caller_dir=$(pwd)
+cd "$(dirname "$0")"
 
-# Settings: 'key = value' lines of the ini ([sections] and # comments ignored); ~ means $HOME.
-while IFS='=' read -r key value; do
-  key=$(echo "$key" | tr -d '[:space:]')
-  value=$(echo "$value" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
-  case "$key" in ''|'#'*|'['*) continue ;; esac
-  [[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$ini: bad setting name '$key'"
-  printf -v "$key" '%s' "${value/#\~/$HOME}"
-done < "$ini"
-: "${rootpath:?$ini: rootpath not set}" "${overwrite:=0}" "${freq_threshold:=5}"
-: "${feature_collection:=mscoco2014dev}" "${config_overrides:=}" "${max_epochs:=}" "${python:=python}"
-: "${seed:=}" "${distribute:=none}" "${stopwords_en:=}" "${stopwords_zh:=}" "${normalize_zh:=0}"
-[[ "$normalize_zh" =~ ^[01]$ ]] || die "$ini: normalize_zh = $normalize_zh (expected 0 or 1)"
-: "${en_train:=mscoco2014dev-train}" "${en_val:=mscoco2014dev-val}" "${en_test:=mscoco2014dev-test}"
-: "${zh_train:=cococntrain}" "${zh_val:=cococnval}" "${zh_test:=cococntest}"
-: "${data_archives:=}"
+# The Python that runs the scripts (relative to the repo), read first: it checks the rest of the ini.
+python=$(sed -n 's/^[[:space:]]*python[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p' "$ini" | tail -n 1)
+if [ -z "$python" ]; then [ -x .venv/bin/python ] && python=.venv/bin/python || python=python3; fi
+python=${python/#\~/$HOME}
+command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'make venv', or set python)"
+# Only known keys, checked values: w2vv/settings.py; it also names the run (the config, tagged with
+# the settings that differ from the config file's) and the overrides the trainer gets.
+assignments=$("$python" -m w2vv.settings "$ini" "$config") || exit 1
+eval "$assignments"
+
+case "$rootpath" in /*) ;; *) rootpath=$caller_dir/$rootpath ;; esac   # a relative rootpath is the caller's
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then mkdir -p "$rootpath"; fi
 [ -d "$rootpath" ] || die "$rootpath: rootpath not found (set rootpath in $ini, or run --stage 0 to fetch the data)"
-rootpath=$(cd "$rootpath" && pwd)   # the scripts run from the repo; a relative rootpath is the caller's
-cd "$(dirname "$0")"
-command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'make venv', or set python)"
+rootpath=$(cd "$rootpath" && pwd)
 
-# Stop-word lists (empty: the original's, w2vv/stopwords/) and the normalisation of Chinese (normalize_zh = 1): passed to
-# build_vocab.py and, as config overrides, to trainer.py.
-overrides=$config_overrides
-[ "$normalize_zh" = 0 ] || overrides="${overrides:+$overrides,}normalize_zh=$normalize_zh"
-for lang in en zh; do
-  list_var=stopwords_$lang
-  [ -z "${!list_var}" ] || overrides="${overrides:+$overrides,}stopwords_$lang=${!list_var}"
-done
+# One run per root and config. flock is released by the kernel when the holder dies, even by SIGKILL.
+if command -v flock >/dev/null; then
+  lock=$rootpath/.locks/do_all.$config.lock
+  mkdir -p "$rootpath/.locks"
+  exec 9<>"$lock"
+  if ! flock -n 9; then
+    [ "$wait_lock" = 1 ] || die "$lock: another ./do_all.sh of $config on $rootpath is running ($(head -n 1 "$lock")); wait for it to end, or pass --wait"
+    log "waiting for the other run of $config on $rootpath ($(head -n 1 "$lock")) to end"
+    flock 9
+  fi
+  echo "pid $$, since $(date '+%Y-%m-%d %H:%M:%S')" > "$lock"
+else
+  log "warning: no flock command (util-linux): nothing stops a second run of $config on $rootpath"
+fi
+
+collections=(--en_train "$en_train" --en_val "$en_val" --en_test "$en_test"
+             --zh_train "$zh_train" --zh_val "$zh_val" --zh_test "$zh_test")
 train_args=(--rootpath "$rootpath" --model_config "$config" --overwrite "$overwrite"
             --feature_collection "$feature_collection" --config_overrides "$overrides")
 [ -z "$max_epochs" ] || train_args+=(--max_epochs "$max_epochs")
 [ -z "$seed" ] || train_args+=(--seed "$seed")
 train_args+=(--distribute "$distribute")
+[ "$run_name" = "$config" ] || log "run $run_name: $config with settings other than the config file's"
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: download, check and unpack the release archives into $rootpath"
@@ -79,9 +100,7 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "checking $rootpath for $config (check_root.py)"
   "$python" check_root.py "$config" --rootpath "$rootpath" --config_overrides "$overrides" \
-    --feature_collection "$feature_collection" --freq_threshold "$freq_threshold" \
-    --en_train "$en_train" --en_val "$en_val" --en_test "$en_test" \
-    --zh_train "$zh_train" --zh_val "$zh_val" --zh_test "$zh_test" ||
+    --feature_collection "$feature_collection" --freq_threshold "$freq_threshold" "${collections[@]}" ||
     die "$rootpath: not ready for $config; fix what the table above says (stage 0 fetches the data)"
   log "stage 1: vocabularies of $zh_train and $en_train"
   for pair in "$zh_train:$stopwords_zh" "$en_train:$stopwords_en"; do
@@ -92,26 +111,25 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
-  log "stage 2: train $config on $en_train, test on $en_val and $en_test"
+  log "stage 2: train $run_name on $en_train, test on $en_val and $en_test"
   "$python" trainer.py "$en_train" "$en_val" "$en_test" "${train_args[@]}"
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  log "stage 3: train $config on $zh_train, test on $zh_val and $zh_test (CM)"
+  log "stage 3: train $run_name on $zh_train, test on $zh_val and $zh_test (CM)"
   "$python" trainer.py "$zh_train" "$zh_val" "$zh_test" "${train_args[@]}"
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: cross-lingual matching (CL) for val and test"
-  "$python" cross_lingual.py --rootpath "$rootpath" --config "$config" --overwrite "$overwrite" \
-    --zh_train "$zh_train" --en_train "$en_train"
+  "$python" cross_lingual.py --rootpath "$rootpath" --config "$run_name" --overwrite "$overwrite" "${collections[@]}"
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "stage 5: fusion (CLM) on val, applied on test"
-  "$python" fuse.py --rootpath "$rootpath" --config "$config" --overwrite "$overwrite" --zh_train "$zh_train" \
-    --val_collection "$zh_val" --test_collection "$zh_test" --rank_norm "${rank_norm:-0}"
-  "$python" report.py --rootpath "$rootpath" "$config" --zh_train "$zh_train" --test_collection "$zh_test" \
-    --out "$rootpath/results/$config.txt"
+  "$python" fuse.py --rootpath "$rootpath" --config "$run_name" --overwrite "$overwrite" --zh_train "$zh_train" \
+    --zh_val "$zh_val" --zh_test "$zh_test" --rank_norm "$rank_norm"
+  "$python" report.py --rootpath "$rootpath" "$run_name" --zh_train "$zh_train" --zh_test "$zh_test" \
+    --out "$rootpath/results/$run_name.txt"
 fi
-log "done: $config (stages $stage-$stop_stage)"
+log "done: $run_name (stages $stage-$stop_stage)"

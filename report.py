@@ -12,17 +12,17 @@ from w2vv.atomic import write_text
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("configs", nargs="+", metavar="CONFIG")
-    parser.add_argument("--rootpath", default=os.path.join(os.path.expanduser("~"), "VisualSearch"))
-    parser.add_argument("--zh_train", default="cococntrain")
-    parser.add_argument("--test_collection", default="cococntest")
+    parser.add_argument("configs", nargs="+", metavar="CONFIG",
+                        help="run names: the config's, tagged when trained with other settings")
+    cli.add_rootpath(parser)
+    cli.add_collections(parser, "zh_train", "zh_test")
     parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    cli.add_debug(parser)
     return parser.parse_args(argv)
 
 
 def run_stage(args):
-    table = fusion.result_table(args.rootpath, args.configs, args.test_collection, args.zh_train)
+    table = fusion.result_table(args.rootpath, args.configs, args.zh_test, args.zh_train)
     out = args.out or os.path.join(args.rootpath, "results", "zh2en2img_results.txt")
     write_text(out, table)
     print(table, end="")

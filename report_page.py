@@ -7,6 +7,7 @@ zh2en2img_<config> (CLM) or zh2en_<config> (CL) run."""
 import argparse
 import sys
 
+from w2vv import cli
 from w2vv.cli import run
 
 
@@ -14,14 +15,14 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("train", help="training collection of the model, e.g. cococntrain")
     p.add_argument("test", help="the tested collection, e.g. cococntest")
-    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    cli.add_rootpath(p)
     p.add_argument("--config", required=True, help="config (run) name, e.g. w2vv_attention_ctl")
     p.add_argument("--n", type=int, default=20, help="queries shown (20; a random sample)")
     p.add_argument("--k", type=int, default=10, help="images per query (10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample")
     p.add_argument("--embed", action="store_true", help="put the thumbnails inside the page (one portable file)")
     p.add_argument("--out", default=None, help="another output path")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    cli.add_debug(p)
     args = p.parse_args(argv)
     if args.n < 1 or args.k < 1:
         p.error("--n and --k must be at least 1")

@@ -111,12 +111,20 @@ def main(argv):
                         en_collections=args.en_collections.split(",") if args.en_collections else None,
                         normalize_zh=not args.no_normalize, log=progress)
     all_results = searcher.search_many(queries, args.k, args.lang, args.mode, args.segmented)
-    for i, results in enumerate(all_results):
+    printed = 0
+    for i, results in enumerate(all_results, 1):
         if args.json:
             print(json.dumps(results.as_dict(), ensure_ascii=False))
+        elif results.error:
+            print(f"error: query {i} ({results.query!r}): {results.error}", file=sys.stderr)
         else:
-            print(("\n" if i else "") + format_text(results))
+            print(("\n" if printed else "") + format_text(results))
+            printed += 1
     sys.stdout.flush()
+    failed = sum(1 for results in all_results if results.error)
+    if failed and len(all_results) > 1:
+        print(f"error: {failed} of {len(all_results)} queries not answered", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

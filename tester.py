@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 
+from w2vv import cli
 from w2vv.cli import log, quiet_tensorflow, run
 
 
@@ -15,18 +16,19 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("train", help="the training collection of the model, e.g. cococntrain")
     p.add_argument("test", help="the collection to test on, e.g. cococntest")
-    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    cli.add_rootpath(p)
     p.add_argument("--model_path", default=None, help="checkpoint folder (default: from --val and --model_config)")
     p.add_argument("--val", default=None, help="validation collection of the run (to find the checkpoint folder)")
-    p.add_argument("--model_config", default=None, help="config name of the run (to find the checkpoint folder)")
+    p.add_argument("--model_config", default=None,
+                   help="run name (the config's, tagged when trained with other settings) to find the checkpoint folder")
     p.add_argument("--weight_name", default=None, help="weights file in the folder (default: the best epoch)")
     p.add_argument("--evaluate", type=int, default=None, choices=[0, 1],
                    help="rank images and write the figures (default: only for Chinese collections)")
-    p.add_argument("--feature_collection", default="mscoco2014dev", help="collection holding FeatureData")
+    cli.add_feature_collection(p)
     p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
     p.add_argument("--stopwords", default=None, help="stop-word list (default: the config's, else the project's)")
-    p.add_argument("--overwrite", type=int, default=1, choices=[0, 1], help="0: skip if the results exist")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    cli.add_overwrite(p, default=1)
+    cli.add_debug(p)
     args = p.parse_args(argv)
     if args.model_path is None and not (args.val and args.model_config):
         p.error("give --model_path, or --val and --model_config")

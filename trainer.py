@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Train a W2VV model (docs/method.md#the-training-rule), then test its best epoch on the val and test collections.
 
-The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<config>/; a finished
-run (its model.json exists) is skipped unless --overwrite 1."""
+The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/, <run> being the
+config's name, tagged with the settings that differ from the config file's (e.g.
+base_w2vv_lstm_size256). A finished run (its model.json exists) is skipped unless --overwrite 1,
+and only when it was made with the same settings."""
 import argparse
 import os
 import sys
 
+from w2vv import cli
 from w2vv.cli import log, quiet_tensorflow, run
 
 
@@ -15,14 +18,14 @@ def parse_args(argv):
     p.add_argument("train", help="training collection, e.g. cococntrain")
     p.add_argument("val", help="validation collection (picks the best epoch), e.g. cococnval")
     p.add_argument("test", help="test collection, e.g. cococntest")
-    p.add_argument("--rootpath", required=True, help="the VisualSearch root")
+    cli.add_rootpath(p)
     p.add_argument("--model_config", required=True, help="config name in w2vv_configs/ (or a path to a .py)")
     p.add_argument("--config_dir", default=None, help="folder of config files (default: w2vv_configs/)")
-    p.add_argument("--config_overrides", default="", help="e.g. 'lstm_size=64,n_layers=0-256-256' (small runs)")
-    p.add_argument("--overwrite", type=int, default=0, choices=[0, 1])
+    cli.add_config_overrides(p)
+    cli.add_overwrite(p)
     p.add_argument("--batch_size", type=int, default=None, help="sentences per batch (config: 100)")
     p.add_argument("--max_epochs", type=int, default=None, help="override the config's max_epochs (short runs)")
-    p.add_argument("--feature_collection", default="mscoco2014dev", help="collection holding FeatureData")
+    cli.add_feature_collection(p)
     p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
     p.add_argument("--seed", type=int, default=None,
                    help="random seed of weights, shuffling, negatives and dropout; given, training is "
@@ -30,15 +33,16 @@ def parse_args(argv):
     p.add_argument("--distribute", default="none", choices=["none", "mirrored"],
                    help="mirrored: train on all GPUs of the machine (tf.distribute.MirroredStrategy)")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    cli.add_wait(p)
+    cli.add_debug(p)
     return p.parse_args(argv)
 
 
 def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
-    from w2vv import layout
-    from w2vv.config import load_config, parse_overrides
+    from w2vv import layout, lock, runs
+    from w2vv.config import parse_overrides
     from w2vv.testing import predict_and_rank
     from w2vv.training import TrainingRun, train
 
@@ -47,17 +51,21 @@ def main(argv):
     for key in ("batch_size", "max_epochs"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
-    cfg = load_config(args.model_config, args.config_dir, overrides)
-    folder = layout.checkpoint_dir(args.rootpath, args.train, args.val, cfg.name)
-    if os.path.isfile(os.path.join(folder, "model.json")) and not args.overwrite:
-        log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
-    else:
-        run_ = TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
-                           args.seed, args.word2vec, args.distribute, args.tensorboard)
-        folder = train(run_, cfg, log)
-    for collection in (args.val, args.test):
-        predict_and_rank(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,
-                         word2vec_path=args.word2vec, overwrite=bool(args.overwrite), log=log)
+    cfg, name = runs.configured_run(args.model_config, overrides, args.feature_collection, args.word2vec,
+                                    args.config_dir)
+    run_ = TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
+                       args.seed, args.word2vec, args.distribute, args.tensorboard, name)
+    folder = layout.checkpoint_dir(args.rootpath, args.train, args.val, name)
+    with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
+                        f"training {folder}", args.wait, log):
+        if os.path.isfile(os.path.join(folder, "model.json")) and not args.overwrite:
+            runs.check_same_settings(folder, runs.settings_of(run_, cfg))
+            log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
+        else:
+            folder = train(run_, cfg, log, verbose=cli.keras_verbosity())
+        for collection in (args.val, args.test):
+            predict_and_rank(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,
+                             word2vec_path=args.word2vec, overwrite=bool(args.overwrite), log=log)
 
 
 if __name__ == "__main__":

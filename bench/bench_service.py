@@ -33,6 +33,7 @@ sys.path[:0] = [REPO, HERE, os.path.join(REPO, "tools")]
 from bench_search import make_gallery, report  # noqa: E402
 
 from w2vv import layout  # noqa: E402
+from w2vv.runs import configured_run  # noqa: E402
 
 CONFIG, ZH = "w2vv_attention_ctl", ("cococntrain", "cococnval", "cococntest")
 QUERIES = ["一只狗在草地上跑", "一架飞机在天空中飞", "海滩上有一只风筝", "一头大象在田野里", "一只猫在房间里",
@@ -52,7 +53,9 @@ def train_small_model(root, log):
     run(["build_vocab.py", ZH[0], "--rootpath", root], log)
     run(["trainer.py", *ZH, "--rootpath", root, "--model_config", CONFIG, "--seed", "0", "--max_epochs", "1",
          "--batch_size", "16", "--config_overrides", "lstm_size=64,n_layers=0-64-feat"], log)
-    return layout.checkpoint_dir(root, ZH[0], ZH[1], CONFIG), FEATURE
+    run_name = configured_run(CONFIG, {"lstm_size": "64", "n_layers": "0-64-feat", "max_epochs": "1",
+                                       "batch_size": "16"})[1]
+    return layout.checkpoint_dir(root, ZH[0], ZH[1], run_name), FEATURE
 
 
 def free_port():

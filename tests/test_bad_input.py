@@ -14,6 +14,8 @@ import trainer
 from conftest import REPO
 from w2vv import cli, layout
 from w2vv.bigfile import write_bigfile
+from w2vv.config import parse_overrides
+from w2vv.runs import configured_run
 
 sys.path.insert(0, str(REPO / "tools"))
 from make_demo_data import make_demo_root  # noqa: E402
@@ -21,6 +23,7 @@ from make_demo_data import make_demo_root  # noqa: E402
 TRAIN, VAL, TEST = "cococntrain", "cococnval", "cococntest"
 FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"
 SMALL = "lstm_size=8,n_layers=0-16-16"
+RUN = configured_run("w2vv_attention_ctl", {**parse_overrides(SMALL), "max_epochs": "1", "batch_size": "10"})[1]
 
 
 @pytest.fixture(scope="module")
@@ -137,12 +140,12 @@ def trained(trained_root, tmp_path):
 
 def test_truncated_checkpoint(trained, capsys):
     root = trained
-    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, "w2vv_attention_ctl")
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
     weights = [f for f in os.listdir(folder) if f.startswith("epoch_")][0]
     path = os.path.join(folder, weights)
     data = open(path, "rb").read()
     open(path, "wb").write(data[: len(data) // 2])
-    out = layout.similarity_dir(str(root), TEST, TRAIN, "w2vv_attention_ctl")
+    out = layout.similarity_dir(str(root), TEST, TRAIN, RUN)
     shutil.rmtree(out)
     assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder]) == 1
     err = capsys.readouterr().err
@@ -153,9 +156,9 @@ def test_truncated_checkpoint(trained, capsys):
 def test_all_unencodable_test_collection(trained, capsys):
     root = trained
     caption(root, TEST).write_text("".join(f"{first_image(root, TEST)}#{i} xyzzy plugh\n" for i in range(3)))
-    out = layout.similarity_dir(str(root), TEST, TRAIN, "w2vv_attention_ctl")
+    out = layout.similarity_dir(str(root), TEST, TRAIN, RUN)
     shutil.rmtree(out)
-    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, "w2vv_attention_ctl")
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
     assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: {caption(root, TEST)}: no sentence can be encoded")

@@ -8,12 +8,16 @@ import pytest
 
 from conftest import REPO
 from w2vv import layout
+from w2vv.config import parse_overrides
+from w2vv.runs import configured_run
 from w2vv.ranking import read_metrics
 
 sys.path.insert(0, str(REPO / "tools"))
 from make_demo_data import make_demo_root  # noqa: E402
 
 CONFIG = "w2vv_attention_ctl"
+OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"
+RUN = configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": "10"})[1]  # the folders' name
 
 
 def chance_ap(n):
@@ -27,7 +31,7 @@ def pipeline_root(tmp_path_factory):
     make_demo_root(root, scale=0.5, feature_dim=64, verbose=False)
     ini = root.parent / "test.ini"
     ini.write_text(f"rootpath = {root}\nmax_epochs = 10\npython = {sys.executable}\n"
-                   "config_overrides = lstm_size=32,n_layers=0-128-64,lr=0.002\n")
+                   f"config_overrides = {OVERRIDES}\n")
     result = run_pipeline(ini)
     return root, ini, result
 
@@ -41,7 +45,7 @@ def test_pipeline_trains_both_languages_above_chance(pipeline_root):
     root, _, result = pipeline_root
     assert result.returncode == 0, result.stderr[-3000:]
     for train, val in (("mscoco2014dev-train", "mscoco2014dev-val"), ("cococntrain", "cococnval")):
-        folder = layout.checkpoint_dir(str(root), train, val, CONFIG)
+        folder = layout.checkpoint_dir(str(root), train, val, RUN)
         for name in ("model.json", "config.json", "train_loss_hist.txt", "val_per_hist.txt", "summary.json"):
             assert os.path.isfile(os.path.join(folder, name)), name
         best_epoch, best_ap = open(os.path.join(folder, "val_per_hist.txt")).readline().split()
@@ -55,9 +59,9 @@ def test_pipeline_writes_every_file_where_the_reference_does(pipeline_root):
     root, _, _ = pipeline_root
     r = str(root)
     for split in ("val", "test"):
-        en = layout.similarity_dir(r, f"mscoco2014dev-{split}", "mscoco2014dev-train", CONFIG)
+        en = layout.similarity_dir(r, f"mscoco2014dev-{split}", "mscoco2014dev-train", RUN)
         assert os.path.isfile(os.path.join(en, "sent_feat.txt"))
-        for run in (CONFIG, layout.cl_run_name(CONFIG), layout.fusion_run_name(CONFIG)):
+        for run in (RUN, layout.cl_run_name(RUN), layout.fusion_run_name(RUN)):
             folder = layout.similarity_dir(r, f"cococn{split}", "cococntrain", run)
             for name in ("sent.id.score.txt", "mir.txt", "metrics.json"):
                 assert os.path.isfile(os.path.join(folder, name)), (folder, name)
@@ -67,27 +71,27 @@ def test_table_and_cm_cl_clm_above_chance(pipeline_root):
     root, _, result = pipeline_root
     r = str(root)
     n = len(layout.imageset_of(r, "cococntest"))
-    lines = [line for line in result.stdout.splitlines() if line.startswith(CONFIG)]
+    lines = [line for line in result.stdout.splitlines() if line.startswith(RUN)]
     assert lines, result.stdout[-2000:]
     cl, cm, clm = (float(x) for x in lines[-1].split()[1:4])
     for figure in (cl, cm, clm):
         assert figure > 2 * chance_ap(n), lines[-1]
     val = {run: read_metrics(os.path.join(layout.similarity_dir(r, "cococnval", "cococntrain", run),
                                           "metrics.json"))["mir"]
-           for run in (CONFIG, layout.cl_run_name(CONFIG), layout.fusion_run_name(CONFIG))}
+           for run in (RUN, layout.cl_run_name(RUN), layout.fusion_run_name(RUN))}
     # the grid stops at w = 0.99 (as the reference's), so pure CL (w = 1) is not among the choices
-    assert val[layout.fusion_run_name(CONFIG)] >= max(val[CONFIG], val[layout.cl_run_name(CONFIG)]) - 0.01
-    assert os.path.isfile(os.path.join(r, "results", f"{CONFIG}.txt"))
+    assert val[layout.fusion_run_name(RUN)] >= max(val[RUN], val[layout.cl_run_name(RUN)]) - 0.01
+    assert os.path.isfile(os.path.join(r, "results", f"{RUN}.txt"))
 
 
 def test_second_run_redoes_nothing_and_stage_5_prints_the_table_again(pipeline_root):
     root, ini, first = pipeline_root
-    folder = layout.checkpoint_dir(str(root), "cococntrain", "cococnval", CONFIG)
+    folder = layout.checkpoint_dir(str(root), "cococntrain", "cococnval", RUN)
     before = {f: os.stat(os.path.join(folder, f)).st_mtime_ns for f in os.listdir(folder)}
     again = run_pipeline(ini)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "already trained, skipped" in again.stdout
     assert {f: os.stat(os.path.join(folder, f)).st_mtime_ns for f in os.listdir(folder)} == before
-    table = [line for line in first.stdout.splitlines() if line.startswith(CONFIG)][-1]
+    table = [line for line in first.stdout.splitlines() if line.startswith(RUN)][-1]
     stage5 = run_pipeline(ini, "--stage", "5")
     assert stage5.returncode == 0 and table in stage5.stdout

@@ -10,11 +10,15 @@ import pytest
 
 from conftest import REPO
 from w2vv import layout
+from w2vv.config import parse_overrides
+from w2vv.runs import configured_run
 
 sys.path.insert(0, str(REPO / "tools"))
 from make_demo_data import make_demo_root  # noqa: E402
 
 TRAIN, VAL, TEST, CONFIG = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test", "w2vv_attention_ctl"
+OVERRIDES = "lstm_size=16,n_layers=0-64-32,lr=0.002"
+RUN = configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": "6"})[1]  # the checkpoint folder's name
 
 
 def make_root(path):
@@ -27,17 +31,17 @@ def make_root(path):
 def trainer(root, *extra):
     return [sys.executable, str(REPO / "trainer.py"), TRAIN, VAL, TEST, "--rootpath", str(root),
             "--model_config", CONFIG, "--seed", "7", "--max_epochs", "6",
-            "--config_overrides", "lstm_size=16,n_layers=0-64-32,lr=0.002", *extra]
+            "--config_overrides", OVERRIDES, *extra]
 
 
 def histories(root):
-    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, CONFIG)
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
     return {name: open(os.path.join(folder, name)).read()
             for name in ("val_per_hist.txt", "train_loss_hist.txt", "lr_hist.txt")}
 
 
 def epochs_done(root):
-    path = os.path.join(layout.checkpoint_dir(str(root), TRAIN, VAL, CONFIG), "lr_hist.txt")
+    path = os.path.join(layout.checkpoint_dir(str(root), TRAIN, VAL, RUN), "lr_hist.txt")
     return len(open(path).read().splitlines()) if os.path.isfile(path) else 0
 
 
@@ -69,7 +73,7 @@ def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, uninterrupted):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "resuming at epoch" in result.stdout
     assert histories(root) == uninterrupted
-    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, CONFIG)
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
     assert not os.path.exists(os.path.join(folder, "resume_state.npz"))
     assert len([f for f in os.listdir(folder) if f.startswith("epoch_")]) == 1
 

@@ -12,8 +12,10 @@ import pytest
 
 from conftest import REPO, run_script
 from w2vv import layout
+from w2vv.config import parse_overrides
 from w2vv.errors import InputError
 from w2vv.ranking import read_ranking
+from w2vv.runs import configured_run
 
 sys.path.insert(0, str(REPO / "tools"))
 from make_demo_data import compose_images, concept_keys  # noqa: E402
@@ -23,6 +25,8 @@ SEED, SCALE = 0, 1.0
 OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"
 ZH = ("cococntrain", "cococnval", "cococntest")
 EN = ("mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test")
+ZH_RUN, EN_RUN = (configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": str(epochs)})[1]
+                  for epochs in (15, 3))
 QUERIES = [("一只狗在草地上跑", "dog"), ("一架飞机在天空中飞", "airplane"), ("海滩上有一只风筝", "kite"),
            ("一头大象在田野里", "elephant"), ("一只猫在房间里", "cat")]
 
@@ -41,13 +45,13 @@ def trained_root(tmp_path_factory):
         for (train, val, test), epochs in ((ZH, 15), (EN, 3)):
             run_script(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG,
                         "--config_overrides", OVERRIDES, "--max_epochs", str(epochs)], log)
-        run_script(["cross_lingual.py", "--rootpath", r, "--config", CONFIG], log)
-        run_script(["fuse.py", "--rootpath", r, "--config", CONFIG], log)
+        run_script(["cross_lingual.py", "--rootpath", r, "--config", ZH_RUN, "--en_config", EN_RUN], log)
+        run_script(["fuse.py", "--rootpath", r, "--config", ZH_RUN], log)
     return r
 
 
 def model_dirs(root):
-    return [layout.checkpoint_dir(root, ZH[0], ZH[1], CONFIG), layout.checkpoint_dir(root, EN[0], EN[1], CONFIG)]
+    return [layout.checkpoint_dir(root, ZH[0], ZH[1], ZH_RUN), layout.checkpoint_dir(root, EN[0], EN[1], EN_RUN)]
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +112,35 @@ def test_search_command_errors_in_one_line(trained_root, tmp_path):
     assert no_file.returncode == 1 and no_file.stderr.strip().endswith("q.txt: query file not found")
 
 
+def test_a_batch_survives_queries_it_cannot_serve(trained_root):
+    """A Chinese model alone: the English line, the line of unknown words and the empty one get an
+    error record; every Chinese line is answered as on its own; the status says some failed."""
+    from w2vv import Searcher
+    zh_only = Searcher(model_dirs(trained_root)[0])
+    chinese = [query for query, _ in QUERIES]
+    batch = chinese[:2] + ["a dog on the grass", "量子纠缠", "  "] + chinese[2:]
+    answers = zh_only.search_many(batch, k=5)
+    errors = {i: r.error for i, r in enumerate(answers) if r.error}
+    assert set(errors) == {2, 3, 4}
+    assert "no en model is loaded" in errors[2] and "no word of the query is known" in errors[3] and "empty" in errors[4]
+    for query, results in zip(chinese, answers[:2] + answers[5:]):
+        assert len(results) == 5 and [h.id for h in results] == [h.id for h in zh_only.search(query, k=5)]
+    lines = "\n".join(chinese[:2] + ["a dog on the grass"] + chinese[2:]) + "\n"
+    as_json = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", model_dirs(trained_root)[0],
+                              "--queries", "-", "--json", "--k", "3", "--quiet"], input=lines, cwd=REPO,
+                             capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    records = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert as_json.returncode == 1 and len(records) == len(chinese) + 1
+    assert [bool(r["error"]) for r in records] == [False, False, True] + [False] * (len(chinese) - 2)
+    assert all(len(r["results"]) == 3 for r in records if not r["error"])
+    as_text = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", model_dirs(trained_root)[0],
+                              "--queries", "-", "--k", "3", "--quiet"], input=lines, cwd=REPO,
+                             capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert as_text.returncode == 1 and as_text.stdout.count("query: ") == len(chinese)
+    assert ("error: query 3 ('a dog on the grass'): an English query, but no en model is loaded (loaded: zh)"
+            in as_text.stderr.splitlines())
+
+
 def test_each_route_finds_the_concept(searcher, concepts):
     for mode in ("cl", "clm"):
         for query, concept in QUERIES:
@@ -126,7 +159,7 @@ def test_direct_route_ranks_as_the_tester_does(trained_root):
     zh_only = Searcher(model_dirs(trained_root)[0], imageset=ZH[2], index="numpy")
     assert len(zh_only.gallery) == len(layout.imageset_of(trained_root, ZH[2]))
     captions = dict(layout.captions_of(trained_root, ZH[2]))
-    ranking = os.path.join(layout.similarity_dir(trained_root, ZH[2], ZH[0], CONFIG), "sent.id.score.txt")
+    ranking = os.path.join(layout.similarity_dir(trained_root, ZH[2], ZH[0], ZH_RUN), "sent.id.score.txt")
     query_ids, items, scores = read_ranking(ranking)
     rows = range(0, len(query_ids), 9)
     found = zh_only.search_many([captions[query_ids[i]] for i in rows], k=10, segmented=True)
@@ -169,7 +202,7 @@ def test_cross_lingual_routes_are_exact(searcher):
 
 
 def test_fusion_weight_is_the_fusion_stage_s(searcher, trained_root):
-    path = os.path.join(layout.similarity_dir(trained_root, ZH[1], ZH[0], layout.fusion_run_name(CONFIG)),
+    path = os.path.join(layout.similarity_dir(trained_root, ZH[1], ZH[0], layout.fusion_run_name(ZH_RUN)),
                         "weight.txt")
     assert searcher.weight_path() == path
     assert f"w: {searcher.weight:.2f}" == open(path).read().strip()

@@ -19,6 +19,8 @@ import pytest
 
 from conftest import REPO, run_script
 from w2vv import layout
+from w2vv.config import parse_overrides
+from w2vv.runs import configured_run
 
 sys.path.insert(0, str(REPO / "tools"))
 from make_demo_data import FEATURE as DEMO_FEATURE, _picture, compose_images, make_demo_root  # noqa: E402
@@ -72,8 +74,12 @@ def own_root(tmp_path_factory):
 
 
 def model_args(root):
-    return ["--model_path", layout.checkpoint_dir(root, *ZH[:2], CONFIG),
-            "--model_path", layout.checkpoint_dir(root, *EN[:2], CONFIG)]
+    return ["--model_path", layout.checkpoint_dir(root, *ZH[:2], run_name(2)),
+            "--model_path", layout.checkpoint_dir(root, *EN[:2], run_name(1))]
+
+
+def run_name(epochs):
+    return configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": str(epochs), "batch_size": "16"})[1]
 
 
 def free_port():

@@ -1,8 +1,30 @@
-"""Atomic writes: a crash leaves the previous file (or none), never half of one."""
+"""Atomic writes: a crash, or a full disk, leaves the previous file (or none), never half of one."""
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
+
+from .errors import InputError
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _disk_full(error):
+    # h5py reports a failed write with the C library's message, not always with errno set
+    return error.errno in _DISK_FULL or "No space left on device" in str(error)
+
+
+@contextlib.contextmanager
+def _disk_full_is_one_line(path):
+    """A write that fails for want of space: InputError naming ``path`` and what to do."""
+    try:
+        yield
+    except OSError as e:
+        if not _disk_full(e):
+            raise
+        raise InputError(f"{path}: cannot write it, no space left on the device (the previous file, if any, is "
+                         f"intact); free space, then run the same command again") from None
 
 
 def _umask():
@@ -15,16 +37,18 @@ def _umask():
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success rename it into place."""
     path = str(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
-                               dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is as readable as any other
+    tmp = None
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with _disk_full_is_one_line(path):
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
+                                       dir=os.path.dirname(os.path.abspath(path)))
+            os.close(fd)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is as readable as any other
+            yield tmp
+            os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.remove(tmp)
 
 
@@ -44,14 +68,16 @@ def write_text(path, text):
 def atomic_dir(folder):
     """Yield a temporary folder beside ``folder``; on success it replaces ``folder``."""
     folder = os.path.abspath(str(folder))
-    os.makedirs(os.path.dirname(folder), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=os.path.basename(folder) + ".", suffix=".tmp", dir=os.path.dirname(folder))
-    os.chmod(tmp, 0o777 & ~_umask())
+    tmp = None
     try:
-        yield tmp
-        if os.path.isdir(folder):
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        with _disk_full_is_one_line(folder):
+            os.makedirs(os.path.dirname(folder), exist_ok=True)
+            tmp = tempfile.mkdtemp(prefix=os.path.basename(folder) + ".", suffix=".tmp", dir=os.path.dirname(folder))
+            os.chmod(tmp, 0o777 & ~_umask())
+            yield tmp
+            if os.path.isdir(folder):
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
     finally:
-        if os.path.isdir(tmp):
+        if tmp and os.path.isdir(tmp):
             shutil.rmtree(tmp)

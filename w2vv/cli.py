@@ -1,4 +1,6 @@
-"""What every command-line script shares: the error contract and progress logging.
+"""What every command-line script shares: the error contract, progress logging, and the
+arguments the scripts have in common (one definition each: the same name, default and help in
+every script, and the same name as the ini key ``do_all.sh`` passes it from).
 
 Bad input (``InputError``) prints one line, ``error: <file>[:<line>]: <what>``, and exits 1;
 the traceback only with ``--debug``."""
@@ -7,6 +9,11 @@ import sys
 import time
 
 from .errors import InputError
+from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION
+
+ROLE_HELP = {"en_train": "English training collection", "en_val": "English validation collection",
+             "en_test": "English test collection", "zh_train": "Chinese training collection",
+             "zh_val": "Chinese validation collection", "zh_test": "Chinese test collection"}
 
 
 def log(message):
@@ -15,6 +22,45 @@ def log(message):
 
 def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def keras_verbosity():
+    """Keras's progress display: a bar on a terminal, one line per epoch in a log file or CI."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+def add_rootpath(parser):
+    parser.add_argument("--rootpath", required=True, help="the VisualSearch root")
+
+
+def add_collections(parser, *roles):
+    for role in roles:
+        parser.add_argument(f"--{role}", default=DEFAULT_COLLECTIONS[role],
+                            help=f"{ROLE_HELP[role]} (default %(default)s)")
+
+
+def add_config_overrides(parser):
+    parser.add_argument("--config_overrides", default="",
+                        help="change config attributes for this run: 'k=v,…', e.g. 'lstm_size=64,n_layers=0-256-256'")
+
+
+def add_feature_collection(parser):
+    parser.add_argument("--feature_collection", default=DEFAULT_FEATURE_COLLECTION,
+                        help="the collection holding FeatureData (default %(default)s)")
+
+
+def add_overwrite(parser, default=0):
+    parser.add_argument("--overwrite", type=int, default=default, choices=[0, 1],
+                        help=f"1: redo work already done; 0: skip it (default {default})")
+
+
+def add_wait(parser):
+    parser.add_argument("--wait", action="store_true",
+                        help="when another run writes the same files, wait for it instead of stopping")
+
+
+def add_debug(parser):
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def run(main, argv=None):

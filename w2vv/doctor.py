@@ -29,12 +29,12 @@ class Check:
 
 @dataclass
 class Collections:
-    en_train: str = "mscoco2014dev-train"
-    en_val: str = "mscoco2014dev-val"
-    en_test: str = "mscoco2014dev-test"
-    zh_train: str = "cococntrain"
-    zh_val: str = "cococnval"
-    zh_test: str = "cococntest"
+    en_train: str = layout.DEFAULT_COLLECTIONS["en_train"]
+    en_val: str = layout.DEFAULT_COLLECTIONS["en_val"]
+    en_test: str = layout.DEFAULT_COLLECTIONS["en_test"]
+    zh_train: str = layout.DEFAULT_COLLECTIONS["zh_train"]
+    zh_val: str = layout.DEFAULT_COLLECTIONS["zh_val"]
+    zh_test: str = layout.DEFAULT_COLLECTIONS["zh_test"]
 
     def all(self):
         return [self.en_train, self.en_val, self.en_test, self.zh_train, self.zh_val, self.zh_test]

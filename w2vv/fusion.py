@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from . import layout
+from . import layout, runs
 from .atomic import write_text
 from .errors import InputError
 from .metrics import descending_order, mean_inverted_rank
@@ -107,18 +107,27 @@ def _same_images_or_fail(zh_path, zh_ids, en_path, en_ids):
                          f"in the English, e.g. {only_en[:1]}): CL needs the same images in both")
 
 
+def cl_inputs(root, config, zh_test, en_test, zh_train="cococntrain", en_train="mscoco2014dev-train",
+              en_config=None):
+    """The two ``sent_feat.txt`` files (Chinese, English) CL of one split is computed from; the
+    English model's run is ``en_config`` when given, else ``config``."""
+    return [os.path.join(layout.similarity_dir(root, zh_test, zh_train, config), SENT_FEAT_FILE),
+            os.path.join(layout.similarity_dir(root, en_test, en_train, en_config or config), SENT_FEAT_FILE)]
+
+
 def cross_lingual_run(root, config, zh_test, en_test, zh_train="cococntrain",
-                      en_train="mscoco2014dev-train"):
+                      en_train="mscoco2014dev-train", en_config=None):
     """Read both languages' ``sent_feat.txt`` of one split, write the CL results into
     ``<root>/<zh_test>/SimilarityIndex/<zh_train>/zh2en_<config>/``; return (folder, metrics)."""
-    zh_path = os.path.join(layout.similarity_dir(root, zh_test, zh_train, config), SENT_FEAT_FILE)
-    en_path = os.path.join(layout.similarity_dir(root, en_test, en_train, config), SENT_FEAT_FILE)
+    zh_path, en_path = cl_inputs(root, config, zh_test, en_test, zh_train, en_train, en_config)
     zh_ids, zh_vecs = read_sent_feat(zh_path)
     en_ids, en_vecs = read_sent_feat(en_path)
     _same_images_or_fail(zh_path, zh_ids, en_path, en_ids)
     scores, relevant = cross_lingual(zh_ids, zh_vecs, en_ids, en_vecs)
     out_dir = cl_dir(root, config, zh_test, zh_train)
-    return out_dir, write_results(out_dir, zh_ids, en_ids, scores, relevant)
+    metrics = write_results(out_dir, zh_ids, en_ids, scores, relevant)
+    runs.record_inputs(out_dir, [zh_path, en_path])
+    return out_dir, metrics
 
 
 # ---------------------------------------------------------------- CLM on disk
@@ -158,9 +167,18 @@ def load_fusion_input(cm_path, cl_path):
     return fusion_input
 
 
+def _split_inputs(root, config, zh_test, zh_train):
+    return [os.path.join(cm_dir(root, config, zh_test, zh_train), RANKING_FILE),
+            os.path.join(cl_dir(root, config, zh_test, zh_train), RANKING_FILE)]
+
+
+def clm_inputs(root, config, zh_val="cococnval", zh_test="cococntest", zh_train="cococntrain"):
+    """The CM and CL rankings of val and test that CLM is computed from."""
+    return _split_inputs(root, config, zh_val, zh_train) + _split_inputs(root, config, zh_test, zh_train)
+
+
 def _load_split(root, config, zh_test, zh_train):
-    return load_fusion_input(os.path.join(cm_dir(root, config, zh_test, zh_train), RANKING_FILE),
-                             os.path.join(cl_dir(root, config, zh_test, zh_train), RANKING_FILE))
+    return load_fusion_input(*_split_inputs(root, config, zh_test, zh_train))
 
 
 def weight_text(w):
@@ -183,6 +201,8 @@ def fusion_run(root, config, zh_val="cococnval", zh_test="cococntest", zh_train=
     w, _ = best_weight(val_input.cl, val_input.cm, val_input.relevant, rank_norm=rank_norm)
     val_metrics = _write_fused(clm_dir(root, config, zh_val, zh_train), val_input, w, rank_norm)
     test_metrics = _write_fused(clm_dir(root, config, zh_test, zh_train), test_input, w, rank_norm)
+    for zh in (zh_val, zh_test):
+        runs.record_inputs(clm_dir(root, config, zh, zh_train), clm_inputs(root, config, zh_val, zh_test, zh_train))
     return w, val_metrics, test_metrics
 
 

@@ -5,6 +5,10 @@ import os
 from .errors import InputError
 
 DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
+# The pipeline's six collections by role (the paper's names; the ini and every script may name others).
+DEFAULT_COLLECTIONS = {"en_train": "mscoco2014dev-train", "en_val": "mscoco2014dev-val",
+                       "en_test": "mscoco2014dev-test", "zh_train": "cococntrain", "zh_val": "cococnval",
+                       "zh_test": "cococntest"}
 TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
 
 
@@ -81,6 +85,11 @@ def cl_run_name(config_name):
 
 def fusion_run_name(config_name):
     return f"zh2en2img_{config_name}"
+
+
+def lock_file(root, name):
+    """``<root>/.locks/<name>.lock``: held by the run that writes what ``name`` stands for."""
+    return os.path.join(root, ".locks", f"{name}.lock")
 
 
 def image_dir(root, collection):

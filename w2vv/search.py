@@ -63,16 +63,23 @@ class Results(list):
     """The hits of one query, best first, with how the query was read: ``query`` (as given),
     ``lang``, ``mode``, ``text`` (the text encoded: for Chinese, normalised and split into jieba's
     words), ``tokens``,
-    ``unknown`` (tokens no part of the model knows) and ``warning`` (or None)."""
+    ``unknown`` (tokens no part of the model knows), ``warning`` (or None) and ``error``: why the
+    query could not be served (empty, a language no model is loaded for, a route the models do not
+    allow, no known word), or None."""
 
-    def __init__(self, hits, query, lang, mode, text, tokens, unknown, warning=None):
+    def __init__(self, hits, query, lang, mode, text, tokens, unknown, warning=None, error=None):
         super().__init__(hits)
         self.query, self.lang, self.mode, self.text = query, lang, mode, text
-        self.tokens, self.unknown, self.warning = tokens, unknown, warning
+        self.tokens, self.unknown, self.warning, self.error = tokens, unknown, warning, error
 
     def as_dict(self):
         return dict(query=self.query, lang=self.lang, mode=self.mode, text=self.text, unknown=self.unknown,
-                    warning=self.warning, results=[dict(id=h.id, score=round(h.score, 6)) for h in self])
+                    warning=self.warning, error=self.error,
+                    results=[dict(id=h.id, score=round(h.score, 6)) for h in self])
+
+    @classmethod
+    def failed(cls, query, lang, mode, error):
+        return cls([], query, lang, mode, query, [], [], error=error)
 
 
 def checkpoint_parts(folder):
@@ -260,49 +267,63 @@ class Searcher:
         """The top-``k`` images for ``query``: a ``Results`` list of ``Hit(id, score)``, best first.
         ``lang``: ``zh`` | ``en`` (default: detected); ``mode``: ``cm`` | ``cl`` | ``clm`` (default:
         ``clm`` for Chinese when both models and the fusion weight are there, else ``cm``);
-        ``segmented``: the Chinese is already split into words by spaces (no jieba)."""
-        return self.search_many([query], k, lang, mode, segmented)[0]
+        ``segmented``: the Chinese is already split into words by spaces (no jieba).
+        A query that cannot be routed raises InputError; one of unknown words only returns no hits
+        and says so (``warning``, ``error``)."""
+        results = self.search_many([query], k, lang, mode, segmented)[0]
+        if results.error and not results.warning:
+            raise InputError(results.error)
+        return results
 
     def search_many(self, queries, k=10, lang=None, mode=None, segmented=False):
-        """``search`` for every query; the model runs once per language for the whole batch."""
+        """``search`` for every query; the model runs once per language for the whole batch. A query
+        that cannot be served gets a ``Results`` with no hits and its ``error``; the others are answered."""
         if int(k) < 1:
             raise InputError(f"k = {k}: need at least 1 result")
         k = int(k)
-        plans = []
-        for query in queries:
-            if not isinstance(query, str) or not query.strip():
-                raise InputError(f"query {query!r}: empty")
-            q_lang = lang or detect_language(query)
-            if q_lang not in ("zh", "en"):
-                raise InputError(f"language {q_lang!r} unknown (expected zh or en)")
-            q_mode = mode or self.default_mode(q_lang)
-            self._check_route(q_lang, q_mode)
-            plans.append((query, q_lang, q_mode))
-        out = [None] * len(plans)
+        plans, out = [], [None] * len(queries)
+        for i, query in enumerate(queries):
+            try:
+                plans.append((i, *self._plan(query, lang, mode)))  # (i, language, mode)
+            except InputError as e:
+                out[i] = Results.failed(query, lang, mode, str(e))
+        plan_modes = {i: q_mode for i, _, q_mode in plans}
         for q_lang in ("zh", "en"):
-            rows = [i for i, (_, lang_, _) in enumerate(plans) if lang_ == q_lang]
+            rows = [i for i, lang_, _ in plans if lang_ == q_lang]
             if not rows:
                 continue
             model = self.models[q_lang]
-            prepared = [model.prepare(plans[i][0], segmented) for i in rows]
+            prepared = [model.prepare(queries[i], segmented) for i in rows]
             vectors, known = model.vectors([p[0] for p in prepared])
             for j, i in enumerate(rows):
-                query, _, q_mode = plans[i]
+                query, q_mode = queries[i], plan_modes[i]
                 text, tokens, unknown = prepared[j]
                 if not known[j]:
-                    out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown,
-                                     "no word of the query is known to the model")
+                    message = "no word of the query is known to the model"
+                    out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, message, message)
                     continue
                 hits = self._route(q_mode, vectors[j], k)
                 out[i] = Results(hits, query, q_lang, q_mode, text, tokens, unknown)
         return out
 
+    def _plan(self, query, lang, mode):
+        """(language, mode) of a query; InputError when it cannot be served."""
+        if not isinstance(query, str) or not query.strip():
+            raise InputError(f"query {query!r}: empty")
+        q_lang = lang or detect_language(query)
+        if q_lang not in ("zh", "en"):
+            raise InputError(f"language {q_lang!r} unknown (expected zh or en)")
+        q_mode = mode or self.default_mode(q_lang)
+        self._check_route(q_lang, q_mode)
+        return q_lang, q_mode
+
     def weight_path(self):
+        from .training import trained_model_name
         zh = self.models.get("zh")
         if zh is None:
             return None
-        return os.path.join(layout.similarity_dir(self.root, zh.val, zh.train, layout.fusion_run_name(zh.cfg.name)),
-                            "weight.txt")
+        fusion_run = layout.fusion_run_name(trained_model_name(zh.folder))
+        return os.path.join(layout.similarity_dir(self.root, zh.val, zh.train, fusion_run), "weight.txt")
 
     @property
     def weight(self):
@@ -351,7 +372,9 @@ class Searcher:
 
     def _sent_feat_path(self, en, collection):
         from .ranking import SENT_FEAT_FILE
-        return os.path.join(layout.similarity_dir(self.root, collection, en.train, en.cfg.name), SENT_FEAT_FILE)
+        from .training import trained_model_name
+        return os.path.join(layout.similarity_dir(self.root, collection, en.train, trained_model_name(en.folder)),
+                            SENT_FEAT_FILE)
 
     def _collection_vectors(self, en, collection):
         """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``

@@ -79,6 +79,9 @@ def create_app(searcher, thumbnail_dirs, log=print):
     def search(queries, k, mode, lang):
         check_request(queries, k, mode, lang)
         with lock:
+            if len(queries) == 1:  # one query that cannot be served is a bad request (400)
+                return [searcher.search(queries[0], k, lang or None, mode or None).as_dict()]
+            # a batch: every query answered, those that cannot be served with their "error"
             return [r.as_dict() for r in searcher.search_many(queries, k, lang or None, mode or None)]
 
     @app.exception_handler(BadRequest)

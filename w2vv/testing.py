@@ -3,12 +3,12 @@ sentence and, for Chinese collections (or on request), the ranking of all test i
 sentence with its figures: this is CM."""
 import os
 
-from . import layout
+from . import layout, runs
 from .data import load_collection, make_encoder, open_features
 from .dataset import normalize_features
 from .pages import write_results_page
 from .ranking import SENT_FEAT_FILE, cosine_scores, is_done, write_results, write_sent_feat
-from .training import load_trained_model, predict_vectors, trained_model_name
+from .training import best_weights_file, load_trained_model, predict_vectors, trained_model_name
 
 
 def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None,
@@ -18,9 +18,13 @@ def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None
     Without ``overwrite``, a folder that already holds the results is left as it is."""
     evaluate = layout.is_chinese(test) if evaluate is None else evaluate
     out = layout.similarity_dir(root, test, train, trained_model_name(folder))
+    weights_file = weights_file or best_weights_file(folder)
+    inputs = [weights_file, layout.caption_file(root, test)]
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
-        log(f"{test}: already tested, skipped: {out}")
-        return out
+        if runs.inputs_unchanged(out, inputs):
+            log(f"{test}: already tested, skipped: {out}")
+            return out
+        log(f"{test}: the model or the captions changed since {out} was written: testing again")
     model, cfg = load_trained_model(folder, weights_file)
     encoder = make_encoder(root, train, cfg, word2vec_path, stopwords_path)
     features = open_features(root, cfg, feature_collection)
@@ -29,12 +33,14 @@ def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None
     write_sent_feat(os.path.join(out, SENT_FEAT_FILE), collection.sentences.ids, vectors)
     log(f"{test}: {len(vectors)} sentence vectors -> {out}/{SENT_FEAT_FILE}")
     if not evaluate:
+        runs.record_inputs(out, inputs)
         return out
     images = normalize_features(features.read_rows(collection.image_rows), cfg)
     scores = cosine_scores(vectors, images)
     metrics = write_results(out, collection.sentences.ids, collection.image_ids, scores, collection.relevance().T,
                             extra={"n_zero_filled_sentences": zero_filled})
-    page, _ = write_results_page(root, test, train, cfg.name)
+    runs.record_inputs(out, inputs)
+    page, _ = write_results_page(root, test, train, os.path.basename(out))
     log(f"{test}: mIR {metrics['mir']:.4f}  R@1 {metrics['r1']:.3f}  R@5 {metrics['r5']:.3f}  "
         f"R@10 {metrics['r10']:.3f}  medr {metrics['medr']:g}  ({len(collection.image_ids)} images); page: {page}")
     return out

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import checkpoint, layout
+from . import checkpoint, layout, runs
 from .atomic import atomic_path, write_text
 from .config import with_feature_width
 from .data import load_collection, make_encoder, open_features
@@ -177,6 +177,7 @@ class TrainingRun:
     word2vec_path: str = None
     distribute: str = "none"  # "mirrored": tf.distribute.MirroredStrategy over all GPUs (batch split across them)
     tensorboard: bool = False  # TensorBoard logs in <checkpoint folder>/tensorboard
+    name: str = None          # the run name (runs.run_name), naming the checkpoint folder; None: the config's
 
 
 def best_weights_file(folder):
@@ -210,13 +211,17 @@ def train(run, cfg, log=print, verbose=1):
     """Train ``cfg`` on ``run.train``, validating on ``run.val``; returns the checkpoint folder.
     An interrupted run (its resume state is in the folder) continues from its last finished epoch.
     ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none)."""
-    folder = layout.checkpoint_dir(run.root, run.train, run.val, cfg.name)
+    name = run.name or cfg.name
+    folder = layout.checkpoint_dir(run.root, run.train, run.val, name)
     resuming = os.path.isfile(os.path.join(folder, RESUME_FILE))
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
+    settings = runs.settings_of(run, cfg)
+    if resuming:
+        runs.check_same_settings(folder, settings)  # never continue a run made with other settings
     features = open_features(run.root, cfg, run.feature_collection)
     cfg = with_feature_width(cfg, features.ndims, features.folder)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
@@ -234,7 +239,8 @@ def train(run, cfg, log=print, verbose=1):
         if os.path.isfile(os.path.join(folder, "model.json")):  # overwriting: the run is no longer done
             os.remove(os.path.join(folder, "model.json"))
         _write_model_description(model, cfg, encoder, folder, log)
-    log(f"training {cfg.name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
+        runs.save_settings(folder, name, settings)
+    log(f"training {name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
         f"{model.count_params():,} parameters, loss {cfg.loss_fun}, seed {progress.seed}")
     batches = TrainingBatches(train_set, features, cfg, run.batch_size, progress.seed, progress.next_epoch)
     stopped = progress.rule.patience > progress.rule.max_patience
@@ -265,7 +271,10 @@ def _write_model_description(model, cfg, encoder, folder, log):
 
 
 def trained_model_name(folder):
-    """The run's name (its config's), read without building the model."""
+    """The run's name (its recorded run name; else the config's), read without building the model."""
+    record = runs.recorded_run(folder)
+    if record:
+        return record[0]
     if is_original_checkpoint(folder):
         return os.path.basename(os.path.normpath(folder))
     return checkpoint.load_model_config(folder)[0].name

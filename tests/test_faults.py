@@ -1,0 +1,274 @@
+"""No silent wrong result and no lost work: the ini is checked, every stage takes the ini's
+collections, one run at a time per root and config (a killed run leaves no lock behind), a full
+disk stops with one line and keeps the previous file, and logs are lines, not a redrawn bar."""
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import trainer
+from conftest import REPO
+from w2vv import cli, layout, lock, settings
+from w2vv.atomic import write_text
+from w2vv.errors import InputError
+
+sys.path.insert(0, str(REPO / "tools"))
+from make_demo_data import make_demo_root  # noqa: E402
+
+DO_ALL = str(REPO / "do_all.sh")
+SMALL = "lstm_size=8,n_layers=0-16-16"
+
+
+def do_all(ini, *args, timeout=60):
+    return subprocess.run(["bash", DO_ALL, "--ini", str(ini), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+def write_ini(path, text):
+    path.write_text(f"python = {sys.executable}\n{text}")
+    return path
+
+
+# ---------------------------------------------------------------- the ini
+
+@pytest.mark.parametrize("line, message", [
+    ("max_epoch = 3", "unknown setting 'max_epoch' (did you mean 'max_epochs'?)"),
+    ("stage = 3", "unknown setting 'stage'"),
+    ("PATH = /nowhere", "unknown setting 'PATH'"),
+    ("max_epochs = ten", "max_epochs = ten (expected a whole number ≥ 1 or nothing)"),
+    ("overwrite = yes", "overwrite = yes (expected 0 or 1)"),
+    ("seed = -1", "seed = -1 (expected a whole number ≥ 0 or nothing)"),
+    ("stopwords_en = /no/such/list.txt", "stopwords_en = /no/such/list.txt (no such file"),
+    ("distribute = all", "distribute = all (expected none or mirrored)"),
+    ("zh_test = my test", "zh_test = my test (expected a collection name)"),
+    ("config_overrides = lstm_size", "expected key=value"),
+    ("just words", "expected 'key = value'"),
+])
+def test_the_ini_takes_known_keys_and_checked_values_only(tmp_path, line, message):
+    ini = write_ini(tmp_path / "bad.ini", f"rootpath = {tmp_path}\n{line}\n")
+    done = do_all(ini, "base_w2vv")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"error: {ini}:3: ") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_rootpath(tmp_path):
+    done = do_all(write_ini(tmp_path / "a.ini", "overwrite = 0\n"), "base_w2vv")
+    assert done.returncode == 1 and done.stderr.strip().endswith("a.ini: rootpath not set")
+
+
+def test_help_prints_usage_and_the_stages_only():
+    done = subprocess.run(["bash", DO_ALL, "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("Usage: ./do_all.sh")
+    assert "set -euo" not in done.stdout and "#" not in done.stdout  # no line of the script itself
+    for stage in range(6):
+        assert f"\n  {stage}  " in done.stdout
+
+
+def test_settings_module_lists_the_run_name_and_overrides(tmp_path):
+    ini = write_ini(tmp_path / "ok.ini", f"rootpath = {tmp_path}\nmax_epochs = 3\nnormalize_zh = 1\n"
+                                         "config_overrides = lstm_size=256\n")
+    text = settings.shell_assignments(settings.read_settings(str(ini)), "base_w2vv")
+    assert "run_name=base_w2vv_lstm_size256_max_epochs3_normalize_zh1\n" in text
+    assert "overrides=lstm_size=256,normalize_zh=1\n" in text and "zh_test=cococntest\n" in text
+
+
+# ---------------------------------------------------------------- one run at a time
+
+def hold(path):
+    """A second process holding the lock ``path`` until killed."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "f.write('pid holder'); f.flush(); print('held', flush=True); time.sleep(120)"), str(path)],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def kill(holder):
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+
+
+def test_a_second_do_all_on_the_same_root_and_config_stops_and_a_killed_one_blocks_nothing(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    ini = write_ini(tmp_path / "run.ini", f"rootpath = {root}\n")
+    path = layout.lock_file(str(root), "do_all.base_w2vv")
+    os.makedirs(os.path.dirname(path))
+    holder = hold(path)
+    try:
+        second = do_all(ini, "--stage", "9", "base_w2vv")  # --stage 9: no stage to run, the lock alone
+        assert second.returncode == 1
+        assert second.stderr.strip() == (f"error: {path}: another ./do_all.sh of base_w2vv on {root} is running "
+                                         "(pid holder); wait for it to end, or pass --wait")
+        other_config = do_all(ini, "--stage", "9", "w2vv_attention_ctl")
+        assert other_config.returncode == 0, other_config.stderr
+    finally:
+        kill(holder)
+    after_kill = do_all(ini, "--stage", "9", "base_w2vv")
+    assert after_kill.returncode == 0 and "done: base_w2vv" in after_kill.stdout
+
+
+def test_a_second_trainer_on_the_same_run_stops_with_one_line(tmp_path, capsys):
+    root = tmp_path / "root"
+    root.mkdir()
+    run = "base_w2vv_batch_size10_lstm_size8_max_epochs1_n_layers0-16-16"
+    path = layout.lock_file(str(root), f"trainer.cococntrain.cococnval.{run}")
+    os.makedirs(os.path.dirname(path))
+    holder = hold(path)
+    try:
+        status = cli.run(trainer.main, ["cococntrain", "cococnval", "cococntest", "--rootpath", str(root),
+                                        "--model_config", "base_w2vv", "--max_epochs", "1", "--batch_size", "10",
+                                        "--config_overrides", SMALL])
+        assert status == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: {path}: training ") and "is already running (pid holder)" in err
+    finally:
+        kill(holder)
+
+
+def test_wait_waits_for_the_holder(tmp_path):
+    path = tmp_path / "x.lock"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "print('held', flush=True); time.sleep(1.5)"), str(path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    messages = []
+    started = time.time()
+    with lock.exclusive(str(path), "the test", wait=True, log=messages.append):
+        waited = time.time() - started
+    holder.wait()
+    assert waited > 0.5 and messages and messages[0].startswith("waiting for the test")
+
+
+# ---------------------------------------------------------------- a full disk
+
+def test_a_failed_write_is_one_line_and_keeps_the_previous_file(tmp_path, monkeypatch):
+    """Each writer of the project (text, resume state, weights) through the same atomic write."""
+    from w2vv import checkpoint, training
+    target = tmp_path / "vocab.txt"
+    write_text(target, "old\n")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("builtins.open", _failing_open_for(str(tmp_path), disk_full))
+    with pytest.raises(InputError, match=rf"^{target}: cannot write it, no space left on the device"):
+        write_text(target, "new\n")
+    monkeypatch.undo()
+    assert target.read_text() == "old\n" and os.listdir(tmp_path) == ["vocab.txt"]
+
+    monkeypatch.setattr(training.np, "savez", disk_full)
+    with pytest.raises(InputError, match="resume_state.npz: cannot write it, no space left"):
+        training.save_resume_state(str(tmp_path), _TinyModel(), training.Progress(0, training.PlateauRule(0.1)))
+    monkeypatch.setattr(checkpoint.h5py, "File", lambda *a, **k: disk_full())
+    with pytest.raises(InputError, match="epoch_3.h5: cannot write it, no space left"):
+        checkpoint.save_weights(_TinyModel(), str(tmp_path / "epoch_3.h5"))
+    assert os.listdir(tmp_path) == ["vocab.txt"]
+
+
+def _failing_open_for(folder, fail):
+    real_open = open
+
+    def fake_open(file, mode="r", *args, **kwargs):
+        if "w" in mode and str(file).startswith(folder):
+            return fail()
+        return real_open(file, mode, *args, **kwargs)
+    return fake_open
+
+
+class _TinyModel:
+    variables, layers = [np.zeros(2)], []
+
+    class optimizer:
+        variables = [np.zeros(1)]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB tmpfs (skipped where mounting is not allowed)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_for_real_then_the_same_command_after_freeing_space(small_disk):
+    target = small_disk / "results.txt"
+    write_text(target, "previous\n")
+    filler = small_disk / "filler"
+    with open(filler, "wb") as f:  # fill the disk
+        try:
+            f.write(b"\0" * (2 << 20))
+        except OSError:
+            pass
+    with pytest.raises(InputError, match=rf"^{target}: cannot write it, no space left on the device"):
+        write_text(target, "x" * 200_000)
+    assert target.read_text() == "previous\n" and sorted(os.listdir(small_disk)) == ["filler", "results.txt"]
+    filler.unlink()
+    write_text(target, "x" * 200_000)
+    assert target.stat().st_size == 200_000
+
+
+# ---------------------------------------------------------------- logs
+
+def test_training_logs_a_line_per_epoch_when_not_on_a_terminal(tmp_path):
+    root = tmp_path / "VisualSearch"
+    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+    subprocess.run([sys.executable, str(REPO / "build_vocab.py"), "cococntrain", "--rootpath", str(root)],
+                   check=True, capture_output=True)
+    done = subprocess.run([sys.executable, str(REPO / "trainer.py"), "cococntrain", "cococnval", "cococntest",
+                           "--rootpath", str(root), "--model_config", "base_w2vv", "--max_epochs", "2",
+                           "--batch_size", "10", "--config_overrides", SMALL], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "\r" not in done.stdout and "\x1b[" not in done.stdout and "━" not in done.stdout
+    assert done.stdout.count("Epoch 1/2") == 1 and done.stdout.count("Epoch 2/2") == 1
+
+
+def test_keras_verbosity_follows_the_terminal(monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert cli.keras_verbosity() == 2
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli.keras_verbosity() == 1
+
+
+# ---------------------------------------------------------------- the ini's collections
+
+RENAMED = {"mscoco2014dev-train": "en-tr", "mscoco2014dev-val": "en-va", "mscoco2014dev-test": "en-te",
+           "cococntrain": "mycntr", "cococnval": "mycnva", "cococntest": "mycnte"}
+
+
+def rename_collections(root):
+    for old, new in RENAMED.items():
+        shutil.move(root / old, root / new)
+        for sub, old_name, new_name in (("TextData", f"{old}.caption.txt", f"{new}.caption.txt"),
+                                        ("ImageSets", f"{old}.txt", f"{new}.txt")):
+            shutil.move(root / new / sub / old_name, root / new / sub / new_name)
+
+
+def test_do_all_takes_every_collection_from_the_ini(tmp_path):
+    root = tmp_path / "VisualSearch"
+    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+    rename_collections(root)
+    roles = dict(zip(("en_train", "en_val", "en_test", "zh_train", "zh_val", "zh_test"), RENAMED.values()))
+    ini = write_ini(tmp_path / "renamed.ini", f"rootpath = {root}\nmax_epochs = 1\nseed = 0\n"
+                    f"config_overrides = {SMALL}\n" + "".join(f"{k} = {v}\n" for k, v in roles.items()))
+    done = do_all(ini, "base_w2vv", timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    run = settings.run_name_of(settings.shell_assignments(settings.read_settings(str(ini)), "base_w2vv"))
+    for split in ("mycnva", "mycnte"):
+        for name in (run, layout.cl_run_name(run), layout.fusion_run_name(run)):
+            assert os.path.isfile(os.path.join(layout.similarity_dir(str(root), split, "mycntr", name), "mir.txt"))
+    assert Path(root, "results", f"{run}.txt").read_text().splitlines()[1].startswith(run)
+    assert not any(Path(root).glob("coco*")) and not any(Path(root).glob("mscoco2014dev-*"))

@@ -1,0 +1,178 @@
+"""A model, and what is derived from it, is reused only when it was made with the same settings:
+a changed setting trains into a folder of its own (named after the change), a changed file
+behind the same name stops with one line, and derived results are redone when their inputs change."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import trainer
+from conftest import REPO
+from w2vv import cli, layout, runs
+from w2vv.config import parse_overrides
+from w2vv.text import DEFAULT_STOPWORDS
+
+sys.path.insert(0, str(REPO / "tools"))
+from make_demo_data import make_demo_root  # noqa: E402
+
+TRAIN, VAL, TEST, CONFIG = "cococntrain", "cococnval", "cococntest", "base_w2vv"
+SMALL = "lstm_size=8,n_layers=0-16-16"
+
+
+def name_of(overrides="", **kwargs):
+    return runs.configured_run(CONFIG, parse_overrides(overrides), **kwargs)[1]
+
+
+def test_the_run_name_shows_every_setting_that_differs_from_the_config_file():
+    assert name_of() == CONFIG
+    assert name_of("lstm_size=1024") == CONFIG  # the config's own value: no change
+    assert name_of("lstm_size=256") == "base_w2vv_lstm_size256"
+    assert name_of("max_epochs=25,lstm_size=256") == "base_w2vv_lstm_size256_max_epochs25"
+    assert name_of("stopwords_en=/lists/my_list.txt") == "base_w2vv_stopwords_enmy-list"  # "_" separates the tags
+    assert name_of("normalize_zh=1") == "base_w2vv_normalize_zh1"
+    assert name_of("optimizer_impl=keras3") == "base_w2vv_optimizer_implkeras3"
+    assert name_of("batch_size=10") == "base_w2vv_batch_size10"
+    assert name_of(feature_collection="myfeatures") == "base_w2vv_feat-myfeatures"
+    assert name_of(word2vec_path="/data/w2v/vec300.bin") == "base_w2vv_w2v-vec300"
+    long_a, long_b = (name_of(f"lstm_size={n},n_layers=0-4096-4096-4096-2048,lr=0.0005,dropout=0.3,"
+                              "stopwords_zh=/a/very_long_list_name_of_stop_words.txt") for n in (64, 65))
+    assert len(long_a) <= runs.MAX_NAME and long_a.startswith("base_w2vv_dropout0.3_") and long_a != long_b
+
+
+def test_a_content_fingerprint_follows_the_content_not_the_copy(tmp_path):
+    big = tmp_path / "vectors.bin"
+    big.write_bytes(os.urandom(3 << 20))
+    copy = tmp_path / "copy" / "vectors.bin"
+    copy.parent.mkdir()
+    shutil.copy(big, copy)  # a new modification time
+    assert runs.file_fingerprint(big).split(":", 1)[1] == runs.file_fingerprint(copy).split(":", 1)[1]
+    with open(big, "r+b") as f:  # a change in the last MB
+        f.seek(-10, os.SEEK_END)
+        f.write(b"0123456789")
+    assert runs.file_fingerprint(big) != runs.file_fingerprint(copy)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    root = tmp_path_factory.mktemp("identity") / "VisualSearch"
+    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+    subprocess.run([sys.executable, str(REPO / "build_vocab.py"), TRAIN, "--rootpath", str(root)],
+                   check=True, capture_output=True)
+    return root
+
+
+@pytest.fixture
+def root(pristine, tmp_path):
+    return Path(shutil.copytree(pristine, tmp_path / "VisualSearch"))
+
+
+def train(root, overrides=SMALL, *extra):
+    return cli.run(trainer.main, [TRAIN, VAL, TEST, "--rootpath", str(root), "--model_config", CONFIG,
+                                  "--max_epochs", "1", "--batch_size", "10", "--config_overrides", overrides, *extra])
+
+
+def folder_of(root, overrides=SMALL):
+    return layout.checkpoint_dir(str(root), TRAIN, VAL, name_of(f"{overrides},max_epochs=1,batch_size=10"))
+
+
+def stamps(folder):
+    return {f: os.stat(os.path.join(folder, f)).st_mtime_ns for f in os.listdir(folder)}
+
+
+def test_a_changed_setting_trains_into_its_own_folder_and_keeps_the_first(root, capsys):
+    assert train(root) == 0
+    first = folder_of(root)
+    before = stamps(first)
+    other = "lstm_size=12,n_layers=0-16-16"
+    assert train(root, other) == 0
+    second = folder_of(root, other)
+    assert second != first and os.path.basename(second).startswith("base_w2vv_batch_size10_lstm_size12")
+    assert os.path.isfile(os.path.join(second, "model.json")) and stamps(first) == before
+    for folder in (first, second):  # the tester's results follow the run's name
+        name = runs.recorded_run(folder)[0]
+        assert name == os.path.basename(folder)
+        assert os.path.isfile(os.path.join(layout.similarity_dir(str(root), TEST, TRAIN, name), "mir.txt"))
+    assert train(root) == 0 and "already trained, skipped" in capsys.readouterr().out
+
+
+def test_a_changed_stop_word_list_behind_the_same_name_stops_with_one_line(root, tmp_path, capsys):
+    stop_list = tmp_path / "stop_zh.txt"
+    shutil.copy(DEFAULT_STOPWORDS["zh"], stop_list)
+    overrides = f"{SMALL},stopwords_zh={stop_list}"
+    assert train(root, overrides) == 0
+    with open(stop_list, "a", encoding="utf-8") as f:
+        f.write("狗\n")
+    capsys.readouterr()
+    assert train(root, overrides) == 1
+    err = capsys.readouterr().err.strip()
+    settings = os.path.join(folder_of(root, overrides), runs.SETTINGS_FILE)
+    assert err.startswith(f"error: {settings}: made with other settings: stopwords content ") and "\n" not in err
+    assert "--overwrite 1 retrains it" in err
+    assert train(root, overrides, "--overwrite", "1") == 0
+
+
+def test_another_seed_is_not_a_silent_reuse_and_a_resume_checks_the_settings(root, capsys):
+    assert train(root, SMALL, "--seed", "1") == 0
+    assert train(root, SMALL) == 0  # no seed asked: the trained draw will do
+    capsys.readouterr()
+    assert train(root, SMALL, "--seed", "2") == 1
+    assert "seed 1 (asked 2)" in capsys.readouterr().err
+    folder = folder_of(root)
+    Path(folder, "resume_state.npz").write_bytes(b"")  # an interrupted run, made with seed 1
+    assert train(root, SMALL, "--seed", "2", "--overwrite", "1") == 1
+    assert capsys.readouterr().err.startswith(f"error: {os.path.join(folder, runs.SETTINGS_FILE)}: made with other")
+
+
+def test_a_folder_without_a_settings_record_is_reused_as_the_papers(root, capsys):
+    assert train(root) == 0
+    os.remove(os.path.join(folder_of(root), runs.SETTINGS_FILE))  # as a folder of the original code
+    capsys.readouterr()
+    assert train(root) == 0 and "already trained, skipped" in capsys.readouterr().out
+
+
+def test_test_results_are_redone_when_the_model_changed(root, capsys):
+    assert train(root) == 0
+    capsys.readouterr()
+    assert train(root) == 0
+    assert "testing again" not in capsys.readouterr().out
+    weights = [f for f in os.listdir(folder_of(root)) if f.endswith(".h5")][0]
+    os.utime(os.path.join(folder_of(root), weights), ns=(1, 1))  # as another model written there
+    assert train(root) == 0
+    out = capsys.readouterr().out
+    assert f"{VAL}: the model or the captions changed" in out and f"{TEST}: the model or the captions changed" in out
+
+
+def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
+    from test_ranking_files import CONFIG as TINY_CONFIG, en_sent_feat, run_script, write_tiny_root
+    tiny = tmp_path / "tiny"
+    write_tiny_root(tiny)
+    args = ["--rootpath", tiny, "--config", TINY_CONFIG]
+    assert run_script("cross_lingual.py", *args).returncode == 0
+    assert run_script("fuse.py", *args).returncode == 0
+    same = run_script("cross_lingual.py", *args)
+    assert same.stdout.count("skip cococn") == 2 and "skip fusion" in run_script("fuse.py", *args).stdout
+    os.utime(en_sent_feat(tiny, "test"), ns=(1, 1))
+    again = run_script("cross_lingual.py", *args)
+    assert "skip cococnval" in again.stdout and "CL cococntest" in again.stdout
+    assert "CLM w =" in run_script("fuse.py", *args).stdout  # its CL input changed
+
+
+def test_an_attribute_added_after_the_record_at_its_default_is_no_difference():
+    cfg = runs.configured_run(CONFIG)[0]
+    asked = runs.model_settings(cfg, TRAIN, VAL, "mscoco2014dev", DEFAULT_STOPWORDS["zh"], DEFAULT_STOPWORDS["en"], None)
+    recorded = {**asked, "config": {k: v for k, v in asked["config"].items() if k != "optimizer_impl"}}
+    assert runs.differences(recorded, asked) == []
+    keras3 = {**asked, "config": {**asked["config"], "optimizer_impl": "keras3"}}
+    assert runs.differences(recorded, keras3) == ["optimizer_impl None (asked 'keras3')"]
+
+
+def test_a_moved_root_keeps_its_models(root, tmp_path, capsys):
+    assert train(root) == 0
+    moved = Path(shutil.move(str(root), str(tmp_path / "elsewhere")))
+    capsys.readouterr()
+    assert train(moved) == 0
+    out = capsys.readouterr().out
+    assert "already trained, skipped" in out and "already tested, skipped" in out and "testing again" not in out

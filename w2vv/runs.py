@@ -1,0 +1,200 @@
+"""Run identity: a model, and every result derived from it, is reused only when it was made with
+the same settings.
+
+A training run records in its checkpoint folder (``settings.json``) everything that changes the
+model or its inputs: the config's attributes after overrides (``max_epochs``, ``batch_size``,
+``normalize_zh``, the stop-word list paths, ``optimizer_impl``… included), the stop-word list and
+word2vec it read (path and a content fingerprint), the feature collection, the training and
+validation collections, and the seed when one was given.
+
+The folder's name is the run name: the config's name when every setting is the paper config's
+(so checkpoints of the original code are found as before), else the config's name tagged with
+what differs, ``base_w2vv_lstm_size256`` (a short hash replaces a tag too long to read).
+Results derived from a model (sentence vectors, CL, CLM, the table) carry the run name in their
+folder names and record the files they were computed from (``inputs.json``): they are redone,
+not reused, when those files changed."""
+import hashlib
+import json
+import os
+import re
+
+from . import layout
+from .atomic import write_text
+from .config import DEFAULTS, load_config
+from .errors import InputError
+from .text import DEFAULT_STOPWORDS
+
+SETTINGS_FILE = "settings.json"
+INPUTS_FILE = "inputs.json"
+MAX_NAME = 80
+_SAMPLE = 1 << 20  # a content fingerprint hashes the first and the last MB of a file
+
+
+def file_fingerprint(path):
+    """``size:sha1`` of a file's size, first and last MB (a copy of the root keeps it; an edited
+    or replaced file changes it); for a folder (a BigFile) or a gensim model with side files,
+    one per file."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise InputError(f"{path}: not found")
+    if os.path.isdir(path):
+        files = sorted(os.path.join(path, f) for f in os.listdir(path) if os.path.isfile(os.path.join(path, f)))
+    else:
+        folder, base = os.path.split(os.path.abspath(path))
+        siblings = [os.path.join(folder, f) for f in sorted(os.listdir(folder)) if f.startswith(base + ".")]
+        files = [path] + [f for f in siblings if f.endswith(".npy")]
+    return ";".join(_one_file(f) for f in files)
+
+
+def _one_file(path):
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: not found")
+    size = os.path.getsize(path)
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        digest.update(f.read(_SAMPLE))
+        if size > 2 * _SAMPLE:
+            f.seek(-_SAMPLE, os.SEEK_END)
+            digest.update(f.read(_SAMPLE))
+        else:
+            digest.update(f.read())
+    return f"{os.path.basename(path)}:{size}:{digest.hexdigest()[:16]}"
+
+
+def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed):
+    """Everything that changes the model trained on ``train``: a JSON-able dict."""
+    return dict(config={k: v for k, v in sorted(vars(cfg).items())}, train=train, val=val,
+                feature_collection=feature_collection,
+                stopwords=dict(path=os.path.abspath(stopwords_path), content=file_fingerprint(stopwords_path)),
+                word2vec=dict(path=os.path.abspath(word2vec_path), content=file_fingerprint(word2vec_path)),
+                seed=seed)
+
+
+def settings_of(run, cfg):
+    """``model_settings`` of a ``training.TrainingRun`` with ``cfg``: the stop-word list and word2vec
+    it reads (the layout's unless the run or the config names others)."""
+    lang = layout.language(run.train)
+    stopwords = getattr(cfg, f"stopwords_{lang}") or DEFAULT_STOPWORDS[lang]
+    return model_settings(cfg, run.train, run.val, run.feature_collection, stopwords,
+                          run.word2vec_path or layout.word2vec_path(run.root, lang), run.seed)
+
+
+def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
+                   word2vec_path=None, config_dir=None):
+    """(cfg with ``overrides``, its run name)."""
+    cfg = load_config(model_config, config_dir, overrides)
+    return cfg, run_name(cfg, load_config(model_config, config_dir), feature_collection, word2vec_path)
+
+
+def run_name(cfg, paper_cfg, feature_collection=layout.DEFAULT_FEATURE_COLLECTION, word2vec_path=None):
+    """The config's name, tagged with every setting that differs from the paper config's
+    (``paper_cfg``: the config file with no override): ``base_w2vv_lstm_size256_max_epochs25``."""
+    paper = vars(paper_cfg)
+    tags = [f"{key}{_readable(value)}" for key, value in sorted(vars(cfg).items())
+            if key != "name" and paper.get(key) != value]
+    if feature_collection != layout.DEFAULT_FEATURE_COLLECTION:
+        tags.append(f"feat-{_readable(feature_collection)}")
+    if word2vec_path:
+        tags.append(f"w2v-{_readable(word2vec_path)}")
+    if not tags:
+        return cfg.name
+    name = "_".join([cfg.name] + tags)
+    if len(name) > MAX_NAME:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = f"{name[:MAX_NAME - 9]}_{digest}"
+    return name
+
+
+def _readable(value):
+    """A value as a folder-name fragment: a path by its file name, True/False as 1/0."""
+    if isinstance(value, bool):
+        value = int(value)
+    text = str(value)
+    if os.sep in text or text.endswith((".txt", ".model", ".bin")):
+        text = os.path.splitext(os.path.basename(os.path.normpath(text)))[0]
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text)
+
+
+def save_settings(folder, name, settings):
+    write_text(os.path.join(folder, SETTINGS_FILE),
+               json.dumps(dict(run_name=name, settings=settings), indent=1, default=str) + "\n")
+
+
+def recorded_run(folder):
+    """(run name, settings) recorded in a checkpoint folder, or None (a folder of the original code,
+    or of this project before settings were recorded: treated as the paper's settings)."""
+    path = os.path.join(folder, SETTINGS_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            record = json.load(f)
+        return record["run_name"], record["settings"]
+    except (ValueError, KeyError) as e:
+        raise InputError(f"{path}: not a settings record ({e}); delete the checkpoint folder to retrain") from None
+
+
+def differences(recorded, asked):
+    """The settings that differ, one readable phrase each (empty: the same run)."""
+    recorded = json.loads(json.dumps(recorded, default=str))  # JSON round trip: tuples become lists
+    asked = json.loads(json.dumps(asked, default=str))
+    out = []
+    for key in sorted(set(recorded) | set(asked)):
+        was, now = recorded.get(key), asked.get(key)
+        if key == "seed" and now is None:
+            continue  # no seed asked: any trained draw will do
+        if key == "config":
+            out += [f"{k} {was.get(k)!r} (asked {now.get(k)!r})" for k in sorted(set(was) | set(now))
+                    if was.get(k) != now.get(k) and not _added_since(k, was, now)]
+        elif key in ("stopwords", "word2vec"):
+            # by content: a root moved or copied elsewhere keeps its models (another file by another
+            # name is another run name already)
+            if was.get("content") != now.get("content"):
+                out.append(f"{key} content {was.get('content')} (now {now.get('content')}, {now.get('path')})")
+        elif was != now:
+            out.append(f"{key} {was!r} (asked {now!r})")
+    return out
+
+
+def _added_since(key, was, now):
+    """An attribute the project added after the record was written, asked at its default (which
+    reproduces what the project did before): no difference."""
+    return key not in was and key in DEFAULTS and json.loads(json.dumps(DEFAULTS[key])) == now.get(key)
+
+
+def check_same_settings(folder, settings):
+    """InputError naming the settings that differ when ``folder`` holds a run made otherwise."""
+    record = recorded_run(folder)
+    if record is None:
+        return
+    diff = differences(record[1], settings)
+    if diff:
+        raise InputError(f"{os.path.join(folder, SETTINGS_FILE)}: made with other settings: {'; '.join(diff[:4])}"
+                         f"{' …' if len(diff) > 4 else ''}; --overwrite 1 retrains it, or move the folder away")
+
+
+# ---------------------------------------------------------------- derived results
+
+def _stamps(out_dir, paths):
+    """(size, modification time) of each input, keyed by its path relative to ``out_dir`` (a moved
+    root keeps its results)."""
+    return {os.path.relpath(os.path.abspath(p), os.path.abspath(out_dir)):
+            [os.path.getsize(p), os.stat(p).st_mtime_ns] if os.path.isfile(p) else None for p in paths}
+
+
+def record_inputs(out_dir, paths):
+    """Write ``inputs.json``: the files a result folder was computed from (size, modification time)."""
+    write_text(os.path.join(out_dir, INPUTS_FILE), json.dumps(_stamps(out_dir, paths), indent=1) + "\n")
+
+
+def inputs_unchanged(out_dir, paths):
+    """True when ``out_dir`` was computed from ``paths`` as they are now (a folder written before
+    inputs were recorded counts as current)."""
+    path = os.path.join(out_dir, INPUTS_FILE)
+    if not os.path.isfile(path):
+        return True
+    try:
+        with open(path) as f:
+            return json.load(f) == _stamps(out_dir, paths)
+    except ValueError:
+        return False

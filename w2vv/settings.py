@@ -1,0 +1,163 @@
+"""The settings file of ``do_all.sh`` (``common.ini``): ``key = value`` lines, ``[sections]`` and
+``# comments`` ignored, ``~`` standing for the home folder. Only the keys below are settings; an
+unknown key, or a value of the wrong kind, stops with one line naming the file, the line and the
+nearest known key.
+
+``python -m w2vv.settings INI CONFIG`` checks the file and prints the settings as shell
+assignments for ``do_all.sh``, with the run name (``runs.run_name``) and the config overrides
+the trainer gets; ``--run_name``: the run name alone."""
+import argparse
+import difflib
+import os
+import re
+import shlex
+import sys
+
+from . import layout
+from .cli import run
+from .config import parse_overrides
+from .download import ARCHIVES
+from .errors import InputError
+
+
+def _flag(value):
+    if value not in ("0", "1"):
+        raise ValueError("expected 0 or 1")
+
+
+def _count(minimum, optional=False):
+    def check(value):
+        if optional and value == "":
+            return
+        if not re.fullmatch(r"\d+", value) or int(value) < minimum:
+            raise ValueError(f"expected a whole number ≥ {minimum}{' or nothing' if optional else ''}")
+    return check
+
+
+def _file_or_empty(value):
+    if value and not os.path.isfile(value):
+        raise ValueError("no such file (empty: the project's own)")
+
+
+def _name(value):
+    if not re.fullmatch(r"[A-Za-z0-9_.,+-]+", value):
+        raise ValueError("expected a collection name")
+
+
+def _one_of(*choices):
+    def check(value):
+        if value not in choices:
+            raise ValueError(f"expected {' or '.join(choices)}")
+    return check
+
+
+def _archives(value):
+    unknown = [name for name in value.split() if name not in ARCHIVES]
+    if unknown:
+        raise ValueError(f"unknown archive {unknown[0]!r} (known: {', '.join(ARCHIVES)})")
+
+
+def _sha256(value):
+    if value and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise ValueError("expected 64 hexadecimal digits")
+
+
+def _any(value):
+    pass
+
+
+def _not_empty(value):
+    if not value:
+        raise ValueError("must not be empty")
+
+
+# key: (default, check)
+KNOWN = {
+    "rootpath": (None, _not_empty),
+    "overwrite": ("0", _flag),
+    "freq_threshold": ("5", _count(1)),
+    "feature_collection": (layout.DEFAULT_FEATURE_COLLECTION, _name),
+    **{role: (collection, _name) for role, collection in layout.DEFAULT_COLLECTIONS.items()},
+    "max_epochs": ("", _count(1, optional=True)),
+    "stopwords_en": ("", _file_or_empty),
+    "stopwords_zh": ("", _file_or_empty),
+    "normalize_zh": ("0", _flag),
+    "config_overrides": ("", parse_overrides),
+    "rank_norm": ("0", _flag),
+    "seed": ("", _count(0, optional=True)),
+    "distribute": ("none", _one_of("none", "mirrored")),
+    "python": ("", _not_empty),
+    "data_archives": ("", _archives),
+    **{f"{name}_url": ("", _any) for name in ARCHIVES},
+    **{f"{name}_sha256": ("", _sha256) for name in ARCHIVES},
+    **{f"{name}_size": ("", _count(1, optional=True)) for name in ARCHIVES},
+}
+
+
+def read_settings(path):
+    """{key: value} of the settings file, every known key present (defaults filled in)."""
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: settings file not found")
+    values = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith(("#", "[")):
+                continue
+            key, sep, value = (part.strip() for part in line.partition("="))
+            if not sep:
+                raise InputError(f"{path}:{lineno}: expected 'key = value', got {line!r}")
+            if key not in KNOWN:
+                nearest = difflib.get_close_matches(key, KNOWN, n=1, cutoff=0.0)
+                raise InputError(f"{path}:{lineno}: unknown setting {key!r} (did you mean {nearest[0]!r}?)")
+            value = os.path.expanduser(value) if value.startswith("~") else value
+            try:
+                KNOWN[key][1](value)
+            except (ValueError, InputError) as e:
+                raise InputError(f"{path}:{lineno}: {key} = {value} ({e})") from None
+            values[key] = value
+    if "rootpath" not in values:
+        raise InputError(f"{path}: rootpath not set")
+    return {**{key: default for key, (default, _) in KNOWN.items()}, **values}
+
+
+def trainer_overrides(settings):
+    """The trainer's ``--config_overrides``: the ini's, plus ``normalize_zh`` and the stop-word lists."""
+    items = [settings["config_overrides"]] if settings["config_overrides"] else []
+    if settings["normalize_zh"] == "1":
+        items.append("normalize_zh=1")
+    items += [f"stopwords_{lang}={settings[f'stopwords_{lang}']}" for lang in ("en", "zh") if settings[f"stopwords_{lang}"]]
+    return ",".join(items)
+
+
+def shell_assignments(settings, config):
+    """The settings as ``key=value`` shell lines (values quoted), with ``overrides`` and ``run_name``."""
+    from .runs import configured_run
+    overrides = trainer_overrides(settings)
+    config_overrides = parse_overrides(overrides)
+    if settings["max_epochs"]:
+        config_overrides["max_epochs"] = settings["max_epochs"]
+    _, name = configured_run(config, config_overrides, settings["feature_collection"])
+    values = {**settings, "overrides": overrides, "run_name": name}
+    del values["python"]  # do_all.sh read it first, to run this
+    return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("ini", help="the settings file")
+    p.add_argument("config", help="model config (w2vv_configs/NAME.py or a .py path)")
+    p.add_argument("--run_name", action="store_true", help="print the run name only")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = p.parse_args(argv)
+    text = shell_assignments(read_settings(args.ini), args.config)
+    print(run_name_of(text) if args.run_name else text, end="\n" if args.run_name else "")
+
+
+def run_name_of(assignments):
+    """The run name in ``shell_assignments``'s text."""
+    return shlex.split(assignments.split("\nrun_name=", 1)[1].splitlines()[0])[0]
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
