@@ -31,8 +31,15 @@ from chinese_variants import VARIANTS, make_variant, opencc_converter, read_sent
 from w2vv.cli import quiet_tensorflow, run  # noqa: E402
 from w2vv.text import OPENCC_CONFIGS, Tokenizer  # noqa: E402
 
-DEMO_MODEL = os.path.join(REPO, "demo_root", "cococntrain", "cv_keras", "cococnval", "w2vv_trainer.py",
-                          "w2vv_attention_ctl")
+
+
+def demo_model():
+    """The Chinese ``w2vv_attention_ctl`` checkpoint that ``make demo`` trains (its run name follows demo.ini)."""
+    from w2vv import layout
+    from w2vv.settings import ini_run, read_settings
+    run_name = ini_run(read_settings(os.path.join(REPO, "demo.ini")), "w2vv_attention_ctl")[1]
+    return layout.checkpoint_dir(os.path.join(REPO, "demo_root"), "cococntrain", "cococnval", run_name)
+
 # OpenCC configurations to compare: characters only, each regional one, and the project's choice.
 CANDIDATES = (("t2s",), ("tw2s",), ("tw2sp",), ("hk2s",), OPENCC_CONFIGS)
 
@@ -83,11 +90,12 @@ def same_top_k(model_path, sentences, variants, k, normalize):
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sentences", help="id<TAB>sentence file of raw simplified Chinese")
-    p.add_argument("--model_path", default=DEMO_MODEL,
+    p.add_argument("--model_path", default=None,
                    help="Chinese checkpoint folder (default: the demo's w2vv_attention_ctl)")
     p.add_argument("--k", type=int, default=5, help="top-k compared (5)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
+    args.model_path = args.model_path or demo_model()
     quiet_tensorflow()
     sentences = read_sentences(args.sentences)
     report("sentences", len(sentences), "sentences")

@@ -266,7 +266,7 @@ def test_do_all_takes_every_collection_from_the_ini(tmp_path):
                     f"config_overrides = {SMALL}\n" + "".join(f"{k} = {v}\n" for k, v in roles.items()))
     done = do_all(ini, "base_w2vv", timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    run = settings.run_name_of(settings.shell_assignments(settings.read_settings(str(ini)), "base_w2vv"))
+    run = settings.ini_run(settings.read_settings(str(ini)), "base_w2vv")[1]
     for split in ("mycnva", "mycnte"):
         for name in (run, layout.cl_run_name(run), layout.fusion_run_name(run)):
             assert os.path.isfile(os.path.join(layout.similarity_dir(str(root), split, "mycntr", name), "mir.txt"))

@@ -130,14 +130,20 @@ def trainer_overrides(settings):
     return ",".join(items)
 
 
-def shell_assignments(settings, config):
-    """The settings as ``key=value`` shell lines (values quoted), with ``overrides`` and ``run_name``."""
+def ini_run(settings, config):
+    """(the trainer's overrides, the run name) of ``config`` under the ini's ``settings``."""
     from .runs import configured_run
     overrides = trainer_overrides(settings)
     config_overrides = parse_overrides(overrides)
     if settings["max_epochs"]:
         config_overrides["max_epochs"] = settings["max_epochs"]
     _, name = configured_run(config, config_overrides, settings["feature_collection"])
+    return overrides, name
+
+
+def shell_assignments(settings, config):
+    """The settings as ``key=value`` shell lines (values quoted), with ``overrides`` and ``run_name``."""
+    overrides, name = ini_run(settings, config)
     values = {**settings, "overrides": overrides, "run_name": name}
     del values["python"]  # do_all.sh read it first, to run this
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
@@ -150,13 +156,11 @@ def main(argv):
     p.add_argument("--run_name", action="store_true", help="print the run name only")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
-    text = shell_assignments(read_settings(args.ini), args.config)
-    print(run_name_of(text) if args.run_name else text, end="\n" if args.run_name else "")
-
-
-def run_name_of(assignments):
-    """The run name in ``shell_assignments``'s text."""
-    return shlex.split(assignments.split("\nrun_name=", 1)[1].splitlines()[0])[0]
+    settings = read_settings(args.ini)
+    if args.run_name:
+        print(ini_run(settings, args.config)[1])
+    else:
+        print(shell_assignments(settings, args.config), end="")
 
 
 if __name__ == "__main__":
