@@ -299,7 +299,7 @@ def skip_reason(variant, backend, gpus):
 def summary(variants):
     """The faithful default: the fastest variant whose replay lands within 1e-5; its goals."""
     if FIGURES.get("replay") != "yes":
-        figure("faithful_default", "not chosen", "(the replay did not run: give --fixtures)")
+        figure("faithful_default", "not_chosen", "(the replay did not run: give --fixtures)")
         return
     passed = [v for v in variants if v.candidate and FIGURES.get(f"{v.name}_replay_within_1e-5") == "yes"
               and isinstance(FIGURES.get(f"{v.name}_sent_per_s"), float)]

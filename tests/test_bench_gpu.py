@@ -67,7 +67,7 @@ def test_every_variant_prints_its_figures(tiny):
 def test_the_replay_chooses_the_faithful_default(tiny):
     found, _, replayed = tiny
     if not replayed:
-        assert found["faithful_default"] == "not chosen"
+        assert found["faithful_default"] == "not_chosen"
         pytest.skip("the fixtures are absent: the replay did not run")
     for variant in VARIANTS:
         if variant.replayable():
