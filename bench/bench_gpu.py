@@ -21,9 +21,7 @@ import argparse
 import contextlib
 import importlib.util
 import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -388,19 +386,10 @@ def main(argv=None):
         return 0
     check_environment()
     args.replay_folder = replay_folder(args.fixtures) if args.fixtures else None
-    created = args.out is None
-    out = args.out or tempfile.mkdtemp(prefix="w2vv_bench_gpu_", dir="/tmp")
-    args.root = os.path.join(out, "VisualSearch")
     t_start = time.perf_counter()
-    try:
+    with pipeline.scratch_root(args, "w2vv_bench_gpu_"):
         failed = measure(args)
         figure("bench_total_s", time.perf_counter() - t_start, "s", "{:.0f}")
-    finally:
-        if args.keep:
-            note(f"data kept in {args.root}")
-        else:
-            shutil.rmtree(out if created else args.root, ignore_errors=True)
-            note(f"generated data deleted ({out if created else args.root})")
     if failed:
         print(f"error: variant(s) {', '.join(failed)} failed (the others' figures are above)", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ ru_maxrss starts at its parent's peak). The input pipeline, the model's step and
 run one after the other in one subprocess, so their ratios compare figures measured in the
 same process and machine state."""
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -574,11 +575,8 @@ def main(argv=None):
         PARTS[args.part](args)
         return 0
     parts = set(args.parts.split(","))
-    created = args.out is None
-    out = args.out or tempfile.mkdtemp(prefix="w2vv_bench_", dir="/tmp")
-    args.root = os.path.join(out, "VisualSearch")
     t_start = time.perf_counter()
-    try:
+    with scratch_root(args, "w2vv_bench_"):
         machine()
         figure("mode", "full" if args.full else "quick", "")
         for key in ("images", "sentences", "w2v_words"):
@@ -604,13 +602,24 @@ def main(argv=None):
         figure("machine_load_average_end", load_average(), "(1, 5, 15 min)")
         note(f"peak RSS of this orchestrating process: {peak_rss_mb():.0f} MB (a floor of the children's ru_maxrss)")
         summary()
+    return 0
+
+
+@contextlib.contextmanager
+def scratch_root(args, prefix):
+    """Sets ``args.root`` to ``<--out or a new temporary folder>/VisualSearch`` for the generated data,
+    and deletes that data at the end (also after an error) unless ``--keep``."""
+    created = args.out is None
+    out = args.out or tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    args.root = os.path.join(out, "VisualSearch")
+    try:
+        yield
     finally:
         if args.keep:
             note(f"data kept in {args.root}")
         else:
             shutil.rmtree(out if created else args.root, ignore_errors=True)
             note(f"generated data deleted ({out if created else args.root})")
-    return 0
 
 
 if __name__ == "__main__":

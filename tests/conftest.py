@@ -25,3 +25,17 @@ def run_script(args, log, timeout=900):
     done = subprocess.run([sys.executable, *args], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=timeout,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert done.returncode == 0, f"{args[0]} failed, see {log.name}"
+
+
+def make_small_root(tmp_path_factory, name, vocabularies_of=()):
+    """A tiny generated root in the real layout (demo data at scale 0.05, 16-d features), with the
+    vocabularies of the training collections ``vocabularies_of`` built."""
+    import subprocess
+    sys.path.insert(0, str(REPO / "tools"))
+    from make_demo_data import make_demo_root
+    root = tmp_path_factory.mktemp(name) / "VisualSearch"
+    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+    for train in vocabularies_of:
+        subprocess.run([sys.executable, str(REPO / "build_vocab.py"), train, "--rootpath", str(root)],
+                       check=True, capture_output=True)
+    return root

@@ -11,14 +11,12 @@ import pytest
 
 import tester
 import trainer
-from conftest import REPO
+from conftest import REPO, make_small_root
 from w2vv import cli, layout
 from w2vv.bigfile import write_bigfile
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
 
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import make_demo_root  # noqa: E402
 
 TRAIN, VAL, TEST = "cococntrain", "cococnval", "cococntest"
 FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"
@@ -28,11 +26,7 @@ RUN = configured_run("w2vv_attention_ctl", {**parse_overrides(SMALL), "max_epoch
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pristine") / "VisualSearch"
-    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
-    subprocess.run([sys.executable, str(REPO / "build_vocab.py"), TRAIN, "--rootpath", str(root)],
-                   check=True, capture_output=True)
-    return root
+    return make_small_root(tmp_path_factory, "pristine", [TRAIN])
 
 
 def copy_root(src, folder):

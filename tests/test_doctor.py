@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 
 import check_root
-from conftest import REPO
+from conftest import REPO, make_small_root
 from w2vv import layout
 from w2vv.bigfile import write_bigfile
 
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import make_demo_root  # noqa: E402
 
 CONFIG = "w2vv_attention_ctl"
 SMALL = "lstm_size=8,n_layers=0-16-16"
@@ -23,9 +21,7 @@ SMALL = "lstm_size=8,n_layers=0-16-16"
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pristine") / "VisualSearch"
-    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
-    return root
+    return make_small_root(tmp_path_factory, "pristine")
 
 
 @pytest.fixture

@@ -3,20 +3,16 @@ a changed setting trains into a folder of its own (named after the change), a ch
 behind the same name stops with one line, and derived results are redone when their inputs change."""
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import trainer
-from conftest import REPO
+from conftest import make_small_root
 from w2vv import cli, layout, runs
 from w2vv.config import parse_overrides
 from w2vv.text import DEFAULT_STOPWORDS
 
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import make_demo_root  # noqa: E402
 
 TRAIN, VAL, TEST, CONFIG = "cococntrain", "cococnval", "cococntest", "base_w2vv"
 SMALL = "lstm_size=8,n_layers=0-16-16"
@@ -57,11 +53,7 @@ def test_a_content_fingerprint_follows_the_content_not_the_copy(tmp_path):
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    root = tmp_path_factory.mktemp("identity") / "VisualSearch"
-    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
-    subprocess.run([sys.executable, str(REPO / "build_vocab.py"), TRAIN, "--rootpath", str(root)],
-                   check=True, capture_output=True)
-    return root
+    return make_small_root(tmp_path_factory, "identity", [TRAIN])
 
 
 @pytest.fixture
