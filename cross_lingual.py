@@ -21,6 +21,7 @@ def parse_args(argv):
     parser.add_argument("--splits", nargs="+", choices=("val", "test"), default=["val", "test"],
                         help="which pairs to match: val (--zh_val with --en_val), test (--zh_test with --en_test)")
     cli.add_overwrite(parser)
+    cli.add_languages(parser)
     cli.add_debug(parser)
     return parser.parse_args(argv)
 

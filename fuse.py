@@ -19,6 +19,7 @@ def parse_args(argv):
     parser.add_argument("--rank_norm", type=int, choices=(0, 1), default=0,
                         help="1: replace scores by 1 - rank/N before fusing (off in the paper)")
     cli.add_overwrite(parser)
+    cli.add_languages(parser)
     cli.add_debug(parser)
     return parser.parse_args(argv)
 

@@ -34,6 +34,7 @@ def parse_args(argv):
                    help="mirrored: train on all GPUs of the machine (tf.distribute.MirroredStrategy)")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
     cli.add_wait(p)
+    cli.add_languages(p)
     cli.add_debug(p)
     return p.parse_args(argv)
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from w2vv import layout
+from w2vv import languages, layout
 from w2vv.encoders import SentenceEncoder
 from w2vv.original import load_original_model
 from w2vv.ranking import read_sent_feat
@@ -22,7 +22,7 @@ RUNS = [("mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test"), ("co
 @pytest.mark.parametrize("train, val, test", RUNS)
 def test_original_checkpoint_predicts_the_original_vectors(fixtures, config, train, val, test):
     root = fixtures / "original_w2vv" / "VisualSearch"
-    lang = layout.language(train)
+    lang = languages.language_of(train)
     folder = layout.checkpoint_dir(root, train, val, config)
     model, cfg = load_original_model(folder, glob.glob(os.path.join(folder, "epoch_*.h5"))[0])
     encoder = SentenceEncoder(Tokenizer(lang),  # the default stop-word lists are the original's

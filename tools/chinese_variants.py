@@ -1,5 +1,5 @@
 """Chinese as other people type it, made from simplified sentences: for the tests and the benchmark
-of ``w2vv.text.normalize_zh``.
+of ``w2vv.languages.normalize_zh``.
 
 Each variant is written with OpenCC from simplified Chinese, and has its own way back (OpenCC's
 configuration for the opposite direction), which tells the sentences that convert back exactly:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import layout
+from . import languages, layout
 from .atomic import atomic_path
 from .bigfile import BigFile
 from .encoders import EncodedSentences, SentenceEncoder
@@ -17,23 +17,29 @@ from .vocab import load_vocab
 from .word2vec import open_word2vec
 
 
-def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None):
-    """The encoder of ``train``'s vocabularies; word2vec, stop words and the normalisation of
-    Chinese (``normalize_zh``) from the layout and ``cfg`` unless given."""
-    lang = layout.language(train)
+def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
+    """The encoder of ``train``'s vocabularies, in ``lang`` (default: ``train``'s language); word2vec,
+    stop words and the normalisation of Chinese (``normalize_zh``) from the language's record and
+    ``cfg`` unless given."""
+    language = languages.get(lang) if lang else languages.of_collection(train)
     normalize = cfg.normalize_zh if normalize_zh is None else normalize_zh
-    tokenizer = Tokenizer(lang, stopwords_path or (cfg.stopwords_zh if lang == "zh" else cfg.stopwords_en),
-                          normalize=bool(normalize) and lang == "zh")
+    tokenizer = Tokenizer(language.code, stopwords_path or stopwords_of(cfg, language.code),
+                          normalize=bool(normalize) and language.normalize is not None)
     threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
     seq_vocab = load_vocab(layout.vocab_file(root, train, "bow", threshold))
     bow_vocab = load_vocab(layout.vocab_file(root, train, "bow_filterstop", threshold))
-    word2vec_path = word2vec_path or layout.word2vec_path(root, lang)
+    word2vec_path = word2vec_path or layout.word2vec_path(root, language.code)
     word2vec = open_word2vec(word2vec_path, expected_dim=cfg.embed_size)
     encoder = SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen)
     encoder.sources = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
     encoder.sources += [tokenizer.stopwords_path, word2vec_path]
     encoder.cache_dir = layout.vocab_dir(root, train, "encoded")
     return encoder
+
+
+def stopwords_of(cfg, lang):
+    """The stop-word list a config names for a language (``stopwords_<code>``), None: the record's."""
+    return getattr(cfg, f"stopwords_{lang}", None)
 
 
 def _fingerprint(paths, maxlen, settings=()):

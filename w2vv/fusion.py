@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from . import layout, runs
+from . import languages, layout, runs
 from .atomic import write_text
 from .errors import InputError
 from .metrics import descending_order, mean_inverted_rank
@@ -81,8 +81,9 @@ def best_weight(cl, cm, relevant, grid=WEIGHT_GRID, rank_norm=False):
 # ---------------------------------------------------------------- the three result folders
 
 def cl_dir(root, config, zh_test, zh_train="cococntrain"):
-    """CL results of a Chinese split: ``.../SimilarityIndex/<zh_train>/zh2en_<config>/``."""
-    return layout.similarity_dir(root, zh_test, zh_train, layout.cl_run_name(config))
+    """CL results of a Chinese split: ``.../SimilarityIndex/<zh_train>/zh2en_<config>/`` (the prefix
+    is the language of ``zh_train``: ``ja2en_`` for a Japanese one)."""
+    return layout.similarity_dir(root, zh_test, zh_train, layout.cl_run_name(config, languages.language_of(zh_train)))
 
 
 def cm_dir(root, config, zh_test, zh_train="cococntrain"):
@@ -91,8 +92,9 @@ def cm_dir(root, config, zh_test, zh_train="cococntrain"):
 
 
 def clm_dir(root, config, zh_test, zh_train="cococntrain"):
-    """CLM results: ``.../SimilarityIndex/<zh_train>/zh2en2img_<config>/``."""
-    return layout.similarity_dir(root, zh_test, zh_train, layout.fusion_run_name(config))
+    """CLM results: ``.../SimilarityIndex/<zh_train>/zh2en2img_<config>/`` (``ja2en2img_`` …)."""
+    return layout.similarity_dir(root, zh_test, zh_train,
+                                 layout.fusion_run_name(config, languages.language_of(zh_train)))
 
 
 # ---------------------------------------------------------------- CL on disk

@@ -2,6 +2,7 @@
 writes is built here and nowhere else, plus the caption and ImageSets readers."""
 import os
 
+from . import languages
 from .errors import InputError
 
 DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
@@ -10,15 +11,6 @@ DEFAULT_COLLECTIONS = {"en_train": "mscoco2014dev-train", "en_val": "mscoco2014d
                        "en_test": "mscoco2014dev-test", "zh_train": "cococntrain", "zh_val": "cococnval",
                        "zh_test": "cococntest"}
 TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
-
-
-def is_chinese(collection):
-    """A collection is Chinese when its name contains 'cn' after position 0 (``cococntrain``)."""
-    return collection.find("cn", 1) > 0
-
-
-def language(collection):
-    return "zh" if is_chinese(collection) else "en"
 
 
 def image_id(sent_id):
@@ -58,16 +50,17 @@ def vocab_counter_file(root, train, style, threshold=5):
     return os.path.join(vocab_dir(root, train, style), f"word_vocab_counter_{threshold}.txt")
 
 
+def word2vec_path(root, lang):
+    """A language's word2vec in the root (where its record says)."""
+    return languages.get(lang).word2vec_path(root)
+
+
 def en_word2vec_dir(root):
-    return os.path.join(root, "word2vec", "flickr", "vec500flickr30m")
+    return word2vec_path(root, "en")
 
 
 def zh_word2vec_file(root):
-    return os.path.join(root, "zh_w2v", "model", "zh_jieba.model")
-
-
-def word2vec_path(root, lang):
-    return zh_word2vec_file(root) if lang == "zh" else en_word2vec_dir(root)
+    return word2vec_path(root, "zh")
 
 
 def checkpoint_dir(root, train, val, config_name):
@@ -79,12 +72,20 @@ def similarity_dir(root, test, train, run_name):
     return os.path.join(root, test, "SimilarityIndex", train, run_name)
 
 
-def cl_run_name(config_name):
-    return f"zh2en_{config_name}"
+def cl_run_name(config_name, lang="zh"):
+    """CL of ``lang`` queries through the pivot's sentences: ``zh2en_<config>`` (``ja2en_…``)."""
+    return f"{lang}2{languages.PIVOT}_{config_name}"
 
 
-def fusion_run_name(config_name):
-    return f"zh2en2img_{config_name}"
+def fusion_run_name(config_name, lang="zh"):
+    return f"{lang}2{languages.PIVOT}2img_{config_name}"
+
+
+def results_file(root, run_name, lang="zh"):
+    """The CL / CM / CLM table ``do_all.sh`` writes: ``results/<run>.txt`` for Chinese queries
+    (the paper's), ``results/<lang>2en2img_<run>.txt`` for another language."""
+    name = run_name if lang == "zh" else fusion_run_name(run_name, lang)
+    return os.path.join(root, "results", f"{name}.txt")
 
 
 def lock_file(root, name):
