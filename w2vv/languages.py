@@ -202,7 +202,7 @@ def detect(text, candidates):
     Chinese or Japanese: among candidates holding both, that is an InputError asking for ``--lang``.
     When no candidate recognises it, the first record that does is returned (the caller then
     says that no model of that language is loaded)."""
-    matches = [code for code in candidates if LANGUAGES[code].recognises(text)]
+    matches = [code for code, lang in LANGUAGES.items() if code in candidates and lang.recognises(text)]
     if len(matches) > 1:
         names = " or ".join(LANGUAGES[c].name for c in matches)
         raise InputError(f"query {text!r} could be {names}: give its language (--lang "
