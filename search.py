@@ -69,14 +69,8 @@ def read_queries(args):
     if args.queries == "-" or (args.queries is None and piped):
         lines = sys.stdin.read().splitlines()
     elif args.queries is not None:
-        from w2vv.errors import InputError
-        try:
-            with open(args.queries, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        except FileNotFoundError:
-            raise InputError(f"{args.queries}: query file not found") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{args.queries}: not UTF-8 text") from None
+        from w2vv.textfile import read_lines
+        lines = read_lines(args.queries, "query file")
     else:
         lines = []
     queries = [line.strip() for line in lines if line.strip()]

@@ -11,7 +11,7 @@ from w2vv.encoders import SentenceEncoder
 from w2vv.original import load_original_model
 from w2vv.ranking import read_sent_feat
 from w2vv.text import Tokenizer
-from w2vv.training import predict_vectors
+from w2vv.inference import predict_vectors
 from w2vv.vocab import load_vocab
 from w2vv.word2vec import open_word2vec
 
@@ -79,7 +79,7 @@ def test_converted_folder_predicts_the_same(fixtures, tmp_path):
     import sys
 
     from conftest import REPO
-    from w2vv.training import load_trained_model
+    from w2vv.inference import load_trained_model
     src = layout.checkpoint_dir(fixtures / "original_w2vv" / "VisualSearch", "cococntrain", "cococnval",
                                 "tiny_attention_ctl")
     out = tmp_path / "converted"

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from .errors import InputError
 from .languages import LANGUAGES
+from .losses import LOSSES
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "w2vv_configs")
 
@@ -32,7 +33,6 @@ DEFAULTS = dict(
 
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"
 FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image feature's dimension
-LOSSES = ("mse", "ctl", "mrl")
 OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
 OPTIMIZER_IMPLS = ("keras2", "keras3")
 

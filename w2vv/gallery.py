@@ -28,6 +28,7 @@ from .atomic import atomic_path, write_text
 from .bigfile import BigFile
 from .errors import InputError
 from .layout import read_imageset
+from .ranking import unit_rows
 
 KINDS = ("auto", "numpy", "faiss", "faiss-ivf")
 FAISS_FROM = 100_000       # auto: galleries of this many images or more use FAISS
@@ -35,13 +36,6 @@ INDEX_DIR = "search_index"
 CHUNK_ROWS = 32_768        # rows read, normalised and scored at once
 _BLOCK_QUERIES = 256
 FEW_QUERIES = 20           # FAISS searches fewer queries than this on one thread (3x faster measured on 2 cores)
-
-
-def unit_rows(x):
-    """Rows scaled to unit length in float32; an all-zero row stays zero."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
 def _topk_sorted(scores, positions, k):

@@ -4,6 +4,7 @@ import os
 
 from . import languages
 from .errors import InputError
+from .textfile import read_lines
 
 DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
 # The pipeline's six collections by role (the paper's names; the ini and every script may name others).
@@ -114,18 +115,13 @@ def read_captions(path):
     """[(sent_id, sentence), …] from a caption file: ``<sentid> <sentence>`` a line."""
     _require_file(path, "caption file")
     pairs = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                fields = line.split(" ", 1)
-                if len(fields) < 2 or not fields[1].strip():
-                    raise InputError(f"{path}:{lineno}: caption line has an id but no sentence")
-                pairs.append((fields[0], fields[1]))
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    for lineno, line in enumerate(read_lines(path, "caption file"), 1):
+        if not line.strip():
+            continue
+        fields = line.split(" ", 1)
+        if len(fields) < 2 or not fields[1].strip():
+            raise InputError(f"{path}:{lineno}: caption line has an id but no sentence")
+        pairs.append((fields[0], fields[1]))
     if not pairs:
         raise InputError(f"{path}: caption file is empty")
     return pairs
@@ -133,8 +129,7 @@ def read_captions(path):
 
 def read_imageset(path):
     _require_file(path, "ImageSets file")
-    with open(path, encoding="utf-8") as f:
-        ids = f.read().split()
+    ids = "\n".join(read_lines(path, "ImageSets file")).split()
     if not ids:
         raise InputError(f"{path}: ImageSets file is empty")
     return ids

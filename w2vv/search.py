@@ -45,7 +45,9 @@ from . import languages, layout
 from .atomic import write_text
 from .bigfile import BigFile, write_bigfile
 from .errors import InputError
-from .gallery import FAISS_FROM, FaissIndex, NumpyIndex, open_gallery, unit_rows
+from .gallery import FAISS_FROM, FaissIndex, NumpyIndex, open_gallery
+from .ranking import unit_rows
+from .textfile import read_lines
 
 MODES = ("cm", "cl", "clm")
 SEARCH_CACHE = "search_cache"  # in the English checkpoint folder: predicted sentence vectors
@@ -104,13 +106,13 @@ class TrainedModel:
 
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True):
         from .data import make_encoder
-        from .training import load_trained_model
+        from .inference import load_trained_model
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
         root, self.train, self.val, _ = checkpoint_parts(folder)
         self.folder, self.root = str(folder), str(rootpath or root)
         self.lang = model_language(self.folder)
-        from .training import best_weights_file
+        from .inference import best_weights_file
         self.weights_file = best_weights_file(self.folder)
         self.model, self.cfg = load_trained_model(self.folder, self.weights_file)
         self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh,
@@ -128,7 +130,7 @@ class TrainedModel:
 
     def vectors(self, texts):
         """(predicted vectors (n × D), known (n,) bool: some part of the encoding is non-empty)."""
-        from .training import predict_vectors
+        from .inference import predict_vectors
         encoded = self.encoder.encode([(f"q{i}", t) for i, t in enumerate(texts)])
         known = ~encoded.empty_parts.all(axis=1)
         return predict_vectors(self.model, encoded, batch_size=256), known
@@ -155,11 +157,7 @@ def _file_stamp(path):
 
 def read_weight(path):
     """The ``w`` of a fusion ``weight.txt`` (``w: 0.xx``)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            fields = f.read().split()
-    except FileNotFoundError:
-        raise InputError(f"{path}: fusion weight not found (run fuse.py, or give the weight)") from None
+    fields = " ".join(read_lines(path, "fusion weight", " (run fuse.py, or give the weight)")).split()
     try:
         if len(fields) != 2 or fields[0] != "w:":
             raise ValueError
@@ -331,7 +329,7 @@ class Searcher:
 
     def weight_path(self, lang=None):
         """The fusion stage's ``weight.txt`` of the ``lang`` model (default: the loaded non-English one)."""
-        from .training import trained_model_name
+        from .inference import trained_model_name
         model = self.models.get(lang or self._source_language())
         if model is None or model.lang == PIVOT:
             return None
@@ -392,7 +390,7 @@ class Searcher:
 
     def _sent_feat_path(self, en, collection):
         from .ranking import SENT_FEAT_FILE
-        from .training import trained_model_name
+        from .inference import trained_model_name
         return os.path.join(layout.similarity_dir(self.root, collection, en.train, trained_model_name(en.folder)),
                             SENT_FEAT_FILE)
 

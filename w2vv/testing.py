@@ -8,7 +8,7 @@ from .data import load_collection, make_encoder, open_features
 from .dataset import normalize_features
 from .pages import write_results_page
 from .ranking import SENT_FEAT_FILE, cosine_scores, is_done, write_results, write_sent_feat
-from .training import best_weights_file, load_trained_model, predict_vectors, trained_model_name
+from .inference import best_weights_file, load_trained_model, predict_vectors, trained_model_name
 
 
 def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None,

@@ -16,20 +16,14 @@ that step also keeps Latin words as lower-case tokens, which the original delete
 the paper configs (config attribute ``normalize_zh``) and on for search queries.
 """
 from . import languages
-from .errors import InputError
+from .textfile import read_lines
 
 DEFAULT_STOPWORDS = {code: lang.stopwords for code, lang in languages.LANGUAGES.items()}
 
 
 def load_stopwords(path):
     """A stop-word list: one word a line (UTF-8)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return frozenset(line.strip() for line in f if line.strip())
-    except FileNotFoundError:
-        raise InputError(f"{path}: stop-word list not found") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: stop-word list is not UTF-8 text") from None
+    return frozenset(line.strip() for line in read_lines(path, "stop-word list") if line.strip())
 
 
 class Tokenizer:

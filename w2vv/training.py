@@ -17,9 +17,9 @@ from .dataset import TrainingBatches, normalize_features
 from .errors import InputError
 from .losses import get_loss
 from .metrics import mean_average_precision
+from .inference import predict_vectors
 from .model import build_model
 from .optimizers import make_optimizer
-from .original import is_original_checkpoint, load_original_model
 from .pages import plot_training_curves, tensorboard_callback
 from .ranking import cosine_scores
 
@@ -51,15 +51,6 @@ class PlateauRule:
             self.lr /= 2
             self.since_lr_change = 0
         return False, halved, self.patience > self.max_patience
-
-
-def predict_vectors(model, sentences, batch_size=1000):
-    """Predicted visual vectors of all ``sentences`` (an EncodedSentences), in batches."""
-    out = np.zeros((len(sentences), model.output_shape[-1]), np.float32)
-    for start in range(0, len(sentences), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(sentences)))
-        out[rows] = model.predict_on_batch(list(sentences.inputs(rows)))
-    return out
 
 
 def validation_map(model, collection, image_vectors):
@@ -180,18 +171,6 @@ class TrainingRun:
     name: str = None          # the run name (runs.run_name), naming the checkpoint folder; None: the config's
 
 
-def best_weights_file(folder):
-    """``epoch_<k>.h5`` of the best epoch, as ``val_per_hist.txt`` (best first) records it."""
-    path = os.path.join(folder, "val_per_hist.txt")
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: not found (has training finished?)")
-    with open(path) as f:
-        first = f.readline().split()
-    if not first:
-        raise InputError(f"{path}:1: expected 'epoch_<k> <figure>'")
-    return os.path.join(folder, f"{first[0]}.h5")
-
-
 def distribution_strategy(name):
     """``none``: the default (one device); ``mirrored``: data-parallel over all local GPUs (or the
     logical devices set up before). Each replica gets an equal share of every batch."""
@@ -268,24 +247,3 @@ def _write_model_description(model, cfg, encoder, folder, log):
         keras.utils.plot_model(model, to_file=os.path.join(folder, "model.png"), show_shapes=True)
     except (ImportError, OSError) as e:  # pydot needs Graphviz's `dot` program
         log(f"model.png not drawn ({str(e).splitlines()[0]})")
-
-
-def trained_model_name(folder):
-    """The run's name (its recorded run name; else the config's), read without building the model."""
-    record = runs.recorded_run(folder)
-    if record:
-        return record[0]
-    if is_original_checkpoint(folder):
-        return os.path.basename(os.path.normpath(folder))
-    return checkpoint.load_model_config(folder)[0].name
-
-
-def load_trained_model(folder, weights_file=None):
-    """Rebuild a trained model and load its (best) weights: a checkpoint folder of this project
-    (``config.json``) or of the original code (a Keras 2.2.4 ``model.json``)."""
-    if is_original_checkpoint(folder):
-        return load_original_model(folder, weights_file or best_weights_file(folder))
-    cfg, vocab_size, aux_dim = checkpoint.load_model_config(folder)
-    model = build_model(cfg, vocab_size, aux_dim)
-    checkpoint.load_weights(model, weights_file or best_weights_file(folder))
-    return model, cfg
