@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from . import checkpoint, runs
+from . import checkpoint, layout, runs
 from .errors import InputError
 from .model import build_model
 from .original import is_original_checkpoint, load_original_model
@@ -23,14 +23,14 @@ def predict_vectors(model, sentences, batch_size=1000):
 
 def best_weights_file(folder):
     """``epoch_<k>.h5`` of the best epoch, as ``val_per_hist.txt`` (best first) records it."""
-    path = os.path.join(folder, "val_per_hist.txt")
+    path = os.path.join(folder, layout.VAL_HISTORY_FILE)
     if not os.path.isfile(path):
         raise InputError(f"{path}: not found (has training finished?)")
     with open(path) as f:
         first = f.readline().split()
     if not first:
         raise InputError(f"{path}:1: expected 'epoch_<k> <figure>'")
-    return os.path.join(folder, f"{first[0]}.h5")
+    return os.path.join(folder, layout.weights_name(first[0]))
 
 
 def trained_model_name(folder):

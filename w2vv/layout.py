@@ -68,6 +68,34 @@ def checkpoint_dir(root, train, val, config_name):
     return os.path.join(root, train, "cv_keras", val, TRAIN_STYLE, config_name)
 
 
+# The files of a checkpoint folder (docs/method.md#the-checkpoint-folder).
+MODEL_FILE = "model.json"               # written last: the run is done (the original's model, in its folders)
+CONFIG_FILE = "config.json"             # this project's: the config and the vocabulary sizes
+SETTINGS_FILE = "settings.json"         # the settings the run was made with (w2vv.runs)
+SUMMARY_FILE = "summary.json"
+LOSS_HISTORY_FILE = "train_loss_hist.txt"
+LR_HISTORY_FILE = "lr_hist.txt"
+VAL_HISTORY_FILE = "val_per_hist.txt"   # best first: its first epoch names the best weights
+RESUME_FILE = "resume_state.npz"        # while training: what resuming needs
+MODEL_PICTURE = "model.png"
+CURVES_FILE = "training_curves.png"
+SEARCH_CACHE = "search_cache"           # search's predicted sentence vectors, per collection
+INPUTS_FILE = "inputs.json"             # in a result folder: the files it was computed from
+
+
+def epoch_label(epoch):
+    """``epoch_<k>``: how the histories name an epoch, and its weights file without ``.h5``."""
+    return f"epoch_{epoch}"
+
+
+def weights_name(label):
+    return f"{label}.h5"
+
+
+def is_weights_name(name):
+    return name.startswith("epoch_") and name.endswith(".h5")
+
+
 def similarity_dir(root, test, train, run_name):
     """``<root>/<test>/SimilarityIndex/<train>/<run_name>/`` (run_name: the config, or zh2en_/zh2en2img_<config>)."""
     return os.path.join(root, test, "SimilarityIndex", train, run_name)

@@ -19,13 +19,12 @@ import os
 import re
 
 from . import layout
+from .layout import INPUTS_FILE, SETTINGS_FILE
 from .atomic import write_text
 from .config import DEFAULTS, load_config
 from .errors import InputError
 from . import languages
 
-SETTINGS_FILE = "settings.json"
-INPUTS_FILE = "inputs.json"
 MAX_NAME = 80
 _SAMPLE = 1 << 20  # a content fingerprint hashes the first and the last MB of a file
 

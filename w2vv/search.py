@@ -50,7 +50,6 @@ from .ranking import unit_rows
 from .textfile import read_lines
 
 MODES = ("cm", "cl", "clm")
-SEARCH_CACHE = "search_cache"  # in the English checkpoint folder: predicted sentence vectors
 PIVOT = languages.PIVOT
 
 
@@ -405,7 +404,7 @@ class Searcher:
             self.log(f"CL sentences: {len(ids)} of {collection} (read {path})")
             return ids, vectors
         caption_path = layout.caption_file(self.root, collection)
-        cache = os.path.join(en.folder, SEARCH_CACHE, collection)
+        cache = os.path.join(en.folder, layout.SEARCH_CACHE, collection)
         stamp = _file_stamp(caption_path) + "\n" + _file_stamp(en.weights_file) + "\n"
         try:
             with open(os.path.join(cache, "source.txt"), encoding="utf-8") as f:

@@ -78,7 +78,6 @@ class Progress:
         return cls(**{**d, "rule": PlateauRule(**d["rule"])})
 
 
-RESUME_FILE = "resume_state.npz"
 
 
 def save_resume_state(folder, model, progress):
@@ -86,13 +85,13 @@ def save_resume_state(folder, model, progress):
     progress, in one file replaced atomically at the end of every epoch."""
     arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
-    with atomic_path(os.path.join(folder, RESUME_FILE)) as tmp:
+    with atomic_path(os.path.join(folder, layout.RESUME_FILE)) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, progress=np.array(progress.to_json()), **arrays)
 
 
 def restore_resume_state(folder, model):
-    path = os.path.join(folder, RESUME_FILE)
+    path = os.path.join(folder, layout.RESUME_FILE)
     try:
         with np.load(path) as data:
             model.optimizer.build(model.trainable_variables)
@@ -142,19 +141,19 @@ class EpochEnd(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def _save_best(self, epoch):
-        checkpoint.save_weights(self.model, os.path.join(self.folder, f"epoch_{epoch}.h5"))
+        best = layout.weights_name(layout.epoch_label(epoch))
+        checkpoint.save_weights(self.model, os.path.join(self.folder, best))
         for name in os.listdir(self.folder):
-            if name.startswith("epoch_") and name.endswith(".h5") and name != f"epoch_{epoch}.h5":
+            if layout.is_weights_name(name) and name != best:
                 os.remove(os.path.join(self.folder, name))
 
     def _write_histories(self):
         p = self.progress
-        write_text(os.path.join(self.folder, "train_loss_hist.txt"),
-                   "".join(f"epoch_{e} {loss}\n" for e, loss in p.loss_history))
-        write_text(os.path.join(self.folder, "lr_hist.txt"), "".join(f"epoch_{e} {lr}\n" for e, lr in p.lr_history))
         best_first = sorted(p.val_history, key=lambda item: -item[1])
-        write_text(os.path.join(self.folder, "val_per_hist.txt"),
-                   "".join(f"epoch_{e} {figure}\n" for e, figure in best_first))
+        for name, history in ((layout.LOSS_HISTORY_FILE, p.loss_history), (layout.LR_HISTORY_FILE, p.lr_history),
+                              (layout.VAL_HISTORY_FILE, best_first)):
+            write_text(os.path.join(self.folder, name),
+                       "".join(f"{layout.epoch_label(e)} {value}\n" for e, value in history))
 
 
 @dataclass
@@ -192,7 +191,7 @@ def train(run, cfg, log=print, verbose=1):
     ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none)."""
     name = run.name or cfg.name
     folder = layout.checkpoint_dir(run.root, run.train, run.val, name)
-    resuming = os.path.isfile(os.path.join(folder, RESUME_FILE))
+    resuming = os.path.isfile(os.path.join(folder, layout.RESUME_FILE))
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
         tf.config.experimental.enable_op_determinism()
@@ -212,11 +211,11 @@ def train(run, cfg, log=print, verbose=1):
     os.makedirs(folder, exist_ok=True)
     if resuming:
         progress = restore_resume_state(folder, model)
-        log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, RESUME_FILE)}")
+        log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, layout.RESUME_FILE)}")
     else:
         progress = Progress(seed, PlateauRule(cfg.lr, cfg.patience, cfg.lr_decay_wait))
-        if os.path.isfile(os.path.join(folder, "model.json")):  # overwriting: the run is no longer done
-            os.remove(os.path.join(folder, "model.json"))
+        if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):  # overwriting: the run is no longer done
+            os.remove(os.path.join(folder, layout.MODEL_FILE))
         _write_model_description(model, cfg, encoder, folder, log)
         runs.save_settings(folder, name, settings)
     log(f"training {name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
@@ -234,9 +233,9 @@ def train(run, cfg, log=print, verbose=1):
     summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best, seed=progress.seed,
                    epochs_run=len(progress.val_history), dropped_train_sentences=dropped,
                    dropped_val_sentences=val_dropped, run={**asdict(run), "seed": progress.seed})
-    write_text(os.path.join(folder, "summary.json"), json.dumps(summary, indent=1) + "\n")
-    write_text(os.path.join(folder, "model.json"), model.to_json())  # written last: it marks the run as done
-    os.remove(os.path.join(folder, RESUME_FILE))
+    write_text(os.path.join(folder, layout.SUMMARY_FILE), json.dumps(summary, indent=1) + "\n")
+    write_text(os.path.join(folder, layout.MODEL_FILE), model.to_json())  # written last: it marks the run as done
+    os.remove(os.path.join(folder, layout.RESUME_FILE))
     log(f"best epoch {rule.best_epoch}: val AP {rule.best:.4f} -> {folder}")
     return folder
 
@@ -244,6 +243,6 @@ def train(run, cfg, log=print, verbose=1):
 def _write_model_description(model, cfg, encoder, folder, log):
     checkpoint.save_model_config(folder, cfg, encoder.seq_vocab_size, encoder.aux_dim)
     try:
-        keras.utils.plot_model(model, to_file=os.path.join(folder, "model.png"), show_shapes=True)
+        keras.utils.plot_model(model, to_file=os.path.join(folder, layout.MODEL_PICTURE), show_shapes=True)
     except (ImportError, OSError) as e:  # pydot needs Graphviz's `dot` program
         log(f"model.png not drawn ({str(e).splitlines()[0]})")
