@@ -1,7 +1,5 @@
 """What a run reads from a VisualSearch root: the sentence encoder of a training collection,
 and a collection's sentences encoded and paired with their images' feature rows."""
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 
@@ -12,6 +10,7 @@ from .atomic import atomic_path
 from .bigfile import BigFile
 from .encoders import EncodedSentences, SentenceEncoder
 from .errors import InputError
+from .fingerprint import digest, stat_stamp
 from .text import Tokenizer
 from .vocab import load_vocab
 from .word2vec import open_word2vec
@@ -47,9 +46,8 @@ def _fingerprint(paths, maxlen, settings=()):
     tokenizer's settings."""
     def stat(path):
         files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
-        return [(f, os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
-    text = json.dumps([stat(p) for p in paths] + [maxlen] + list(settings))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+        return [[f, *stat_stamp(f)] for f in files]
+    return digest([stat(p) for p in paths] + [maxlen] + list(settings))
 
 
 def encode_cached(encoder, root, collection, log=print):

@@ -27,6 +27,7 @@ import numpy as np
 from .atomic import atomic_path, write_text
 from .bigfile import BigFile
 from .errors import InputError
+from .fingerprint import stat_stamp
 from .layout import read_imageset
 from .ranking import unit_rows
 
@@ -202,9 +203,9 @@ def _ids_digest(ids):
 
 def _source_meta(features, ids, kind, nlist):
     bin_path = os.path.join(features.folder, "feature.bin")
-    st = os.stat(bin_path)
+    size, mtime = stat_stamp(bin_path)
     return dict(kind=kind, n=len(ids), dim=features.ndims, ids_sha1=_ids_digest(ids),
-                feature_bin_bytes=st.st_size, feature_bin_mtime_ns=st.st_mtime_ns, nlist=nlist)
+                feature_bin_bytes=size, feature_bin_mtime_ns=mtime, nlist=nlist)
 
 
 def index_paths(feature_dir, name, kind):

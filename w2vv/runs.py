@@ -19,6 +19,7 @@ import os
 import re
 
 from . import layout
+from .fingerprint import file_fingerprint, stat_stamp
 from .layout import INPUTS_FILE, SETTINGS_FILE
 from .atomic import write_text
 from .config import DEFAULTS, load_config
@@ -26,40 +27,6 @@ from .errors import InputError
 from . import languages
 
 MAX_NAME = 80
-_SAMPLE = 1 << 20  # a content fingerprint hashes the first and the last MB of a file
-
-
-def file_fingerprint(path):
-    """``size:sha1`` of a file's size, first and last MB (a copy of the root keeps it; an edited
-    or replaced file changes it); for a folder (a BigFile) or a gensim model with side files,
-    one per file."""
-    path = str(path)
-    if not os.path.exists(path):
-        raise InputError(f"{path}: not found")
-    if os.path.isdir(path):
-        files = sorted(os.path.join(path, f) for f in os.listdir(path) if os.path.isfile(os.path.join(path, f)))
-    else:
-        folder, base = os.path.split(os.path.abspath(path))
-        siblings = [os.path.join(folder, f) for f in sorted(os.listdir(folder)) if f.startswith(base + ".")]
-        files = [path] + [f for f in siblings if f.endswith(".npy")]
-    return ";".join(_one_file(f) for f in files)
-
-
-def _one_file(path):
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: not found")
-    size = os.path.getsize(path)
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        digest.update(f.read(_SAMPLE))
-        if size > 2 * _SAMPLE:
-            f.seek(-_SAMPLE, os.SEEK_END)
-            digest.update(f.read(_SAMPLE))
-        else:
-            digest.update(f.read())
-    return f"{os.path.basename(path)}:{size}:{digest.hexdigest()[:16]}"
-
-
 def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
     """Everything that changes the model trained on ``train``: a JSON-able dict (with ``language``,
     the code of ``train``'s language, when given: search reads the model's language from it)."""
@@ -184,7 +151,7 @@ def _stamps(out_dir, paths):
     """(size, modification time) of each input, keyed by its path relative to ``out_dir`` (a moved
     root keeps its results)."""
     return {os.path.relpath(os.path.abspath(p), os.path.abspath(out_dir)):
-            [os.path.getsize(p), os.stat(p).st_mtime_ns] if os.path.isfile(p) else None for p in paths}
+            stat_stamp(p) if os.path.isfile(p) else None for p in paths}
 
 
 def record_inputs(out_dir, paths):

@@ -45,6 +45,7 @@ from . import languages, layout
 from .atomic import write_text
 from .bigfile import BigFile, write_bigfile
 from .errors import InputError
+from .fingerprint import stat_stamp
 from .gallery import FAISS_FROM, FaissIndex, NumpyIndex, open_gallery
 from .ranking import unit_rows
 from .textfile import read_lines
@@ -150,8 +151,8 @@ def check_gallery_feature(model, gallery_dir, dim):
 
 
 def _file_stamp(path):
-    st = os.stat(path)
-    return f"{os.path.abspath(path)} {st.st_size} {st.st_mtime_ns}"
+    size, mtime = stat_stamp(path)
+    return f"{os.path.abspath(path)} {size} {mtime}"
 
 
 def read_weight(path):
