@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from w2vv import cli, fusion, languages
+from w2vv import cli, languages, results_table
 from w2vv.atomic import write_text
 
 
@@ -24,7 +24,7 @@ def parse_args(argv):
 
 
 def run_stage(args):
-    table = fusion.result_table(args.rootpath, args.configs, args.zh_test, args.zh_train)
+    table = results_table.result_table(args.rootpath, args.configs, args.zh_test, args.zh_train)
     lang = languages.language_of(args.zh_train)
     out = args.out or os.path.join(args.rootpath, "results", f"{lang}2{languages.PIVOT}2img_results.txt")
     write_text(out, table)
