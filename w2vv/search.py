@@ -32,23 +32,19 @@ Routes for a Chinese (or Japanese) query when both its model and an English one 
   (``<root>/<zh_val>/SimilarityIndex/<zh_train>/zh2en2img_<config>/weight.txt``, ``ja2en2img_…``).
 
 CL and CLM rank the gallery images that the English sentences describe (in the paper every test
-image has one). Their top-k is exact: candidates come from the top of both routes and grow until
-no image outside them can beat the k-th fused score (the threshold rule of Fagin et al.).
+image has one; those sentences: ``w2vv.pivot_sentences``). Their top-k is exact (``w2vv.topk``).
+This module picks the route of each query and runs it.
 An English query uses the English model directly (``cm``).
 """
 import os
 from typing import NamedTuple
 
-import numpy as np
-
 from . import languages, layout
-from .atomic import write_text
-from .bigfile import BigFile, write_bigfile
 from .errors import InputError
-from .fingerprint import stat_stamp
-from .gallery import FAISS_FROM, FaissIndex, NumpyIndex, open_gallery
-from .ranking import unit_rows
+from .gallery import open_gallery
+from .pivot_sentences import load_pivot_sentences
 from .textfile import read_lines
+from .topk import cl_top_k, clm_top_k
 
 MODES = ("cm", "cl", "clm")
 PIVOT = languages.PIVOT
@@ -150,11 +146,6 @@ def check_gallery_feature(model, gallery_dir, dim):
                          f"{model.cfg.img_feature!r} (extract the gallery's features with the same CNN)")
 
 
-def _file_stamp(path):
-    size, mtime = stat_stamp(path)
-    return f"{os.path.abspath(path)} {size} {mtime}"
-
-
 def read_weight(path):
     """The ``w`` of a fusion ``weight.txt`` (``w: 0.xx``)."""
     fields = " ".join(read_lines(path, "fusion weight", " (run fuse.py, or give the weight)")).split()
@@ -167,41 +158,6 @@ def read_weight(path):
     if not 0.0 <= w <= 1.0:
         raise InputError(f"{path}:1: weight {w} is not in [0, 1]")
     return w
-
-
-class _Sentences:
-    """The English sentences of the CL route, as unit vectors, grouped by their gallery image."""
-
-    def __init__(self, ids, vectors, gallery, index_kind):
-        image_pos = np.array([gallery.position.get(layout.image_id(s), -1) for s in ids], dtype=np.int64)
-        keep = np.flatnonzero(image_pos >= 0)
-        order = keep[np.argsort(image_pos[keep], kind="stable")]
-        self.ids = [ids[i] for i in order]
-        self.image_pos = image_pos[order]
-        self.unit = unit_rows(np.asarray(vectors)[order])
-        kind = "faiss" if index_kind in ("faiss", "faiss-ivf") or (index_kind == "auto" and len(order) >= FAISS_FROM) \
-            else "numpy"
-        self.index = NumpyIndex(self.unit) if kind == "numpy" else \
-            FaissIndex.build(self.unit.shape[1], len(order), [self.unit], "faiss")
-        # per described image (sorted positions): its slice of sentence rows
-        self.described, self.starts = np.unique(self.image_pos, return_index=True)
-        self.ends = np.r_[self.starts[1:], len(order)].astype(np.int64)
-
-    def __len__(self):
-        return len(self.ids)
-
-    def image_scores(self, unit_query, positions):
-        """CL score of each gallery position (its best sentence), or -inf for an image without one."""
-        positions = np.asarray(positions, dtype=np.int64)
-        out = np.full(len(positions), -np.inf, np.float32)
-        slot = np.minimum(np.searchsorted(self.described, positions), max(len(self.described) - 1, 0))
-        found = np.flatnonzero(self.described[slot] == positions) if len(self.described) else np.array([], int)
-        if len(found):
-            starts, lengths = self.starts[slot[found]], self.ends[slot[found]] - self.starts[slot[found]]
-            first = np.cumsum(lengths) - lengths
-            rows = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
-            out[found] = np.maximum.reduceat(self.unit[rows] @ np.asarray(unit_query, np.float32), first)
-        return out
 
 
 class Searcher:
@@ -370,122 +326,14 @@ class Searcher:
             scores, positions = self.gallery.search(vector[None, :], k)
             return [Hit(self.gallery.ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
         if mode == "cl":
-            return self._cl(vector, k)
-        return self._clm(vector, k, self.weight_for(lang))
+            ranked = cl_top_k(self.sentences(), vector, k)
+        else:
+            ranked = clm_top_k(self.gallery, self.sentences(), vector, k, self.weight_for(lang))
+        return [Hit(self.gallery.ids[position], score) for position, score in ranked]
 
     def sentences(self):
         """The English sentences of the CL route (loaded once)."""
         if self._sentences is None:
-            self._sentences = self._load_sentences()
+            self._sentences = load_pivot_sentences(self.root, self.models[PIVOT], self._en_collections, self.gallery,
+                                                   self._index_kind, self.log)
         return self._sentences
-
-    def _default_en_collections(self, en):
-        """The English model's collections: ``<prefix>*`` for a training collection ``<prefix>train``
-        (``mscoco2014dev-train``, ``-val``, ``-test``), else its training and val collections."""
-        prefix = en.train[:-len("train")] if en.train.endswith("train") and len(en.train) > 5 else None
-        if prefix is None:
-            return [en.train, en.val]
-        return [name for name in sorted(os.listdir(self.root)) if name.startswith(prefix)
-                and languages.language_of(name) == PIVOT and os.path.isfile(layout.caption_file(self.root, name))]
-
-    def _sent_feat_path(self, en, collection):
-        from .ranking import SENT_FEAT_FILE
-        from .inference import trained_model_name
-        return os.path.join(layout.similarity_dir(self.root, collection, en.train, trained_model_name(en.folder)),
-                            SENT_FEAT_FILE)
-
-    def _collection_vectors(self, en, collection):
-        """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``
-        when there is one, else predicted once and cached in the English checkpoint folder
-        (``search_cache/<collection>/``, a BigFile, redone when the captions or weights change)."""
-        from .ranking import read_sent_feat
-        path = self._sent_feat_path(en, collection)
-        if os.path.isfile(path):
-            ids, vectors = read_sent_feat(path)
-            self.log(f"CL sentences: {len(ids)} of {collection} (read {path})")
-            return ids, vectors
-        caption_path = layout.caption_file(self.root, collection)
-        cache = os.path.join(en.folder, layout.SEARCH_CACHE, collection)
-        stamp = _file_stamp(caption_path) + "\n" + _file_stamp(en.weights_file) + "\n"
-        try:
-            with open(os.path.join(cache, "source.txt"), encoding="utf-8") as f:
-                fresh = f.read() == stamp
-        except OSError:
-            fresh = False
-        if fresh:
-            bigfile = BigFile(cache)
-            self.log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
-            return list(bigfile.names), np.asarray(bigfile.vectors)
-        captions = layout.captions_of(self.root, collection)
-        ids = [s for s, _ in captions]
-        self.log(f"CL sentences: predicting {len(ids)} sentences of {collection} with the English model ...")
-        vectors, _ = en.vectors([t for _, t in captions])
-        try:
-            write_bigfile(cache, ids, vectors)
-            write_text(os.path.join(cache, "source.txt"), stamp)
-        except (OSError, ValueError) as e:
-            self.log(f"CL sentences: not cached ({e})")
-        return ids, vectors
-
-    def _load_sentences(self):
-        en = self.models[PIVOT]
-        collections = self._en_collections or self._default_en_collections(en)
-        if not collections:
-            raise InputError(f"{self.root}: no English sentence collection found for the CL route "
-                             f"(give en_collections)")
-        ids, blocks = [], []
-        for collection in collections:
-            c_ids, c_vecs = self._collection_vectors(en, collection)
-            ids += c_ids
-            blocks.append(c_vecs)
-        sentences = _Sentences(ids, np.concatenate(blocks), self.gallery, self._index_kind)
-        if not len(sentences):
-            raise InputError(f"{', '.join(collections)}: no English sentence describes a gallery image "
-                             f"(the CL route needs some)")
-        self.log(f"CL sentences: {len(sentences)} describe {len(sentences.described)} of the "
-                 f"{len(self.gallery)} gallery images (CL and CLM rank those)")
-        return sentences
-
-    def _cl(self, vector, k):
-        sents = self.sentences()
-        unit = unit_rows(vector[None, :])
-        m = max(4 * k, 64)
-        while True:
-            scores, rows = sents.index.search(unit, min(m, len(sents)))
-            hits, seen = [], set()
-            for s, r in zip(scores[0], rows[0]):
-                pos = int(sents.image_pos[r]) if r >= 0 else -1
-                if pos >= 0 and pos not in seen:
-                    seen.add(pos)
-                    hits.append(Hit(self.gallery.ids[pos], float(s)))
-            if len(hits) >= k or m >= len(sents):
-                return hits[:k]
-            m *= 4
-
-    def _clm(self, vector, k, w):
-        sents = self.sentences()
-        unit = unit_rows(vector[None, :])[0]
-        n_described = len(sents.described)
-        k = min(k, n_described)
-        per_image = max(1, int(np.ceil(len(sents) / n_described)))
-        depth = max(4 * k, 64)
-        while True:
-            cm_scores, cm_pos = self.gallery.search(unit[None, :], min(depth, len(self.gallery)))
-            cm_done = depth >= len(self.gallery)
-            m = min(depth * per_image, len(sents))
-            cl_scores, cl_rows = sents.index.search(unit[None, :], m)
-            cl_done = m >= len(sents)
-            candidates = np.union1d(cm_pos[0][cm_pos[0] >= 0], sents.image_pos[cl_rows[0][cl_rows[0] >= 0]])
-            candidates = candidates[np.isin(candidates, sents.described)]
-            cm = self.gallery.scores_at(unit[None, :], candidates)[0]
-            cl = sents.image_scores(unit, candidates)
-            fused = w * cl + (1.0 - w) * cm
-            order = np.lexsort((candidates, -fused))[:k]
-            hits = [Hit(self.gallery.ids[int(candidates[i])], float(fused[i])) for i in order]
-            if cm_done or cl_done:  # every described image is a candidate
-                return hits
-            # an image outside the candidates has CM below the CM cut-off and CL below the CL one
-            bound = w * float(cl_scores[0][-1]) + (1.0 - w) * float(cm_scores[0][-1])
-            if len(order) >= k and fused[order[-1]] > bound:
-                return hits
-            depth *= 4
