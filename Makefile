@@ -1,11 +1,21 @@
 # make demo: venv + demo data + the whole pipeline for two paper configs (small profile)
-# make test: venv + the test suite (what CI runs)
+# make demo-ja: the Japanese demo (Japanese -> English sentences -> images), with the optional requirements-ja.txt
+# make JA_QUERY ?= 白い犬が浜辺で走っている
+demo-ja: venv-ja
+	$(PY) tools/make_demo_data.py $(DEMO_ROOT) --ja
+	./do_all.sh --ini demo-ja.ini w2vv_attention_ctl
+	@echo; echo "== search: $(JA_QUERY) (Japanese model, CLM through the English sentences) =="
+	@run=$$($(PY) -m w2vv.settings --run_name demo-ja.ini w2vv_attention_ctl); \
+	$(PY) search.py --quiet --k 5 --model_path $(DEMO_ROOT)/cocojatrain/cv_keras/cocojaval/w2vv_trainer.py/$$run \
+	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$run "$(JA_QUERY)"
+
+test: venv + the test suite (what CI runs)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ROOT := demo_root
 
-.PHONY: demo test venv clean-demo bench bench-gpu gpu-wheels
+.PHONY: demo demo-ja test venv venv-ja clean-demo bench bench-gpu gpu-wheels
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +25,12 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
+$(VENV)/.installed-ja: requirements-ja.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-ja.txt
+	touch $@
+
+venv-ja: $(VENV)/.installed-ja
+
 demo: venv
 	$(PY) tools/make_demo_data.py $(DEMO_ROOT)
 	./do_all.sh --ini demo.ini base_w2vv
@@ -22,6 +38,15 @@ demo: venv
 	@echo; echo "== demo results (mIR on cococntest; also in $(DEMO_ROOT)/results/) =="
 	@$(PY) report.py --rootpath $(DEMO_ROOT) $(foreach c,base_w2vv w2vv_attention_ctl,$$($(PY) -m w2vv.settings --run_name demo.ini $(c))) \
 	  --out $(DEMO_ROOT)/results/demo.txt
+
+JA_QUERY ?= 浜辺の犬
+demo-ja: venv-ja
+	$(PY) tools/make_demo_data.py $(DEMO_ROOT) --ja
+	./do_all.sh --ini demo-ja.ini w2vv_attention_ctl
+	@echo; echo "== search: $(JA_QUERY) (Japanese model, CLM through the English sentences) =="
+	@run=$$($(PY) -m w2vv.settings --run_name demo-ja.ini w2vv_attention_ctl); \
+	$(PY) search.py --quiet --k 5 --model_path $(DEMO_ROOT)/cocojatrain/cv_keras/cocojaval/w2vv_trainer.py/$$run \
+	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$run "$(JA_QUERY)"
 
 test: venv
 	@$(PY) -m pytest -q tests; rc=$$?; \

@@ -4,7 +4,7 @@
 import argparse
 import sys
 
-from w2vv import cli, layout
+from w2vv import cli, languages
 from w2vv.cli import log, run
 from w2vv.text import Tokenizer
 from w2vv.vocab import build_vocabularies
@@ -15,15 +15,17 @@ def main(argv):
     p.add_argument("collection", help="training collection, e.g. cococntrain or mscoco2014dev-train")
     cli.add_rootpath(p)
     p.add_argument("--freq_threshold", type=int, default=5, help="keep words seen at least this often (5)")
-    p.add_argument("--stopwords", default=None, help="stop-word list (default: the original's list for the language, w2vv/stopwords/)")
+    p.add_argument("--stopwords", default=None, help="stop-word list (default: the language's list, w2vv/stopwords/)")
     p.add_argument("--normalize_zh", type=int, default=0, choices=[0, 1],
                    help="Chinese: normalise sentences first (traditional -> simplified, full-width forms, "
                         "Latin words kept), as the config attribute normalize_zh (0)")
+    cli.add_languages(p)
     cli.add_overwrite(p)
     cli.add_debug(p)
     args = p.parse_args(argv)
-    lang = layout.language(args.collection)
-    tokenizer = Tokenizer(lang, args.stopwords, normalize=bool(args.normalize_zh) and lang == "zh")
+    language = languages.of_collection(args.collection)
+    tokenizer = Tokenizer(language.code, args.stopwords,
+                          normalize=bool(args.normalize_zh) and language.normalize is not None)
     build_vocabularies(args.rootpath, args.collection, tokenizer, args.freq_threshold, bool(args.overwrite), log)
 
 

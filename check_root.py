@@ -21,6 +21,7 @@ def main(argv):
     cli.add_feature_collection(p)
     p.add_argument("--freq_threshold", type=int, default=5, help="the vocabularies' threshold (5)")
     cli.add_collections(p, "en_train", "en_val", "en_test", "zh_train", "zh_val", "zh_test")
+    cli.add_languages(p)
     cli.add_debug(p)
     args = p.parse_args(argv)
     collections = Collections(args.en_train, args.en_val, args.en_test, args.zh_train, args.zh_val, args.zh_test)

@@ -19,7 +19,7 @@ def main(argv):
     quiet_tensorflow()
     from w2vv.errors import InputError
     from w2vv.original import convert, is_original_checkpoint
-    from w2vv.training import best_weights_file
+    from w2vv.inference import best_weights_file
 
     if not is_original_checkpoint(args.original_folder):
         raise InputError(f"{os.path.join(args.original_folder, 'model.json')}: not a Keras 2 model description")

@@ -6,7 +6,7 @@ two models' predicted visual vectors; write sent.id.score.txt, metrics.json and 
 import argparse
 import sys
 
-from w2vv import cli, fusion, runs
+from w2vv import cli, fusion_runs, runs
 from w2vv.ranking import is_done
 
 
@@ -21,6 +21,7 @@ def parse_args(argv):
     parser.add_argument("--splits", nargs="+", choices=("val", "test"), default=["val", "test"],
                         help="which pairs to match: val (--zh_val with --en_val), test (--zh_test with --en_test)")
     cli.add_overwrite(parser)
+    cli.add_languages(parser)
     cli.add_debug(parser)
     return parser.parse_args(argv)
 
@@ -28,13 +29,13 @@ def parse_args(argv):
 def run_stage(args):
     pairs = {"val": (args.zh_val, args.en_val), "test": (args.zh_test, args.en_test)}
     for zh_test, en_test in (pairs[split] for split in args.splits):
-        out_dir = fusion.cl_dir(args.rootpath, args.config, zh_test, args.zh_train)
-        inputs = fusion.cl_inputs(args.rootpath, args.config, zh_test, en_test, args.zh_train, args.en_train,
+        out_dir = fusion_runs.cl_dir(args.rootpath, args.config, zh_test, args.zh_train)
+        inputs = fusion_runs.cl_inputs(args.rootpath, args.config, zh_test, en_test, args.zh_train, args.en_train,
                                   args.en_config)
         if is_done(out_dir) and not args.overwrite and runs.inputs_unchanged(out_dir, inputs):
             print(f"skip {zh_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
             continue
-        _, metrics = fusion.cross_lingual_run(args.rootpath, args.config, zh_test, en_test,
+        _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.config, zh_test, en_test,
                                               args.zh_train, args.en_train, args.en_config)
         print(f"CL {zh_test} -> {en_test}: mIR {metrics['mir']:.3f} R@1 {metrics['r1']:.3f} "
               f"R@5 {metrics['r5']:.3f} R@10 {metrics['r10']:.3f} ({out_dir})")

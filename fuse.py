@@ -6,7 +6,7 @@ sent.id.score.txt, metrics.json, mir.txt and weight.txt into
 import argparse
 import sys
 
-from w2vv import cli, fusion, runs
+from w2vv import cli, fusion_runs, runs
 from w2vv.ranking import is_done
 
 
@@ -19,17 +19,18 @@ def parse_args(argv):
     parser.add_argument("--rank_norm", type=int, choices=(0, 1), default=0,
                         help="1: replace scores by 1 - rank/N before fusing (off in the paper)")
     cli.add_overwrite(parser)
+    cli.add_languages(parser)
     cli.add_debug(parser)
     return parser.parse_args(argv)
 
 
 def run_stage(args):
-    test_dir = fusion.clm_dir(args.rootpath, args.config, args.zh_test, args.zh_train)
-    inputs = fusion.clm_inputs(args.rootpath, args.config, args.zh_val, args.zh_test, args.zh_train)
+    test_dir = fusion_runs.clm_dir(args.rootpath, args.config, args.zh_test, args.zh_train)
+    inputs = fusion_runs.clm_inputs(args.rootpath, args.config, args.zh_val, args.zh_test, args.zh_train)
     if is_done(test_dir) and not args.overwrite and runs.inputs_unchanged(test_dir, inputs):
         print(f"skip fusion: {test_dir} already has mir.txt (--overwrite 1 to redo)")
         return
-    w, val_metrics, test_metrics = fusion.fusion_run(
+    w, val_metrics, test_metrics = fusion_runs.fusion_run(
         args.rootpath, args.config, args.zh_val, args.zh_test, args.zh_train, rank_norm=bool(args.rank_norm))
     print(f"CLM w = {w:.2f} (best on {args.zh_val}: mIR {val_metrics['mir']:.3f}); "
           f"{args.zh_test}: mIR {test_metrics['mir']:.3f} ({test_dir})")

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from w2vv import cli, fusion
+from w2vv import cli, languages, results_table
 from w2vv.atomic import write_text
 
 
@@ -16,14 +16,17 @@ def parse_args(argv):
                         help="run names: the config's, tagged when trained with other settings")
     cli.add_rootpath(parser)
     cli.add_collections(parser, "zh_train", "zh_test")
-    parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt")
+    parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt (ja2en2img_… for "
+                                      "a Japanese --zh_train)")
+    cli.add_languages(parser)
     cli.add_debug(parser)
     return parser.parse_args(argv)
 
 
 def run_stage(args):
-    table = fusion.result_table(args.rootpath, args.configs, args.zh_test, args.zh_train)
-    out = args.out or os.path.join(args.rootpath, "results", "zh2en2img_results.txt")
+    table = results_table.result_table(args.rootpath, args.configs, args.zh_test, args.zh_train)
+    lang = languages.language_of(args.zh_train)
+    out = args.out or os.path.join(args.rootpath, "results", f"{lang}2{languages.PIVOT}2img_results.txt")
     write_text(out, table)
     print(table, end="")
 

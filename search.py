@@ -17,7 +17,8 @@ import json
 import os
 import sys
 
-from w2vv.cli import quiet_tensorflow, run
+from w2vv.cli import add_languages, quiet_tensorflow, run
+from w2vv.languages import LANGUAGES
 
 
 def parse_args(argv):
@@ -33,9 +34,11 @@ def parse_args(argv):
     p.add_argument("--imageset", default=None, help="only these images: an ImageSets file, or a collection name")
     p.add_argument("--queries", default=None, help="file of queries, one a line ('-': standard input)")
     p.add_argument("--k", type=int, default=10, help="results per query (10)")
-    p.add_argument("--lang", choices=["zh", "en"], default=None, help="language of the queries (default: detected)")
+    p.add_argument("--lang", choices=sorted(LANGUAGES), default=None,
+                   help="language of the queries (default: the loaded model's language that recognises the text; "
+                        "ideographs alone with both a Chinese and a Japanese model: give --lang)")
     p.add_argument("--mode", choices=["cm", "cl", "clm"], default=None,
-                   help="route of a Chinese query (default: clm when possible, else cm)")
+                   help="route of a Chinese or Japanese query (default: clm when possible, else cm)")
     p.add_argument("--segmented", action="store_true", help="Chinese queries are already split into words")
     p.add_argument("--no_normalize", action="store_true",
                    help="take Chinese queries as typed (default: NFKC, traditional -> simplified with OpenCC, "
@@ -49,6 +52,7 @@ def parse_args(argv):
     p.add_argument("--rootpath", default=None, help="VisualSearch root (default: from the checkpoint folder)")
     p.add_argument("--json", action="store_true", help="JSON lines output")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_languages(p)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
     if args.query and args.queries:
@@ -65,14 +69,8 @@ def read_queries(args):
     if args.queries == "-" or (args.queries is None and piped):
         lines = sys.stdin.read().splitlines()
     elif args.queries is not None:
-        from w2vv.errors import InputError
-        try:
-            with open(args.queries, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        except FileNotFoundError:
-            raise InputError(f"{args.queries}: query file not found") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{args.queries}: not UTF-8 text") from None
+        from w2vv.textfile import read_lines
+        lines = read_lines(args.queries, "query file")
     else:
         lines = []
     queries = [line.strip() for line in lines if line.strip()]

@@ -13,7 +13,8 @@ import os
 import socket
 import sys
 
-from w2vv.cli import log, quiet_tensorflow, run
+from w2vv.cli import add_languages, log, quiet_tensorflow, run
+from w2vv.languages import LANGUAGES
 
 
 def parse_args(argv):
@@ -31,6 +32,7 @@ def parse_args(argv):
     p.add_argument("--weight", type=float, default=None, help="CLM weight w (default: the fusion stage's weight.txt)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (8000)")
+    add_languages(p)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p.parse_args(argv)
 
@@ -60,8 +62,8 @@ def main(argv):
 
     searcher = Searcher(args.model_path, args.gallery, imageset=args.imageset, collection=args.collection,
                         rootpath=args.rootpath, index=args.index, weight=args.weight, log=log)
-    for lang in searcher.languages:  # load jieba, trace the model: the first request is not slower
-        searcher.search("一只狗" if lang == "zh" else "a dog", k=1, lang=lang, mode="cm")
+    for lang in searcher.languages:  # load the tokenizer, trace the model: the first request is not slower
+        searcher.search(LANGUAGES[lang].example, k=1, lang=lang, mode="cm")
     app = create_app(searcher, image_dirs(searcher, args.collection), log=log)
     log(f"serving {len(searcher.gallery)} images on http://{args.host}:{args.port}/ "
         f"(API: /api/search, docs: /docs); Ctrl-C stops")

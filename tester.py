@@ -28,6 +28,7 @@ def parse_args(argv):
     p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
     p.add_argument("--stopwords", default=None, help="stop-word list (default: the config's, else the project's)")
     cli.add_overwrite(p, default=1)
+    cli.add_languages(p)
     cli.add_debug(p)
     args = p.parse_args(argv)
     if args.model_path is None and not (args.val and args.model_config):

@@ -34,6 +34,7 @@ def parse_args(argv):
                    help="mirrored: train on all GPUs of the machine (tf.distribute.MirroredStrategy)")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
     cli.add_wait(p)
+    cli.add_languages(p)
     cli.add_debug(p)
     return p.parse_args(argv)
 
@@ -58,7 +59,7 @@ def main(argv):
     folder = layout.checkpoint_dir(args.rootpath, args.train, args.val, name)
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):
-        if os.path.isfile(os.path.join(folder, "model.json")) and not args.overwrite:
+        if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:
             runs.check_same_settings(folder, runs.settings_of(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
         else:

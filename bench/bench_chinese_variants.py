@@ -29,7 +29,8 @@ sys.path[:0] = [REPO, os.path.join(REPO, "tools")]
 
 from chinese_variants import VARIANTS, make_variant, opencc_converter, read_sentences  # noqa: E402
 from w2vv.cli import quiet_tensorflow, run  # noqa: E402
-from w2vv.text import OPENCC_CONFIGS, Tokenizer  # noqa: E402
+from w2vv.languages import OPENCC_CONFIGS  # noqa: E402
+from w2vv.text import Tokenizer  # noqa: E402
 
 
 

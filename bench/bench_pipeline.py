@@ -433,7 +433,7 @@ def bench_model(args, model, cfg, collection, features, warmup=2):
 
 def bench_tester(args, model, collection):
     """Batched prediction (predict_vectors, batch 1000) vs one predict_on_batch per sentence."""
-    from w2vv.training import predict_vectors
+    from w2vv.inference import predict_vectors
     sentences = collection.sentences.subset(np.arange(min(1000, len(collection.sentences))))
     predict_vectors(model, sentences, batch_size=1000)  # warm-up (traces the predict function)
     batched = []

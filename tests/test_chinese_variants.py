@@ -15,7 +15,8 @@ from w2vv.config import DEFAULTS, load_config
 from w2vv.data import encode_cached, make_encoder
 from w2vv.encoders import SentenceEncoder
 from w2vv.errors import InputError
-from w2vv.text import Tokenizer, normalize_zh, tokenize_zh
+from w2vv.languages import normalize_zh, tokenize_zh
+from w2vv.text import Tokenizer
 from w2vv.vocab import build_vocabularies
 from w2vv.word2vec import open_word2vec
 

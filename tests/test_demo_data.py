@@ -7,9 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from w2vv import layout
+from w2vv import languages, layout
 from w2vv.bigfile import BigFile
-from w2vv.text import Tokenizer, tokenize_en
+from w2vv.languages import tokenize_en
+from w2vv.text import Tokenizer
 from w2vv.vocab import count_words
 from w2vv.word2vec import open_word2vec
 
@@ -45,7 +46,7 @@ def test_layout_files(root):
     for coll in EN + ZH:
         assert os.path.isfile(layout.caption_file(root, coll))
         assert os.path.isfile(layout.imageset_file(root, coll))
-        assert layout.language(coll) == ("zh" if coll in ZH else "en")
+        assert languages.language_of(coll) == ("zh" if coll in ZH else "en")
     for name in ("shape.txt", "id.txt", "feature.bin"):
         assert os.path.isfile(os.path.join(layout.feature_dir(root, demo.FEATURE), name))
         assert os.path.isfile(os.path.join(layout.en_word2vec_dir(root), name))

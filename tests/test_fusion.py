@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from w2vv.fusion import (WEIGHT_GRID, best_weight, cross_lingual, format_table, fuse, rank_normalize,
-                         scores_by_image)
+from w2vv.fusion import WEIGHT_GRID, best_weight, cross_lingual, fuse, rank_normalize, scores_by_image
 from w2vv.ranking import relevance
+from w2vv.results_table import format_table
 
 
 def test_relevance_for_images_and_for_sentences():

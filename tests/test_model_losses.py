@@ -110,3 +110,15 @@ def test_plateau_rule_improvement_does_not_reset_the_lr_counter():
     results = [rule.step(e, f)[:2] for e, f in enumerate([0.5, 0.4, 0.6, 0.5])]
     # epoch 3: no improvement, and 4 epochs since the start (> 2) although epoch 2 improved: halve
     assert results == [(True, False), (False, False), (True, False), (False, True)]
+
+
+def test_every_registered_loss_builds_and_declares_its_targets():
+    from types import SimpleNamespace
+
+    from w2vv.config import DEFAULTS
+    from w2vv.losses import LOSSES, TARGETS, get_loss, targets_of
+    assert set(LOSSES) == {"mse", "ctl", "mrl"}
+    for name in LOSSES:
+        cfg = SimpleNamespace(**DEFAULTS, loss_fun=name)
+        assert callable(get_loss(cfg)) and targets_of(cfg) in TARGETS
+    assert [n for n in LOSSES if LOSSES[n].targets == "features_and_negatives"] == ["ctl"]

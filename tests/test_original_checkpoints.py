@@ -6,12 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from w2vv import layout
+from w2vv import languages, layout
 from w2vv.encoders import SentenceEncoder
 from w2vv.original import load_original_model
 from w2vv.ranking import read_sent_feat
 from w2vv.text import Tokenizer
-from w2vv.training import predict_vectors
+from w2vv.inference import predict_vectors
 from w2vv.vocab import load_vocab
 from w2vv.word2vec import open_word2vec
 
@@ -22,7 +22,7 @@ RUNS = [("mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test"), ("co
 @pytest.mark.parametrize("train, val, test", RUNS)
 def test_original_checkpoint_predicts_the_original_vectors(fixtures, config, train, val, test):
     root = fixtures / "original_w2vv" / "VisualSearch"
-    lang = layout.language(train)
+    lang = languages.language_of(train)
     folder = layout.checkpoint_dir(root, train, val, config)
     model, cfg = load_original_model(folder, glob.glob(os.path.join(folder, "epoch_*.h5"))[0])
     encoder = SentenceEncoder(Tokenizer(lang),  # the default stop-word lists are the original's
@@ -79,7 +79,7 @@ def test_converted_folder_predicts_the_same(fixtures, tmp_path):
     import sys
 
     from conftest import REPO
-    from w2vv.training import load_trained_model
+    from w2vv.inference import load_trained_model
     src = layout.checkpoint_dir(fixtures / "original_w2vv" / "VisualSearch", "cococntrain", "cococnval",
                                 "tiny_attention_ctl")
     out = tmp_path / "converted"

@@ -2,7 +2,8 @@ import pytest
 
 from w2vv import layout
 from w2vv.errors import InputError
-from w2vv.text import Tokenizer, load_stopwords, segment_zh, tokenize_en, tokenize_zh
+from w2vv.languages import segment_zh, tokenize_en, tokenize_zh
+from w2vv.text import Tokenizer, load_stopwords
 from w2vv.vocab import build_vocabularies, count_words, load_vocab
 
 

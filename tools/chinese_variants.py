@@ -1,5 +1,5 @@
 """Chinese as other people type it, made from simplified sentences: for the tests and the benchmark
-of ``w2vv.text.normalize_zh``.
+of ``w2vv.languages.normalize_zh``.
 
 Each variant is written with OpenCC from simplified Chinese, and has its own way back (OpenCC's
 configuration for the opposite direction), which tells the sentences that convert back exactly:
@@ -13,6 +13,7 @@ import functools
 import unicodedata
 
 from w2vv.errors import InputError
+from w2vv.textfile import read_lines
 
 OPENCC = {"traditional": ("s2t", "t2s"), "taiwan": ("s2twp", "tw2sp"), "hongkong": ("s2hk", "hk2s")}
 VARIANTS = (*OPENCC, "fullwidth")
@@ -48,13 +49,7 @@ def converts_back(kind, sentence):
 
 def read_sentences(path):
     """The sentences of an ``id<TAB>sentence`` file (COCO-CN's raw sentence files), in file order."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{path}: sentence file not found") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+    lines = read_lines(path, "sentence file")
     sentences = []
     for number, line in enumerate(lines, 1):
         if not line.strip():

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a small bilingual demo VisualSearch root (layout and names: docs/method.md#data-layout).
 
-    python tools/make_demo_data.py ROOT [--seed 0] [--scale 1.0] [--feature_dim 256] [--overwrite]
+    python tools/make_demo_data.py ROOT [--seed 0] [--scale 1.0] [--feature_dim 256] [--ja] [--overwrite]
 
 Everything is synthetic and deterministic: the same parameters give the same bytes on
 every run. Images are made of 2-3 visual concepts (an object, a scene, and a second object
@@ -18,6 +18,12 @@ What is written (paths from w2vv/layout.py):
   zh_w2v/model/zh_jieba.model                                        Chinese word2vec, gensim 4 save()
   <val/test coll>/ImageData/<imageid>.jpg                            64x64 pictures for a results page
   .demo_complete                                                     written last: parameters and counts
+
+With --ja (needs janome, requirements-ja.txt), also Japanese: cocojatrain (the images of
+cococntrain), cocojaval and cocojatest (those of the English and Chinese val and test), with raw
+Japanese sentences (not segmented: the Japanese tokenizer splits them), and their word2vec
+ja_w2v/model/ja_janome.model. Asked of a complete demo without it, only the Japanese part is added.
+Their language is declared (demo-ja.ini: languages = cocoja*=ja).
 """
 import argparse
 import io
@@ -32,10 +38,11 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from w2vv import layout  # noqa: E402
+from w2vv import languages, layout  # noqa: E402
 from w2vv.atomic import atomic_path, write_text  # noqa: E402
 from w2vv.bigfile import write_bigfile  # noqa: E402
-from w2vv.text import tokenize_en, tokenize_zh  # noqa: E402  (docs/method.md#tokenisation-and-stop-words)
+from w2vv.errors import InputError  # noqa: E402
+from w2vv.languages import tokenize_en, tokenize_zh  # noqa: E402  (docs/method.md#tokenisation-and-stop-words)
 
 GENERATOR_VERSION = 1
 MARKER = ".demo_complete"
@@ -46,6 +53,9 @@ W2V_DIM = 500
 EN_TRAIN, EN_VAL, EN_TEST = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test"
 ZH_TRAIN, ZH_VAL, ZH_TEST = "cococntrain", "cococnval", "cococntest"
 COLLECTIONS = (EN_TRAIN, EN_VAL, EN_TEST, ZH_TRAIN, ZH_VAL, ZH_TEST)
+JA_TRAIN, JA_VAL, JA_TEST = "cocojatrain", "cocojaval", "cocojatest"
+JA_COLLECTIONS = (JA_TRAIN, JA_VAL, JA_TEST)
+JA_DECLARATION = "cocoja*=ja"  # the languages setting that makes them Japanese
 
 # Counts at scale 1.0.
 N_EN_TRAIN, N_VAL, N_TEST, N_ZH_TRAIN = 1500, 100, 100, 700
@@ -157,6 +167,30 @@ EN_STOP_ONLY = ["there it is", "this is it", "what is this", "it is on there", "
                 "what is that", "it is in there", "all of them"]
 ZH_STOP_ONLY = ["这 是 什么", "这 是 它 。", "这个 是 什么 ？", "那 是 什么 呢", "在 这 ， 也 在 那 。", "我们 在 这 。"]
 CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
+
+# Japanese (--ja): the concepts' words, and verbs in the -te iru / -te aru form by kind.
+JA_WORDS = {
+    "dog": ["犬", "子犬"], "cat": ["猫", "子猫"], "horse": ["馬", "子馬"], "zebra": ["シマウマ"],
+    "giraffe": ["キリン"], "elephant": ["象"], "bird": ["鳥", "カモメ"], "man": ["男性", "男"],
+    "woman": ["女性", "女"], "child": ["子供", "子ども"], "bus": ["バス"], "car": ["車", "自動車"],
+    "motorcycle": ["バイク", "オートバイ"], "bicycle": ["自転車"], "airplane": ["飛行機"], "boat": ["ボート", "船"],
+    "pizza": ["ピザ"], "sandwich": ["サンドイッチ"], "banana": ["バナナ"], "cake": ["ケーキ"], "kite": ["凧"],
+    "umbrella": ["傘"], "surfboard": ["サーフボード"], "frisbee": ["フリスビー"],
+    "laptop": ["ノートパソコン", "パソコン"], "beach": ["浜辺", "海岸"], "kitchen": ["台所", "キッチン"],
+    "street": ["通り", "道路"], "snow": ["雪"], "grass": ["芝生", "草"], "field": ["野原", "畑"],
+    "water": ["水", "湖"], "sky": ["空"], "room": ["部屋"], "red": ["赤い"], "white": ["白い"],
+    "black": ["黒い"], "blue": ["青い"], "yellow": ["黄色い"],
+}
+JA_VERBS = {
+    "animal": ["立っている", "走っている", "歩いている", "寝ている", "座っている", "食べている", "遊んでいる"],
+    "person": ["立っている", "歩いている", "座っている", "遊んでいる", "笑っている", "待っている"],
+    "vehicle": ["止まっている", "走っている", "動いている"],
+    "food": ["置いてある", "並んでいる"],
+    "thing": ["置いてある"],
+}
+JA_VERB_OVERRIDES = {"airplane": ["飛んでいる", "止まっている"], "boat": ["浮かんでいる"],
+                     "bird": ["飛んでいる", "立っている"], "kite": ["飛んでいる"], "frisbee": ["飛んでいる"]}
+JA_ADJECTIVES = ["大きな", "小さな", "かわいい"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -343,6 +377,31 @@ def sentence_zh(w, comp):
     return " ".join(words)
 
 
+def _ja_verb(w, obj):
+    return w.pick(JA_VERB_OVERRIDES.get(obj) or JA_VERBS[BY_KEY[obj]["kind"]])
+
+
+def _ja_np(w, obj, colour=None):
+    """'白い犬', '大きな象'."""
+    words = [w.pick(JA_WORDS[colour])] if colour else []
+    if w.rng.random() < 0.1:
+        words.insert(0, w.pick(JA_ADJECTIVES))
+    return "".join(words + [w.pick(JA_WORDS[obj])])
+
+
+def sentence_ja(w, comp):
+    """Raw Japanese, written without spaces as people write it."""
+    o1, o2, sc = comp["obj1"], comp["obj2"], comp["scene"]
+    a, v, place = _ja_np(w, o1, comp["colour"]), _ja_verb(w, o1), w.pick(JA_WORDS[sc])
+    exists = "いる" if BY_KEY[o1]["kind"] in ("animal", "person") else "ある"
+    templates = [f"{a}が{place}で{v}", f"{place}に{a}が{exists}", f"{place}で{v}{a}", f"{a}は{place}で{v}"]
+    if o2:
+        b = _ja_np(w, o2)
+        with_o2 = [f"{a}と{b}が{place}に{exists}", f"{a}が{b}の隣で{v}", f"{place}に{a}と{b}"]
+        templates = with_o2 * 2 + templates
+    return w.pick(templates) + ("。" if w.rng.random() < 0.7 else "")
+
+
 def sentence_empty(w, lang, stop_only):
     """A sentence that encodes to nothing: only stop words/punctuation, or only unseen words."""
     if lang == "en":
@@ -365,7 +424,7 @@ def _make_captions(rng, lang, images, comps, per_image, empty):
     known = {t for c in CONCEPTS for t in c["en"]} | {t for x in EN_ADVERBS + EN_ADJECTIVES for t in x.split()}
     known |= {v[0] for vs in list(VERBS.values()) + list(VERB_OVERRIDES.values()) for v in vs}
     w = _Words(rng, known)
-    make = sentence_en if lang == "en" else sentence_zh
+    make = {"en": sentence_en, "zh": sentence_zh, "ja": sentence_ja}[lang]
     caps = []
     for img in images:
         for k in range(per_image(rng)):
@@ -440,6 +499,27 @@ def _extra_sentences(rng, lang, n_per_concept=40, length=8):
     return out
 
 
+def _extra_sentences_ja(rng, n_per_concept=40, length=8):
+    """``_extra_sentences`` for Japanese: words of the concepts and their contexts, as the Japanese
+    tokenizer splits them."""
+    def tokens(word):
+        return languages.tokenize_ja(word)
+    out = []
+    for c in CONCEPTS:
+        syn = JA_WORDS[c["key"]]
+        if c["kind"] in ("scene", "colour"):
+            context = [JA_WORDS[o][0] for o in OBJECTS if c["key"] in BY_KEY[o]["scenes"]] or \
+                [JA_WORDS[o][0] for o in OBJECTS]
+        else:
+            context = [JA_WORDS[s][0] for s in c["scenes"]]
+            context += JA_VERB_OVERRIDES.get(c["key"]) or JA_VERBS[c["kind"]]
+        for _ in range(n_per_concept):
+            words = [syn[rng.integers(len(syn))] if rng.random() < 0.4 else context[rng.integers(len(context))]
+                     for _ in range(length)]
+            out.append([t for word in words for t in tokens(word)])
+    return out
+
+
 def _train_word2vec(sentences, seed, epochs):
     from gensim.models import Word2Vec
     return Word2Vec(sentences=sentences, vector_size=W2V_DIM, window=5, min_count=5, sg=0,
@@ -494,9 +574,11 @@ def _read_marker(root):
         return None
 
 
-def _params(seed, scale, feature_dim):
-    return dict(generator="tools/make_demo_data.py", version=GENERATOR_VERSION, seed=int(seed),
-                scale=float(scale), feature_dim=int(feature_dim))
+def _params(seed, scale, feature_dim, ja=False):
+    """The demo's parameters (``ja`` only when asked: a demo without Japanese keeps its marker)."""
+    params = dict(generator="tools/make_demo_data.py", version=GENERATOR_VERSION, seed=int(seed),
+                  scale=float(scale), feature_dim=int(feature_dim))
+    return {**params, "ja": True} if ja else params
 
 
 def _same_params(marker, params):
@@ -508,15 +590,17 @@ def _same_params(marker, params):
 DERIVED = (("TextData", "vocabulary"), ("cv_keras",), ("SimilarityIndex",))
 
 
-def _missing(root):
+def _missing(root, ja=False):
     """The demo's main files that are absent (someone deleted them after the demo was made)."""
-    paths = [layout.caption_file(root, c) for c in COLLECTIONS] + [layout.imageset_file(root, c) for c in COLLECTIONS]
+    collections = COLLECTIONS + (JA_COLLECTIONS if ja else ())
+    paths = [layout.caption_file(root, c) for c in collections] + [layout.imageset_file(root, c) for c in collections]
     paths += [os.path.join(layout.feature_dir(root, FEATURE), "feature.bin"),
               os.path.join(layout.en_word2vec_dir(root), "feature.bin"), layout.zh_word2vec_file(root)]
+    paths += [layout.word2vec_path(root, "ja")] if ja else []
     return [p for p in paths if not os.path.isfile(p)]
 
 
-def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, verbose=True):
+def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, verbose=True, ja=False):
     """Write the demo VisualSearch root; return its summary (parameters and counts).
 
     Skips the work when ``root`` already holds a complete demo with the same parameters
@@ -525,21 +609,25 @@ def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, ve
     caption files that this generator did not write, and ``overwrite`` is false. When a
     demo is replaced by one with other parameters, the pipeline's outputs inside the demo
     collections (vocabularies, cv_keras, SimilarityIndex) are removed with it.
+    ``ja``: with the Japanese collections; added alone to a complete demo without them.
     """
     log = _log if verbose else _quiet
     root = os.path.abspath(str(root))
-    params = _params(seed, scale, feature_dim)
+    params = _params(seed, scale, feature_dim, ja)
     _counts(scale)  # checks scale
     if feature_dim < 8:
         raise ValueError(f"feature_dim must be >= 8, got {feature_dim}")
     marker = _read_marker(root)
+    if marker is not None and not overwrite and ja and not marker.get("ja") and \
+            _same_params(marker, _params(seed, scale, feature_dim)) and not _missing(root):
+        return _add_japanese(root, marker, log)
     if marker is not None and not overwrite:
-        if _same_params(marker, params) and not _missing(root):
+        if _same_params(marker, params) and not _missing(root, marker.get("ja")):
             log(f"{root} already holds a complete demo (seed={seed} scale={scale} "
                 f"feature_dim={feature_dim}); nothing to do (--overwrite to regenerate)")
             return marker
         if _same_params(marker, params):
-            log(f"{root}: the demo lacks {_missing(root)[0]}; regenerating it")
+            log(f"{root}: the demo lacks {_missing(root, marker.get('ja'))[0]}; regenerating it")
         else:
             raise ValueError(f"{root} holds a demo made with other parameters ({os.path.join(root, MARKER)}: "
                              f"seed={marker.get('seed')} scale={marker.get('scale')} "
@@ -558,7 +646,7 @@ def _generate(root, params, old_marker, log):
     seed, scale, dim = params["seed"], params["scale"], params["feature_dim"]
     os.makedirs(root, exist_ok=True)
     if old_marker is not None and not _same_params(old_marker, params):
-        for coll in COLLECTIONS:
+        for coll in COLLECTIONS + JA_COLLECTIONS:
             for parts in DERIVED:
                 p = os.path.join(root, coll, *parts)
                 if os.path.isdir(p):
@@ -628,33 +716,87 @@ def _generate(root, params, old_marker, log):
     zpath = layout.zh_word2vec_file(root)
     log(f"writing {zpath} ({len(zh_model.wv.index_to_key)} words x {W2V_DIM}, trained in "
         f"{time.time() - t:.1f}s; left out on purpose: {' '.join(ZH_W2V_LEFT_OUT)})")
-    os.makedirs(os.path.dirname(zpath), exist_ok=True)
-    zh_model.lifecycle_events = None     # no timestamps or temporary names in the file: same bytes every run
-    zh_model.wv.lifecycle_events = None
-    zh_model.total_train_time = 0.0
-    with atomic_path(zpath) as tmp:
-        zh_model.save(tmp)   # a few hundred words x 500: the arrays are stored inline, one file
+    _save_gensim(zh_model, zpath)
 
     # pictures
-    n_pics = 0
-    for coll, ids in ((EN_VAL, val_ids), (EN_TEST, test_ids), (ZH_VAL, val_ids), (ZH_TEST, test_ids)):
-        idir = layout.image_dir(root, coll)
-        log(f"writing {idir}/ ({len(ids)} pictures)")
-        os.makedirs(idir, exist_ok=True)
-        for img in ids:
-            with atomic_path(os.path.join(idir, img + ".jpg")) as tmp:
-                with open(tmp, "wb") as f:
-                    f.write(_picture(comps[img]))
-            n_pics += 1
+    n_pics = sum(_write_pictures(root, coll, ids, comps, log)
+                 for coll, ids in ((EN_VAL, val_ids), (EN_TEST, test_ids), (ZH_VAL, val_ids), (ZH_TEST, test_ids)))
 
-    summary = dict(params, collections=summary_colls, images=len(all_ids), pictures=n_pics,
-                   en_word2vec_words=len(en_words), zh_word2vec_words=len(zh_model.wv.index_to_key),
+    summary = dict({k: v for k, v in params.items() if k != "ja"}, collections=summary_colls, images=len(all_ids),
+                   pictures=n_pics, en_word2vec_words=len(en_words), zh_word2vec_words=len(zh_model.wv.index_to_key),
                    en_w2v_left_out=list(EN_W2V_LEFT_OUT), zh_w2v_left_out=list(ZH_W2V_LEFT_OUT),
                    feature=FEATURE)
-    write_text(os.path.join(root, MARKER), json.dumps(summary, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    if params.get("ja"):
+        summary = _write_japanese(root, summary, comps, log)
+    _write_marker(root, summary)
     os.remove(os.path.join(root, PARTIAL))
     log(f"done in {time.time() - t0:.1f}s: {len(all_ids)} images; " +
-        ", ".join(f"{c} {v['images']} img / {v['sentences']} sent" for c, v in summary_colls.items()))
+        ", ".join(f"{c} {v['images']} img / {v['sentences']} sent" for c, v in summary["collections"].items()))
+    return summary
+
+
+def _write_marker(root, summary):
+    write_text(os.path.join(root, MARKER), json.dumps(summary, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _save_gensim(model, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    model.lifecycle_events = None     # no timestamps or temporary names in the file: same bytes every run
+    model.wv.lifecycle_events = None
+    model.total_train_time = 0.0
+    with atomic_path(path) as tmp:
+        model.save(tmp)   # a few hundred words x 500: the arrays are stored inline, one file
+
+
+def _write_pictures(root, coll, ids, comps, log):
+    idir = layout.image_dir(root, coll)
+    log(f"writing {idir}/ ({len(ids)} pictures)")
+    os.makedirs(idir, exist_ok=True)
+    for img in ids:
+        with atomic_path(os.path.join(idir, img + ".jpg")) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(_picture(comps[img]))
+    return len(ids)
+
+
+def _write_japanese(root, summary, comps, log):
+    """The Japanese collections (the images of cococntrain, and the val and test images) and their
+    word2vec; returns ``summary`` with them."""
+    seed = summary["seed"]
+    _, val_ids, test_ids, zh_train_ids, _ = compose_images(seed, summary["scale"])
+
+    def rng(stream):
+        return np.random.default_rng([seed, stream])
+
+    def one_two(g):
+        return 2 if g.random() < 0.3 else 1
+
+    collections, captions = dict(summary["collections"]), {}
+    for coll, images, per_image, stream in ((JA_TRAIN, zh_train_ids, one_two, 50), (JA_VAL, val_ids, lambda g: 1, 51),
+                                            (JA_TEST, test_ids, lambda g: 1, 52)):
+        captions[coll], _ = _make_captions(rng(stream), "ja", images, comps, per_image, None)
+        _write_lines(layout.imageset_file(root, coll), images, log)
+        _write_lines(layout.caption_file(root, coll), [f"{sid} {s}" for sid, s in captions[coll]], log)
+        collections[coll] = dict(images=len(images), sentences=len(captions[coll]), encode_to_nothing=0)
+    t = time.time()
+    corpus = [languages.tokenize_ja(s) for _, s in captions[JA_TRAIN]] + _extra_sentences_ja(rng(42))
+    model = _train_word2vec([s for s in corpus if s], seed, epochs=20)
+    path = layout.word2vec_path(root, "ja")
+    log(f"writing {path} ({len(model.wv.index_to_key)} words x {W2V_DIM}, trained in {time.time() - t:.1f}s)")
+    _save_gensim(model, path)
+    pictures = sum(_write_pictures(root, coll, ids, comps, log) for coll, ids in ((JA_VAL, val_ids), (JA_TEST, test_ids)))
+    return dict(summary, ja=True, collections=collections, pictures=summary["pictures"] + pictures,
+                ja_word2vec_words=len(model.wv.index_to_key), ja_languages=JA_DECLARATION)
+
+
+def _add_japanese(root, marker, log):
+    """Add the Japanese part to a complete demo without it (its other files stay as they are)."""
+    log(f"root {root}: adding the Japanese collections to the demo")
+    write_text(os.path.join(root, PARTIAL), json.dumps(marker) + "\n")
+    _, _, _, _, comps = compose_images(marker["seed"], marker["scale"])
+    summary = _write_japanese(root, marker, comps, log)
+    _write_marker(root, summary)
+    os.remove(os.path.join(root, PARTIAL))
     return summary
 
 
@@ -665,12 +807,14 @@ def main(argv=None):
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiplies the counts (1.0: 1,500 English and 700 Chinese training images)")
     ap.add_argument("--feature_dim", type=int, default=256)
+    ap.add_argument("--ja", action="store_true",
+                    help="also the Japanese collections cocojatrain/val/test and their word2vec (needs janome)")
     ap.add_argument("--overwrite", action="store_true", help="regenerate even if ROOT holds a complete demo")
     args = ap.parse_args(argv)
     try:
         make_demo_root(args.root, seed=args.seed, scale=args.scale, feature_dim=args.feature_dim,
-                       overwrite=args.overwrite)
-    except ValueError as e:
+                       overwrite=args.overwrite, ja=args.ja)
+    except (ValueError, InputError) as e:
         print(f"make_demo_data.py: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -13,6 +13,7 @@ import numpy as np
 from .atomic import atomic_path, write_text
 from .config import DEFAULTS
 from .errors import InputError
+from .layout import CONFIG_FILE
 
 def save_weights(model, path):
     with atomic_path(path) as tmp:
@@ -67,7 +68,6 @@ def load_weights(model, path, layer_map=None):
         raise InputError(f"{path}: no weights for layer(s) {', '.join(missing)}")
 
 
-CONFIG_FILE = "config.json"
 
 
 def save_model_config(folder, cfg, vocab_size, aux_dim):

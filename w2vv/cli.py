@@ -4,10 +4,12 @@ every script, and the same name as the ini key ``do_all.sh`` passes it from).
 
 Bad input (``InputError``) prints one line, ``error: <file>[:<line>]: <what>``, and exits 1;
 the traceback only with ``--debug``."""
+import argparse
 import os
 import sys
 import time
 
+from . import languages
 from .errors import InputError
 from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION
 
@@ -37,6 +39,22 @@ def add_collections(parser, *roles):
     for role in roles:
         parser.add_argument(f"--{role}", default=DEFAULT_COLLECTIONS[role],
                             help=f"{ROLE_HELP[role]} (default %(default)s)")
+
+
+def _declare_languages(text):
+    try:
+        return languages.declare(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_languages(parser):
+    """``--languages``: the collections' languages. Parsing it declares them for the process
+    (its default, none, restores the paper's rule), so every module asking ``w2vv.languages``
+    about a collection gets the script's answer."""
+    parser.add_argument("--languages", default="", type=_declare_languages,
+                        help="languages of collections not named by the paper's rule: 'PATTERN=CODE …', "
+                             "e.g. 'cocoja*=ja' (default: 'cn' in the name: zh, else en)")
 
 
 def add_config_overrides(parser):

@@ -6,6 +6,8 @@ import os
 from types import SimpleNamespace
 
 from .errors import InputError
+from .languages import LANGUAGES
+from .losses import LOSSES
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "w2vv_configs")
 
@@ -17,8 +19,8 @@ REQUIRED = ("img_feature", "bow_vocab", "L1_normalize", "L2_normalize", "sent_ma
 DEFAULTS = dict(
     batch_size=100,
     gru_impl="keras2",      # 'keras2': Keras 2.2.4 GRU (reset_after=False, clip(0.2x+0.5)); 'cudnn': reset_after=True, sigmoid
-    stopwords_en=None,      # path of a stop-word list; None = the original's list (w2vv/stopwords/en.txt)
-    stopwords_zh=None,
+    # stopwords_<code>: path of a stop-word list per language; None = the language's own (w2vv/stopwords/<code>.txt)
+    **{f"stopwords_{code}": None for code in LANGUAGES},
     normalize_zh=False,     # Chinese: NFKC, OpenCC traditional/Taiwan/HK -> simplified, Latin words kept (w2vv.text)
     ctl_margin=2.0,
     mrl_margin=0.3,
@@ -31,7 +33,6 @@ DEFAULTS = dict(
 
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"
 FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image feature's dimension
-LOSSES = ("mse", "ctl", "mrl")
 OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
 OPTIMIZER_IMPLS = ("keras2", "keras3")
 

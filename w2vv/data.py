@@ -1,33 +1,33 @@
 """What a run reads from a VisualSearch root: the sentence encoder of a training collection,
 and a collection's sentences encoded and paired with their images' feature rows."""
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import layout
+from . import languages, layout
 from .atomic import atomic_path
 from .bigfile import BigFile
 from .encoders import EncodedSentences, SentenceEncoder
 from .errors import InputError
+from .fingerprint import digest, stat_stamp
 from .text import Tokenizer
 from .vocab import load_vocab
 from .word2vec import open_word2vec
 
 
-def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None):
-    """The encoder of ``train``'s vocabularies; word2vec, stop words and the normalisation of
-    Chinese (``normalize_zh``) from the layout and ``cfg`` unless given."""
-    lang = layout.language(train)
+def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
+    """The encoder of ``train``'s vocabularies, in ``lang`` (default: ``train``'s language); word2vec,
+    stop words and the normalisation of Chinese (``normalize_zh``) from the language's record and
+    ``cfg`` unless given."""
+    language = languages.get(lang) if lang else languages.of_collection(train)
     normalize = cfg.normalize_zh if normalize_zh is None else normalize_zh
-    tokenizer = Tokenizer(lang, stopwords_path or (cfg.stopwords_zh if lang == "zh" else cfg.stopwords_en),
-                          normalize=bool(normalize) and lang == "zh")
+    tokenizer = Tokenizer(language.code, stopwords_path or stopwords_of(cfg, language.code),
+                          normalize=bool(normalize) and language.normalize is not None)
     threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
     seq_vocab = load_vocab(layout.vocab_file(root, train, "bow", threshold))
     bow_vocab = load_vocab(layout.vocab_file(root, train, "bow_filterstop", threshold))
-    word2vec_path = word2vec_path or layout.word2vec_path(root, lang)
+    word2vec_path = word2vec_path or layout.word2vec_path(root, language.code)
     word2vec = open_word2vec(word2vec_path, expected_dim=cfg.embed_size)
     encoder = SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen)
     encoder.sources = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
@@ -36,14 +36,18 @@ def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, norm
     return encoder
 
 
+def stopwords_of(cfg, lang):
+    """The stop-word list a config names for a language (``stopwords_<code>``), None: the record's."""
+    return getattr(cfg, f"stopwords_{lang}", None)
+
+
 def _fingerprint(paths, maxlen, settings=()):
     """Identity of the files an encoding depends on (path, size, modification time) and of the
     tokenizer's settings."""
     def stat(path):
         files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
-        return [(f, os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
-    text = json.dumps([stat(p) for p in paths] + [maxlen] + list(settings))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+        return [[f, *stat_stamp(f)] for f in files]
+    return digest([stat(p) for p in paths] + [maxlen] + list(settings))
 
 
 def encode_cached(encoder, root, collection, log=print):

@@ -13,6 +13,8 @@ import math
 import keras
 import numpy as np
 
+from .losses import targets_of
+
 
 def normalize_features(x, cfg):
     if cfg.L1_normalize:
@@ -62,7 +64,7 @@ class TrainingBatches(keras.utils.PyDataset):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         sequences, aux = self.sentences.inputs(rows)
         images = self.sentence_images[rows]
-        if self.cfg.loss_fun != "ctl":
+        if targets_of(self.cfg) == "features":
             return (sequences, aux), self.image_features(images)
         rng = np.random.default_rng([self.seed, max(self.epoch, 0), index])
         negatives = sample_negatives(rng, self.candidate_images, set(images.tolist()), len(rows))

@@ -8,7 +8,7 @@ so it takes seconds on the real root. A count that differs from the published on
 import os
 from dataclasses import dataclass
 
-from . import layout
+from . import languages, layout
 from .bigfile import BigFile
 from .config import load_config, mlp_sizes
 from .download import ARCHIVES
@@ -72,10 +72,15 @@ class Doctor:
             self.check_collection(coll)
         self.check_cross_lingual()
         self.check_features(cfg)
-        self.check_word2vec("en", cfg)
-        self.check_word2vec("zh", cfg)
+        for lang in self.languages():
+            self.check_word2vec(lang, cfg)
         self.check_vocabularies()
         return self.checks
+
+    def languages(self):
+        """The languages of the collections checked (records' order: English, Chinese, …)."""
+        used = {languages.language_of(coll) for coll in self.collections.all()}
+        return [code for code in languages.LANGUAGES if code in used]
 
     def check_config(self):
         if self.config_name == "CONFIG":
@@ -87,7 +92,7 @@ class Doctor:
             return None
         self.add(OK, f"config {self.config_name}", f"feature {cfg.img_feature}, word2vec {cfg.embed_size}-d, "
                  f"MLP {cfg.n_layers}")
-        for lang in ("en", "zh"):
+        for lang in self.languages():
             path = getattr(cfg, f"stopwords_{lang}")
             if path and not os.path.isfile(path):
                 self.add(MISSING, f"stop words ({lang})", f"{path}: not found", f"set stopwords_{lang} in the ini")
@@ -166,20 +171,23 @@ class Doctor:
 
     def check_word2vec(self, lang, cfg):
         path = layout.word2vec_path(self.root, lang)
-        archive = "zh_w2v" if lang == "zh" else "word2vec"
+        archive = languages.get(lang).archive
+        fetch = _stage0(archive, self.config_name) if archive else \
+            f"put a {lang} word2vec there (a gensim model; tools/make_demo_data.py --ja makes the demo's)"
         what = f"word2vec ({lang})"
         if not os.path.exists(path):
-            self.add(MISSING, what, f"{path}: not found", _stage0(archive, self.config_name))
+            self.add(MISSING, what, f"{path}: not found", fetch)
             return
         try:
             w2v = open_word2vec(path, mmap=True)
         except InputError as e:
-            self.add(WRONG, what, str(e), f"a damaged model: move it away, then {_stage0(archive, self.config_name)}")
+            self.add(WRONG, what, str(e), f"a damaged model: move it away, then {fetch}")
             return
         expected = cfg.embed_size if cfg else 500
+        source = "the release's" if archive else "a"
         if w2v.dim != expected:
             self.add(WRONG, what, f"{path}: {w2v.dim}-d vectors, but the config's embed_size is {expected}",
-                     f"use the release's {expected}-d model ({_stage0(archive, self.config_name)}), or change embed_size")
+                     f"use {source} {expected}-d model ({fetch}), or change embed_size")
             return
         self.add(OK, what, f"{w2v.size:,} words, {w2v.dim}-d")
 

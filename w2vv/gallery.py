@@ -27,7 +27,9 @@ import numpy as np
 from .atomic import atomic_path, write_text
 from .bigfile import BigFile
 from .errors import InputError
+from .fingerprint import stat_stamp
 from .layout import read_imageset
+from .ranking import unit_rows
 
 KINDS = ("auto", "numpy", "faiss", "faiss-ivf")
 FAISS_FROM = 100_000       # auto: galleries of this many images or more use FAISS
@@ -35,13 +37,6 @@ INDEX_DIR = "search_index"
 CHUNK_ROWS = 32_768        # rows read, normalised and scored at once
 _BLOCK_QUERIES = 256
 FEW_QUERIES = 20           # FAISS searches fewer queries than this on one thread (3x faster measured on 2 cores)
-
-
-def unit_rows(x):
-    """Rows scaled to unit length in float32; an all-zero row stays zero."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
 def _topk_sorted(scores, positions, k):
@@ -208,9 +203,9 @@ def _ids_digest(ids):
 
 def _source_meta(features, ids, kind, nlist):
     bin_path = os.path.join(features.folder, "feature.bin")
-    st = os.stat(bin_path)
+    size, mtime = stat_stamp(bin_path)
     return dict(kind=kind, n=len(ids), dim=features.ndims, ids_sha1=_ids_digest(ids),
-                feature_bin_bytes=st.st_size, feature_bin_mtime_ns=st.st_mtime_ns, nlist=nlist)
+                feature_bin_bytes=size, feature_bin_mtime_ns=mtime, nlist=nlist)
 
 
 def index_paths(feature_dir, name, kind):

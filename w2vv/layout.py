@@ -2,7 +2,9 @@
 writes is built here and nowhere else, plus the caption and ImageSets readers."""
 import os
 
+from . import languages
 from .errors import InputError
+from .textfile import read_lines
 
 DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
 # The pipeline's six collections by role (the paper's names; the ini and every script may name others).
@@ -10,15 +12,6 @@ DEFAULT_COLLECTIONS = {"en_train": "mscoco2014dev-train", "en_val": "mscoco2014d
                        "en_test": "mscoco2014dev-test", "zh_train": "cococntrain", "zh_val": "cococnval",
                        "zh_test": "cococntest"}
 TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
-
-
-def is_chinese(collection):
-    """A collection is Chinese when its name contains 'cn' after position 0 (``cococntrain``)."""
-    return collection.find("cn", 1) > 0
-
-
-def language(collection):
-    return "zh" if is_chinese(collection) else "en"
 
 
 def image_id(sent_id):
@@ -58,20 +51,49 @@ def vocab_counter_file(root, train, style, threshold=5):
     return os.path.join(vocab_dir(root, train, style), f"word_vocab_counter_{threshold}.txt")
 
 
+def word2vec_path(root, lang):
+    """A language's word2vec in the root (where its record says)."""
+    return languages.get(lang).word2vec_path(root)
+
+
 def en_word2vec_dir(root):
-    return os.path.join(root, "word2vec", "flickr", "vec500flickr30m")
+    return word2vec_path(root, "en")
 
 
 def zh_word2vec_file(root):
-    return os.path.join(root, "zh_w2v", "model", "zh_jieba.model")
-
-
-def word2vec_path(root, lang):
-    return zh_word2vec_file(root) if lang == "zh" else en_word2vec_dir(root)
+    return word2vec_path(root, "zh")
 
 
 def checkpoint_dir(root, train, val, config_name):
     return os.path.join(root, train, "cv_keras", val, TRAIN_STYLE, config_name)
+
+
+# The files of a checkpoint folder (docs/method.md#the-checkpoint-folder).
+MODEL_FILE = "model.json"               # written last: the run is done (the original's model, in its folders)
+CONFIG_FILE = "config.json"             # this project's: the config and the vocabulary sizes
+SETTINGS_FILE = "settings.json"         # the settings the run was made with (w2vv.runs)
+SUMMARY_FILE = "summary.json"
+LOSS_HISTORY_FILE = "train_loss_hist.txt"
+LR_HISTORY_FILE = "lr_hist.txt"
+VAL_HISTORY_FILE = "val_per_hist.txt"   # best first: its first epoch names the best weights
+RESUME_FILE = "resume_state.npz"        # while training: what resuming needs
+MODEL_PICTURE = "model.png"
+CURVES_FILE = "training_curves.png"
+SEARCH_CACHE = "search_cache"           # search's predicted sentence vectors, per collection
+INPUTS_FILE = "inputs.json"             # in a result folder: the files it was computed from
+
+
+def epoch_label(epoch):
+    """``epoch_<k>``: how the histories name an epoch, and its weights file without ``.h5``."""
+    return f"epoch_{epoch}"
+
+
+def weights_name(label):
+    return f"{label}.h5"
+
+
+def is_weights_name(name):
+    return name.startswith("epoch_") and name.endswith(".h5")
 
 
 def similarity_dir(root, test, train, run_name):
@@ -79,12 +101,20 @@ def similarity_dir(root, test, train, run_name):
     return os.path.join(root, test, "SimilarityIndex", train, run_name)
 
 
-def cl_run_name(config_name):
-    return f"zh2en_{config_name}"
+def cl_run_name(config_name, lang="zh"):
+    """CL of ``lang`` queries through the pivot's sentences: ``zh2en_<config>`` (``ja2en_…``)."""
+    return f"{lang}2{languages.PIVOT}_{config_name}"
 
 
-def fusion_run_name(config_name):
-    return f"zh2en2img_{config_name}"
+def fusion_run_name(config_name, lang="zh"):
+    return f"{lang}2{languages.PIVOT}2img_{config_name}"
+
+
+def results_file(root, run_name, lang="zh"):
+    """The CL / CM / CLM table ``do_all.sh`` writes: ``results/<run>.txt`` for Chinese queries
+    (the paper's), ``results/<lang>2en2img_<run>.txt`` for another language."""
+    name = run_name if lang == "zh" else fusion_run_name(run_name, lang)
+    return os.path.join(root, "results", f"{name}.txt")
 
 
 def lock_file(root, name):
@@ -113,18 +143,13 @@ def read_captions(path):
     """[(sent_id, sentence), …] from a caption file: ``<sentid> <sentence>`` a line."""
     _require_file(path, "caption file")
     pairs = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                fields = line.split(" ", 1)
-                if len(fields) < 2 or not fields[1].strip():
-                    raise InputError(f"{path}:{lineno}: caption line has an id but no sentence")
-                pairs.append((fields[0], fields[1]))
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    for lineno, line in enumerate(read_lines(path, "caption file"), 1):
+        if not line.strip():
+            continue
+        fields = line.split(" ", 1)
+        if len(fields) < 2 or not fields[1].strip():
+            raise InputError(f"{path}:{lineno}: caption line has an id but no sentence")
+        pairs.append((fields[0], fields[1]))
     if not pairs:
         raise InputError(f"{path}: caption file is empty")
     return pairs
@@ -132,8 +157,7 @@ def read_captions(path):
 
 def read_imageset(path):
     _require_file(path, "ImageSets file")
-    with open(path, encoding="utf-8") as f:
-        ids = f.read().split()
+    ids = "\n".join(read_lines(path, "ImageSets file")).split()
     if not ids:
         raise InputError(f"{path}: ImageSets file is empty")
     return ids

@@ -7,7 +7,7 @@ import json
 import os
 from types import SimpleNamespace
 
-from . import checkpoint
+from . import checkpoint, layout
 from .config import DEFAULTS, TEXT_STYLE
 from .errors import InputError
 from .model import build_model
@@ -16,8 +16,8 @@ PAPER_FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"  # model.json does no
 
 
 def is_original_checkpoint(folder):
-    path = os.path.join(folder, "model.json")
-    if not os.path.isfile(path) or os.path.isfile(os.path.join(folder, "config.json")):
+    path = os.path.join(folder, layout.MODEL_FILE)
+    if not os.path.isfile(path) or os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)):
         return False
     with open(path) as f:
         return json.load(f).get("keras_version", "").startswith("2.")
@@ -67,7 +67,7 @@ def structure(model_json_path):
 
 
 def load_original_model(folder, weights_file):
-    cfg, vocab_size, aux_dim, layer_map = structure(os.path.join(folder, "model.json"))
+    cfg, vocab_size, aux_dim, layer_map = structure(os.path.join(folder, layout.MODEL_FILE))
     model = build_model(cfg, vocab_size, aux_dim)
     checkpoint.load_weights(model, weights_file, layer_map)
     return model, cfg
@@ -78,13 +78,13 @@ def convert(folder, out_folder, weights_file):
     ``model.json`` (Keras 3), the weights under the same file name, and the histories."""
     import shutil
     from .atomic import write_text
-    cfg, vocab_size, aux_dim, _ = structure(os.path.join(folder, "model.json"))
+    cfg, vocab_size, aux_dim, _ = structure(os.path.join(folder, layout.MODEL_FILE))
     model, _ = load_original_model(folder, weights_file)
     os.makedirs(out_folder, exist_ok=True)
     checkpoint.save_model_config(out_folder, cfg, vocab_size, aux_dim)
     checkpoint.save_weights(model, os.path.join(out_folder, os.path.basename(weights_file)))
-    for name in ("train_loss_hist.txt", "val_per_hist.txt"):
+    for name in (layout.LOSS_HISTORY_FILE, layout.VAL_HISTORY_FILE):
         if os.path.isfile(os.path.join(folder, name)):
             shutil.copyfile(os.path.join(folder, name), os.path.join(out_folder, name))
-    write_text(os.path.join(out_folder, "model.json"), model.to_json())
+    write_text(os.path.join(out_folder, layout.MODEL_FILE), model.to_json())
     return out_folder

@@ -19,9 +19,9 @@ import numpy as np
 from . import layout
 from .atomic import atomic_path, write_text
 from .errors import InputError
+from .layout import CURVES_FILE
 
 RESULTS_PAGE = "results.html"
-CURVES_FILE = "training_curves.png"
 
 
 # ---------------------------------------------------------------- results page
@@ -188,8 +188,8 @@ def training_curves_figure(folder):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    loss = read_history(os.path.join(folder, "train_loss_hist.txt"))
-    val = read_history(os.path.join(folder, "val_per_hist.txt"))
+    loss = read_history(os.path.join(folder, layout.LOSS_HISTORY_FILE))
+    val = read_history(os.path.join(folder, layout.VAL_HISTORY_FILE))
     lrs = read_history(os.path.join(folder, "lr_hist.txt"))
     if not loss and not val:
         raise InputError(f"{folder}: no train_loss_hist.txt or val_per_hist.txt to plot")

@@ -16,6 +16,7 @@ import numpy as np
 from . import layout
 from .atomic import atomic_open, write_text
 from .errors import InputError
+from .textfile import read_lines
 from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
                       retrieval_metrics)
 
@@ -27,12 +28,17 @@ SENT_FEAT_FILE = "sent_feat.txt"
 
 # ---------------------------------------------------------------- cosine
 
-def l2_normalize(x):
-    """Rows scaled to unit length (float64); an all-zero row (a sentence with no known word
+def unit_rows(x, dtype=np.float32):
+    """Rows scaled to unit length in ``dtype``; an all-zero row (a sentence with no known word
     at test time) stays zero instead of becoming NaN, so it simply scores 0 everywhere."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=dtype)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def l2_normalize(x):
+    """``unit_rows`` in float64, as the rankings are computed."""
+    return unit_rows(x, np.float64)
 
 
 def cosine_scores(queries, items, block_rows=BLOCK_ROWS):
@@ -63,13 +69,7 @@ def relevance(query_ids, item_ids, to_image=layout.image_id):
 def _lines(path, what):
     """(lineno, fields) of the non-blank lines of a UTF-8 text file; InputError when it is
     missing, not text, or empty."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            rows = [(lineno, line.split()) for lineno, line in enumerate(f, 1) if line.strip()]
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} not found") from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    rows = [(lineno, line.split()) for lineno, line in enumerate(read_lines(path, what), 1) if line.strip()]
     if not rows:
         raise InputError(f"{path}: {what} is empty")
     return rows

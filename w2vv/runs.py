@@ -19,64 +19,34 @@ import os
 import re
 
 from . import layout
+from .fingerprint import file_fingerprint, stat_stamp
+from .layout import INPUTS_FILE, SETTINGS_FILE
 from .atomic import write_text
 from .config import DEFAULTS, load_config
 from .errors import InputError
-from .text import DEFAULT_STOPWORDS
+from . import languages
 
-SETTINGS_FILE = "settings.json"
-INPUTS_FILE = "inputs.json"
 MAX_NAME = 80
-_SAMPLE = 1 << 20  # a content fingerprint hashes the first and the last MB of a file
-
-
-def file_fingerprint(path):
-    """``size:sha1`` of a file's size, first and last MB (a copy of the root keeps it; an edited
-    or replaced file changes it); for a folder (a BigFile) or a gensim model with side files,
-    one per file."""
-    path = str(path)
-    if not os.path.exists(path):
-        raise InputError(f"{path}: not found")
-    if os.path.isdir(path):
-        files = sorted(os.path.join(path, f) for f in os.listdir(path) if os.path.isfile(os.path.join(path, f)))
-    else:
-        folder, base = os.path.split(os.path.abspath(path))
-        siblings = [os.path.join(folder, f) for f in sorted(os.listdir(folder)) if f.startswith(base + ".")]
-        files = [path] + [f for f in siblings if f.endswith(".npy")]
-    return ";".join(_one_file(f) for f in files)
-
-
-def _one_file(path):
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: not found")
-    size = os.path.getsize(path)
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        digest.update(f.read(_SAMPLE))
-        if size > 2 * _SAMPLE:
-            f.seek(-_SAMPLE, os.SEEK_END)
-            digest.update(f.read(_SAMPLE))
-        else:
-            digest.update(f.read())
-    return f"{os.path.basename(path)}:{size}:{digest.hexdigest()[:16]}"
-
-
-def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed):
-    """Everything that changes the model trained on ``train``: a JSON-able dict."""
-    return dict(config={k: v for k, v in sorted(vars(cfg).items())}, train=train, val=val,
-                feature_collection=feature_collection,
-                stopwords=dict(path=os.path.abspath(stopwords_path), content=file_fingerprint(stopwords_path)),
-                word2vec=dict(path=os.path.abspath(word2vec_path), content=file_fingerprint(word2vec_path)),
-                seed=seed)
+def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
+    """Everything that changes the model trained on ``train``: a JSON-able dict (with ``language``,
+    the code of ``train``'s language, when given: search reads the model's language from it)."""
+    settings = dict(config={k: v for k, v in sorted(vars(cfg).items())}, train=train, val=val,
+                    feature_collection=feature_collection,
+                    stopwords=dict(path=os.path.abspath(stopwords_path), content=file_fingerprint(stopwords_path)),
+                    word2vec=dict(path=os.path.abspath(word2vec_path), content=file_fingerprint(word2vec_path)),
+                    seed=seed)
+    if language:
+        settings["language"] = language
+    return settings
 
 
 def settings_of(run, cfg):
     """``model_settings`` of a ``training.TrainingRun`` with ``cfg``: the stop-word list and word2vec
     it reads (the layout's unless the run or the config names others)."""
-    lang = layout.language(run.train)
-    stopwords = getattr(cfg, f"stopwords_{lang}") or DEFAULT_STOPWORDS[lang]
+    language = languages.of_collection(run.train)
+    stopwords = getattr(cfg, f"stopwords_{language.code}", None) or language.stopwords
     return model_settings(cfg, run.train, run.val, run.feature_collection, stopwords,
-                          run.word2vec_path or layout.word2vec_path(run.root, lang), run.seed)
+                          run.word2vec_path or language.word2vec_path(run.root), run.seed, language.code)
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
@@ -143,6 +113,8 @@ def differences(recorded, asked):
         was, now = recorded.get(key), asked.get(key)
         if key == "seed" and now is None:
             continue  # no seed asked: any trained draw will do
+        if key == "language" and None in (was, now):
+            continue  # recorded before languages were: the collection's name told it, as it still does
         if key == "config":
             out += [f"{k} {was.get(k)!r} (asked {now.get(k)!r})" for k in sorted(set(was) | set(now))
                     if was.get(k) != now.get(k) and not _added_since(k, was, now)]
@@ -179,7 +151,7 @@ def _stamps(out_dir, paths):
     """(size, modification time) of each input, keyed by its path relative to ``out_dir`` (a moved
     root keeps its results)."""
     return {os.path.relpath(os.path.abspath(p), os.path.abspath(out_dir)):
-            [os.path.getsize(p), os.stat(p).st_mtime_ns] if os.path.isfile(p) else None for p in paths}
+            stat_stamp(p) if os.path.isfile(p) else None for p in paths}
 
 
 def record_inputs(out_dir, paths):

@@ -8,50 +8,46 @@
 
 A model is a checkpoint folder of the layout, ``<root>/<train>/cv_keras/<val>/<style>/<config>/``
 (this project's or the original code's); its vocabularies and word2vec are those of ``<train>``
-in ``<root>``, and its language is ``<train>``'s (docs/method.md#data-layout). A query is encoded as in
-training (docs/method.md): raw Chinese is normalised (``w2vv.text.normalize_zh``: full-width forms,
-traditional characters and Taiwan / Hong Kong wording → simplified, mainland; Latin words kept;
-``normalize_zh=False`` turns it off) and segmented with jieba; English is tokenised as captions.
-The query's language is detected (any CJK character makes it Chinese) or given.
+in ``<root>``, and its language is the one its training run recorded, else ``<train>``'s
+(``w2vv.languages``, docs/method.md#languages). A query is encoded as in training (docs/method.md):
+raw Chinese is normalised (``w2vv.languages.normalize_zh``: full-width forms, traditional characters
+and Taiwan / Hong Kong wording → simplified, mainland; Latin words kept; ``normalize_zh=False``
+turns it off) and segmented with jieba; Japanese is split by janome; English is tokenised as captions.
+The query's language is given, or the loaded model's whose record recognises the text
+(``w2vv.languages.detect``: kana make it Japanese; ideographs alone with both a Chinese and a
+Japanese model loaded are an error asking for the language).
 
 The gallery is a BigFile feature folder (default: the model's image feature in the root),
 optionally restricted to an ImageSets list, indexed by ``w2vv.gallery`` (exact numpy, or FAISS).
 A gallery of another feature than the one a model was trained on (another dimension, or a layout
 feature folder of another name than ``img_feature``) is refused: its ranking would be nonsense.
 
-Routes for a Chinese query when both a Chinese and an English model are loaded (docs/method.md#fusion-clm):
+Routes for a Chinese (or Japanese) query when both its model and an English one are loaded
+(docs/method.md#fusion-clm):
 
-- ``cm``: the Chinese model's vector against the images (cross-media, direct);
-- ``cl``: the Chinese model's vector against the English model's vectors of an English sentence
+- ``cm``: the query language's model's vector against the images (cross-media, direct);
+- ``cl``: that vector against the English model's vectors of an English sentence
   collection; an image scores as its best sentence (cross-lingual);
 - ``clm``: ``w·CL + (1 − w)·CM`` with the weight chosen on val by ``fuse.py``
-  (``<root>/<zh_val>/SimilarityIndex/<zh_train>/zh2en2img_<config>/weight.txt``).
+  (``<root>/<zh_val>/SimilarityIndex/<zh_train>/zh2en2img_<config>/weight.txt``, ``ja2en2img_…``).
 
 CL and CLM rank the gallery images that the English sentences describe (in the paper every test
-image has one). Their top-k is exact: candidates come from the top of both routes and grow until
-no image outside them can beat the k-th fused score (the threshold rule of Fagin et al.).
+image has one; those sentences: ``w2vv.pivot_sentences``). Their top-k is exact (``w2vv.topk``).
+This module picks the route of each query and runs it.
 An English query uses the English model directly (``cm``).
 """
 import os
-import re
 from typing import NamedTuple
 
-import numpy as np
-
-from . import layout
-from .atomic import write_text
-from .bigfile import BigFile, write_bigfile
+from . import languages, layout
 from .errors import InputError
-from .gallery import FAISS_FROM, FaissIndex, NumpyIndex, open_gallery, unit_rows
+from .gallery import open_gallery
+from .pivot_sentences import load_pivot_sentences
+from .textfile import read_lines
+from .topk import cl_top_k, clm_top_k
 
 MODES = ("cm", "cl", "clm")
-SEARCH_CACHE = "search_cache"  # in the English checkpoint folder: predicted sentence vectors
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
-
-
-def detect_language(text):
-    """``zh`` when the text holds a CJK ideograph, else ``en``."""
-    return "zh" if _CJK.search(text) else "en"
+PIVOT = languages.PIVOT
 
 
 class Hit(NamedTuple):
@@ -91,36 +87,46 @@ def checkpoint_parts(folder):
     return os.sep.join(parts[:-5]) or os.sep, parts[-5], parts[-3], parts[-1]
 
 
+def model_language(folder):
+    """The language code a checkpoint folder's model reads: recorded by its training run, else
+    that of its training collection (``w2vv.languages.language_of``)."""
+    from .runs import recorded_run
+    record = recorded_run(str(folder))
+    if record is not None and record[1].get("language"):
+        return languages.get(record[1]["language"]).code
+    return languages.language_of(checkpoint_parts(folder)[1])
+
+
 class TrainedModel:
     """A trained model with the encoder of its training collection."""
 
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True):
         from .data import make_encoder
-        from .training import load_trained_model
+        from .inference import load_trained_model
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
         root, self.train, self.val, _ = checkpoint_parts(folder)
         self.folder, self.root = str(folder), str(rootpath or root)
-        self.lang = layout.language(self.train)
-        from .training import best_weights_file
+        self.lang = model_language(self.folder)
+        from .inference import best_weights_file
         self.weights_file = best_weights_file(self.folder)
         self.model, self.cfg = load_trained_model(self.folder, self.weights_file)
-        self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh)
+        self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh,
+                                    lang=self.lang)
 
     def prepare(self, text, segmented=False):
         """(text as encoded, tokens, tokens unknown to every part). Chinese is normalised (unless
         the model was loaded with ``normalize_zh=False``) and segmented with jieba unless
         ``segmented`` (words already separated by spaces, as in caption files)."""
         enc = self.encoder
-        to_segment = self.lang == "zh" and not segmented
-        encoded_text = enc.tokenizer.segment(text) if to_segment else enc.tokenizer.read(text)
+        encoded_text = enc.tokenizer.read(text) if segmented else enc.tokenizer.segment(text)
         tokens = enc.tokenizer.tokens(encoded_text)
         unknown = [w for w in tokens if w not in enc.seq_index and w not in enc.bow_index and w not in enc.word2vec]
         return encoded_text, tokens, unknown
 
     def vectors(self, texts):
         """(predicted vectors (n × D), known (n,) bool: some part of the encoding is non-empty)."""
-        from .training import predict_vectors
+        from .inference import predict_vectors
         encoded = self.encoder.encode([(f"q{i}", t) for i, t in enumerate(texts)])
         known = ~encoded.empty_parts.all(axis=1)
         return predict_vectors(self.model, encoded, batch_size=256), known
@@ -140,18 +146,9 @@ def check_gallery_feature(model, gallery_dir, dim):
                          f"{model.cfg.img_feature!r} (extract the gallery's features with the same CNN)")
 
 
-def _file_stamp(path):
-    st = os.stat(path)
-    return f"{os.path.abspath(path)} {st.st_size} {st.st_mtime_ns}"
-
-
 def read_weight(path):
     """The ``w`` of a fusion ``weight.txt`` (``w: 0.xx``)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            fields = f.read().split()
-    except FileNotFoundError:
-        raise InputError(f"{path}: fusion weight not found (run fuse.py, or give the weight)") from None
+    fields = " ".join(read_lines(path, "fusion weight", " (run fuse.py, or give the weight)")).split()
     try:
         if len(fields) != 2 or fields[0] != "w:":
             raise ValueError
@@ -161,41 +158,6 @@ def read_weight(path):
     if not 0.0 <= w <= 1.0:
         raise InputError(f"{path}:1: weight {w} is not in [0, 1]")
     return w
-
-
-class _Sentences:
-    """The English sentences of the CL route, as unit vectors, grouped by their gallery image."""
-
-    def __init__(self, ids, vectors, gallery, index_kind):
-        image_pos = np.array([gallery.position.get(layout.image_id(s), -1) for s in ids], dtype=np.int64)
-        keep = np.flatnonzero(image_pos >= 0)
-        order = keep[np.argsort(image_pos[keep], kind="stable")]
-        self.ids = [ids[i] for i in order]
-        self.image_pos = image_pos[order]
-        self.unit = unit_rows(np.asarray(vectors)[order])
-        kind = "faiss" if index_kind in ("faiss", "faiss-ivf") or (index_kind == "auto" and len(order) >= FAISS_FROM) \
-            else "numpy"
-        self.index = NumpyIndex(self.unit) if kind == "numpy" else \
-            FaissIndex.build(self.unit.shape[1], len(order), [self.unit], "faiss")
-        # per described image (sorted positions): its slice of sentence rows
-        self.described, self.starts = np.unique(self.image_pos, return_index=True)
-        self.ends = np.r_[self.starts[1:], len(order)].astype(np.int64)
-
-    def __len__(self):
-        return len(self.ids)
-
-    def image_scores(self, unit_query, positions):
-        """CL score of each gallery position (its best sentence), or -inf for an image without one."""
-        positions = np.asarray(positions, dtype=np.int64)
-        out = np.full(len(positions), -np.inf, np.float32)
-        slot = np.minimum(np.searchsorted(self.described, positions), max(len(self.described) - 1, 0))
-        found = np.flatnonzero(self.described[slot] == positions) if len(self.described) else np.array([], int)
-        if len(found):
-            starts, lengths = self.starts[slot[found]], self.ends[slot[found]] - self.starts[slot[found]]
-            first = np.cumsum(lengths) - lengths
-            rows = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
-            out[found] = np.maximum.reduceat(self.unit[rows] @ np.asarray(unit_query, np.float32), first)
-        return out
 
 
 class Searcher:
@@ -212,7 +174,7 @@ class Searcher:
     English model's, ``mscoco2014dev-*`` for ``mscoco2014dev-train``); their vectors come from the
     pipeline's ``sent_feat.txt``, or are predicted once and cached in the English checkpoint folder.
     ``weight``: the CLM weight (default: read from the fusion stage's ``weight.txt``).
-    ``normalize_zh``: normalise Chinese queries (``w2vv.text.normalize_zh``) before segmenting them.
+    ``normalize_zh``: normalise Chinese queries (``w2vv.languages.normalize_zh``) before segmenting them.
     """
 
     def __init__(self, model_path, gallery=None, *, imageset=None, collection=None, rootpath=None, index="auto",
@@ -226,7 +188,7 @@ class Searcher:
         for path in paths:
             if not os.path.isdir(str(path)):
                 raise InputError(f"{path}: model folder not found")
-            lang = layout.language(checkpoint_parts(path)[1])
+            lang = model_language(path)
             model = TrainedModel(str(path), rootpath, (word2vec or {}).get(lang), normalize_zh=normalize_zh)
             if model.lang in self.models:
                 raise InputError(f"{path}: a second {model.lang} model (already {self.models[model.lang].folder})")
@@ -249,6 +211,7 @@ class Searcher:
         self._index_kind = index
         self._en_collections = en_collections
         self._weight = weight
+        self._weights = {}
         self._sentences = None
 
     # ------------------------------------------------------------ public
@@ -258,15 +221,16 @@ class Searcher:
         return sorted(self.models)
 
     def default_mode(self, lang):
-        if lang == "zh" and "en" in self.models and "zh" in self.models and \
-                (self._weight is not None or os.path.isfile(self.weight_path())):
+        if lang != PIVOT and PIVOT in self.models and lang in self.models and \
+                (self._weight is not None or os.path.isfile(self.weight_path(lang))):
             return "clm"
         return "cm"
 
     def search(self, query, k=10, lang=None, mode=None, segmented=False):
         """The top-``k`` images for ``query``: a ``Results`` list of ``Hit(id, score)``, best first.
-        ``lang``: ``zh`` | ``en`` (default: detected); ``mode``: ``cm`` | ``cl`` | ``clm`` (default:
-        ``clm`` for Chinese when both models and the fusion weight are there, else ``cm``);
+        ``lang``: a language code, ``zh`` | ``en`` | ``ja`` (default: detected among the loaded
+        models' languages); ``mode``: ``cm`` | ``cl`` | ``clm`` (default: ``clm`` for a non-English
+        query when its model, the English one and the fusion weight are there, else ``cm``);
         ``segmented``: the Chinese is already split into words by spaces (no jieba).
         A query that cannot be routed raises InputError; one of unknown words only returns no hits
         and says so (``warning``, ``error``)."""
@@ -288,7 +252,7 @@ class Searcher:
             except InputError as e:
                 out[i] = Results.failed(query, lang, mode, str(e))
         plan_modes = {i: q_mode for i, _, q_mode in plans}
-        for q_lang in ("zh", "en"):
+        for q_lang in self.languages:
             rows = [i for i, lang_, _ in plans if lang_ == q_lang]
             if not rows:
                 continue
@@ -302,7 +266,7 @@ class Searcher:
                     message = "no word of the query is known to the model"
                     out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, message, message)
                     continue
-                hits = self._route(q_mode, vectors[j], k)
+                hits = self._route(q_lang, q_mode, vectors[j], k)
                 out[i] = Results(hits, query, q_lang, q_mode, text, tokens, unknown)
         return out
 
@@ -310,27 +274,36 @@ class Searcher:
         """(language, mode) of a query; InputError when it cannot be served."""
         if not isinstance(query, str) or not query.strip():
             raise InputError(f"query {query!r}: empty")
-        q_lang = lang or detect_language(query)
-        if q_lang not in ("zh", "en"):
-            raise InputError(f"language {q_lang!r} unknown (expected zh or en)")
+        q_lang = languages.get(lang).code if lang else languages.detect(query, self.languages)
         q_mode = mode or self.default_mode(q_lang)
         self._check_route(q_lang, q_mode)
         return q_lang, q_mode
 
-    def weight_path(self):
-        from .training import trained_model_name
-        zh = self.models.get("zh")
-        if zh is None:
+    def _source_language(self):
+        """The first loaded language other than the pivot (None: only the pivot's model)."""
+        return next((lang for lang in self.languages if lang != PIVOT), None)
+
+    def weight_path(self, lang=None):
+        """The fusion stage's ``weight.txt`` of the ``lang`` model (default: the loaded non-English one)."""
+        from .inference import trained_model_name
+        model = self.models.get(lang or self._source_language())
+        if model is None or model.lang == PIVOT:
             return None
-        fusion_run = layout.fusion_run_name(trained_model_name(zh.folder))
-        return os.path.join(layout.similarity_dir(self.root, zh.val, zh.train, fusion_run), "weight.txt")
+        fusion_run = layout.fusion_run_name(trained_model_name(model.folder), model.lang)
+        return os.path.join(layout.similarity_dir(self.root, model.val, model.train, fusion_run), "weight.txt")
+
+    def weight_for(self, lang):
+        """The CLM weight of ``lang`` queries: the one given, else the fusion stage's (read once)."""
+        if self._weight is not None:
+            return self._weight
+        if lang not in self._weights:
+            self._weights[lang] = read_weight(self.weight_path(lang))
+            self.log(f"CLM weight w = {self._weights[lang]:.2f} from {self.weight_path(lang)}")
+        return self._weights[lang]
 
     @property
     def weight(self):
-        if self._weight is None:
-            self._weight = read_weight(self.weight_path())
-            self.log(f"CLM weight w = {self._weight:.2f} from {self.weight_path()}")
-        return self._weight
+        return self.weight_for(self._source_language())
 
     # ------------------------------------------------------------ routes
 
@@ -338,136 +311,29 @@ class Searcher:
         if mode not in MODES:
             raise InputError(f"mode {mode!r} unknown (expected one of {', '.join(MODES)})")
         if lang not in self.models:
-            raise InputError(f"{'a Chinese' if lang == 'zh' else 'an English'} query, but no {lang} model is loaded "
+            name = languages.get(lang).name
+            raise InputError(f"{'an' if name[0] in 'AEIOU' else 'a'} {name} query, but no {lang} model is loaded "
                              f"(loaded: {', '.join(self.languages)})")
         if mode != "cm":
-            if lang != "zh":
-                raise InputError(f"mode {mode}: the cross-lingual routes take a Chinese query "
+            if lang == PIVOT:
+                raise InputError(f"mode {mode}: the cross-lingual routes take a Chinese or Japanese query "
                                  f"(an English query uses the English model directly: mode cm)")
-            if "en" not in self.models:
+            if PIVOT not in self.models:
                 raise InputError(f"mode {mode} needs an English model too (give its checkpoint folder)")
 
-    def _route(self, mode, vector, k):
+    def _route(self, lang, mode, vector, k):
         if mode == "cm":
             scores, positions = self.gallery.search(vector[None, :], k)
             return [Hit(self.gallery.ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
         if mode == "cl":
-            return self._cl(vector, k)
-        return self._clm(vector, k, self.weight)
+            ranked = cl_top_k(self.sentences(), vector, k)
+        else:
+            ranked = clm_top_k(self.gallery, self.sentences(), vector, k, self.weight_for(lang))
+        return [Hit(self.gallery.ids[position], score) for position, score in ranked]
 
     def sentences(self):
         """The English sentences of the CL route (loaded once)."""
         if self._sentences is None:
-            self._sentences = self._load_sentences()
+            self._sentences = load_pivot_sentences(self.root, self.models[PIVOT], self._en_collections, self.gallery,
+                                                   self._index_kind, self.log)
         return self._sentences
-
-    def _default_en_collections(self, en):
-        """The English model's collections: ``<prefix>*`` for a training collection ``<prefix>train``
-        (``mscoco2014dev-train``, ``-val``, ``-test``), else its training and val collections."""
-        prefix = en.train[:-len("train")] if en.train.endswith("train") and len(en.train) > 5 else None
-        if prefix is None:
-            return [en.train, en.val]
-        return [name for name in sorted(os.listdir(self.root)) if name.startswith(prefix)
-                and not layout.is_chinese(name) and os.path.isfile(layout.caption_file(self.root, name))]
-
-    def _sent_feat_path(self, en, collection):
-        from .ranking import SENT_FEAT_FILE
-        from .training import trained_model_name
-        return os.path.join(layout.similarity_dir(self.root, collection, en.train, trained_model_name(en.folder)),
-                            SENT_FEAT_FILE)
-
-    def _collection_vectors(self, en, collection):
-        """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``
-        when there is one, else predicted once and cached in the English checkpoint folder
-        (``search_cache/<collection>/``, a BigFile, redone when the captions or weights change)."""
-        from .ranking import read_sent_feat
-        path = self._sent_feat_path(en, collection)
-        if os.path.isfile(path):
-            ids, vectors = read_sent_feat(path)
-            self.log(f"CL sentences: {len(ids)} of {collection} (read {path})")
-            return ids, vectors
-        caption_path = layout.caption_file(self.root, collection)
-        cache = os.path.join(en.folder, SEARCH_CACHE, collection)
-        stamp = _file_stamp(caption_path) + "\n" + _file_stamp(en.weights_file) + "\n"
-        try:
-            with open(os.path.join(cache, "source.txt"), encoding="utf-8") as f:
-                fresh = f.read() == stamp
-        except OSError:
-            fresh = False
-        if fresh:
-            bigfile = BigFile(cache)
-            self.log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
-            return list(bigfile.names), np.asarray(bigfile.vectors)
-        captions = layout.captions_of(self.root, collection)
-        ids = [s for s, _ in captions]
-        self.log(f"CL sentences: predicting {len(ids)} sentences of {collection} with the English model ...")
-        vectors, _ = en.vectors([t for _, t in captions])
-        try:
-            write_bigfile(cache, ids, vectors)
-            write_text(os.path.join(cache, "source.txt"), stamp)
-        except (OSError, ValueError) as e:
-            self.log(f"CL sentences: not cached ({e})")
-        return ids, vectors
-
-    def _load_sentences(self):
-        en = self.models["en"]
-        collections = self._en_collections or self._default_en_collections(en)
-        if not collections:
-            raise InputError(f"{self.root}: no English sentence collection found for the CL route "
-                             f"(give en_collections)")
-        ids, blocks = [], []
-        for collection in collections:
-            c_ids, c_vecs = self._collection_vectors(en, collection)
-            ids += c_ids
-            blocks.append(c_vecs)
-        sentences = _Sentences(ids, np.concatenate(blocks), self.gallery, self._index_kind)
-        if not len(sentences):
-            raise InputError(f"{', '.join(collections)}: no English sentence describes a gallery image "
-                             f"(the CL route needs some)")
-        self.log(f"CL sentences: {len(sentences)} describe {len(sentences.described)} of the "
-                 f"{len(self.gallery)} gallery images (CL and CLM rank those)")
-        return sentences
-
-    def _cl(self, vector, k):
-        sents = self.sentences()
-        unit = unit_rows(vector[None, :])
-        m = max(4 * k, 64)
-        while True:
-            scores, rows = sents.index.search(unit, min(m, len(sents)))
-            hits, seen = [], set()
-            for s, r in zip(scores[0], rows[0]):
-                pos = int(sents.image_pos[r]) if r >= 0 else -1
-                if pos >= 0 and pos not in seen:
-                    seen.add(pos)
-                    hits.append(Hit(self.gallery.ids[pos], float(s)))
-            if len(hits) >= k or m >= len(sents):
-                return hits[:k]
-            m *= 4
-
-    def _clm(self, vector, k, w):
-        sents = self.sentences()
-        unit = unit_rows(vector[None, :])[0]
-        n_described = len(sents.described)
-        k = min(k, n_described)
-        per_image = max(1, int(np.ceil(len(sents) / n_described)))
-        depth = max(4 * k, 64)
-        while True:
-            cm_scores, cm_pos = self.gallery.search(unit[None, :], min(depth, len(self.gallery)))
-            cm_done = depth >= len(self.gallery)
-            m = min(depth * per_image, len(sents))
-            cl_scores, cl_rows = sents.index.search(unit[None, :], m)
-            cl_done = m >= len(sents)
-            candidates = np.union1d(cm_pos[0][cm_pos[0] >= 0], sents.image_pos[cl_rows[0][cl_rows[0] >= 0]])
-            candidates = candidates[np.isin(candidates, sents.described)]
-            cm = self.gallery.scores_at(unit[None, :], candidates)[0]
-            cl = sents.image_scores(unit, candidates)
-            fused = w * cl + (1.0 - w) * cm
-            order = np.lexsort((candidates, -fused))[:k]
-            hits = [Hit(self.gallery.ids[int(candidates[i])], float(fused[i])) for i in order]
-            if cm_done or cl_done:  # every described image is a candidate
-                return hits
-            # an image outside the candidates has CM below the CM cut-off and CL below the CL one
-            bound = w * float(cl_scores[0][-1]) + (1.0 - w) * float(cm_scores[0][-1])
-            if len(order) >= k and fused[order[-1]] > bound:
-                return hits
-            depth *= 4

@@ -1,6 +1,6 @@
 """Search over HTTP: a FastAPI app around one ``Searcher`` (models and gallery loaded once).
 
-- ``GET /api/search?q=…&k=10&mode=cm|cl|clm&lang=zh|en``: the record ``search.py --json`` prints;
+- ``GET /api/search?q=…&k=10&mode=cm|cl|clm&lang=zh|en|ja``: the record ``search.py --json`` prints;
 - ``POST /api/search`` with ``["query", …]`` or ``{"queries": […], "k": …, "mode": …, "lang": …}``:
   a list of such records;
 - ``GET /api/health``; the OpenAPI description at ``/openapi.json`` (and ``/docs``);
@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from . import layout
 from .errors import InputError
+from .languages import LANGUAGES
 from .search import MODES
 
 MAX_QUERY_CHARS = 500
@@ -65,8 +66,8 @@ def check_request(queries, k, mode, lang):
         raise BadRequest(f"k = {k}: must be between 1 and {MAX_K}")
     if mode is not None and mode not in MODES:
         raise BadRequest(f"mode {mode!r} unknown (expected one of {', '.join(MODES)})")
-    if lang is not None and lang not in ("zh", "en"):
-        raise BadRequest(f"lang {lang!r} unknown (expected zh or en)")
+    if lang is not None and lang not in LANGUAGES:
+        raise BadRequest(f"lang {lang!r} unknown (expected one of {', '.join(LANGUAGES)})")
 
 
 def create_app(searcher, thumbnail_dirs, log=print):

@@ -4,8 +4,10 @@ unknown key, or a value of the wrong kind, stops with one line naming the file, 
 nearest known key.
 
 ``python -m w2vv.settings INI CONFIG`` checks the file and prints the settings as shell
-assignments for ``do_all.sh``, with the run name (``runs.run_name``) and the config overrides
-the trainer gets; ``--run_name``: the run name alone."""
+assignments for ``do_all.sh``, with the run name (``runs.run_name``), the config overrides
+the trainer gets, the stop-word list of each training collection's language
+(``stopwords_of_zh_train``, ``stopwords_of_en_train``) and the results table's path
+(``results_file``, relative to the root); ``--run_name``: the run name alone."""
 import argparse
 import difflib
 import os
@@ -13,7 +15,7 @@ import re
 import shlex
 import sys
 
-from . import layout
+from . import languages, layout
 from .cli import run
 from .config import parse_overrides
 from .download import ARCHIVES
@@ -62,6 +64,10 @@ def _sha256(value):
         raise ValueError("expected 64 hexadecimal digits")
 
 
+def _languages(value):
+    languages.parse_declarations(value)
+
+
 def _any(value):
     pass
 
@@ -79,8 +85,8 @@ KNOWN = {
     "feature_collection": (layout.DEFAULT_FEATURE_COLLECTION, _name),
     **{role: (collection, _name) for role, collection in layout.DEFAULT_COLLECTIONS.items()},
     "max_epochs": ("", _count(1, optional=True)),
-    "stopwords_en": ("", _file_or_empty),
-    "stopwords_zh": ("", _file_or_empty),
+    "languages": ("", _languages),
+    **{f"stopwords_{code}": ("", _file_or_empty) for code in languages.LANGUAGES},
     "normalize_zh": ("0", _flag),
     "config_overrides": ("", parse_overrides),
     "rank_norm": ("0", _flag),
@@ -126,7 +132,8 @@ def trainer_overrides(settings):
     items = [settings["config_overrides"]] if settings["config_overrides"] else []
     if settings["normalize_zh"] == "1":
         items.append("normalize_zh=1")
-    items += [f"stopwords_{lang}={settings[f'stopwords_{lang}']}" for lang in ("en", "zh") if settings[f"stopwords_{lang}"]]
+    items += [f"stopwords_{lang}={settings[f'stopwords_{lang}']}" for lang in languages.LANGUAGES
+              if settings[f"stopwords_{lang}"]]
     return ",".join(items)
 
 
@@ -142,9 +149,14 @@ def ini_run(settings, config):
 
 
 def shell_assignments(settings, config):
-    """The settings as ``key=value`` shell lines (values quoted), with ``overrides`` and ``run_name``."""
+    """The settings as ``key=value`` shell lines (values quoted), with ``overrides``, ``run_name``,
+    ``stopwords_of_<role>`` of the two training collections and ``results_file``."""
     overrides, name = ini_run(settings, config)
-    values = {**settings, "overrides": overrides, "run_name": name}
+    languages.declare(settings["languages"])
+    derived = {f"stopwords_of_{role}": settings[f"stopwords_{languages.language_of(settings[role])}"]
+               for role in ("zh_train", "en_train")}
+    results = layout.results_file("", name, languages.language_of(settings["zh_train"]))  # in the root
+    values = {**settings, "overrides": overrides, "run_name": name, **derived, "results_file": results}
     del values["python"]  # do_all.sh read it first, to run this
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
 

@@ -1,22 +1,22 @@
 """Testing one trained model on a collection (docs/method.md#testing-a-model-cm): ``sent_feat.txt`` for every
-sentence and, for Chinese collections (or on request), the ranking of all test images per
+sentence and, for a collection in a query language (not the pivot, English; or on request), the ranking of all test images per
 sentence with its figures: this is CM."""
 import os
 
-from . import layout, runs
+from . import languages, layout, runs
 from .data import load_collection, make_encoder, open_features
 from .dataset import normalize_features
 from .pages import write_results_page
 from .ranking import SENT_FEAT_FILE, cosine_scores, is_done, write_results, write_sent_feat
-from .training import best_weights_file, load_trained_model, predict_vectors, trained_model_name
+from .inference import best_weights_file, load_trained_model, predict_vectors, trained_model_name
 
 
 def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None,
                      feature_collection=layout.DEFAULT_FEATURE_COLLECTION, word2vec_path=None, stopwords_path=None,
                      overwrite=True, log=print):
-    """Predict and (for Chinese, or ``evaluate``) rank; returns the output folder.
+    """Predict and (for a query language, or ``evaluate``) rank; returns the output folder.
     Without ``overwrite``, a folder that already holds the results is left as it is."""
-    evaluate = layout.is_chinese(test) if evaluate is None else evaluate
+    evaluate = languages.language_of(test) != languages.PIVOT if evaluate is None else evaluate
     out = layout.similarity_dir(root, test, train, trained_model_name(folder))
     weights_file = weights_file or best_weights_file(folder)
     inputs = [weights_file, layout.caption_file(root, test)]

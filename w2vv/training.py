@@ -17,9 +17,9 @@ from .dataset import TrainingBatches, normalize_features
 from .errors import InputError
 from .losses import get_loss
 from .metrics import mean_average_precision
+from .inference import predict_vectors
 from .model import build_model
 from .optimizers import make_optimizer
-from .original import is_original_checkpoint, load_original_model
 from .pages import plot_training_curves, tensorboard_callback
 from .ranking import cosine_scores
 
@@ -53,15 +53,6 @@ class PlateauRule:
         return False, halved, self.patience > self.max_patience
 
 
-def predict_vectors(model, sentences, batch_size=1000):
-    """Predicted visual vectors of all ``sentences`` (an EncodedSentences), in batches."""
-    out = np.zeros((len(sentences), model.output_shape[-1]), np.float32)
-    for start in range(0, len(sentences), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(sentences)))
-        out[rows] = model.predict_on_batch(list(sentences.inputs(rows)))
-    return out
-
-
 def validation_map(model, collection, image_vectors):
     """Mean over val images of the AP of ranking all val sentences by cosine(image, v̂)."""
     sent_vecs = predict_vectors(model, collection.sentences)
@@ -87,7 +78,6 @@ class Progress:
         return cls(**{**d, "rule": PlateauRule(**d["rule"])})
 
 
-RESUME_FILE = "resume_state.npz"
 
 
 def save_resume_state(folder, model, progress):
@@ -95,13 +85,13 @@ def save_resume_state(folder, model, progress):
     progress, in one file replaced atomically at the end of every epoch."""
     arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
-    with atomic_path(os.path.join(folder, RESUME_FILE)) as tmp:
+    with atomic_path(os.path.join(folder, layout.RESUME_FILE)) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, progress=np.array(progress.to_json()), **arrays)
 
 
 def restore_resume_state(folder, model):
-    path = os.path.join(folder, RESUME_FILE)
+    path = os.path.join(folder, layout.RESUME_FILE)
     try:
         with np.load(path) as data:
             model.optimizer.build(model.trainable_variables)
@@ -151,19 +141,19 @@ class EpochEnd(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def _save_best(self, epoch):
-        checkpoint.save_weights(self.model, os.path.join(self.folder, f"epoch_{epoch}.h5"))
+        best = layout.weights_name(layout.epoch_label(epoch))
+        checkpoint.save_weights(self.model, os.path.join(self.folder, best))
         for name in os.listdir(self.folder):
-            if name.startswith("epoch_") and name.endswith(".h5") and name != f"epoch_{epoch}.h5":
+            if layout.is_weights_name(name) and name != best:
                 os.remove(os.path.join(self.folder, name))
 
     def _write_histories(self):
         p = self.progress
-        write_text(os.path.join(self.folder, "train_loss_hist.txt"),
-                   "".join(f"epoch_{e} {loss}\n" for e, loss in p.loss_history))
-        write_text(os.path.join(self.folder, "lr_hist.txt"), "".join(f"epoch_{e} {lr}\n" for e, lr in p.lr_history))
         best_first = sorted(p.val_history, key=lambda item: -item[1])
-        write_text(os.path.join(self.folder, "val_per_hist.txt"),
-                   "".join(f"epoch_{e} {figure}\n" for e, figure in best_first))
+        for name, history in ((layout.LOSS_HISTORY_FILE, p.loss_history), (layout.LR_HISTORY_FILE, p.lr_history),
+                              (layout.VAL_HISTORY_FILE, best_first)):
+            write_text(os.path.join(self.folder, name),
+                       "".join(f"{layout.epoch_label(e)} {value}\n" for e, value in history))
 
 
 @dataclass
@@ -178,18 +168,6 @@ class TrainingRun:
     distribute: str = "none"  # "mirrored": tf.distribute.MirroredStrategy over all GPUs (batch split across them)
     tensorboard: bool = False  # TensorBoard logs in <checkpoint folder>/tensorboard
     name: str = None          # the run name (runs.run_name), naming the checkpoint folder; None: the config's
-
-
-def best_weights_file(folder):
-    """``epoch_<k>.h5`` of the best epoch, as ``val_per_hist.txt`` (best first) records it."""
-    path = os.path.join(folder, "val_per_hist.txt")
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: not found (has training finished?)")
-    with open(path) as f:
-        first = f.readline().split()
-    if not first:
-        raise InputError(f"{path}:1: expected 'epoch_<k> <figure>'")
-    return os.path.join(folder, f"{first[0]}.h5")
 
 
 def distribution_strategy(name):
@@ -213,7 +191,7 @@ def train(run, cfg, log=print, verbose=1):
     ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none)."""
     name = run.name or cfg.name
     folder = layout.checkpoint_dir(run.root, run.train, run.val, name)
-    resuming = os.path.isfile(os.path.join(folder, RESUME_FILE))
+    resuming = os.path.isfile(os.path.join(folder, layout.RESUME_FILE))
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
         tf.config.experimental.enable_op_determinism()
@@ -233,11 +211,11 @@ def train(run, cfg, log=print, verbose=1):
     os.makedirs(folder, exist_ok=True)
     if resuming:
         progress = restore_resume_state(folder, model)
-        log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, RESUME_FILE)}")
+        log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, layout.RESUME_FILE)}")
     else:
         progress = Progress(seed, PlateauRule(cfg.lr, cfg.patience, cfg.lr_decay_wait))
-        if os.path.isfile(os.path.join(folder, "model.json")):  # overwriting: the run is no longer done
-            os.remove(os.path.join(folder, "model.json"))
+        if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):  # overwriting: the run is no longer done
+            os.remove(os.path.join(folder, layout.MODEL_FILE))
         _write_model_description(model, cfg, encoder, folder, log)
         runs.save_settings(folder, name, settings)
     log(f"training {name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
@@ -255,9 +233,9 @@ def train(run, cfg, log=print, verbose=1):
     summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best, seed=progress.seed,
                    epochs_run=len(progress.val_history), dropped_train_sentences=dropped,
                    dropped_val_sentences=val_dropped, run={**asdict(run), "seed": progress.seed})
-    write_text(os.path.join(folder, "summary.json"), json.dumps(summary, indent=1) + "\n")
-    write_text(os.path.join(folder, "model.json"), model.to_json())  # written last: it marks the run as done
-    os.remove(os.path.join(folder, RESUME_FILE))
+    write_text(os.path.join(folder, layout.SUMMARY_FILE), json.dumps(summary, indent=1) + "\n")
+    write_text(os.path.join(folder, layout.MODEL_FILE), model.to_json())  # written last: it marks the run as done
+    os.remove(os.path.join(folder, layout.RESUME_FILE))
     log(f"best epoch {rule.best_epoch}: val AP {rule.best:.4f} -> {folder}")
     return folder
 
@@ -265,27 +243,6 @@ def train(run, cfg, log=print, verbose=1):
 def _write_model_description(model, cfg, encoder, folder, log):
     checkpoint.save_model_config(folder, cfg, encoder.seq_vocab_size, encoder.aux_dim)
     try:
-        keras.utils.plot_model(model, to_file=os.path.join(folder, "model.png"), show_shapes=True)
+        keras.utils.plot_model(model, to_file=os.path.join(folder, layout.MODEL_PICTURE), show_shapes=True)
     except (ImportError, OSError) as e:  # pydot needs Graphviz's `dot` program
         log(f"model.png not drawn ({str(e).splitlines()[0]})")
-
-
-def trained_model_name(folder):
-    """The run's name (its recorded run name; else the config's), read without building the model."""
-    record = runs.recorded_run(folder)
-    if record:
-        return record[0]
-    if is_original_checkpoint(folder):
-        return os.path.basename(os.path.normpath(folder))
-    return checkpoint.load_model_config(folder)[0].name
-
-
-def load_trained_model(folder, weights_file=None):
-    """Rebuild a trained model and load its (best) weights: a checkpoint folder of this project
-    (``config.json``) or of the original code (a Keras 2.2.4 ``model.json``)."""
-    if is_original_checkpoint(folder):
-        return load_original_model(folder, weights_file or best_weights_file(folder))
-    cfg, vocab_size, aux_dim = checkpoint.load_model_config(folder)
-    model = build_model(cfg, vocab_size, aux_dim)
-    checkpoint.load_weights(model, weights_file or best_weights_file(folder))
-    return model, cfg

@@ -9,6 +9,7 @@ import os
 from . import layout
 from .atomic import write_text
 from .errors import InputError
+from .textfile import read_lines
 
 STYLES = ("bow", "bow_filterstop")
 
@@ -41,13 +42,8 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
 
 def load_vocab(path):
     """The words of a vocabulary file, in file order (the index of word i is i + 1)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            words = [line.split()[0] for line in f if line.strip()]
-    except FileNotFoundError:
-        raise InputError(f"{path}: vocabulary not found (run build_vocab.py first)") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: vocabulary is not UTF-8 text") from None
+    lines = read_lines(path, "vocabulary", " (run build_vocab.py first)")
+    words = [line.split()[0] for line in lines if line.strip()]
     if not words:
         raise InputError(f"{path}: vocabulary is empty")
     return words

@@ -1,0 +1,145 @@
+"""CL and CLM on disk (docs/method.md#cross-lingual-matching-cl, docs/method.md#fusion-clm): the result
+folders of a run, CL from the two languages' ``sent_feat.txt``, CLM from the CM and CL rankings,
+each recording the files it was computed from. The maths: ``w2vv.fusion``."""
+import os
+
+import numpy as np
+
+from . import languages, layout, runs
+from .atomic import write_text
+from .errors import InputError
+from .fusion import best_weight, cross_lingual, fuse, scores_by_image
+from .ranking import RANKING_FILE, SENT_FEAT_FILE, read_ranking, read_sent_feat, relevance, write_results
+
+PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
+WEIGHT_FILE = "weight.txt"
+
+
+# ---------------------------------------------------------------- the three result folders
+
+def cl_dir(root, config, zh_test, zh_train=PAPER["zh_train"]):
+    """CL results of a Chinese split: ``.../SimilarityIndex/<zh_train>/zh2en_<config>/`` (the prefix
+    is the language of ``zh_train``: ``ja2en_`` for a Japanese one)."""
+    return layout.similarity_dir(root, zh_test, zh_train, layout.cl_run_name(config, languages.language_of(zh_train)))
+
+
+def cm_dir(root, config, zh_test, zh_train=PAPER["zh_train"]):
+    """CM results (the tester's): ``.../SimilarityIndex/<zh_train>/<config>/``."""
+    return layout.similarity_dir(root, zh_test, zh_train, config)
+
+
+def clm_dir(root, config, zh_test, zh_train=PAPER["zh_train"]):
+    """CLM results: ``.../SimilarityIndex/<zh_train>/zh2en2img_<config>/`` (``ja2en2img_`` …)."""
+    return layout.similarity_dir(root, zh_test, zh_train,
+                                 layout.fusion_run_name(config, languages.language_of(zh_train)))
+
+
+# ---------------------------------------------------------------- CL on disk
+
+def _same_images_or_fail(zh_path, zh_ids, en_path, en_ids):
+    zh_images = {layout.image_id(s) for s in zh_ids}
+    en_images = {layout.image_id(s) for s in en_ids}
+    if zh_images != en_images:
+        only_zh, only_en = sorted(zh_images - en_images), sorted(en_images - zh_images)
+        raise InputError(f"{zh_path}: its images differ from those of {en_path} "
+                         f"({len(only_zh)} only in the Chinese, e.g. {only_zh[:1]}; {len(only_en)} only "
+                         f"in the English, e.g. {only_en[:1]}): CL needs the same images in both")
+
+
+def cl_inputs(root, config, zh_test, en_test, zh_train=PAPER["zh_train"], en_train=PAPER["en_train"],
+              en_config=None):
+    """The two ``sent_feat.txt`` files (Chinese, English) CL of one split is computed from; the
+    English model's run is ``en_config`` when given, else ``config``."""
+    return [os.path.join(layout.similarity_dir(root, zh_test, zh_train, config), SENT_FEAT_FILE),
+            os.path.join(layout.similarity_dir(root, en_test, en_train, en_config or config), SENT_FEAT_FILE)]
+
+
+def cross_lingual_run(root, config, zh_test, en_test, zh_train=PAPER["zh_train"],
+                      en_train=PAPER["en_train"], en_config=None):
+    """Read both languages' ``sent_feat.txt`` of one split, write the CL results into
+    ``<root>/<zh_test>/SimilarityIndex/<zh_train>/zh2en_<config>/``; return (folder, metrics)."""
+    zh_path, en_path = cl_inputs(root, config, zh_test, en_test, zh_train, en_train, en_config)
+    zh_ids, zh_vecs = read_sent_feat(zh_path)
+    en_ids, en_vecs = read_sent_feat(en_path)
+    _same_images_or_fail(zh_path, zh_ids, en_path, en_ids)
+    scores, relevant = cross_lingual(zh_ids, zh_vecs, en_ids, en_vecs)
+    out_dir = cl_dir(root, config, zh_test, zh_train)
+    metrics = write_results(out_dir, zh_ids, en_ids, scores, relevant)
+    runs.record_inputs(out_dir, [zh_path, en_path])
+    return out_dir, metrics
+
+
+# ---------------------------------------------------------------- CLM on disk
+
+class FusionInput:
+    """One split's CM and CL tables aligned on the same sentences (rows) and images (columns)."""
+
+    def __init__(self, query_ids, image_ids, cm, cl):
+        self.query_ids, self.image_ids, self.cm, self.cl = query_ids, image_ids, cm, cl
+        self.relevant = relevance(query_ids, image_ids)
+
+
+def _rows_in_order(cl_path, cl_queries, cm_path, cm_queries):
+    """Row indices of the CL file that put its sentences in the CM file's order."""
+    row_of = {q: i for i, q in enumerate(cl_queries)}
+    if set(row_of) != set(cm_queries):
+        raise InputError(f"{cl_path}: ranks other sentences than {cm_path} "
+                         f"({len(row_of)} vs {len(cm_queries)})")
+    return [row_of[q] for q in cm_queries]
+
+
+def load_fusion_input(cm_path, cl_path):
+    """Read a CM and a CL ``sent.id.score.txt`` and align them; InputError naming the files
+    when they rank other sentences, other images, or a sentence's own image is missing."""
+    cm_queries, images, cm = read_ranking(cm_path)
+    cl_queries, en_sentences, cl = read_ranking(cl_path)
+    rows = _rows_in_order(cl_path, cl_queries, cm_path, cm_queries)
+    try:
+        cl_images = scores_by_image(en_sentences, cl[rows], images)
+    except ValueError as e:
+        raise InputError(f"{cl_path}: ranks other images than {cm_path} ({e})") from None
+    fusion_input = FusionInput(cm_queries, images, cm, cl_images)
+    lacking = np.flatnonzero(~fusion_input.relevant.any(axis=1))
+    if len(lacking):
+        raise InputError(f"{cm_path}: the image of {cm_queries[lacking[0]]} is not among the ranked "
+                         f"images ({len(lacking)} sentences so)")
+    return fusion_input
+
+
+def _split_inputs(root, config, zh_test, zh_train):
+    return [os.path.join(cm_dir(root, config, zh_test, zh_train), RANKING_FILE),
+            os.path.join(cl_dir(root, config, zh_test, zh_train), RANKING_FILE)]
+
+
+def clm_inputs(root, config, zh_val=PAPER["zh_val"], zh_test=PAPER["zh_test"], zh_train=PAPER["zh_train"]):
+    """The CM and CL rankings of val and test that CLM is computed from."""
+    return _split_inputs(root, config, zh_val, zh_train) + _split_inputs(root, config, zh_test, zh_train)
+
+
+def _load_split(root, config, zh_test, zh_train):
+    return load_fusion_input(*_split_inputs(root, config, zh_test, zh_train))
+
+
+def weight_text(w):
+    """``weight.txt``: the weight chosen on val, ``w: 0.xx``."""
+    return f"w: {w:.2f}\n"
+
+
+def _write_fused(out_dir, split_input, w, rank_norm):
+    fused = fuse(split_input.cl, split_input.cm, w, rank_norm=rank_norm)
+    write_text(os.path.join(out_dir, WEIGHT_FILE), weight_text(w))
+    return write_results(out_dir, split_input.query_ids, split_input.image_ids, fused, split_input.relevant)
+
+
+def fusion_run(root, config, zh_val=PAPER["zh_val"], zh_test=PAPER["zh_test"], zh_train=PAPER["zh_train"],
+               rank_norm=False):
+    """Choose w on val, apply it on test; write ``zh2en2img_<config>/`` for both splits
+    (test last, so its ``mir.txt`` marks the run complete). Returns (w, val metrics, test metrics)."""
+    val_input = _load_split(root, config, zh_val, zh_train)
+    test_input = _load_split(root, config, zh_test, zh_train)
+    w, _ = best_weight(val_input.cl, val_input.cm, val_input.relevant, rank_norm=rank_norm)
+    val_metrics = _write_fused(clm_dir(root, config, zh_val, zh_train), val_input, w, rank_norm)
+    test_metrics = _write_fused(clm_dir(root, config, zh_test, zh_train), test_input, w, rank_norm)
+    for zh in (zh_val, zh_test):
+        runs.record_inputs(clm_dir(root, config, zh, zh_train), clm_inputs(root, config, zh_val, zh_test, zh_train))
+    return w, val_metrics, test_metrics

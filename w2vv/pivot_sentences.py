@@ -1,0 +1,123 @@
+"""The English sentences of the cross-lingual route of search (docs/method.md#cross-lingual-matching-cl):
+their vectors by the English model, read from the pipeline's ``sent_feat.txt`` or predicted once
+and cached in the English checkpoint folder, as unit vectors grouped by their gallery image."""
+import os
+
+import numpy as np
+
+from . import languages, layout
+from .atomic import write_text
+from .bigfile import BigFile, write_bigfile
+from .errors import InputError
+from .fingerprint import stat_stamp
+from .gallery import FAISS_FROM, FaissIndex, NumpyIndex
+from .ranking import SENT_FEAT_FILE, read_sent_feat, unit_rows
+
+PIVOT = languages.PIVOT
+
+
+class PivotSentences:
+    """The English sentences of the CL route, as unit vectors, grouped by their gallery image."""
+
+    def __init__(self, ids, vectors, gallery, index_kind):
+        image_pos = np.array([gallery.position.get(layout.image_id(s), -1) for s in ids], dtype=np.int64)
+        keep = np.flatnonzero(image_pos >= 0)
+        order = keep[np.argsort(image_pos[keep], kind="stable")]
+        self.ids = [ids[i] for i in order]
+        self.image_pos = image_pos[order]
+        self.unit = unit_rows(np.asarray(vectors)[order])
+        kind = "faiss" if index_kind in ("faiss", "faiss-ivf") or (index_kind == "auto" and len(order) >= FAISS_FROM) \
+            else "numpy"
+        self.index = NumpyIndex(self.unit) if kind == "numpy" else \
+            FaissIndex.build(self.unit.shape[1], len(order), [self.unit], "faiss")
+        # per described image (sorted positions): its slice of sentence rows
+        self.described, self.starts = np.unique(self.image_pos, return_index=True)
+        self.ends = np.r_[self.starts[1:], len(order)].astype(np.int64)
+
+    def __len__(self):
+        return len(self.ids)
+
+    def image_scores(self, unit_query, positions):
+        """CL score of each gallery position (its best sentence), or -inf for an image without one."""
+        positions = np.asarray(positions, dtype=np.int64)
+        out = np.full(len(positions), -np.inf, np.float32)
+        slot = np.minimum(np.searchsorted(self.described, positions), max(len(self.described) - 1, 0))
+        found = np.flatnonzero(self.described[slot] == positions) if len(self.described) else np.array([], int)
+        if len(found):
+            starts, lengths = self.starts[slot[found]], self.ends[slot[found]] - self.starts[slot[found]]
+            first = np.cumsum(lengths) - lengths
+            rows = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
+            out[found] = np.maximum.reduceat(self.unit[rows] @ np.asarray(unit_query, np.float32), first)
+        return out
+
+
+def _file_stamp(path):
+    size, mtime = stat_stamp(path)
+    return f"{os.path.abspath(path)} {size} {mtime}"
+
+
+def default_collections(root, en):
+    """The English model's collections: ``<prefix>*`` for a training collection ``<prefix>train``
+    (``mscoco2014dev-train``, ``-val``, ``-test``), else its training and val collections."""
+    prefix = en.train[:-len("train")] if en.train.endswith("train") and len(en.train) > 5 else None
+    if prefix is None:
+        return [en.train, en.val]
+    return [name for name in sorted(os.listdir(root)) if name.startswith(prefix)
+            and languages.language_of(name) == PIVOT and os.path.isfile(layout.caption_file(root, name))]
+
+def _sent_feat_path(root, en, collection):
+    from .inference import trained_model_name  # imported when needed: it loads Keras
+    return os.path.join(layout.similarity_dir(root, collection, en.train, trained_model_name(en.folder)),
+                        SENT_FEAT_FILE)
+
+def collection_vectors(root, en, collection, log):
+    """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``
+    when there is one, else predicted once and cached in the English checkpoint folder
+    (``search_cache/<collection>/``, a BigFile, redone when the captions or weights change)."""
+    path = _sent_feat_path(root, en, collection)
+    if os.path.isfile(path):
+        ids, vectors = read_sent_feat(path)
+        log(f"CL sentences: {len(ids)} of {collection} (read {path})")
+        return ids, vectors
+    caption_path = layout.caption_file(root, collection)
+    cache = os.path.join(en.folder, layout.SEARCH_CACHE, collection)
+    stamp = _file_stamp(caption_path) + "\n" + _file_stamp(en.weights_file) + "\n"
+    try:
+        with open(os.path.join(cache, "source.txt"), encoding="utf-8") as f:
+            fresh = f.read() == stamp
+    except OSError:
+        fresh = False
+    if fresh:
+        bigfile = BigFile(cache)
+        log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
+        return list(bigfile.names), np.asarray(bigfile.vectors)
+    captions = layout.captions_of(root, collection)
+    ids = [s for s, _ in captions]
+    log(f"CL sentences: predicting {len(ids)} sentences of {collection} with the English model ...")
+    vectors, _ = en.vectors([t for _, t in captions])
+    try:
+        write_bigfile(cache, ids, vectors)
+        write_text(os.path.join(cache, "source.txt"), stamp)
+    except (OSError, ValueError) as e:
+        log(f"CL sentences: not cached ({e})")
+    return ids, vectors
+
+def load_pivot_sentences(root, en, collections, gallery, index_kind, log):
+    """The English sentences of the CL route: those of ``collections`` (default:
+    ``default_collections``) describing gallery images, with the English model ``en``'s vectors."""
+    collections = collections or default_collections(root, en)
+    if not collections:
+        raise InputError(f"{root}: no English sentence collection found for the CL route "
+                         f"(give en_collections)")
+    ids, blocks = [], []
+    for collection in collections:
+        c_ids, c_vecs = collection_vectors(root, en, collection, log)
+        ids += c_ids
+        blocks.append(c_vecs)
+    sentences = PivotSentences(ids, np.concatenate(blocks), gallery, index_kind)
+    if not len(sentences):
+        raise InputError(f"{', '.join(collections)}: no English sentence describes a gallery image "
+                         f"(the CL route needs some)")
+    log(f"CL sentences: {len(sentences)} describe {len(sentences.described)} of the "
+             f"{len(gallery)} gallery images (CL and CLM rank those)")
+    return sentences

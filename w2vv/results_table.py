@@ -1,0 +1,28 @@
+"""The paper's results table (docs/method.md#the-papers-numbers): the test mIR of CL, CM and CLM
+per run, read from their ``metrics.json``."""
+from . import layout
+from .fusion_runs import cl_dir, clm_dir, cm_dir
+from .ranking import read_run_mir
+
+PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
+
+RESULT_COLUMNS = ("CL", "CM", "CLM")
+
+
+def result_row(root, config, zh_test=PAPER["zh_test"], zh_train=PAPER["zh_train"]):
+    """The test mIRs (CL, CM, CLM) of a config at full precision (see ``read_run_mir``)."""
+    return tuple(read_run_mir(folder(root, config, zh_test, zh_train)) for folder in (cl_dir, cm_dir, clm_dir))
+
+
+def format_table(rows):
+    """``model  CL  CM  CLM`` with one line per (config, (cl, cm, clm)), mIR to 3 decimals."""
+    name_width = max([18] + [len(config) for config, _ in rows]) + 4  # 22 fits w2vv_attention_ctl
+    lines = ["model".ljust(name_width) + "".join(c.ljust(7) for c in RESULT_COLUMNS).rstrip()]
+    for config, values in rows:
+        lines.append(config.ljust(name_width) + "  ".join(f"{v:.3f}" for v in values))
+    return "\n".join(lines) + "\n"
+
+
+def result_table(root, configs, zh_test=PAPER["zh_test"], zh_train=PAPER["zh_train"]):
+    """The CL/CM/CLM table of ``configs`` read from disk; InputError naming a missing metrics.json."""
+    return format_table([(config, result_row(root, config, zh_test, zh_train)) for config in configs])

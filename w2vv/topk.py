@@ -1,0 +1,53 @@
+"""Exact top-k of the cross-lingual routes of search (docs/method.md#fusion-clm). CL ranks the gallery
+images by their best English sentence; CLM by ``w·CL + (1 − w)·CM``, exactly: candidates come from
+the top of both routes and grow until no image outside them can beat the k-th fused score (the
+threshold rule of Fagin et al.). Both return [(gallery position, score)], best first."""
+import numpy as np
+
+from .ranking import unit_rows
+
+
+def cl_top_k(sents, vector, k):
+    """CL: the ``k`` gallery positions whose best sentence is nearest ``vector``, with that cosine."""
+    unit = unit_rows(vector[None, :])
+    m = max(4 * k, 64)
+    while True:
+        scores, rows = sents.index.search(unit, min(m, len(sents)))
+        hits, seen = [], set()
+        for s, r in zip(scores[0], rows[0]):
+            pos = int(sents.image_pos[r]) if r >= 0 else -1
+            if pos >= 0 and pos not in seen:
+                seen.add(pos)
+                hits.append((pos, float(s)))
+        if len(hits) >= k or m >= len(sents):
+            return hits[:k]
+        m *= 4
+
+
+def clm_top_k(gallery, sents, vector, k, w):
+    """CLM: the exact top ``k`` of ``w·CL + (1 − w)·CM`` over the described gallery images."""
+    unit = unit_rows(vector[None, :])[0]
+    n_described = len(sents.described)
+    k = min(k, n_described)
+    per_image = max(1, int(np.ceil(len(sents) / n_described)))
+    depth = max(4 * k, 64)
+    while True:
+        cm_scores, cm_pos = gallery.search(unit[None, :], min(depth, len(gallery)))
+        cm_done = depth >= len(gallery)
+        m = min(depth * per_image, len(sents))
+        cl_scores, cl_rows = sents.index.search(unit[None, :], m)
+        cl_done = m >= len(sents)
+        candidates = np.union1d(cm_pos[0][cm_pos[0] >= 0], sents.image_pos[cl_rows[0][cl_rows[0] >= 0]])
+        candidates = candidates[np.isin(candidates, sents.described)]
+        cm = gallery.scores_at(unit[None, :], candidates)[0]
+        cl = sents.image_scores(unit, candidates)
+        fused = w * cl + (1.0 - w) * cm
+        order = np.lexsort((candidates, -fused))[:k]
+        hits = [(int(candidates[i]), float(fused[i])) for i in order]
+        if cm_done or cl_done:  # every described image is a candidate
+            return hits
+        # an image outside the candidates has CM below the CM cut-off and CL below the CL one
+        bound = w * float(cl_scores[0][-1]) + (1.0 - w) * float(cm_scores[0][-1])
+        if len(order) >= k and fused[order[-1]] > bound:
+            return hits
+        depth *= 4
