@@ -1,15 +1,6 @@
 # make demo: venv + demo data + the whole pipeline for two paper configs (small profile)
 # make demo-ja: the Japanese demo (Japanese -> English sentences -> images), with the optional requirements-ja.txt
-# make JA_QUERY ?= 白い犬が浜辺で走っている
-demo-ja: venv-ja
-	$(PY) tools/make_demo_data.py $(DEMO_ROOT) --ja
-	./do_all.sh --ini demo-ja.ini w2vv_attention_ctl
-	@echo; echo "== search: $(JA_QUERY) (Japanese model, CLM through the English sentences) =="
-	@run=$$($(PY) -m w2vv.settings --run_name demo-ja.ini w2vv_attention_ctl); \
-	$(PY) search.py --quiet --k 5 --model_path $(DEMO_ROOT)/cocojatrain/cv_keras/cocojaval/w2vv_trainer.py/$$run \
-	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$run "$(JA_QUERY)"
-
-test: venv + the test suite (what CI runs)
+# make test: venv + the test suite (what CI runs)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
