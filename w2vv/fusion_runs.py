@@ -9,10 +9,10 @@ from . import languages, layout, runs
 from .atomic import write_text
 from .errors import InputError
 from .fusion import best_weight, cross_lingual, fuse, scores_by_image
-from .ranking import RANKING_FILE, SENT_FEAT_FILE, read_ranking, read_sent_feat, relevance, write_results
+from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE
+from .ranking import read_ranking, read_sent_feat, relevance, write_results
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
-WEIGHT_FILE = "weight.txt"
 
 
 # ---------------------------------------------------------------- the three result folders

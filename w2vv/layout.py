@@ -80,7 +80,14 @@ RESUME_FILE = "resume_state.npz"        # while training: what resuming needs
 MODEL_PICTURE = "model.png"
 CURVES_FILE = "training_curves.png"
 SEARCH_CACHE = "search_cache"           # search's predicted sentence vectors, per collection
-INPUTS_FILE = "inputs.json"             # in a result folder: the files it was computed from
+
+# The files of a result folder (<root>/<test>/SimilarityIndex/<train>/<run>/, and its CL / CLM twins).
+SENT_FEAT_FILE = "sent_feat.txt"         # the predicted vector of every sentence
+RANKING_FILE = "sent.id.score.txt"      # every image (or sentence), best first, per sentence
+MIR_FILE = "mir.txt"
+METRICS_FILE = "metrics.json"
+WEIGHT_FILE = "weight.txt"               # CLM on val: the fusion weight chosen
+INPUTS_FILE = "inputs.json"             # the files the results were computed from
 
 
 def epoch_label(epoch):

@@ -87,7 +87,8 @@ def write_results_page(root, test, train, run_name, n_queries=20, k=10, seed=0, 
     """Write the results page of a test run; returns (path, summary dict with ``queries``,
     ``images`` (thumbnail slots) and ``pictures`` (of them, real pictures))."""
     folder = layout.similarity_dir(root, test, train, run_name)
-    from .ranking import METRICS_FILE, RANKING_FILE, read_ranking
+    from .layout import METRICS_FILE, RANKING_FILE
+    from .ranking import read_ranking
     ranking_path = os.path.join(folder, RANKING_FILE)
     query_ids, item_ids, scores = read_ranking(ranking_path)
     captions = dict(layout.captions_of(root, test))

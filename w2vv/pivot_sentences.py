@@ -11,7 +11,8 @@ from .bigfile import BigFile, write_bigfile
 from .errors import InputError
 from .fingerprint import stat_stamp
 from .gallery import FAISS_FROM, FaissIndex, NumpyIndex
-from .ranking import SENT_FEAT_FILE, read_sent_feat, unit_rows
+from .layout import SENT_FEAT_FILE
+from .ranking import read_sent_feat, unit_rows
 
 PIVOT = languages.PIVOT
 

@@ -14,16 +14,12 @@ import os
 import numpy as np
 
 from . import layout
+from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
 from .atomic import atomic_open, write_text
 from .errors import InputError
 from .textfile import read_lines
 from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
                       retrieval_metrics)
-
-RANKING_FILE = "sent.id.score.txt"
-MIR_FILE = "mir.txt"
-METRICS_FILE = "metrics.json"
-SENT_FEAT_FILE = "sent_feat.txt"
 
 
 # ---------------------------------------------------------------- cosine

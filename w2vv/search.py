@@ -290,7 +290,7 @@ class Searcher:
         if model is None or model.lang == PIVOT:
             return None
         fusion_run = layout.fusion_run_name(trained_model_name(model.folder), model.lang)
-        return os.path.join(layout.similarity_dir(self.root, model.val, model.train, fusion_run), "weight.txt")
+        return os.path.join(layout.similarity_dir(self.root, model.val, model.train, fusion_run), layout.WEIGHT_FILE)
 
     def weight_for(self, lang):
         """The CLM weight of ``lang`` queries: the one given, else the fusion stage's (read once)."""

@@ -7,7 +7,8 @@ from . import languages, layout, runs
 from .data import load_collection, make_encoder, open_features
 from .dataset import normalize_features
 from .pages import write_results_page
-from .ranking import SENT_FEAT_FILE, cosine_scores, is_done, write_results, write_sent_feat
+from .layout import SENT_FEAT_FILE
+from .ranking import cosine_scores, is_done, write_results, write_sent_feat
 from .inference import best_weights_file, load_trained_model, predict_vectors, trained_model_name
 
 
