@@ -76,21 +76,32 @@ class Keras2Optimizer(keras.optimizers.Optimizer):
                 **{name: getattr(self, name) for name in self.settings}}
 
 
-class Keras2RMSprop(Keras2Optimizer):
-    slot_names, settings = ("accumulator",), ("rho", "epsilon")
+class Keras2RootScaled(Keras2Optimizer):
+    """The step RMSprop and Adagrad share: ``a ← accumulate(a, g);  p ← p − lr·g / (√a + ε)``."""
+    slot_names = ("accumulator",)
+
+    def accumulate(self, a, g):
+        raise NotImplementedError
+
+    def update_step(self, gradient, variable, learning_rate):
+        g = ops.cast(gradient, variable.dtype)
+        lr = self._decayed(learning_rate, variable.dtype)
+        a = self._slot("accumulator", variable)
+        new_a = self.accumulate(a, g)
+        self.assign(a, new_a)
+        self.assign(variable, variable - lr * g / (ops.sqrt(new_a) + self.epsilon))
+
+
+class Keras2RMSprop(Keras2RootScaled):
+    settings = ("rho", "epsilon")
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-6, name="keras2_rmsprop", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.rho, self.epsilon = rho, epsilon
 
-    def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = self._decayed(learning_rate, variable.dtype)
-        rho = ops.cast(self.rho, variable.dtype)
-        a = self._slot("accumulator", variable)
-        new_a = rho * a + (1.0 - rho) * ops.square(g)
-        self.assign(a, new_a)
-        self.assign(variable, variable - lr * g / (ops.sqrt(new_a) + self.epsilon))
+    def accumulate(self, a, g):
+        rho = ops.cast(self.rho, a.dtype)
+        return rho * a + (1.0 - rho) * ops.square(g)
 
 
 class Keras2SGD(Keras2Optimizer):
@@ -110,20 +121,15 @@ class Keras2SGD(Keras2Optimizer):
         self.assign(variable, variable + momentum * v - lr * g if self.nesterov else variable + v)
 
 
-class Keras2Adagrad(Keras2Optimizer):
-    slot_names, settings = ("accumulator",), ("epsilon",)
+class Keras2Adagrad(Keras2RootScaled):
+    settings = ("epsilon",)
 
     def __init__(self, learning_rate=0.01, epsilon=1e-6, name="keras2_adagrad", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.epsilon = epsilon
 
-    def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = self._decayed(learning_rate, variable.dtype)
-        a = self._slot("accumulator", variable)
-        new_a = a + ops.square(g)
-        self.assign(a, new_a)
-        self.assign(variable, variable - lr * g / (ops.sqrt(new_a) + self.epsilon))
+    def accumulate(self, a, g):
+        return a + ops.square(g)
 
 
 class Keras2Adam(Keras2Optimizer):
