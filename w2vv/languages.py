@@ -11,6 +11,7 @@ Adding a language is one record in ``LANGUAGES`` (with a stop-word list in ``w2v
 """
 import fnmatch
 import functools
+import importlib
 import os
 import re
 import unicodedata
@@ -56,13 +57,18 @@ def tokenize_zh_normalized(sentence):
     return [piece for word in spaced.split() for piece in _LATIN_RUN.split(word) if piece]
 
 
+def _require(module, package, requirements, purpose):
+    """Import an optional package's ``module`` on first use, or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise InputError(f"the {package} package is not installed (pip install -r {requirements}), "
+                         f"needed to {purpose}") from None
+
+
 @functools.lru_cache(maxsize=None)
 def _opencc_converters():
-    try:
-        import opencc  # imported lazily: only normalised Chinese needs it
-    except ImportError:
-        raise InputError("the opencc package is not installed (pip install -r requirements.txt), "
-                         "needed to normalise Chinese") from None
+    opencc = _require("opencc", "opencc", "requirements.txt", "normalise Chinese")
     return tuple(opencc.OpenCC(f"{name}.json") for name in OPENCC_CONFIGS)
 
 
@@ -87,12 +93,8 @@ def segment_zh(text):
 
 @functools.lru_cache(maxsize=None)
 def _janome():
-    try:
-        from janome.tokenizer import Tokenizer  # an optional extra: requirements-ja.txt
-    except ImportError:
-        raise InputError("the janome package is not installed (pip install -r requirements-ja.txt), "
-                         "needed to tokenise Japanese") from None
-    return Tokenizer(wakati=True)
+    tokenizer = _require("janome.tokenizer", "janome", "requirements-ja.txt", "tokenise Japanese")  # an optional extra
+    return tokenizer.Tokenizer(wakati=True)
 
 
 def _is_word(token):
