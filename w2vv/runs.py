@@ -18,15 +18,16 @@ import json
 import os
 import re
 
-from . import layout
-from .fingerprint import file_fingerprint, stat_stamp
-from .layout import INPUTS_FILE, SETTINGS_FILE
+from . import languages, layout
 from .atomic import write_text
 from .config import DEFAULTS, load_config
 from .errors import InputError
-from . import languages
+from .fingerprint import file_fingerprint, stat_stamp
+from .layout import INPUTS_FILE, SETTINGS_FILE
 
 MAX_NAME = 80
+
+
 def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
     """Everything that changes the model trained on ``train``: a JSON-able dict (with ``language``,
     the code of ``train``'s language, when given: search reads the model's language from it)."""

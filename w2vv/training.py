@@ -78,8 +78,6 @@ class Progress:
         return cls(**{**d, "rule": PlateauRule(**d["rule"])})
 
 
-
-
 def save_resume_state(folder, model, progress):
     """Every variable of the model (weights and dropout seeds) and of the optimizer, and the
     progress, in one file replaced atomically at the end of every epoch."""
