@@ -38,7 +38,7 @@ def _count(minimum, optional=False):
 
 def _file_or_empty(value):
     if value and not os.path.isfile(value):
-        raise ValueError("no such file (empty: the project's own)")
+        raise ValueError("no such file (empty: the language's default list, w2vv/stopwords/)")
 
 
 def _name(value):
