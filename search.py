@@ -98,7 +98,7 @@ def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
     queries = read_queries(args)
-    from w2vv.search import Searcher
+    from w2vv.retrieval.searcher import Searcher
 
     def progress(message):
         if not args.quiet:

@@ -57,8 +57,8 @@ def main(argv):
     sock = listen(args.host, args.port)
     import uvicorn
 
-    from w2vv.search import Searcher
-    from w2vv.service import create_app, image_dirs
+    from w2vv.retrieval.searcher import Searcher
+    from w2vv.retrieval.service import create_app, image_dirs
 
     searcher = Searcher(args.model_path, args.gallery, imageset=args.imageset, collection=args.collection,
                         rootpath=args.rootpath, index=args.index, weight=args.weight, log=log)

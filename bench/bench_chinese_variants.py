@@ -78,7 +78,7 @@ def top_ids(searcher, queries, k):
 
 
 def same_top_k(model_path, sentences, variants, k, normalize):
-    from w2vv.search import Searcher
+    from w2vv.retrieval.searcher import Searcher
     searcher = Searcher(model_path, normalize_zh=normalize, log=lambda m: print(f"# {m}", flush=True))
     original = top_ids(searcher, sentences, k)
     if normalize:

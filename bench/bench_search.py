@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from w2vv.gallery import default_nlist, default_nprobe, open_gallery  # noqa: E402
+from w2vv.retrieval.gallery import default_nlist, default_nprobe, open_gallery  # noqa: E402
 
 QUICK_SIZES, QUICK_DIM = (20_000, 100_000), 512
 FULL_SIZES, FULL_DIM = (121_286, 1_000_000), 2048

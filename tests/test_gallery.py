@@ -7,7 +7,7 @@ import pytest
 
 from w2vv.bigfile import write_bigfile
 from w2vv.errors import InputError
-from w2vv.gallery import INDEX_DIR, index_paths, open_gallery, resolve_kind, unit_rows
+from w2vv.retrieval.gallery import INDEX_DIR, index_paths, open_gallery, resolve_kind, unit_rows
 
 pytest.importorskip("faiss")
 

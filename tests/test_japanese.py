@@ -108,7 +108,7 @@ def test_kanji_only_with_chinese_and_japanese_models_needs_lang(ja_root):
         assert done.returncode == 0, done.stderr[-2000:]
     zh = layout.checkpoint_dir(r, "cococntrain", "cococnval", configured_run(
         CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": "1"})[1])
-    from w2vv.search import Searcher
+    from w2vv.retrieval.searcher import Searcher
     searcher = Searcher([checkpoint(ja_root, JA[0], JA[1]), zh, checkpoint(ja_root, *EN)])
     assert searcher.languages == ["en", "ja", "zh"]
     with pytest.raises(InputError, match=r"could be Chinese or Japanese: give its language \(--lang zh\|ja\)"):

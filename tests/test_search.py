@@ -179,7 +179,7 @@ def brute_force(searcher, query, mode, w):
     sentences = searcher.sentences()
     model = searcher.models["zh"]
     vector = model.vectors([model.prepare(query)[0]])[0][0]
-    from w2vv.gallery import unit_rows
+    from w2vv.retrieval.gallery import unit_rows
     unit = unit_rows(vector[None, :])[0]
     positions = sentences.described
     cl = sentences.image_scores(unit, positions)

@@ -6,6 +6,6 @@ __all__ = ["Searcher"]
 def __getattr__(name):
     # ``Searcher`` is imported on first use, so that ``import w2vv`` stays light (no TensorFlow).
     if name == "Searcher":
-        from .search import Searcher
+        from .retrieval.searcher import Searcher
         return Searcher
     raise AttributeError(f"module 'w2vv' has no attribute {name!r}")

@@ -24,12 +24,12 @@ import time
 
 import numpy as np
 
-from .atomic import atomic_path, write_text
-from .bigfile import BigFile
-from .errors import InputError
-from .fingerprint import stat_stamp
-from .layout import read_imageset
-from .ranking import unit_rows
+from ..atomic import atomic_path, write_text
+from ..bigfile import BigFile
+from ..errors import InputError
+from ..fingerprint import stat_stamp
+from ..layout import read_imageset
+from ..ranking import unit_rows
 
 KINDS = ("auto", "numpy", "faiss", "faiss-ivf")
 FAISS_FROM = 100_000       # auto: galleries of this many images or more use FAISS

@@ -5,14 +5,14 @@ import os
 
 import numpy as np
 
-from . import languages, layout
-from .atomic import write_text
-from .bigfile import BigFile, write_bigfile
-from .errors import InputError
-from .fingerprint import stat_stamp
+from .. import languages, layout
+from ..atomic import write_text
+from ..bigfile import BigFile, write_bigfile
+from ..errors import InputError
+from ..fingerprint import stat_stamp
+from ..layout import SENT_FEAT_FILE
+from ..ranking import read_sent_feat, unit_rows
 from .gallery import FAISS_FROM, FaissIndex, NumpyIndex
-from .layout import SENT_FEAT_FILE
-from .ranking import read_sent_feat, unit_rows
 
 PIVOT = languages.PIVOT
 
@@ -67,7 +67,7 @@ def default_collections(root, en):
             and languages.language_of(name) == PIVOT and os.path.isfile(layout.caption_file(root, name))]
 
 def _sent_feat_path(root, en, collection):
-    from .inference import trained_model_name  # imported when needed: it loads Keras
+    from ..inference import trained_model_name  # imported when needed: it loads Keras
     return os.path.join(layout.similarity_dir(root, collection, en.train, trained_model_name(en.folder)),
                         SENT_FEAT_FILE)
 

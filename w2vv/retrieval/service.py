@@ -21,10 +21,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
-from . import layout
-from .errors import InputError
-from .languages import LANGUAGES
-from .search import MODES
+from .. import layout
+from ..errors import InputError
+from ..languages import LANGUAGES
+from .searcher import MODES
 
 MAX_QUERY_CHARS = 500
 MAX_K = 1000

@@ -4,7 +4,7 @@ the top of both routes and grow until no image outside them can beat the k-th fu
 threshold rule of Fagin et al.). Both return [(gallery position, score)], best first."""
 import numpy as np
 
-from .ranking import unit_rows
+from ..ranking import unit_rows
 
 
 def cl_top_k(sents, vector, k):

@@ -18,7 +18,7 @@ The query's language is given, or the loaded model's whose record recognises the
 Japanese model loaded are an error asking for the language).
 
 The gallery is a BigFile feature folder (default: the model's image feature in the root),
-optionally restricted to an ImageSets list, indexed by ``w2vv.gallery`` (exact numpy, or FAISS).
+optionally restricted to an ImageSets list, indexed by ``w2vv.retrieval.gallery`` (exact numpy, or FAISS).
 A gallery of another feature than the one a model was trained on (another dimension, or a layout
 feature folder of another name than ``img_feature``) is refused: its ranking would be nonsense.
 
@@ -32,18 +32,19 @@ Routes for a Chinese (or Japanese) query when both its model and an English one 
   (``<root>/<zh_val>/SimilarityIndex/<zh_train>/zh2en2img_<config>/weight.txt``, ``ja2en2img_…``).
 
 CL and CLM rank the gallery images that the English sentences describe (in the paper every test
-image has one; those sentences: ``w2vv.pivot_sentences``). Their top-k is exact (``w2vv.topk``).
+image has one; those sentences: ``w2vv.retrieval.pivot_sentences``). Their top-k is exact
+(``w2vv.retrieval.topk``).
 This module picks the route of each query and runs it.
 An English query uses the English model directly (``cm``).
 """
 import os
 from typing import NamedTuple
 
-from . import languages, layout
-from .errors import InputError
+from .. import languages, layout
+from ..errors import InputError
+from ..textfile import read_lines
 from .gallery import open_gallery
 from .pivot_sentences import load_pivot_sentences
-from .textfile import read_lines
 from .topk import cl_top_k, clm_top_k
 
 MODES = ("cm", "cl", "clm")
@@ -90,7 +91,7 @@ def checkpoint_parts(folder):
 def model_language(folder):
     """The language code a checkpoint folder's model reads: recorded by its training run, else
     that of its training collection (``w2vv.languages.language_of``)."""
-    from .runs import recorded_run
+    from ..runs import recorded_run
     record = recorded_run(str(folder))
     if record is not None and record[1].get("language"):
         return languages.get(record[1]["language"]).code
@@ -101,14 +102,14 @@ class TrainedModel:
     """A trained model with the encoder of its training collection."""
 
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True):
-        from .data import make_encoder
-        from .inference import load_trained_model
+        from ..data import make_encoder
+        from ..inference import load_trained_model
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
         root, self.train, self.val, _ = checkpoint_parts(folder)
         self.folder, self.root = str(folder), str(rootpath or root)
         self.lang = model_language(self.folder)
-        from .inference import best_weights_file
+        from ..inference import best_weights_file
         self.weights_file = best_weights_file(self.folder)
         self.model, self.cfg = load_trained_model(self.folder, self.weights_file)
         self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh,
@@ -126,7 +127,7 @@ class TrainedModel:
 
     def vectors(self, texts):
         """(predicted vectors (n × D), known (n,) bool: some part of the encoding is non-empty)."""
-        from .inference import predict_vectors
+        from ..inference import predict_vectors
         encoded = self.encoder.encode([(f"q{i}", t) for i, t in enumerate(texts)])
         known = ~encoded.empty_parts.all(axis=1)
         return predict_vectors(self.model, encoded, batch_size=256), known
@@ -169,7 +170,7 @@ class Searcher:
     ``collection``: a collection of the root as the gallery: its own features
     (``<root>/<collection>/FeatureData/<img_feature>``, as ``extract_features.py`` writes them) when
     it has them, else the root's features restricted to its ImageSets list.
-    ``index``: ``auto`` | ``numpy`` | ``faiss`` | ``faiss-ivf`` (see ``w2vv.gallery``).
+    ``index``: ``auto`` | ``numpy`` | ``faiss`` | ``faiss-ivf`` (see ``w2vv.retrieval.gallery``).
     ``en_collections``: English collections whose sentences carry the CL route (default: the
     English model's, ``mscoco2014dev-*`` for ``mscoco2014dev-train``); their vectors come from the
     pipeline's ``sent_feat.txt``, or are predicted once and cached in the English checkpoint folder.
@@ -285,7 +286,7 @@ class Searcher:
 
     def weight_path(self, lang=None):
         """The fusion stage's ``weight.txt`` of the ``lang`` model (default: the loaded non-English one)."""
-        from .inference import trained_model_name
+        from ..inference import trained_model_name
         model = self.models.get(lang or self._source_language())
         if model is None or model.lang == PIVOT:
             return None
