@@ -11,7 +11,7 @@
 3. Runs every variant (``VARIANTS``) in a fresh subprocess, so that no setting leaks into the next:
    the replay of the original's 12 training steps under that setting (``--fixtures``: the folder
    holding ``original_train_steps/``), then ``w2vv_attention_ctl`` trained on batches of 100
-   sentences of the real ``w2vv.dataset.TrainingBatches``: the input pipeline alone, the step alone
+   sentences of the real ``w2vv.batches.TrainingBatches``: the input pipeline alone, the step alone
    (``train_on_batch`` on batches fetched beforehand), then ``model.fit`` over the pipeline.
 4. Names the faithful default: the fastest variant whose replay lands within 1e-5 of the original.
 
@@ -162,9 +162,9 @@ def bench_training(args, variant):
 def build_training(args, variant):
     """The compiled model of ``CONFIG`` (the tiny size's overrides, the variant's GRU) and its batches."""
     import numpy as np
+    from w2vv.batches import TrainingBatches
     from w2vv.config import load_config
-    from w2vv.data import load_collection, make_encoder, open_features
-    from w2vv.dataset import TrainingBatches
+    from w2vv.run_inputs import load_collection, make_encoder, open_features
     from w2vv.model import build_model
     cfg = load_config(CONFIG, overrides={**SIZES[args.size]["model"], "gru_impl": variant.gru_impl})
     encoder = make_encoder(args.root, TRAIN, cfg)

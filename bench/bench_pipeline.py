@@ -248,9 +248,9 @@ def part_vocab(args):
 def part_train(args):
     """Training at scale in a fresh process: encode every sentence, then train_on_batch steps."""
     t_start = time.perf_counter()
+    from w2vv.batches import TrainingBatches
     from w2vv.config import load_config
-    from w2vv.data import load_collection, make_encoder, open_features
-    from w2vv.dataset import TrainingBatches
+    from w2vv.run_inputs import load_collection, make_encoder, open_features
     from w2vv.losses import get_loss
     from w2vv.model import build_model, make_optimizer
 
@@ -365,7 +365,7 @@ def run_script(cmd, label, check=True):
 
 def load_training_data(args):
     from w2vv.config import load_config
-    from w2vv.data import load_collection, make_encoder, open_features
+    from w2vv.run_inputs import load_collection, make_encoder, open_features
     cfg = load_config(CONFIG)
     encoder = make_encoder(args.root, TRAIN, cfg)
     features = open_features(args.root, cfg)
@@ -381,7 +381,7 @@ def load_training_data(args):
 def bench_input(args, collection, features):
     """TrainingBatches.__getitem__ alone over an epoch (or --input_batches batches)."""
     from w2vv.config import load_config
-    from w2vv.dataset import TrainingBatches
+    from w2vv.batches import TrainingBatches
     for label, config in (("mse", CONFIG_MSE), ("ctl", CONFIG)):
         cfg = load_config(config)
         batches = TrainingBatches(collection, features, cfg, BATCH, seed=0)
@@ -412,7 +412,7 @@ def build_paper_model(encoder):
 
 def bench_model(args, model, cfg, collection, features, warmup=2):
     """train_on_batch on 200-row ctl batches (100 sentences), batches fetched beforehand."""
-    from w2vv.dataset import TrainingBatches
+    from w2vv.batches import TrainingBatches
     batches = TrainingBatches(collection, features, cfg, BATCH, seed=0)
     batches.on_epoch_begin()
     prepared = [batches[i % len(batches)] for i in range(warmup + args.model_steps)]

@@ -12,10 +12,10 @@ from conftest import REPO
 from w2vv import layout
 from w2vv.bigfile import write_bigfile
 from w2vv.config import DEFAULTS, load_config
-from w2vv.data import encode_cached, make_encoder
 from w2vv.encoders import SentenceEncoder
 from w2vv.errors import InputError
 from w2vv.languages import normalize_zh, tokenize_zh
+from w2vv.run_inputs import encode_cached, make_encoder
 from w2vv.text import Tokenizer
 from w2vv.vocab import build_vocabularies
 from w2vv.word2vec import open_word2vec

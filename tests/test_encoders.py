@@ -51,7 +51,7 @@ def test_encoding_is_cached_and_invalidated(tmp_path):
     import sys
     from conftest import REPO
     from w2vv.config import load_config
-    from w2vv.data import encode_cached, make_encoder
+    from w2vv.run_inputs import encode_cached, make_encoder
     sys.path.insert(0, str(REPO / "tools"))
     from make_demo_data import make_demo_root
     from w2vv.text import Tokenizer

@@ -55,7 +55,7 @@ def max_violation_ranking(margin=0.3):
 @dataclass(frozen=True)
 class Loss:
     build: Callable      # cfg -> the Keras loss (its constants: config attributes with defaults in config.DEFAULTS)
-    targets: str         # one of TARGETS: what a training batch gives it as y_true (w2vv.dataset)
+    targets: str         # one of TARGETS: what a training batch gives it as y_true (w2vv.batches)
 
 
 LOSSES = {

@@ -4,12 +4,12 @@ sentence with its figures: this is CM."""
 import os
 
 from . import languages, layout, runs
-from .data import load_collection, make_encoder, open_features
-from .dataset import normalize_features
-from .pages import write_results_page
-from .layout import SENT_FEAT_FILE
-from .ranking import cosine_scores, is_done, write_results, write_sent_feat
+from .batches import normalize_features
 from .inference import best_weights_file, load_trained_model, predict_vectors, trained_model_name
+from .layout import SENT_FEAT_FILE
+from .pages import write_results_page
+from .ranking import cosine_scores, is_done, write_results, write_sent_feat
+from .run_inputs import load_collection, make_encoder, open_features
 
 
 def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None,

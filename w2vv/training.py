@@ -11,17 +11,17 @@ import tensorflow as tf
 
 from . import checkpoint, layout, runs
 from .atomic import atomic_path, write_text
+from .batches import TrainingBatches, normalize_features
 from .config import with_feature_width
-from .data import load_collection, make_encoder, open_features
-from .dataset import TrainingBatches, normalize_features
 from .errors import InputError
+from .inference import predict_vectors
 from .losses import get_loss
 from .metrics import mean_average_precision
-from .inference import predict_vectors
 from .model import build_model
 from .optimizers import make_optimizer
 from .pages import plot_training_curves, tensorboard_callback
 from .ranking import cosine_scores
+from .run_inputs import load_collection, make_encoder, open_features
 
 
 @dataclass

@@ -102,7 +102,7 @@ class TrainedModel:
     """A trained model with the encoder of its training collection."""
 
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True):
-        from ..data import make_encoder
+        from ..run_inputs import make_encoder
         from ..inference import load_trained_model
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")

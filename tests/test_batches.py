@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from w2vv.dataset import TrainingBatches, sample_negatives
+from w2vv.batches import TrainingBatches, sample_negatives
 
 
 class Sentences:
