@@ -13,15 +13,8 @@ import math
 import keras
 import numpy as np
 
+from .feature_norm import normalize_features
 from .losses import targets_of
-
-
-def normalize_features(x, cfg):
-    if cfg.L1_normalize:
-        x = x / np.maximum(np.abs(x).sum(axis=1, keepdims=True), 1e-12)
-    if cfg.L2_normalize:
-        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    return x
 
 
 def sample_negatives(rng, candidates, excluded, count):

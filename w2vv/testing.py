@@ -4,7 +4,7 @@ sentence with its figures: this is CM."""
 import os
 
 from . import languages, layout, runs
-from .batches import normalize_features
+from .feature_norm import normalize_features
 from .inference import best_weights_file, load_trained_model, predict_vectors, trained_model_name
 from .layout import SENT_FEAT_FILE
 from .pages import write_results_page

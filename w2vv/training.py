@@ -11,9 +11,10 @@ import tensorflow as tf
 
 from . import checkpoint, layout, runs
 from .atomic import atomic_path, write_text
-from .batches import TrainingBatches, normalize_features
+from .batches import TrainingBatches
 from .config import with_feature_width
 from .errors import InputError
+from .feature_norm import normalize_features
 from .inference import predict_vectors
 from .losses import get_loss
 from .metrics import mean_average_precision
