@@ -19,7 +19,7 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    from w2vv.pages import CURVES_FILE, _draw_curves
+    from w2vv.training_curves import CURVES_FILE, _draw_curves
     for folder in args.folders:
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: checkpoint folder not found")

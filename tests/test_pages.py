@@ -12,9 +12,10 @@ import pytest
 
 from conftest import REPO
 from w2vv import layout
-from w2vv.pages import (CURVES_FILE, RESULTS_PAGE, lr_halvings, plot_training_curves, read_history,
-                        training_curves_figure, write_results_page)
+from w2vv.pages import RESULTS_PAGE, write_results_page
 from w2vv.ranking import relevance, write_results
+from w2vv.training_curves import (CURVES_FILE, lr_halvings, plot_training_curves, read_history,
+                                  training_curves_figure)
 
 CHROMIUM = "/usr/bin/chromium"
 TEST, TRAIN, RUN = "cococntest", "cococntrain", "w2vv_attention_ctl"

@@ -20,9 +20,9 @@ from .losses import get_loss
 from .metrics import mean_average_precision
 from .model import build_model
 from .optimizers import make_optimizer
-from .pages import plot_training_curves, tensorboard_callback
 from .ranking import cosine_scores
 from .run_inputs import load_collection, make_encoder, open_features
+from .training_curves import plot_training_curves, tensorboard_callback
 
 
 @dataclass

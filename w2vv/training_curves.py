@@ -1,0 +1,117 @@
+"""Training as pictures.
+
+- ``plot_training_curves``: ``training_curves.png`` in a checkpoint folder, training loss and
+  validation AP per epoch with the learning-rate halvings marked. Cheap, and it never raises: the
+  training loop calls it after every epoch.
+- ``tensorboard_callback``: Keras's TensorBoard logs in ``<checkpoint>/tensorboard/`` (an option).
+"""
+import os
+
+import numpy as np
+
+from . import layout
+from .atomic import atomic_path
+from .errors import InputError
+from .layout import CURVES_FILE
+
+
+def read_history(path):
+    """[(epoch, value)] of an ``epoch_<i> <value>`` file, sorted by epoch; [] when absent."""
+    if not os.path.isfile(path):
+        return []
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                if len(fields) != 2 or not fields[0].startswith("epoch_"):
+                    raise ValueError
+                out.append((int(fields[0][len("epoch_"):]), float(fields[1])))
+            except ValueError:
+                raise InputError(f"{path}:{lineno}: expected 'epoch_<i> <number>'") from None
+    return sorted(out)
+
+
+def lr_halvings(lr_history):
+    """[(epoch, new lr)] for each epoch whose learning rate is lower than the previous one's."""
+    return [(e, lr) for (_, prev), (e, lr) in zip(lr_history, lr_history[1:]) if lr < prev]
+
+
+def _mark_lr_halvings(ax_loss, ax_val, halvings):
+    """A dashed line between the epochs where the learning rate was halved, its new value noted."""
+    for i, (epoch, lr) in enumerate(halvings):
+        for ax in (ax_loss, ax_val):
+            ax.axvline(epoch - 0.5, color="tab:orange", linestyle="--", linewidth=1,
+                       label="lr halved" if (ax is ax_loss and i == 0) else None)
+        ax_loss.annotate(f"lr {lr:g}", (epoch - 0.5, 1), xycoords=("data", "axes fraction"), fontsize=7,
+                         rotation=90, va="top", ha="right", color="tab:orange")
+    if halvings:
+        ax_loss.legend(loc="upper right", fontsize=8)
+
+
+def _epoch_axis(axes, epochs):
+    """Half an epoch of margin on each side and integer ticks only: matplotlib's default ticks
+    for one epoch would be -0.04 … 0.04."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes[0].set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)  # the axes share x
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+def training_curves_figure(folder):
+    """The matplotlib Figure of ``<folder>``'s histories: loss above, validation AP below, epochs
+    as integer ticks, learning-rate halvings dashed, the best epoch starred."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    loss = read_history(os.path.join(folder, layout.LOSS_HISTORY_FILE))
+    val = read_history(os.path.join(folder, layout.VAL_HISTORY_FILE))
+    lrs = read_history(os.path.join(folder, "lr_hist.txt"))
+    if not loss and not val:
+        raise InputError(f"{folder}: no train_loss_hist.txt or val_per_hist.txt to plot")
+    fig = Figure(figsize=(7, 5.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax_loss, ax_val = fig.subplots(2, 1, sharex=True)
+    if loss:
+        ax_loss.plot([e for e, _ in loss], [v for _, v in loss], "o-", color="tab:blue", markersize=3)
+    ax_loss.set_ylabel("training loss")
+    if val:
+        epochs, aps = [e for e, _ in val], [v for _, v in val]
+        ax_val.plot(epochs, aps, "o-", color="tab:green", markersize=3)
+        best = int(np.argmax(aps))
+        ax_val.plot([epochs[best]], [aps[best]], "*", color="tab:red", markersize=14,
+                    label=f"best: epoch {epochs[best]}, AP {aps[best]:.4f}")
+        ax_val.legend(loc="lower right", fontsize=8)
+    ax_val.set_ylabel("validation AP")
+    ax_val.set_xlabel("epoch")
+    _mark_lr_halvings(ax_loss, ax_val, lr_halvings(lrs))
+    _epoch_axis((ax_loss, ax_val), [e for e, _ in loss + val])
+    parts = os.path.normpath(os.path.abspath(folder)).split(os.sep)
+    fig.suptitle(f"{parts[-1]}  ({parts[-5]} → {parts[-3]})" if len(parts) > 5 else parts[-1], fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_curves(folder, out):
+    fig = training_curves_figure(folder)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png")
+    return out
+
+
+def plot_training_curves(folder, out=None):
+    """Write ``<folder>/training_curves.png``; return its path, or False when it cannot (never raises)."""
+    try:
+        return _draw_curves(str(folder), out or os.path.join(str(folder), CURVES_FILE))
+    except Exception:  # a picture must never stop training
+        return False
+
+
+def tensorboard_callback(folder):
+    """A Keras TensorBoard callback writing to ``<folder>/tensorboard`` (needs the ``tensorboard`` package)."""
+    import keras
+    return keras.callbacks.TensorBoard(log_dir=os.path.join(str(folder), "tensorboard"))
