@@ -47,7 +47,15 @@ cd "$(dirname "$0")"
 
 # The Python that runs the scripts (relative to the repo), read first: it checks the rest of the ini.
 python=$(sed -n 's/^[[:space:]]*python[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p' "$ini" | tail -n 1)
-if [ -z "$python" ]; then [ -x .venv/bin/python ] && python=.venv/bin/python || python=python3; fi
+if [ -z "$python" ]; then   # the venv of the Keras backend (make venv, venv-jax, venv-torch)
+  case "${KERAS_BACKEND:-tensorflow}" in tensorflow) venv=.venv ;; *) venv=.venv-$KERAS_BACKEND ;; esac
+  if [ -x "$venv/bin/python" ]; then
+    python=$venv/bin/python
+  else
+    python=python3
+    log "warning: no $venv (make ${venv#.}): running the system's python3, which may lack the requirements"
+  fi
+fi
 python=${python/#\~/$HOME}
 command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'make venv', or set python)"
 # Only known keys, checked values: w2vv/settings.py; it also names the run (the config, tagged with

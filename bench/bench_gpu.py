@@ -4,13 +4,15 @@
     python bench/bench_gpu.py --fixtures DIR     # the paper's scale: needs a GPU (a few minutes on one H200)
     python bench/bench_gpu.py --size tiny        # everything at a tiny scale, on any machine (CPU: < 2 min)
 
-1. Prints the machine, the Keras backend (``KERAS_BACKEND``: tensorflow, or jax), its version and its GPUs.
+1. Prints the machine, the Keras backend (``KERAS_BACKEND``: tensorflow, jax or torch; ``--backends``
+   runs the whole benchmark once per backend named), its version and its GPUs.
 2. Generates a VisualSearch root (``bench_pipeline.generate``): at full size the paper's, 121,286 ×
    2048-d features, 606,757 sentences with vocabularies of about 11,000 words, a 500-d word2vec;
    builds the vocabularies and encodes the sentences once (cached for the variants).
 3. Runs every variant (``VARIANTS``) in a fresh subprocess, so that no setting leaks into the next:
-   the replay of the original's 12 training steps under that setting (``--fixtures``: the folder
-   holding ``original_train_steps/``), then ``w2vv_attention_ctl`` trained on batches of 100
+   the replay of the original's 12 training steps through the trainer's compile path
+   (``w2vv.training.compile_for_training``) under that setting (``--fixtures``: the folder holding
+   ``original_train_steps/``), then ``w2vv_attention_ctl`` trained on batches of 100
    sentences of the real ``w2vv.batches.TrainingBatches``: the input pipeline alone, the step alone
    (``train_on_batch`` on batches fetched beforehand), then ``model.fit`` over the pipeline.
 4. Names the faithful default: the fastest variant whose replay lands within 1e-5 of the original.
@@ -18,7 +20,6 @@
 Every figure is a line ``name: value unit`` (``#`` lines are progress and notes); bench/README.md
 says how each is measured. The generated data is deleted at the end unless ``--keep``."""
 import argparse
-import contextlib
 import importlib.util
 import os
 import sys
@@ -47,7 +48,7 @@ SIZES = {
     "tiny": dict(images=600, sentences=3_000, w2v_words=30_000,
                  batches=2, warmup_batches=1, step_batches=2, model=dict(lstm_size="32", n_layers="0-64-2048")),
 }
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,8 @@ class Variant:
     name: str
     what: str
     jit_compile: object = "auto"    # Keras compile's: "auto" (XLA where a GPU is present), True (XLA), False
-    tf32: object = None             # TensorFloat-32 matmuls; None: as the framework leaves them
+    precision: object = "float32"   # the trainer's setting (w2vv.backend.use_precision); None: the framework's default
     gru_impl: str = "keras2"
-    mixed_precision: bool = False
     distribute: str = "none"
     candidate: bool = True          # a candidate for the faithful default (the replay decides)
 
@@ -67,15 +67,16 @@ class Variant:
 
 
 VARIANTS = (
-    Variant("as_is", "the trainer's compile as it is: jit_compile='auto', TF32 as the framework leaves it"),
-    Variant("plain", "no XLA, TF32 off", jit_compile=False, tf32=False),
-    Variant("tf32", "no XLA, TF32 on", jit_compile=False, tf32=True),
-    Variant("xla", "XLA (jit_compile=True), TF32 off", jit_compile=True, tf32=False),
-    Variant("xla_tf32", "XLA (jit_compile=True), TF32 on", jit_compile=True, tf32=True),
-    Variant("cudnn", "as_is with gru_impl=cudnn (not the original's GRU)", gru_impl="cudnn", candidate=False),
-    Variant("mixed", "as_is with keras mixed_float16 (not the original's float32)", mixed_precision=True,
-            candidate=False),
-    Variant("mirrored", "as_is under --distribute mirrored (needs 2 GPUs or more)", distribute="mirrored",
+    Variant("trainer", "the trainer's compile: jit_compile='auto', precision float32"),
+    Variant("framework_default", "jit_compile='auto', float32 products as the framework leaves them", precision=None),
+    Variant("plain", "no XLA, precision float32", jit_compile=False),
+    Variant("tf32", "no XLA, precision tf32", jit_compile=False, precision="tf32"),
+    Variant("xla", "XLA (jit_compile=True), precision float32", jit_compile=True),
+    Variant("xla_tf32", "XLA (jit_compile=True), precision tf32", jit_compile=True, precision="tf32"),
+    Variant("cudnn", "the trainer's with gru_impl=cudnn (not the original's GRU)", gru_impl="cudnn", candidate=False),
+    Variant("mixed", "the trainer's with precision mixed (mixed_float16: not the original's float32)",
+            precision="mixed", candidate=False),
+    Variant("mirrored", "the trainer's under --distribute mirrored (needs 2 GPUs or more)", distribute="mirrored",
             candidate=False),
 )
 BY_NAME = {v.name: v for v in VARIANTS}
@@ -88,46 +89,53 @@ def keras_backend():
 # ---------------------------------------------------------------- in the variant's subprocess
 
 def apply_settings(variant):
-    """The variant's process-wide settings, before any model is built."""
-    import keras
-    if variant.tf32 is not None:
-        if keras_backend() == "tensorflow":
-            import tensorflow as tf
-            tf.config.experimental.enable_tensor_float_32_execution(variant.tf32)
-        else:
-            import jax
-            jax.config.update("jax_default_matmul_precision", "tensorfloat32" if variant.tf32 else "float32")
-    if variant.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-
-
-def tf32_state():
-    if keras_backend() == "tensorflow":
-        import tensorflow as tf
-        return "on" if tf.config.experimental.tensor_float_32_execution_enabled() else "off"
-    import jax
-    return f"jax_default_matmul_precision={jax.config.jax_default_matmul_precision}"
+    """The variant's process-wide settings, before any model is built (no GPU check: a CPU dry run
+    goes through every variant's code)."""
+    if variant.precision is not None:
+        from w2vv import backend
+        backend.use_precision(variant.precision)
 
 
 def compile_model(model, cfg, variant):
-    """What ``w2vv.training.compile_for_training`` does, with the variant's ``jit_compile`` (that module
-    imports TensorFlow, and this must run on the jax backend too)."""
-    from w2vv.losses import get_loss
-    from w2vv.optimizers import make_optimizer
-    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg), jit_compile=variant.jit_compile)
+    """The trainer's compile path under the variant's precision and ``jit_compile``; the framework's
+    defaults for ``framework_default``."""
+    if variant.precision is None:
+        from w2vv.losses import get_loss
+        from w2vv.optimizers import make_optimizer
+        model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg), jit_compile=variant.jit_compile)
+        return
+    from w2vv.training import compile_for_training
+    cfg.precision = variant.precision
+    compile_for_training(model, cfg, jit_compile=variant.jit_compile)
 
 
 def gpu_peak_mb():
     """Peak GPU memory the framework's allocator handed out in this process (GPU 0); None without a GPU."""
-    if keras_backend() == "tensorflow":
+    backend = keras_backend()
+    if backend == "tensorflow":
         import tensorflow as tf
         if not tf.config.list_physical_devices("GPU"):
             return None
         return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    if backend == "torch":
+        import torch
+        return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
     import jax
     gpus = [d for d in jax.devices() if d.platform == "gpu"]
     stats = gpus[0].memory_stats() if gpus else None
     return stats["peak_bytes_in_use"] / 2**20 if stats else None
+
+
+def reset_gpu_peak():
+    """Start the peak anew (the training's alone, not the replay's)."""
+    if gpu_peak_mb() is None:
+        return
+    if keras_backend() == "tensorflow":
+        import tensorflow as tf
+        tf.config.experimental.reset_memory_stats("GPU:0")
+    elif keras_backend() == "torch":
+        import torch
+        torch.cuda.reset_peak_memory_stats()
 
 
 def replay_variant(folder, variant):
@@ -155,7 +163,8 @@ def bench_training(args, variant):
     """The paper config on the generated data: the input pipeline alone, the step alone, then fit."""
     model, batches = build_training(args, variant)
     figure(f"{variant.name}_xla", "yes" if model.jit_compile else "no", "(jit_compile as Keras resolved it)")
-    figure(f"{variant.name}_tf32", tf32_state(), "")
+    from w2vv.backend import matmul_precision
+    figure(f"{variant.name}_matmul", matmul_precision(), "(float32 products: TF32 on/off, or the backend's precision)")
     report_timings(variant.name, args.batches, *measure_training(args, model, batches))
 
 
@@ -206,10 +215,8 @@ def report_timings(v, n_batches, input_s, first_step_s, step_s, fit_s):
 
 
 def strategy_scope(variant):
-    if variant.distribute == "mirrored":
-        from w2vv.training import distribution_strategy
-        return distribution_strategy("mirrored").scope()
-    return contextlib.nullcontext()
+    from w2vv.backend import distribution_scope
+    return distribution_scope(variant.distribute)
 
 
 def part_variant(args):
@@ -217,9 +224,7 @@ def part_variant(args):
     apply_settings(variant)
     if args.replay_folder and variant.replayable():
         replay_variant(args.replay_folder, variant)
-        if keras_backend() == "tensorflow" and gpu_peak_mb() is not None:
-            import tensorflow as tf
-            tf.config.experimental.reset_memory_stats("GPU:0")  # the peak of the training alone
+        reset_gpu_peak()
     bench_training(args, variant)
 
 
@@ -235,6 +240,10 @@ def part_devices(args):
                                                      f"cuDNN {build.get('cudnn_version', 'none')})")
         names = [tf.config.experimental.get_device_details(g).get("device_name", g.name)
                  for g in tf.config.list_physical_devices("GPU")]
+    elif keras.backend.backend() == "torch":
+        import torch
+        figure("torch_version", torch.__version__, f"(CUDA {torch.version.cuda or 'none'})")
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     else:
         import jax
         figure("jax_version", jax.__version__, "")
@@ -249,7 +258,7 @@ def check_environment():
     """A one-line error, before anything is generated, where this machine cannot run the benchmark."""
     backend = keras_backend()
     if backend not in BACKENDS:
-        raise SystemExit(f"error: KERAS_BACKEND={backend}: this benchmark runs on {' or '.join(BACKENDS)}")
+        raise SystemExit(f"error: KERAS_BACKEND={backend}: unknown backend (expected one of {', '.join(BACKENDS)})")
     missing = [name for name in ("numpy", "scipy", "h5py", "keras", backend) if importlib.util.find_spec(name) is None]
     if missing:
         raise SystemExit(f"error: {sys.executable}: missing Python package(s) {', '.join(missing)} "
@@ -285,12 +294,14 @@ def prepare_data(args):
 
 
 def skip_reason(variant, backend, gpus):
-    if variant.distribute == "mirrored" and backend != "tensorflow":
-        return "tf.distribute needs the tensorflow backend"
+    if variant.distribute == "mirrored" and backend == "torch":
+        return "Keras has no data-parallel training on the torch backend"
     if variant.distribute == "mirrored" and gpus < 2:
         return f"{gpus} GPU(s): needs 2 or more"
     if variant.jit_compile is False and backend == "jax":
         return "the jax backend always compiles with XLA (jit_compile=False runs op by op)"
+    if variant.jit_compile is True and backend == "torch":
+        return "jit_compile=True is torch.compile on the torch backend, not XLA"
     return None
 
 
@@ -317,6 +328,8 @@ def parse_args(argv):
     p.add_argument("--variants", default=",".join(BY_NAME),
                    help=f"comma-separated, in this order by default: {','.join(BY_NAME)}")
     p.add_argument("--fixtures", help="the folder holding original_train_steps/ (the replay runs only with it)")
+    p.add_argument("--backends", help="comma-separated Keras backends, the whole benchmark once for each "
+                                      "(default: KERAS_BACKEND's, tensorflow when unset)")
     p.add_argument("--batches", type=int, help="batches timed through model.fit (full 300, tiny 2)")
     p.add_argument("--warmup_batches", type=int, help="batches of the fit before, not timed (full 10, tiny 1)")
     p.add_argument("--step_batches", type=int, help="batches fetched, then timed by train_on_batch (full 20, tiny 2)")
@@ -376,14 +389,31 @@ def measure(args):
     return failed
 
 
+def each_backend(backends, argv):
+    """The benchmark once per backend, each in its own process (``KERAS_BACKEND`` set); the worst status."""
+    import subprocess
+    argv = [a for i, a in enumerate(argv) if not a.startswith("--backends") and
+            (i == 0 or argv[i - 1] != "--backends")]
+    statuses = []
+    for backend in backends:
+        print(f"# ==== backend {backend}", flush=True)
+        statuses.append(subprocess.run([sys.executable, os.path.abspath(__file__), *argv],
+                                       env={**os.environ, "KERAS_BACKEND": backend}).returncode)
+    return max(statuses)
+
+
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
     if args.part == "devices":
         part_devices(args)
         return 0
     if args.variant:
         part_variant(args)
         return 0
+    backends = args.backends.split(",") if args.backends else [keras_backend()]
+    if len(backends) > 1 or backends[0] != keras_backend():
+        return each_backend(backends, argv)
     check_environment()
     args.replay_folder = replay_folder(args.fixtures) if args.fixtures else None
     t_start = time.perf_counter()

@@ -12,7 +12,7 @@ from conftest import FIXTURES, REPO
 
 SCRIPT = str(REPO / "bench" / "bench_gpu.py")
 PER_VARIANT = ("sent_per_s", "epoch_min", "input_wait_fraction", "step_ms", "input_batch_ms", "gpu_peak_mb",
-               "xla", "tf32")
+               "xla", "matmul")
 
 
 def run_bench(*args, **env):
@@ -47,21 +47,25 @@ def tiny(tmp_path_factory):
 
 def test_every_variant_prints_its_figures(tiny):
     found, _, _ = tiny
-    assert found["keras_backend"] == "tensorflow" and found["gpu_count"] == 0
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    assert found["keras_backend"] == backend and found["gpu_count"] == 0
     for variant in VARIANTS:
-        if variant.distribute == "mirrored":
-            assert found[variant.name] == "skipped"  # one machine without 2 GPUs
+        if variant.distribute == "mirrored" or (variant.jit_compile is False and backend == "jax") or \
+                (variant.jit_compile is True and backend == "torch"):
+            assert found[variant.name] == "skipped"  # no 2 GPUs; what the backend cannot do
             continue
         for suffix in PER_VARIANT:
             assert f"{variant.name}_{suffix}" in found, (variant.name, suffix)
         rate = found[f"{variant.name}_sent_per_s"]
         assert rate > 0
-        assert found[f"{variant.name}_epoch_min"] == pytest.approx(EPOCH_SENTENCES / rate / 60, rel=0.01)
+        # the rate is printed without decimals: on a slow machine its rounding alone moves the epoch time
+        assert found[f"{variant.name}_epoch_min"] == pytest.approx(EPOCH_SENTENCES / rate / 60, rel=0.01 + 0.5 / rate)
         assert 0 <= found[f"{variant.name}_input_wait_fraction"] <= 1
         assert found[f"{variant.name}_gpu_peak_mb"] == "n/a"
-    assert found["plain_tf32"] == "off" and found["tf32_tf32"] == "on"
-    assert found["xla_xla"] == "yes" and found["plain_xla"] == "no"
-    assert found["as_is_xla"] == "no"  # Keras's jit_compile='auto' turns XLA off without a GPU
+    if backend == "tensorflow":
+        assert found["plain_matmul"] == "off" and found["tf32_matmul"] == "on"
+        assert found["xla_xla"] == "yes" and found["plain_xla"] == "no"
+        assert found["trainer_xla"] == "no"  # Keras's jit_compile='auto' turns XLA off without a GPU
 
 
 def test_the_replay_chooses_the_faithful_default(tiny):
@@ -72,7 +76,7 @@ def test_the_replay_chooses_the_faithful_default(tiny):
     for variant in VARIANTS:
         if variant.replayable():
             assert found[f"{variant.name}_replay_within_1e-5"] in ("yes", "no")
-    assert found["plain_replay_within_1e-5"] == "yes"
+    assert found["trainer_replay_within_1e-5"] == "yes"
     assert found["mixed_replay_within_1e-5"] == "no"  # float16 cannot land within 1e-5
     assert found["mixed_replay_attention_ctl_weight_gap"] > 1e-4
     default = found["faithful_default"]
@@ -88,8 +92,8 @@ def test_the_generated_data_is_deleted(tiny):
 
 @pytest.mark.parametrize("args, env, message", [
     (["--fixtures", "/nonexistent/fixtures"], {}, "/nonexistent/fixtures: no original_train_steps/trajectory.json"),
-    (["--size", "tiny"], {"KERAS_BACKEND": "torch"}, "KERAS_BACKEND=torch: this benchmark runs on tensorflow or jax"),
-    (["--size", "full"], {"CUDA_VISIBLE_DEVICES": ""}, "no GPU visible to tensorflow (--size full needs one"),
+    (["--size", "tiny"], {"KERAS_BACKEND": "theano"}, "KERAS_BACKEND=theano: unknown backend"),
+    (["--size", "full"], {"CUDA_VISIBLE_DEVICES": ""}, f"no GPU visible to {os.environ.get('KERAS_BACKEND', 'tensorflow')} (--size full needs one"),
 ])
 def test_bad_input_is_one_line_and_generates_nothing(tmp_path, args, env, message):
     out = tmp_path / "out"

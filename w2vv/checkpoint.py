@@ -10,22 +10,25 @@ from types import SimpleNamespace
 import h5py
 import numpy as np
 
+from . import backend
 from .atomic import atomic_path, write_text
 from .config import DEFAULTS
 from .errors import InputError
 from .layout import CONFIG_FILE
 
+
 def save_weights(model, path):
+    import keras
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["layer_names"] = np.array([layer.name.encode() for layer in model.layers])
-            f.attrs["backend"] = b"tensorflow"
+            f.attrs["backend"] = backend.name().encode()
             for layer in model.layers:
                 group = f.create_group(layer.name)
                 names = [f"{layer.name}/{_weight_name(w)}:0" for w in layer.weights]
                 group.attrs["weight_names"] = np.array([n.encode() for n in names])
                 for name, weight in zip(names, layer.weights):
-                    group[name] = np.asarray(weight.numpy())
+                    group[name] = keras.ops.convert_to_numpy(weight)
 
 
 def _weight_name(weight):
@@ -66,8 +69,6 @@ def load_weights(model, path, layer_map=None):
                {(layer_map or {}).get(n, n) for n in saved}]
     if missing:
         raise InputError(f"{path}: no weights for layer(s) {', '.join(missing)}")
-
-
 
 
 def save_model_config(folder, cfg, vocab_size, aux_dim):

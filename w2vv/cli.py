@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from . import languages
+from . import backend, languages
 from .errors import InputError
 from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION
 
@@ -82,9 +82,11 @@ def add_debug(parser):
 
 
 def run(main, argv=None):
-    """Call ``main(argv)``; turn an InputError into a one-line message and exit status 1."""
+    """Check the Keras backend, then call ``main(argv)``; turn an InputError into a one-line message
+    and exit status 1."""
     argv = sys.argv[1:] if argv is None else argv
     try:
+        backend.check()
         return main(argv) or 0
     except InputError as e:
         if "--debug" in argv:

@@ -29,12 +29,14 @@ DEFAULTS = dict(
     rho=0.9,                # rmsprop's rho and epsilon (the original's values)
     epsilon=1e-6,
     optimizer_impl="keras2",  # 'keras2': Keras 2.2.4's step and global-norm clipping; 'keras3': Keras 3's own optimizers
+    precision="float32",    # 'float32': the original's arithmetic on every device; 'tf32', 'mixed': faster on a GPU (w2vv.backend)
 )
 
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"
 FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image feature's dimension
 OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
 OPTIMIZER_IMPLS = ("keras2", "keras3")
+PRECISIONS = ("float32", "tf32", "mixed")  # w2vv.backend.use_precision
 
 
 def load_config(name, config_dir=None, overrides=None):
@@ -90,6 +92,8 @@ def _check(cfg, path):
         raise InputError(f"{path}: optimizer {cfg.optimizer!r} unknown (expected one of {', '.join(OPTIMIZERS)})")
     if cfg.optimizer_impl not in OPTIMIZER_IMPLS:
         raise InputError(f"{path}: optimizer_impl {cfg.optimizer_impl!r} unknown (expected 'keras2' or 'keras3')")
+    if cfg.precision not in PRECISIONS:
+        raise InputError(f"{path}: precision {cfg.precision!r} unknown (expected one of {', '.join(PRECISIONS)})")
     if cfg.gru_impl not in ("keras2", "cudnn"):
         raise InputError(f"{path}: gru_impl {cfg.gru_impl!r} unknown (expected 'keras2' or 'cudnn')")
     widths = str(cfg.n_layers).split("-")

@@ -53,7 +53,7 @@ class Keras2Optimizer(keras.optimizers.Optimizer):
         present = [g for g in grads if g is not None]
         norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in present))
         scale = ops.where(norm >= self.keras2_clipnorm, self.keras2_clipnorm / norm, 1.0)
-        return [None if g is None else g * ops.cast(scale, g.dtype) for g in grads]
+        return [None if g is None else ops.multiply(g, ops.cast(scale, g.dtype)) for g in grads]
 
     def build(self, var_list):
         if self.built:

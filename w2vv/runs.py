@@ -18,7 +18,7 @@ import json
 import os
 import re
 
-from . import languages, layout
+from . import backend, languages, layout
 from .atomic import write_text
 from .config import DEFAULTS, load_config
 from .errors import InputError
@@ -30,12 +30,13 @@ MAX_NAME = 80
 
 def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
     """Everything that changes the model trained on ``train``: a JSON-able dict (with ``language``,
-    the code of ``train``'s language, when given: search reads the model's language from it)."""
+    the code of ``train``'s language, when given: search reads the model's language from it), and
+    the Keras backend that trains it with its version (``backend``: 'jax 0.10.2')."""
     settings = dict(config={k: v for k, v in sorted(vars(cfg).items())}, train=train, val=val,
                     feature_collection=feature_collection,
                     stopwords=dict(path=os.path.abspath(stopwords_path), content=file_fingerprint(stopwords_path)),
                     word2vec=dict(path=os.path.abspath(word2vec_path), content=file_fingerprint(word2vec_path)),
-                    seed=seed)
+                    seed=seed, backend=backend.version())
     if language:
         settings["language"] = language
     return settings
@@ -105,8 +106,9 @@ def recorded_run(folder):
         raise InputError(f"{path}: not a settings record ({e}); delete the checkpoint folder to retrain") from None
 
 
-def differences(recorded, asked):
-    """The settings that differ, one readable phrase each (empty: the same run)."""
+def differences(recorded, asked, resuming=False):
+    """The settings that differ, one readable phrase each (empty: the same run). The backend counts
+    only when ``resuming`` (an epoch half done elsewhere): a finished model is the same on every backend."""
     recorded = json.loads(json.dumps(recorded, default=str))  # JSON round trip: tuples become lists
     asked = json.loads(json.dumps(asked, default=str))
     out = []
@@ -116,6 +118,11 @@ def differences(recorded, asked):
             continue  # no seed asked: any trained draw will do
         if key == "language" and None in (was, now):
             continue  # recorded before languages were: the collection's name told it, as it still does
+        if key == "backend":
+            was_name, now_name = (str(v or "tensorflow").split()[0] for v in (was, now))  # before: TensorFlow only
+            if resuming and was_name != now_name:
+                out.append(f"backend {was_name} (now {now_name})")
+            continue
         if key == "config":
             out += [f"{k} {was.get(k)!r} (asked {now.get(k)!r})" for k in sorted(set(was) | set(now))
                     if was.get(k) != now.get(k) and not _added_since(k, was, now)]
@@ -135,12 +142,13 @@ def _added_since(key, was, now):
     return key not in was and key in DEFAULTS and json.loads(json.dumps(DEFAULTS[key])) == now.get(key)
 
 
-def check_same_settings(folder, settings):
-    """InputError naming the settings that differ when ``folder`` holds a run made otherwise."""
+def check_same_settings(folder, settings, resuming=False):
+    """InputError naming the settings that differ when ``folder`` holds a run made otherwise (``resuming``:
+    a run half done, to be continued: on the same backend too)."""
     record = recorded_run(folder)
     if record is None:
         return
-    diff = differences(record[1], settings)
+    diff = differences(record[1], settings, resuming)
     if diff:
         raise InputError(f"{os.path.join(folder, SETTINGS_FILE)}: made with other settings: {'; '.join(diff[:4])}"
                          f"{' …' if len(diff) > 4 else ''}; --overwrite 1 retrains it, or move the folder away")

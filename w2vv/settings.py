@@ -17,7 +17,7 @@ import sys
 
 from . import languages, layout
 from .cli import run
-from .config import parse_overrides
+from .config import PRECISIONS, parse_overrides
 from .download import ARCHIVES
 from .errors import InputError
 
@@ -92,6 +92,7 @@ KNOWN = {
     "rank_norm": ("0", _flag),
     "seed": ("", _count(0, optional=True)),
     "distribute": ("none", _one_of("none", "mirrored")),
+    "precision": ("float32", _one_of(*PRECISIONS)),
     "python": ("", _not_empty),
     "data_archives": ("", _archives),
     **{f"{name}_url": ("", _any) for name in ARCHIVES},
@@ -128,10 +129,13 @@ def read_settings(path):
 
 
 def trainer_overrides(settings):
-    """The trainer's ``--config_overrides``: the ini's, plus ``normalize_zh`` and the stop-word lists."""
+    """The trainer's ``--config_overrides``: the ini's, plus ``normalize_zh``, ``precision`` and the
+    stop-word lists."""
     items = [settings["config_overrides"]] if settings["config_overrides"] else []
     if settings["normalize_zh"] == "1":
         items.append("normalize_zh=1")
+    if settings["precision"] != "float32":
+        items.append(f"precision={settings['precision']}")
     items += [f"stopwords_{lang}={settings[f'stopwords_{lang}']}" for lang in languages.LANGUAGES
               if settings[f"stopwords_{lang}"]]
     return ",".join(items)

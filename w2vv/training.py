@@ -1,5 +1,6 @@
 """The training rule (docs/method.md#the-training-rule): per-epoch validation by mean AP, best-epoch weights,
 learning-rate halving, early stop, and the checkpoint folder's files."""
+import importlib.util
 import json
 import os
 import time
@@ -7,9 +8,8 @@ from dataclasses import asdict, dataclass, field
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from . import checkpoint, layout, runs
+from . import backend, checkpoint, layout, runs
 from .atomic import atomic_path, write_text
 from .batches import TrainingBatches
 from .config import with_feature_width
@@ -164,24 +164,19 @@ class TrainingRun:
     batch_size: int = 100
     seed: int = None          # None: a random seed (recorded); given: deterministic (same history on CPU)
     word2vec_path: str = None
-    distribute: str = "none"  # "mirrored": tf.distribute.MirroredStrategy over all GPUs (batch split across them)
+    distribute: str = "none"  # "mirrored": data parallel over all local GPUs (backend.distribution_scope)
     tensorboard: bool = False  # TensorBoard logs in <checkpoint folder>/tensorboard
     name: str = None          # the run name (runs.run_name), naming the checkpoint folder; None: the config's
 
 
-def distribution_strategy(name):
-    """``none``: the default (one device); ``mirrored``: data-parallel over all local GPUs (or the
-    logical devices set up before). Each replica gets an equal share of every batch."""
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "none":
-        return tf.distribute.get_strategy()
-    raise ValueError(f"unknown distribution {name!r} (expected 'none' or 'mirrored')")
-
-
-def compile_for_training(model, cfg):
-    """The optimizer (Keras 2.2.4's step by default) and loss ``cfg`` names: what every training step uses."""
-    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+def compile_for_training(model, cfg, jit_compile="auto"):
+    """The optimizer (Keras 2.2.4's step by default) and loss ``cfg`` names, under ``cfg.precision``'s
+    arithmetic (float32 products by default, as the original's): what every training step uses. A
+    mixed-precision model must also have been built under it (``backend.use_precision`` first).
+    ``jit_compile``: Keras's; its "auto" is XLA on a GPU under TensorFlow and JAX, which with float32
+    products was the fastest setting that replays the original's steps on an H200 (docs/gpu.md)."""
+    backend.use_precision(cfg.precision)
+    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg), jit_compile=jit_compile)
 
 
 def train(run, cfg, log=print, verbose=1):
@@ -193,17 +188,22 @@ def train(run, cfg, log=print, verbose=1):
     resuming = os.path.isfile(os.path.join(folder, layout.RESUME_FILE))
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
-        tf.config.experimental.enable_op_determinism()
+        backend.make_deterministic()
+    backend.require_gpu(cfg.precision)
+    backend.use_precision(cfg.precision)
+    if run.tensorboard and importlib.util.find_spec("tensorflow") is None:
+        raise InputError("--tensorboard: Keras writes TensorBoard logs through TensorFlow, which is not installed "
+                         "(pip install tensorflow-cpu tensorboard)")
     keras.utils.set_random_seed(seed)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
     settings = runs.settings_of(run, cfg)
     if resuming:
-        runs.check_same_settings(folder, settings)  # never continue a run made with other settings
+        runs.check_same_settings(folder, settings, resuming=True)  # never continue a run made with other settings
     features = open_features(run.root, cfg, run.feature_collection)
     cfg = with_feature_width(cfg, features.ndims, features.folder)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
-    with distribution_strategy(run.distribute).scope():
+    with backend.distribution_scope(run.distribute):
         model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
                             encoder.embedding_matrix(np.random.default_rng(seed)))
         compile_for_training(model, cfg)
