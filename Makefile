@@ -1,20 +1,31 @@
 # make demo: venv + demo data + the whole pipeline for two paper configs (small profile)
 # make demo-ja: the Japanese demo (Japanese -> English sentences -> images), with the optional requirements-ja.txt
-# make test: venv + the test suite (what CI runs)
+# make test: venv + the test suite (what CI runs), then its backend tests on JAX and PyTorch where
+#   make venv-jax / make venv-torch made their venvs
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ROOT := demo_root
 
-.PHONY: demo demo-ja test venv venv-ja clean-demo bench bench-gpu gpu-wheels
+.PHONY: demo demo-ja test venv venv-ja venv-jax venv-torch clean-demo bench bench-gpu gpu-wheels
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-base.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Another Keras backend, without TensorFlow: .venv-jax or .venv-torch (KERAS_BACKEND=jax|torch uses it)
+$(VENV)-%/.installed: requirements-%.txt requirements-base.txt
+	$(PYTHON) -m venv $(VENV)-$*
+	$(VENV)-$*/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-$*/bin/python -m pip install --quiet -r requirements-$*.txt
+	touch $@
+
+venv-jax: $(VENV)-jax/.installed
+venv-torch: $(VENV)-torch/.installed
 
 $(VENV)/.installed-ja: requirements-ja.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-ja.txt
@@ -39,9 +50,19 @@ demo-ja: venv-ja
 	$(PY) search.py --quiet --k 5 --model_path $(DEMO_ROOT)/cocojatrain/cv_keras/cocojaval/w2vv_trainer.py/$$run \
 	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$run "$(JA_QUERY)"
 
+# The tests that run again on every other backend whose venv exists (make venv-jax, venv-torch): the
+# replay of the original's steps, the original's checkpoints, data parallelism, the backend rules, and
+# the whole pipeline through do_all.sh
+BACKEND_TESTS := tests/test_optimizers.py tests/test_original_checkpoints.py tests/test_distribute.py \
+	tests/test_backends.py tests/test_pipeline.py
+
 test: venv
 	@$(PY) -m pytest -q tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+	@for b in jax torch; do \
+	  if [ -x $(VENV)-$$b/bin/python ]; then echo "== KERAS_BACKEND=$$b ($(VENV)-$$b)"; \
+	    KERAS_BACKEND=$$b $(VENV)-$$b/bin/python -m pytest -q -p no:cacheprovider $(BACKEND_TESTS) || exit $$?; \
+	  fi; done
 
 clean-demo:
 	rm -rf $(DEMO_ROOT)
@@ -69,4 +90,4 @@ bench-gpu:
 gpu-wheels:
 	$(GPU_PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 		--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-		--platform manylinux2014_x86_64 -d bench_out/wheels $(shell grep -E '^keras==' requirements.txt) namex==0.1.0 optree==0.20.0
+		--platform manylinux2014_x86_64 -d bench_out/wheels $(shell grep -hE '^keras==' requirements-base.txt) namex==0.1.0 optree==0.20.0

@@ -47,6 +47,10 @@ cd "$(dirname "$0")"
 
 # The Python that runs the scripts (relative to the repo), read first: it checks the rest of the ini.
 python=$(sed -n 's/^[[:space:]]*python[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p' "$ini" | tail -n 1)
+case "${KERAS_BACKEND:-tensorflow}" in
+  tensorflow|jax|torch) ;;
+  *) die "KERAS_BACKEND=$KERAS_BACKEND: unknown backend (expected one of tensorflow, jax, torch)" ;;
+esac
 if [ -z "$python" ]; then   # the venv of the Keras backend (make venv, venv-jax, venv-torch)
   case "${KERAS_BACKEND:-tensorflow}" in tensorflow) venv=.venv ;; *) venv=.venv-$KERAS_BACKEND ;; esac
   if [ -x "$venv/bin/python" ]; then

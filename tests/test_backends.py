@@ -1,0 +1,155 @@
+"""Every Keras backend (w2vv/backend.py): KERAS_BACKEND checked in one line, the precision setting, the
+backend in the run record, and a checkpoint that predicts the same vectors on every backend installed
+(this project's venvs: .venv for TensorFlow, .venv-jax, .venv-torch). Runs on the backend the suite
+runs on (make test runs it on each)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from w2vv import backend, runs
+from w2vv.config import load_config
+from w2vv.errors import InputError
+
+VENVS = {"tensorflow": REPO / ".venv", "jax": REPO / ".venv-jax", "torch": REPO / ".venv-torch"}
+SMALL = {"lstm_size": "8", "n_layers": "0-16-16", "dropout": "0", "lr": "0.01"}
+
+
+def run_trainer(*args, **env):
+    return subprocess.run([sys.executable, str(REPO / "trainer.py"), *args], capture_output=True, text=True,
+                          timeout=300, cwd=REPO, env={**os.environ, **env})
+
+
+def one_error_line(result):
+    """The one ``error:`` line (TensorFlow's start-up notes may come before it), no traceback, exit 1."""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.returncode == 1 and len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    return errors[0]
+
+
+def test_an_unknown_backend_is_one_line():
+    line = one_error_line(run_trainer("--help", KERAS_BACKEND="theano"))
+    assert "KERAS_BACKEND=theano: unknown backend (expected one of tensorflow, jax, torch)" in line
+
+
+def test_a_backend_whose_package_is_missing_is_one_line_saying_how_to_install_it():
+    import importlib.util
+    missing = [name for name, (package, _) in backend.BACKENDS.items() if importlib.util.find_spec(package) is None]
+    if not missing:
+        pytest.skip("every backend's package is installed in this Python")
+    line = one_error_line(run_trainer("--help", KERAS_BACKEND=missing[0]))
+    assert f"KERAS_BACKEND={missing[0]}: the package" in line and "is not installed" in line
+    assert f"requirements-{missing[0]}.txt" in line or missing[0] == "tensorflow"
+
+
+def test_do_all_refuses_an_unknown_backend_in_one_line(tmp_path):
+    ini = tmp_path / "settings.ini"
+    ini.write_text(f"rootpath = {tmp_path}\n")
+    result = subprocess.run([str(REPO / "do_all.sh"), "--ini", str(ini), "base_w2vv"], capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "KERAS_BACKEND": "theano"})
+    assert "KERAS_BACKEND=theano: unknown backend" in one_error_line(result)
+
+
+def test_precision_is_a_setting_that_tags_the_run_name():
+    assert runs.configured_run("w2vv_attention_ctl")[1] == "w2vv_attention_ctl"  # float32: the paper's
+    cfg, name = runs.configured_run("w2vv_attention_ctl", {"precision": "mixed"})
+    assert cfg.precision == "mixed" and name == "w2vv_attention_ctl_precisionmixed"
+    with pytest.raises(InputError, match="precision 'half' unknown"):
+        load_config("base_w2vv", overrides={"precision": "half"})
+
+
+def test_tf32_and_mixed_need_a_gpu_in_one_line(tmp_path_factory):
+    if backend.gpu_count():
+        pytest.skip("a GPU is visible")
+    from conftest import make_small_root
+    root = make_small_root(tmp_path_factory, "precision", vocabularies_of=("cococntrain",))
+    for precision in ("tf32", "mixed"):
+        result = run_trainer("cococntrain", "cococnval", "cococntest", "--rootpath", str(root), "--model_config",
+                             "w2vv_attention_ctl", "--config_overrides", f"lstm_size=8,n_layers=0-16-feat,"
+                             f"precision={precision}", "--max_epochs", "1")
+        assert f"precision {precision}: needs a GPU" in one_error_line(result)
+    assert not list(root.glob("cococntrain/cv_keras/*/*/*precision*/model.json"))
+
+
+def test_the_run_record_names_its_backend_and_a_resume_on_another_stops():
+    settings = runs.model_settings(load_config("base_w2vv"), "a", "b", "f", __file__, __file__, 0)
+    assert settings["backend"] == backend.version() and settings["backend"].split()[0] == backend.name()
+    elsewhere = {**settings, "backend": "someother 1.0"}
+    assert runs.differences(settings, elsewhere) == []  # a finished model is the same model on every backend
+    assert runs.differences(settings, elsewhere, resuming=True) == [f"backend {backend.name()} (now someother)"]
+    before = {k: v for k, v in settings.items() if k != "backend"}  # recorded before backends were: TensorFlow
+    assert runs.differences(before, settings, resuming=True) == ([] if backend.name() == "tensorflow" else
+                                                                 [f"backend tensorflow (now {backend.name()})"])
+
+
+PREDICT = r"""
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from w2vv.inference import load_trained_model
+model, _ = load_trained_model(sys.argv[2], sys.argv[2] + "/epoch_0.h5")
+inputs = np.load(sys.argv[2] + "/inputs.npz")
+np.save(sys.argv[3], model.predict_on_batch([inputs["seq"], inputs["aux"]]))
+"""
+
+
+def save_trained_checkpoint(folder, precision="float32"):
+    """A small attention + ctl model, three training steps on this backend under ``precision`` (on a CPU
+    too: the GPU check is the trainer's), saved as a checkpoint folder; returns its predictions for the
+    inputs saved beside it."""
+    import keras
+    from w2vv import checkpoint
+    from w2vv.model import build_model
+    from w2vv.training import compile_for_training
+    cfg = load_config("w2vv_attention_ctl", overrides={**SMALL, "precision": precision})
+    keras.utils.set_random_seed(1)
+    try:
+        backend.use_precision(precision)
+        model = build_model(cfg, 30, 20)
+        compile_for_training(model, cfg)
+    finally:
+        backend.use_precision("float32")
+    rng = np.random.default_rng(0)
+    seq, aux = rng.integers(0, 31, size=(8, 32)), rng.random((8, 20)).astype("float32")
+    y = np.concatenate([rng.random((8, 16)), np.repeat([[1], [0]], 4, axis=0)], axis=1).astype("float32")
+    for _ in range(3):
+        model.train_on_batch([seq, aux], y)
+    os.makedirs(folder, exist_ok=True)
+    checkpoint.save_model_config(folder, cfg, 30, 20)
+    checkpoint.save_weights(model, os.path.join(folder, "epoch_0.h5"))
+    np.savez(os.path.join(folder, "inputs.npz"), seq=seq, aux=aux)
+    return keras.ops.convert_to_numpy(model.predict_on_batch([seq, aux])).astype(np.float32)
+
+
+def test_a_checkpoint_predicts_the_same_vectors_on_every_backend_installed(tmp_path):
+    folder = str(tmp_path / "checkpoint")
+    here = save_trained_checkpoint(folder)
+    others = {name: venv for name, venv in VENVS.items()
+              if name != backend.name() and (venv / "bin" / "python").exists()}
+    if not others:
+        pytest.skip("no other backend's venv (make venv-jax, make venv-torch)")
+    for name, venv in others.items():
+        out = tmp_path / f"{name}.npy"
+        done = subprocess.run([str(venv / "bin" / "python"), "-c", PREDICT, str(REPO), folder, str(out)],
+                              capture_output=True, text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": name})
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert np.abs(np.load(out) - here).max() <= 1e-5, name
+
+
+def test_a_mixed_precision_checkpoint_loads_for_prediction_in_float32(tmp_path):
+    import keras
+    from w2vv.checkpoint import read_weights
+    from w2vv.inference import load_trained_model
+    folder = str(tmp_path / "mixed")
+    save_trained_checkpoint(folder, precision="mixed")
+    assert json.loads(open(folder + "/config.json").read())["precision"] == "mixed"
+    assert all(a.dtype == np.float32 for arrays in read_weights(folder + "/epoch_0.h5").values() for a in arrays)
+    model, _ = load_trained_model(folder, folder + "/epoch_0.h5")
+    assert model.dtype_policy.name == "float32"
+    inputs = np.load(folder + "/inputs.npz")
+    out = keras.ops.convert_to_numpy(model.predict_on_batch([inputs["seq"], inputs["aux"]]))
+    assert out.dtype == np.float32 and np.isfinite(out).all()
