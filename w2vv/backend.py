@@ -136,8 +136,9 @@ DISTRIBUTIONS = ("none", "mirrored")
 def distribution_scope(distribute):
     """The context to build and compile the model in. ``none``: one device. ``mirrored``: data
     parallel over all local devices, each replica taking an equal share of every batch —
-    ``tf.distribute.MirroredStrategy`` on TensorFlow, ``keras.distribution.DataParallel`` on JAX
-    (several hosts: ``keras.distribution.initialize`` first, docs/gpu.md)."""
+    ``tf.distribute.MirroredStrategy`` on TensorFlow, ``keras.distribution.DataParallel`` on JAX (over
+    several hosts where ``KERAS_DISTRIBUTION_JOB_ADDRESSES``, ``_NUM_PROCESSES`` and ``_PROCESS_ID`` are
+    set: ``keras.distribution.initialize`` reads them; docs/gpu.md)."""
     if distribute == "none":
         return contextlib.nullcontext()
     if distribute != "mirrored":
@@ -148,6 +149,8 @@ def distribution_scope(distribute):
         return tf.distribute.MirroredStrategy().scope()
     if backend == "jax":
         import keras
+        if os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES"):  # several hosts: Keras reads the three variables
+            keras.distribution.initialize()
         return keras.distribution.DataParallel(devices=keras.distribution.list_devices()).scope()
     raise InputError(f"--distribute {distribute}: Keras has no data-parallel training on the {backend} backend; "
                      f"use KERAS_BACKEND=jax or tensorflow for several GPUs")
