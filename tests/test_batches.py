@@ -74,3 +74,11 @@ def test_negatives_are_uniform_over_the_images_outside_the_batch():
     counts = np.bincount(draws, minlength=10)
     assert counts[:2].sum() == 0
     assert np.all(np.abs(counts[2:] / 80_000 - 1 / 8) < 0.006)
+
+
+def test_ctl_on_fewer_images_than_a_batch_has_sentences_is_one_clear_error():
+    import pytest
+    from w2vv.errors import InputError
+    with pytest.raises(InputError, match="8 training images: loss ctl draws each batch's negatives"):
+        batches("ctl", n=50, images=8, batch=10)
+    batches("mse", n=50, images=8, batch=10)  # mse draws no negatives

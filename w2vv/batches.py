@@ -13,6 +13,7 @@ import math
 import keras
 import numpy as np
 
+from .errors import InputError
 from .feature_norm import normalize_features
 from .losses import targets_of
 
@@ -39,6 +40,10 @@ class TrainingBatches(keras.utils.PyDataset):
         self.features, self.cfg, self.batch_size, self.seed = features, cfg, batch_size, seed
         self.epoch = start_epoch - 1  # on_epoch_begin moves it to start_epoch
         self._shuffle(start_epoch)
+        if targets_of(cfg) != "features" and len(self.candidate_images) <= min(batch_size, len(self.sentences)):
+            raise InputError(f"{len(self.candidate_images)} training images: loss {cfg.loss_fun} draws each batch's "
+                             f"negatives among the images outside the batch, so it needs more images than a batch "
+                             f"has sentences ({batch_size}); use a smaller batch_size")
 
     def __len__(self):
         return math.ceil(len(self.sentences) / self.batch_size)
