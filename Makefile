@@ -78,7 +78,7 @@ bench: venv
 	$(PY) bench/bench_service.py $(if $(FULL),,--sizes 1000)
 
 # make bench-gpu [FIXTURES=DIR] [TINY=1]: the paper config's training speed under each GPU setting
-# (README "On a GPU"); DIR holds original_train_steps/ (the replay that picks the faithful default).
+# (docs/gpu.md); DIR holds original_train_steps/ (the replay that picks the faithful default).
 # It needs no venv: on a GPU machine it runs the python3 there (KERAS_BACKEND=jax where TensorFlow is absent).
 GPU_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 bench-gpu:
@@ -86,7 +86,7 @@ bench-gpu:
 
 # make gpu-wheels: Keras and the two of its dependencies a JAX-only image may lack, as Python 3.12
 # x86-64 wheels in bench_out/wheels (namex, optree: the versions tested here), for a GPU machine without
-# internet (README "On a GPU")
+# internet (docs/gpu.md)
 gpu-wheels:
 	$(GPU_PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 		--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \

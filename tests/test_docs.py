@@ -74,7 +74,15 @@ def test_nothing_points_outside_the_repository():
     assert not offenders, "\n".join(offenders)
 
 
-@pytest.mark.parametrize("doc", ["README.md", "bench/README.md", "docs/method.md"])
+DOCS = ["README.md", "CONTRIBUTING.md", "bench/README.md"] + sorted(
+    os.path.join("docs", name) for name in os.listdir(os.path.join(REPO, "docs")) if name.endswith(".md"))
+
+
+def test_every_page_of_the_docs_is_checked():
+    assert {"docs/method.md", "docs/gpu.md", "docs/service.md", "docs/troubleshooting.md"} <= set(DOCS)
+
+
+@pytest.mark.parametrize("doc", DOCS)
 def test_markdown_links_resolve(doc):
     path = os.path.join(REPO, doc)
     bad = []
@@ -95,8 +103,12 @@ def test_docs_pointers_in_code_and_docs_resolve():
     assert not bad, "\n".join(bad)
 
 
-def test_readme_has_contents_and_extending_sections():
-    headings = anchors(read(os.path.join(REPO, "README.md")))
-    assert {"contents", "quick-start-two-commands-python-310-no-download", "extending"} <= headings
+def test_readme_has_contents_and_contributing_has_extending_sections():
     readme = read(os.path.join(REPO, "README.md"))
+    assert {"contents", "quick-start-two-commands-python-310-no-download", "documentation"} <= anchors(readme)
     assert readme.index("## Contents") < readme.index("## Quick start") < readme.index("## Install")
+    assert {"extending", "tests"} <= anchors(read(os.path.join(REPO, "CONTRIBUTING.md")))
+
+
+def test_readme_holds_the_essentials_only():
+    assert len(read(os.path.join(REPO, "README.md")).splitlines()) <= 300
