@@ -153,3 +153,22 @@ def test_a_mixed_precision_checkpoint_loads_for_prediction_in_float32(tmp_path):
     inputs = np.load(folder + "/inputs.npz")
     out = keras.ops.convert_to_numpy(model.predict_on_batch([inputs["seq"], inputs["aux"]]))
     assert out.dtype == np.float32 and np.isfinite(out).all()
+
+
+def test_the_whole_pipeline_runs_on_this_backend_and_records_it(tmp_path_factory):
+    """do_all.sh stages 1-5, one epoch of a small model, on the backend of this Python (tests/test_pipeline.py
+    checks the learning, on TensorFlow and JAX; PyTorch runs eagerly and is too slow for it on a CPU)."""
+    from conftest import make_small_root
+    from w2vv import layout
+    root = make_small_root(tmp_path_factory, "backend_pipeline")
+    ini = root.parent / "backend.ini"
+    ini.write_text(f"rootpath = {root}\nmax_epochs = 1\npython = {sys.executable}\n"
+                   f"config_overrides = lstm_size=8,n_layers=0-32-feat,batch_size=20\n")
+    done = subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), "w2vv_attention_ctl"],
+                          capture_output=True, text=True, cwd=REPO, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "CLM" in done.stdout
+    records = list(root.glob("*/cv_keras/*/w2vv_trainer.py/*/" + layout.SETTINGS_FILE))
+    assert len(records) == 2  # the English and the Chinese model
+    for record in records:
+        assert json.loads(record.read_text())["settings"]["backend"] == backend.version()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import languages, layout
 from .bigfile import BigFile
-from .config import load_config, mlp_sizes
+from .config import FEATURE_WIDTH, load_config
 from .download import ARCHIVES
 from .errors import InputError
 from .vocab import STYLES, load_vocab
@@ -148,7 +148,8 @@ class Doctor:
         except InputError as e:
             self.add(WRONG, "features", str(e), f"a truncated or mixed-up BigFile: move {folder} away, then {fix}")
             return
-        last_layer = mlp_sizes(cfg)[-1] if cfg else features.ndims
+        last_layer = str(cfg.n_layers).split("-")[-1] if cfg else FEATURE_WIDTH  # 'feat': follows the features
+        last_layer = features.ndims if last_layer == FEATURE_WIDTH else int(last_layer)
         if last_layer != features.ndims:
             self.add(WRONG, "features", f"{folder}: {features.ndims}-d, but the config's MLP ends with {last_layer}",
                      "the last number of n_layers must be the feature dimension (config or config_overrides)")
