@@ -7,6 +7,7 @@ backend, so that a missing package is one line instead of a traceback from insid
 import contextlib
 import importlib.util
 import os
+import sys
 
 from .config import PRECISIONS
 from .errors import InputError
@@ -32,14 +33,7 @@ def check():
     package, install = BACKENDS[backend]
     if importlib.util.find_spec(package) is None:
         raise InputError(f"KERAS_BACKEND={backend}: the package {package!r} is not installed in this Python "
-                         f"({_python()}); {install}")
-    if backend == "tensorflow":
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-
-
-def _python():
-    import sys
-    return sys.executable
+                         f"({sys.executable}); {install}")
 
 
 def version():
