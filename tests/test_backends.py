@@ -172,3 +172,15 @@ def test_the_whole_pipeline_runs_on_this_backend_and_records_it(tmp_path_factory
     assert len(records) == 2  # the English and the Chinese model
     for record in records:
         assert json.loads(record.read_text())["settings"]["backend"] == backend.version()
+
+
+def test_the_ini_precision_reaches_the_trainer_and_the_run_name(tmp_path):
+    from w2vv import settings
+    ini = tmp_path / "gpu.ini"
+    ini.write_text(f"rootpath = {tmp_path}\nprecision = mixed\n")
+    values = settings.read_settings(str(ini))
+    overrides, name = settings.ini_run(values, "w2vv_attention_ctl")
+    assert "precision=mixed" in overrides.split(",") and name == "w2vv_attention_ctl_precisionmixed"
+    ini.write_text(f"rootpath = {tmp_path}\nprecision = half\n")
+    with pytest.raises(InputError, match="precision = half"):
+        settings.read_settings(str(ini))
