@@ -31,7 +31,7 @@ def parse_args(argv):
                    help="random seed of weights, shuffling, negatives and dropout; given, training is "
                         "deterministic (identical histories on CPU); default: a random seed, logged")
     p.add_argument("--distribute", default="none", choices=["none", "mirrored"],
-                   help="mirrored: train on all GPUs of the machine (tf.distribute.MirroredStrategy)")
+                   help="mirrored: train on all GPUs of the machine, data parallel (TensorFlow, JAX)")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
     cli.add_wait(p)
     cli.add_languages(p)
@@ -55,7 +55,7 @@ def main(argv):
     cfg, name = runs.configured_run(args.model_config, overrides, args.feature_collection, args.word2vec,
                                     args.config_dir)
     run_ = TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
-                       args.seed, args.word2vec, args.distribute, args.tensorboard, name)
+                       args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite))
     folder = layout.checkpoint_dir(args.rootpath, args.train, args.val, name)
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):

@@ -184,3 +184,24 @@ def test_the_ini_precision_reaches_the_trainer_and_the_run_name(tmp_path):
     ini.write_text(f"rootpath = {tmp_path}\nprecision = half\n")
     with pytest.raises(InputError, match="precision = half"):
         settings.read_settings(str(ini))
+
+
+def test_a_run_interrupted_on_another_backend_stops_in_one_line_unless_overwritten(tmp_path_factory):
+    from conftest import make_small_root
+    from w2vv import layout
+    root = make_small_root(tmp_path_factory, "resume_backend", vocabularies_of=("cococntrain",))
+    args = ("cococntrain", "cococnval", "cococntest", "--rootpath", str(root), "--model_config", "w2vv_attention_ctl",
+            "--config_overrides", "lstm_size=8,n_layers=0-16-feat,batch_size=20", "--max_epochs", "1", "--seed", "0")
+    assert run_trainer(*args).returncode == 0
+    folder = next(root.glob("cococntrain/cv_keras/cococnval/w2vv_trainer.py/*"))
+    # as if an epoch had ended on another backend and the run were killed there
+    (folder / layout.MODEL_FILE).unlink()
+    (folder / layout.RESUME_FILE).write_bytes(b"resume state of another backend")
+    record = json.loads((folder / layout.SETTINGS_FILE).read_text())
+    record["settings"]["backend"] = "someother 1.0"
+    (folder / layout.SETTINGS_FILE).write_text(json.dumps(record))
+    line = one_error_line(run_trainer(*args))
+    assert f"made with other settings: backend someother (now {backend.name()})" in line and "--overwrite 1" in line
+    assert run_trainer(*args, "--overwrite", "1").returncode == 0
+    assert json.loads((folder / layout.SETTINGS_FILE).read_text())["settings"]["backend"] == backend.version()
+    assert (folder / layout.MODEL_FILE).is_file() and not (folder / layout.RESUME_FILE).exists()

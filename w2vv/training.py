@@ -167,6 +167,7 @@ class TrainingRun:
     distribute: str = "none"  # "mirrored": data parallel over all local GPUs (backend.distribution_scope)
     tensorboard: bool = False  # TensorBoard logs in <checkpoint folder>/tensorboard
     name: str = None          # the run name (runs.run_name), naming the checkpoint folder; None: the config's
+    overwrite: bool = False   # start anew even where an interrupted run left its resume state
 
 
 def compile_for_training(model, cfg, jit_compile="auto"):
@@ -185,7 +186,7 @@ def train(run, cfg, log=print, verbose=1):
     ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none)."""
     name = run.name or cfg.name
     folder = layout.checkpoint_dir(run.root, run.train, run.val, name)
-    resuming = os.path.isfile(os.path.join(folder, layout.RESUME_FILE))
+    resuming = os.path.isfile(os.path.join(folder, layout.RESUME_FILE)) and not run.overwrite
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
         backend.make_deterministic()
