@@ -5,8 +5,8 @@
 
 The models and the gallery are loaded once. The gallery: --collection NAME (its own features, as
 extract_features.py writes them, or the root's features restricted to its ImageSets list), or
---gallery FEATURE_DIR, or by default the models' image feature in the root. Thumbnails are
-<collection>/ImageData/<id>.jpg. Binds to 127.0.0.1 unless --host says otherwise; one log line
+--gallery FEATURE_DIR, or by default the models' image feature in the root. The pictures are
+looked for in the --images folders, then in ImageData/ of every collection of the root. Binds to 127.0.0.1 unless --host says otherwise; one log line
 per request."""
 import argparse
 import os
@@ -26,6 +26,9 @@ def parse_args(argv):
     where.add_argument("--gallery", default=None, help="BigFile feature folder of the images")
     where.add_argument("--collection", default=None, help="a collection of the root as the gallery")
     p.add_argument("--imageset", default=None, help="only these images: an ImageSets file, or a collection name")
+    p.add_argument("--images", action="append", default=[],
+                   help="a folder of the gallery's pictures (<id>.jpg, .png, ...; searched recursively), looked in "
+                        "before ImageData/ of the root's collections; may be given more than once")
     p.add_argument("--rootpath", default=None, help="VisualSearch root (default: from the checkpoint folder)")
     p.add_argument("--index", choices=["auto", "numpy", "faiss", "faiss-ivf"], default="auto",
                    help="gallery index (auto: numpy below 100,000 images, else FAISS)")
@@ -58,13 +61,15 @@ def main(argv):
     import uvicorn
 
     from w2vv.retrieval.searcher import Searcher
-    from w2vv.retrieval.service import create_app, image_dirs
+    from w2vv.retrieval.service import create_app, find_pictures
 
     searcher = Searcher(args.model_path, args.gallery, imageset=args.imageset, collection=args.collection,
                         rootpath=args.rootpath, index=args.index, weight=args.weight, log=log)
     for lang in searcher.languages:  # load the tokenizer, trace the model: the first request is not slower
         searcher.search(LANGUAGES[lang].example, k=1, lang=lang, mode="cm")
-    app = create_app(searcher, image_dirs(searcher, args.collection), log=log)
+    pictures = find_pictures(searcher, args.images, args.collection)
+    log(pictures.summary())
+    app = create_app(searcher, pictures, log=log)
     log(f"serving {len(searcher.gallery)} images on http://{args.host}:{args.port}/ "
         f"(API: /api/search, docs: /docs); Ctrl-C stops")
     uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="warning")).run(sockets=[sock])

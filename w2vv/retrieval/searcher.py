@@ -204,6 +204,7 @@ class Searcher:
         if imageset is not None and not os.path.isfile(str(imageset)):
             imageset = layout.imageset_file(self.root, str(imageset))
         self.gallery_dir = str(gallery)
+        self.imageset = None if imageset is None else str(imageset)
         self.gallery = open_gallery(gallery, imageset, index, save=save_index, nprobe=nprobe, log=self.log)
         for model in self.models.values():
             check_gallery_feature(model, self.gallery_dir, self.gallery.features.ndims)

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from .. import layout
 from ..errors import InputError
 from ..languages import LANGUAGES
+from .pictures import Pictures, open_checked, picture_folders
 from .searcher import MODES
 
 MAX_QUERY_CHARS = 500
@@ -44,12 +45,11 @@ class BadRequest(Exception):
     pass
 
 
-def image_dirs(searcher, collection=None):
-    """Where the thumbnails are: ``<root>/<collection>/ImageData`` of the collection served, and of
-    the collection whose ``FeatureData`` holds the gallery."""
-    dirs = [layout.image_dir(searcher.root, collection)] if collection else []
-    gallery_collection = os.path.dirname(os.path.dirname(os.path.abspath(searcher.gallery_dir)))
-    return list(dict.fromkeys(dirs + [os.path.join(gallery_collection, "ImageData")]))
+def find_pictures(searcher, images=(), collection=None):
+    """The ``Pictures`` of the searcher's gallery: in the folders ``images`` named, then in
+    ``ImageData/`` of the collections of the root (``w2vv.retrieval.pictures``)."""
+    return Pictures(searcher.gallery.ids, picture_folders(searcher.root, searcher.gallery_dir, images, collection,
+                                                          getattr(searcher, "imageset", None)))
 
 
 def check_request(queries, k, mode, lang):
@@ -70,8 +70,8 @@ def check_request(queries, k, mode, lang):
         raise BadRequest(f"lang {lang!r} unknown (expected one of {', '.join(LANGUAGES)})")
 
 
-def create_app(searcher, thumbnail_dirs, log=print):
-    """The app serving ``searcher``; thumbnails ``<id>.jpg`` are looked for in ``thumbnail_dirs``."""
+def create_app(searcher, pictures, log=print):
+    """The app serving ``searcher``; the pictures of its gallery are ``pictures`` (``Pictures``)."""
     app = FastAPI(title="W2VV image search", description="Search an image gallery with a Chinese or English sentence.")
     lock = threading.Lock()
     with open(PAGE, encoding="utf-8") as f:
@@ -129,12 +129,12 @@ def create_app(searcher, thumbnail_dirs, log=print):
     @app.get("/images/{image_id}", include_in_schema=False)
     def image(image_id: str):
         position = searcher.gallery.position.get(image_id)
-        if position is not None:
-            stored_id = searcher.gallery.ids[position]
-            for folder in thumbnail_dirs:
-                path = os.path.join(folder, stored_id + ".jpg")
-                if os.sep not in stored_id and stored_id not in (".", "..") and os.path.isfile(path):
-                    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
-        return JSONResponse({"error": "no such image"}, status_code=404)
+        where = pictures.path(position) if position is not None else None
+        opened = open_checked(*where[:2]) if where else None
+        if opened is None:
+            return JSONResponse({"error": "no picture of this image"}, status_code=404)
+        f, st = opened
+        f.close()
+        return FileResponse(where[0], media_type=where[2], stat_result=st, headers={"Cache-Control": IMAGE_CACHE})
 
     return app
