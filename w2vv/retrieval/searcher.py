@@ -38,6 +38,7 @@ This module picks the route of each query and runs it.
 An English query uses the English model directly (``cm``).
 """
 import os
+import threading
 from typing import NamedTuple
 
 from .. import languages, layout
@@ -215,6 +216,8 @@ class Searcher:
         self._weight = weight
         self._weights = {}
         self._sentences = None
+        self._lock = threading.Lock()
+        self.cl_problem = None  # why the CL and CLM routes cannot be taken, once found
 
     # ------------------------------------------------------------ public
 
@@ -223,7 +226,7 @@ class Searcher:
         return sorted(self.models)
 
     def default_mode(self, lang):
-        if lang != PIVOT and PIVOT in self.models and lang in self.models and \
+        if lang != PIVOT and PIVOT in self.models and lang in self.models and self.cl_problem is None and \
                 (self._weight is not None or os.path.isfile(self.weight_path(lang))):
             return "clm"
         return "cm"
@@ -268,7 +271,11 @@ class Searcher:
                     message = "no word of the query is known to the model"
                     out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, message, message)
                     continue
-                hits = self._route(q_lang, q_mode, vectors[j], k)
+                try:
+                    hits = self._route(q_lang, q_mode, vectors[j], k)
+                except InputError as e:  # the CL route found unavailable (no sentence describes the gallery)
+                    out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, error=str(e))
+                    continue
                 out[i] = Results(hits, query, q_lang, q_mode, text, tokens, unknown)
         return out
 
@@ -322,6 +329,8 @@ class Searcher:
                                  f"(an English query uses the English model directly: mode cm)")
             if PIVOT not in self.models:
                 raise InputError(f"mode {mode} needs an English model too (give its checkpoint folder)")
+            if self.cl_problem is not None:
+                raise InputError(self.cl_problem)
 
     def _route(self, lang, mode, vector, k):
         if mode == "cm":
@@ -334,8 +343,15 @@ class Searcher:
         return [Hit(self.gallery.ids[position], score) for position, score in ranked]
 
     def sentences(self):
-        """The English sentences of the CL route (loaded once)."""
-        if self._sentences is None:
-            self._sentences = load_pivot_sentences(self.root, self.models[PIVOT], self._en_collections, self.gallery,
-                                                   self._index_kind, self.log)
+        """The English sentences of the CL route (loaded once, by one thread)."""
+        with self._lock:
+            if self.cl_problem is not None:
+                raise InputError(self.cl_problem)
+            if self._sentences is None:
+                try:
+                    self._sentences = load_pivot_sentences(self.root, self.models[PIVOT], self._en_collections,
+                                                           self.gallery, self._index_kind, self.log)
+                except InputError as e:  # no sentence describes the gallery: the default route is then cm
+                    self.cl_problem = f"the cross-lingual routes are not available: {e}"
+                    raise InputError(self.cl_problem) from None
         return self._sentences
