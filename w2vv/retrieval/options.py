@@ -27,6 +27,9 @@ def add_search_options(p):
     p.add_argument("--no_normalize", action="store_true",
                    help="take Chinese queries as typed (default: NFKC, traditional -> simplified with OpenCC, "
                         "Latin words kept)")
+    p.add_argument("--predictor", choices=("auto", "numpy", "keras"), default="auto",
+                   help="what runs the text model: numpy (no TensorFlow imported: faster start, less memory), "
+                        "keras, or auto: numpy where it covers the model (this project's checkpoints)")
     add_languages(p)
 
 
@@ -36,4 +39,4 @@ def open_searcher(args, log=None):
     return Searcher(args.model_path, args.gallery, imageset=args.imageset, collection=args.collection,
                     rootpath=args.rootpath, index=args.index, nprobe=args.nprobe, weight=args.weight,
                     en_collections=args.en_collections.split(",") if args.en_collections else None,
-                    normalize_zh=not args.no_normalize, log=log)
+                    normalize_zh=not args.no_normalize, predictor=args.predictor, log=log)

@@ -49,6 +49,7 @@ from .pivot_sentences import load_pivot_sentences
 from .topk import cl_top_k, clm_top_k
 
 MODES = ("cm", "cl", "clm")
+PREDICTORS = ("auto", "numpy", "keras")  # auto: numpy where it covers the model, else Keras
 PIVOT = languages.PIVOT
 
 
@@ -102,17 +103,29 @@ def model_language(folder):
 class TrainedModel:
     """A trained model with the encoder of its training collection."""
 
-    def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True):
+    def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True,
+                 predictor="auto"):
+        from ..inference import best_weights_file
         from ..run_inputs import make_encoder
-        from ..inference import load_trained_model
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
+        if predictor not in PREDICTORS:
+            raise InputError(f"predictor {predictor!r} unknown (expected one of {', '.join(PREDICTORS)})")
         root, self.train, self.val, _ = checkpoint_parts(folder)
         self.folder, self.root = str(folder), str(rootpath or root)
         self.lang = model_language(self.folder)
-        from ..inference import best_weights_file
         self.weights_file = best_weights_file(self.folder)
-        self.model, self.cfg = load_trained_model(self.folder, self.weights_file)
+        loaded = None
+        if predictor != "keras":  # numpy: no deep-learning framework to import (w2vv.retrieval.numpy_model)
+            from .numpy_model import load_numpy_model
+            loaded = load_numpy_model(self.folder, self.weights_file)
+            if loaded is None and predictor == "numpy":
+                raise InputError(f"{folder}: the numpy predictor does not cover this model (use keras)")
+        if loaded is None:
+            from ..inference import load_trained_model
+            loaded = load_trained_model(self.folder, self.weights_file)
+        self.model, self.cfg = loaded
+        self.predictor = "numpy" if type(self.model).__name__ == "NumpyTextModel" else "keras"
         self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh,
                                     lang=self.lang)
 
@@ -177,11 +190,13 @@ class Searcher:
     pipeline's ``sent_feat.txt``, or are predicted once and cached in the English checkpoint folder.
     ``weight``: the CLM weight (default: read from the fusion stage's ``weight.txt``).
     ``normalize_zh``: normalise Chinese queries (``w2vv.languages.normalize_zh``) before segmenting them.
+    ``predictor``: ``auto`` (numpy where it covers the model: no TensorFlow imported), ``numpy`` or
+    ``keras`` (``w2vv.retrieval.numpy_model``).
     """
 
     def __init__(self, model_path, gallery=None, *, imageset=None, collection=None, rootpath=None, index="auto",
                  en_collections=None, weight=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
-                 word2vec=None, save_index=True, nprobe=None, normalize_zh=True, log=None):
+                 word2vec=None, save_index=True, nprobe=None, normalize_zh=True, predictor="auto", log=None):
         self.log = log or (lambda message: None)
         paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
         if not paths:
@@ -191,11 +206,12 @@ class Searcher:
             if not os.path.isdir(str(path)):
                 raise InputError(f"{path}: model folder not found")
             lang = model_language(path)
-            model = TrainedModel(str(path), rootpath, (word2vec or {}).get(lang), normalize_zh=normalize_zh)
+            model = TrainedModel(str(path), rootpath, (word2vec or {}).get(lang), normalize_zh=normalize_zh,
+                                 predictor=predictor)
             if model.lang in self.models:
                 raise InputError(f"{path}: a second {model.lang} model (already {self.models[model.lang].folder})")
             self.models[model.lang] = model
-            self.log(f"model ({model.lang}): {model.folder}")
+            self.log(f"model ({model.lang}, {model.predictor}): {model.folder}")
         first = next(iter(self.models.values()))
         self.root = first.root
         if collection is not None and gallery is None:
