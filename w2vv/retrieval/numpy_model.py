@@ -28,7 +28,9 @@ ACTIVATIONS = {
 
 
 def _hard_sigmoid(x):
-    return np.clip(0.2 * x + 0.5, 0.0, 1.0)
+    y = 0.2 * x
+    y += 0.5
+    return np.minimum(np.maximum(y, 0.0, out=y), 1.0, out=y)
 
 
 def _sigmoid(x):
@@ -61,17 +63,17 @@ class NumpyTextModel:
         xs = x @ self.kernel + self.input_bias                       # n × T × 3u: z, r, h parts
         h = np.zeros((len(indices), units), np.float32)
         states = []
+        recurrent_zr, recurrent_h = self.recurrent[:, :2 * units], self.recurrent[:, 2 * units:]
         for t in range(xs.shape[1]):
-            x_z, x_r, x_h = xs[:, t, :units], xs[:, t, units:2 * units], xs[:, t, 2 * units:]
+            x_zr, x_h = xs[:, t, :2 * units], xs[:, t, 2 * units:]
             if self.reset_after:
                 hu = h @ self.recurrent + self.recurrent_bias
-                z = self.gate(x_z + hu[:, :units])
-                r = self.gate(x_r + hu[:, units:2 * units])
-                candidate = np.tanh(x_h + r * hu[:, 2 * units:])
+                zr = self.gate(x_zr + hu[:, :2 * units])
+                candidate = np.tanh(x_h + zr[:, units:] * hu[:, 2 * units:])
             else:
-                z = self.gate(x_z + h @ self.recurrent[:, :units])
-                r = self.gate(x_r + h @ self.recurrent[:, units:2 * units])
-                candidate = np.tanh(x_h + (r * h) @ self.recurrent[:, 2 * units:])
+                zr = self.gate(x_zr + h @ recurrent_zr)          # the update and reset gates at once
+                candidate = np.tanh(x_h + (zr[:, units:] * h) @ recurrent_h)
+            z = zr[:, :units]
             h = z * h + (1 - z) * candidate
             states.append(h)
         if self.attention is not None:
