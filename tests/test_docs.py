@@ -74,7 +74,7 @@ def test_nothing_points_outside_the_repository():
     assert not offenders, "\n".join(offenders)
 
 
-@pytest.mark.parametrize("doc", ["README.md", "bench/README.md", "docs/method.md"])
+@pytest.mark.parametrize("doc", ["README.md", "bench/README.md", "docs/method.md", "docs/service.md"])
 def test_markdown_links_resolve(doc):
     path = os.path.join(REPO, doc)
     bad = []
