@@ -32,7 +32,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import List, Optional, Union
+from typing import List, Optional
 
 import anyio
 from fastapi import FastAPI, Query, Request
