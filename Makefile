@@ -77,7 +77,7 @@ bench: venv
 	$(PY) bench/bench_search.py $(if $(FULL),--full,)
 	$(PY) bench/bench_doctor.py $(if $(FULL),--full,)
 	$(PY) bench/bench_extract.py
-	$(PY) bench/bench_service.py $(if $(FULL),,--sizes 1000)
+	$(PY) bench/bench_service.py $(if $(FULL),,--sizes demo --threads "")
 
 # make bench-gpu [FIXTURES=DIR] [TINY=1]: the paper config's training speed under each GPU setting
 # (docs/gpu.md); DIR holds original_train_steps/ (the replay that picks the faithful default).

@@ -17,21 +17,15 @@ import json
 import os
 import sys
 
-from w2vv.cli import add_languages, quiet_tensorflow, run
+from w2vv.cli import quiet_tensorflow, run
 from w2vv.languages import LANGUAGES
+from w2vv.retrieval.options import add_search_options, open_searcher
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("query", nargs="*", help="the query text(s); none: read --queries, or stdin when piped")
-    p.add_argument("--model_path", action="append", required=True,
-                   help="checkpoint folder <root>/<train>/cv_keras/<val>/<style>/<config>; give it twice for "
-                        "a Chinese and an English model")
-    p.add_argument("--gallery", default=None,
-                   help="BigFile feature folder of the images (default: the model's feature in the root)")
-    p.add_argument("--collection", default=None,
-                   help="a collection of the root as the gallery (its own features, e.g. from extract_features.py)")
-    p.add_argument("--imageset", default=None, help="only these images: an ImageSets file, or a collection name")
+    add_search_options(p)
     p.add_argument("--queries", default=None, help="file of queries, one a line ('-': standard input)")
     p.add_argument("--k", type=int, default=10, help="results per query (10)")
     p.add_argument("--lang", choices=sorted(LANGUAGES), default=None,
@@ -39,26 +33,12 @@ def parse_args(argv):
                         "ideographs alone with both a Chinese and a Japanese model: give --lang)")
     p.add_argument("--mode", choices=["cm", "cl", "clm"], default=None,
                    help="route of a Chinese or Japanese query (default: clm when possible, else cm)")
-    p.add_argument("--segmented", action="store_true", help="Chinese queries are already split into words")
-    p.add_argument("--no_normalize", action="store_true",
-                   help="take Chinese queries as typed (default: NFKC, traditional -> simplified with OpenCC, "
-                        "Latin words kept)")
-    p.add_argument("--index", choices=["auto", "numpy", "faiss", "faiss-ivf"], default="auto",
-                   help="gallery index (auto: numpy below 100,000 images, else FAISS, saved beside the features)")
-    p.add_argument("--nprobe", type=int, default=None, help="clusters searched by a faiss-ivf index")
-    p.add_argument("--en_collections", default=None,
-                   help="comma-separated English collections whose sentences carry the CL route")
-    p.add_argument("--weight", type=float, default=None, help="CLM weight w (default: the fusion stage's weight.txt)")
-    p.add_argument("--rootpath", default=None, help="VisualSearch root (default: from the checkpoint folder)")
     p.add_argument("--json", action="store_true", help="JSON lines output")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    add_languages(p)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
     if args.query and args.queries:
         p.error("give queries as arguments or with --queries, not both")
-    if args.gallery and args.collection:
-        p.error("give --gallery or --collection, not both")
     return args
 
 
@@ -98,16 +78,11 @@ def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
     queries = read_queries(args)
-    from w2vv.retrieval.searcher import Searcher
-
     def progress(message):
         if not args.quiet:
             print(f"[search] {message}", file=sys.stderr, flush=True)
 
-    searcher = Searcher(args.model_path, args.gallery, imageset=args.imageset, collection=args.collection,
-                        rootpath=args.rootpath, index=args.index, nprobe=args.nprobe, weight=args.weight,
-                        en_collections=args.en_collections.split(",") if args.en_collections else None,
-                        normalize_zh=not args.no_normalize, log=progress)
+    searcher = open_searcher(args, log=progress)
     all_results = searcher.search_many(queries, args.k, args.lang, args.mode, args.segmented)
     printed = 0
     for i, results in enumerate(all_results, 1):

@@ -1,26 +1,35 @@
 #!/usr/bin/env python3
-"""Search service benchmark: latency (p50, p95) and queries/s of GET /api/search on loopback, with 1
-and 8 concurrent clients, for generated galleries of 1,000 and 121,286 images (2048-d).
+"""Search service benchmark: serve.py on the demo root (make demo) with its Chinese and English
+models, on the demo gallery (1,770 images) and on a generated gallery of 121,286 images, loaded by
+keep-alive clients on loopback; optionally beside another checkout's serve.py (today's code) on
+exactly the same data, one after the other, in the same run.
 
-    python bench/bench_service.py                       # sizes 1000,121286; clients 1,8
-    python bench/bench_service.py --sizes 1000 --requests 100
+    python bench/bench_service.py                                   # demo root, sizes demo,121286
+    python bench/bench_service.py --compare /path/to/old/checkout   # both, side by side
+    python bench/bench_service.py --sizes demo --clients 1,8 --requests 100
 
-A small Chinese model is trained on the demo data (tools/make_demo_data.py, 2048-d features,
-n_layers 0-64-feat); each gallery is a collection of the same root whose features are generated
-like CNN features (bench_search.make_gallery). serve.py runs in its own process (--collection),
-and the clients are threads of this one, each with its own keep-alive connection, sending Chinese
-queries in turn (top 10). Every figure is printed as 'name: value unit':
-  service_<size>_c<clients>_p50 / _p95   ms         latency of one request, as a client sees it
-  service_<size>_c<clients>_qps          queries/s  requests answered per second, all clients together
-  service_<size>_startup                 s          serve.py started until /api/health answers
+The 121,286-image gallery is a collection of the demo root (bench_gallery121286, removed at the
+end): the 1,770 demo images' features, then generated rows near them (the English sentences still
+describe the demo images, so the default CLM route runs). Clients are threads of this process,
+each with its own keep-alive connection (httpx.Client), sending Chinese queries in turn (top 10,
+the default route) after one warm-up request each. Every figure is 'name: value unit', the name
+<label>_<size>_...; label 'new' is this checkout, 'old' the --compare one:
+  _ready_s                  s          started until /api/health answers 200 (models loaded, warm)
+  _rss_mb / _peak_rss_mb    MB         resident memory when ready / its peak
+  _health_keepalive_p50     ms         /api/health on one kept-alive connection (Nagle's delay shows here)
+  _c<n>_p50 / _p95          ms         one search as a client sees it, n clients at once
+  _c<n>_qps                 queries/s  all clients together
+  _c<n>_errors              requests   answered other than 200 (or not at all)
+  _under_load_health_p95 / _under_load_image_p95  ms  /api/health and /images/<id> while the most clients search
+  new_<size>_threads<t>_c8_qps  queries/s  this checkout with --search_threads t (--threads)
 """
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -28,34 +37,50 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path[:0] = [REPO, HERE, os.path.join(REPO, "tools")]
-
-from bench_search import make_gallery, report  # noqa: E402
+sys.path[:0] = [REPO]
 
 from w2vv import layout  # noqa: E402
-from w2vv.runs import configured_run  # noqa: E402
+from w2vv.bigfile import BigFile, write_bigfile  # noqa: E402
 
-CONFIG, ZH = "w2vv_attention_ctl", ("cococntrain", "cococnval", "cococntest")
 QUERIES = ["一只狗在草地上跑", "一架飞机在天空中飞", "海滩上有一只风筝", "一头大象在田野里", "一只猫在房间里",
            "一辆公共汽车在街上", "两个人在海滩上", "一只红色的鸟", "桌子上有一个披萨", "一匹马在田野里"]
+CONFIG = "w2vv_attention_ctl"
 
 
-def run(args, log):
-    done = subprocess.run([sys.executable, *args], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    if done.returncode:
-        sys.exit(f"{args[0]} failed (see {log.name})")
+def report(name, value, unit):
+    print(f"{name}: {value} {unit}", flush=True)
 
 
-def train_small_model(root, log):
-    from make_demo_data import FEATURE, make_demo_root
-    make_demo_root(root, seed=0, scale=0.1, feature_dim=2048, verbose=False)
-    run(["build_vocab.py", ZH[0], "--rootpath", root], log)
-    run(["trainer.py", *ZH, "--rootpath", root, "--model_config", CONFIG, "--seed", "0", "--max_epochs", "1",
-         "--batch_size", "16", "--config_overrides", "lstm_size=64,n_layers=0-64-feat"], log)
-    run_name = configured_run(CONFIG, {"lstm_size": "64", "n_layers": "0-64-feat", "max_epochs": "1",
-                                       "batch_size": "16"})[1]
-    return layout.checkpoint_dir(root, ZH[0], ZH[1], run_name), FEATURE
+def demo_models(root):
+    """The demo's Chinese and English checkpoint folders of CONFIG."""
+    found = []
+    for train, val in (("cococntrain", "cococnval"), ("mscoco2014dev-train", "mscoco2014dev-val")):
+        parent = os.path.join(root, train, "cv_keras", val, layout.TRAIN_STYLE)
+        runs = sorted(n for n in os.listdir(parent) if n.startswith(CONFIG)) if os.path.isdir(parent) else []
+        if not runs:
+            print(f"# skipped: {parent} has no {CONFIG} run (make demo first)")
+            sys.exit(0)
+        found.append(os.path.join(parent, runs[0]))
+    return found
+
+
+def make_big_gallery(root, feature, size):
+    """A collection of ``size`` images: the demo's features, then generated rows near them."""
+    collection = f"bench_gallery{size}"
+    folder = layout.feature_dir(root, feature, collection)
+    if os.path.isfile(os.path.join(folder, "shape.txt")):
+        return collection
+    demo = BigFile(layout.feature_dir(root, feature))
+    ids = list(demo.names)
+    base = np.asarray(demo.read_rows(np.arange(len(ids))), np.float32)
+    rng = np.random.default_rng(0)
+    extra = size - len(ids)
+    rows = base[rng.integers(len(ids), size=extra)]
+    rows = np.maximum(rows + rng.normal(0, 0.3 * float(base.std()), rows.shape).astype(np.float32), 0)
+    write_bigfile(folder, ids + [f"bench{i:07d}" for i in range(extra)], np.concatenate([base, rows]))
+    from w2vv.retrieval.gallery import open_gallery
+    open_gallery(folder)  # FAISS from 100,000 images: the index built and saved now, not in a server's start
+    return collection
 
 
 def free_port():
@@ -64,91 +89,177 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(model, collection, log):
-    import httpx
-    port = free_port()
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "serve.py", "--model_path", model, "--collection", collection,
-                                "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    base = f"http://127.0.0.1:{port}"
-    while True:
-        if process.poll() is not None:
-            sys.exit(f"serve.py exited (see {log.name})")
-        try:
-            if httpx.get(base + "/api/health", timeout=5).status_code == 200:
-                return process, base, time.perf_counter() - started
-        except httpx.TransportError:
-            time.sleep(0.3)
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        text = f.read()
+    return (int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024,
+            int(re.search(r"VmHWM:\s+(\d+)", text).group(1)) / 1024)
 
 
-def load_clients(base, n_clients, n_requests):
-    """Latencies (s) of n_requests split over n_clients threads, and the wall time of it all."""
+class Server:
+    def __init__(self, checkout, models, collection, log, extra=()):
+        import httpx
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, os.path.join(checkout, "serve.py")]
+        for model in models:
+            args += ["--model_path", model]
+        if collection:
+            args += ["--collection", collection]
+        started = time.perf_counter()
+        self.process = subprocess.Popen(args + ["--port", str(self.port), *extra], cwd=checkout, stdout=log,
+                                        stderr=subprocess.STDOUT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+        while True:
+            if self.process.poll() is not None:
+                sys.exit(f"serve.py exited (see {log.name})")
+            try:
+                if httpx.get(self.base + "/api/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.ready_s = time.perf_counter() - started
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def load(base, n_clients, n_requests, side=None):
+    """(latencies of searches (s), errors, wall time, side latencies {name: [s]}) of n_requests
+    searches split over n_clients threads; ``side``: {name: path} requested in a loop meanwhile."""
     import httpx
-    latencies, errors = [], []
+    latencies, errors, side_times = [], [0], {name: [] for name in side or {}}
     lock = threading.Lock()
+    done = threading.Event()
 
     def client(c):
         with httpx.Client(base_url=base, timeout=120) as session:
-            session.get("/api/search", params=dict(q=QUERIES[c % len(QUERIES)], k=10))  # connect, warm up
+            session.get("/api/search", params=dict(q=QUERIES[c % len(QUERIES)], k=10))
             barrier.wait()
             for i in range(c, n_requests, n_clients):
                 t0 = time.perf_counter()
-                response = session.get("/api/search", params=dict(q=QUERIES[i % len(QUERIES)], k=10))
+                try:
+                    ok = session.get("/api/search", params=dict(q=QUERIES[i % len(QUERIES)], k=10)).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
                 elapsed = time.perf_counter() - t0
                 with lock:
-                    (latencies if response.status_code == 200 else errors).append(elapsed)
+                    if ok:
+                        latencies.append(elapsed)
+                    else:
+                        errors[0] += 1
 
-    barrier = threading.Barrier(n_clients + 1)
+    def prober(name, path):
+        with httpx.Client(base_url=base, timeout=120) as session:
+            barrier.wait()
+            while not done.is_set():
+                t0 = time.perf_counter()
+                session.get(path)
+                side_times[name].append(time.perf_counter() - t0)
+                time.sleep(0.02)
+
+    probes = [threading.Thread(target=prober, args=item) for item in (side or {}).items()]
+    barrier = threading.Barrier(n_clients + len(probes) + 1)
     threads = [threading.Thread(target=client, args=(c,)) for c in range(n_clients)]
-    for t in threads:
+    for t in threads + probes:
         t.start()
     barrier.wait()
     started = time.perf_counter()
     for t in threads:
         t.join()
-    if errors:
-        sys.exit(f"{len(errors)} requests failed")
-    return np.array(latencies), time.perf_counter() - started
+    wall = time.perf_counter() - started
+    done.set()
+    for t in probes:
+        t.join()
+    return np.array(latencies), errors[0], wall, side_times
+
+
+def keepalive_health(base, n=50):
+    import httpx
+    with httpx.Client(base_url=base, timeout=30) as session:
+        session.get("/api/health")
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            session.get("/api/health")
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def ms(seconds):
+    return f"{1000 * seconds:.1f}"
+
+
+def measure(label, server, size, clients, n_requests, picture_id):
+    name = f"{label}_{size}"
+    report(f"{name}_ready_s", f"{server.ready_s:.1f}", "s")
+    rss, peak = rss_mb(server.process.pid)
+    report(f"{name}_rss_mb", f"{rss:.0f}", "MB")
+    report(f"{name}_peak_rss_mb", f"{peak:.0f}", "MB")
+    report(f"{name}_health_keepalive_p50", ms(keepalive_health(server.base)), "ms")
+    for n in clients:
+        side = {"health": "/api/health", "image": f"/images/{picture_id}"} if n == max(clients) else None
+        latencies, errors, wall, side_times = load(server.base, n, max(n_requests, 4 * n), side)
+        report(f"{name}_c{n}_p50", ms(np.percentile(latencies, 50)) if len(latencies) else "-", "ms")
+        report(f"{name}_c{n}_p95", ms(np.percentile(latencies, 95)) if len(latencies) else "-", "ms")
+        report(f"{name}_c{n}_qps", f"{len(latencies) / wall:.1f}", "queries/s")
+        report(f"{name}_c{n}_errors", errors, "requests")
+        for what, times in side_times.items():
+            report(f"{name}_under_load_{what}_p95", ms(np.percentile(times, 95)) if times else "-", "ms")
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", default="1000,121286", help="gallery sizes (images)")
-    p.add_argument("--clients", default="1,8", help="concurrent clients")
-    p.add_argument("--requests", type=int, default=200, help="requests per measurement")
-    p.add_argument("--workdir", default=None, help="where to generate the data (default: a temporary folder)")
-    p.add_argument("--keep", action="store_true", help="keep the generated data")
+    p.add_argument("--root", default=os.path.join(REPO, "demo_root"), help="the demo root (make demo)")
+    p.add_argument("--sizes", default="demo,121286", help="galleries: 'demo' (1,770 images) and/or a size")
+    p.add_argument("--clients", default="1,8,32", help="concurrent clients")
+    p.add_argument("--requests", type=int, default=200, help="searches per measurement")
+    p.add_argument("--threads", default="1,2,4", help="--search_threads of this checkout, 8 clients, demo gallery "
+                                                      "('' : skip)")
+    p.add_argument("--compare", default=None, help="another checkout whose serve.py is measured the same way")
+    p.add_argument("--keep", action="store_true", help="keep the generated gallery")
     args = p.parse_args()
-    workdir = args.workdir or tempfile.mkdtemp(prefix="bench_service_")
-    root = os.path.join(workdir, "VisualSearch")
+    root = os.path.abspath(args.root)
+    models = demo_models(root)
+    from w2vv.checkpoint import load_model_config
+    feature = load_model_config(models[0])[0].img_feature
+    clients = [int(c) for c in args.clients.split(",")]
+    checkouts = [("new", REPO)] + ([("old", os.path.abspath(args.compare))] if args.compare else [])
+    picture_id = next(f[:-4] for f in sorted(os.listdir(layout.image_dir(root, "cococntest"))) if f.endswith(".jpg"))
     report("machine_cores", os.cpu_count(), "cores")
-    report("load_average_start", os.getloadavg()[0], "")
+    report("load_average_start", f"{os.getloadavg()[0]:.2f}", "")
+    made = []
+    log_path = os.path.join(REPO, "bench_out", "bench_service.log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
     try:
-        with open(os.path.join(workdir, "bench_service.log"), "a") as log:
-            print("# training a small model on the demo data ...", flush=True)
-            model, feature = train_small_model(root, log)
-            for size in (int(s) for s in args.sizes.split(",")):
-                collection = f"gallery{size}"
-                print(f"# generating {size} x 2048 features ...", flush=True)
-                make_gallery(layout.feature_dir(root, feature, collection), size, 2048)
-                process, base, seconds = start_server(model, collection, log)
-                report(f"service_{size}_startup", f"{seconds:.1f}", "s")
-                try:
-                    for clients in (int(c) for c in args.clients.split(",")):
-                        latencies, wall = load_clients(base, clients, args.requests)
-                        name = f"service_{size}_c{clients}"
-                        report(f"{name}_p50", f"{1000 * np.percentile(latencies, 50):.1f}", "ms")
-                        report(f"{name}_p95", f"{1000 * np.percentile(latencies, 95):.1f}", "ms")
-                        report(f"{name}_qps", f"{len(latencies) / wall:.1f}", "queries/s")
-                finally:
-                    process.terminate()
-                    process.wait(timeout=60)
-                shutil.rmtree(layout.collection_dir(root, collection))
+        with open(log_path, "a") as log:
+            for size in args.sizes.split(","):
+                collection = None
+                if size != "demo":
+                    print(f"# generating a gallery of {size} images ...", flush=True)
+                    collection = make_big_gallery(root, feature, int(size))
+                    made.append(collection)
+                for label, checkout in checkouts:
+                    print(f"# {label}: {checkout}, gallery {size}", flush=True)
+                    server = Server(checkout, models, collection, log)
+                    try:
+                        measure(label, server, size, clients, args.requests, picture_id)
+                    finally:
+                        server.stop()
+                if size == "demo":
+                    for threads in [int(t) for t in args.threads.split(",") if t]:
+                        server = Server(REPO, models, None, log, ["--search_threads", str(threads)])
+                        try:
+                            latencies, errors, wall, _ = load(server.base, 8, args.requests)
+                            report(f"new_demo_threads{threads}_c8_qps", f"{len(latencies) / wall:.1f}", "queries/s")
+                        finally:
+                            server.stop()
     finally:
-        report("load_average_end", os.getloadavg()[0], "")
-        if not args.keep and not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+        report("load_average_end", f"{os.getloadavg()[0]:.2f}", "")
+        if not args.keep:
+            for collection in made:
+                shutil.rmtree(layout.collection_dir(root, collection), ignore_errors=True)
 
 
 if __name__ == "__main__":

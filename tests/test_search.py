@@ -257,3 +257,43 @@ def test_faiss_gallery_gives_the_numpy_results(trained_root, searcher):
     for query, _ in QUERIES:
         assert [h.id for h in with_faiss.search(query, k=10, mode="cm")] == \
             [h.id for h in searcher.search(query, k=10, mode="cm")]
+
+
+def test_clm_in_one_pass_equals_the_threshold_algorithm(searcher, monkeypatch):
+    """Small sentence sets score every described image at once; larger ones grow candidates
+    (Fagin's threshold rule): both give the same top-k."""
+    from w2vv.retrieval import topk
+    for query in ("一只狗在草地上跑", "房间里有一台电脑"):
+        one_pass = searcher.search(query, k=25, mode="clm")
+        monkeypatch.setattr(topk, "EXHAUSTIVE_ROWS", 0)
+        grown = searcher.search(query, k=25, mode="clm")
+        monkeypatch.undo()
+        assert [h.id for h in one_pass] == [h.id for h in grown]
+        np.testing.assert_allclose([h.score for h in one_pass], [h.score for h in grown], rtol=0, atol=1e-6)
+
+
+def test_the_numpy_predictor_gives_the_keras_model_s_top_10_and_scores(trained_root, searcher):
+    """Search runs the text model in numpy (no TensorFlow imported); the Keras model gives the same
+    vectors to 1e-5, so the same top-10 and scores, on every route."""
+    from w2vv import Searcher
+    assert {m.predictor for m in searcher.models.values()} == {"numpy"}
+    keras_searcher = Searcher(model_dirs(trained_root), predictor="keras")
+    assert {m.predictor for m in keras_searcher.models.values()} == {"keras"}
+    queries = {"zh": ["一只狗在草地上跑", "一辆红色的公交车停在街道上", "房间里有一台电脑", "草地"],
+               "en": ["a dog running on the grass", "a red bus parked on the street", "a computer in a room"]}
+    for lang, texts in queries.items():
+        for mode in (("cm", "cl", "clm") if lang == "zh" else ("cm",)):
+            for a, b in zip(searcher.search_many(texts, 10, mode=mode), keras_searcher.search_many(texts, 10, mode=mode)):
+                assert [h.id for h in a] == [h.id for h in b], (a.query, mode)
+                np.testing.assert_allclose([h.score for h in a], [h.score for h in b], rtol=0, atol=1e-5)
+        model, reference = searcher.models[lang], keras_searcher.models[lang]
+        prepared = [model.prepare(t)[0] for t in texts]
+        np.testing.assert_allclose(model.vectors(prepared)[0], reference.vectors(prepared)[0], rtol=0, atol=1e-5)
+    # and the command line searches without importing TensorFlow (nor Keras)
+    code = ("import sys, search; from w2vv.cli import run; run(search.main, sys.argv[1:]); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'")
+    args = [a for d in model_dirs(trained_root) for a in ("--model_path", d)]
+    done = subprocess.run([sys.executable, "-c", code, *args, "--quiet", "--json", "一只狗在草地上跑"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [h["id"] for h in json.loads(done.stdout)["results"]] == [h.id for h in keras_searcher.search("一只狗在草地上跑")]

@@ -88,6 +88,9 @@ def free_port():
         return s.getsockname()[1]
 
 
+SERVER = {}  # base URL -> its process
+
+
 @pytest.fixture(scope="module")
 def server(own_root, tmp_path_factory):
     root = own_root[0]
@@ -98,6 +101,7 @@ def server(own_root, tmp_path_factory):
                                     "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                    env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     base = f"http://127.0.0.1:{port}"
+    SERVER[base] = process
     try:
         deadline = time.time() + 180
         while True:
@@ -114,6 +118,9 @@ def server(own_root, tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=30)
+    text = log_path.read_text()   # SIGTERM: one line, exit status 0
+    assert process.returncode == 0 and "Traceback" not in text
+    assert [line[11:] for line in text.splitlines() if "stopped" in line] == ["stopped (SIGTERM)"]
 
 
 def get(base, path, headers=None):
@@ -230,7 +237,10 @@ def test_bad_post_requests_and_a_missing_query_get_400(server):
     status, _, body = get(base, "/api/search?k=3")
     assert status == 400 and "q" in json.loads(body)["error"]
     for payload, message in [([], "no query"), ({"queries": []}, "no query"), (["dog"] * 101, "at most 100"),
-                             ({"queries": ["dog"], "k": 0}, "k = 0"), ([1, 2], "body"), ({"k": 3}, "body")]:
+                             ({"queries": ["dog"], "k": 0}, "k = 0"), ({"k": 3}, "body"), (3, "body"),
+                             ({"queries": "dog"}, "list"), ({"queries": ["dog"], "k": "9"}, "integer"),
+                             ({"queries": ["dog"], "mode": 3}, "mode must be a string"),
+                             ({"queries": ["dog"], "query": "x"}, "unknown field 'query'")]:
         response = httpx.post(base + "/api/search", json=payload, timeout=60)
         assert response.status_code == 400 and message in response.json()["error"], (payload, response.text)
     broken = httpx.post(base + "/api/search", content=b"[\"dog\"", headers={"content-type": "application/json"})
@@ -257,13 +267,19 @@ def test_images_only_of_the_gallery_with_caching_headers(server, own_root):
         assert status == 404, (path, status, body[:200])
 
 
-def test_one_log_line_per_request(server):
+def test_one_log_line_per_request_without_the_queries(server):
     base, log_path = server
+    time.sleep(0.5)
+    before = len(log_path.read_text().splitlines())
     for i in range(3):
         get(base, search_path(f"a dog number{i}"))
-    text = log_path.read_text()
-    for i in range(3):
-        assert len(re.findall(rf"127\.0\.0\.1 GET /api/search\?q=a%20dog%20number{i} 200 [\d.]+ms", text)) == 1
+    get(base, search_path("一只狗在草地上跑"))
+    time.sleep(0.5)
+    lines = log_path.read_text().splitlines()[before:]
+    assert len(lines) == 4 and "number" not in "".join(lines) and "狗" not in "".join(lines)
+    assert all(re.search(r"127\.0\.0\.1 GET /api/search 200 [\d.]+ms query of 13 chars en$", line)
+               for line in lines[:3]), lines
+    assert lines[3].endswith(" query of 8 chars zh")
 
 
 def test_a_gallery_of_another_feature_is_refused_in_one_line(own_root, tmp_path):
@@ -292,6 +308,89 @@ def test_a_busy_port_fails_in_one_line_before_loading_anything(own_root, capsys)
     assert err.startswith(f"error: 127.0.0.1:{port}: cannot listen there (") and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "error: --port 70000: a port is a number from 1 to 65535"),
+    (["--port", "eighty"], "error: --port eighty: a port is a number"),
+    (["--host", "no.such.host.invalid"], "error: --host no.such.host.invalid: not an address"),
+    (["--host", "0.0.0.0"], "error: --host 0.0.0.0: serving beyond this machine needs a token"),
+    (["--host", "0.0.0.0", "--token", "short"], "error: --token: at least 8 printable characters"),
+])
+def test_bad_addresses_and_serving_beyond_this_machine_without_a_token_fail_in_one_line(own_root, capsys, args,
+                                                                                         message):
+    import serve
+    from w2vv.cli import run
+    assert run(serve.main, [*model_args(own_root[0]), "--port", "0", *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message) and len(err.strip().splitlines()) == 1, err
+
+
+def test_ctrl_c_while_loading_stops_in_one_line(own_root, tmp_path):
+    import signal
+    port = free_port()
+    with open(tmp_path / "serve.log", "w") as log:
+        process = subprocess.Popen([sys.executable, "serve.py", *model_args(own_root[0]), "--collection", OWN,
+                                    "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    try:
+        deadline = time.time() + 60
+        while True:  # the port answers at once: 503 loading, in the error shape
+            try:
+                status, headers, body = get(f"http://127.0.0.1:{port}", "/api/health")
+                break
+            except OSError:
+                assert time.time() < deadline and process.poll() is None
+                time.sleep(0.05)
+        assert status == 503 and json.loads(body)["status"] == "loading" and headers["retry-after"] == "1"
+        status, _, body = get(f"http://127.0.0.1:{port}", search_path("dog"))
+        assert status == 503 and "loading" in json.loads(body)["error"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = (tmp_path / "serve.log").read_text()
+    assert [line[11:] for line in text.splitlines() if "stopped" in line] == ["stopped (Ctrl-C) while loading"]
+    assert "Traceback" not in text
+
+
+def test_a_token_guards_everything_and_the_page_sets_it_as_a_cookie(app_client):
+    from starlette.testclient import TestClient
+
+    from w2vv.retrieval.service import Settings, create_app
+    state = app_client.app.state_of_service  # the loaded State of the other client
+    guarded = TestClient(create_app(state, Settings(token="s3cret-token"), log=lambda line: None),
+                         base_url="http://localhost")
+    for path in ("/", "/api/health", search_path("dog"), "/docs", "/openapi.json"):
+        response = guarded.get(path)
+        assert response.status_code == 401 and "token" in response.json()["error"], path
+    assert guarded.get("/api/health", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    assert guarded.get("/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    page = guarded.get("/?token=s3cret-token")
+    assert page.status_code == 200 and "HttpOnly" in page.headers["set-cookie"] and \
+        "SameSite=strict" in page.headers["set-cookie"]
+    assert guarded.get(search_path("dog")).status_code == 200          # the cookie the page set
+    assert guarded.get("/?token=s3cret-token&x=1").status_code == 200
+
+
+def test_security_headers_hosts_and_the_docs_page_without_a_cdn(app_client):
+    page = app_client.get("/")
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'sha256-" in csp and "unsafe-inline" not in csp
+    for path in ("/", "/api/health", search_path("dog"), "/nothing", "/docs"):
+        response = app_client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+    for host, status in (("evil.example", 400), ("localhost:8000", 200), ("127.0.0.1", 200), ("[::1]:80", 200),
+                         ("192.168.1.20:8000", 200), ("localhost.evil.example", 400)):
+        response = app_client.get("/api/health", headers={"host": host})
+        assert response.status_code == status, host
+    docs = app_client.get("/docs").text
+    assert "/openapi.json" in docs and not re.search(r"https?:|//[a-z]|@import", docs)
+    spec = app_client.get("/openapi.json").json()
+    assert set(spec["paths"]["/api/search"]["post"]["responses"]) >= {"200", "400", "413", "415", "503"}
+
+
 # ---------------------------------------------------------------- in a browser
 
 def _browser():
@@ -309,32 +408,265 @@ def _browser():
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
-def _type_and_search(driver, query, k):
+def _wait_results(driver, k):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-results"))
+    assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-results") == str(k)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#grid figure")) == k
+    settled = ("return Array.from(document.querySelectorAll('#grid .picture')).every("
+               "b => b.classList.contains('missing') || b.querySelector('img.loaded'))")
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script(settled))
+    return driver.find_element(By.ID, "status").text, driver.find_element(By.ID, "notes").text, \
+        [c.text for c in driver.find_elements(By.TAG_NAME, "figcaption")]
+
+
+def _type_and_search(driver, query, k):
+    from selenium.webdriver.common.by import By
     box, k_box = driver.find_element(By.ID, "q"), driver.find_element(By.ID, "k")
     box.clear()
     box.send_keys(query)
     k_box.clear()
     k_box.send_keys(str(k))
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-results"))
-    assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-results") == str(k)
-    loaded = "return Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length"
-    WebDriverWait(driver, 60).until(lambda d: d.execute_script(loaded) == k)
-    assert len(driver.find_elements(By.CSS_SELECTOR, "#grid figure img")) == k
-    return driver.find_element(By.ID, "read").text, driver.find_element(By.ID, "notes").text, \
-        [c.text for c in driver.find_elements(By.TAG_NAME, "figcaption")]
+    return _wait_results(driver, k)
 
 
-def test_the_page_answers_a_chinese_then_an_english_query_with_thumbnails(server, expected):
+def _pictures_on_screen(driver):
+    """How many result pictures show a picture in a screenshot (not one flat colour)."""
+    import io
+
+    from PIL import Image, ImageStat
+    from selenium.webdriver.common.by import By
+    shot = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("L")
+    ratio = driver.execute_script("return window.devicePixelRatio") or 1
+    shown = 0
+    for img in driver.find_elements(By.CSS_SELECTOR, "#grid img.loaded"):
+        r = img.rect
+        box = tuple(int(v * ratio) for v in (r["x"] + 4, r["y"] + 4, r["x"] + r["width"] - 4, r["y"] + r["height"] - 4))
+        if box[2] > box[0] and box[3] > box[1] and box[3] <= shot.height:
+            shown += ImageStat.Stat(shot.crop(box)).stddev[0] > 8
+    return shown
+
+
+def test_the_page_links_results_goes_back_enlarges_and_never_shows_a_broken_picture(server, expected, own_root):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
     driver = _browser()
+    driver.set_window_size(1200, 1000)
     try:
-        driver.get(server[0] + "/")
-        read, notes, captions = _type_and_search(driver, "一只狗在草地上跑", 5)
+        # a link with ?q= searches at once, with the form filled from the address
+        driver.get(server[0] + "/?" + "&".join(["q=" + quote("一只狗在草地上跑"), "k=5"]))
+        read, notes, captions = _wait_results(driver, 5)
         assert "一只 狗 在 草地 上 跑" in read and "[zh, cm]" in read and notes == ""
         assert [c.split()[-1] for c in captions] == [h["id"] for h in expected[0]["results"]]
+        assert driver.find_element(By.ID, "q").get_attribute("value") == "一只狗在草地上跑"
+        assert _pictures_on_screen(driver) == 5                       # the screenshot shows 5 pictures
+        # two query languages loaded: the language choice is shown; choosing one goes into the address
+        choice = driver.find_element(By.ID, "lang-choice")
+        assert choice.is_displayed()
+        assert [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#lang option")] == \
+            ["", "en", "zh"]
+        driver.find_element(By.CSS_SELECTOR, "#lang option[value=en]").click()
         read, notes, captions = _type_and_search(driver, "a dog xyzzy on the grass", 4)
         assert "[en, cm]" in read and "unknown words: xyzzy" in notes and len(captions) == 4
+        assert "lang=en" in driver.current_url and "k=4" in driver.current_url and "xyzzy" in driver.current_url
+        # the back button: the first search again, its query in the box
+        driver.back()
+        read, _, captions = _wait_results(driver, 5)
+        assert driver.find_element(By.ID, "q").get_attribute("value") == "一只狗在草地上跑"
+        assert [c.split()[-1] for c in captions] == [h["id"] for h in expected[0]["results"]]
+        # click to enlarge, Escape closes
+        driver.find_elements(By.CSS_SELECTOR, "#grid .picture")[0].click()
+        viewer = driver.find_element(By.ID, "viewer")
+        WebDriverWait(driver, 30).until(lambda d: viewer.is_displayed() and d.execute_script(
+            "const i = document.querySelector('#viewer img'); return i.complete && i.naturalWidth > 0"))
+        assert captions[0].split()[-1] in viewer.text
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+        WebDriverWait(driver, 10).until(lambda d: not viewer.is_displayed())
+        # a result whose picture is gone (one not shown yet: the browser keeps those it has shown for a
+        # day): its id in place of the picture, never a broken image
+        shown = set(c.split()[-1] for c in captions) | {h["id"] for h in expected[0]["results"]}
+        _, _, body = get(server[0], search_path("一只狗在草地上跑", k=20, mode="cm"))
+        ranked = [h["id"] for h in json.loads(body)["results"]]
+        position = next(i for i, img in enumerate(ranked) if img not in shown)
+        missing = ranked[position]
+        path = os.path.join(layout.image_dir(own_root[0], OWN), missing + ".jpg")
+        os.rename(path, path + ".away")
+        try:
+            driver.get(server[0] + "/?q=" + quote("一只狗在草地上跑") + f"&k={position + 1}&mode=cm")
+            _wait_results(driver, position + 1)
+            boxes = driver.find_elements(By.CSS_SELECTOR, "#grid .picture")
+            assert "missing" in boxes[position].get_attribute("class") and boxes[position].text == missing
+            assert driver.execute_script("return Array.from(document.images).filter("
+                                         "i => i.closest('#grid') && !(i.complete && i.naturalWidth > 0)).length") == 0
+            assert len(driver.find_elements(By.CSS_SELECTOR, "#grid img.loaded")) == position
+        finally:
+            os.rename(path + ".away", path)
     finally:
         driver.quit()
+
+
+# ---------------------------------------------------------------- hostile input: never a 500
+
+@pytest.fixture(scope="module")
+def app_client(own_root):
+    """The app in this process (starlette's TestClient) around the same models and gallery."""
+    from starlette.testclient import TestClient
+
+    from w2vv.retrieval.searcher import Searcher
+    from w2vv.retrieval.service import Settings, State, create_app, find_pictures, service_info, warm_up
+    root = own_root[0]
+    searcher = Searcher(model_args(root)[1::2], collection=OWN)
+    warm_up(searcher)
+    state = State()
+    app = create_app(state, Settings(), log=lambda line: None)
+    app.state_of_service = state
+    client = TestClient(app, base_url="http://localhost", raise_server_exceptions=True)
+    assert client.get("/api/health").status_code == 503                # loading: not ready yet
+    state.set_ready(searcher, find_pictures(searcher, collection=OWN), service_info(searcher))
+    return client
+
+
+def check_answer(response, queries=None):
+    """Never a 500; every error one JSON line {"error"}; a batch a record per query."""
+    assert response.status_code < 500, (response.status_code, response.text[:300])
+    body = response.json()
+    if response.status_code >= 400:
+        assert isinstance(body, dict) and isinstance(body["error"], str) and "\n" not in body["error"], body
+        assert set(body) == {"error"}, body
+    elif queries is not None:
+        assert isinstance(body, list) and len(body) == len(queries)
+        for record, query in zip(body, queries):
+            assert set(record) == {"query", "lang", "mode", "text", "unknown", "warning", "error", "results"}
+            assert record["error"] is None or isinstance(record["error"], str)
+            if isinstance(query, str) and not re.search("[\ud800-\udfff]", query):
+                assert record["query"] == query
+
+
+def json_values():
+    from hypothesis import strategies as st
+    text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30) | \
+        st.sampled_from(["\ud800", "dog\udfff", "一只狗", "", " ", "\x00", "犬", "a" * 501, "猫の"])
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text
+
+    def nested(children):
+        return st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4)
+
+    return st.recursive(scalars, nested, max_leaves=12)
+
+
+def test_a_batch_of_any_json_answers_a_record_per_query_or_one_error(app_client):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    queries = st.lists(json_values(), min_size=1, max_size=6)
+    body = st.one_of(queries, st.fixed_dictionaries({"queries": queries}, optional={
+        "k": st.integers(-5, 2000) | json_values(), "mode": st.sampled_from(["cm", "cl", "clm", "x", None]),
+        "lang": st.sampled_from(["zh", "en", "ja", "fr", None]) | json_values()}), json_values())
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body)
+    def check(value):
+        data = json.dumps(value, ensure_ascii=True)  # lone surrogates travel as \ud800 escapes
+        response = app_client.post("/api/search", content=data, headers={"content-type": "application/json"})
+        qs = value if isinstance(value, list) else value.get("queries") if isinstance(value, dict) else None
+        well_formed = isinstance(qs, list) and 1 <= len(qs) <= 100 and response.status_code == 200
+        check_answer(response, qs if well_formed else None)
+
+    check()
+
+
+def test_any_bytes_headers_and_parameters_get_json_and_no_500(app_client):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    header_text = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=40)
+    request = st.fixed_dictionaries({
+        "method": st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
+        "path": st.sampled_from(["/api/search", "/api/health", "/", "/docs", "/images/x", "/openapi.json",
+                                 "/api", "/images/", "/images/%ff", "/api/search/"]) | st.text(max_size=20).map(
+            lambda t: "/" + quote(t, safe="/")),
+        "params": st.dictionaries(st.sampled_from(["q", "k", "mode", "lang", "x"]),
+                                  st.binary(max_size=20).map(quote) |
+                                  st.text(max_size=20).map(lambda t: quote(t.encode("utf-8", "surrogatepass"))),
+                                  max_size=4),
+        "body": st.binary(max_size=300) | json_values().map(lambda v: json.dumps(v).encode()),
+        "content_type": st.sampled_from(["application/json", "text/plain", "", "application/x+json",
+                                         "application/json; charset=latin-1"]) | header_text,
+        "headers": st.dictionaries(st.sampled_from(["accept", "x-odd", "cookie", "authorization", "range",
+                                                     "if-none-match", "accept-encoding"]), header_text, max_size=3),
+    })
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(request)
+    def check(r):
+        headers = {k: v.encode("latin-1") for k, v in r["headers"].items()}
+        if r["content_type"]:
+            headers["content-type"] = r["content_type"].encode("latin-1")
+        query = "&".join(f"{k}={v}" for k, v in r["params"].items())
+        response = app_client.request(r["method"], r["path"] + ("?" + query if query else ""),
+                                      content=r["body"] if r["method"] != "GET" else None, headers=headers)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            check_answer(response)
+        else:  # the page, the docs page, a picture
+            assert response.status_code == 200 and r["method"] == "GET", (r, response.status_code)
+
+    check()
+
+
+def test_raw_hostile_requests_get_a_json_error_and_memory_comes_back(server):
+    base, log_path = server
+    host, port = base.rsplit("/", 1)[-1].split(":")
+
+    def raw(data, read=65536):
+        with socket.create_connection((host, int(port)), timeout=30) as s:
+            try:
+                s.sendall(data)
+            except OSError:  # the server answered and closed before the whole body was sent
+                pass
+            chunks = []
+            while True:
+                try:
+                    chunk = s.recv(read)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+        return int(head.split()[1]), json.loads(body) if body else None
+
+    def rss_mb():
+        with open(f"/proc/{SERVER[base].pid}/status") as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+    def post(body, content_type=b"application/json"):
+        return (b"POST /api/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: " + content_type + b"\r\n" +
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+
+    cases = [
+        (b"GET /api/search?q=%ff%fe%80&k=3 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", (200, 400)),
+        (b"GET /images/%c0%ae%c0%ae/etc/passwd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", (404,)),
+        (b"GET /api/health HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n", (400,)),
+        (b"POST /api/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+         b"Content-Length: 500000000\r\nConnection: close\r\n\r\n[\"dog\"", (413,)),
+        (b"POST /api/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+         b"".join(b"100000\r\n" + b"[" * 0x100000 + b"\r\n" for _ in range(3)) + b"0\r\n\r\n", (413,)),
+        (post(b"[" * 200000), (400,)),
+        (post(b'["\\ud800x", "dog"]'), (200,)),
+        (post(b'["\xff"]'), (400,)),
+        (post(b'["dog"]', b"text/plain"), (415,)),
+    ]
+    for data, statuses in cases:
+        status, body = raw(data)
+        assert status in statuses, (data[:80], status, body)
+        assert body is not None and (status == 200 or set(body) == {"error"}), (data[:80], body)
+    before = rss_mb()
+    for i in range(20):  # bodies near the limit: JSON of the wrong shape, many queries, deep nesting
+        for data in (b"[" + b'"a",' * 250000 + b'"a"]', b"[" * 1000000, json.dumps(["狗" * 500] * 100).encode()):
+            status, body = raw(b"POST /api/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(data) + data)
+            assert status in (200, 400, 413), (status, body)
+    assert rss_mb() - before < 100, (before, rss_mb())
+    assert "Traceback" not in log_path.read_text()

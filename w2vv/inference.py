@@ -8,8 +8,6 @@ import numpy as np
 
 from . import checkpoint, layout, runs
 from .errors import InputError
-from .model import build_model
-from .original import is_original_checkpoint, load_original_model
 
 
 def predict_vectors(model, sentences, batch_size=1000):
@@ -38,6 +36,7 @@ def trained_model_name(folder):
     record = runs.recorded_run(folder)
     if record:
         return record[0]
+    from .original import is_original_checkpoint  # Keras is imported only to build a model
     if is_original_checkpoint(folder):
         return os.path.basename(os.path.normpath(folder))
     return checkpoint.load_model_config(folder)[0].name
@@ -46,6 +45,8 @@ def trained_model_name(folder):
 def load_trained_model(folder, weights_file=None):
     """Rebuild a trained model and load its (best) weights: a checkpoint folder of this project
     (``config.json``) or of the original code (a Keras 2.2.4 ``model.json``)."""
+    from .model import build_model
+    from .original import is_original_checkpoint, load_original_model
     if is_original_checkpoint(folder):
         return load_original_model(folder, weights_file or best_weights_file(folder))
     cfg, vocab_size, aux_dim = checkpoint.load_model_config(folder)

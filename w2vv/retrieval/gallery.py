@@ -113,15 +113,11 @@ class FaissIndex:
     def search(self, unit_queries, k):
         k = min(k, self.ntotal)
         faiss = _faiss()
-        few = len(unit_queries) < FEW_QUERIES
-        threads = faiss.omp_get_max_threads()
-        if few:  # FAISS gives a query to one thread; the idle ones only compete for the cores
-            faiss.omp_set_num_threads(1)
-        try:
-            scores, positions = self.index.search(np.ascontiguousarray(unit_queries, dtype=np.float32), k)
-        finally:
-            if few:
-                faiss.omp_set_num_threads(threads)
+        # FAISS gives a query to one thread; for a few queries the idle ones only compete for the cores.
+        # The setting is per calling thread (OpenMP's nthreads-var), so concurrent searches do not mix.
+        full = _omp_threads(faiss)
+        faiss.omp_set_num_threads(1 if len(unit_queries) < FEW_QUERIES else full)
+        scores, positions = self.index.search(np.ascontiguousarray(unit_queries, dtype=np.float32), k)
         return scores, positions.astype(np.int64)
 
     def save(self, path):
@@ -131,6 +127,16 @@ class FaissIndex:
     @classmethod
     def load(cls, path, kind, nprobe=None):
         return cls(_faiss().read_index(path), kind, nprobe)
+
+
+_OMP_THREADS = []
+
+
+def _omp_threads(faiss):
+    """OpenMP's thread count as it was before this module first changed it."""
+    if not _OMP_THREADS:
+        _OMP_THREADS.append(faiss.omp_get_max_threads())
+    return _OMP_THREADS[0]
 
 
 def default_nlist(n):

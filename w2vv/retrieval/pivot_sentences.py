@@ -38,6 +38,12 @@ class PivotSentences:
     def __len__(self):
         return len(self.ids)
 
+    def described_unit(self, gallery):
+        """The unit vectors of the described gallery images (kept after the first call)."""
+        if getattr(self, "_described_unit", None) is None:
+            self._described_unit = np.ascontiguousarray(gallery.vectors_at(self.described), np.float32)
+        return self._described_unit
+
     def image_scores(self, unit_query, positions):
         """CL score of each gallery position (its best sentence), or -inf for an image without one."""
         positions = np.asarray(positions, dtype=np.int64)

@@ -38,6 +38,7 @@ This module picks the route of each query and runs it.
 An English query uses the English model directly (``cm``).
 """
 import os
+import threading
 from typing import NamedTuple
 
 from .. import languages, layout
@@ -48,6 +49,7 @@ from .pivot_sentences import load_pivot_sentences
 from .topk import cl_top_k, clm_top_k
 
 MODES = ("cm", "cl", "clm")
+PREDICTORS = ("auto", "numpy", "keras")  # auto: numpy where it covers the model, else Keras
 PIVOT = languages.PIVOT
 
 
@@ -101,17 +103,29 @@ def model_language(folder):
 class TrainedModel:
     """A trained model with the encoder of its training collection."""
 
-    def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True):
+    def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True,
+                 predictor="auto"):
+        from ..inference import best_weights_file
         from ..run_inputs import make_encoder
-        from ..inference import load_trained_model
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
+        if predictor not in PREDICTORS:
+            raise InputError(f"predictor {predictor!r} unknown (expected one of {', '.join(PREDICTORS)})")
         root, self.train, self.val, _ = checkpoint_parts(folder)
         self.folder, self.root = str(folder), str(rootpath or root)
         self.lang = model_language(self.folder)
-        from ..inference import best_weights_file
         self.weights_file = best_weights_file(self.folder)
-        self.model, self.cfg = load_trained_model(self.folder, self.weights_file)
+        loaded = None
+        if predictor != "keras":  # numpy: no deep-learning framework to import (w2vv.retrieval.numpy_model)
+            from .numpy_model import load_numpy_model
+            loaded = load_numpy_model(self.folder, self.weights_file)
+            if loaded is None and predictor == "numpy":
+                raise InputError(f"{folder}: the numpy predictor does not cover this model (use keras)")
+        if loaded is None:
+            from ..inference import load_trained_model
+            loaded = load_trained_model(self.folder, self.weights_file)
+        self.model, self.cfg = loaded
+        self.predictor = "numpy" if type(self.model).__name__ == "NumpyTextModel" else "keras"
         self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh,
                                     lang=self.lang)
 
@@ -176,11 +190,13 @@ class Searcher:
     pipeline's ``sent_feat.txt``, or are predicted once and cached in the English checkpoint folder.
     ``weight``: the CLM weight (default: read from the fusion stage's ``weight.txt``).
     ``normalize_zh``: normalise Chinese queries (``w2vv.languages.normalize_zh``) before segmenting them.
+    ``predictor``: ``auto`` (numpy where it covers the model: no TensorFlow imported), ``numpy`` or
+    ``keras`` (``w2vv.retrieval.numpy_model``).
     """
 
     def __init__(self, model_path, gallery=None, *, imageset=None, collection=None, rootpath=None, index="auto",
                  en_collections=None, weight=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
-                 word2vec=None, save_index=True, nprobe=None, normalize_zh=True, log=None):
+                 word2vec=None, save_index=True, nprobe=None, normalize_zh=True, predictor="auto", log=None):
         self.log = log or (lambda message: None)
         paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
         if not paths:
@@ -190,11 +206,12 @@ class Searcher:
             if not os.path.isdir(str(path)):
                 raise InputError(f"{path}: model folder not found")
             lang = model_language(path)
-            model = TrainedModel(str(path), rootpath, (word2vec or {}).get(lang), normalize_zh=normalize_zh)
+            model = TrainedModel(str(path), rootpath, (word2vec or {}).get(lang), normalize_zh=normalize_zh,
+                                 predictor=predictor)
             if model.lang in self.models:
                 raise InputError(f"{path}: a second {model.lang} model (already {self.models[model.lang].folder})")
             self.models[model.lang] = model
-            self.log(f"model ({model.lang}): {model.folder}")
+            self.log(f"model ({model.lang}, {model.predictor}): {model.folder}")
         first = next(iter(self.models.values()))
         self.root = first.root
         if collection is not None and gallery is None:
@@ -204,6 +221,7 @@ class Searcher:
         if imageset is not None and not os.path.isfile(str(imageset)):
             imageset = layout.imageset_file(self.root, str(imageset))
         self.gallery_dir = str(gallery)
+        self.imageset = None if imageset is None else str(imageset)
         self.gallery = open_gallery(gallery, imageset, index, save=save_index, nprobe=nprobe, log=self.log)
         for model in self.models.values():
             check_gallery_feature(model, self.gallery_dir, self.gallery.features.ndims)
@@ -214,6 +232,8 @@ class Searcher:
         self._weight = weight
         self._weights = {}
         self._sentences = None
+        self._lock = threading.Lock()
+        self.cl_problem = None  # why the CL and CLM routes cannot be taken, once found
 
     # ------------------------------------------------------------ public
 
@@ -222,7 +242,7 @@ class Searcher:
         return sorted(self.models)
 
     def default_mode(self, lang):
-        if lang != PIVOT and PIVOT in self.models and lang in self.models and \
+        if lang != PIVOT and PIVOT in self.models and lang in self.models and self.cl_problem is None and \
                 (self._weight is not None or os.path.isfile(self.weight_path(lang))):
             return "clm"
         return "cm"
@@ -267,7 +287,11 @@ class Searcher:
                     message = "no word of the query is known to the model"
                     out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, message, message)
                     continue
-                hits = self._route(q_lang, q_mode, vectors[j], k)
+                try:
+                    hits = self._route(q_lang, q_mode, vectors[j], k)
+                except InputError as e:  # the CL route found unavailable (no sentence describes the gallery)
+                    out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, error=str(e))
+                    continue
                 out[i] = Results(hits, query, q_lang, q_mode, text, tokens, unknown)
         return out
 
@@ -321,6 +345,8 @@ class Searcher:
                                  f"(an English query uses the English model directly: mode cm)")
             if PIVOT not in self.models:
                 raise InputError(f"mode {mode} needs an English model too (give its checkpoint folder)")
+            if self.cl_problem is not None:
+                raise InputError(self.cl_problem)
 
     def _route(self, lang, mode, vector, k):
         if mode == "cm":
@@ -333,8 +359,15 @@ class Searcher:
         return [Hit(self.gallery.ids[position], score) for position, score in ranked]
 
     def sentences(self):
-        """The English sentences of the CL route (loaded once)."""
-        if self._sentences is None:
-            self._sentences = load_pivot_sentences(self.root, self.models[PIVOT], self._en_collections, self.gallery,
-                                                   self._index_kind, self.log)
+        """The English sentences of the CL route (loaded once, by one thread)."""
+        with self._lock:
+            if self.cl_problem is not None:
+                raise InputError(self.cl_problem)
+            if self._sentences is None:
+                try:
+                    self._sentences = load_pivot_sentences(self.root, self.models[PIVOT], self._en_collections,
+                                                           self.gallery, self._index_kind, self.log)
+                except InputError as e:  # no sentence describes the gallery: the default route is then cm
+                    self.cl_problem = f"the cross-lingual routes are not available: {e}"
+                    raise InputError(self.cl_problem) from None
         return self._sentences

@@ -24,11 +24,20 @@ def cl_top_k(sents, vector, k):
         m *= 4
 
 
+EXHAUSTIVE_ROWS = 50_000   # CLM scores every described image at once up to this many sentences + images
+
+
 def clm_top_k(gallery, sents, vector, k, w):
     """CLM: the exact top ``k`` of ``w·CL + (1 − w)·CM`` over the described gallery images."""
     unit = unit_rows(vector[None, :])[0]
     n_described = len(sents.described)
     k = min(k, n_described)
+    if len(sents) + n_described <= EXHAUSTIVE_ROWS:  # every described image: one pass, no index
+        candidates = sents.described
+        cl = np.maximum.reduceat(sents.unit @ unit, sents.starts)
+        fused = w * cl + (1.0 - w) * (sents.described_unit(gallery) @ unit)
+        order = np.lexsort((candidates, -fused))[:k]
+        return [(int(candidates[i]), float(fused[i])) for i in order]
     per_image = max(1, int(np.ceil(len(sents) / n_described)))
     depth = max(4 * k, 64)
     while True:
