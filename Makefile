@@ -1,12 +1,13 @@
 # make demo: venv + demo data + the whole pipeline for two paper configs (small profile)
 # make demo-ja: the Japanese demo (Japanese -> English sentences -> images), with the optional requirements-ja.txt
-# make test: venv + the test suite (what CI runs)
+# make test: venv + the test suite (what CI runs), on 2 workers; make test-fast: the quick subset (no training)
+# make lint: ruff (settings in pyproject.toml)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ROOT := demo_root
 
-.PHONY: demo demo-ja test venv venv-ja clean-demo bench bench-gpu gpu-wheels
+.PHONY: demo demo-ja test test-fast lint venv venv-ja clean-demo bench bench-gpu gpu-wheels
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,7 @@ $(VENV)/.installed-ja: requirements-ja.txt $(VENV)/.installed
 venv-ja: $(VENV)/.installed-ja
 
 demo: venv
-	$(PY) tools/make_demo_data.py $(DEMO_ROOT)
+	$(PY) -m tools.make_demo_data $(DEMO_ROOT)
 	./do_all.sh --ini demo.ini base_w2vv
 	./do_all.sh --ini demo.ini w2vv_attention_ctl
 	@echo; echo "== demo results (mIR on cococntest; also in $(DEMO_ROOT)/results/) =="
@@ -32,16 +33,25 @@ demo: venv
 
 JA_QUERY ?= 浜辺の犬
 demo-ja: venv-ja
-	$(PY) tools/make_demo_data.py $(DEMO_ROOT) --ja
+	$(PY) -m tools.make_demo_data $(DEMO_ROOT) --ja
 	./do_all.sh --ini demo-ja.ini w2vv_attention_ctl
 	@echo; echo "== search: $(JA_QUERY) (Japanese model, CLM through the English sentences) =="
 	@run=$$($(PY) -m w2vv.settings --run_name demo-ja.ini w2vv_attention_ctl); \
 	$(PY) search.py --quiet --k 5 --model_path $(DEMO_ROOT)/cocojatrain/cv_keras/cocojaval/w2vv_trainer.py/$$run \
 	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$run "$(JA_QUERY)"
 
+# Tests sharing an expensive root run on one worker (--dist loadgroup, the xdist_group marks).
+PYTEST_WORKERS ?= 2
 test: venv
-	@$(PY) -m pytest -q tests; rc=$$?; \
+	@$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+
+test-fast: venv
+	@$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+
+lint: venv
+	$(PY) -m ruff check .
 
 clean-demo:
 	rm -rf $(DEMO_ROOT)
@@ -50,11 +60,11 @@ clean-demo:
 # (training input, model step, ranking, prediction, word2vec, memory; then the search gallery; then the doctor;
 #  then feature extraction and the search service)
 bench: venv
-	$(PY) bench/bench_pipeline.py $(if $(FULL),--full,)
-	$(PY) bench/bench_search.py $(if $(FULL),--full,)
-	$(PY) bench/bench_doctor.py $(if $(FULL),--full,)
-	$(PY) bench/bench_extract.py
-	$(PY) bench/bench_service.py $(if $(FULL),,--sizes 1000)
+	$(PY) -m bench.bench_pipeline $(if $(FULL),--full,)
+	$(PY) -m bench.bench_search $(if $(FULL),--full,)
+	$(PY) -m bench.bench_doctor $(if $(FULL),--full,)
+	$(PY) -m bench.bench_extract
+	$(PY) -m bench.bench_service $(if $(FULL),,--sizes 1000)
 
 # make bench-gpu [FIXTURES=DIR] [TINY=1]: the paper config's training speed under each GPU setting
 # (docs/gpu.md); DIR holds original_train_steps/ (the replay that picks the faithful default).

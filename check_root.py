@@ -15,7 +15,8 @@ from w2vv.doctor import Collections, check_root, format_table, passed
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("config", nargs="?", default=None,
-                   help="model config (w2vv_configs/NAME.py or a .py path); without it, the paper's feature and 500-d word2vec")
+                   help="model config (w2vv_configs/NAME.py or a .py path); without it, the paper's feature and "
+                        "500-d word2vec")
     cli.add_rootpath(p)
     cli.add_config_overrides(p)
     cli.add_feature_collection(p)

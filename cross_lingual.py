@@ -14,7 +14,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     cli.add_rootpath(parser)
     parser.add_argument("--config", required=True,
-                        help="run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other settings")
+                        help="run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other "
+                             "settings")
     parser.add_argument("--en_config", default=None,
                         help="run name of the English model, when it differs from --config's (default: --config)")
     cli.add_collections(parser, "zh_train", "en_train", "zh_val", "en_val", "zh_test", "en_test")

@@ -14,7 +14,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     cli.add_rootpath(parser)
     parser.add_argument("--config", required=True,
-                        help="run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other settings")
+                        help="run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other "
+                             "settings")
     cli.add_collections(parser, "zh_train", "zh_val", "zh_test")
     parser.add_argument("--rank_norm", type=int, choices=(0, 1), default=0,
                         help="1: replace scores by 1 - rank/N before fusing (off in the paper)")

@@ -20,7 +20,8 @@ def parse_args(argv):
     p.add_argument("--model_path", default=None, help="checkpoint folder (default: from --val and --model_config)")
     p.add_argument("--val", default=None, help="validation collection of the run (to find the checkpoint folder)")
     p.add_argument("--model_config", default=None,
-                   help="run name (the config's, tagged when trained with other settings) to find the checkpoint folder")
+                   help="run name (the config's, tagged when trained with other settings) to find the checkpoint "
+                        "folder")
     p.add_argument("--weight_name", default=None, help="weights file in the folder (default: the best epoch)")
     p.add_argument("--evaluate", type=int, default=None, choices=[0, 1],
                    help="rank images and write the figures (default: only for Chinese collections)")

@@ -2,8 +2,8 @@
 """Search service benchmark: latency (p50, p95) and queries/s of GET /api/search on loopback, with 1
 and 8 concurrent clients, for generated galleries of 1,000 and 121,286 images (2048-d).
 
-    python bench/bench_service.py                       # sizes 1000,121286; clients 1,8
-    python bench/bench_service.py --sizes 1000 --requests 100
+    python -m bench.bench_service                       # sizes 1000,121286; clients 1,8
+    python -m bench.bench_service --sizes 1000 --requests 100
 
 A small Chinese model is trained on the demo data (tools/make_demo_data.py, 2048-d features,
 n_layers 0-64-feat); each gallery is a collection of the same root whose features are generated
@@ -26,14 +26,12 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path[:0] = [REPO, HERE, os.path.join(REPO, "tools")]
+from bench.bench_search import make_gallery, report
 
-from bench_search import make_gallery, report  # noqa: E402
+from w2vv import layout
+from w2vv.runs import configured_run
 
-from w2vv import layout  # noqa: E402
-from w2vv.runs import configured_run  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CONFIG, ZH = "w2vv_attention_ctl", ("cococntrain", "cococnval", "cococntest")
 QUERIES = ["一只狗在草地上跑", "一架飞机在天空中飞", "海滩上有一只风筝", "一头大象在田野里", "一只猫在房间里",
@@ -48,7 +46,7 @@ def run(args, log):
 
 
 def train_small_model(root, log):
-    from make_demo_data import FEATURE, make_demo_root
+    from tools.make_demo_data import FEATURE, make_demo_root
     make_demo_root(root, seed=0, scale=0.1, feature_dim=2048, verbose=False)
     run(["build_vocab.py", ZH[0], "--rootpath", root], log)
     run(["trainer.py", *ZH, "--rootpath", root, "--model_config", CONFIG, "--seed", "0", "--max_epochs", "1",

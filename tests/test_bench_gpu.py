@@ -8,7 +8,9 @@ import sys
 import pytest
 
 from bench.bench_gpu import EPOCH_SENTENCES, VARIANTS
-from conftest import FIXTURES, REPO
+from tests.helpers import FIXTURES, REPO
+
+pytestmark = pytest.mark.xdist_group("bench_gpu")
 
 SCRIPT = str(REPO / "bench" / "bench_gpu.py")
 PER_VARIANT = ("sent_per_s", "epoch_min", "input_wait_fraction", "step_ms", "input_batch_ms", "gpu_peak_mb",
@@ -45,6 +47,7 @@ def tiny(tmp_path_factory):
     return figures(result.stdout), out, bool(replay)
 
 
+@pytest.mark.slow
 def test_every_variant_prints_its_figures(tiny):
     found, _, _ = tiny
     assert found["keras_backend"] == "tensorflow" and found["gpu_count"] == 0
@@ -64,6 +67,7 @@ def test_every_variant_prints_its_figures(tiny):
     assert found["as_is_xla"] == "no"  # Keras's jit_compile='auto' turns XLA off without a GPU
 
 
+@pytest.mark.slow
 def test_the_replay_chooses_the_faithful_default(tiny):
     found, _, replayed = tiny
     if not replayed:
@@ -81,6 +85,7 @@ def test_the_replay_chooses_the_faithful_default(tiny):
     assert found[f"{default}_sent_per_s"] == max(found[f"{name}_sent_per_s"] for name in passed)
 
 
+@pytest.mark.slow
 def test_the_generated_data_is_deleted(tiny):
     _, out, _ = tiny
     assert not (out / "VisualSearch").exists()

@@ -8,7 +8,8 @@ from w2vv.vocab import build_vocabularies, count_words, load_vocab
 
 
 def test_english_tokenisation():
-    assert tokenize_en("A dog,\r running on the BEACH. 2 kids!") == ["a", "dog", "running", "on", "the", "beach", "2", "kids"]
+    assert tokenize_en("A dog,\r running on the BEACH. 2 kids!") == \
+        ["a", "dog", "running", "on", "the", "beach", "2", "kids"]
     assert tokenize_en("café naïve") == ["caf", "na", "ve"]
 
 

@@ -116,7 +116,8 @@ class Doctor:
         outside = caption_images - set(image_set)
         if outside and coll in self.collections.evaluated():
             self.add(WRONG, coll, f"{caption_path}: {len(outside)} image(s) with sentences are not in ImageSets "
-                     f"(e.g. {min(outside)!r}), so they cannot be ranked", f"caption and ImageSets files disagree: {fix}")
+                     f"(e.g. {min(outside)!r}), so they cannot be ranked",
+                     f"caption and ImageSets files disagree: {fix}")
             return
         detail = f"{len(image_set):,} images, {len(sentences):,} sentences"
         published = layout.PAPER_COLLECTIONS.get(coll)
@@ -217,7 +218,8 @@ def passed(checks):
 
 def format_table(checks):
     headers = ("status", "what", "detail / fix")
-    width = [max(len(headers[0]), *(len(c.status) for c in checks)), max(len(headers[1]), *(len(c.what) for c in checks))]
+    width = [max(len(headers[0]), *(len(c.status) for c in checks)),
+             max(len(headers[1]), *(len(c.what) for c in checks))]
     lines = [f"{headers[0]:<{width[0]}}  {headers[1]:<{width[1]}}  {headers[2]}"]
     for c in checks:
         lines.append(f"{c.status:<{width[0]}}  {c.what:<{width[1]}}  {c.detail}")

@@ -47,7 +47,8 @@ def structure(model_json_path):
     if rnn["class_name"] != "GRU":
         raise InputError(f"{model_json_path}: LSTM models are not supported (GRU only)")
     attention = by_class.get("TimeDistributed", [])
-    activations = [a["config"]["activation"] for a in by_class.get("Activation", []) if a["config"]["activation"] != "softmax"]
+    activations = [a["config"]["activation"] for a in by_class.get("Activation", [])
+                   if a["config"]["activation"] != "softmax"]
     dropout = by_class["Dropout"][0]["config"]["rate"] if "Dropout" in by_class else 0.0
     cfg = SimpleNamespace(**DEFAULTS)
     cfg.__dict__.update(
