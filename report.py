@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The results table of the paper (docs/method.md#the-papers-numbers): test mIR of CL, CM and CLM per config,
 read from the metrics.json files that cross_lingual.py, the tester and fuse.py wrote.
-Printed, and written to <root>/results/zh2en2img_results.txt (or --out)."""
+Printed, and written to <root>/results/zh2en2img_results.txt (ja2en2img_… for Japanese queries; or --out:
+do_all.sh writes a run's table to <root>/results/RUN.txt). The paths: w2vv/layout.py."""
 import argparse
-import os
 import sys
 
-from w2vv import cli, languages, results_table
+from w2vv import cli, languages, layout, results_table
 from w2vv.atomic import write_text
 
 
@@ -26,7 +26,7 @@ def parse_args(argv):
 def run_stage(args):
     table = results_table.result_table(args.rootpath, args.configs, args.zh_test, args.zh_train)
     lang = languages.language_of(args.zh_train)
-    out = args.out or os.path.join(args.rootpath, "results", f"{lang}2{languages.PIVOT}2img_results.txt")
+    out = args.out or layout.report_file(args.rootpath, lang)
     write_text(out, table)
     print(table, end="")
 
