@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from w2vv.cli import log, quiet_tensorflow, run
+from w2vv.cli import add_debug, log, quiet_tensorflow, run
 
 
 def parse_args(argv):
@@ -31,7 +31,7 @@ def parse_args(argv):
     p.add_argument("--feature", default=None,
                    help="feature name, the BigFile folder's (default: <cnn>_<weights>_avgpool)")
     p.add_argument("--overwrite", action="store_true", help="extract again over finished features")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     args = p.parse_args(argv)
     if args.batch_size < 1:
         p.error("--batch_size must be at least 1")

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 
-from w2vv.cli import add_languages, quiet_tensorflow, run
+from w2vv.cli import add_debug, add_languages, quiet_tensorflow, run
 from w2vv.languages import LANGUAGES
 
 
@@ -53,7 +53,7 @@ def parse_args(argv):
     p.add_argument("--json", action="store_true", help="JSON lines output")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_languages(p)
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     args = p.parse_args(argv)
     if args.query and args.queries:
         p.error("give queries as arguments or with --queries, not both")

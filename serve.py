@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 
-from w2vv.cli import add_languages, log, quiet_tensorflow, run
+from w2vv.cli import add_debug, add_languages, log, quiet_tensorflow, run
 from w2vv.languages import LANGUAGES
 
 
@@ -33,7 +33,7 @@ def parse_args(argv):
     p.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (8000)")
     add_languages(p)
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     return p.parse_args(argv)
 
 

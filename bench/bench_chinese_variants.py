@@ -25,7 +25,7 @@ import sys
 import unicodedata
 
 from tools.chinese_variants import VARIANTS, make_variant, opencc_converter, read_sentences
-from w2vv.cli import quiet_tensorflow, run
+from w2vv.cli import add_debug, quiet_tensorflow, run
 from w2vv.languages import OPENCC_CONFIGS
 from w2vv.text import Tokenizer
 
@@ -93,7 +93,7 @@ def main(argv):
     p.add_argument("--model_path", default=None,
                    help="Chinese checkpoint folder (default: the demo's w2vv_attention_ctl)")
     p.add_argument("--k", type=int, default=5, help="top-k compared (5)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     args = p.parse_args(argv)
     args.model_path = args.model_path or demo_model()
     quiet_tensorflow()

@@ -77,17 +77,33 @@ def add_wait(parser):
                         help="when another run writes the same files, wait for it instead of stopping")
 
 
+class _Debug(argparse.Action):
+    """``--debug``: parsed, it asks ``run`` for the traceback instead of the one-line error."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+        _debug_asked[0] = True
+
+
+_debug_asked = [False]  # set by --debug when a script's arguments are parsed (add_debug), read by run
+
+
 def add_debug(parser):
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--debug", action=_Debug, help="show tracebacks")
 
 
 def run(main, argv=None):
-    """Call ``main(argv)``; turn an InputError into a one-line message and exit status 1."""
+    """Call ``main(argv)``; turn an InputError into a one-line message and exit status 1 (the traceback
+    when the script's ``--debug``, from ``add_debug``, was given)."""
     argv = sys.argv[1:] if argv is None else argv
+    _debug_asked[0] = False
     try:
         return main(argv) or 0
     except InputError as e:
-        if "--debug" in argv:
+        if _debug_asked[0]:
             raise
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -16,7 +16,7 @@ import shlex
 import sys
 
 from . import languages, layout
-from .cli import run
+from .cli import add_debug, run
 from .config import parse_overrides
 from .download import ARCHIVES
 from .errors import InputError
@@ -166,7 +166,7 @@ def main(argv):
     p.add_argument("ini", help="the settings file")
     p.add_argument("config", help="model config (w2vv_configs/NAME.py or a .py path)")
     p.add_argument("--run_name", action="store_true", help="print the run name only")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     args = p.parse_args(argv)
     settings = read_settings(args.ini)
     if args.run_name:
