@@ -37,6 +37,7 @@ import numpy as np
 from w2vv import languages, layout
 from w2vv.atomic import atomic_path, write_text
 from w2vv.bigfile import write_bigfile
+from w2vv.cli import add_overwrite
 from w2vv.errors import InputError
 from w2vv.languages import tokenize_en, tokenize_zh  # (docs/method.md#tokenisation-and-stop-words)
 
@@ -808,11 +809,11 @@ def main(argv=None):
     ap.add_argument("--feature_dim", type=int, default=256)
     ap.add_argument("--ja", action="store_true",
                     help="also the Japanese collections cocojatrain/val/test and their word2vec (needs janome)")
-    ap.add_argument("--overwrite", action="store_true", help="regenerate even if ROOT holds a complete demo")
+    add_overwrite(ap, what="regenerate even if ROOT holds a complete demo")
     args = ap.parse_args(argv)
     try:
         make_demo_root(args.root, seed=args.seed, scale=args.scale, feature_dim=args.feature_dim,
-                       overwrite=args.overwrite, ja=args.ja)
+                       overwrite=bool(args.overwrite), ja=args.ja)
     except (ValueError, InputError) as e:
         print(f"make_demo_data.py: error: {e}", file=sys.stderr)
         return 2

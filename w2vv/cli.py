@@ -67,9 +67,10 @@ def add_feature_collection(parser):
                         help="the collection holding FeatureData (default %(default)s)")
 
 
-def add_overwrite(parser, default=0):
-    parser.add_argument("--overwrite", type=int, default=default, choices=[0, 1],
-                        help=f"1: redo work already done; 0: skip it (default {default})")
+def add_overwrite(parser, default=0, what="redo work already done"):
+    """``--overwrite 0|1`` in every script (``--overwrite`` alone: 1), as the ini's ``overwrite``."""
+    parser.add_argument("--overwrite", type=int, nargs="?", const=1, default=default, choices=[0, 1],
+                        help=f"1 (or --overwrite alone): {what}; 0: skip it (default {default})")
 
 
 def add_wait(parser):
