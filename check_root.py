@@ -14,9 +14,8 @@ from w2vv.doctor import Collections, check_root, format_table, passed
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("config", nargs="?", default=None,
-                   help="model config (w2vv_configs/NAME.py or a .py path); without it, the paper's feature and "
-                        "500-d word2vec")
+    cli.add_config(p, required=False)
+    p.add_argument("former_config", nargs="?", default=None, help=argparse.SUPPRESS)  # the former spelling
     cli.add_rootpath(p)
     cli.add_config_overrides(p)
     cli.add_feature_collection(p)
@@ -25,6 +24,7 @@ def main(argv):
     cli.add_languages(p)
     cli.add_debug(p)
     args = p.parse_args(argv)
+    args.config = args.config or args.former_config  # without one: the paper's feature and 500-d word2vec
     collections = Collections(args.en_train, args.en_val, args.en_test, args.zh_train, args.zh_val, args.zh_test)
     checks = check_root(args.rootpath, args.config, overrides=parse_overrides(args.config_overrides),
                         feature_collection=args.feature_collection, collections=collections,

@@ -13,11 +13,9 @@ from w2vv.ranking import is_done
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     cli.add_rootpath(parser)
-    parser.add_argument("--config", required=True,
-                        help="run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other "
-                             "settings")
-    parser.add_argument("--en_config", default=None,
-                        help="run name of the English model, when it differs from --config's (default: --config)")
+    cli.add_run(parser, "--config")
+    cli.add_run(parser, "--en_config", option="--en_run", required=False,
+                help="run name of the English model, when it differs from --run's (default: --run)")
     cli.add_collections(parser, "zh_train", "en_train", "zh_val", "en_val", "zh_test", "en_test")
     parser.add_argument("--splits", nargs="+", choices=("val", "test"), default=["val", "test"],
                         help="which pairs to match: val (--zh_val with --en_val), test (--zh_test with --en_test)")
@@ -30,14 +28,14 @@ def parse_args(argv):
 def run_stage(args):
     pairs = {"val": (args.zh_val, args.en_val), "test": (args.zh_test, args.en_test)}
     for zh_test, en_test in (pairs[split] for split in args.splits):
-        out_dir = fusion_runs.cl_dir(args.rootpath, args.config, zh_test, args.zh_train)
-        inputs = fusion_runs.cl_inputs(args.rootpath, args.config, zh_test, en_test, args.zh_train, args.en_train,
-                                  args.en_config)
+        out_dir = fusion_runs.cl_dir(args.rootpath, args.run, zh_test, args.zh_train)
+        inputs = fusion_runs.cl_inputs(args.rootpath, args.run, zh_test, en_test, args.zh_train, args.en_train,
+                                  args.en_run)
         if is_done(out_dir) and not args.overwrite and runs.inputs_unchanged(out_dir, inputs):
             print(f"skip {zh_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
             continue
-        _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.config, zh_test, en_test,
-                                              args.zh_train, args.en_train, args.en_config)
+        _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.run, zh_test, en_test,
+                                              args.zh_train, args.en_train, args.en_run)
         print(f"CL {zh_test} -> {en_test}: mIR {metrics['mir']:.3f} R@1 {metrics['r1']:.3f} "
               f"R@5 {metrics['r5']:.3f} R@10 {metrics['r10']:.3f} ({out_dir})")
 

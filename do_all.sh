@@ -77,7 +77,7 @@ fi
 
 collections=(--en_train "$en_train" --en_val "$en_val" --en_test "$en_test"
              --zh_train "$zh_train" --zh_val "$zh_val" --zh_test "$zh_test")
-train_args=(--rootpath "$rootpath" --model_config "$config" --overwrite "$overwrite" --languages "$languages"
+train_args=(--rootpath "$rootpath" --config "$config" --overwrite "$overwrite" --languages "$languages"
             --feature_collection "$feature_collection" --config_overrides "$overrides")
 [ -z "$max_epochs" ] || train_args+=(--max_epochs "$max_epochs")
 [ -z "$seed" ] || train_args+=(--seed "$seed")
@@ -99,7 +99,7 @@ fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "checking $rootpath for $config (check_root.py)"
-  "$python" check_root.py "$config" --rootpath "$rootpath" --config_overrides "$overrides" --languages "$languages" \
+  "$python" check_root.py --config "$config" --rootpath "$rootpath" --config_overrides "$overrides" --languages "$languages" \
     --feature_collection "$feature_collection" --freq_threshold "$freq_threshold" "${collections[@]}" ||
     die "$rootpath: not ready for $config; fix what the table above says (stage 0 fetches the data)"
   log "stage 1: vocabularies of $zh_train and $en_train"
@@ -123,15 +123,15 @@ fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: cross-lingual matching (CL) for val and test"
-  "$python" cross_lingual.py --rootpath "$rootpath" --config "$run_name" --overwrite "$overwrite" \
+  "$python" cross_lingual.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" \
     --languages "$languages" "${collections[@]}"
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "stage 5: fusion (CLM) on val, applied on test"
-  "$python" fuse.py --rootpath "$rootpath" --config "$run_name" --overwrite "$overwrite" --zh_train "$zh_train" \
+  "$python" fuse.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" --zh_train "$zh_train" \
     --zh_val "$zh_val" --zh_test "$zh_test" --rank_norm "$rank_norm" --languages "$languages"
-  "$python" report.py --rootpath "$rootpath" "$run_name" --zh_train "$zh_train" --zh_test "$zh_test" \
+  "$python" report.py --rootpath "$rootpath" --run "$run_name" --zh_train "$zh_train" --zh_test "$zh_test" \
     --languages "$languages" --out "$rootpath/$results_file"
 fi
 log "done: $run_name (stages $stage-$stop_stage)"

@@ -12,19 +12,24 @@ from w2vv.atomic import write_text
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("configs", nargs="+", metavar="CONFIG",
-                        help="run names: the config's, tagged when trained with other settings")
+    parser.add_argument("--run", nargs="+", action="extend", default=[], dest="runs", metavar="RUN",
+                        help="run names, a row each: " + cli.RUN_HELP[len("run name: "):])
+    parser.add_argument("former_runs", nargs="*", metavar="RUN", help=argparse.SUPPRESS)  # the former spelling
     cli.add_rootpath(parser)
     cli.add_collections(parser, "zh_train", "zh_test")
     parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt (ja2en2img_… for "
                                       "a Japanese --zh_train)")
     cli.add_languages(parser)
     cli.add_debug(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.runs = args.former_runs + args.runs
+    if not args.runs:
+        parser.error("the following arguments are required: --run")
+    return args
 
 
 def run_stage(args):
-    table = results_table.result_table(args.rootpath, args.configs, args.zh_test, args.zh_train)
+    table = results_table.result_table(args.rootpath, args.runs, args.zh_test, args.zh_train)
     lang = languages.language_of(args.zh_train)
     out = args.out or layout.report_file(args.rootpath, lang)
     write_text(out, table)

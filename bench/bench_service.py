@@ -49,7 +49,7 @@ def train_small_model(root, log):
     from tools.make_demo_data import FEATURE, make_demo_root
     make_demo_root(root, seed=0, scale=0.1, feature_dim=2048, verbose=False)
     run(["build_vocab.py", ZH[0], "--rootpath", root], log)
-    run(["trainer.py", *ZH, "--rootpath", root, "--model_config", CONFIG, "--seed", "0", "--max_epochs", "1",
+    run(["trainer.py", *ZH, "--rootpath", root, "--config", CONFIG, "--seed", "0", "--max_epochs", "1",
          "--batch_size", "16", "--config_overrides", "lstm_size=64,n_layers=0-64-feat"], log)
     run_name = configured_run(CONFIG, {"lstm_size": "64", "n_layers": "0-64-feat", "max_epochs": "1",
                                        "batch_size": "16"})[1]

@@ -57,6 +57,22 @@ def add_languages(parser):
                              "e.g. 'cocoja*=ja' (default: 'cn' in the name: zh, else en)")
 
 
+RUN_HELP = "run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other settings"
+
+
+def add_config(parser, *former, required=True):
+    """``--config NAME``: a config of ``w2vv_configs/`` (or a path to a ``.py``), what a run starts from.
+    ``former``: the option's earlier names in this script, still read."""
+    parser.add_argument("--config", *former, dest="config", required=required, metavar="CONFIG",
+                        help="model config: w2vv_configs/NAME.py, or a path to a .py")
+
+
+def add_run(parser, *former, option="--run", required=True, help=RUN_HELP):
+    """``--run NAME``: a trained run, by its name (``python -m w2vv.settings --run_name INI CONFIG`` prints
+    the one do_all.sh uses). ``former``: the option's earlier names in this script, still read."""
+    parser.add_argument(option, *former, dest=option[2:], required=required, metavar="RUN", help=help)
+
+
 def add_config_overrides(parser):
     parser.add_argument("--config_overrides", default="",
                         help="change config attributes for this run: 'k=v,…', e.g. 'lstm_size=64,n_layers=0-256-256'")
