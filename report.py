@@ -16,9 +16,9 @@ def parse_args(argv):
                         help="run names, a row each: " + cli.RUN_HELP[len("run name: "):])
     parser.add_argument("former_runs", nargs="*", metavar="RUN", help=argparse.SUPPRESS)  # the former spelling
     cli.add_rootpath(parser)
-    cli.add_collections(parser, "zh_train", "zh_test")
+    cli.add_collections(parser, "query_train", "query_test")
     parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt (ja2en2img_… for "
-                                      "a Japanese --zh_train)")
+                                      "a Japanese --query_train)")
     cli.add_languages(parser)
     cli.add_debug(parser)
     args = parser.parse_args(argv)
@@ -29,8 +29,8 @@ def parse_args(argv):
 
 
 def run_stage(args):
-    table = results_table.result_table(args.rootpath, args.runs, args.zh_test, args.zh_train)
-    lang = languages.language_of(args.zh_train)
+    table = results_table.result_table(args.rootpath, args.runs, args.query_test, args.query_train)
+    lang = languages.language_of(args.query_train)
     out = args.out or layout.report_file(args.rootpath, lang)
     write_text(out, table)
     print(table, end="")

@@ -77,6 +77,22 @@ def test_settings_module_lists_the_run_name_and_overrides(tmp_path):
     assert "overrides=lstm_size=256,normalize_zh=1\n" in text and "zh_test=cococntest\n" in text
 
 
+def test_the_query_roles_former_names_are_read_with_a_one_line_note(tmp_path, capsys):
+    ini = write_ini(tmp_path / "old.ini", f"rootpath = {tmp_path}\nzh_train = mytrain\nquery_test = mytest\n")
+    values = settings.read_settings(str(ini))
+    assert (values["query_train"], values["query_test"], values["query_val"]) == ("mytrain", "mytest", "cococnval")
+    assert capsys.readouterr().err == f"{ini}:3: note: zh_train is now called query_train (read as such)\n"
+    args = cli_parser_with_collections().parse_args(["--zh_train", "a", "--query_test", "b"])
+    assert (args.query_train, args.query_val, args.query_test) == ("a", "cococnval", "b")
+
+
+def cli_parser_with_collections():
+    import argparse
+    p = argparse.ArgumentParser()
+    cli.add_collections(p, "query_train", "query_val", "query_test")
+    return p
+
+
 # ---------------------------------------------------------------- one run at a time
 
 def hold(path):

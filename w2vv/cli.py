@@ -11,11 +11,13 @@ import time
 
 from . import languages
 from .errors import InputError
-from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION
+from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, FORMER_ROLES
 
 ROLE_HELP = {"en_train": "English training collection", "en_val": "English validation collection",
-             "en_test": "English test collection", "zh_train": "Chinese training collection",
-             "zh_val": "Chinese validation collection", "zh_test": "Chinese test collection"}
+             "en_test": "English test collection",
+             "query_train": "training collection of the query language (Chinese in the paper)",
+             "query_val": "validation collection of the query language",
+             "query_test": "test collection of the query language"}
 
 
 def log(message):
@@ -36,9 +38,11 @@ def add_rootpath(parser):
 
 
 def add_collections(parser, *roles):
+    """The collections of ``roles`` (``--en_train``, ``--query_test``…; ``--zh_test``…: former names, still read)."""
+    former = {new: old for old, new in FORMER_ROLES.items()}
     for role in roles:
-        parser.add_argument(f"--{role}", default=DEFAULT_COLLECTIONS[role],
-                            help=f"{ROLE_HELP[role]} (default %(default)s)")
+        parser.add_argument(f"--{role}", *([f"--{former[role]}"] if role in former else []), dest=role,
+                            default=DEFAULT_COLLECTIONS[role], help=f"{ROLE_HELP[role]} (default %(default)s)")
 
 
 def _declare_languages(text):

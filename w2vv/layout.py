@@ -7,10 +7,13 @@ from .errors import InputError
 from .textfile import read_lines
 
 DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
-# The pipeline's six collections by role (the paper's names; the ini and every script may name others).
+# The pipeline's six collections by role (the paper's names; the ini and every script may name others):
+# the query language's (Chinese in the paper) and the pivot's, English.
 DEFAULT_COLLECTIONS = {"en_train": "mscoco2014dev-train", "en_val": "mscoco2014dev-val",
-                       "en_test": "mscoco2014dev-test", "zh_train": "cococntrain", "zh_val": "cococnval",
-                       "zh_test": "cococntest"}
+                       "en_test": "mscoco2014dev-test", "query_train": "cococntrain", "query_val": "cococnval",
+                       "query_test": "cococntest"}
+# The query-language roles' former names (the paper's language), still read from an ini or a command line.
+FORMER_ROLES = {"zh_train": "query_train", "zh_val": "query_val", "zh_test": "query_test"}
 TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
 
 
