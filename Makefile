@@ -40,14 +40,14 @@ demo-ja: venv-ja
 	$(PY) search.py --quiet --k 5 --model_path $(DEMO_ROOT)/cocojatrain/cv_keras/cocojaval/w2vv_trainer.py/$$run \
 	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$run "$(JA_QUERY)"
 
-# Tests sharing an expensive root run on one worker (--dist loadgroup, the xdist_group marks).
+# --dist loadfile: a file's tests on one worker, so that its module-scoped roots are built once.
 PYTEST_WORKERS ?= 2
 test: venv
-	@$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup tests; rc=$$?; \
+	@$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
 
 test-fast: venv
-	@$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" tests; rc=$$?; \
+	@$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
 
 lint: venv

@@ -1,6 +1,6 @@
 """Pytest's fixtures shared by the test files (plain helpers: ``tests/helpers.py``). The roots made
 here are built once per session (once per worker under pytest-xdist): a test copies one
-(``helpers.copy_root``) before changing it, or shares it with the tests of its ``xdist_group``."""
+(``helpers.copy_root``) before changing it."""
 import os
 
 import pytest
@@ -34,9 +34,8 @@ def small_root_vocab(small_root, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def half_root(tmp_path_factory):
-    """The demo data at scale 0.5 with 64-d features, which the pipeline tests run do_all.sh on, the
-    English model (seed 0) trained by whichever comes first and reused by the other: tests using it
-    share one ``xdist_group`` ("half_root"), so that one worker builds it."""
+    """The demo data at scale 0.5 with 64-d features, which test_pipeline.py and test_japanese.py run
+    do_all.sh on: run by one process (one worker), they train the English model (seed 0) once."""
     from tools.make_demo_data import make_demo_root
     root = tmp_path_factory.mktemp("half") / "VisualSearch"
     make_demo_root(root, scale=0.5, feature_dim=64, verbose=False)

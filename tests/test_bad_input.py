@@ -17,8 +17,6 @@ from w2vv.bigfile import write_bigfile
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
 
-pytestmark = pytest.mark.xdist_group("bad_input")
-
 
 TRAIN, VAL, TEST = "cococntrain", "cococnval", "cococntest"
 FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"

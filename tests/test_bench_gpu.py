@@ -10,8 +10,6 @@ import pytest
 from bench.bench_gpu import EPOCH_SENTENCES, VARIANTS
 from tests.helpers import FIXTURES, REPO
 
-pytestmark = pytest.mark.xdist_group("bench_gpu")
-
 SCRIPT = str(REPO / "bench" / "bench_gpu.py")
 PER_VARIANT = ("sent_per_s", "epoch_min", "input_wait_fraction", "step_ms", "input_batch_ms", "gpu_peak_mb",
                "xla", "tf32")

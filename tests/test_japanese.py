@@ -17,9 +17,8 @@ from w2vv.errors import InputError
 from w2vv.ranking import read_metrics
 from w2vv.runs import configured_run
 
-pytestmark = [pytest.mark.skipif(importlib.util.find_spec("janome") is None,
-                                 reason="janome not installed (pip install -r requirements-ja.txt)"),
-              pytest.mark.xdist_group("half_root")]  # the root test_pipeline.py runs on: one English model
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("janome") is None,
+                                reason="janome not installed (pip install -r requirements-ja.txt)")
 
 CONFIG = "w2vv_attention_ctl"
 OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"

@@ -12,7 +12,7 @@ from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
 from w2vv.ranking import read_metrics
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("half_root")]  # do_all.sh, both languages
+pytestmark = pytest.mark.slow  # do_all.sh, both languages
 
 CONFIG = "w2vv_attention_ctl"
 OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"

@@ -14,7 +14,7 @@ from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
 from tools.make_demo_data import make_demo_root
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resume")]  # three trainings of six epochs
+pytestmark = pytest.mark.slow  # three trainings of six epochs
 
 TRAIN, VAL, TEST, CONFIG = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test", "w2vv_attention_ctl"
 OVERRIDES = "lstm_size=16,n_layers=0-64-32,lr=0.002"

@@ -18,7 +18,7 @@ from w2vv.ranking import read_ranking
 from w2vv.runs import configured_run
 from tools.make_demo_data import compose_images, concept_keys
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("search")]  # two models trained in the module's root
+pytestmark = pytest.mark.slow  # two models trained in the module's root
 
 CONFIG = "w2vv_attention_ctl"
 SEED, SCALE = 0, 1.0

@@ -23,7 +23,7 @@ from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
 from tools.make_demo_data import FEATURE as DEMO_FEATURE, _picture, compose_images, make_demo_root
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]  # features extracted, two models trained
+pytestmark = pytest.mark.slow  # features extracted, two models trained
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SEED, SCALE = 0, 0.1
