@@ -69,3 +69,23 @@ def test_encoding_is_cached_and_invalidated(small_root, tmp_path):
     caption.write_text(caption.read_text(encoding="utf-8") + "COCO_x#9 一只 狗\n", encoding="utf-8")
     changed = encode_cached(encoder, str(root), "cococnval")
     assert len(changed) == len(first) + 1 and len(os.listdir(encoder.cache_dir)) == 2
+
+
+def test_a_moved_root_keeps_its_encoding_cache(small_root, tmp_path):
+    import os
+    import shutil
+
+    from tests.helpers import copy_root
+    from w2vv.config import load_config
+    from w2vv.run_inputs import encode_cached, make_encoder
+    from w2vv.text import Tokenizer
+    from w2vv.vocab import build_vocabularies
+    root = copy_root(small_root, tmp_path / "here")
+    build_vocabularies(str(root), "cococntrain", Tokenizer("zh"), log=lambda m: None)
+    encode_cached(make_encoder(str(root), "cococntrain", load_config("base_w2vv")), str(root), "cococnval")
+    moved = tmp_path / "elsewhere" / "VisualSearch"
+    shutil.move(root, moved)  # a move keeps the files' times
+    encoder = make_encoder(str(moved), "cococntrain", load_config("base_w2vv"))
+    cached = os.listdir(encoder.cache_dir)
+    encode_cached(encoder, str(moved), "cococnval")
+    assert os.listdir(encoder.cache_dir) == cached   # read from the cache, nothing encoded again

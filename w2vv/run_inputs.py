@@ -10,7 +10,7 @@ from .atomic import atomic_path
 from .bigfile import BigFile
 from .encoders import EncodedSentences, SentenceEncoder
 from .errors import InputError
-from .fingerprint import digest, stat_stamp
+from .fingerprint import digest, sources
 from .text import Tokenizer
 from .vocab import load_vocab
 from .word2vec import open_word2vec
@@ -41,13 +41,10 @@ def stopwords_of(cfg, lang):
     return getattr(cfg, f"stopwords_{lang}", None)
 
 
-def _fingerprint(paths, maxlen, settings=()):
-    """Identity of the files an encoding depends on (path, size, modification time) and of the
-    tokenizer's settings."""
-    def stat(path):
-        files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
-        return [[f, *stat_stamp(f)] for f in files]
-    return digest([stat(p) for p in paths] + [maxlen] + list(settings))
+def _cache_key(root, paths, maxlen, settings=()):
+    """The key of an encoding: the ``fingerprint.sources`` of the files it depends on (relative to the
+    root: a moved root keeps its cache), the length and the tokenizer's settings."""
+    return digest([sorted(sources(paths, root, within=root).items()), maxlen, *settings])
 
 
 def encode_cached(encoder, root, collection, log=print):
@@ -57,7 +54,7 @@ def encode_cached(encoder, root, collection, log=print):
     caption_path = layout.caption_file(root, collection)
     if not os.path.isfile(caption_path):
         layout.read_captions(caption_path)  # raises the error that explains what is missing
-    key = _fingerprint([caption_path] + encoder.sources, encoder.maxlen, encoder.tokenizer.settings)
+    key = _cache_key(root, [caption_path] + encoder.sources, encoder.maxlen, encoder.tokenizer.settings)
     path = os.path.join(encoder.cache_dir, f"{collection}.{key}.npz")
     if os.path.isfile(path):
         try:

@@ -22,7 +22,7 @@ from . import languages, layout
 from .atomic import write_text
 from .config import DEFAULTS, load_config
 from .errors import InputError
-from .fingerprint import file_fingerprint, stat_stamp
+from .fingerprint import file_fingerprint, sources_match, write_sources
 from .layout import INPUTS_FILE, SETTINGS_FILE
 
 MAX_NAME = 80
@@ -148,26 +148,13 @@ def check_same_settings(folder, settings):
 
 # ---------------------------------------------------------------- derived results
 
-def _stamps(out_dir, paths):
-    """(size, modification time) of each input, keyed by its path relative to ``out_dir`` (a moved
-    root keeps its results)."""
-    return {os.path.relpath(os.path.abspath(p), os.path.abspath(out_dir)):
-            stat_stamp(p) if os.path.isfile(p) else None for p in paths}
-
-
 def record_inputs(out_dir, paths):
-    """Write ``inputs.json``: the files a result folder was computed from (size, modification time)."""
-    write_text(os.path.join(out_dir, INPUTS_FILE), json.dumps(_stamps(out_dir, paths), indent=1) + "\n")
+    """Write ``inputs.json``: the files a result folder was computed from (``fingerprint.sources``:
+    paths relative to the folder, so that a moved root keeps its results)."""
+    write_sources(os.path.join(out_dir, INPUTS_FILE), paths)
 
 
 def inputs_unchanged(out_dir, paths):
     """True when ``out_dir`` was computed from ``paths`` as they are now (a folder written before
     inputs were recorded counts as current)."""
-    path = os.path.join(out_dir, INPUTS_FILE)
-    if not os.path.isfile(path):
-        return True
-    try:
-        with open(path) as f:
-            return json.load(f) == _stamps(out_dir, paths)
-    except ValueError:
-        return False
+    return sources_match(os.path.join(out_dir, INPUTS_FILE), paths, missing=True)
