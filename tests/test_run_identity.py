@@ -170,3 +170,18 @@ def test_a_moved_root_keeps_its_models(root, tmp_path, capsys):
     assert train(moved) == 0
     out = capsys.readouterr().out
     assert "already trained, skipped" in out and "already tested, skipped" in out and "testing again" not in out
+
+
+def test_the_run_record_names_the_inputs_the_encoder_read(small_root_vocab, tmp_path):
+    from w2vv.run_inputs import make_encoder
+    from w2vv.training import TrainingRun
+    stop_list = tmp_path / "my-stop.txt"
+    stop_list.write_text("的\n", encoding="utf-8")
+    cfg = runs.configured_run(CONFIG, {"stopwords_zh": str(stop_list)})[0]
+    run = TrainingRun(str(small_root_vocab), TRAIN, VAL)
+    encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
+    recorded = runs.settings_of(run, cfg, encoder.inputs)
+    assert recorded == runs.settings_of(run, cfg)  # resolved by the same function when no encoder is built
+    assert recorded["stopwords"]["path"] == str(stop_list) == encoder.tokenizer.stopwords_path
+    assert recorded["word2vec"]["path"] == os.path.abspath(layout.word2vec_path(run.root, "zh"))
+    assert recorded["language"] == "zh"

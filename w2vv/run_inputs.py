@@ -16,24 +16,39 @@ from .vocab import load_vocab
 from .word2vec import open_word2vec
 
 
-def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
-    """The encoder of ``train``'s vocabularies, in ``lang`` (default: ``train``'s language); word2vec,
-    stop words and the normalisation of Chinese (``normalize_zh``) from the language's record and
-    ``cfg`` unless given."""
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run on a training collection reads besides its captions and vocabularies, resolved in one
+    place (``resolve_inputs``): the encoder it builds and the run record (``runs.settings_of``) both
+    take them from here."""
+    language: languages.Language
+    stopwords_path: str   # the stop-word list read
+    word2vec_path: str    # the word2vec read
+    normalize: bool       # Chinese normalised before tokenising
+
+
+def resolve_inputs(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
+    """The ``RunInputs`` of ``train`` in ``lang`` (default: ``train``'s language): word2vec, stop words and
+    the normalisation of Chinese (``normalize_zh``) from the language's record and ``cfg`` unless given."""
     language = languages.get(lang) if lang else languages.of_collection(train)
     normalize = cfg.normalize_zh if normalize_zh is None else normalize_zh
-    tokenizer = Tokenizer(language.code, stopwords_path or stopwords_of(cfg, language.code),
-                          normalize=bool(normalize) and language.normalize is not None)
+    return RunInputs(language, stopwords_path or stopwords_of(cfg, language.code) or language.stopwords,
+                     word2vec_path or layout.word2vec_path(root, language.code),
+                     bool(normalize) and language.normalize is not None)
+
+
+def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
+    """The encoder of ``train``'s vocabularies with the inputs ``resolve_inputs`` names (the same
+    arguments), which it keeps as ``encoder.inputs``."""
+    inputs = resolve_inputs(root, train, cfg, word2vec_path, stopwords_path, normalize_zh, lang)
+    tokenizer = Tokenizer(inputs.language.code, inputs.stopwords_path, normalize=inputs.normalize)
     threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
-    seq_vocab = load_vocab(layout.vocab_file(root, train, "bow", threshold))
-    bow_vocab = load_vocab(layout.vocab_file(root, train, "bow_filterstop", threshold))
-    word2vec_path = word2vec_path or layout.word2vec_path(root, language.code)
-    word2vec = open_word2vec(word2vec_path, expected_dim=cfg.embed_size)
-    encoder = SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen)
-    encoder.sources = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
-    encoder.sources += [tokenizer.stopwords_path, word2vec_path]
-    encoder.cache_dir = layout.vocab_dir(root, train, "encoded")
-    return encoder
+    vocab_files = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
+    seq_vocab, bow_vocab = (load_vocab(f) for f in vocab_files)
+    word2vec = open_word2vec(inputs.word2vec_path, expected_dim=cfg.embed_size)
+    return SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen, inputs=inputs,
+                           sources=vocab_files + [tokenizer.stopwords_path, inputs.word2vec_path],
+                           cache_dir=layout.vocab_dir(root, train, "encoded"))
 
 
 def stopwords_of(cfg, lang):

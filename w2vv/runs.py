@@ -18,7 +18,7 @@ import json
 import os
 import re
 
-from . import languages, layout
+from . import layout
 from .atomic import write_text
 from .config import DEFAULTS, load_config
 from .errors import InputError
@@ -41,13 +41,15 @@ def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec
     return settings
 
 
-def settings_of(run, cfg):
-    """``model_settings`` of a ``training.TrainingRun`` with ``cfg``: the stop-word list and word2vec
-    it reads (the layout's unless the run or the config names others)."""
-    language = languages.of_collection(run.train)
-    stopwords = getattr(cfg, f"stopwords_{language.code}", None) or language.stopwords
-    return model_settings(cfg, run.train, run.val, run.feature_collection, stopwords,
-                          run.word2vec_path or language.word2vec_path(run.root), run.seed, language.code)
+def settings_of(run, cfg, inputs=None):
+    """``model_settings`` of a ``training.TrainingRun`` with ``cfg``: the language, stop-word list and
+    word2vec it reads, as its encoder says (``inputs``: ``encoder.inputs``; else resolved by the same
+    function the encoder's are, ``run_inputs.resolve_inputs``, without loading anything)."""
+    if inputs is None:
+        from .run_inputs import resolve_inputs  # imported when needed: it imports the encoders
+        inputs = resolve_inputs(run.root, run.train, cfg, run.word2vec_path)
+    return model_settings(cfg, run.train, run.val, run.feature_collection, inputs.stopwords_path,
+                          inputs.word2vec_path, run.seed, inputs.language.code)
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
