@@ -23,7 +23,7 @@ def main(argv):
     cli.add_collections(p, "en_train", "en_val", "en_test", "query_train", "query_val", "query_test")
     cli.add_languages(p)
     cli.add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     args.config = args.config or args.former_config  # without one: the paper's feature and 500-d word2vec
     collections = Collections(args.en_train, args.en_val, args.en_test,
                               args.query_train, args.query_val, args.query_test)

@@ -23,7 +23,7 @@ def parse_args(argv):
     cli.add_overwrite(parser)
     cli.add_languages(parser)
     cli.add_debug(parser)
-    return parser.parse_args(argv)
+    return cli.parse_args(parser, argv)
 
 
 def run_stage(args):

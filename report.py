@@ -21,7 +21,7 @@ def parse_args(argv):
                                       "a Japanese --query_train)")
     cli.add_languages(parser)
     cli.add_debug(parser)
-    args = parser.parse_args(argv)
+    args = cli.parse_args(parser, argv)
     args.runs = args.former_runs + args.runs
     if not args.runs:
         parser.error("the following arguments are required: --run")

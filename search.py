@@ -18,6 +18,7 @@ import os
 import sys
 
 from w2vv.cli import add_debug, add_languages, quiet_tensorflow, run
+from w2vv.cli import parse_args as cli_parse_args
 from w2vv.languages import LANGUAGES
 
 
@@ -54,7 +55,7 @@ def parse_args(argv):
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_languages(p)
     add_debug(p)
-    args = p.parse_args(argv)
+    args = cli_parse_args(p, argv)
     if args.query and args.queries:
         p.error("give queries as arguments or with --queries, not both")
     if args.gallery and args.collection:

@@ -14,6 +14,7 @@ import socket
 import sys
 
 from w2vv.cli import add_debug, add_languages, log, quiet_tensorflow, run
+from w2vv.cli import parse_args as cli_parse_args
 from w2vv.languages import LANGUAGES
 
 
@@ -34,7 +35,7 @@ def parse_args(argv):
     p.add_argument("--port", type=int, default=8000, help="port (8000)")
     add_languages(p)
     add_debug(p)
-    return p.parse_args(argv)
+    return cli_parse_args(p, argv)
 
 
 def listen(host, port):

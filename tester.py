@@ -29,7 +29,7 @@ def parse_args(argv):
     cli.add_overwrite(p, default=1)
     cli.add_languages(p)
     cli.add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     if args.model_path is None and not (args.val and args.run):
         p.error("give --model_path, or --val and --run")
     return args

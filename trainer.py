@@ -36,7 +36,7 @@ def parse_args(argv):
     cli.add_wait(p)
     cli.add_languages(p)
     cli.add_debug(p)
-    return p.parse_args(argv)
+    return cli.parse_args(p, argv)
 
 
 def main(argv):

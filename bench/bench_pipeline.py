@@ -248,8 +248,8 @@ def part_train(args):
     from w2vv.batches import TrainingBatches
     from w2vv.config import load_config
     from w2vv.run_inputs import load_collection, make_encoder, open_features
-    from w2vv.losses import get_loss
-    from w2vv.model import build_model, make_optimizer
+    from w2vv.model import build_model
+    from w2vv.training import compile_for_training
 
     cfg = load_config(CONFIG)
     t0 = time.perf_counter()
@@ -263,7 +263,7 @@ def part_train(args):
     figure("train_rss_after_encode_mb", peak_rss_mb(), "MB", "{:.0f}")
     model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
                         encoder.embedding_matrix(np.random.default_rng(0)))
-    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+    compile_for_training(model, cfg)  # the trainer's compile call
     batches = TrainingBatches(collection, features, cfg, BATCH, seed=0)
     batches.on_epoch_begin()
     times = []
@@ -397,12 +397,12 @@ def bench_input(args, collection, features):
 
 def build_paper_model(encoder):
     from w2vv.config import load_config
-    from w2vv.losses import get_loss
-    from w2vv.model import build_model, make_optimizer
+    from w2vv.model import build_model
+    from w2vv.training import compile_for_training
     cfg = load_config(CONFIG)
     model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
                         encoder.embedding_matrix(np.random.default_rng(0)))
-    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+    compile_for_training(model, cfg)
     figure("shape_model_params", model.count_params(), "parameters", "{:,}")
     return model, cfg
 

@@ -1,3 +1,5 @@
+"""The three sentence encodings (docs/method.md#the-three-sentence-encodings), the embedding matrix, and
+the encoding cache: kept while its inputs are unchanged (a moved root too), redone when one changes."""
 import numpy as np
 
 from w2vv.bigfile import write_bigfile

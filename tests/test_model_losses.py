@@ -1,3 +1,5 @@
+"""The model and the losses (docs/method.md#the-model, #losses): the paper configs' parameter counts,
+bad configs, Keras 2.2.4's GRU, every loss against numpy, the loss registry, the plateau rule."""
 import numpy as np
 import pytest
 

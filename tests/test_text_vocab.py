@@ -1,3 +1,5 @@
+"""Tokenisation, stop words and vocabularies (docs/method.md#tokenisation-and-stop-words,
+#vocabularies): the original's lists by default, and exactly the original's words and counts."""
 import pytest
 
 from w2vv import layout

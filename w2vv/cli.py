@@ -45,18 +45,19 @@ def add_collections(parser, *roles):
                             default=DEFAULT_COLLECTIONS[role], help=f"{ROLE_HELP[role]} (default %(default)s)")
 
 
-def _declare_languages(text):
+def _checked_declarations(text):
     try:
-        return languages.declare(text)
+        languages.parse_declarations(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def add_languages(parser):
-    """``--languages``: the collections' languages. Parsing it declares them for the process
-    (its default, none, restores the paper's rule), so every module asking ``w2vv.languages``
-    about a collection gets the script's answer."""
-    parser.add_argument("--languages", default="", type=_declare_languages,
+    """``--languages``: the collections' languages, checked when parsed and declared for the process by
+    ``parse_args`` (its default, none, restores the paper's rule), so that every module asking
+    ``w2vv.languages`` about a collection gets the script's answer."""
+    parser.add_argument("--languages", default="", type=_checked_declarations,
                         help="languages of collections not named by the paper's rule: 'PATTERN=CODE …', "
                              "e.g. 'cocoja*=ja' (default: 'cn' in the name: zh, else en)")
 
@@ -75,6 +76,15 @@ def add_run(parser, *former, option="--run", required=True, help=RUN_HELP):
     """``--run NAME``: a trained run, by its name (``python -m w2vv.settings --run_name INI CONFIG`` prints
     the one do_all.sh uses). ``former``: the option's earlier names in this script, still read."""
     parser.add_argument(option, *former, dest=option[2:], required=required, metavar="RUN", help=help)
+
+
+def parse_args(parser, argv):
+    """``parser.parse_args(argv)``, then what the arguments declare for the whole process: the
+    collections' languages (``--languages``, ``add_languages``)."""
+    args = parser.parse_args(argv)
+    if hasattr(args, "languages"):
+        languages.declare(args.languages)
+    return args
 
 
 def add_config_overrides(parser):
