@@ -28,7 +28,7 @@ demo: venv
 	./do_all.sh --ini demo.ini base_w2vv
 	./do_all.sh --ini demo.ini w2vv_attention_ctl
 	@echo; echo "== demo results (mIR on cococntest; also in $(DEMO_ROOT)/results/) =="
-	@$(PY) report.py --rootpath $(DEMO_ROOT) $(foreach c,base_w2vv w2vv_attention_ctl,$$($(PY) -m w2vv.settings --run_name demo.ini $(c))) \
+	@$(PY) report.py --rootpath $(DEMO_ROOT) --run $(foreach c,base_w2vv w2vv_attention_ctl,$$($(PY) -m w2vv.settings --run_name demo.ini $(c))) \
 	  --out $(DEMO_ROOT)/results/demo.txt
 
 JA_QUERY ?= 浜辺の犬
