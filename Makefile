@@ -1,13 +1,14 @@
 # make demo: venv + demo data + the whole pipeline for two paper configs (small profile)
 # make demo-ja: the Japanese demo (Japanese -> English sentences -> images), with the optional requirements-ja.txt
-# make test: venv + the test suite (what CI runs), then its backend tests on JAX and PyTorch where
-#   make venv-jax / make venv-torch made their venvs
+# make test: venv + the test suite (what CI runs), on 2 workers; make test-fast: the quick subset (no training)
+# make lint: ruff (settings in pyproject.toml)
+#   then the backend tests on JAX and PyTorch where make venv-jax / make venv-torch made their venvs
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ROOT := demo_root
 
-.PHONY: demo demo-ja test venv venv-ja venv-jax venv-torch clean-demo bench bench-gpu gpu-wheels
+.PHONY: demo demo-ja test test-fast lint venv venv-ja venv-jax venv-torch clean-demo bench bench-gpu gpu-wheels
 
 $(VENV)/.installed: requirements.txt requirements-base.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,21 +35,24 @@ $(VENV)/.installed-ja: requirements-ja.txt $(VENV)/.installed
 venv-ja: $(VENV)/.installed-ja
 
 demo: venv
-	$(PY) tools/make_demo_data.py $(DEMO_ROOT)
+	$(PY) -m tools.make_demo_data $(DEMO_ROOT)
 	./do_all.sh --ini demo.ini base_w2vv
 	./do_all.sh --ini demo.ini w2vv_attention_ctl
 	@echo; echo "== demo results (mIR on cococntest; also in $(DEMO_ROOT)/results/) =="
-	@$(PY) report.py --rootpath $(DEMO_ROOT) $(foreach c,base_w2vv w2vv_attention_ctl,$$($(PY) -m w2vv.settings --run_name demo.ini $(c))) \
+	@$(PY) report.py --rootpath $(DEMO_ROOT) --run $(foreach c,base_w2vv w2vv_attention_ctl,$$($(PY) -m w2vv.settings --run_name demo.ini $(c))) \
 	  --out $(DEMO_ROOT)/results/demo.txt
 
 JA_QUERY ?= 浜辺の犬
 demo-ja: venv-ja
-	$(PY) tools/make_demo_data.py $(DEMO_ROOT) --ja
+	$(PY) -m tools.make_demo_data $(DEMO_ROOT) --ja
 	./do_all.sh --ini demo-ja.ini w2vv_attention_ctl
 	@echo; echo "== search: $(JA_QUERY) (Japanese model, CLM through the English sentences) =="
 	@run=$$($(PY) -m w2vv.settings --run_name demo-ja.ini w2vv_attention_ctl); \
 	$(PY) search.py --quiet --k 5 --model_path $(DEMO_ROOT)/cocojatrain/cv_keras/cocojaval/w2vv_trainer.py/$$run \
 	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$run "$(JA_QUERY)"
+
+# --dist loadfile: a file's tests on one worker, so that its module-scoped roots are built once.
+PYTEST_WORKERS ?= 2
 
 # The tests that run again on every other backend whose venv exists (make venv-jax, venv-torch): the
 # replay of the original's steps, the original's checkpoints, data parallelism, the backend rules and
@@ -58,13 +62,21 @@ BACKEND_TESTS_torch := tests/test_optimizers.py tests/test_original_checkpoints.
 	tests/test_backends.py
 BACKEND_TESTS_jax := $(BACKEND_TESTS_torch) tests/test_pipeline.py
 backend_tests = if [ -x $(VENV)-$(1)/bin/python ]; then echo "== KERAS_BACKEND=$(1) ($(VENV)-$(1))"; \
-	KERAS_BACKEND=$(1) $(VENV)-$(1)/bin/python -m pytest -q -p no:cacheprovider $(BACKEND_TESTS_$(1)); fi
+	KERAS_BACKEND=$(1) $(VENV)-$(1)/bin/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile \
+	  $(BACKEND_TESTS_$(1)); fi
 
 test: venv
-	@$(PY) -m pytest -q tests; rc=$$?; \
+	@$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
 	@$(call backend_tests,jax)
 	@$(call backend_tests,torch)
+
+test-fast: venv
+	@$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+
+lint: venv
+	$(PY) -m ruff check .
 
 clean-demo:
 	rm -rf $(DEMO_ROOT)
@@ -73,18 +85,18 @@ clean-demo:
 # (training input, model step, ranking, prediction, word2vec, memory; then the search gallery; then the doctor;
 #  then feature extraction and the search service)
 bench: venv
-	$(PY) bench/bench_pipeline.py $(if $(FULL),--full,)
-	$(PY) bench/bench_search.py $(if $(FULL),--full,)
-	$(PY) bench/bench_doctor.py $(if $(FULL),--full,)
-	$(PY) bench/bench_extract.py
-	$(PY) bench/bench_service.py $(if $(FULL),,--sizes demo --threads "")
+	$(PY) -m bench.bench_pipeline $(if $(FULL),--full,)
+	$(PY) -m bench.bench_search $(if $(FULL),--full,)
+	$(PY) -m bench.bench_doctor $(if $(FULL),--full,)
+	$(PY) -m bench.bench_extract
+	$(PY) -m bench.bench_service $(if $(FULL),,--sizes demo --threads "")
 
 # make bench-gpu [FIXTURES=DIR] [TINY=1]: the paper config's training speed under each GPU setting
 # (docs/gpu.md); DIR holds original_train_steps/ (the replay that picks the faithful default).
 # It needs no venv: on a GPU machine it runs the python3 there (KERAS_BACKEND=jax where TensorFlow is absent).
 GPU_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 bench-gpu:
-	$(GPU_PY) bench/bench_gpu.py $(if $(FIXTURES),--fixtures $(FIXTURES),) $(if $(TINY),--size tiny,)
+	$(GPU_PY) -m bench.bench_gpu $(if $(FIXTURES),--fixtures $(FIXTURES),) $(if $(TINY),--size tiny,)
 
 # make gpu-wheels: Keras and the two of its dependencies a JAX-only image may lack, as Python 3.12
 # x86-64 wheels in bench_out/wheels (namex, optree: the versions tested here), for a GPU machine without

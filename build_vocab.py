@@ -22,7 +22,7 @@ def main(argv):
     cli.add_languages(p)
     cli.add_overwrite(p)
     cli.add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     language = languages.of_collection(args.collection)
     tokenizer = Tokenizer(language.code, args.stopwords,
                           normalize=bool(args.normalize_zh) and language.normalize is not None)

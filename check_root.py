@@ -14,17 +14,19 @@ from w2vv.doctor import Collections, check_root, format_table, passed
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("config", nargs="?", default=None,
-                   help="model config (w2vv_configs/NAME.py or a .py path); without it, the paper's feature and 500-d word2vec")
+    cli.add_config(p, required=False)
+    p.add_argument("former_config", nargs="?", default=None, help=argparse.SUPPRESS)  # the former spelling
     cli.add_rootpath(p)
     cli.add_config_overrides(p)
     cli.add_feature_collection(p)
     p.add_argument("--freq_threshold", type=int, default=5, help="the vocabularies' threshold (5)")
-    cli.add_collections(p, "en_train", "en_val", "en_test", "zh_train", "zh_val", "zh_test")
+    cli.add_collections(p, "en_train", "en_val", "en_test", "query_train", "query_val", "query_test")
     cli.add_languages(p)
     cli.add_debug(p)
-    args = p.parse_args(argv)
-    collections = Collections(args.en_train, args.en_val, args.en_test, args.zh_train, args.zh_val, args.zh_test)
+    args = cli.parse_args(p, argv)
+    args.config = args.config or args.former_config  # without one: the paper's feature and 500-d word2vec
+    collections = Collections(args.en_train, args.en_val, args.en_test,
+                              args.query_train, args.query_val, args.query_test)
     checks = check_root(args.rootpath, args.config, overrides=parse_overrides(args.config_overrides),
                         feature_collection=args.feature_collection, collections=collections,
                         freq_threshold=args.freq_threshold)

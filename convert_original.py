@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from w2vv.cli import log, quiet_tensorflow, run
+from w2vv.cli import add_debug, log, quiet_tensorflow, run
 
 
 def main(argv):
@@ -14,7 +14,7 @@ def main(argv):
     p.add_argument("original_folder", help="folder with the original model.json and epoch_K.h5")
     p.add_argument("out_folder", help="where to write the converted checkpoint folder")
     p.add_argument("--weight_name", default=None, help="weights file (default: the best epoch in val_per_hist.txt)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     args = p.parse_args(argv)
     quiet_tensorflow()
     from w2vv.errors import InputError

@@ -2,7 +2,7 @@
 """Cross-lingual matching, step 4 (docs/method.md#cross-lingual-matching-cl): for the val and the test
 split, rank the English sentences of the same images for each Chinese sentence by the cosine of the
 two models' predicted visual vectors; write sent.id.score.txt, metrics.json and mir.txt into
-<root>/<zh_val|zh_test>/SimilarityIndex/<zh_train>/zh2en_<config>/."""
+<root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en_<config>/."""
 import argparse
 import sys
 
@@ -13,31 +13,31 @@ from w2vv.ranking import is_done
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     cli.add_rootpath(parser)
-    parser.add_argument("--config", required=True,
-                        help="run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other settings")
-    parser.add_argument("--en_config", default=None,
-                        help="run name of the English model, when it differs from --config's (default: --config)")
-    cli.add_collections(parser, "zh_train", "en_train", "zh_val", "en_val", "zh_test", "en_test")
+    cli.add_run(parser, "--config")
+    cli.add_run(parser, "--en_config", option="--en_run", required=False,
+                help="run name of the English model, when it differs from --run's (default: --run)")
+    cli.add_collections(parser, "query_train", "en_train", "query_val", "en_val", "query_test", "en_test")
     parser.add_argument("--splits", nargs="+", choices=("val", "test"), default=["val", "test"],
-                        help="which pairs to match: val (--zh_val with --en_val), test (--zh_test with --en_test)")
+                        help="which pairs to match: val (--query_val with --en_val), "
+                             "test (--query_test with --en_test)")
     cli.add_overwrite(parser)
     cli.add_languages(parser)
     cli.add_debug(parser)
-    return parser.parse_args(argv)
+    return cli.parse_args(parser, argv)
 
 
 def run_stage(args):
-    pairs = {"val": (args.zh_val, args.en_val), "test": (args.zh_test, args.en_test)}
-    for zh_test, en_test in (pairs[split] for split in args.splits):
-        out_dir = fusion_runs.cl_dir(args.rootpath, args.config, zh_test, args.zh_train)
-        inputs = fusion_runs.cl_inputs(args.rootpath, args.config, zh_test, en_test, args.zh_train, args.en_train,
-                                  args.en_config)
+    pairs = {"val": (args.query_val, args.en_val), "test": (args.query_test, args.en_test)}
+    for query_test, en_test in (pairs[split] for split in args.splits):
+        out_dir = fusion_runs.cl_dir(args.rootpath, args.run, query_test, args.query_train)
+        inputs = fusion_runs.cl_inputs(args.rootpath, args.run, query_test, en_test, args.query_train, args.en_train,
+                                  args.en_run)
         if is_done(out_dir) and not args.overwrite and runs.inputs_unchanged(out_dir, inputs):
-            print(f"skip {zh_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
+            print(f"skip {query_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
             continue
-        _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.config, zh_test, en_test,
-                                              args.zh_train, args.en_train, args.en_config)
-        print(f"CL {zh_test} -> {en_test}: mIR {metrics['mir']:.3f} R@1 {metrics['r1']:.3f} "
+        _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.run, query_test, en_test,
+                                              args.query_train, args.en_train, args.en_run)
+        print(f"CL {query_test} -> {en_test}: mIR {metrics['mir']:.3f} R@1 {metrics['r1']:.3f} "
               f"R@5 {metrics['r5']:.3f} R@10 {metrics['r10']:.3f} ({out_dir})")
 
 

@@ -11,7 +11,7 @@ settings of the ini file (default common.ini; see the comments there):
   0  (only with --stage 0) download, check and unpack the release archives into the root
   1  check the root (check_root.py), then build the vocabularies
   2  train and test the English model
-  3  train and test the Chinese model (CM); the query language is zh_train's (languages in the ini)
+  3  train and test the Chinese model (CM); the query language is query_train's (languages in the ini)
   4  cross-lingual matching (CL) for val and test
   5  fusion (CLM): weight chosen on val, applied on test; print the CL / CM / CLM table
 Every stage skips work already done with the same settings (overwrite = 1 in the ini redoes it).
@@ -88,8 +88,8 @@ else
 fi
 
 collections=(--en_train "$en_train" --en_val "$en_val" --en_test "$en_test"
-             --zh_train "$zh_train" --zh_val "$zh_val" --zh_test "$zh_test")
-train_args=(--rootpath "$rootpath" --model_config "$config" --overwrite "$overwrite" --languages "$languages"
+             --query_train "$query_train" --query_val "$query_val" --query_test "$query_test")
+train_args=(--rootpath "$rootpath" --config "$config" --overwrite "$overwrite" --languages "$languages"
             --feature_collection "$feature_collection" --config_overrides "$overrides")
 [ -z "$max_epochs" ] || train_args+=(--max_epochs "$max_epochs")
 [ -z "$seed" ] || train_args+=(--seed "$seed")
@@ -111,11 +111,11 @@ fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "checking $rootpath for $config (check_root.py)"
-  "$python" check_root.py "$config" --rootpath "$rootpath" --config_overrides "$overrides" --languages "$languages" \
+  "$python" check_root.py --config "$config" --rootpath "$rootpath" --config_overrides "$overrides" --languages "$languages" \
     --feature_collection "$feature_collection" --freq_threshold "$freq_threshold" "${collections[@]}" ||
     die "$rootpath: not ready for $config; fix what the table above says (stage 0 fetches the data)"
-  log "stage 1: vocabularies of $zh_train and $en_train"
-  for pair in "$zh_train:$stopwords_of_zh_train" "$en_train:$stopwords_of_en_train"; do
+  log "stage 1: vocabularies of $query_train and $en_train"
+  for pair in "$query_train:$stopwords_of_query_train" "$en_train:$stopwords_of_en_train"; do
     train=${pair%%:*} stop_list=${pair#*:}
     "$python" build_vocab.py "$train" --rootpath "$rootpath" --freq_threshold "$freq_threshold" \
       --overwrite "$overwrite" --normalize_zh "$normalize_zh" --languages "$languages" \
@@ -129,21 +129,21 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  log "stage 3: train $run_name on $zh_train, test on $zh_val and $zh_test (CM)"
-  "$python" trainer.py "$zh_train" "$zh_val" "$zh_test" "${train_args[@]}"
+  log "stage 3: train $run_name on $query_train, test on $query_val and $query_test (CM)"
+  "$python" trainer.py "$query_train" "$query_val" "$query_test" "${train_args[@]}"
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: cross-lingual matching (CL) for val and test"
-  "$python" cross_lingual.py --rootpath "$rootpath" --config "$run_name" --overwrite "$overwrite" \
+  "$python" cross_lingual.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" \
     --languages "$languages" "${collections[@]}"
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "stage 5: fusion (CLM) on val, applied on test"
-  "$python" fuse.py --rootpath "$rootpath" --config "$run_name" --overwrite "$overwrite" --zh_train "$zh_train" \
-    --zh_val "$zh_val" --zh_test "$zh_test" --rank_norm "$rank_norm" --languages "$languages"
-  "$python" report.py --rootpath "$rootpath" "$run_name" --zh_train "$zh_train" --zh_test "$zh_test" \
+  "$python" fuse.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" --query_train "$query_train" \
+    --query_val "$query_val" --query_test "$query_test" --rank_norm "$rank_norm" --languages "$languages"
+  "$python" report.py --rootpath "$rootpath" --run "$run_name" --query_train "$query_train" --query_test "$query_test" \
     --languages "$languages" --out "$rootpath/$results_file"
 fi
 log "done: $run_name (stages $stage-$stop_stage)"

@@ -6,7 +6,7 @@ by hand) is used as it is; an interrupted download resumes from its .part file."
 import argparse
 import sys
 
-from w2vv.cli import log, run
+from w2vv.cli import add_debug, log, run
 from w2vv.download import ARCHIVES, DEFAULT_ARCHIVES, prepare_root
 from w2vv.errors import InputError
 
@@ -36,7 +36,7 @@ def main(argv):
     p.add_argument("--size", action="append", default=[], metavar="NAME=BYTES", help="an archive's size, checked")
     p.add_argument("--retries", type=int, default=3, help="retries of a download that stops early (3)")
     p.add_argument("--retry_wait", type=float, default=5.0, help="seconds between retries (5)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     args = p.parse_args(argv)
     names = [n.strip() for n in args.archives.replace(" ", ",").split(",") if n.strip()]
     prepare_root(args.rootpath, names, name_values(args.url, "--url"), name_values(args.sha256, "--sha256"),

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from w2vv.cli import log, quiet_tensorflow, run
+from w2vv.cli import add_debug, add_overwrite, log, quiet_tensorflow, run
 
 
 def parse_args(argv):
@@ -30,8 +30,8 @@ def parse_args(argv):
     p.add_argument("--image_size", type=int, default=None, help="input size (default: the network's own)")
     p.add_argument("--feature", default=None,
                    help="feature name, the BigFile folder's (default: <cnn>_<weights>_avgpool)")
-    p.add_argument("--overwrite", action="store_true", help="extract again over finished features")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_overwrite(p, what="extract again over finished features")
+    add_debug(p)
     args = p.parse_args(argv)
     if args.batch_size < 1:
         p.error("--batch_size must be at least 1")
@@ -47,11 +47,10 @@ def main(argv):
         raise InputError(f"{args.rootpath}: rootpath not found (create it first)")
     summary = extract_features(args.image_dir, args.rootpath, args.collection, cnn=args.cnn, weights=args.weights,
                                batch_size=args.batch_size, feature=args.feature, image_size=args.image_size,
-                               overwrite=args.overwrite, log=log)
+                               overwrite=bool(args.overwrite), log=log)
     name = os.path.basename(summary["feature_dir"])
     log(f"feature name: {name} (train on it with --config_overrides img_feature={name},n_layers=0-2048-feat)")
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(run(main))

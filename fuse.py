@@ -2,7 +2,7 @@
 """Fusion of cross-lingual and cross-media matching (docs/method.md#fusion-clm, pipeline step 5): choose
 w in 0.00..0.99 by the mIR of w·CL + (1 − w)·CM on the val split, apply it on test, write
 sent.id.score.txt, metrics.json, mir.txt and weight.txt into
-<root>/<zh_val|zh_test>/SimilarityIndex/<zh_train>/zh2en2img_<config>/."""
+<root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en2img_<config>/."""
 import argparse
 import sys
 
@@ -13,27 +13,26 @@ from w2vv.ranking import is_done
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     cli.add_rootpath(parser)
-    parser.add_argument("--config", required=True,
-                        help="run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other settings")
-    cli.add_collections(parser, "zh_train", "zh_val", "zh_test")
+    cli.add_run(parser, "--config")
+    cli.add_collections(parser, "query_train", "query_val", "query_test")
     parser.add_argument("--rank_norm", type=int, choices=(0, 1), default=0,
                         help="1: replace scores by 1 - rank/N before fusing (off in the paper)")
     cli.add_overwrite(parser)
     cli.add_languages(parser)
     cli.add_debug(parser)
-    return parser.parse_args(argv)
+    return cli.parse_args(parser, argv)
 
 
 def run_stage(args):
-    test_dir = fusion_runs.clm_dir(args.rootpath, args.config, args.zh_test, args.zh_train)
-    inputs = fusion_runs.clm_inputs(args.rootpath, args.config, args.zh_val, args.zh_test, args.zh_train)
+    test_dir = fusion_runs.clm_dir(args.rootpath, args.run, args.query_test, args.query_train)
+    inputs = fusion_runs.clm_inputs(args.rootpath, args.run, args.query_val, args.query_test, args.query_train)
     if is_done(test_dir) and not args.overwrite and runs.inputs_unchanged(test_dir, inputs):
         print(f"skip fusion: {test_dir} already has mir.txt (--overwrite 1 to redo)")
         return
     w, val_metrics, test_metrics = fusion_runs.fusion_run(
-        args.rootpath, args.config, args.zh_val, args.zh_test, args.zh_train, rank_norm=bool(args.rank_norm))
-    print(f"CLM w = {w:.2f} (best on {args.zh_val}: mIR {val_metrics['mir']:.3f}); "
-          f"{args.zh_test}: mIR {test_metrics['mir']:.3f} ({test_dir})")
+        args.rootpath, args.run, args.query_val, args.query_test, args.query_train, rank_norm=bool(args.rank_norm))
+    print(f"CLM w = {w:.2f} (best on {args.query_val}: mIR {val_metrics['mir']:.3f}); "
+          f"{args.query_test}: mIR {test_metrics['mir']:.3f} ({test_dir})")
 
 
 def main(argv):

@@ -6,14 +6,14 @@ import argparse
 import os
 import sys
 
-from w2vv.cli import run
+from w2vv.cli import add_debug, run
 from w2vv.errors import InputError
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("folders", nargs="+", help="checkpoint folder(s)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     return p.parse_args(argv)
 
 

@@ -1,32 +1,37 @@
 #!/usr/bin/env python3
 """The results table of the paper (docs/method.md#the-papers-numbers): test mIR of CL, CM and CLM per config,
 read from the metrics.json files that cross_lingual.py, the tester and fuse.py wrote.
-Printed, and written to <root>/results/zh2en2img_results.txt (or --out)."""
+Printed, and written to <root>/results/zh2en2img_results.txt (ja2en2img_… for Japanese queries; or --out:
+do_all.sh writes a run's table to <root>/results/RUN.txt). The paths: w2vv/layout.py."""
 import argparse
-import os
 import sys
 
-from w2vv import cli, languages, results_table
+from w2vv import cli, languages, layout, results_table
 from w2vv.atomic import write_text
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("configs", nargs="+", metavar="CONFIG",
-                        help="run names: the config's, tagged when trained with other settings")
+    parser.add_argument("--run", nargs="+", action="extend", default=[], dest="runs", metavar="RUN",
+                        help="run names, a row each: " + cli.RUN_HELP[len("run name: "):])
+    parser.add_argument("former_runs", nargs="*", metavar="RUN", help=argparse.SUPPRESS)  # the former spelling
     cli.add_rootpath(parser)
-    cli.add_collections(parser, "zh_train", "zh_test")
+    cli.add_collections(parser, "query_train", "query_test")
     parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt (ja2en2img_… for "
-                                      "a Japanese --zh_train)")
+                                      "a Japanese --query_train)")
     cli.add_languages(parser)
     cli.add_debug(parser)
-    return parser.parse_args(argv)
+    args = cli.parse_args(parser, argv)
+    args.runs = args.former_runs + args.runs
+    if not args.runs:
+        parser.error("the following arguments are required: --run")
+    return args
 
 
 def run_stage(args):
-    table = results_table.result_table(args.rootpath, args.configs, args.zh_test, args.zh_train)
-    lang = languages.language_of(args.zh_train)
-    out = args.out or os.path.join(args.rootpath, "results", f"{lang}2{languages.PIVOT}2img_results.txt")
+    table = results_table.result_table(args.rootpath, args.runs, args.query_test, args.query_train)
+    lang = languages.language_of(args.query_train)
+    out = args.out or layout.report_file(args.rootpath, lang)
     write_text(out, table)
     print(table, end="")
 

@@ -16,7 +16,7 @@ def parse_args(argv):
     p.add_argument("train", help="training collection of the model, e.g. cococntrain")
     p.add_argument("test", help="the tested collection, e.g. cococntest")
     cli.add_rootpath(p)
-    p.add_argument("--config", required=True, help="config (run) name, e.g. w2vv_attention_ctl")
+    cli.add_run(p, "--config")
     p.add_argument("--n", type=int, default=20, help="queries shown (20; a random sample)")
     p.add_argument("--k", type=int, default=10, help="images per query (10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample")
@@ -32,7 +32,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     from w2vv.pages import write_results_page
-    path, summary = write_results_page(args.rootpath, args.test, args.train, args.config, args.n, args.k,
+    path, summary = write_results_page(args.rootpath, args.test, args.train, args.run, args.n, args.k,
                                        args.seed, args.embed, args.out)
     print(f"{path}: {summary['queries']} queries, {summary['images']} thumbnails "
           f"({summary['pictures']} pictures, {summary['images'] - summary['pictures']} labelled tiles)")

@@ -17,7 +17,8 @@ import json
 import os
 import sys
 
-from w2vv.cli import quiet_tensorflow, run
+from w2vv.cli import add_debug, quiet_tensorflow, run
+from w2vv.cli import parse_args as cli_parse_args
 from w2vv.languages import LANGUAGES
 from w2vv.retrieval.options import add_search_options, open_searcher
 
@@ -35,8 +36,8 @@ def parse_args(argv):
                    help="route of a Chinese or Japanese query (default: clm when possible, else cm)")
     p.add_argument("--json", action="store_true", help="JSON lines output")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    args = p.parse_args(argv)
+    add_debug(p)
+    args = cli_parse_args(p, argv)
     if args.query and args.queries:
         p.error("give queries as arguments or with --queries, not both")
     return args

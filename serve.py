@@ -23,7 +23,8 @@ import socket  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 
-from w2vv.cli import log, quiet_tensorflow, run  # noqa: E402
+from w2vv.cli import add_debug, log, quiet_tensorflow, run  # noqa: E402
+from w2vv.cli import parse_args as cli_parse_args  # noqa: E402
 from w2vv.errors import InputError  # noqa: E402
 from w2vv.retrieval.options import add_search_options, open_searcher  # noqa: E402
 
@@ -51,8 +52,8 @@ def parse_args(argv):
     p.add_argument("--log_queries", action="store_true", help="log the queries' text (default: length, language)")
     p.add_argument("--search_threads", type=int, default=None,
                    help="searches run at once, in threads off the event loop (default: the CPU cores, at most 4)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    return p.parse_args(argv)
+    add_debug(p)
+    return cli_parse_args(p, argv)
 
 
 def port_number(text):

@@ -17,10 +17,9 @@ def parse_args(argv):
     p.add_argument("train", help="the training collection of the model, e.g. cococntrain")
     p.add_argument("test", help="the collection to test on, e.g. cococntest")
     cli.add_rootpath(p)
-    p.add_argument("--model_path", default=None, help="checkpoint folder (default: from --val and --model_config)")
+    p.add_argument("--model_path", default=None, help="checkpoint folder (default: from --val and --run)")
     p.add_argument("--val", default=None, help="validation collection of the run (to find the checkpoint folder)")
-    p.add_argument("--model_config", default=None,
-                   help="run name (the config's, tagged when trained with other settings) to find the checkpoint folder")
+    cli.add_run(p, "--model_config", required=False, help=cli.RUN_HELP + " (finds the checkpoint folder)")
     p.add_argument("--weight_name", default=None, help="weights file in the folder (default: the best epoch)")
     p.add_argument("--evaluate", type=int, default=None, choices=[0, 1],
                    help="rank images and write the figures (default: only for Chinese collections)")
@@ -30,9 +29,9 @@ def parse_args(argv):
     cli.add_overwrite(p, default=1)
     cli.add_languages(p)
     cli.add_debug(p)
-    args = p.parse_args(argv)
-    if args.model_path is None and not (args.val and args.model_config):
-        p.error("give --model_path, or --val and --model_config")
+    args = cli.parse_args(p, argv)
+    if args.model_path is None and not (args.val and args.run):
+        p.error("give --model_path, or --val and --run")
     return args
 
 
@@ -43,7 +42,7 @@ def main(argv):
     from w2vv.testing import predict_and_rank
 
     layout.require_root(args.rootpath)
-    folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.model_config)
+    folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.run)
     weights = os.path.join(folder, args.weight_name) if args.weight_name else None
     predict_and_rank(args.rootpath, args.train, args.test, folder, weights,
                      None if args.evaluate is None else bool(args.evaluate), args.feature_collection,

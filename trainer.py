@@ -19,7 +19,7 @@ def parse_args(argv):
     p.add_argument("val", help="validation collection (picks the best epoch), e.g. cococnval")
     p.add_argument("test", help="test collection, e.g. cococntest")
     cli.add_rootpath(p)
-    p.add_argument("--model_config", required=True, help="config name in w2vv_configs/ (or a path to a .py)")
+    cli.add_config(p, "--model_config")
     p.add_argument("--config_dir", default=None, help="folder of config files (default: w2vv_configs/)")
     cli.add_config_overrides(p)
     cli.add_overwrite(p)
@@ -36,7 +36,7 @@ def parse_args(argv):
     cli.add_wait(p)
     cli.add_languages(p)
     cli.add_debug(p)
-    return p.parse_args(argv)
+    return cli.parse_args(p, argv)
 
 
 def main(argv):
@@ -52,7 +52,7 @@ def main(argv):
     for key in ("batch_size", "max_epochs"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
-    cfg, name = runs.configured_run(args.model_config, overrides, args.feature_collection, args.word2vec,
+    cfg, name = runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec,
                                     args.config_dir)
     run_ = TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
                        args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite))

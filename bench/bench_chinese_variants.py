@@ -2,7 +2,7 @@
 """Chinese as people type it: do traditional, Taiwan-worded, Hong Kong and full-width versions of
 real sentences find the images their simplified originals find?
 
-    python bench/bench_chinese_variants.py SENTENCES [--model_path CKPT] [--k 5]
+    python -m bench.bench_chinese_variants SENTENCES [--model_path CKPT] [--k 5]
 
 SENTENCES is an ``id<TAB>sentence`` file of raw simplified Chinese (COCO-CN's raw sentence files).
 Every variant is written from the original with OpenCC (``tools/chinese_variants.py``). Printed as
@@ -24,13 +24,12 @@ import os
 import sys
 import unicodedata
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [REPO, os.path.join(REPO, "tools")]
+from tools.chinese_variants import VARIANTS, make_variant, opencc_converter, read_sentences
+from w2vv.cli import add_debug, quiet_tensorflow, run
+from w2vv.languages import OPENCC_CONFIGS
+from w2vv.text import Tokenizer
 
-from chinese_variants import VARIANTS, make_variant, opencc_converter, read_sentences  # noqa: E402
-from w2vv.cli import quiet_tensorflow, run  # noqa: E402
-from w2vv.languages import OPENCC_CONFIGS  # noqa: E402
-from w2vv.text import Tokenizer  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 
@@ -94,7 +93,7 @@ def main(argv):
     p.add_argument("--model_path", default=None,
                    help="Chinese checkpoint folder (default: the demo's w2vv_attention_ctl)")
     p.add_argument("--k", type=int, default=5, help="top-k compared (5)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     args = p.parse_args(argv)
     args.model_path = args.model_path or demo_model()
     quiet_tensorflow()

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """How long the doctor (check_root.py) takes on a root of the paper's size.
 
-    python bench/bench_doctor.py            # the paper's collections and BigFiles; Chinese word2vec 200,000 words
-    python bench/bench_doctor.py --full     # Chinese word2vec 1,000,000 words (2 GB of .npy)
+    python -m bench.bench_doctor            # the paper's collections and BigFiles; Chinese word2vec 200,000 words
+    python -m bench.bench_doctor --full     # Chinese word2vec 1,000,000 words (2 GB of .npy)
 
 Generates, in --workdir (deleted afterwards unless --keep), a root with the published counts:
 the six collections (121,286 images / 606,757 sentences, 18,341 / 20,021, 1,000 / 1,000 each),
@@ -23,10 +23,9 @@ import time
 
 import numpy as np
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from w2vv import layout
 
-from w2vv import layout  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 EN_WORDS = 1_700_000
 DIM_FEATURE, DIM_W2V = 2048, 500

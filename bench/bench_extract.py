@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Feature extraction benchmark: images/s of extract_features (w2vv.features) on generated photos.
 
-    python bench/bench_extract.py                                   # resnet152 and mobilenetv3small, 128 images
-    python bench/bench_extract.py --cnns resnet50 --images 256 --batch_size 16
+    python -m bench.bench_extract                                   # resnet152 and mobilenetv3small, 128 images
+    python -m bench.bench_extract --cnns resnet50 --images 256 --batch_size 16
 
 The photos are generated JPEGs of 640x480 (smooth colour fields with noise, about the size of an
 MS-COCO image), so decoding, resizing and thumbnailing cost what they cost for real photos. The
@@ -15,16 +15,12 @@ the whole of extract_features (reading, thumbnails, CNN, chunks, BigFile). Print
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from w2vv.features import extract_features  # noqa: E402
+from w2vv.features import extract_features
 
 
 def report(name, value, unit):

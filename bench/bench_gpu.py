@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Training speed of the paper config on a GPU, under each setting that changes speed or math.
 
-    python bench/bench_gpu.py --fixtures DIR     # the paper's scale: needs a GPU (a few minutes on one H200)
-    python bench/bench_gpu.py --size tiny        # everything at a tiny scale, on any machine (CPU: < 2 min)
+    python -m bench.bench_gpu --fixtures DIR     # the paper's scale: needs a GPU (a few minutes on one H200)
+    python -m bench.bench_gpu --size tiny        # everything at a tiny scale, on any machine (CPU: < 2 min)
 
 1. Prints the machine, the Keras backend (``KERAS_BACKEND``: tensorflow, jax or torch; ``--backends``
    runs the whole benchmark once per backend named), its version and its GPUs.
@@ -28,13 +28,11 @@ from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+from bench import bench_pipeline as pipeline  # light: no TensorFlow
+from bench.bench_pipeline import BATCH, CONFIG, FIGURES, TRAIN, figure, note
+from w2vv import layout
 
-from bench import bench_pipeline as pipeline  # noqa: E402  (light: no TensorFlow)
-from bench.bench_pipeline import BATCH, CONFIG, FIGURES, TRAIN, figure, note  # noqa: E402
-from w2vv import layout  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 EPOCH_SENTENCES = pipeline.SHAPES["full"]["sentences"]  # an English epoch of the paper: 606,757 sentences
 GOAL_SENT_PER_S = 3_400      # an epoch in 3 minutes or less
@@ -262,7 +260,7 @@ def check_environment():
     missing = [name for name in ("numpy", "scipy", "h5py", "keras", backend) if importlib.util.find_spec(name) is None]
     if missing:
         raise SystemExit(f"error: {sys.executable}: missing Python package(s) {', '.join(missing)} "
-                         f"(README 'On a GPU' says how to install them)")
+                         f"(docs/gpu.md#installing-on-a-gpu-machine says how to install them)")
 
 
 def replay_folder(fixtures):
@@ -275,7 +273,7 @@ def replay_folder(fixtures):
 
 
 def child(args, *extra):
-    return [sys.executable, os.path.abspath(__file__), "--size", args.size, "--root", args.root,
+    return [sys.executable, "-m", "bench.bench_gpu", "--size", args.size, "--root", args.root,
             *(["--replay_folder", args.replay_folder] if args.replay_folder else []),
             *(f"--{key}={getattr(args, key)}" for key in ("batches", "warmup_batches", "step_batches")), *extra]
 
@@ -397,7 +395,7 @@ def each_backend(backends, argv):
     statuses = []
     for backend in backends:
         print(f"# ==== backend {backend}", flush=True)
-        statuses.append(subprocess.run([sys.executable, os.path.abspath(__file__), *argv],
+        statuses.append(subprocess.run([sys.executable, "-m", "bench.bench_gpu", *argv], cwd=REPO,
                                        env={**os.environ, "KERAS_BACKEND": backend}).returncode)
     return max(statuses)
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Does the project learn as the original did? Two checks, each printing per-epoch figures.
 
-    python bench/bench_learning.py generated            # paper configs on generated data: Keras 2.2.4's
+    python -m bench.bench_learning generated            # paper configs on generated data: Keras 2.2.4's
                                                         # step (the default) beside Keras 3's RMSprop
-    python bench/bench_learning.py original --original DIR
+    python -m bench.bench_learning original --original DIR
                                                         # the configs the original code trained in DIR
                                                         # (a VisualSearch root with its checkpoint folders),
                                                         # trained here with several seeds, beside its histories
@@ -25,16 +25,14 @@ the machine, and the point is to look at them side by side.
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+
+from w2vv import layout
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported (in the functions)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [REPO, os.path.join(REPO, "tools")]
-
-import numpy as np  # noqa: E402
-
-from w2vv import layout  # noqa: E402
 
 RUNS = (("en", "mscoco2014dev-train", "mscoco2014dev-val"), ("zh", "cococntrain", "cococnval"))
 PAPER_CONFIGS = ("base_w2vv", "w2vv_attention_ctl")
@@ -70,7 +68,7 @@ def figure(name, value, unit=""):
 
 
 def generated(args, workdir):
-    from make_demo_data import make_demo_root
+    from tools.make_demo_data import make_demo_root
     from w2vv.config import load_config, parse_overrides
     from w2vv.model import output_dim
     root = os.path.join(workdir, "VisualSearch")
@@ -112,14 +110,16 @@ def original(args, workdir):
             runs = [train_once(root, train, val, cfg, seed) for seed in range(args.seeds)]
             losses, aps = np.array([r[0] for r in runs]), np.array([r[1] for r in runs])
             print(f"\n{config} on {train} ({cfg.loss_fun})")
-            print(f"{'epoch':>5}  {'loss original':>13}  {'loss here':>28}  {'val AP original':>15}  {'val AP here':>24}")
+            print(f"{'epoch':>5}  {'loss original':>13}  {'loss here':>28}  "
+                  f"{'val AP original':>15}  {'val AP here':>24}")
             for e in sorted(their_loss):
                 print(f"{e:>5}  {their_loss[e]:>13.4f}  {_spread(losses[:, e], 4):>28}  {their_ap[e]:>15.4f}  "
                       f"{_spread(aps[:, e], 4):>24}")
             last = max(their_loss)
             figure(f"{config}_{lang}_original_val_ap_last_epoch", their_ap[last])
             figure(f"{config}_{lang}_here_val_ap_last_epoch_mean", aps[:, last].mean())
-            figure(f"{config}_{lang}_loss_ratio_here_over_original_last_epoch", losses[:, last].mean() / their_loss[last])
+            figure(f"{config}_{lang}_loss_ratio_here_over_original_last_epoch",
+                   losses[:, last].mean() / their_loss[last])
 
 
 def _spread(values, digits):

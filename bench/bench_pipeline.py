@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Speed and memory of the pipeline at the paper's scale (issue "Speed at the paper's scale").
 
-    python bench/bench_pipeline.py            # quick shapes (a few minutes on 2 cores)
-    python bench/bench_pipeline.py --full     # the paper's shapes (121,286 images, 606,757 sentences)
+    python -m bench.bench_pipeline            # quick shapes (a few minutes on 2 cores)
+    python -m bench.bench_pipeline --full     # the paper's shapes (121,286 images, 606,757 sentences)
 
 Generates a VisualSearch root in the real layout (caption file, ImageSets, a 2048-d feature
 BigFile, a 500-d word2vec BigFile), then measures and prints every figure on a line of its
@@ -27,15 +27,12 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from w2vv import layout  # light: no TensorFlow
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported (in the parts)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-from w2vv import layout  # noqa: E402  (light: no TensorFlow)
 
 TRAIN = "mscoco2014dev-train"
 CONFIG = "w2vv_attention_ctl"       # the paper's enhanced W2VV: attention + ctl
@@ -251,8 +248,8 @@ def part_train(args):
     from w2vv.batches import TrainingBatches
     from w2vv.config import load_config
     from w2vv.run_inputs import load_collection, make_encoder, open_features
-    from w2vv.losses import get_loss
-    from w2vv.model import build_model, make_optimizer
+    from w2vv.model import build_model
+    from w2vv.training import compile_for_training
 
     cfg = load_config(CONFIG)
     t0 = time.perf_counter()
@@ -266,7 +263,7 @@ def part_train(args):
     figure("train_rss_after_encode_mb", peak_rss_mb(), "MB", "{:.0f}")
     model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
                         encoder.embedding_matrix(np.random.default_rng(0)))
-    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+    compile_for_training(model, cfg)  # the trainer's compile call
     batches = TrainingBatches(collection, features, cfg, BATCH, seed=0)
     batches.on_epoch_begin()
     times = []
@@ -334,7 +331,7 @@ def random_vectors(n, seed):
 
 def run_part(args, name, extra=()):
     """Run ``--part name`` in a fresh interpreter; echo its figures and keep them."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--part", name, "--root", args.root, "--parts", args.parts,
+    cmd = [sys.executable, "-m", "bench.bench_pipeline", "--part", name, "--root", args.root, "--parts", args.parts,
            "--w2v_lookup", str(args.w2v_lookup), *extra]
     for key, value in args.shapes.items():
         cmd += [f"--{key}", str(value)]
@@ -400,12 +397,12 @@ def bench_input(args, collection, features):
 
 def build_paper_model(encoder):
     from w2vv.config import load_config
-    from w2vv.losses import get_loss
-    from w2vv.model import build_model, make_optimizer
+    from w2vv.model import build_model
+    from w2vv.training import compile_for_training
     cfg = load_config(CONFIG)
     model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
                         encoder.embedding_matrix(np.random.default_rng(0)))
-    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg))
+    compile_for_training(model, cfg)
     figure("shape_model_params", model.count_params(), "parameters", "{:,}")
     return model, cfg
 
@@ -491,7 +488,8 @@ def bench_rank(args):
     if predicted > 120:
         figure("rank_5k_write_s", "skipped", f"(25 x the 1k write predicts {predicted:.0f} s > 60 s)")
         return
-    cmd = [sys.executable, os.path.abspath(__file__), "--part", "rank_write", "--root", args.root, "--rank_n", "5000"]
+    cmd = [sys.executable, "-m", "bench.bench_pipeline", "--part", "rank_write", "--root", args.root,
+           "--rank_n", "5000"]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
         if proc.stdout.readline().strip() != "ready":
             raise SystemExit("error: the rank_write part failed")
@@ -527,7 +525,8 @@ def parse_args(argv):
     p.add_argument("--w2v_words", type=int, help="word2vec size (quick 200,000; full 1,700,000)")
     p.add_argument("--w2v_lookup", type=int, default=10_000, help="words looked up in word2vec (10,000)")
     p.add_argument("--train_steps", type=int, help="training steps of the memory part (quick 10; full 50)")
-    p.add_argument("--input_batches", type=int, help="batches timed for the input figures (0: a whole epoch; quick 0, full 1000)")
+    p.add_argument("--input_batches", type=int,
+                   help="batches timed for the input figures (0: a whole epoch; quick 0, full 1000)")
     p.add_argument("--model_steps", type=int, help="timed train_on_batch steps, after 2 warm-up steps (5)")
     p.add_argument("--single_calls", type=int, help="one-sentence predict calls timed (quick 50; full 100)")
     p.add_argument("--parts", default="vocab,train,input,model,tester,rank,w2v",

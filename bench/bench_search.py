@@ -2,8 +2,8 @@
 """Gallery index benchmark: build time and queries per second of the exact numpy search, the exact
 FAISS index (IndexFlatIP) and the approximate one (IndexIVFFlat), on generated galleries.
 
-    python bench/bench_search.py                    # quick: 20,000 and 100,000 images, 512-d
-    python bench/bench_search.py --full             # 121,286 (MS-COCO train) and 1,000,000 images, 2048-d
+    python -m bench.bench_search                    # quick: 20,000 and 100,000 images, 512-d
+    python -m bench.bench_search --full             # 121,286 (MS-COCO train) and 1,000,000 images, 2048-d
 
 Galleries are generated like CNN features (non-negative, clustered) and written as BigFiles in
 --workdir (deleted afterwards unless --keep); queries are gallery vectors plus noise, like predicted
@@ -27,9 +27,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from w2vv.retrieval.gallery import default_nlist, default_nprobe, open_gallery  # noqa: E402
+from w2vv.retrieval.gallery import default_nlist, default_nprobe, open_gallery
 
 QUICK_SIZES, QUICK_DIM = (20_000, 100_000), 512
 FULL_SIZES, FULL_DIM = (121_286, 1_000_000), 2048

@@ -4,9 +4,9 @@ models, on the demo gallery (1,770 images) and on a generated gallery of 121,286
 keep-alive clients on loopback; optionally beside another checkout's serve.py (today's code) on
 exactly the same data, one after the other, in the same run.
 
-    python bench/bench_service.py                                   # demo root, sizes demo,121286
-    python bench/bench_service.py --compare /path/to/old/checkout   # both, side by side
-    python bench/bench_service.py --sizes demo --clients 1,8 --requests 100
+    python -m bench.bench_service                                   # demo root, sizes demo,121286
+    python -m bench.bench_service --compare /path/to/old/checkout   # both, side by side
+    python -m bench.bench_service --sizes demo --clients 1,8 --requests 100
 
 The 121,286-image gallery is a collection of the demo root (bench_gallery121286, removed at the
 end): the 1,770 demo images' features, then generated rows near them (the English sentences still
@@ -35,12 +35,11 @@ import time
 
 import numpy as np
 
+from w2vv import layout
+from w2vv.bigfile import BigFile, write_bigfile
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path[:0] = [REPO]
-
-from w2vv import layout  # noqa: E402
-from w2vv.bigfile import BigFile, write_bigfile  # noqa: E402
 
 QUERIES = ["一只狗在草地上跑", "一架飞机在天空中飞", "海滩上有一只风筝", "一头大象在田野里", "一只猫在房间里",
            "一辆公共汽车在街上", "两个人在海滩上", "一只红色的鸟", "桌子上有一个披萨", "一匹马在田野里"]

@@ -1,41 +1,42 @@
+"""Pytest's fixtures shared by the test files (plain helpers: ``tests/helpers.py``). The roots made
+here are built once per session (once per worker under pytest-xdist): a test copies one
+(``helpers.copy_root``) before changing it."""
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import FIXTURES, build_vocab, copy_root, make_small_root
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
 @pytest.fixture
 def fixtures():
-    """``../shared/fixtures`` (files in the original formats); skip where a clone has none."""
+    """The files in the original formats (``FIXTURES``, outside the repository); skip where a clone has none."""
     if not FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is absent")
+        pytest.skip("the original's fixtures are absent")
     return FIXTURES
 
 
-def run_script(args, log, timeout=900):
-    """Run one of the project's scripts (``args[0]`` relative to the repo) with this Python, its
-    output into the open file ``log``; fail the test with the log's name if it fails."""
-    import subprocess
-    done = subprocess.run([sys.executable, *args], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=timeout,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert done.returncode == 0, f"{args[0]} failed, see {log.name}"
+@pytest.fixture(scope="session")
+def small_root(tmp_path_factory):
+    """A tiny generated root (demo data at scale 0.05, 16-d features), no vocabulary built. Read only."""
+    return make_small_root(tmp_path_factory, "small")
 
 
-def make_small_root(tmp_path_factory, name, vocabularies_of=()):
-    """A tiny generated root in the real layout (demo data at scale 0.05, 16-d features), with the
-    vocabularies of the training collections ``vocabularies_of`` built."""
-    import subprocess
-    sys.path.insert(0, str(REPO / "tools"))
-    from make_demo_data import make_demo_root
-    root = tmp_path_factory.mktemp(name) / "VisualSearch"
-    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
-    for train in vocabularies_of:
-        subprocess.run([sys.executable, str(REPO / "build_vocab.py"), train, "--rootpath", str(root)],
-                       check=True, capture_output=True)
+@pytest.fixture(scope="session")
+def small_root_vocab(small_root, tmp_path_factory):
+    """``small_root`` with the vocabularies of cococntrain built. Read only."""
+    root = copy_root(small_root, tmp_path_factory.mktemp("small_vocab"))
+    build_vocab(root, "cococntrain")
+    return root
+
+
+@pytest.fixture(scope="session")
+def half_root(tmp_path_factory):
+    """The demo data at scale 0.5 with 64-d features, which test_pipeline.py and test_japanese.py run
+    do_all.sh on: run by one process (one worker), they train the English model (seed 0) once."""
+    from tools.make_demo_data import make_demo_root
+    root = tmp_path_factory.mktemp("half") / "VisualSearch"
+    make_demo_root(root, scale=0.5, feature_dim=64, verbose=False)
     return root

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
 from w2vv import backend, runs
 from w2vv.config import load_config
 from w2vv.errors import InputError
@@ -65,7 +65,7 @@ def test_precision_is_a_setting_that_tags_the_run_name():
 def test_tf32_and_mixed_need_a_gpu_in_one_line(tmp_path_factory):
     if backend.gpu_count():
         pytest.skip("a GPU is visible")
-    from conftest import make_small_root
+    from tests.helpers import make_small_root
     root = make_small_root(tmp_path_factory, "precision", vocabularies_of=("cococntrain",))
     for precision in ("tf32", "mixed"):
         result = run_trainer("cococntrain", "cococnval", "cococntest", "--rootpath", str(root), "--model_config",
@@ -89,11 +89,10 @@ def test_the_run_record_names_its_backend_and_a_resume_on_another_stops():
 PREDICT = r"""
 import sys
 import numpy as np
-sys.path.insert(0, sys.argv[1])
 from w2vv.inference import load_trained_model
-model, _ = load_trained_model(sys.argv[2], sys.argv[2] + "/epoch_0.h5")
-inputs = np.load(sys.argv[2] + "/inputs.npz")
-np.save(sys.argv[3], model.predict_on_batch([inputs["seq"], inputs["aux"]]))
+model, _ = load_trained_model(sys.argv[1], sys.argv[1] + "/epoch_0.h5")
+inputs = np.load(sys.argv[1] + "/inputs.npz")
+np.save(sys.argv[2], model.predict_on_batch([inputs["seq"], inputs["aux"]]))
 """
 
 
@@ -134,7 +133,7 @@ def test_a_checkpoint_predicts_the_same_vectors_on_every_backend_installed(tmp_p
         pytest.skip("no other backend's venv (make venv-jax, make venv-torch)")
     for name, venv in others.items():
         out = tmp_path / f"{name}.npy"
-        done = subprocess.run([str(venv / "bin" / "python"), "-c", PREDICT, str(REPO), folder, str(out)],
+        done = subprocess.run([str(venv / "bin" / "python"), "-c", PREDICT, folder, str(out)], cwd=REPO,
                               capture_output=True, text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": name})
         assert done.returncode == 0, done.stderr[-3000:]
         assert np.abs(np.load(out) - here).max() <= 1e-5, name
@@ -158,7 +157,7 @@ def test_a_mixed_precision_checkpoint_loads_for_prediction_in_float32(tmp_path):
 def test_the_whole_pipeline_runs_on_this_backend_and_records_it(tmp_path_factory):
     """do_all.sh stages 1-5, one epoch of a small model, on the backend of this Python (tests/test_pipeline.py
     checks the learning, on TensorFlow and JAX; PyTorch runs eagerly and is too slow for it on a CPU)."""
-    from conftest import make_small_root
+    from tests.helpers import make_small_root
     from w2vv import layout
     root = make_small_root(tmp_path_factory, "backend_pipeline")
     ini = root.parent / "backend.ini"
@@ -187,7 +186,7 @@ def test_the_ini_precision_reaches_the_trainer_and_the_run_name(tmp_path):
 
 
 def test_a_run_interrupted_on_another_backend_stops_in_one_line_unless_overwritten(tmp_path_factory):
-    from conftest import make_small_root
+    from tests.helpers import make_small_root
     from w2vv import layout
     root = make_small_root(tmp_path_factory, "resume_backend", vocabularies_of=("cococntrain",))
     args = ("cococntrain", "cococnval", "cococntest", "--rootpath", str(root), "--model_config", "w2vv_attention_ctl",

@@ -11,7 +11,7 @@ import pytest
 
 import tester
 import trainer
-from conftest import REPO, make_small_root
+from tests.helpers import REPO
 from w2vv import cli, layout
 from w2vv.bigfile import write_bigfile
 from w2vv.config import parse_overrides
@@ -25,8 +25,8 @@ RUN = configured_run("w2vv_attention_ctl", {**parse_overrides(SMALL), "max_epoch
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return make_small_root(tmp_path_factory, "pristine", [TRAIN])
+def pristine(small_root_vocab):
+    return small_root_vocab
 
 
 def copy_root(src, folder):
@@ -132,6 +132,7 @@ def trained(trained_root, tmp_path):
     return copy_root(trained_root, tmp_path)
 
 
+@pytest.mark.slow
 def test_truncated_checkpoint(trained, capsys):
     root = trained
     folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
@@ -147,6 +148,7 @@ def test_truncated_checkpoint(trained, capsys):
     assert not os.path.exists(out)
 
 
+@pytest.mark.slow
 def test_all_unencodable_test_collection(trained, capsys):
     root = trained
     caption(root, TEST).write_text("".join(f"{first_image(root, TEST)}#{i} xyzzy plugh\n" for i in range(3)))
@@ -159,6 +161,7 @@ def test_all_unencodable_test_collection(trained, capsys):
     assert not os.path.exists(out)
 
 
+@pytest.mark.slow
 def test_real_process_exit_status_and_debug_traceback(root):
     caption(root).write_text("")
     cmd = [sys.executable, str(REPO / "trainer.py"), *train_args(root)]

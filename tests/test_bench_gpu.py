@@ -8,16 +8,15 @@ import sys
 import pytest
 
 from bench.bench_gpu import EPOCH_SENTENCES, VARIANTS
-from conftest import FIXTURES, REPO
+from tests.helpers import FIXTURES, REPO
 
-SCRIPT = str(REPO / "bench" / "bench_gpu.py")
 PER_VARIANT = ("sent_per_s", "epoch_min", "input_wait_fraction", "step_ms", "input_batch_ms", "gpu_peak_mb",
                "xla", "matmul")
 
 
 def run_bench(*args, **env):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **env})
+    return subprocess.run([sys.executable, "-m", "bench.bench_gpu", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **env})
 
 
 def figures(stdout):
@@ -45,6 +44,7 @@ def tiny(tmp_path_factory):
     return figures(result.stdout), out, bool(replay)
 
 
+@pytest.mark.slow
 def test_every_variant_prints_its_figures(tiny):
     found, _, _ = tiny
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
@@ -68,6 +68,7 @@ def test_every_variant_prints_its_figures(tiny):
         assert found["trainer_xla"] == "no"  # Keras's jit_compile='auto' turns XLA off without a GPU
 
 
+@pytest.mark.slow
 def test_the_replay_chooses_the_faithful_default(tiny):
     found, _, replayed = tiny
     if not replayed:
@@ -85,6 +86,7 @@ def test_the_replay_chooses_the_faithful_default(tiny):
     assert found[f"{default}_sent_per_s"] == max(found[f"{name}_sent_per_s"] for name in passed)
 
 
+@pytest.mark.slow
 def test_the_generated_data_is_deleted(tiny):
     _, out, _ = tiny
     assert not (out / "VisualSearch").exists()
@@ -93,7 +95,8 @@ def test_the_generated_data_is_deleted(tiny):
 @pytest.mark.parametrize("args, env, message", [
     (["--fixtures", "/nonexistent/fixtures"], {}, "/nonexistent/fixtures: no original_train_steps/trajectory.json"),
     (["--size", "tiny"], {"KERAS_BACKEND": "theano"}, "KERAS_BACKEND=theano: unknown backend"),
-    (["--size", "full"], {"CUDA_VISIBLE_DEVICES": ""}, f"no GPU visible to {os.environ.get('KERAS_BACKEND', 'tensorflow')} (--size full needs one"),
+    (["--size", "full"], {"CUDA_VISIBLE_DEVICES": ""},
+     f"no GPU visible to {os.environ.get('KERAS_BACKEND', 'tensorflow')} (--size full needs one"),
 ])
 def test_bad_input_is_one_line_and_generates_nothing(tmp_path, args, env, message):
     out = tmp_path / "out"

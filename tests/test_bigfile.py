@@ -1,3 +1,5 @@
+"""BigFile (docs/method.md#bigfile): written and read back in order, unknown ids skipped, txt2bin, an
+inconsistent folder refused naming the file, and a fixture read back as its text twin."""
 import numpy as np
 import pytest
 

@@ -2,13 +2,12 @@
 forms, made with OpenCC from real simplified sentences, encode as the simplified originals once
 normalised; Latin words inside Chinese survive; the paper's path (normalisation off) is unchanged."""
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
 from w2vv import layout
 from w2vv.bigfile import write_bigfile
 from w2vv.config import DEFAULTS, load_config
@@ -19,9 +18,7 @@ from w2vv.run_inputs import encode_cached, make_encoder
 from w2vv.text import Tokenizer
 from w2vv.vocab import build_vocabularies
 from w2vv.word2vec import open_word2vec
-
-sys.path.insert(0, str(REPO / "tools"))
-from chinese_variants import VARIANTS, converts_back, make_variant, read_sentences  # noqa: E402
+from tools.chinese_variants import VARIANTS, converts_back, make_variant, read_sentences
 
 # Simplified sentences written for this test, with the words whose Taiwan form differs.
 WRITTEN = ["一个男人骑着自行车穿过马路", "一辆出租车停在路边", "桌子上放着一台笔记本电脑和一个鼠标",
@@ -100,7 +97,8 @@ def test_paper_path_is_unchanged():
         assert load_config(name).normalize_zh is False
     plain = Tokenizer("zh")
     sentence = "一個 男人 在 騎 腳踏車 ， 拿 着 ｍａｃ 。"
-    assert plain.tokens(sentence) == tokenize_zh(sentence) == ["一個", "男人", "在", "騎", "腳踏車", "拿", "着", "ｍａｃ"]
+    assert plain.tokens(sentence) == tokenize_zh(sentence) == \
+        ["一個", "男人", "在", "騎", "腳踏車", "拿", "着", "ｍａｃ"]
     assert plain.settings == []
     with pytest.raises(ValueError, match="Chinese"):
         Tokenizer("en", normalize=True)

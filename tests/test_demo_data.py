@@ -175,7 +175,8 @@ def test_same_seed_same_bytes(root, tmp_path):
     paths += [os.path.join(layout.feature_dir(root, demo.FEATURE), f) for f in ("feature.bin", "id.txt")]
     paths += [os.path.join(layout.en_word2vec_dir(root), f) for f in ("feature.bin", "id.txt")]
     paths += [layout.zh_word2vec_file(root), os.path.join(root, demo.MARKER)]
-    paths += [os.path.join(layout.image_dir(root, demo.ZH_TEST), img + ".jpg") for img in layout.imageset_of(root, demo.ZH_TEST)]
+    paths += [os.path.join(layout.image_dir(root, demo.ZH_TEST), img + ".jpg")
+              for img in layout.imageset_of(root, demo.ZH_TEST)]
     for p in paths:
         q = other + p[len(root):]
         with open(p, "rb") as a, open(q, "rb") as b:

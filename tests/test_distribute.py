@@ -7,11 +7,10 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
 
 SCRIPT = r"""
-import os, sys
-sys.path.insert(0, sys.argv[1])
+import os
 if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -25,7 +24,8 @@ from w2vv.training import compile_for_training
 
 results = {}
 for name in ("none", "mirrored"):
-    cfg = load_config("w2vv_attention_ctl", overrides={"lstm_size": "8", "n_layers": "0-16-16", "dropout": "0", "lr": "0.01"})
+    cfg = load_config("w2vv_attention_ctl",
+                      overrides={"lstm_size": "8", "n_layers": "0-16-16", "dropout": "0", "lr": "0.01"})
     keras.utils.set_random_seed(3)
     with distribution_scope(name):
         model = build_model(cfg, 30, 20)
@@ -48,10 +48,11 @@ assert diff < 1e-5, diff
 
 def run(backend_env):
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", **backend_env)
-    return subprocess.run([sys.executable, "-c", SCRIPT, str(REPO)], capture_output=True, text=True, timeout=300,
+    return subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=300,
                           env=env)
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_cpu_devices_matches_one_device():
     if os.environ.get("KERAS_BACKEND") == "torch":
         pytest.skip("torch: refused, test_torch_refuses_distribution")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
 
 TEXT_SUFFIXES = (".py", ".md", ".sh", ".ini", ".txt", ".html", ".cfg", ".toml")
 SKIPPED_DIRS = {"tests", "demo_root", "__pycache__", "node_modules"}
@@ -99,7 +99,8 @@ def test_docs_pointers_in_code_and_docs_resolve():
     pointers = [(os.path.relpath(path, REPO), target) for path in project_files()
                 for target in DOCS_POINTER.findall(read(path)) if not path.startswith(os.path.join(REPO, "docs"))]
     assert len(pointers) >= 20  # the modules of the method point into docs/method.md
-    bad = [f"{where}: {target}: {why}" for where, target in pointers if (why := broken(target, os.path.join(REPO, "README.md")))]  # relative to the root
+    bad = [f"{where}: {target}: {why}" for where, target in pointers
+           if (why := broken(target, os.path.join(REPO, "README.md")))]  # relative to the root
     assert not bad, "\n".join(bad)
 
 

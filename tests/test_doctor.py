@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import check_root
-from conftest import REPO, make_small_root
+from tests.helpers import REPO
 from w2vv import layout
 from w2vv.bigfile import write_bigfile
 
@@ -20,8 +20,8 @@ SMALL = "lstm_size=8,n_layers=0-16-16"
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return make_small_root(tmp_path_factory, "pristine")
+def pristine(small_root):
+    return small_root
 
 
 @pytest.fixture

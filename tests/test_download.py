@@ -13,13 +13,10 @@ import zipfile
 
 import pytest
 
-from archive_server import ArchiveServer
-from conftest import REPO
+from tests.archive_server import ArchiveServer
+from tests.helpers import REPO
 from w2vv import download, layout
 from w2vv.errors import InputError
-
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import make_demo_root  # noqa: E402
 
 CONFIG = "w2vv_attention_ctl"
 SMALL = "lstm_size=8,n_layers=0-16-16"
@@ -62,10 +59,9 @@ def files_under(root, *tops):
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory):
+def release(small_root):
     """A generated root and the three release archives made of it (the layout of the real ones)."""
-    source = tmp_path_factory.mktemp("release") / "VisualSearch"
-    make_demo_root(source, scale=0.05, feature_dim=16, verbose=False)
+    source = small_root
     collections = [c for c in layout.PAPER_COLLECTIONS]
     archives = {
         PATHS["word2vec"]: tar_gz(files_under(source, "word2vec")),
@@ -109,7 +105,8 @@ def test_stage0_builds_a_root_from_nothing_through_a_dropped_connection_and_stag
         for path in archive.provides:
             assert filecmp.cmp(root / path, source / path, shallow=False), path
     assert "ready for w2vv_attention_ctl" in result.stdout
-    assert re.search(r"word2vec\.tar\.gz: 100%.*\d+(\.\d+)?[kM]?/\d+(\.\d+)?[kM]? \[\d\d:\d\d<\d\d:\d\d, ", result.stderr), \
+    assert re.search(r"word2vec\.tar\.gz: 100%.*\d+(\.\d+)?[kM]?/\d+(\.\d+)?[kM]? "
+                     r"\[\d\d:\d\d<\d\d:\d\d, ", result.stderr), \
         result.stderr[-1000:]   # the progress bar: bytes, elapsed < left, rate
     for train in ("cococntrain", "mscoco2014dev-train"):
         assert os.path.isfile(layout.vocab_file(str(root), train, "bow_filterstop"))
@@ -123,7 +120,8 @@ def test_404_is_one_line_naming_the_url_and_the_fix(server, tmp_path):
     server.not_found.add(PATHS["retrieval_data"])
     root = tmp_path / "VisualSearch"
     result = subprocess.run([sys.executable, str(REPO / "download_data.py"), "--rootpath", str(root),
-                             "--archives", "retrieval_data", "--url", f"retrieval_data={urls(server)['retrieval_data']}"],
+                             "--archives", "retrieval_data",
+                             "--url", f"retrieval_data={urls(server)['retrieval_data']}"],
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1
     line = result.stderr.strip()

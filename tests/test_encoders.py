@@ -1,3 +1,5 @@
+"""The three sentence encodings (docs/method.md#the-three-sentence-encodings), the embedding matrix, and
+the encoding cache: kept while its inputs are unchanged (a moved root too), redone when one changes."""
 import numpy as np
 
 from w2vv.bigfile import write_bigfile
@@ -10,7 +12,8 @@ def make_encoder(tmp_path, maxlen=32):
     (tmp_path / "stop.txt").write_text("the\na\non\n")
     write_bigfile(tmp_path / "w2v", ["dog", "beach", "runs"], np.array([[1, 0], [0, 2], [4, 4]], np.float32))
     tok = Tokenizer("en", tmp_path / "stop.txt")
-    return SentenceEncoder(tok, ["a", "dog", "the", "beach"], ["dog", "beach", "cat"], open_word2vec(tmp_path / "w2v"), maxlen)
+    return SentenceEncoder(tok, ["a", "dog", "the", "beach"], ["dog", "beach", "cat"], open_word2vec(tmp_path / "w2v"),
+                           maxlen)
 
 
 def test_pad_sequences_pre_keeps_the_first_maxlen():
@@ -46,18 +49,15 @@ def test_embedding_matrix(tmp_path):
     assert np.all(np.abs(m[[1, 3]]) <= 1) and m[1].any()   # a, the: uniform(-1, 1)
 
 
-def test_encoding_is_cached_and_invalidated(tmp_path):
+def test_encoding_is_cached_and_invalidated(small_root, tmp_path):
     import os
-    import sys
-    from conftest import REPO
+
+    from tests.helpers import copy_root
     from w2vv.config import load_config
     from w2vv.run_inputs import encode_cached, make_encoder
-    sys.path.insert(0, str(REPO / "tools"))
-    from make_demo_data import make_demo_root
     from w2vv.text import Tokenizer
     from w2vv.vocab import build_vocabularies
-    root = tmp_path / "VisualSearch"
-    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+    root = copy_root(small_root, tmp_path)
     build_vocabularies(str(root), "cococntrain", Tokenizer("zh"), log=lambda m: None)
     encoder = make_encoder(str(root), "cococntrain", load_config("base_w2vv"))
     first = encode_cached(encoder, str(root), "cococnval")
@@ -71,3 +71,23 @@ def test_encoding_is_cached_and_invalidated(tmp_path):
     caption.write_text(caption.read_text(encoding="utf-8") + "COCO_x#9 一只 狗\n", encoding="utf-8")
     changed = encode_cached(encoder, str(root), "cococnval")
     assert len(changed) == len(first) + 1 and len(os.listdir(encoder.cache_dir)) == 2
+
+
+def test_a_moved_root_keeps_its_encoding_cache(small_root, tmp_path):
+    import os
+    import shutil
+
+    from tests.helpers import copy_root
+    from w2vv.config import load_config
+    from w2vv.run_inputs import encode_cached, make_encoder
+    from w2vv.text import Tokenizer
+    from w2vv.vocab import build_vocabularies
+    root = copy_root(small_root, tmp_path / "here")
+    build_vocabularies(str(root), "cococntrain", Tokenizer("zh"), log=lambda m: None)
+    encode_cached(make_encoder(str(root), "cococntrain", load_config("base_w2vv")), str(root), "cococnval")
+    moved = tmp_path / "elsewhere" / "VisualSearch"
+    shutil.move(root, moved)  # a move keeps the files' times
+    encoder = make_encoder(str(moved), "cococntrain", load_config("base_w2vv"))
+    cached = os.listdir(encoder.cache_dir)
+    encode_cached(encoder, str(moved), "cococnval")
+    assert os.listdir(encoder.cache_dir) == cached   # read from the cache, nothing encoded again

@@ -14,13 +14,10 @@ import numpy as np
 import pytest
 
 import trainer
-from conftest import REPO
+from tests.helpers import REPO, copy_root
 from w2vv import cli, layout, lock, settings
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
-
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import make_demo_root  # noqa: E402
 
 DO_ALL = str(REPO / "do_all.sh")
 SMALL = "lstm_size=8,n_layers=0-16-16"
@@ -78,6 +75,22 @@ def test_settings_module_lists_the_run_name_and_overrides(tmp_path):
     text = settings.shell_assignments(settings.read_settings(str(ini)), "base_w2vv")
     assert "run_name=base_w2vv_lstm_size256_max_epochs3_normalize_zh1\n" in text
     assert "overrides=lstm_size=256,normalize_zh=1\n" in text and "zh_test=cococntest\n" in text
+
+
+def test_the_query_roles_former_names_are_read_with_a_one_line_note(tmp_path, capsys):
+    ini = write_ini(tmp_path / "old.ini", f"rootpath = {tmp_path}\nzh_train = mytrain\nquery_test = mytest\n")
+    values = settings.read_settings(str(ini))
+    assert (values["query_train"], values["query_test"], values["query_val"]) == ("mytrain", "mytest", "cococnval")
+    assert capsys.readouterr().err == f"{ini}:3: note: zh_train is now called query_train (read as such)\n"
+    args = cli_parser_with_collections().parse_args(["--zh_train", "a", "--query_test", "b"])
+    assert (args.query_train, args.query_val, args.query_test) == ("a", "cococnval", "b")
+
+
+def cli_parser_with_collections():
+    import argparse
+    p = argparse.ArgumentParser()
+    cli.add_collections(p, "query_train", "query_val", "query_test")
+    return p
 
 
 # ---------------------------------------------------------------- one run at a time
@@ -222,9 +235,9 @@ def test_a_full_disk_for_real_then_the_same_command_after_freeing_space(small_di
 
 # ---------------------------------------------------------------- logs
 
-def test_training_logs_a_line_per_epoch_when_not_on_a_terminal(tmp_path):
-    root = tmp_path / "VisualSearch"
-    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+@pytest.mark.slow
+def test_training_logs_a_line_per_epoch_when_not_on_a_terminal(small_root, tmp_path):
+    root = copy_root(small_root, tmp_path)
     subprocess.run([sys.executable, str(REPO / "build_vocab.py"), "cococntrain", "--rootpath", str(root)],
                    check=True, capture_output=True)
     done = subprocess.run([sys.executable, str(REPO / "trainer.py"), "cococntrain", "cococnval", "cococntest",
@@ -257,9 +270,9 @@ def rename_collections(root):
             shutil.move(root / new / sub / old_name, root / new / sub / new_name)
 
 
-def test_do_all_takes_every_collection_from_the_ini(tmp_path):
-    root = tmp_path / "VisualSearch"
-    make_demo_root(root, scale=0.05, feature_dim=16, verbose=False)
+@pytest.mark.slow
+def test_do_all_takes_every_collection_from_the_ini(small_root, tmp_path):
+    root = copy_root(small_root, tmp_path)
     rename_collections(root)
     roles = dict(zip(("en_train", "en_val", "en_test", "zh_train", "zh_val", "zh_test"), RENAMED.values()))
     ini = write_ini(tmp_path / "renamed.ini", f"rootpath = {root}\nmax_epochs = 1\nseed = 0\n"

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO, quiet_env
 from w2vv import layout
 from w2vv.bigfile import BigFile
 from w2vv.config import load_config, mlp_sizes, with_feature_width
@@ -57,6 +57,7 @@ def weights_file(tmp_path):
 READABLE = ["beach", "big", "dog", "img0", "img1", "img2", "img3"]
 
 
+@pytest.mark.slow
 def test_every_readable_image_gets_the_networks_features_with_its_preprocessing(photos, weights_file, tmp_path):
     import keras
     path, model = weights_file
@@ -86,6 +87,7 @@ def test_every_readable_image_gets_the_networks_features_with_its_preprocessing(
     assert not os.path.exists(feature_dir + PARTS_SUFFIX)
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_continues_at_the_first_missing_chunk(photos, tmp_path):
     def run(root, after_chunk=None):
         return extract_features(str(photos), root, "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
@@ -128,7 +130,7 @@ def test_duplicate_ids_are_refused_before_anything_is_written(photos, tmp_path):
 
 def _extract_cli(*args):
     return subprocess.run([sys.executable, str(REPO / "extract_features.py"), *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                          text=True, timeout=300, env=quiet_env())
 
 
 def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path, capsys):
@@ -139,7 +141,7 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path, capsys):
     args = ["--rootpath", str(root), "--collection", "mine", "--cnn", "MobileNetV3Small", "--weights", "none",
             "--image_size", str(SIZE)]
     done = subprocess.run([sys.executable, str(REPO / "extract_features.py"), str(photos), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                          capture_output=True, text=True, timeout=300, env=quiet_env())
     assert done.returncode == 0, done.stderr
     assert "images/s" in done.stdout and "7 images -> " in done.stdout and "1 skipped" in done.stdout
     (tmp_path / "empty").mkdir()

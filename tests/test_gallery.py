@@ -1,6 +1,7 @@
 """The gallery index: exact numpy search and FAISS give the same top-k; a FAISS index is built
 once, saved beside the features and rebuilt when they change; ImageSets restriction; ties."""
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -87,6 +88,14 @@ def test_changed_features_rebuild_the_index(features):
     assert fresh.build_seconds > 0
     expected, _ = brute_force(x2, x2[:3], 5)
     assert (fresh.search(x2[:3], 5)[1] == expected).all()
+
+
+def test_a_moved_feature_folder_keeps_its_index(features, tmp_path):
+    folder, _, _ = features
+    open_gallery(folder, kind="faiss")
+    moved = tmp_path / "elsewhere" / "feat"
+    shutil.move(folder, moved)  # a move keeps the files' times
+    assert open_gallery(moved, kind="faiss").build_seconds == 0.0
 
 
 def test_imageset_restricts_the_gallery_in_its_order(features, tmp_path):

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
+from tools import make_demo_data as demo
 from w2vv import languages, layout
 from w2vv.config import parse_overrides
 from w2vv.errors import InputError
@@ -18,9 +19,6 @@ from w2vv.runs import configured_run
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("janome") is None,
                                 reason="janome not installed (pip install -r requirements-ja.txt)")
-
-sys.path.insert(0, str(REPO / "tools"))
-import make_demo_data as demo  # noqa: E402
 
 CONFIG = "w2vv_attention_ctl"
 OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"
@@ -34,11 +32,14 @@ def chance_mir(n):
 
 
 @pytest.fixture(scope="module")
-def ja_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("japanese") / "VisualSearch"
+def ja_root(half_root):
+    """The Japanese collections added to the shared demo root (the English model, the same run as
+    test_pipeline.py's, is trained once for both), then do_all.sh for Japanese."""
+    root = half_root
     demo.make_demo_root(root, scale=0.5, feature_dim=64, verbose=False, ja=True)
     ini = root.parent / "ja.ini"
-    ini.write_text(f"rootpath = {root}\nmax_epochs = 10\nseed = 0\npython = {sys.executable}\nconfig_overrides = {OVERRIDES}\n"
+    ini.write_text(f"rootpath = {root}\nmax_epochs = 10\nseed = 0\npython = {sys.executable}\n"
+                   f"config_overrides = {OVERRIDES}\n"
                    f"languages = {demo.JA_DECLARATION}\nzh_train = {JA[0]}\nzh_val = {JA[1]}\nzh_test = {JA[2]}\n")
     result = subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), CONFIG],
                             capture_output=True, text=True, cwd=REPO, timeout=900)
@@ -50,6 +51,7 @@ def checkpoint(root, train, val):
     return layout.checkpoint_dir(str(root), train, val, RUN)
 
 
+@pytest.mark.slow
 def test_the_demo_declares_its_japanese_collections(ja_root):
     languages.declare(demo.JA_DECLARATION)
     try:
@@ -58,11 +60,13 @@ def test_the_demo_declares_its_japanese_collections(ja_root):
         languages.declare("")
     marker = json.loads((ja_root / demo.MARKER).read_text())
     assert marker["ja"] and marker["ja_languages"] == demo.JA_DECLARATION
-    assert sorted(layout.imageset_of(str(ja_root), demo.JA_TEST)) == sorted(layout.imageset_of(str(ja_root), "cococntest"))
+    assert sorted(layout.imageset_of(str(ja_root), demo.JA_TEST)) == \
+        sorted(layout.imageset_of(str(ja_root), "cococntest"))
     sentence = layout.captions_of(str(ja_root), demo.JA_TRAIN)[0][1]
     assert " " not in sentence and languages.LANGUAGES["ja"].recognises(sentence)   # raw Japanese
 
 
+@pytest.mark.slow
 def test_the_japanese_model_records_its_language_and_learns(ja_root):
     folder = checkpoint(ja_root, JA[0], JA[1])
     settings = json.loads(open(os.path.join(folder, "settings.json")).read())["settings"]
@@ -71,6 +75,7 @@ def test_the_japanese_model_records_its_language_and_learns(ja_root):
     assert "犬" in vocab and "\tが" not in vocab and "が\t" not in vocab   # janome's words, particles left out
 
 
+@pytest.mark.slow
 def test_cl_and_clm_are_written_under_ja2en_names_and_beat_chance(ja_root):
     r = str(ja_root)
     n_test = len(layout.imageset_of(r, JA[2]))
@@ -88,6 +93,7 @@ def search(*args):
                           capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
+@pytest.mark.slow
 def test_search_answers_a_raw_japanese_query_and_a_kanji_only_one(ja_root):
     models = ["--model_path", checkpoint(ja_root, JA[0], JA[1]), "--model_path", checkpoint(ja_root, *EN)]
     done = search(*models, "白い犬が浜辺で走っている", "犬")
@@ -98,6 +104,7 @@ def test_search_answers_a_raw_japanese_query_and_a_kanji_only_one(ja_root):
     assert kanji["lang"] == "ja" and kanji["results"]                 # the one loaded model that reads ideographs
 
 
+@pytest.mark.slow
 def test_kanji_only_with_chinese_and_japanese_models_needs_lang(ja_root):
     r = str(ja_root)
     for script, args in (("build_vocab.py", ["cococntrain", "--rootpath", r]),

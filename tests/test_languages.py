@@ -28,10 +28,10 @@ def test_the_papers_rule_without_declarations():
 def test_declarations_come_first_and_the_option_resets_them():
     parser = argparse.ArgumentParser()
     cli.add_languages(parser)
-    parser.parse_args(["--languages", "cocoja*=ja mine=zh"])
+    cli.parse_args(parser, ["--languages", "cocoja*=ja mine=zh"])
     assert languages.language_of("cocojatrain") == "ja" and languages.language_of("mine") == "zh"
     assert languages.language_of("cococntrain") == "zh"          # undeclared: the paper's rule
-    parser.parse_args([])                                         # the default declares nothing
+    cli.parse_args(parser, [])                                    # the default declares nothing
     assert languages.language_of("cocojatrain") == "en"
 
 

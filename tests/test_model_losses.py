@@ -1,3 +1,5 @@
+"""The model and the losses (docs/method.md#the-model, #losses): the paper configs' parameter counts,
+bad configs, Keras 2.2.4's GRU, every loss against numpy, the loss registry, the plateau rule."""
 import numpy as np
 import pytest
 
@@ -38,7 +40,9 @@ def test_bad_configs(tmp_path):
 def keras2_gru(x, kernel, recurrent, bias):
     """Keras 2.2.4's GRU (reset_after=False, hard_sigmoid = clip(0.2x+0.5)) in numpy."""
     units = recurrent.shape[0]
-    hs = lambda v: np.clip(0.2 * v + 0.5, 0, 1)
+
+    def hs(v):
+        return np.clip(0.2 * v + 0.5, 0, 1)
     h = np.zeros((x.shape[0], units))
     for t in range(x.shape[1]):
         xz, xr, xh = np.split(x[:, t] @ kernel + bias, 3, axis=1)

@@ -30,7 +30,8 @@ def test_original_checkpoint_predicts_the_original_vectors(fixtures, config, tra
                               load_vocab(layout.vocab_file(root, train, "bow_filterstop")),
                               open_word2vec(layout.word2vec_path(root, lang)), cfg.sent_maxlen)
     for collection in (val, test):
-        ids, expected = read_sent_feat(os.path.join(layout.similarity_dir(root, collection, train, config), "sent_feat.txt"))
+        folder = layout.similarity_dir(root, collection, train, config)
+        ids, expected = read_sent_feat(os.path.join(folder, "sent_feat.txt"))
         sentences = encoder.encode(layout.captions_of(root, collection))
         assert sentences.ids == ids
         got = predict_vectors(model, sentences)
@@ -45,6 +46,7 @@ def copy_root(fixtures, tmp_path):
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", ["tiny_base", "tiny_attention_ctl"])
 def test_tester_on_an_original_folder_gives_the_original_ranking(fixtures, tmp_path, config):
     """tester.py takes the original checkpoint folder as --model_path; with its default stop words
@@ -52,7 +54,7 @@ def test_tester_on_an_original_folder_gives_the_original_ranking(fixtures, tmp_p
     import subprocess
     import sys
 
-    from conftest import REPO
+    from tests.helpers import REPO
     from w2vv.ranking import read_mir, read_ranking
     src = fixtures / "original_w2vv" / "VisualSearch"
     root = copy_root(fixtures, tmp_path)
@@ -78,7 +80,7 @@ def test_converted_folder_predicts_the_same(fixtures, tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from tests.helpers import REPO
     from w2vv.inference import load_trained_model
     src = layout.checkpoint_dir(fixtures / "original_w2vv" / "VisualSearch", "cococntrain", "cococnval",
                                 "tiny_attention_ctl")

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
 from w2vv import layout
 from w2vv.pages import RESULTS_PAGE, write_results_page
 from w2vv.ranking import relevance, write_results

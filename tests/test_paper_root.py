@@ -1,6 +1,5 @@
 """tools/make_paper_root.py: a root with the paper's counts (scaled down here), in the real formats,
 deterministic, skipped when already there, refused with one line on bad input, and run by do_all.sh."""
-import importlib.util
 import json
 import os
 import re
@@ -10,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
 from w2vv import layout
 from w2vv.bigfile import BigFile
 from w2vv.doctor import check_root, format_table, passed
@@ -22,14 +21,7 @@ SCALE = 0.01     # 1,213 English training images / 6,068 sentences; 183 / 200 Ch
 SMALL = 0.002    # for the marker and bad-input tests
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("make_paper_root", REPO / "tools" / "make_paper_root.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-paper = _load_tool()
+from tools import make_paper_root as paper  # noqa: E402
 
 
 @pytest.fixture(scope="module")

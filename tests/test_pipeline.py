@@ -6,14 +6,13 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO
 from w2vv import layout
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
 from w2vv.ranking import read_metrics
 
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import make_demo_root  # noqa: E402
+pytestmark = pytest.mark.slow  # do_all.sh, both languages
 
 CONFIG = "w2vv_attention_ctl"
 OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"
@@ -26,11 +25,11 @@ def chance_ap(n):
 
 
 @pytest.fixture(scope="module")
-def pipeline_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline") / "VisualSearch"
-    make_demo_root(root, scale=0.5, feature_dim=64, verbose=False)
+def pipeline_root(half_root):
+    """do_all.sh on the shared demo root (seed 0: the English model is test_japanese.py's run too)."""
+    root = half_root
     ini = root.parent / "test.ini"
-    ini.write_text(f"rootpath = {root}\nmax_epochs = 10\npython = {sys.executable}\n"
+    ini.write_text(f"rootpath = {root}\nmax_epochs = 10\nseed = 0\npython = {sys.executable}\n"
                    f"config_overrides = {OVERRIDES}\n")
     result = run_pipeline(ini)
     return root, ini, result

@@ -4,13 +4,12 @@ scripts run end to end on tiny roots in the real layout."""
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.helpers import FIXTURES, REPO, script
 from w2vv import layout
 from w2vv.errors import InputError
 from w2vv.fusion_runs import cl_dir, clm_dir, cm_dir
@@ -19,8 +18,6 @@ from w2vv.ranking import (cosine_scores, l2_normalize, mir_text, read_metrics, r
                           read_run_mir, read_sent_feat, relevance, write_ranking, write_results,
                           write_sent_feat)
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 ORIGINAL_ROOT = FIXTURES / "original_w2vv" / "VisualSearch"
 FIXTURE_CONFIGS = ("tiny_base", "tiny_attention_ctl")
 CONFIG = "tiny_cfg"  # the hand-made roots' config
@@ -32,8 +29,7 @@ def need_fixtures():
 
 
 def run_script(name, *args):
-    return subprocess.run([sys.executable, str(REPO / name), *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO.parent)
+    return script(name, *args, cwd=REPO.parent)
 
 
 def original_folder(test, config, train="cococntrain"):

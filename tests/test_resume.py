@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from conftest import REPO
+from tests.helpers import REPO, copy_root
 from w2vv import layout
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
+from tools.make_demo_data import make_demo_root
 
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import make_demo_root  # noqa: E402
+pytestmark = pytest.mark.slow  # three trainings of six epochs
 
 TRAIN, VAL, TEST, CONFIG = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test", "w2vv_attention_ctl"
 OVERRIDES = "lstm_size=16,n_layers=0-64-32,lr=0.002"
@@ -58,14 +58,20 @@ def kill_after(root, epochs, delay):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    root = make_root(tmp_path_factory.mktemp("plain") / "VisualSearch")
+def pristine(tmp_path_factory):
+    """The generated root with its vocabulary, untrained: each run trains in a copy of its own."""
+    return make_root(tmp_path_factory.mktemp("pristine") / "VisualSearch")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(pristine, tmp_path_factory):
+    root = copy_root(pristine, tmp_path_factory.mktemp("plain"))
     subprocess.run(trainer(root), check=True, capture_output=True)
     return histories(root)
 
 
-def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, uninterrupted):
-    root = make_root(tmp_path / "VisualSearch")
+def test_killed_twice_and_resumed_equals_uninterrupted(pristine, tmp_path, uninterrupted):
+    root = copy_root(pristine, tmp_path)
     kill_after(root, epochs=2, delay=0.4)     # in the middle of epoch 2
     assert 2 <= epochs_done(root) < 6
     kill_after(root, epochs=4, delay=0.0)     # right at the end of epoch 3's bookkeeping
@@ -78,7 +84,7 @@ def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path, uninterrupted):
     assert len([f for f in os.listdir(folder) if f.startswith("epoch_")]) == 1
 
 
-def test_same_seed_same_history(tmp_path, uninterrupted):
-    root = make_root(tmp_path / "VisualSearch")
+def test_same_seed_same_history(pristine, tmp_path, uninterrupted):
+    root = copy_root(pristine, tmp_path)
     subprocess.run(trainer(root), check=True, capture_output=True)
     assert histories(root) == uninterrupted

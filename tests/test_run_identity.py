@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import trainer
-from conftest import make_small_root
 from w2vv import cli, layout, runs
 from w2vv.config import parse_overrides
 from w2vv.text import DEFAULT_STOPWORDS
@@ -52,8 +51,8 @@ def test_a_content_fingerprint_follows_the_content_not_the_copy(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return make_small_root(tmp_path_factory, "identity", [TRAIN])
+def pristine(small_root_vocab):
+    return small_root_vocab
 
 
 @pytest.fixture
@@ -74,6 +73,7 @@ def stamps(folder):
     return {f: os.stat(os.path.join(folder, f)).st_mtime_ns for f in os.listdir(folder)}
 
 
+@pytest.mark.slow
 def test_a_changed_setting_trains_into_its_own_folder_and_keeps_the_first(root, capsys):
     assert train(root) == 0
     first = folder_of(root)
@@ -90,6 +90,7 @@ def test_a_changed_setting_trains_into_its_own_folder_and_keeps_the_first(root, 
     assert train(root) == 0 and "already trained, skipped" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_changed_stop_word_list_behind_the_same_name_stops_with_one_line(root, tmp_path, capsys):
     stop_list = tmp_path / "stop_zh.txt"
     shutil.copy(DEFAULT_STOPWORDS["zh"], stop_list)
@@ -138,7 +139,7 @@ def test_test_results_are_redone_when_the_model_changed(root, capsys):
 
 
 def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
-    from test_ranking_files import CONFIG as TINY_CONFIG, en_sent_feat, run_script, write_tiny_root
+    from tests.test_ranking_files import CONFIG as TINY_CONFIG, en_sent_feat, run_script, write_tiny_root
     tiny = tmp_path / "tiny"
     write_tiny_root(tiny)
     args = ["--rootpath", tiny, "--config", TINY_CONFIG]
@@ -154,7 +155,8 @@ def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
 
 def test_an_attribute_added_after_the_record_at_its_default_is_no_difference():
     cfg = runs.configured_run(CONFIG)[0]
-    asked = runs.model_settings(cfg, TRAIN, VAL, "mscoco2014dev", DEFAULT_STOPWORDS["zh"], DEFAULT_STOPWORDS["en"], None)
+    asked = runs.model_settings(cfg, TRAIN, VAL, "mscoco2014dev", DEFAULT_STOPWORDS["zh"], DEFAULT_STOPWORDS["en"],
+                                None)
     recorded = {**asked, "config": {k: v for k, v in asked["config"].items() if k != "optimizer_impl"}}
     assert runs.differences(recorded, asked) == []
     keras3 = {**asked, "config": {**asked["config"], "optimizer_impl": "keras3"}}
@@ -168,3 +170,18 @@ def test_a_moved_root_keeps_its_models(root, tmp_path, capsys):
     assert train(moved) == 0
     out = capsys.readouterr().out
     assert "already trained, skipped" in out and "already tested, skipped" in out and "testing again" not in out
+
+
+def test_the_run_record_names_the_inputs_the_encoder_read(small_root_vocab, tmp_path):
+    from w2vv.run_inputs import make_encoder
+    from w2vv.training import TrainingRun
+    stop_list = tmp_path / "my-stop.txt"
+    stop_list.write_text("的\n", encoding="utf-8")
+    cfg = runs.configured_run(CONFIG, {"stopwords_zh": str(stop_list)})[0]
+    run = TrainingRun(str(small_root_vocab), TRAIN, VAL)
+    encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
+    recorded = runs.settings_of(run, cfg, encoder.inputs)
+    assert recorded == runs.settings_of(run, cfg)  # resolved by the same function when no encoder is built
+    assert recorded["stopwords"]["path"] == str(stop_list) == encoder.tokenizer.stopwords_path
+    assert recorded["word2vec"]["path"] == os.path.abspath(layout.word2vec_path(run.root, "zh"))
+    assert recorded["language"] == "zh"

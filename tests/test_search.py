@@ -10,15 +10,15 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, run_script
+from tests.helpers import REPO, quiet_env, run_script
 from w2vv import layout
 from w2vv.config import parse_overrides
 from w2vv.errors import InputError
 from w2vv.ranking import read_ranking
 from w2vv.runs import configured_run
+from tools.make_demo_data import compose_images, concept_keys
 
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import compose_images, concept_keys  # noqa: E402
+pytestmark = pytest.mark.slow  # two models trained in the module's root
 
 CONFIG = "w2vv_attention_ctl"
 SEED, SCALE = 0, 1.0
@@ -35,7 +35,7 @@ QUERIES = [("一只狗在草地上跑", "dog"), ("一架飞机在天空中飞", 
 def trained_root(tmp_path_factory):
     """The demo data (1,770 images, 64-d features) and both languages trained briefly, then the
     pipeline's CL and fusion stages, so that weight.txt exists."""
-    from make_demo_data import make_demo_root
+    from tools.make_demo_data import make_demo_root
     root = tmp_path_factory.mktemp("search") / "VisualSearch"
     make_demo_root(root, seed=SEED, scale=SCALE, feature_dim=64, verbose=False)
     r = str(root)
@@ -73,7 +73,7 @@ def search_cli(root, *args, stdin=None):
     zh, en = model_dirs(root)
     return subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", zh, "--model_path", en, *args],
                           cwd=REPO, capture_output=True, text=True, input=stdin, timeout=300,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                          env=quiet_env())
 
 
 def test_search_command_finds_the_concept_of_chinese_queries(trained_root, concepts):
@@ -122,20 +122,21 @@ def test_a_batch_survives_queries_it_cannot_serve(trained_root):
     answers = zh_only.search_many(batch, k=5)
     errors = {i: r.error for i, r in enumerate(answers) if r.error}
     assert set(errors) == {2, 3, 4}
-    assert "no en model is loaded" in errors[2] and "no word of the query is known" in errors[3] and "empty" in errors[4]
+    assert "no en model is loaded" in errors[2] and "no word of the query is known" in errors[3]
+    assert "empty" in errors[4]
     for query, results in zip(chinese, answers[:2] + answers[5:]):
         assert len(results) == 5 and [h.id for h in results] == [h.id for h in zh_only.search(query, k=5)]
     lines = "\n".join(chinese[:2] + ["a dog on the grass"] + chinese[2:]) + "\n"
     as_json = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", model_dirs(trained_root)[0],
                               "--queries", "-", "--json", "--k", "3", "--quiet"], input=lines, cwd=REPO,
-                             capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                             capture_output=True, text=True, timeout=300, env=quiet_env())
     records = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert as_json.returncode == 1 and len(records) == len(chinese) + 1
     assert [bool(r["error"]) for r in records] == [False, False, True] + [False] * (len(chinese) - 2)
     assert all(len(r["results"]) == 3 for r in records if not r["error"])
     as_text = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", model_dirs(trained_root)[0],
                               "--queries", "-", "--k", "3", "--quiet"], input=lines, cwd=REPO,
-                             capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                             capture_output=True, text=True, timeout=300, env=quiet_env())
     assert as_text.returncode == 1 and as_text.stdout.count("query: ") == len(chinese)
     assert ("error: query 3 ('a dog on the grass'): an English query, but no en model is loaded (loaded: zh)"
             in as_text.stderr.splitlines())
@@ -283,7 +284,8 @@ def test_the_numpy_predictor_gives_the_keras_model_s_top_10_and_scores(trained_r
                "en": ["a dog running on the grass", "a red bus parked on the street", "a computer in a room"]}
     for lang, texts in queries.items():
         for mode in (("cm", "cl", "clm") if lang == "zh" else ("cm",)):
-            for a, b in zip(searcher.search_many(texts, 10, mode=mode), keras_searcher.search_many(texts, 10, mode=mode)):
+            pairs = zip(searcher.search_many(texts, 10, mode=mode), keras_searcher.search_many(texts, 10, mode=mode))
+            for a, b in pairs:
                 assert [h.id for h in a] == [h.id for h in b], (a.query, mode)
                 np.testing.assert_allclose([h.score for h in a], [h.score for h in b], rtol=0, atol=1e-5)
         model, reference = searcher.models[lang], keras_searcher.models[lang]
@@ -296,4 +298,5 @@ def test_the_numpy_predictor_gives_the_keras_model_s_top_10_and_scores(trained_r
     done = subprocess.run([sys.executable, "-c", code, *args, "--quiet", "--json", "一只狗在草地上跑"], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert [h["id"] for h in json.loads(done.stdout)["results"]] == [h.id for h in keras_searcher.search("一只狗在草地上跑")]
+    expected = [h.id for h in keras_searcher.search("一只狗在草地上跑")]
+    assert [h["id"] for h in json.loads(done.stdout)["results"]] == expected

@@ -17,13 +17,13 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import REPO, run_script
+from tests.helpers import REPO, quiet_env, run_script
 from w2vv import layout
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
+from tools.make_demo_data import FEATURE as DEMO_FEATURE, _picture, compose_images, make_demo_root
 
-sys.path.insert(0, str(REPO / "tools"))
-from make_demo_data import FEATURE as DEMO_FEATURE, _picture, compose_images, make_demo_root  # noqa: E402
+pytestmark = pytest.mark.slow  # features extracted, two models trained
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SEED, SCALE = 0, 0.1
@@ -99,7 +99,7 @@ def server(own_root, tmp_path_factory):
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "serve.py", *model_args(root), "--collection", OWN,
                                     "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                                   env=quiet_env())
     base = f"http://127.0.0.1:{port}"
     SERVER[base] = process
     try:
@@ -146,8 +146,8 @@ def expected(own_root, tmp_path_factory):
     queries = tmp_path_factory.mktemp("queries") / "queries.txt"
     queries.write_text("\n".join(QUERIES) + "\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "search.py", *model_args(root), "--collection", OWN,
-                           "--queries", str(queries), "--json", "--k", "5", "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                           "--queries", str(queries), "--json", "--k", "5", "--quiet"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env=quiet_env())
     assert done.returncode == 0, done.stderr[-2000:]
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["query"] for r in records] == QUERIES
@@ -290,7 +290,7 @@ def test_a_gallery_of_another_feature_is_refused_in_one_line(own_root, tmp_path)
                              (other, "gallery feature 'another_cnn_avgpool', but the model")]:
         done = subprocess.run([sys.executable, "serve.py", *model_args(root), "--gallery", gallery, "--port", "1"],
                               cwd=REPO, capture_output=True, text=True, timeout=300,
-                              env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                              env=quiet_env())
         assert done.returncode == 1
         last = done.stderr.strip().splitlines()[-1]
         assert last.startswith(f"error: {gallery}: ") and message in last and "Traceback" not in done.stderr

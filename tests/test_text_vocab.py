@@ -1,3 +1,5 @@
+"""Tokenisation, stop words and vocabularies (docs/method.md#tokenisation-and-stop-words,
+#vocabularies): the original's lists by default, and exactly the original's words and counts."""
 import pytest
 
 from w2vv import layout
@@ -8,7 +10,8 @@ from w2vv.vocab import build_vocabularies, count_words, load_vocab
 
 
 def test_english_tokenisation():
-    assert tokenize_en("A dog,\r running on the BEACH. 2 kids!") == ["a", "dog", "running", "on", "the", "beach", "2", "kids"]
+    assert tokenize_en("A dog,\r running on the BEACH. 2 kids!") == \
+        ["a", "dog", "running", "on", "the", "beach", "2", "kids"]
     assert tokenize_en("café naïve") == ["caf", "na", "ve"]
 
 

@@ -1,3 +1,5 @@
+"""Word vectors: a BigFile, gensim 4 files and word2vec formats, memory-mapped alike, and the gensim 3.x
+Chinese model of the real data read by gensim 4 as gensim 3.6 read it (fixtures)."""
 import json
 
 import numpy as np

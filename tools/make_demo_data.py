@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a small bilingual demo VisualSearch root (layout and names: docs/method.md#data-layout).
 
-    python tools/make_demo_data.py ROOT [--seed 0] [--scale 1.0] [--feature_dim 256] [--ja] [--overwrite]
+    python -m tools.make_demo_data ROOT [--seed 0] [--scale 1.0] [--feature_dim 256] [--ja] [--overwrite]
 
 Everything is synthetic and deterministic: the same parameters give the same bytes on
 every run. Images are made of 2-3 visual concepts (an object, a scene, and a second object
@@ -34,15 +34,12 @@ import time
 
 import numpy as np
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-
-from w2vv import languages, layout  # noqa: E402
-from w2vv.atomic import atomic_path, write_text  # noqa: E402
-from w2vv.bigfile import write_bigfile  # noqa: E402
-from w2vv.errors import InputError  # noqa: E402
-from w2vv.languages import tokenize_en, tokenize_zh  # noqa: E402  (docs/method.md#tokenisation-and-stop-words)
+from w2vv import languages, layout
+from w2vv.atomic import atomic_path, write_text
+from w2vv.bigfile import write_bigfile
+from w2vv.cli import add_overwrite
+from w2vv.errors import InputError
+from w2vv.languages import tokenize_en, tokenize_zh  # (docs/method.md#tokenisation-and-stop-words)
 
 GENERATOR_VERSION = 1
 MARKER = ".demo_complete"
@@ -75,7 +72,8 @@ ZH_W2V_LEFT_OUT = ("比萨", "小猫")
 # ---------------------------------------------------------------------------------------
 _C = [
     # animals
-    ("dog", "animal", ["dog", "puppy"], ["狗", "小狗"], ["一只", "一条"], "beach grass street snow room field", (150, 100, 50)),
+    ("dog", "animal", ["dog", "puppy"], ["狗", "小狗"], ["一只", "一条"], "beach grass street snow room field",
+     (150, 100, 50)),
     ("cat", "animal", ["cat", "kitten"], ["猫", "小猫"], ["一只"], "room kitchen grass", (120, 120, 120)),
     ("horse", "animal", ["horse", "pony"], ["马", "小马"], ["一匹"], "field grass beach snow", (110, 70, 40)),
     ("zebra", "animal", ["zebra"], ["斑马"], ["一只", "一匹"], "grass field", (230, 230, 230)),
@@ -165,7 +163,8 @@ RARE_ZH_CHARS = "彧燊翀琰斐昶珏旻喆翊骞淼璟晟钊锟沅滢瑛湉犇
 # Only stop words (of the default lists, w2vv/stopwords/, the original's).
 EN_STOP_ONLY = ["there it is", "this is it", "what is this", "it is on there", "here it is",
                 "what is that", "it is in there", "all of them"]
-ZH_STOP_ONLY = ["这 是 什么", "这 是 它 。", "这个 是 什么 ？", "那 是 什么 呢", "在 这 ， 也 在 那 。", "我们 在 这 。"]
+ZH_STOP_ONLY = ["这 是 什么", "这 是 它 。", "这个 是 什么 ？", "那 是 什么 呢", "在 这 ， 也 在 那 。",
+                "我们 在 这 。"]
 CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
 
 # Japanese (--ja): the concepts' words, and verbs in the -te iru / -te aru form by kind.
@@ -784,7 +783,8 @@ def _write_japanese(root, summary, comps, log):
     path = layout.word2vec_path(root, "ja")
     log(f"writing {path} ({len(model.wv.index_to_key)} words x {W2V_DIM}, trained in {time.time() - t:.1f}s)")
     _save_gensim(model, path)
-    pictures = sum(_write_pictures(root, coll, ids, comps, log) for coll, ids in ((JA_VAL, val_ids), (JA_TEST, test_ids)))
+    pictures = sum(_write_pictures(root, coll, ids, comps, log)
+                   for coll, ids in ((JA_VAL, val_ids), (JA_TEST, test_ids)))
     return dict(summary, ja=True, collections=collections, pictures=summary["pictures"] + pictures,
                 ja_word2vec_words=len(model.wv.index_to_key), ja_languages=JA_DECLARATION)
 
@@ -809,11 +809,11 @@ def main(argv=None):
     ap.add_argument("--feature_dim", type=int, default=256)
     ap.add_argument("--ja", action="store_true",
                     help="also the Japanese collections cocojatrain/val/test and their word2vec (needs janome)")
-    ap.add_argument("--overwrite", action="store_true", help="regenerate even if ROOT holds a complete demo")
+    add_overwrite(ap, what="regenerate even if ROOT holds a complete demo")
     args = ap.parse_args(argv)
     try:
         make_demo_root(args.root, seed=args.seed, scale=args.scale, feature_dim=args.feature_dim,
-                       overwrite=args.overwrite, ja=args.ja)
+                       overwrite=bool(args.overwrite), ja=args.ja)
     except (ValueError, InputError) as e:
         print(f"make_demo_data.py: error: {e}", file=sys.stderr)
         return 2

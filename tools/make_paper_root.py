@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate a VisualSearch root shaped like the paper's data (issue 22, item 4), in minutes.
 
-    python tools/make_paper_root.py ROOT [--seed 0] [--scale 1.0] [--overwrite]
+    python -m tools.make_paper_root ROOT [--seed 0] [--scale 1.0] [--overwrite]
 
 The published counts (w2vv/layout.py PAPER_COLLECTIONS): mscoco2014dev-train 121,286 images /
 606,757 English sentences; cococntrain 18,341 images / 20,021 Chinese sentences; the val and test
@@ -45,14 +45,10 @@ import time
 
 import numpy as np
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-
-from w2vv import layout  # noqa: E402
-from w2vv.atomic import atomic_dir, atomic_open, atomic_path, write_text  # noqa: E402
-from w2vv.errors import InputError  # noqa: E402
-from w2vv.text import DEFAULT_STOPWORDS, load_stopwords  # noqa: E402
+from w2vv import layout
+from w2vv.atomic import atomic_dir, atomic_open, atomic_path, write_text
+from w2vv.errors import InputError
+from w2vv.text import DEFAULT_STOPWORDS, load_stopwords
 
 GENERATOR_VERSION = 1
 MARKER = ".paper_complete"

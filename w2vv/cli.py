@@ -11,11 +11,13 @@ import time
 
 from . import backend, languages
 from .errors import InputError
-from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION
+from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, FORMER_ROLES
 
 ROLE_HELP = {"en_train": "English training collection", "en_val": "English validation collection",
-             "en_test": "English test collection", "zh_train": "Chinese training collection",
-             "zh_val": "Chinese validation collection", "zh_test": "Chinese test collection"}
+             "en_test": "English test collection",
+             "query_train": "training collection of the query language (Chinese in the paper)",
+             "query_val": "validation collection of the query language",
+             "query_test": "test collection of the query language"}
 
 
 def log(message):
@@ -36,25 +38,53 @@ def add_rootpath(parser):
 
 
 def add_collections(parser, *roles):
+    """The collections of ``roles`` (``--en_train``, ``--query_test``…; ``--zh_test``…: former names, still read)."""
+    former = {new: old for old, new in FORMER_ROLES.items()}
     for role in roles:
-        parser.add_argument(f"--{role}", default=DEFAULT_COLLECTIONS[role],
-                            help=f"{ROLE_HELP[role]} (default %(default)s)")
+        parser.add_argument(f"--{role}", *([f"--{former[role]}"] if role in former else []), dest=role,
+                            default=DEFAULT_COLLECTIONS[role], help=f"{ROLE_HELP[role]} (default %(default)s)")
 
 
-def _declare_languages(text):
+def _checked_declarations(text):
     try:
-        return languages.declare(text)
+        languages.parse_declarations(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def add_languages(parser):
-    """``--languages``: the collections' languages. Parsing it declares them for the process
-    (its default, none, restores the paper's rule), so every module asking ``w2vv.languages``
-    about a collection gets the script's answer."""
-    parser.add_argument("--languages", default="", type=_declare_languages,
+    """``--languages``: the collections' languages, checked when parsed and declared for the process by
+    ``parse_args`` (its default, none, restores the paper's rule), so that every module asking
+    ``w2vv.languages`` about a collection gets the script's answer."""
+    parser.add_argument("--languages", default="", type=_checked_declarations,
                         help="languages of collections not named by the paper's rule: 'PATTERN=CODE …', "
                              "e.g. 'cocoja*=ja' (default: 'cn' in the name: zh, else en)")
+
+
+RUN_HELP = "run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other settings"
+
+
+def add_config(parser, *former, required=True):
+    """``--config NAME``: a config of ``w2vv_configs/`` (or a path to a ``.py``), what a run starts from.
+    ``former``: the option's earlier names in this script, still read."""
+    parser.add_argument("--config", *former, dest="config", required=required, metavar="CONFIG",
+                        help="model config: w2vv_configs/NAME.py, or a path to a .py")
+
+
+def add_run(parser, *former, option="--run", required=True, help=RUN_HELP):
+    """``--run NAME``: a trained run, by its name (``python -m w2vv.settings --run_name INI CONFIG`` prints
+    the one do_all.sh uses). ``former``: the option's earlier names in this script, still read."""
+    parser.add_argument(option, *former, dest=option[2:], required=required, metavar="RUN", help=help)
+
+
+def parse_args(parser, argv):
+    """``parser.parse_args(argv)``, then what the arguments declare for the whole process: the
+    collections' languages (``--languages``, ``add_languages``)."""
+    args = parser.parse_args(argv)
+    if hasattr(args, "languages"):
+        languages.declare(args.languages)
+    return args
 
 
 def add_config_overrides(parser):
@@ -67,9 +97,10 @@ def add_feature_collection(parser):
                         help="the collection holding FeatureData (default %(default)s)")
 
 
-def add_overwrite(parser, default=0):
-    parser.add_argument("--overwrite", type=int, default=default, choices=[0, 1],
-                        help=f"1: redo work already done; 0: skip it (default {default})")
+def add_overwrite(parser, default=0, what="redo work already done"):
+    """``--overwrite 0|1`` in every script (``--overwrite`` alone: 1), as the ini's ``overwrite``."""
+    parser.add_argument("--overwrite", type=int, nargs="?", const=1, default=default, choices=[0, 1],
+                        help=f"1 (or --overwrite alone): {what}; 0: skip it (default {default})")
 
 
 def add_wait(parser):
@@ -77,19 +108,34 @@ def add_wait(parser):
                         help="when another run writes the same files, wait for it instead of stopping")
 
 
+class _Debug(argparse.Action):
+    """``--debug``: parsed, it asks ``run`` for the traceback instead of the one-line error."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+        _debug_asked[0] = True
+
+
+_debug_asked = [False]  # set by --debug when a script's arguments are parsed (add_debug), read by run
+
+
 def add_debug(parser):
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--debug", action=_Debug, help="show tracebacks")
 
 
 def run(main, argv=None):
     """Check the Keras backend, then call ``main(argv)``; turn an InputError into a one-line message
-    and exit status 1."""
+    and exit status 1 (the traceback when the script's ``--debug``, from ``add_debug``, was given)."""
     argv = sys.argv[1:] if argv is None else argv
+    _debug_asked[0] = False
     try:
         backend.check()
         return main(argv) or 0
     except InputError as e:
-        if "--debug" in argv:
+        if _debug_asked[0]:
             raise
         print(f"error: {e}", file=sys.stderr)
         return 1

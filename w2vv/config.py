@@ -18,7 +18,8 @@ REQUIRED = ("img_feature", "bow_vocab", "L1_normalize", "L2_normalize", "sent_ma
 # Attributes the original did not have; the defaults reproduce the original.
 DEFAULTS = dict(
     batch_size=100,
-    gru_impl="keras2",      # 'keras2': Keras 2.2.4 GRU (reset_after=False, clip(0.2x+0.5)); 'cudnn': reset_after=True, sigmoid
+    # 'keras2': Keras 2.2.4 GRU (reset_after=False, clip(0.2x+0.5)); 'cudnn': reset_after=True, sigmoid
+    gru_impl="keras2",
     # stopwords_<code>: path of a stop-word list per language; None = the language's own (w2vv/stopwords/<code>.txt)
     **{f"stopwords_{code}": None for code in LANGUAGES},
     normalize_zh=False,     # Chinese: NFKC, OpenCC traditional/Taiwan/HK -> simplified, Latin words kept (w2vv.text)
@@ -28,8 +29,10 @@ DEFAULTS = dict(
     lr_decay_wait=2,        # halve the lr when more than this many epochs passed since the last change
     rho=0.9,                # rmsprop's rho and epsilon (the original's values)
     epsilon=1e-6,
-    optimizer_impl="keras2",  # 'keras2': Keras 2.2.4's step and global-norm clipping; 'keras3': Keras 3's own optimizers
-    precision="float32",    # 'float32': the original's arithmetic on every device; 'tf32', 'mixed': faster on a GPU (w2vv.backend)
+    # 'keras2': Keras 2.2.4's step and global-norm clipping; 'keras3': Keras 3's own optimizers
+    optimizer_impl="keras2",
+    # 'float32': the original's arithmetic on every device; 'tf32', 'mixed': faster on a GPU (w2vv.backend)
+    precision="float32",
 )
 
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"

@@ -32,15 +32,15 @@ class Collections:
     en_train: str = layout.DEFAULT_COLLECTIONS["en_train"]
     en_val: str = layout.DEFAULT_COLLECTIONS["en_val"]
     en_test: str = layout.DEFAULT_COLLECTIONS["en_test"]
-    zh_train: str = layout.DEFAULT_COLLECTIONS["zh_train"]
-    zh_val: str = layout.DEFAULT_COLLECTIONS["zh_val"]
-    zh_test: str = layout.DEFAULT_COLLECTIONS["zh_test"]
+    query_train: str = layout.DEFAULT_COLLECTIONS["query_train"]
+    query_val: str = layout.DEFAULT_COLLECTIONS["query_val"]
+    query_test: str = layout.DEFAULT_COLLECTIONS["query_test"]
 
     def all(self):
-        return [self.en_train, self.en_val, self.en_test, self.zh_train, self.zh_val, self.zh_test]
+        return [self.en_train, self.en_val, self.en_test, self.query_train, self.query_val, self.query_test]
 
     def evaluated(self):
-        return {self.en_val, self.en_test, self.zh_val, self.zh_test}
+        return {self.en_val, self.en_test, self.query_val, self.query_test}
 
 
 def _stage0(archive_name, config_name):
@@ -116,7 +116,8 @@ class Doctor:
         outside = caption_images - set(image_set)
         if outside and coll in self.collections.evaluated():
             self.add(WRONG, coll, f"{caption_path}: {len(outside)} image(s) with sentences are not in ImageSets "
-                     f"(e.g. {min(outside)!r}), so they cannot be ranked", f"caption and ImageSets files disagree: {fix}")
+                     f"(e.g. {min(outside)!r}), so they cannot be ranked",
+                     f"caption and ImageSets files disagree: {fix}")
             return
         detail = f"{len(image_set):,} images, {len(sentences):,} sentences"
         published = layout.PAPER_COLLECTIONS.get(coll)
@@ -130,7 +131,7 @@ class Doctor:
 
     def check_cross_lingual(self):
         c = self.collections
-        for en, zh in ((c.en_val, c.zh_val), (c.en_test, c.zh_test)):
+        for en, zh in ((c.en_val, c.query_val), (c.en_test, c.query_test)):
             if en in self.images and zh in self.images and set(self.images[en][0]) != set(self.images[zh][0]):
                 self.add(WRONG, f"{zh} vs {en}", "their ImageSets hold different images: cross-lingual "
                          "matching (CL) needs the same images", "take both from the same release")
@@ -193,7 +194,7 @@ class Doctor:
         self.add(OK, what, f"{w2v.size:,} words, {w2v.dim}-d")
 
     def check_vocabularies(self):
-        for train in (self.collections.zh_train, self.collections.en_train):
+        for train in (self.collections.query_train, self.collections.en_train):
             for style in STYLES:
                 path = layout.vocab_file(self.root, train, style, self.threshold)
                 what = f"vocabulary {train} {style}"
@@ -218,7 +219,8 @@ def passed(checks):
 
 def format_table(checks):
     headers = ("status", "what", "detail / fix")
-    width = [max(len(headers[0]), *(len(c.status) for c in checks)), max(len(headers[1]), *(len(c.what) for c in checks))]
+    width = [max(len(headers[0]), *(len(c.status) for c in checks)),
+             max(len(headers[1]), *(len(c.what) for c in checks))]
     lines = [f"{headers[0]:<{width[0]}}  {headers[1]:<{width[1]}}  {headers[2]}"]
     for c in checks:
         lines.append(f"{c.status:<{width[0]}}  {c.what:<{width[1]}}  {c.detail}")

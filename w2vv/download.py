@@ -51,7 +51,8 @@ ARCHIVES = {a.name: a for a in (
     Archive("zh_w2v", "zh_w2v.zip", "http://lixirong.net/data/coco-cn/zh_w2v.zip", (layout.zh_word2vec_file(""),)),
     Archive("retrieval_data", "coco-cn_retrieval_data.tar.gz",
             "http://lixirong.net/data/coco-cn/coco-cn_retrieval_data.tar.gz",
-            _paper_collection_files() + tuple(os.path.join(_FEATURES, f) for f in ("shape.txt", "id.txt", "feature.bin"))),
+            _paper_collection_files()
+            + tuple(os.path.join(_FEATURES, f) for f in ("shape.txt", "id.txt", "feature.bin"))),
     # The ResNeXt features of the COCO-CN images only: the retrieval archive already holds the
     # features of every image, so it is not fetched unless asked for.
     Archive("resnext_feat", "coco-cn_resnext-101_feat.tar.gz",

@@ -93,14 +93,20 @@ def pad_sequences_pre(index_lists, maxlen):
 
 
 class SentenceEncoder:
-    """Turns sentences of one language into the model's inputs."""
+    """Turns sentences of one language into the model's inputs. Made by ``run_inputs.make_encoder``, it
+    also says what it read (``inputs``: the language, stop-word list and word2vec; ``sources``: the files
+    its encodings depend on) and where its encodings are cached (``cache_dir``)."""
 
-    def __init__(self, tokenizer, seq_vocab, bow_vocab, word2vec, maxlen=32):
+    def __init__(self, tokenizer, seq_vocab, bow_vocab, word2vec, maxlen=32, inputs=None, sources=(),
+                 cache_dir=None):
         self.tokenizer = tokenizer
         self.seq_index = {w: i + 1 for i, w in enumerate(seq_vocab)}
         self.bow_index = {w: i for i, w in enumerate(bow_vocab)}
         self.word2vec = word2vec
         self.maxlen = maxlen
+        self.inputs = inputs
+        self.sources = list(sources)
+        self.cache_dir = cache_dir
 
     @property
     def seq_vocab_size(self):

@@ -3,7 +3,3 @@
 
 class InputError(Exception):
     """Bad input (a file missing, malformed or inconsistent). The message names the file."""
-
-
-def where(path, lineno=None):
-    return f"{path}:{lineno}" if lineno is not None else str(path)

@@ -17,6 +17,7 @@ first missing chunk; the BigFile is written at the end, whole (atomically), and 
 import hashlib
 import json
 import os
+import sys
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -42,11 +43,6 @@ THUMBNAIL_SIZE = 256
 CHUNK_IMAGES = 512       # images per saved chunk of work
 PARTS_SUFFIX = ".parts"
 SKIPPED_FILE = "skipped.txt"
-
-
-def network_names():
-    import keras
-    return sorted(name.lower() for name in dir(keras.applications) if name[:1].isupper())
 
 
 def load_network(cnn, weights, image_size=None):
@@ -201,8 +197,10 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
         log(f"resuming: {len(chunks) - len(todo)} of {len(chunks)} chunks already done in {parts_dir}")
     log(f"{len(images)} images under {image_dir}: {model.name}, {size}x{size} input, {dim}-d features")
     n_todo = sum(len(chunks[i]) for i in todo)
+    # A progress bar on a terminal; into a pipe or a log file, a plain line per chunk (as training's per epoch).
+    on_terminal = progress and sys.stdout.isatty()
     bar = keras.utils.Progbar(n_todo, unit_name="image", stateful_metrics=["images/s"],
-                              verbose=1 if progress else 0)
+                              verbose=1 if on_terminal else 0)
     started, done = time.perf_counter(), 0
 
     def batch_done(n_images):
@@ -213,6 +211,9 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
         for i in todo:
             parts.save(i, *_extract_chunk(chunks[i], model, preprocess, size, thumbs, batch_size, pool, batch_done))
+            if progress and not on_terminal:
+                log(f"chunk {i + 1} of {len(chunks)}: {done} of {n_todo} images, "
+                    f"{done / max(time.perf_counter() - started, 1e-9):.1f} images/s")
             if after_chunk is not None:
                 after_chunk(i)
     seconds = time.perf_counter() - started

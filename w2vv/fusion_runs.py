@@ -17,21 +17,22 @@ PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of ev
 
 # ---------------------------------------------------------------- the three result folders
 
-def cl_dir(root, config, zh_test, zh_train=PAPER["zh_train"]):
-    """CL results of a Chinese split: ``.../SimilarityIndex/<zh_train>/zh2en_<config>/`` (the prefix
-    is the language of ``zh_train``: ``ja2en_`` for a Japanese one)."""
-    return layout.similarity_dir(root, zh_test, zh_train, layout.cl_run_name(config, languages.language_of(zh_train)))
+def cl_dir(root, config, query_test, query_train=PAPER["query_train"]):
+    """CL results of a Chinese split: ``.../SimilarityIndex/<query_train>/zh2en_<config>/`` (the prefix
+    is the language of ``query_train``: ``ja2en_`` for a Japanese one)."""
+    return layout.similarity_dir(root, query_test, query_train,
+                                 layout.cl_run_name(config, languages.language_of(query_train)))
 
 
-def cm_dir(root, config, zh_test, zh_train=PAPER["zh_train"]):
-    """CM results (the tester's): ``.../SimilarityIndex/<zh_train>/<config>/``."""
-    return layout.similarity_dir(root, zh_test, zh_train, config)
+def cm_dir(root, config, query_test, query_train=PAPER["query_train"]):
+    """CM results (the tester's): ``.../SimilarityIndex/<query_train>/<config>/``."""
+    return layout.similarity_dir(root, query_test, query_train, config)
 
 
-def clm_dir(root, config, zh_test, zh_train=PAPER["zh_train"]):
-    """CLM results: ``.../SimilarityIndex/<zh_train>/zh2en2img_<config>/`` (``ja2en2img_`` …)."""
-    return layout.similarity_dir(root, zh_test, zh_train,
-                                 layout.fusion_run_name(config, languages.language_of(zh_train)))
+def clm_dir(root, config, query_test, query_train=PAPER["query_train"]):
+    """CLM results: ``.../SimilarityIndex/<query_train>/zh2en2img_<config>/`` (``ja2en2img_`` …)."""
+    return layout.similarity_dir(root, query_test, query_train,
+                                 layout.fusion_run_name(config, languages.language_of(query_train)))
 
 
 # ---------------------------------------------------------------- CL on disk
@@ -46,24 +47,24 @@ def _same_images_or_fail(zh_path, zh_ids, en_path, en_ids):
                          f"in the English, e.g. {only_en[:1]}): CL needs the same images in both")
 
 
-def cl_inputs(root, config, zh_test, en_test, zh_train=PAPER["zh_train"], en_train=PAPER["en_train"],
+def cl_inputs(root, config, query_test, en_test, query_train=PAPER["query_train"], en_train=PAPER["en_train"],
               en_config=None):
     """The two ``sent_feat.txt`` files (Chinese, English) CL of one split is computed from; the
     English model's run is ``en_config`` when given, else ``config``."""
-    return [os.path.join(layout.similarity_dir(root, zh_test, zh_train, config), SENT_FEAT_FILE),
+    return [os.path.join(layout.similarity_dir(root, query_test, query_train, config), SENT_FEAT_FILE),
             os.path.join(layout.similarity_dir(root, en_test, en_train, en_config or config), SENT_FEAT_FILE)]
 
 
-def cross_lingual_run(root, config, zh_test, en_test, zh_train=PAPER["zh_train"],
+def cross_lingual_run(root, config, query_test, en_test, query_train=PAPER["query_train"],
                       en_train=PAPER["en_train"], en_config=None):
     """Read both languages' ``sent_feat.txt`` of one split, write the CL results into
-    ``<root>/<zh_test>/SimilarityIndex/<zh_train>/zh2en_<config>/``; return (folder, metrics)."""
-    zh_path, en_path = cl_inputs(root, config, zh_test, en_test, zh_train, en_train, en_config)
+    ``<root>/<query_test>/SimilarityIndex/<query_train>/zh2en_<config>/``; return (folder, metrics)."""
+    zh_path, en_path = cl_inputs(root, config, query_test, en_test, query_train, en_train, en_config)
     zh_ids, zh_vecs = read_sent_feat(zh_path)
     en_ids, en_vecs = read_sent_feat(en_path)
     _same_images_or_fail(zh_path, zh_ids, en_path, en_ids)
     scores, relevant = cross_lingual(zh_ids, zh_vecs, en_ids, en_vecs)
-    out_dir = cl_dir(root, config, zh_test, zh_train)
+    out_dir = cl_dir(root, config, query_test, query_train)
     metrics = write_results(out_dir, zh_ids, en_ids, scores, relevant)
     runs.record_inputs(out_dir, [zh_path, en_path])
     return out_dir, metrics
@@ -106,18 +107,19 @@ def load_fusion_input(cm_path, cl_path):
     return fusion_input
 
 
-def _split_inputs(root, config, zh_test, zh_train):
-    return [os.path.join(cm_dir(root, config, zh_test, zh_train), RANKING_FILE),
-            os.path.join(cl_dir(root, config, zh_test, zh_train), RANKING_FILE)]
+def _split_inputs(root, config, query_test, query_train):
+    return [os.path.join(cm_dir(root, config, query_test, query_train), RANKING_FILE),
+            os.path.join(cl_dir(root, config, query_test, query_train), RANKING_FILE)]
 
 
-def clm_inputs(root, config, zh_val=PAPER["zh_val"], zh_test=PAPER["zh_test"], zh_train=PAPER["zh_train"]):
+def clm_inputs(root, config, query_val=PAPER["query_val"], query_test=PAPER["query_test"],
+               query_train=PAPER["query_train"]):
     """The CM and CL rankings of val and test that CLM is computed from."""
-    return _split_inputs(root, config, zh_val, zh_train) + _split_inputs(root, config, zh_test, zh_train)
+    return _split_inputs(root, config, query_val, query_train) + _split_inputs(root, config, query_test, query_train)
 
 
-def _load_split(root, config, zh_test, zh_train):
-    return load_fusion_input(*_split_inputs(root, config, zh_test, zh_train))
+def _load_split(root, config, query_test, query_train):
+    return load_fusion_input(*_split_inputs(root, config, query_test, query_train))
 
 
 def weight_text(w):
@@ -131,15 +133,16 @@ def _write_fused(out_dir, split_input, w, rank_norm):
     return write_results(out_dir, split_input.query_ids, split_input.image_ids, fused, split_input.relevant)
 
 
-def fusion_run(root, config, zh_val=PAPER["zh_val"], zh_test=PAPER["zh_test"], zh_train=PAPER["zh_train"],
-               rank_norm=False):
+def fusion_run(root, config, query_val=PAPER["query_val"], query_test=PAPER["query_test"],
+               query_train=PAPER["query_train"], rank_norm=False):
     """Choose w on val, apply it on test; write ``zh2en2img_<config>/`` for both splits
     (test last, so its ``mir.txt`` marks the run complete). Returns (w, val metrics, test metrics)."""
-    val_input = _load_split(root, config, zh_val, zh_train)
-    test_input = _load_split(root, config, zh_test, zh_train)
+    val_input = _load_split(root, config, query_val, query_train)
+    test_input = _load_split(root, config, query_test, query_train)
     w, _ = best_weight(val_input.cl, val_input.cm, val_input.relevant, rank_norm=rank_norm)
-    val_metrics = _write_fused(clm_dir(root, config, zh_val, zh_train), val_input, w, rank_norm)
-    test_metrics = _write_fused(clm_dir(root, config, zh_test, zh_train), test_input, w, rank_norm)
-    for zh in (zh_val, zh_test):
-        runs.record_inputs(clm_dir(root, config, zh, zh_train), clm_inputs(root, config, zh_val, zh_test, zh_train))
+    val_metrics = _write_fused(clm_dir(root, config, query_val, query_train), val_input, w, rank_norm)
+    test_metrics = _write_fused(clm_dir(root, config, query_test, query_train), test_input, w, rank_norm)
+    for zh in (query_val, query_test):
+        runs.record_inputs(clm_dir(root, config, zh, query_train),
+                           clm_inputs(root, config, query_val, query_test, query_train))
     return w, val_metrics, test_metrics

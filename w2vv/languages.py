@@ -40,7 +40,8 @@ def tokenize_en(sentence):
 
 _ZH_DELETED = re.compile("[，。、！《》“”；？‘’A-Za-z]")
 # Applied in this order: Taiwan phrases and characters to the mainland's, then Hong Kong characters.
-# Chosen by measurement on real COCO-CN sentences (bench/bench_chinese_variants.py, docs/search.md#chinese-as-people-type-it).
+# Chosen by measurement on real COCO-CN sentences (bench/bench_chinese_variants.py,
+# docs/search.md#chinese-as-people-type-it).
 OPENCC_CONFIGS = ("tw2sp", "hk2s")
 _LATIN_RUN = re.compile("([a-z]+)")
 

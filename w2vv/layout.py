@@ -7,10 +7,13 @@ from .errors import InputError
 from .textfile import read_lines
 
 DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
-# The pipeline's six collections by role (the paper's names; the ini and every script may name others).
+# The pipeline's six collections by role (the paper's names; the ini and every script may name others):
+# the query language's (Chinese in the paper) and the pivot's, English.
 DEFAULT_COLLECTIONS = {"en_train": "mscoco2014dev-train", "en_val": "mscoco2014dev-val",
-                       "en_test": "mscoco2014dev-test", "zh_train": "cococntrain", "zh_val": "cococnval",
-                       "zh_test": "cococntest"}
+                       "en_test": "mscoco2014dev-test", "query_train": "cococntrain", "query_val": "cococnval",
+                       "query_test": "cococntest"}
+# The query-language roles' former names (the paper's language), still read from an ini or a command line.
+FORMER_ROLES = {"zh_train": "query_train", "zh_val": "query_val", "zh_test": "query_test"}
 TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
 
 
@@ -68,6 +71,16 @@ def checkpoint_dir(root, train, val, config_name):
     return os.path.join(root, train, "cv_keras", val, TRAIN_STYLE, config_name)
 
 
+def checkpoint_parts(folder):
+    """(root, train, val, run name) of a checkpoint folder ``<root>/<train>/cv_keras/<val>/<style>/<run>``
+    (``checkpoint_dir``'s inverse; the style is the training script's name)."""
+    parts = os.path.normpath(os.path.abspath(str(folder))).split(os.sep)
+    if len(parts) < 7 or parts[-4] != "cv_keras":
+        raise InputError(f"{folder}: not a checkpoint folder of the layout "
+                         f"<root>/<train>/cv_keras/<val>/<style>/<config> (its vocabularies are found from it)")
+    return os.sep.join(parts[:-5]) or os.sep, parts[-5], parts[-3], parts[-1]
+
+
 # The files of a checkpoint folder (docs/method.md#the-checkpoint-folder).
 MODEL_FILE = "model.json"               # written last: the run is done (the original's model, in its folders)
 CONFIG_FILE = "config.json"             # this project's: the config and the vocabulary sizes
@@ -122,6 +135,12 @@ def results_file(root, run_name, lang="zh"):
     (the paper's), ``results/<lang>2en2img_<run>.txt`` for another language."""
     name = run_name if lang == "zh" else fusion_run_name(run_name, lang)
     return os.path.join(root, "results", f"{name}.txt")
+
+
+def report_file(root, lang="zh"):
+    """Where ``report.py`` writes its table (of any runs) unless told otherwise:
+    ``results/<lang>2en2img_results.txt`` (``do_all.sh`` tells it a run's ``results_file``)."""
+    return os.path.join(root, "results", f"{fusion_run_name('results', lang)}.txt")
 
 
 def lock_file(root, name):

@@ -12,7 +12,6 @@ from .config import DEFAULTS, TEXT_STYLE
 from .errors import InputError
 from .model import build_model
 
-PAPER_FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"  # model.json does not name the feature
 
 
 def is_original_checkpoint(folder):
@@ -47,7 +46,8 @@ def structure(model_json_path):
     if rnn["class_name"] != "GRU":
         raise InputError(f"{model_json_path}: LSTM models are not supported (GRU only)")
     attention = by_class.get("TimeDistributed", [])
-    activations = [a["config"]["activation"] for a in by_class.get("Activation", []) if a["config"]["activation"] != "softmax"]
+    activations = [a["config"]["activation"] for a in by_class.get("Activation", [])
+                   if a["config"]["activation"] != "softmax"]
     dropout = by_class["Dropout"][0]["config"]["rate"] if "Dropout" in by_class else 0.0
     cfg = SimpleNamespace(**DEFAULTS)
     cfg.__dict__.update(
@@ -57,7 +57,8 @@ def structure(model_json_path):
         sequences=bool(attention), n_layers="-".join(["0"] + [str(d["config"]["units"]) for d in denses]),
         activation=activations[0] if activations else denses[0]["config"]["activation"], dropout=dropout,
         l2_p=0.0, text_style=TEXT_STYLE, gru_impl="keras2" if not rnn["config"].get("reset_after") else "cudnn",
-        bow_vocab="word_vocab_5", img_feature=PAPER_FEATURE, L1_normalize=0, L2_normalize=0)
+        bow_vocab="word_vocab_5", img_feature=layout.PAPER_FEATURE,  # model.json does not name it
+        L1_normalize=0, L2_normalize=0)
     layer_map = {embedding["name"]: "word_embedding", rnn["name"]: "sentence_gru"}
     layer_map.update({a["name"]: "attention_scores" for a in attention})
     layer_map.update({d["name"]: f"visual_mlp_{i}" for i, d in enumerate(denses, 1)})

@@ -111,7 +111,8 @@ def write_results_page(root, test, train, run_name, n_queries=20, k=10, seed=0, 
         rank_html = (f'<span class="rank-{"hit" if rank and rank <= k else "miss"}">{rank or "not ranked"}</span>'
                      f' of {len(images)}')
         blocks.append(
-            f'<div class="query"><div class="sentence">{html.escape(captions.get(qid, "(sentence not in the caption file)"))}'
+            '<div class="query"><div class="sentence">'
+            f'{html.escape(captions.get(qid, "(sentence not in the caption file)"))}'
             f'</div><div class="meta">{html.escape(qid)} · rank of the true image: {rank_html}</div>'
             f'<div class="row">{"".join(figures)}</div></div>')
 

@@ -9,9 +9,9 @@ PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of ev
 RESULT_COLUMNS = ("CL", "CM", "CLM")
 
 
-def result_row(root, config, zh_test=PAPER["zh_test"], zh_train=PAPER["zh_train"]):
+def result_row(root, config, query_test=PAPER["query_test"], query_train=PAPER["query_train"]):
     """The test mIRs (CL, CM, CLM) of a config at full precision (see ``read_run_mir``)."""
-    return tuple(read_run_mir(folder(root, config, zh_test, zh_train)) for folder in (cl_dir, cm_dir, clm_dir))
+    return tuple(read_run_mir(folder(root, config, query_test, query_train)) for folder in (cl_dir, cm_dir, clm_dir))
 
 
 def format_table(rows):
@@ -23,6 +23,6 @@ def format_table(rows):
     return "\n".join(lines) + "\n"
 
 
-def result_table(root, configs, zh_test=PAPER["zh_test"], zh_train=PAPER["zh_train"]):
+def result_table(root, configs, query_test=PAPER["query_test"], query_train=PAPER["query_train"]):
     """The CL/CM/CLM table of ``configs`` read from disk; InputError naming a missing metrics.json."""
-    return format_table([(config, result_row(root, config, zh_test, zh_train)) for config in configs])
+    return format_table([(config, result_row(root, config, query_test, query_train)) for config in configs])

@@ -10,30 +10,45 @@ from .atomic import atomic_path
 from .bigfile import BigFile
 from .encoders import EncodedSentences, SentenceEncoder
 from .errors import InputError
-from .fingerprint import digest, stat_stamp
+from .fingerprint import digest, sources
 from .text import Tokenizer
 from .vocab import load_vocab
 from .word2vec import open_word2vec
 
 
-def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
-    """The encoder of ``train``'s vocabularies, in ``lang`` (default: ``train``'s language); word2vec,
-    stop words and the normalisation of Chinese (``normalize_zh``) from the language's record and
-    ``cfg`` unless given."""
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run on a training collection reads besides its captions and vocabularies, resolved in one
+    place (``resolve_inputs``): the encoder it builds and the run record (``runs.settings_of``) both
+    take them from here."""
+    language: languages.Language
+    stopwords_path: str   # the stop-word list read
+    word2vec_path: str    # the word2vec read
+    normalize: bool       # Chinese normalised before tokenising
+
+
+def resolve_inputs(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
+    """The ``RunInputs`` of ``train`` in ``lang`` (default: ``train``'s language): word2vec, stop words and
+    the normalisation of Chinese (``normalize_zh``) from the language's record and ``cfg`` unless given."""
     language = languages.get(lang) if lang else languages.of_collection(train)
     normalize = cfg.normalize_zh if normalize_zh is None else normalize_zh
-    tokenizer = Tokenizer(language.code, stopwords_path or stopwords_of(cfg, language.code),
-                          normalize=bool(normalize) and language.normalize is not None)
+    return RunInputs(language, stopwords_path or stopwords_of(cfg, language.code) or language.stopwords,
+                     word2vec_path or layout.word2vec_path(root, language.code),
+                     bool(normalize) and language.normalize is not None)
+
+
+def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
+    """The encoder of ``train``'s vocabularies with the inputs ``resolve_inputs`` names (the same
+    arguments), which it keeps as ``encoder.inputs``."""
+    inputs = resolve_inputs(root, train, cfg, word2vec_path, stopwords_path, normalize_zh, lang)
+    tokenizer = Tokenizer(inputs.language.code, inputs.stopwords_path, normalize=inputs.normalize)
     threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
-    seq_vocab = load_vocab(layout.vocab_file(root, train, "bow", threshold))
-    bow_vocab = load_vocab(layout.vocab_file(root, train, "bow_filterstop", threshold))
-    word2vec_path = word2vec_path or layout.word2vec_path(root, language.code)
-    word2vec = open_word2vec(word2vec_path, expected_dim=cfg.embed_size)
-    encoder = SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen)
-    encoder.sources = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
-    encoder.sources += [tokenizer.stopwords_path, word2vec_path]
-    encoder.cache_dir = layout.vocab_dir(root, train, "encoded")
-    return encoder
+    vocab_files = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
+    seq_vocab, bow_vocab = (load_vocab(f) for f in vocab_files)
+    word2vec = open_word2vec(inputs.word2vec_path, expected_dim=cfg.embed_size)
+    return SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen, inputs=inputs,
+                           sources=vocab_files + [tokenizer.stopwords_path, inputs.word2vec_path],
+                           cache_dir=layout.vocab_dir(root, train, "encoded"))
 
 
 def stopwords_of(cfg, lang):
@@ -41,13 +56,10 @@ def stopwords_of(cfg, lang):
     return getattr(cfg, f"stopwords_{lang}", None)
 
 
-def _fingerprint(paths, maxlen, settings=()):
-    """Identity of the files an encoding depends on (path, size, modification time) and of the
-    tokenizer's settings."""
-    def stat(path):
-        files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
-        return [[f, *stat_stamp(f)] for f in files]
-    return digest([stat(p) for p in paths] + [maxlen] + list(settings))
+def _cache_key(root, paths, maxlen, settings=()):
+    """The key of an encoding: the ``fingerprint.sources`` of the files it depends on (relative to the
+    root: a moved root keeps its cache), the length and the tokenizer's settings."""
+    return digest([sorted(sources(paths, root, within=root).items()), maxlen, *settings])
 
 
 def encode_cached(encoder, root, collection, log=print):
@@ -57,7 +69,7 @@ def encode_cached(encoder, root, collection, log=print):
     caption_path = layout.caption_file(root, collection)
     if not os.path.isfile(caption_path):
         layout.read_captions(caption_path)  # raises the error that explains what is missing
-    key = _fingerprint([caption_path] + encoder.sources, encoder.maxlen, encoder.tokenizer.settings)
+    key = _cache_key(root, [caption_path] + encoder.sources, encoder.maxlen, encoder.tokenizer.settings)
     path = os.path.join(encoder.cache_dir, f"{collection}.{key}.npz")
     if os.path.isfile(path):
         try:

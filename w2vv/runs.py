@@ -18,11 +18,11 @@ import json
 import os
 import re
 
-from . import backend, languages, layout
+from . import backend, layout
 from .atomic import write_text
 from .config import DEFAULTS, load_config
 from .errors import InputError
-from .fingerprint import file_fingerprint, stat_stamp
+from .fingerprint import file_fingerprint, sources_match, write_sources
 from .layout import INPUTS_FILE, SETTINGS_FILE
 
 MAX_NAME = 80
@@ -42,13 +42,15 @@ def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec
     return settings
 
 
-def settings_of(run, cfg):
-    """``model_settings`` of a ``training.TrainingRun`` with ``cfg``: the stop-word list and word2vec
-    it reads (the layout's unless the run or the config names others)."""
-    language = languages.of_collection(run.train)
-    stopwords = getattr(cfg, f"stopwords_{language.code}", None) or language.stopwords
-    return model_settings(cfg, run.train, run.val, run.feature_collection, stopwords,
-                          run.word2vec_path or language.word2vec_path(run.root), run.seed, language.code)
+def settings_of(run, cfg, inputs=None):
+    """``model_settings`` of a ``training.TrainingRun`` with ``cfg``: the language, stop-word list and
+    word2vec it reads, as its encoder says (``inputs``: ``encoder.inputs``; else resolved by the same
+    function the encoder's are, ``run_inputs.resolve_inputs``, without loading anything)."""
+    if inputs is None:
+        from .run_inputs import resolve_inputs  # imported when needed: it imports the encoders
+        inputs = resolve_inputs(run.root, run.train, cfg, run.word2vec_path)
+    return model_settings(cfg, run.train, run.val, run.feature_collection, inputs.stopwords_path,
+                          inputs.word2vec_path, run.seed, inputs.language.code)
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
@@ -156,26 +158,13 @@ def check_same_settings(folder, settings, resuming=False):
 
 # ---------------------------------------------------------------- derived results
 
-def _stamps(out_dir, paths):
-    """(size, modification time) of each input, keyed by its path relative to ``out_dir`` (a moved
-    root keeps its results)."""
-    return {os.path.relpath(os.path.abspath(p), os.path.abspath(out_dir)):
-            stat_stamp(p) if os.path.isfile(p) else None for p in paths}
-
-
 def record_inputs(out_dir, paths):
-    """Write ``inputs.json``: the files a result folder was computed from (size, modification time)."""
-    write_text(os.path.join(out_dir, INPUTS_FILE), json.dumps(_stamps(out_dir, paths), indent=1) + "\n")
+    """Write ``inputs.json``: the files a result folder was computed from (``fingerprint.sources``:
+    paths relative to the folder, so that a moved root keeps its results)."""
+    write_sources(os.path.join(out_dir, INPUTS_FILE), paths)
 
 
 def inputs_unchanged(out_dir, paths):
     """True when ``out_dir`` was computed from ``paths`` as they are now (a folder written before
     inputs were recorded counts as current)."""
-    path = os.path.join(out_dir, INPUTS_FILE)
-    if not os.path.isfile(path):
-        return True
-    try:
-        with open(path) as f:
-            return json.load(f) == _stamps(out_dir, paths)
-    except ValueError:
-        return False
+    return sources_match(os.path.join(out_dir, INPUTS_FILE), paths, missing=True)

@@ -6,7 +6,7 @@ nearest known key.
 ``python -m w2vv.settings INI CONFIG`` checks the file and prints the settings as shell
 assignments for ``do_all.sh``, with the run name (``runs.run_name``), the config overrides
 the trainer gets, the stop-word list of each training collection's language
-(``stopwords_of_zh_train``, ``stopwords_of_en_train``) and the results table's path
+(``stopwords_of_query_train``, ``stopwords_of_en_train``) and the results table's path
 (``results_file``, relative to the root); ``--run_name``: the run name alone."""
 import argparse
 import difflib
@@ -16,7 +16,7 @@ import shlex
 import sys
 
 from . import languages, layout
-from .cli import run
+from .cli import add_debug, run
 from .config import PRECISIONS, parse_overrides
 from .download import ARCHIVES
 from .errors import InputError
@@ -105,7 +105,7 @@ def read_settings(path):
     """{key: value} of the settings file, every known key present (defaults filled in)."""
     if not os.path.isfile(path):
         raise InputError(f"{path}: settings file not found")
-    values = {}
+    values, notes = {}, []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
@@ -114,17 +114,22 @@ def read_settings(path):
             key, sep, value = (part.strip() for part in line.partition("="))
             if not sep:
                 raise InputError(f"{path}:{lineno}: expected 'key = value', got {line!r}")
-            if key not in KNOWN:
+            if key in layout.FORMER_ROLES:
+                notes.append(f"{path}:{lineno}: note: {key} is now called {layout.FORMER_ROLES[key]} (read as such)")
+            name = layout.FORMER_ROLES.get(key, key)
+            if name not in KNOWN:
                 nearest = difflib.get_close_matches(key, KNOWN, n=1, cutoff=0.0)
                 raise InputError(f"{path}:{lineno}: unknown setting {key!r} (did you mean {nearest[0]!r}?)")
             value = os.path.expanduser(value) if value.startswith("~") else value
             try:
-                KNOWN[key][1](value)
+                KNOWN[name][1](value)
             except (ValueError, InputError) as e:
                 raise InputError(f"{path}:{lineno}: {key} = {value} ({e})") from None
-            values[key] = value
+            values[name] = value
     if "rootpath" not in values:
         raise InputError(f"{path}: rootpath not set")
+    for note in notes:  # a file read whole: its former key names, one line each
+        print(note, file=sys.stderr)
     return {**{key: default for key, (default, _) in KNOWN.items()}, **values}
 
 
@@ -154,13 +159,15 @@ def ini_run(settings, config):
 
 def shell_assignments(settings, config):
     """The settings as ``key=value`` shell lines (values quoted), with ``overrides``, ``run_name``,
-    ``stopwords_of_<role>`` of the two training collections and ``results_file``."""
+    ``stopwords_of_<role>`` of the two training collections and ``results_file`` (and the query-language
+    roles under their former names too, ``zh_train``…, for a script written against them)."""
     overrides, name = ini_run(settings, config)
     languages.declare(settings["languages"])
     derived = {f"stopwords_of_{role}": settings[f"stopwords_{languages.language_of(settings[role])}"]
-               for role in ("zh_train", "en_train")}
-    results = layout.results_file("", name, languages.language_of(settings["zh_train"]))  # in the root
-    values = {**settings, "overrides": overrides, "run_name": name, **derived, "results_file": results}
+               for role in ("query_train", "en_train")}
+    results = layout.results_file("", name, languages.language_of(settings["query_train"]))  # in the root
+    former = {old: settings[new] for old, new in layout.FORMER_ROLES.items()}
+    values = {**settings, **former, "overrides": overrides, "run_name": name, **derived, "results_file": results}
     del values["python"]  # do_all.sh read it first, to run this
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
 
@@ -170,7 +177,7 @@ def main(argv):
     p.add_argument("ini", help="the settings file")
     p.add_argument("config", help="model config (w2vv_configs/NAME.py or a .py path)")
     p.add_argument("--run_name", action="store_true", help="print the run name only")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(p)
     args = p.parse_args(argv)
     settings = read_settings(args.ini)
     if args.run_name:

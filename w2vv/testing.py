@@ -1,6 +1,6 @@
 """Testing one trained model on a collection (docs/method.md#testing-a-model-cm): ``sent_feat.txt`` for every
-sentence and, for a collection in a query language (not the pivot, English; or on request), the ranking of all test images per
-sentence with its figures: this is CM."""
+sentence and, for a collection in a query language (not the pivot, English; or on request), the ranking of all test
+images per sentence with its figures: this is CM."""
 import os
 
 from . import languages, layout, runs

@@ -70,7 +70,7 @@ def training_curves_figure(folder):
 
     loss = read_history(os.path.join(folder, layout.LOSS_HISTORY_FILE))
     val = read_history(os.path.join(folder, layout.VAL_HISTORY_FILE))
-    lrs = read_history(os.path.join(folder, "lr_hist.txt"))
+    lrs = read_history(os.path.join(folder, layout.LR_HISTORY_FILE))
     if not loss and not val:
         raise InputError(f"{folder}: no train_loss_hist.txt or val_per_hist.txt to plot")
     fig = Figure(figsize=(7, 5.5), dpi=100)
@@ -90,8 +90,12 @@ def training_curves_figure(folder):
     ax_val.set_xlabel("epoch")
     _mark_lr_halvings(ax_loss, ax_val, lr_halvings(lrs))
     _epoch_axis((ax_loss, ax_val), [e for e, _ in loss + val])
-    parts = os.path.normpath(os.path.abspath(folder)).split(os.sep)
-    fig.suptitle(f"{parts[-1]}  ({parts[-5]} → {parts[-3]})" if len(parts) > 5 else parts[-1], fontsize=10)
+    try:
+        _, train, val, run = layout.checkpoint_parts(folder)
+        title = f"{run}  ({train} → {val})"
+    except InputError:  # a folder outside the layout: its name
+        title = os.path.basename(os.path.normpath(os.path.abspath(folder)))
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

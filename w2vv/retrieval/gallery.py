@@ -27,7 +27,7 @@ import numpy as np
 from ..atomic import atomic_path, write_text
 from ..bigfile import BigFile
 from ..errors import InputError
-from ..fingerprint import stat_stamp
+from ..fingerprint import sources
 from ..layout import read_imageset
 from ..ranking import unit_rows
 
@@ -207,11 +207,11 @@ def _ids_digest(ids):
     return h.hexdigest()
 
 
-def _source_meta(features, ids, kind, nlist):
-    bin_path = os.path.join(features.folder, "feature.bin")
-    size, mtime = stat_stamp(bin_path)
-    return dict(kind=kind, n=len(ids), dim=features.ndims, ids_sha1=_ids_digest(ids),
-                feature_bin_bytes=size, feature_bin_mtime_ns=mtime, nlist=nlist)
+def _source_meta(features, ids, kind, nlist, index_dir):
+    """What an index is built from: its kind, the ids, and the features' ``fingerprint.sources``
+    (relative to the index's folder: a moved feature folder keeps its index)."""
+    return dict(kind=kind, n=len(ids), dim=features.ndims, ids_sha1=_ids_digest(ids), nlist=nlist,
+                sources=sources([features.folder], index_dir, within=features.folder))
 
 
 def index_paths(feature_dir, name, kind):
@@ -277,7 +277,7 @@ def open_gallery(feature_dir, imageset=None, kind="auto", save=True, rebuild=Fal
     if kind == "faiss-ivf":
         nlist = nlist or default_nlist(len(ids))
     index_path, meta_path = index_paths(features.folder, name, kind)
-    meta = _source_meta(features, ids, kind, nlist if kind == "faiss-ivf" else None)
+    meta = _source_meta(features, ids, kind, nlist if kind == "faiss-ivf" else None, os.path.dirname(index_path))
     if not rebuild and os.path.isfile(index_path) and _same_source(_read_meta(meta_path), meta):
         try:
             index = FaissIndex.load(index_path, kind, nprobe)

@@ -6,10 +6,9 @@ import os
 import numpy as np
 
 from .. import languages, layout
-from ..atomic import write_text
 from ..bigfile import BigFile, write_bigfile
 from ..errors import InputError
-from ..fingerprint import stat_stamp
+from ..fingerprint import sources_match, write_sources
 from ..layout import SENT_FEAT_FILE
 from ..ranking import read_sent_feat, unit_rows
 from .gallery import FAISS_FROM, FaissIndex, NumpyIndex
@@ -58,11 +57,6 @@ class PivotSentences:
         return out
 
 
-def _file_stamp(path):
-    size, mtime = stat_stamp(path)
-    return f"{os.path.abspath(path)} {size} {mtime}"
-
-
 def default_collections(root, en):
     """The English model's collections: ``<prefix>*`` for a training collection ``<prefix>train``
     (``mscoco2014dev-train``, ``-val``, ``-test``), else its training and val collections."""
@@ -80,7 +74,8 @@ def _sent_feat_path(root, en, collection):
 def collection_vectors(root, en, collection, log):
     """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``
     when there is one, else predicted once and cached in the English checkpoint folder
-    (``search_cache/<collection>/``, a BigFile, redone when the captions or weights change)."""
+    (``search_cache/<collection>/``, a BigFile with its ``inputs.json``: redone when the captions or the
+    weights change, kept when the root moves)."""
     path = _sent_feat_path(root, en, collection)
     if os.path.isfile(path):
         ids, vectors = read_sent_feat(path)
@@ -88,13 +83,8 @@ def collection_vectors(root, en, collection, log):
         return ids, vectors
     caption_path = layout.caption_file(root, collection)
     cache = os.path.join(en.folder, layout.SEARCH_CACHE, collection)
-    stamp = _file_stamp(caption_path) + "\n" + _file_stamp(en.weights_file) + "\n"
-    try:
-        with open(os.path.join(cache, "source.txt"), encoding="utf-8") as f:
-            fresh = f.read() == stamp
-    except OSError:
-        fresh = False
-    if fresh:
+    record, inputs = os.path.join(cache, layout.INPUTS_FILE), [caption_path, en.weights_file]
+    if sources_match(record, inputs, within=root):
         bigfile = BigFile(cache)
         log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
         return list(bigfile.names), np.asarray(bigfile.vectors)
@@ -104,7 +94,7 @@ def collection_vectors(root, en, collection, log):
     vectors, _ = en.vectors([t for _, t in captions])
     try:
         write_bigfile(cache, ids, vectors)
-        write_text(os.path.join(cache, "source.txt"), stamp)
+        write_sources(record, inputs, within=root)  # a cache of the former record (source.txt) is replaced
     except (OSError, ValueError) as e:
         log(f"CL sentences: not cached ({e})")
     return ids, vectors

@@ -81,15 +81,6 @@ class Results(list):
         return cls([], query, lang, mode, query, [], [], error=error)
 
 
-def checkpoint_parts(folder):
-    """(root, train, val, config) of a checkpoint folder ``<root>/<train>/cv_keras/<val>/<style>/<config>``."""
-    parts = os.path.normpath(os.path.abspath(str(folder))).split(os.sep)
-    if len(parts) < 7 or parts[-4] != "cv_keras":
-        raise InputError(f"{folder}: not a checkpoint folder of the layout "
-                         f"<root>/<train>/cv_keras/<val>/<style>/<config> (its vocabularies are found from it)")
-    return os.sep.join(parts[:-5]) or os.sep, parts[-5], parts[-3], parts[-1]
-
-
 def model_language(folder):
     """The language code a checkpoint folder's model reads: recorded by its training run, else
     that of its training collection (``w2vv.languages.language_of``)."""
@@ -97,7 +88,7 @@ def model_language(folder):
     record = recorded_run(str(folder))
     if record is not None and record[1].get("language"):
         return languages.get(record[1]["language"]).code
-    return languages.language_of(checkpoint_parts(folder)[1])
+    return languages.language_of(layout.checkpoint_parts(folder)[1])
 
 
 class TrainedModel:
@@ -111,7 +102,7 @@ class TrainedModel:
             raise InputError(f"{folder}: model folder not found")
         if predictor not in PREDICTORS:
             raise InputError(f"predictor {predictor!r} unknown (expected one of {', '.join(PREDICTORS)})")
-        root, self.train, self.val, _ = checkpoint_parts(folder)
+        root, self.train, self.val, _ = layout.checkpoint_parts(folder)
         self.folder, self.root = str(folder), str(rootpath or root)
         self.lang = model_language(self.folder)
         self.weights_file = best_weights_file(self.folder)

@@ -402,7 +402,8 @@ class Guard:
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception as e:  # noqa: BLE001  (never a traceback to the client, one line in the log)
-            scope["state"]["log"] = f"error: {type(e).__name__}: {printable(str(e)).splitlines()[0][:200] if str(e) else ''}"
+            first_line = printable(str(e)).splitlines()[0][:200] if str(e) else ""
+            scope["state"]["log"] = f"error: {type(e).__name__}: {first_line}"
             if self.settings.debug:
                 traceback.print_exc()
             if status[0] is None:

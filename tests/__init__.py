@@ -1,0 +1,1 @@
+"""The test suite (CONTRIBUTING.md#tests): make test, make test-fast."""
