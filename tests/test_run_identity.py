@@ -114,9 +114,13 @@ def test_another_seed_is_not_a_silent_reuse_and_a_resume_checks_the_settings(roo
     assert train(root, SMALL, "--seed", "2") == 1
     assert "seed 1 (asked 2)" in capsys.readouterr().err
     folder = folder_of(root)
+    os.remove(os.path.join(folder, "model.json"))
     Path(folder, "resume_state.npz").write_bytes(b"")  # an interrupted run, made with seed 1
-    assert train(root, SMALL, "--seed", "2", "--overwrite", "1") == 1
+    assert train(root, SMALL, "--seed", "2") == 1
     assert capsys.readouterr().err.startswith(f"error: {os.path.join(folder, runs.SETTINGS_FILE)}: made with other")
+    # as the error says: --overwrite 1 starts it anew, with the seed asked
+    assert train(root, SMALL, "--seed", "2", "--overwrite", "1") == 0
+    assert runs.recorded_run(folder)[1]["seed"] == 2
 
 
 def test_a_folder_without_a_settings_record_is_reused_as_the_papers(root, capsys):
