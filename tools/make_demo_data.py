@@ -565,9 +565,10 @@ def _write_lines(path, lines, log):
     write_text(path, "".join(line + "\n" for line in lines))
 
 
-def _read_marker(root):
+def read_marker(root, name=MARKER):
+    """The parameters a generator recorded in ``root`` (its marker file ``name``), or None."""
     try:
-        with open(os.path.join(root, MARKER), encoding="utf-8") as f:
+        with open(os.path.join(root, name), encoding="utf-8") as f:
             return json.load(f)
     except (OSError, ValueError):
         return None
@@ -616,7 +617,7 @@ def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, ve
     _counts(scale)  # checks scale
     if feature_dim < 8:
         raise ValueError(f"feature_dim must be >= 8, got {feature_dim}")
-    marker = _read_marker(root)
+    marker = read_marker(root)
     if marker is not None and not overwrite and ja and not marker.get("ja") and \
             _same_params(marker, _params(seed, scale, feature_dim)) and not _missing(root):
         return _add_japanese(root, marker, log)

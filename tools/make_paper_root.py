@@ -47,8 +47,11 @@ import numpy as np
 
 from w2vv import layout
 from w2vv.atomic import atomic_dir, atomic_open, atomic_path, write_text
+from w2vv.cli import add_overwrite, run
 from w2vv.errors import InputError
 from w2vv.text import DEFAULT_STOPWORDS, load_stopwords
+
+from tools.make_demo_data import read_marker
 
 GENERATOR_VERSION = 1
 MARKER = ".paper_complete"
@@ -365,14 +368,6 @@ def _save_keyed_vectors(words, vectors, path):
         kv.save(tmp, separately=[])
 
 
-def _read_marker(root):
-    try:
-        with open(os.path.join(root, MARKER), encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def _same_params(marker, params):
     return marker is not None and all(marker.get(k) == v for k, v in params.items())
 
@@ -407,7 +402,7 @@ def plan(root, seed=0, scale=1.0, overwrite=False):
     counts(scale)
     if os.path.exists(root) and not os.path.isdir(root):
         raise InputError(f"{root}: exists and is not a folder")
-    marker = _read_marker(root)
+    marker = read_marker(root, MARKER)
     if marker is not None and not overwrite:
         if _same_params(marker, params):
             missing = _missing(root)
@@ -458,7 +453,7 @@ def make_paper_root(root, seed=0, scale=1.0, overwrite=False, verbose=True):
 def _clear_old(root, params, log):
     """Remove what the new data would make stale: the pipeline's outputs made from other data, and
     other generators' markers."""
-    old = _read_marker(root)
+    old = read_marker(root, MARKER)
     if old is None:
         try:
             with open(os.path.join(root, PARTIAL), encoding="utf-8") as f:
@@ -568,21 +563,19 @@ def _write(root, data, log, t0):
     return summary
 
 
-def main(argv=None):
+def generate(argv):
     ap = argparse.ArgumentParser(description="Generate a VisualSearch root with the paper's counts (synthetic data).")
     ap.add_argument("root", help="the VisualSearch root to write (created if missing)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiplies every count (1.0: 121,286 English and 18,341 Chinese training images)")
-    ap.add_argument("--overwrite", action="store_true",
-                    help="regenerate even if ROOT holds a complete root, or write over a root of another kind")
+    add_overwrite(ap, what="regenerate even if ROOT holds a complete root, or write over a root of another kind")
     args = ap.parse_args(argv)
-    try:
-        make_paper_root(args.root, seed=args.seed, scale=args.scale, overwrite=args.overwrite)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    make_paper_root(args.root, seed=args.seed, scale=args.scale, overwrite=bool(args.overwrite))
+
+
+def main(argv=None):
+    return run(generate, argv)
 
 
 if __name__ == "__main__":
