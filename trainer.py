@@ -60,7 +60,7 @@ def main(argv):
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:
-            runs.check_same_settings(folder, runs.settings_of(run_, cfg))
+            runs.check_same_record(folder, runs.record_of(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
         else:
             folder = train(run_, cfg, log, verbose=cli.keras_verbosity())

@@ -159,7 +159,7 @@ def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
 
 def test_an_attribute_added_after_the_record_at_its_default_is_no_difference():
     cfg = runs.configured_run(CONFIG)[0]
-    asked = runs.model_settings(cfg, TRAIN, VAL, "mscoco2014dev", DEFAULT_STOPWORDS["zh"], DEFAULT_STOPWORDS["en"],
+    asked = runs.run_record(cfg, TRAIN, VAL, "mscoco2014dev", DEFAULT_STOPWORDS["zh"], DEFAULT_STOPWORDS["en"],
                                 None)
     recorded = {**asked, "config": {k: v for k, v in asked["config"].items() if k != "optimizer_impl"}}
     assert runs.differences(recorded, asked) == []
@@ -184,8 +184,8 @@ def test_the_run_record_names_the_inputs_the_encoder_read(small_root_vocab, tmp_
     cfg = runs.configured_run(CONFIG, {"stopwords_zh": str(stop_list)})[0]
     run = TrainingRun(str(small_root_vocab), TRAIN, VAL)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
-    recorded = runs.settings_of(run, cfg, encoder.inputs)
-    assert recorded == runs.settings_of(run, cfg)  # resolved by the same function when no encoder is built
+    recorded = runs.record_of(run, cfg, encoder.inputs)
+    assert recorded == runs.record_of(run, cfg)  # resolved by the same function when no encoder is built
     assert recorded["stopwords"]["path"] == str(stop_list) == encoder.tokenizer.stopwords_path
     assert recorded["word2vec"]["path"] == os.path.abspath(layout.word2vec_path(run.root, "zh"))
     assert recorded["language"] == "zh"

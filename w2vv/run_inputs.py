@@ -19,7 +19,7 @@ from .word2vec import open_word2vec
 @dataclass(frozen=True)
 class RunInputs:
     """What a run on a training collection reads besides its captions and vocabularies, resolved in one
-    place (``resolve_inputs``): the encoder it builds and the run record (``runs.settings_of``) both
+    place (``resolve_inputs``): the encoder it builds and the run record (``runs.record_of``) both
     take them from here."""
     language: languages.Language
     stopwords_path: str   # the stop-word list read

@@ -28,7 +28,7 @@ from .layout import INPUTS_FILE, SETTINGS_FILE
 MAX_NAME = 80
 
 
-def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
+def run_record(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
     """Everything that changes the model trained on ``train``: a JSON-able dict (with ``language``,
     the code of ``train``'s language, when given: search reads the model's language from it), and
     the Keras backend that trains it with its version (``backend``: 'jax 0.10.2')."""
@@ -42,14 +42,14 @@ def model_settings(cfg, train, val, feature_collection, stopwords_path, word2vec
     return settings
 
 
-def settings_of(run, cfg, inputs=None):
-    """``model_settings`` of a ``training.TrainingRun`` with ``cfg``: the language, stop-word list and
+def record_of(run, cfg, inputs=None):
+    """``run_record`` of a ``training.TrainingRun`` with ``cfg``: the language, stop-word list and
     word2vec it reads, as its encoder says (``inputs``: ``encoder.inputs``; else resolved by the same
     function the encoder's are, ``run_inputs.resolve_inputs``, without loading anything)."""
     if inputs is None:
         from .run_inputs import resolve_inputs  # imported when needed: it imports the encoders
         inputs = resolve_inputs(run.root, run.train, cfg, run.word2vec_path)
-    return model_settings(cfg, run.train, run.val, run.feature_collection, inputs.stopwords_path,
+    return run_record(cfg, run.train, run.val, run.feature_collection, inputs.stopwords_path,
                           inputs.word2vec_path, run.seed, inputs.language.code)
 
 
@@ -89,7 +89,7 @@ def _readable(value):
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text)
 
 
-def save_settings(folder, name, settings):
+def save_record(folder, name, settings):
     write_text(os.path.join(folder, SETTINGS_FILE),
                json.dumps(dict(run_name=name, settings=settings), indent=1, default=str) + "\n")
 
@@ -144,7 +144,7 @@ def _added_since(key, was, now):
     return key not in was and key in DEFAULTS and json.loads(json.dumps(DEFAULTS[key])) == now.get(key)
 
 
-def check_same_settings(folder, settings, resuming=False):
+def check_same_record(folder, settings, resuming=False):
     """InputError naming the settings that differ when ``folder`` holds a run made otherwise (``resuming``:
     a run half done, to be continued: on the same backend too)."""
     record = recorded_run(folder)

@@ -197,9 +197,9 @@ def train(run, cfg, log=print, verbose=1):
                          "(pip install tensorflow-cpu tensorboard)")
     keras.utils.set_random_seed(seed)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
-    settings = runs.settings_of(run, cfg)
+    settings = runs.record_of(run, cfg)
     if resuming:
-        runs.check_same_settings(folder, settings, resuming=True)  # never continue a run made with other settings
+        runs.check_same_record(folder, settings, resuming=True)  # never continue a run made with other settings
     features = open_features(run.root, cfg, run.feature_collection)
     cfg = with_feature_width(cfg, features.ndims, features.folder)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
@@ -217,7 +217,7 @@ def train(run, cfg, log=print, verbose=1):
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):  # overwriting: the run is no longer done
             os.remove(os.path.join(folder, layout.MODEL_FILE))
         _write_model_description(model, cfg, encoder, folder, log)
-        runs.save_settings(folder, name, settings)
+        runs.save_record(folder, name, settings)
     log(f"training {name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
         f"{model.count_params():,} parameters, loss {cfg.loss_fun}, seed {progress.seed}")
     batches = TrainingBatches(train_set, features, cfg, run.batch_size, progress.seed, progress.next_epoch)
