@@ -176,7 +176,7 @@ def test_the_whole_pipeline_runs_on_this_backend_and_records_it(tmp_path_factory
 def test_the_ini_precision_reaches_the_trainer_and_the_run_name(tmp_path):
     from w2vv import settings
     ini = tmp_path / "gpu.ini"
-    ini.write_text(f"rootpath = {tmp_path}\nprecision = mixed\n")
+    ini.write_text(f"rootpath = {tmp_path}\nprecision = mixed\npython =\n")  # empty python: the backend's venv
     values = settings.read_settings(str(ini))
     overrides, name = settings.ini_run(values, "w2vv_attention_ctl")
     assert "precision=mixed" in overrides.split(",") and name == "w2vv_attention_ctl_precisionmixed"

@@ -93,7 +93,7 @@ KNOWN = {
     "seed": ("", _count(0, optional=True)),
     "distribute": ("none", _one_of("none", "mirrored")),
     "precision": ("float32", _one_of(*PRECISIONS)),
-    "python": ("", _not_empty),
+    "python": ("", _any),  # empty: the venv of KERAS_BACKEND (do_all.sh)
     "data_archives": ("", _archives),
     **{f"{name}_url": ("", _any) for name in ARCHIVES},
     **{f"{name}_sha256": ("", _sha256) for name in ARCHIVES},
