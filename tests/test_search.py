@@ -286,8 +286,15 @@ def test_the_numpy_predictor_gives_the_keras_model_s_top_10_and_scores(trained_r
         for mode in (("cm", "cl", "clm") if lang == "zh" else ("cm",)):
             pairs = zip(searcher.search_many(texts, 10, mode=mode), keras_searcher.search_many(texts, 10, mode=mode))
             for a, b in pairs:
-                assert [h.id for h in a] == [h.id for h in b], (a.query, mode)
-                np.testing.assert_allclose([h.score for h in a], [h.score for h in b], rtol=0, atol=1e-5)
+                scores = [h.score for h in a]
+                np.testing.assert_allclose(scores, [h.score for h in b], rtol=0, atol=1e-5)
+                # the same ids in the same order, but for images whose scores tie within 1e-5 (float rounding
+                # of the two predictors may order those either way)
+                for i, (x, y) in enumerate(zip(a, b)):
+                    if x.id != y.id:
+                        tied = [j for j in (i - 1, i + 1)
+                                if 0 <= j < len(scores) and abs(scores[j] - scores[i]) <= 1e-5]
+                        assert tied, (a.query, mode, i, x.id, y.id)
         model, reference = searcher.models[lang], keras_searcher.models[lang]
         prepared = [model.prepare(t)[0] for t in texts]
         np.testing.assert_allclose(model.vectors(prepared)[0], reference.vectors(prepared)[0], rtol=0, atol=1e-5)

@@ -499,7 +499,7 @@ def test_the_page_links_results_goes_back_enlarges_and_never_shows_a_broken_pict
             _wait_results(driver, position + 1)
             boxes = driver.find_elements(By.CSS_SELECTOR, "#grid .picture")
             # the picture's error event comes after the results are drawn: wait for it, and for the others to load
-            WebDriverWait(driver, 10).until(lambda d: "missing" in boxes[position].get_attribute("class") and
+            WebDriverWait(driver, 30).until(lambda d: "missing" in boxes[position].get_attribute("class") and
                                             len(d.find_elements(By.CSS_SELECTOR, "#grid img.loaded")) == position)
             assert boxes[position].text == missing
             assert driver.execute_script("return Array.from(document.images).filter("
