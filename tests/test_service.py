@@ -450,6 +450,7 @@ def _pictures_on_screen(driver):
 
 
 def test_the_page_links_results_goes_back_enlarges_and_never_shows_a_broken_picture(server, expected, own_root):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -497,10 +498,14 @@ def test_the_page_links_results_goes_back_enlarges_and_never_shows_a_broken_pict
         try:
             driver.get(server[0] + "/?q=" + quote("一只狗在草地上跑") + f"&k={position + 1}&mode=cm")
             _wait_results(driver, position + 1)
+            # the picture's error event comes after the results are drawn: wait for it, and for the others to
+            # load (the boxes found anew each time: a redraw replaces them)
+            def settled(d):
+                boxes = d.find_elements(By.CSS_SELECTOR, "#grid .picture")
+                return (len(boxes) > position and "missing" in boxes[position].get_attribute("class") and
+                        len(d.find_elements(By.CSS_SELECTOR, "#grid img.loaded")) == position)
+            WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(settled)
             boxes = driver.find_elements(By.CSS_SELECTOR, "#grid .picture")
-            # the picture's error event comes after the results are drawn: wait for it, and for the others to load
-            WebDriverWait(driver, 30).until(lambda d: "missing" in boxes[position].get_attribute("class") and
-                                            len(d.find_elements(By.CSS_SELECTOR, "#grid img.loaded")) == position)
             assert boxes[position].text == missing
             assert driver.execute_script("return Array.from(document.images).filter("
                                          "i => i.closest('#grid') && !(i.complete && i.naturalWidth > 0)).length") == 0
