@@ -10,6 +10,7 @@ import os
 import sys
 
 from w2vv import cli
+from w2vv.backend import DISTRIBUTIONS
 from w2vv.cli import log, quiet_tensorflow, run
 
 
@@ -30,7 +31,7 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=None,
                    help="random seed of weights, shuffling, negatives and dropout; given, training is "
                         "deterministic (identical histories on CPU); default: a random seed, logged")
-    p.add_argument("--distribute", default="none", choices=["none", "mirrored"],
+    p.add_argument("--distribute", default="none", choices=DISTRIBUTIONS,
                    help="mirrored: train on all GPUs of the machine, data parallel (TensorFlow, JAX)")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
     cli.add_wait(p)

@@ -16,6 +16,7 @@ import shlex
 import sys
 
 from . import languages, layout
+from .backend import DISTRIBUTIONS
 from .cli import add_debug, run
 from .config import PRECISIONS, parse_overrides
 from .download import ARCHIVES
@@ -91,7 +92,7 @@ KNOWN = {
     "config_overrides": ("", parse_overrides),
     "rank_norm": ("0", _flag),
     "seed": ("", _count(0, optional=True)),
-    "distribute": ("none", _one_of("none", "mirrored")),
+    "distribute": ("none", _one_of(*DISTRIBUTIONS)),
     "precision": ("float32", _one_of(*PRECISIONS)),
     "python": ("", _any),  # empty: the venv of KERAS_BACKEND (do_all.sh)
     "data_archives": ("", _archives),
