@@ -9,6 +9,34 @@ from tests.helpers import FIXTURES, build_vocab, copy_root, make_small_root
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# The files that take longest (pytest --durations, 2-core CPU, 2026-12-01), sent to the workers first so
+# that no long file starts last and leaves the other worker idle; the rest keep their order.
+LONGEST_FIRST = ("test_bench_gpu.py", "test_pipeline.py", "test_japanese.py", "test_backends.py", "test_search.py",
+                 "test_resume.py", "test_service.py")
+# Files on one worker, one after the other (under --dist loadfile): test_japanese.py reuses the English
+# model test_pipeline.py trains in the session's half_root.
+SAME_WORKER = {"tests/test_japanese.py": "tests/test_pipeline.py"}
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` with ``SAME_WORKER``'s files as one unit, in the collection's order."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedRootScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(scope, scope)
+
+    config.option.loadscopereorder = False  # xdist would send the files with the most tests first
+    return SharedRootScheduling(config, log)
+
 
 @pytest.fixture
 def fixtures():
@@ -35,7 +63,8 @@ def small_root_vocab(small_root, tmp_path_factory):
 @pytest.fixture(scope="session")
 def half_root(tmp_path_factory):
     """The demo data at scale 0.5 with 64-d features, which test_pipeline.py and test_japanese.py run
-    do_all.sh on: run by one process (one worker), they train the English model (seed 0) once."""
+    do_all.sh on: run by one process (one worker: ``SAME_WORKER``), they train the English model (seed 0)
+    once."""
     from tools.make_demo_data import make_demo_root
     root = tmp_path_factory.mktemp("half") / "VisualSearch"
     make_demo_root(root, scale=0.5, feature_dim=64, verbose=False)

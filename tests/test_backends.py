@@ -154,9 +154,11 @@ def test_a_mixed_precision_checkpoint_loads_for_prediction_in_float32(tmp_path):
     assert out.dtype == np.float32 and np.isfinite(out).all()
 
 
+@pytest.mark.skipif(backend.name() != "torch", reason="tests/test_pipeline.py runs do_all.sh on this backend and "
+                                                      "checks the backend recorded")
 def test_the_whole_pipeline_runs_on_this_backend_and_records_it(tmp_path_factory):
-    """do_all.sh stages 1-5, one epoch of a small model, on the backend of this Python (tests/test_pipeline.py
-    checks the learning, on TensorFlow and JAX; PyTorch runs eagerly and is too slow for it on a CPU)."""
+    """do_all.sh stages 1-5, one epoch of a small model, on PyTorch, where tests/test_pipeline.py (the
+    learning, on TensorFlow and JAX) does not run: PyTorch runs eagerly and is too slow for it on a CPU."""
     from tests.helpers import make_small_root
     from w2vv import layout
     root = make_small_root(tmp_path_factory, "backend_pipeline")

@@ -1,5 +1,7 @@
 """The whole pipeline on a small generated root in the real layout: vocabularies, training
-on both languages, testing, CL, fusion, the table; and a second run that redoes nothing."""
+on both languages (the backend in each run record), testing, CL, fusion, the table; and a second run
+that redoes nothing."""
+import json
 import os
 import subprocess
 import sys
@@ -7,7 +9,7 @@ import sys
 import pytest
 
 from tests.helpers import REPO
-from w2vv import layout
+from w2vv import backend, layout
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
 from w2vv.ranking import read_metrics
@@ -47,6 +49,8 @@ def test_pipeline_trains_both_languages_above_chance(pipeline_root):
         folder = layout.checkpoint_dir(str(root), train, val, RUN)
         for name in ("model.json", "config.json", "train_loss_hist.txt", "val_per_hist.txt", "summary.json"):
             assert os.path.isfile(os.path.join(folder, name)), name
+        with open(os.path.join(folder, layout.SETTINGS_FILE)) as f:
+            assert json.load(f)["settings"]["backend"] == backend.version()
         best_epoch, best_ap = open(os.path.join(folder, "val_per_hist.txt")).readline().split()
         assert os.path.isfile(os.path.join(folder, f"{best_epoch}.h5"))
         assert len([f for f in os.listdir(folder) if f.endswith(".h5")]) == 1
