@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import InputError
 from .fingerprint import sources_match, write_sources
 from .layout import INPUTS_FILE
@@ -84,9 +85,13 @@ def _write(cache, kv, files):
         name = os.path.relpath(mapped, cache)
     else:
         name = "vectors.npy"
-        np.save(os.path.join(cache, name), np.asarray(kv.vectors, np.float32))
-    with open(os.path.join(cache, "words.txt"), "w", encoding="utf-8", newline="") as f:
-        f.write("\n".join(words))
-    with open(os.path.join(cache, "vectors.txt"), "w", encoding="utf-8") as f:
-        f.write(name + "\n")
+        _replace(os.path.join(cache, name), lambda f: np.save(f, np.asarray(kv.vectors, np.float32)))
+    _replace(os.path.join(cache, "words.txt"), lambda f: f.write("\n".join(words).encode("utf-8")))
+    _replace(os.path.join(cache, "vectors.txt"), lambda f: f.write(f"{name}\n".encode("utf-8")))
     write_sources(os.path.join(cache, INPUTS_FILE), files)  # last: the cache counts once whole
+
+
+def _replace(path, write):
+    # a new file renamed into place: another process may have the former one mapped
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)
