@@ -8,6 +8,7 @@ first call writes (``$XDG_CACHE_HOME/w2vv/``, keyed by jieba's version and dicti
 are jieba's own (``tests/test_languages.py``); where no cache can be written, jieba's own tokenizer."""
 import functools
 import os
+import sys
 
 import numpy as np
 
@@ -71,10 +72,24 @@ def _read(folder):
     return PrefixTable(words, counts), total
 
 
+def import_jieba():
+    """jieba, imported without ``pkg_resources`` where nothing imported it yet: jieba imports it only to
+    open its dictionary (half of jieba's import time) and opens the file beside it without it."""
+    if "pkg_resources" in sys.modules:
+        import jieba
+        return jieba
+    sys.modules["pkg_resources"] = None  # jieba's `import pkg_resources` raises ImportError
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+    return jieba
+
+
 @functools.lru_cache(maxsize=None)
 def segmenter():
     """A ``jieba.Tokenizer`` cutting as jieba's default one, its dictionary read on demand."""
-    import jieba
+    jieba = import_jieba()
     jieba.setLogLevel(60)
     try:
         folder = cache_folder(jieba)
