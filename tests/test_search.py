@@ -307,3 +307,23 @@ def test_the_numpy_predictor_gives_the_keras_model_s_top_10_and_scores(trained_r
     assert done.returncode == 0, done.stderr[-2000:]
     expected = [h.id for h in keras_searcher.search("一只狗在草地上跑")]
     assert [h["id"] for h in json.loads(done.stdout)["results"]] == expected
+
+
+def test_a_cold_search_imports_no_framework_nor_gensim_and_answers_the_same(trained_root, tmp_path):
+    """A search in a fresh process reads the Chinese word2vec from its cache beside the gensim model and
+    jieba's dictionary from its table: no TensorFlow, Keras or gensim imported, jieba's dictionary not
+    loaded whole, and the answers of the first run, which read them with gensim and jieba and wrote the caches."""
+    import shutil
+    shutil.rmtree(layout.word2vec_path(trained_root, "zh") + ".search_cache", ignore_errors=True)
+    code = ("import sys, search, jieba; from w2vv.cli import run; code = run(search.main, sys.argv[1:]); "
+            "loaded = [m for m in ('tensorflow', 'keras', 'gensim') if m in sys.modules]; "
+            "print('loaded:', loaded + ['jieba dictionary'] * jieba.dt.initialized, file=sys.stderr); sys.exit(code)")
+    args = [a for d in model_dirs(trained_root) for a in ("--model_path", d)]
+    env = dict(quiet_env(), XDG_CACHE_HOME=str(tmp_path))
+    queries = ["一只狗在草地上跑", "一隻貓在房間裡"]
+    runs = [subprocess.run([sys.executable, "-c", code, *args, "--quiet", "--json", *queries], cwd=REPO,
+                           capture_output=True, text=True, timeout=300, env=env) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr[-2000:]
+    # (the first run reads gensim's model and jieba's whole dictionary to write their caches)
+    assert [r.stderr.splitlines()[-1] for r in runs] == ["loaded: ['gensim', 'jieba dictionary']", "loaded: []"]
+    assert runs[1].stdout == runs[0].stdout and len(runs[0].stdout.splitlines()) == 2

@@ -70,3 +70,39 @@ def test_the_gensim3_model_reads_the_same_mapped(fixtures):
     np.testing.assert_array_equal(open_word2vec(gensim3, mmap=True).lookup(words)[0],
                                   open_word2vec(gensim3).lookup(words)[0])
     assert open_word2vec(gensim3, mmap=True).size == open_word2vec(gensim3).size
+
+
+def _same_as_gensim(path, words):
+    cached, plain = open_word2vec(path, cached=True), open_word2vec(path)
+    assert (cached.dim, cached.size) == (plain.dim, plain.size)
+    for got, expected in zip(cached.lookup(words), plain.lookup(words)):
+        np.testing.assert_array_equal(got, expected)
+    assert [w in cached for w in words] == [w in plain for w in words]
+    return cached
+
+
+@pytest.mark.parametrize("separate", [False, True], ids=["vectors in the model", "vectors in a .npy beside it"])
+def test_search_reads_a_gensim_model_from_its_cache(tmp_path, separate):
+    """``cached=True`` (search): the first open reads gensim and writes ``<model>.search_cache/``, later ones
+    read it without gensim, the same vectors; a model rewritten is read by gensim again."""
+    from gensim.models import Word2Vec
+    from w2vv.word2vec_cache import ArrayWord2Vec
+    model = Word2Vec([["狗", "在", "草地"], ["猫", "在", "沙发"]] * 10, vector_size=8, min_count=1, seed=1, workers=1)
+    path = tmp_path / "w.model"
+    model.save(str(path), **({"sep_limit": 0} if separate else {}))
+    words = ["狗", "马", "沙发", ""]
+    assert not isinstance(open_word2vec(path, cached=True), ArrayWord2Vec)  # the first time: gensim
+    assert isinstance(_same_as_gensim(path, words), ArrayWord2Vec)
+    assert (tmp_path / "w.model.search_cache" / "vectors.npy").exists() != separate  # a large model's .npy is mapped
+    model.wv.vectors[:] += 1
+    model.save(str(path), **({"sep_limit": 0} if separate else {}))
+    assert not isinstance(open_word2vec(path, cached=True), ArrayWord2Vec)
+    _same_as_gensim(path, words)
+
+
+def test_the_gensim3_model_reads_the_same_from_its_cache(fixtures, tmp_path):
+    import shutil
+    shutil.copy(fixtures / "gensim3_zh_model" / "zh_jieba.model", tmp_path)
+    open_word2vec(tmp_path / "zh_jieba.model", cached=True)
+    expected = json.loads((fixtures / "gensim3_zh_model" / "expected_vectors.json").read_text(encoding="utf-8"))
+    _same_as_gensim(tmp_path / "zh_jieba.model", list(expected["vectors"]) + ["没有这个词"])

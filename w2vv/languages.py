@@ -85,9 +85,8 @@ def normalize_zh(text):
 
 def segment_zh(text):
     """Segment raw Chinese (a user's query) into space-separated words, as caption files are."""
-    import jieba  # imported lazily: loading its dictionary takes a second
-    jieba.setLogLevel(60)
-    return " ".join(w for w in jieba.cut(text) if w.strip())
+    from .zh_segmenter import segmenter  # imported lazily: jieba takes a second to import
+    return " ".join(w for w in segmenter().cut(text) if w.strip())
 
 
 # ---------------------------------------------------------------- Japanese

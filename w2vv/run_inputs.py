@@ -37,15 +37,16 @@ def resolve_inputs(root, train, cfg, word2vec_path=None, stopwords_path=None, no
                      bool(normalize) and language.normalize is not None)
 
 
-def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
+def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None,
+                 cached_word2vec=False):
     """The encoder of ``train``'s vocabularies with the inputs ``resolve_inputs`` names (the same
-    arguments), which it keeps as ``encoder.inputs``."""
+    arguments), which it keeps as ``encoder.inputs``; ``cached_word2vec``: see ``open_word2vec``."""
     inputs = resolve_inputs(root, train, cfg, word2vec_path, stopwords_path, normalize_zh, lang)
     tokenizer = Tokenizer(inputs.language.code, inputs.stopwords_path, normalize=inputs.normalize)
     threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
     vocab_files = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
     seq_vocab, bow_vocab = (load_vocab(f) for f in vocab_files)
-    word2vec = open_word2vec(inputs.word2vec_path, expected_dim=cfg.embed_size)
+    word2vec = open_word2vec(inputs.word2vec_path, expected_dim=cfg.embed_size, cached=cached_word2vec)
     return SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen, inputs=inputs,
                            sources=vocab_files + [tokenizer.stopwords_path, inputs.word2vec_path],
                            cache_dir=layout.vocab_dir(root, train, "encoded"))

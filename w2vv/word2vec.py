@@ -71,17 +71,26 @@ def _open_gensim(path, mmap):
     return _load_gensim(path)
 
 
-def open_word2vec(path, expected_dim=None, mmap=False):
+def _gensim_word2vec(path, mmap):
+    try:
+        return GensimWord2Vec(_open_gensim(path, mmap), path)
+    except Exception as e:  # gensim raises many kinds (pickle, EOF, unicode, value)
+        raise InputError(f"{path}: cannot read word2vec model ({type(e).__name__}: {e})".splitlines()[0]) from None
+
+
+def open_word2vec(path, expected_dim=None, mmap=False, cached=False):
     """Open a word2vec: a BigFile folder, a gensim model file, or a word2vec .bin/.txt file.
-    ``mmap``: map a gensim model's large arrays instead of reading them (to look, not to train)."""
+    ``mmap``: map a gensim model's large arrays instead of reading them (to look, not to train).
+    ``cached``: read a gensim model from its cache beside it, written the first time (no gensim
+    imported: ``w2vv.word2vec_cache``); search's choice."""
     path = str(path)
     if os.path.isdir(path):
         w2v = BigFileWord2Vec(path)
+    elif os.path.isfile(path) and cached:
+        from .word2vec_cache import open_cached
+        w2v = open_cached(path, lambda: _gensim_word2vec(path, mmap=True))
     elif os.path.isfile(path):
-        try:
-            w2v = GensimWord2Vec(_open_gensim(path, mmap), path)
-        except Exception as e:  # gensim raises many kinds (pickle, EOF, unicode, value)
-            raise InputError(f"{path}: cannot read word2vec model ({type(e).__name__}: {e})".splitlines()[0]) from None
+        w2v = _gensim_word2vec(path, mmap)
     else:
         raise InputError(f"{path}: word2vec not found")
     if expected_dim is not None and w2v.dim != expected_dim:

@@ -118,7 +118,7 @@ class TrainedModel:
         self.model, self.cfg = loaded
         self.predictor = "numpy" if type(self.model).__name__ == "NumpyTextModel" else "keras"
         self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh,
-                                    lang=self.lang)
+                                    lang=self.lang, cached_word2vec=True)
 
     def prepare(self, text, segmented=False):
         """(text as encoded, tokens, tokens unknown to every part). Chinese is normalised (unless
