@@ -55,13 +55,15 @@ class NumpyTextModel:
                       for i in range(1, len(mlp_sizes(cfg)))]
         self.activation = ACTIVATIONS[cfg.activation]
         self.output_shape = (None, int(self.dense[-1][0].shape[1]))
+        # the GRU's states over a sentence of padding only (index 0 at every step)
+        padding = np.zeros((1, int(cfg.sent_maxlen)), np.int64)
+        self.padding_states = self._gru_steps(self.embedding[padding], np.zeros((1, self.recurrent.shape[0]),
+                                                                                np.float32))
 
-    def predict_on_batch(self, inputs):
-        indices, aux = np.asarray(inputs[0]), np.asarray(inputs[1], np.float32)
-        x = self.embedding[indices]                                  # n × T × E
+    def _gru_steps(self, x, h):
+        """The GRU's state after each step of ``x`` (n × T × E), from the state ``h``."""
         units = self.recurrent.shape[0]
         xs = x @ self.kernel + self.input_bias                       # n × T × 3u: z, r, h parts
-        h = np.zeros((len(indices), units), np.float32)
         states = []
         recurrent_zr, recurrent_h = self.recurrent[:, :2 * units], self.recurrent[:, 2 * units:]
         for t in range(xs.shape[1]):
@@ -76,6 +78,17 @@ class NumpyTextModel:
             z = zr[:, :units]
             h = z * h + (1 - z) * candidate
             states.append(h)
+        return states
+
+    def predict_on_batch(self, inputs):
+        indices, aux = np.asarray(inputs[0]), np.asarray(inputs[1], np.float32)
+        # a sentence is padded in front with index 0 (Keras's pad_sequences): those steps are the same
+        # for every sentence, so the GRU starts after the padding the rows share, from its cached states
+        leading = np.where(indices.any(axis=1), (indices != 0).argmax(axis=1), indices.shape[1])
+        shared = min(int(leading.min()), len(self.padding_states)) if len(indices) else 0
+        states = [np.broadcast_to(h, (len(indices), h.shape[1])) for h in self.padding_states[:shared]]
+        h = states[-1] if states else np.zeros((len(indices), self.recurrent.shape[0]), np.float32)
+        states += self._gru_steps(self.embedding[indices[:, shared:]], h)
         if self.attention is not None:
             seq = np.stack(states, axis=1)                           # n × T × u
             w, b = self.attention
@@ -84,7 +97,7 @@ class NumpyTextModel:
             scores /= scores.sum(axis=1, keepdims=True)
             text = np.einsum("nt,ntu->nu", scores, seq)
         else:
-            text = h
+            text = states[-1]
         x = np.concatenate([text, aux], axis=1)
         for kernel, bias in self.dense:
             x = self.activation(x @ kernel + bias)
