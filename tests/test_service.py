@@ -21,6 +21,7 @@ from tests.helpers import REPO, quiet_env, run_script
 from w2vv import layout
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
+from w2vv.retrieval.service import CHUNK
 from tools.make_demo_data import FEATURE as DEMO_FEATURE, _picture, compose_images, make_demo_root
 
 pytestmark = pytest.mark.slow  # features extracted, two models trained
@@ -255,6 +256,18 @@ def test_images_only_of_the_gallery_with_caching_headers(server, own_root):
     assert status == 200 and headers["content-type"] == "image/jpeg"
     assert body == open(os.path.join(thumbs, test_ids[0] + ".jpg"), "rb").read()
     assert "max-age" in headers["cache-control"] and headers.get("etag")
+    picture = os.path.join(thumbs, test_ids[1] + ".jpg")      # larger pictures, read in chunks
+    kept = open(picture, "rb").read()
+    try:
+        for size in (CHUNK, CHUNK + 1, 2 * CHUNK + CHUNK // 2):
+            content = os.urandom(size)
+            with open(picture, "wb") as f:
+                f.write(content)
+            status, headers, body = get(base, f"/images/{test_ids[1]}")
+            assert status == 200 and body == content and int(headers["content-length"]) == size
+    finally:
+        with open(picture, "wb") as f:
+            f.write(kept)
     shutil.copy(os.path.join(thumbs, test_ids[0] + ".jpg"), os.path.join(thumbs, "not_in_gallery.jpg"))
     training_only = sorted(os.listdir(layout.image_dir(root, "mscoco2014dev")))[0][:-4]
     assert training_only not in test_ids

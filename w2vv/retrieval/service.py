@@ -306,6 +306,9 @@ def responses(*codes):
     return {code: {"model": Error, "description": ERRORS[code]} for code in codes}
 
 
+CHUNK = 1 << 16  # bytes of a picture read at a time
+
+
 class OpenFileResponse(Response):
     """An open file, streamed (the file was opened and checked already: ``open_checked``)."""
 
@@ -318,7 +321,7 @@ class OpenFileResponse(Response):
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             while True:
-                chunk = await anyio.to_thread.run_sync(self.f.read, 1 << 16)
+                chunk = await anyio.to_thread.run_sync(self.f.read, CHUNK)
                 await send({"type": "http.response.body", "body": chunk, "more_body": bool(chunk)})
                 if not chunk:
                     break
