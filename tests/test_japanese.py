@@ -40,7 +40,8 @@ def ja_root(half_root):
     ini = root.parent / "ja.ini"
     ini.write_text(f"rootpath = {root}\nmax_epochs = 10\nseed = 0\npython = {sys.executable}\n"
                    f"config_overrides = {OVERRIDES}\n"
-                   f"languages = {demo.JA_DECLARATION}\nquery_train = {JA[0]}\nquery_val = {JA[1]}\nquery_test = {JA[2]}\n")
+                   f"languages = {demo.JA_DECLARATION}\n"
+                   f"query_train = {JA[0]}\nquery_val = {JA[1]}\nquery_test = {JA[2]}\n")
     result = subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), CONFIG],
                             capture_output=True, text=True, cwd=REPO, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
