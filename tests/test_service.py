@@ -280,6 +280,24 @@ def test_images_only_of_the_gallery_with_caching_headers(server, own_root):
         assert status == 404, (path, status, body[:200])
 
 
+def test_log_lines_from_many_threads_never_run_into_each_other(capsys):
+    import threading
+    from w2vv.cli import log
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)                                # threads switching as often as they can
+    try:
+        threads = [threading.Thread(target=lambda i=i: [log(f"thread {i} line {n}") for n in range(300)])
+                   for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 8 * 300 and all(re.fullmatch(r"\[\d\d:\d\d:\d\d\] thread \d line \d+", line) for line in lines)
+
+
 def test_one_log_line_per_request_without_the_queries(server):
     base, log_path = server
     time.sleep(0.5)

@@ -21,7 +21,10 @@ ROLE_HELP = {"en_train": "English training collection", "en_val": "English valid
 
 
 def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+    # one write per line: print() writes the line and its end apart, and another thread's line
+    # (the service logs from several) could land between them
+    sys.stdout.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stdout.flush()
 
 
 def quiet_tensorflow():
