@@ -51,7 +51,8 @@ def parse_args(argv):
                         "IP addresses ('*': any), against DNS rebinding")
     p.add_argument("--log_queries", action="store_true", help="log the queries' text (default: length, language)")
     p.add_argument("--search_threads", type=int, default=None,
-                   help="searches run at once, in threads off the event loop (default: the CPU cores, at most 4)")
+                   help="searches run at once, in threads off the event loop (default: half the CPU cores, at "
+                        "least 1, at most 4)")
     add_debug(p)
     return cli_parse_args(p, argv)
 
@@ -120,7 +121,9 @@ def main(argv):
     import uvicorn
 
     from w2vv.retrieval.service import Limits, Settings, State, create_app, find_pictures, service_info, warm_up
-    threads = args.search_threads or min(os.cpu_count() or 1, 4)
+    # half the cores: a search holds the GIL for most of its time, so more threads add little and
+    # keep the event loop (health, pictures) waiting (measured on 2 cores: docs/service.md#speed)
+    threads = args.search_threads or max(1, min((os.cpu_count() or 2) // 2, 4))
     if threads < 1:
         raise InputError(f"--search_threads {threads}: at least 1")
     state = State()
