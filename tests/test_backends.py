@@ -124,6 +124,7 @@ def save_trained_checkpoint(folder, precision="float32"):
     return keras.ops.convert_to_numpy(model.predict_on_batch([seq, aux])).astype(np.float32)
 
 
+@pytest.mark.slow  # trains
 def test_a_checkpoint_predicts_the_same_vectors_on_every_backend_installed(tmp_path):
     folder = str(tmp_path / "checkpoint")
     here = save_trained_checkpoint(folder)
@@ -156,6 +157,7 @@ def test_a_mixed_precision_checkpoint_loads_for_prediction_in_float32(tmp_path):
 
 @pytest.mark.skipif(backend.name() != "torch", reason="tests/test_pipeline.py runs do_all.sh on this backend and "
                                                       "checks the backend recorded")
+@pytest.mark.slow  # trains
 def test_the_whole_pipeline_runs_on_this_backend_and_records_it(tmp_path_factory):
     """do_all.sh stages 1-5, one epoch of a small model, on PyTorch, where tests/test_pipeline.py (the
     learning, on TensorFlow and JAX) does not run: PyTorch runs eagerly and is too slow for it on a CPU."""
@@ -187,6 +189,7 @@ def test_the_ini_precision_reaches_the_trainer_and_the_run_name(tmp_path):
         settings.read_settings(str(ini))
 
 
+@pytest.mark.slow  # trains
 def test_a_run_interrupted_on_another_backend_stops_in_one_line_unless_overwritten(tmp_path_factory):
     from tests.helpers import make_small_root
     from w2vv import layout

@@ -207,6 +207,7 @@ def test_too_little_disk_is_refused_before_writing(tmp_path, capsys, monkeypatch
     assert written <= paper.prepare(paper.params_of(0, SMALL), paper._quiet).bytes_to_write() < written + (1 << 20)
 
 
+@pytest.mark.slow  # trains
 def test_do_all_runs_on_it(root, tmp_path):
     """Stages 1-2 of the paper's enhanced W2VV on the generated root (a small GRU and MLP, one
     epoch, so that it takes seconds; the features stay 2048-d, as the paper configs need)."""
