@@ -31,10 +31,15 @@ def file_fingerprint(path):
     if os.path.isdir(path):
         files = sorted(os.path.join(path, f) for f in os.listdir(path) if os.path.isfile(os.path.join(path, f)))
     else:
-        folder, base = os.path.split(os.path.abspath(path))
-        siblings = [os.path.join(folder, f) for f in sorted(os.listdir(folder)) if f.startswith(base + ".")]
-        files = [path] + [f for f in siblings if f.endswith(".npy")]
+        files = model_files(path)
     return ";".join(_one_file(f) for f in files)
+
+
+def model_files(path):
+    """A (gensim model) file and the arrays saved beside it (``<file>.*.npy``), absolute paths."""
+    folder, base = os.path.split(os.path.abspath(path))
+    return [os.path.abspath(path)] + [os.path.join(folder, f) for f in sorted(os.listdir(folder))
+                                      if f.startswith(base + ".") and f.endswith(".npy")]
 
 
 def _one_file(path):

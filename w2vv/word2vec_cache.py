@@ -12,7 +12,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import InputError
-from .fingerprint import sources_match, write_sources
+from .fingerprint import model_files, sources_match, write_sources
 from .layout import INPUTS_FILE
 
 CACHE_SUFFIX = ".search_cache"
@@ -37,13 +37,6 @@ class ArrayWord2Vec:
         if known.any():
             out[known] = self._vectors[[self._index[w] for w, k in zip(words, known) if k]]
         return out, known
-
-
-def model_files(path):
-    """A gensim model file and the arrays saved beside it (``<file>.*.npy``)."""
-    folder, base = os.path.split(os.path.abspath(path))
-    return [os.path.abspath(path)] + [os.path.join(folder, f) for f in sorted(os.listdir(folder))
-                                      if f.startswith(base + ".") and f.endswith(".npy")]
 
 
 def open_cached(path, open_gensim):
