@@ -199,3 +199,23 @@ def test_training_curves_epoch_ticks_are_integers(tmp_path, n_epochs):
         assert min(ticks) >= 0 and max(ticks) <= n_epochs - 1
     if n_epochs <= 3:  # few epochs: every epoch has its tick
         assert shown_epoch_ticks(tmp_path)[1] == list(range(n_epochs))
+
+
+def test_training_redraws_the_curves_at_most_every_10_s_and_after_the_last_epoch(monkeypatch):
+    """A drawing costs more than a small model's epoch: after the first epoch, again once the last
+    drawing is ``CURVES_EVERY_S`` old, and at the end if an epoch since is not drawn."""
+    from w2vv import training
+    drawn, clock = [], [100.0]
+    monkeypatch.setattr(training, "plot_training_curves", lambda folder: drawn.append(clock[0]))
+    monkeypatch.setattr(training.time, "monotonic", lambda: clock[0])
+    callback = training.EpochEnd.__new__(training.EpochEnd)
+    callback.folder, callback.curves_drawn, callback.curves_behind = "ckpt", None, False
+    for t in (100.0, 104.0, 109.9, 110.0, 113.0):  # the ends of five epochs
+        clock[0] = t
+        callback._draw_curves(at_least_every=training.CURVES_EVERY_S)
+    assert drawn == [100.0, 110.0]
+    clock[0] = 114.0
+    callback.on_train_end()
+    assert drawn == [100.0, 110.0, 114.0]
+    callback.on_train_end()  # nothing new since
+    assert drawn == [100.0, 110.0, 114.0]

@@ -24,6 +24,10 @@ from .ranking import cosine_scores
 from .run_inputs import load_collection, make_encoder, open_features
 from .training_curves import plot_training_curves, tensorboard_callback
 
+# training_curves.png is redrawn after an epoch only once the last drawing is this old, and after the
+# last epoch: a drawing costs about 0.3 s of CPU, more than a whole epoch of a small model
+CURVES_EVERY_S = 10.0
+
 
 @dataclass
 class PlateauRule:
@@ -103,8 +107,8 @@ def restore_resume_state(folder, model):
 
 
 class EpochEnd(keras.callbacks.Callback):
-    """After every epoch: validation, the plateau rule, the best-weights file, the histories
-    and the resume state."""
+    """After every epoch: validation, the plateau rule, the best-weights file, the histories,
+    the resume state and (``CURVES_EVERY_S``) the training curves."""
 
     def __init__(self, folder, val, features, cfg, progress, log):
         super().__init__()
@@ -112,6 +116,19 @@ class EpochEnd(keras.callbacks.Callback):
         self.val_images = normalize_features(features.read_rows(val.image_rows), cfg)  # read once, not per epoch
         self.progress = progress
         self.started = time.time()
+        self.curves_drawn = None   # time.monotonic() of the last drawing of training_curves.png
+        self.curves_behind = False  # an epoch ended since then
+
+    def _draw_curves(self, at_least_every=0.0):
+        if self.curves_drawn is None or time.monotonic() - self.curves_drawn >= at_least_every:
+            plot_training_curves(self.folder)  # never fails training
+            self.curves_drawn, self.curves_behind = time.monotonic(), False
+        else:
+            self.curves_behind = True
+
+    def on_train_end(self, logs=None):
+        if self.curves_behind:
+            self._draw_curves()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.time()
@@ -130,7 +147,7 @@ class EpochEnd(keras.callbacks.Callback):
         if halved:
             self.model.optimizer.learning_rate.assign(rule.lr)
         self._write_histories()
-        plot_training_curves(self.folder)  # training_curves.png; never fails training
+        self._draw_curves(at_least_every=CURVES_EVERY_S)
         save_resume_state(self.folder, self.model, p)
         self.log(f"epoch {epoch}: loss {logs['loss']:.4f}  val AP {figure:.4f}{' *best*' if improved else ''}  "
                  f"lr {lr:g}{f' -> {rule.lr:g}' if halved else ''}  patience {rule.patience}  "

@@ -1,8 +1,8 @@
 """Training as pictures.
 
 - ``plot_training_curves``: ``training_curves.png`` in a checkpoint folder, training loss and
-  validation AP per epoch with the learning-rate halvings marked. Cheap, and it never raises: the
-  training loop calls it after every epoch.
+  validation AP per epoch with the learning-rate halvings marked. It never raises: the training
+  loop calls it after epochs (``training.CURVES_EVERY_S``) and after the last.
 - ``tensorboard_callback``: Keras's TensorBoard logs in ``<checkpoint>/tensorboard/`` (an option).
 """
 import os
