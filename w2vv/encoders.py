@@ -45,16 +45,15 @@ class EncodedSentences:
         return ~self.empty_parts.any(axis=1)
 
     def aux(self, rows=None):
-        """The auxiliary input ``concat(bow, mean_w2v)`` of the given rows, float32, dense."""
-        rows = np.arange(len(self)) if rows is None else np.asarray(rows)
-        bow = self.bow[rows].toarray().astype(np.float32)
-        mean_w2v = np.asarray(self.w2v_weights[rows] @ self._w2v_table64, dtype=np.float32)
-        return np.concatenate([bow, mean_w2v], axis=1)
+        """The auxiliary input ``concat(bow, mean_w2v)`` of the given rows (None: all), float32, dense."""
+        bow, w2v_weights = (self.bow, self.w2v_weights) if rows is None else \
+            (self.bow[np.asarray(rows)], self.w2v_weights[np.asarray(rows)])
+        mean_w2v = np.asarray(w2v_weights @ self._w2v_table64, dtype=np.float32)
+        return np.concatenate([bow.toarray().astype(np.float32), mean_w2v], axis=1)
 
     def inputs(self, rows=None):
-        """The model's two inputs for the given rows."""
-        rows = np.arange(len(self)) if rows is None else np.asarray(rows)
-        return self.sequences[rows], self.aux(rows)
+        """The model's two inputs for the given rows (None: all)."""
+        return (self.sequences if rows is None else self.sequences[np.asarray(rows)]), self.aux(rows)
 
     def save(self, file):
         np.savez(file, ids=np.array(self.ids), sequences=self.sequences, w2v_table=self.w2v_table,

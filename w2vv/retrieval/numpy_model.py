@@ -57,8 +57,8 @@ class NumpyTextModel:
         self.output_shape = (None, int(self.dense[-1][0].shape[1]))
         # the GRU's states over a sentence of padding only (index 0 at every step)
         padding = np.zeros((1, int(cfg.sent_maxlen)), np.int64)
-        self.padding_states = self._gru_steps(self.embedding[padding], np.zeros((1, self.recurrent.shape[0]),
-                                                                                np.float32))
+        self.padding_states = np.stack(self._gru_steps(self.embedding[padding],
+                                                       np.zeros((1, self.recurrent.shape[0]), np.float32)), axis=1)
 
     def _gru_steps(self, x, h):
         """The GRU's state after each step of ``x`` (n × T × E), from the state ``h``."""
@@ -85,19 +85,20 @@ class NumpyTextModel:
         # a sentence is padded in front with index 0 (Keras's pad_sequences): those steps are the same
         # for every sentence, so the GRU starts after the padding the rows share, from its cached states
         leading = np.where(indices.any(axis=1), (indices != 0).argmax(axis=1), indices.shape[1])
-        shared = min(int(leading.min()), len(self.padding_states)) if len(indices) else 0
-        states = [np.broadcast_to(h, (len(indices), h.shape[1])) for h in self.padding_states[:shared]]
-        h = states[-1] if states else np.zeros((len(indices), self.recurrent.shape[0]), np.float32)
-        states += self._gru_steps(self.embedding[indices[:, shared:]], h)
+        n, units = len(indices), self.recurrent.shape[0]
+        shared = min(int(leading.min()), self.padding_states.shape[1]) if n else 0
+        padding = np.broadcast_to(self.padding_states[:, :shared], (n, shared, units))   # n × shared × u
+        h = padding[:, -1] if shared else np.zeros((n, units), np.float32)
+        states = self._gru_steps(self.embedding[indices[:, shared:]], h)
         if self.attention is not None:
-            seq = np.stack(states, axis=1)                           # n × T × u
+            seq = np.concatenate([padding, *(s[:, None] for s in states)], axis=1)  # n × T × u
             w, b = self.attention
             scores = np.tanh(seq @ w + b)[:, :, 0]                   # n × T
             scores = np.exp(scores - scores.max(axis=1, keepdims=True))
             scores /= scores.sum(axis=1, keepdims=True)
             text = np.einsum("nt,ntu->nu", scores, seq)
         else:
-            text = states[-1]
+            text = states[-1] if states else h
         x = np.concatenate([text, aux], axis=1)
         for kernel, bias in self.dense:
             x = self.activation(x @ kernel + bias)

@@ -234,7 +234,7 @@ class Searcher:
 
     def default_mode(self, lang):
         if lang != PIVOT and PIVOT in self.models and lang in self.models and self.cl_problem is None and \
-                (self._weight is not None or os.path.isfile(self.weight_path(lang))):
+                (self._weight is not None or lang in self._weights or os.path.isfile(self.weight_path(lang))):
             return "clm"
         return "cm"
 
