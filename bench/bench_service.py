@@ -11,8 +11,10 @@ exactly the same data, one after the other, in the same run.
 The 121,286-image gallery is a collection of the demo root (bench_gallery121286, removed at the
 end): the 1,770 demo images' features, then generated rows near them (the English sentences still
 describe the demo images, so the default CLM route runs). Clients are threads of this process,
-each with its own keep-alive connection (httpx.Client), sending Chinese queries in turn (top 10,
-the default route) after one warm-up request each. Every figure is 'name: value unit', the name
+each with its own keep-alive connection (``--client``: the standard library's http.client, by
+default, or httpx.Client, which costs the benchmark itself 0.6-1.2 ms more CPU a request, taken
+from the cores it shares with the service), sending Chinese queries in turn (top 10, the default
+route) after one warm-up request each. Every figure is 'name: value unit', the name
 <label>_<size>_...; label 'new' is this checkout, 'old' the --compare one:
   _ready_s                  s          started until /api/health answers 200 (models loaded, warm)
   _rss_mb / _peak_rss_mb    MB         resident memory when ready / its peak
@@ -24,6 +26,7 @@ the default route) after one warm-up request each. Every figure is 'name: value 
   new_<size>_threads<t>_c8_qps  queries/s  this checkout with --search_threads t (--threads)
 """
 import argparse
+import http.client
 import os
 import re
 import shutil
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 
@@ -88,6 +92,47 @@ def free_port():
         return s.getsockname()[1]
 
 
+class StdlibClient:
+    """One keep-alive connection (http.client): ``get(path, params)`` answers the status; an error
+    raises ``OSError`` or ``http.client.HTTPException``, and the next request connects again."""
+    errors = (OSError, http.client.HTTPException)
+
+    def __init__(self, base):
+        address = urlsplit(base)
+        self.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
+
+    def get(self, path, params=None):
+        try:
+            self.connection.request("GET", path + (f"?{urlencode(params)}" if params else ""))
+            response = self.connection.getresponse()
+            response.read()
+            return response.status
+        except self.errors:
+            self.connection.close()
+            raise
+
+    def close(self):
+        self.connection.close()
+
+
+class HttpxClient:
+    """The same over httpx.Client (what the benchmark used before ``--client``)."""
+
+    def __init__(self, base):
+        import httpx
+        self.errors = (httpx.HTTPError,)
+        self.session = httpx.Client(base_url=base, timeout=120)
+
+    def get(self, path, params=None):
+        return self.session.get(path, params=params).status_code
+
+    def close(self):
+        self.session.close()
+
+
+CLIENTS = {"http.client": StdlibClient, "httpx": HttpxClient}
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         text = f.read()
@@ -97,7 +142,6 @@ def rss_mb(pid):
 
 class Server:
     def __init__(self, checkout, models, collection, log, extra=()):
-        import httpx
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, os.path.join(checkout, "serve.py")]
@@ -111,11 +155,14 @@ class Server:
         while True:
             if self.process.poll() is not None:
                 sys.exit(f"serve.py exited (see {log.name})")
+            probe = StdlibClient(self.base)
             try:
-                if httpx.get(self.base + "/api/health", timeout=5).status_code == 200:
+                if probe.get("/api/health") == 200:
                     break
-            except httpx.TransportError:
+            except probe.errors:
                 pass
+            finally:
+                probe.close()
             time.sleep(0.05)
         self.ready_s = time.perf_counter() - started
 
@@ -124,23 +171,24 @@ class Server:
         self.process.wait(timeout=60)
 
 
-def load(base, n_clients, n_requests, side=None):
+def load(base, n_clients, n_requests, side=None, http=StdlibClient):
     """(latencies of searches (s), errors, wall time, side latencies {name: [s]}) of n_requests
-    searches split over n_clients threads; ``side``: {name: path} requested in a loop meanwhile."""
-    import httpx
+    searches split over n_clients threads, each with an ``http`` connection; ``side``: {name: path}
+    requested in a loop meanwhile."""
     latencies, errors, side_times = [], [0], {name: [] for name in side or {}}
     lock = threading.Lock()
     done = threading.Event()
 
     def client(c):
-        with httpx.Client(base_url=base, timeout=120) as session:
-            session.get("/api/search", params=dict(q=QUERIES[c % len(QUERIES)], k=10))
+        session = http(base)
+        try:
+            session.get("/api/search", dict(q=QUERIES[c % len(QUERIES)], k=10))
             barrier.wait()
             for i in range(c, n_requests, n_clients):
                 t0 = time.perf_counter()
                 try:
-                    ok = session.get("/api/search", params=dict(q=QUERIES[i % len(QUERIES)], k=10)).status_code == 200
-                except httpx.HTTPError:
+                    ok = session.get("/api/search", dict(q=QUERIES[i % len(QUERIES)], k=10)) == 200
+                except session.errors:
                     ok = False
                 elapsed = time.perf_counter() - t0
                 with lock:
@@ -148,15 +196,18 @@ def load(base, n_clients, n_requests, side=None):
                         latencies.append(elapsed)
                     else:
                         errors[0] += 1
+        finally:
+            session.close()
 
     def prober(name, path):
-        with httpx.Client(base_url=base, timeout=120) as session:
-            barrier.wait()
-            while not done.is_set():
-                t0 = time.perf_counter()
-                session.get(path)
-                side_times[name].append(time.perf_counter() - t0)
-                time.sleep(0.02)
+        session = http(base)
+        barrier.wait()
+        while not done.is_set():
+            t0 = time.perf_counter()
+            session.get(path)
+            side_times[name].append(time.perf_counter() - t0)
+            time.sleep(0.02)
+        session.close()
 
     probes = [threading.Thread(target=prober, args=item) for item in (side or {}).items()]
     barrier = threading.Barrier(n_clients + len(probes) + 1)
@@ -174,15 +225,15 @@ def load(base, n_clients, n_requests, side=None):
     return np.array(latencies), errors[0], wall, side_times
 
 
-def keepalive_health(base, n=50):
-    import httpx
-    with httpx.Client(base_url=base, timeout=30) as session:
+def keepalive_health(base, http, n=50):
+    session = http(base)
+    session.get("/api/health")
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
         session.get("/api/health")
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            session.get("/api/health")
-            times.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0)
+    session.close()
     return float(np.median(times))
 
 
@@ -190,16 +241,16 @@ def ms(seconds):
     return f"{1000 * seconds:.1f}"
 
 
-def measure(label, server, size, clients, n_requests, picture_id):
+def measure(label, server, size, clients, n_requests, picture_id, http):
     name = f"{label}_{size}"
     report(f"{name}_ready_s", f"{server.ready_s:.1f}", "s")
     rss, peak = rss_mb(server.process.pid)
     report(f"{name}_rss_mb", f"{rss:.0f}", "MB")
     report(f"{name}_peak_rss_mb", f"{peak:.0f}", "MB")
-    report(f"{name}_health_keepalive_p50", ms(keepalive_health(server.base)), "ms")
+    report(f"{name}_health_keepalive_p50", ms(keepalive_health(server.base, http)), "ms")
     for n in clients:
         side = {"health": "/api/health", "image": f"/images/{picture_id}"} if n == max(clients) else None
-        latencies, errors, wall, side_times = load(server.base, n, max(n_requests, 4 * n), side)
+        latencies, errors, wall, side_times = load(server.base, n, max(n_requests, 4 * n), side, http)
         report(f"{name}_c{n}_p50", ms(np.percentile(latencies, 50)) if len(latencies) else "-", "ms")
         report(f"{name}_c{n}_p95", ms(np.percentile(latencies, 95)) if len(latencies) else "-", "ms")
         report(f"{name}_c{n}_qps", f"{len(latencies) / wall:.1f}", "queries/s")
@@ -217,6 +268,7 @@ def main():
     p.add_argument("--threads", default="1,2,4", help="--search_threads of this checkout, 8 clients, demo gallery "
                                                       "('' : skip)")
     p.add_argument("--compare", default=None, help="another checkout whose serve.py is measured the same way")
+    p.add_argument("--client", choices=CLIENTS, default="http.client", help="the clients' HTTP library")
     p.add_argument("--keep", action="store_true", help="keep the generated gallery")
     args = p.parse_args()
     root = os.path.abspath(args.root)
@@ -226,7 +278,9 @@ def main():
     clients = [int(c) for c in args.clients.split(",")]
     checkouts = [("new", REPO)] + ([("old", os.path.abspath(args.compare))] if args.compare else [])
     picture_id = next(f[:-4] for f in sorted(os.listdir(layout.image_dir(root, "cococntest"))) if f.endswith(".jpg"))
+    http = CLIENTS[args.client]
     report("machine_cores", os.cpu_count(), "cores")
+    report("client", args.client, "")
     report("load_average_start", f"{os.getloadavg()[0]:.2f}", "")
     made = []
     log_path = os.path.join(REPO, "bench_out", "bench_service.log")
@@ -243,14 +297,14 @@ def main():
                     print(f"# {label}: {checkout}, gallery {size}", flush=True)
                     server = Server(checkout, models, collection, log)
                     try:
-                        measure(label, server, size, clients, args.requests, picture_id)
+                        measure(label, server, size, clients, args.requests, picture_id, http)
                     finally:
                         server.stop()
                 if size == "demo":
                     for threads in [int(t) for t in args.threads.split(",") if t]:
                         server = Server(REPO, models, None, log, ["--search_threads", str(threads)])
                         try:
-                            latencies, errors, wall, _ = load(server.base, 8, args.requests)
+                            latencies, errors, wall, _ = load(server.base, 8, args.requests, http=http)
                             report(f"new_demo_threads{threads}_c8_qps", f"{len(latencies) / wall:.1f}", "queries/s")
                         finally:
                             server.stop()
