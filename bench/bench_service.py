@@ -97,9 +97,9 @@ class StdlibClient:
     raises ``OSError`` or ``http.client.HTTPException``, and the next request connects again."""
     errors = (OSError, http.client.HTTPException)
 
-    def __init__(self, base):
+    def __init__(self, base, timeout=120):
         address = urlsplit(base)
-        self.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
+        self.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=timeout)
 
     def get(self, path, params=None):
         try:
@@ -155,7 +155,7 @@ class Server:
         while True:
             if self.process.poll() is not None:
                 sys.exit(f"serve.py exited (see {log.name})")
-            probe = StdlibClient(self.base)
+            probe = StdlibClient(self.base, timeout=5)
             try:
                 if probe.get("/api/health") == 200:
                     break
