@@ -46,8 +46,10 @@ class EncodedSentences:
 
     def aux(self, rows=None):
         """The auxiliary input ``concat(bow, mean_w2v)`` of the given rows (None: all), float32, dense."""
-        bow, w2v_weights = (self.bow, self.w2v_weights) if rows is None else \
-            (self.bow[np.asarray(rows)], self.w2v_weights[np.asarray(rows)])
+        bow, w2v_weights = self.bow, self.w2v_weights
+        if rows is not None:
+            rows = np.asarray(rows)
+            bow, w2v_weights = bow[rows], w2v_weights[rows]
         mean_w2v = np.asarray(w2v_weights @ self._w2v_table64, dtype=np.float32)
         return np.concatenate([bow.toarray().astype(np.float32), mean_w2v], axis=1)
 

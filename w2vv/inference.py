@@ -12,12 +12,11 @@ from .errors import InputError
 
 def predict_vectors(model, sentences, batch_size=1000):
     """Predicted visual vectors of all ``sentences`` (an EncodedSentences), in batches."""
-    if 0 < len(sentences) <= batch_size:  # one batch: no rows to pick out (a search's queries)
-        return np.asarray(model.predict_on_batch(list(sentences.inputs())), np.float32)
     out = np.zeros((len(sentences), model.output_shape[-1]), np.float32)
     for start in range(0, len(sentences), batch_size):
         rows = np.arange(start, min(start + batch_size, len(sentences)))
-        out[rows] = model.predict_on_batch(list(sentences.inputs(rows)))
+        # one batch of all (a search's queries): no rows to pick out of the sparse encodings
+        out[rows] = model.predict_on_batch(list(sentences.inputs(None if len(rows) == len(sentences) else rows)))
     return out
 
 
