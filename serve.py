@@ -120,7 +120,7 @@ def main(argv):
     token, hosts = security(args, sock)
     import uvicorn
 
-    from w2vv.retrieval.service import Limits, Settings, State, create_app, find_pictures, service_info, warm_up
+    from w2vv.retrieval.service import Limits, Settings, State, create_app
     # half the cores: a search holds the GIL for most of its time, so more threads add little and
     # keep the event loop (health, pictures) waiting (measured on 2 cores: docs/service.md#speed)
     threads = args.search_threads or max(1, min((os.cpu_count() or 2) // 2, 4))
@@ -131,7 +131,8 @@ def main(argv):
                         log_queries=args.log_queries, segmented=args.segmented, debug=args.debug)
     app = create_app(state, settings, log=log)
     server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="error", timeout_keep_alive=30))
-    stopped = threading.Event()
+    stopped = threading.Event()   # the server ended, or the loading failed (in ``failure``)
+    failure = []
 
     def serve():
         try:
@@ -139,7 +140,17 @@ def main(argv):
         finally:
             stopped.set()
 
-    # (waiting on an Event, not on Thread.join: a signal interrupting join() marks the thread stopped)
+    def loading():
+        try:
+            load(args, state, url)
+        except Exception as e:  # noqa: BLE001  (raised again in the main thread)
+            failure.append(e)
+            stopped.set()
+
+    # The main thread only waits (on an Event, not on Thread.join: a signal interrupting join() marks
+    # the thread stopped), so Ctrl-C and SIGTERM act within half a second whatever the loading does:
+    # a KeyboardInterrupt raised inside the loading could land in a long C call, or in a finalizer or
+    # a library's bare except that swallows it.
     serving = threading.Thread(target=serve, name="uvicorn", daemon=True)
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
@@ -147,21 +158,11 @@ def main(argv):
     serving.start()
     log(f"listening on {url} (/api/health: 503 loading until ready)")
     try:
-        def progress(message):
-            state.phase = message.split(":")[0][:40]
-            log(message)
-
-        searcher = open_searcher(args, log=progress)
-        state.phase = "pictures"
-        pictures = find_pictures(searcher, args.images, args.collection)
-        log(pictures.summary())
-        state.phase = "warming up"
-        warm_up(searcher, log)
-        state.set_ready(searcher, pictures, service_info(searcher))
-        log(f"ready in {state.ready_seconds:.1f}s: serving {len(searcher.gallery)} images on {url} "
-            f"(API: /api/search, docs: /docs); Ctrl-C stops")
+        threading.Thread(target=loading, name="loading", daemon=True).start()
         while not stopped.wait(0.5):
             pass
+        if failure:
+            raise failure[0]
         raise InputError("the HTTP server stopped")
     except (KeyboardInterrupt, Stop) as e:
         log(f"stopped ({'SIGTERM' if isinstance(e, Stop) else 'Ctrl-C'})" +
@@ -177,6 +178,24 @@ def main(argv):
     finally:
         server.should_exit = True
         stopped.wait(5)
+
+
+def load(args, state, url):
+    """Open the models and the gallery, find the pictures, run every route once, then mark ``state`` ready."""
+    def progress(message):
+        state.phase = message.split(":")[0][:40]
+        log(message)
+
+    from w2vv.retrieval.service import find_pictures, service_info, warm_up
+    searcher = open_searcher(args, log=progress)
+    state.phase = "pictures"
+    pictures = find_pictures(searcher, args.images, args.collection)
+    log(pictures.summary())
+    state.phase = "warming up"
+    warm_up(searcher, log)
+    state.set_ready(searcher, pictures, service_info(searcher))
+    log(f"ready in {state.ready_seconds:.1f}s: serving {len(searcher.gallery)} images on {url} "
+        f"(API: /api/search, docs: /docs); Ctrl-C stops")
 
 
 def _raise_stop(signum, frame):
