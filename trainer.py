@@ -46,7 +46,6 @@ def main(argv):
     from w2vv import layout, lock, runs
     from w2vv.config import parse_overrides
     from w2vv.testing import predict_and_rank
-    from w2vv.training import TrainingRun, train
 
     layout.require_root(args.rootpath)
     overrides = parse_overrides(args.config_overrides)
@@ -55,7 +54,7 @@ def main(argv):
             overrides[key] = getattr(args, key)
     cfg, name = runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec,
                                     args.config_dir)
-    run_ = TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
+    run_ = runs.TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
                        args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite))
     folder = layout.checkpoint_dir(args.rootpath, args.train, args.val, name)
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
@@ -64,6 +63,7 @@ def main(argv):
             runs.check_same_record(folder, runs.record_of(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
         else:
+            from w2vv.training import train  # Keras and its backend: only to train
             folder = train(run_, cfg, log, verbose=cli.keras_verbosity())
         for collection in (args.val, args.test):
             predict_and_rank(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,

@@ -48,7 +48,8 @@ def read_history(path):
 
 def train_once(root, train, val, cfg, seed):
     """(losses, val APs) per epoch of one training run; its checkpoint folder is removed afterwards."""
-    from w2vv.training import TrainingRun, train as train_model
+    from w2vv.runs import TrainingRun
+    from w2vv.training import train as train_model
     folder = train_model(TrainingRun(str(root), train, val, seed=seed), cfg, log=lambda msg: None, verbose=0)
     history = read_history(os.path.join(folder, "train_loss_hist.txt")), read_history(
         os.path.join(folder, "val_per_hist.txt"))

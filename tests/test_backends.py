@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, run_main
 from w2vv import backend, runs
 from w2vv.config import load_config
 from w2vv.errors import InputError
@@ -68,9 +68,9 @@ def test_tf32_and_mixed_need_a_gpu_in_one_line(tmp_path_factory):
     from tests.helpers import make_small_root
     root = make_small_root(tmp_path_factory, "precision", vocabularies_of=("cococntrain",))
     for precision in ("tf32", "mixed"):
-        result = run_trainer("cococntrain", "cococnval", "cococntest", "--rootpath", str(root), "--model_config",
-                             "w2vv_attention_ctl", "--config_overrides", f"lstm_size=8,n_layers=0-16-feat,"
-                             f"precision={precision}", "--max_epochs", "1")
+        result = run_main("trainer.py", "cococntrain", "cococnval", "cococntest", "--rootpath", root,
+                          "--model_config", "w2vv_attention_ctl", "--max_epochs", "1",
+                          "--config_overrides", f"lstm_size=8,n_layers=0-16-feat,precision={precision}")
         assert f"precision {precision}: needs a GPU" in one_error_line(result)
     assert not list(root.glob("cococntrain/cv_keras/*/*/*precision*/model.json"))
 
@@ -196,7 +196,7 @@ def test_a_run_interrupted_on_another_backend_stops_in_one_line_unless_overwritt
     root = make_small_root(tmp_path_factory, "resume_backend", vocabularies_of=("cococntrain",))
     args = ("cococntrain", "cococnval", "cococntest", "--rootpath", str(root), "--model_config", "w2vv_attention_ctl",
             "--config_overrides", "lstm_size=8,n_layers=0-16-feat,batch_size=20", "--max_epochs", "1", "--seed", "0")
-    assert run_trainer(*args).returncode == 0
+    assert run_main("trainer.py", *args).returncode == 0
     folder = next(root.glob("cococntrain/cv_keras/cococnval/w2vv_trainer.py/*"))
     # as if an epoch had ended on another backend and the run were killed there
     (folder / layout.MODEL_FILE).unlink()
@@ -204,8 +204,8 @@ def test_a_run_interrupted_on_another_backend_stops_in_one_line_unless_overwritt
     record = json.loads((folder / layout.SETTINGS_FILE).read_text())
     record["settings"]["backend"] = "someother 1.0"
     (folder / layout.SETTINGS_FILE).write_text(json.dumps(record))
-    line = one_error_line(run_trainer(*args))
+    line = one_error_line(run_main("trainer.py", *args))
     assert f"made with other settings: backend someother (now {backend.name()})" in line and "--overwrite 1" in line
-    assert run_trainer(*args, "--overwrite", "1").returncode == 0
+    assert run_main("trainer.py", *args, "--overwrite", "1").returncode == 0
     assert json.loads((folder / layout.SETTINGS_FILE).read_text())["settings"]["backend"] == backend.version()
     assert (folder / layout.MODEL_FILE).is_file() and not (folder / layout.RESUME_FILE).exists()

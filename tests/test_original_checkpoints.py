@@ -51,18 +51,13 @@ def copy_root(fixtures, tmp_path):
 def test_tester_on_an_original_folder_gives_the_original_ranking(fixtures, tmp_path, config):
     """tester.py takes the original checkpoint folder as --model_path; with its default stop words
     (the original's) it writes the same vectors, the same first-ranked image per sentence and the same mIR."""
-    import subprocess
-    import sys
-
-    from tests.helpers import REPO
+    from tests.helpers import run_main
     from w2vv.ranking import read_mir, read_ranking
     src = fixtures / "original_w2vv" / "VisualSearch"
     root = copy_root(fixtures, tmp_path)
     folder = layout.checkpoint_dir(root, "cococntrain", "cococnval", config)
     for test in ("cococnval", "cococntest"):
-        result = subprocess.run([sys.executable, str(REPO / "tester.py"), "cococntrain", test, "--rootpath", str(root),
-                                 "--model_path", folder],
-                                capture_output=True, text=True)
+        result = run_main("tester.py", "cococntrain", test, "--rootpath", root, "--model_path", folder)
         assert result.returncode == 0, result.stderr[-2000:]
         ours = layout.similarity_dir(root, test, "cococntrain", config)
         theirs = layout.similarity_dir(src, test, "cococntrain", config)
@@ -77,16 +72,12 @@ def test_tester_on_an_original_folder_gives_the_original_ranking(fixtures, tmp_p
 
 
 def test_converted_folder_predicts_the_same(fixtures, tmp_path):
-    import subprocess
-    import sys
-
-    from tests.helpers import REPO
+    from tests.helpers import run_main
     from w2vv.inference import load_trained_model
     src = layout.checkpoint_dir(fixtures / "original_w2vv" / "VisualSearch", "cococntrain", "cococnval",
                                 "tiny_attention_ctl")
     out = tmp_path / "converted"
-    result = subprocess.run([sys.executable, str(REPO / "convert_original.py"), src, str(out)],
-                            capture_output=True, text=True)
+    result = run_main("convert_original.py", src, out)
     assert result.returncode == 0, result.stderr[-2000:]
     original, _ = load_trained_model(src)
     converted, cfg = load_trained_model(str(out))

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.helpers import REPO, copy_root
+from tests.helpers import REPO, build_vocab, copy_root, run_main
 from w2vv import layout
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
@@ -23,15 +23,25 @@ RUN = configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": "6"})[
 
 def make_root(path):
     make_demo_root(path, scale=0.3, feature_dim=32, verbose=False)
-    subprocess.run([sys.executable, str(REPO / "build_vocab.py"), TRAIN, "--rootpath", str(path)],
-                   check=True, capture_output=True)
+    build_vocab(path, TRAIN)
     return path
 
 
-def trainer(root, *extra):
-    return [sys.executable, str(REPO / "trainer.py"), TRAIN, VAL, TEST, "--rootpath", str(root),
-            "--model_config", CONFIG, "--seed", "7", "--max_epochs", "6",
-            "--config_overrides", OVERRIDES, *extra]
+def trainer_args(root):
+    return [TRAIN, VAL, TEST, "--rootpath", str(root), "--model_config", CONFIG, "--seed", "7", "--max_epochs", "6",
+            "--config_overrides", OVERRIDES]
+
+
+def trainer(root):
+    """The training command, for a process of its own (to be killed)."""
+    return [sys.executable, str(REPO / "trainer.py"), *trainer_args(root)]
+
+
+def train_here(root):
+    """The same training in this process (the resumed and the uninterrupted runs: no process to kill)."""
+    done = run_main("trainer.py", *trainer_args(root))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
 
 
 def histories(root):
@@ -66,7 +76,7 @@ def pristine(tmp_path_factory):
 @pytest.fixture(scope="module")
 def uninterrupted(pristine, tmp_path_factory):
     root = copy_root(pristine, tmp_path_factory.mktemp("plain"))
-    subprocess.run(trainer(root), check=True, capture_output=True)
+    train_here(root)
     return histories(root)
 
 
@@ -75,9 +85,7 @@ def test_killed_twice_and_resumed_equals_uninterrupted(pristine, tmp_path, unint
     kill_after(root, epochs=2, delay=0.4)     # in the middle of epoch 2
     assert 2 <= epochs_done(root) < 6
     kill_after(root, epochs=4, delay=0.0)     # right at the end of epoch 3's bookkeeping
-    result = subprocess.run(trainer(root), capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "resuming at epoch" in result.stdout
+    assert "resuming at epoch" in train_here(root).stdout
     assert histories(root) == uninterrupted
     folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
     assert not os.path.exists(os.path.join(folder, "resume_state.npz"))
@@ -86,5 +94,5 @@ def test_killed_twice_and_resumed_equals_uninterrupted(pristine, tmp_path, unint
 
 def test_same_seed_same_history(pristine, tmp_path, uninterrupted):
     root = copy_root(pristine, tmp_path)
-    subprocess.run(trainer(root), check=True, capture_output=True)
+    train_here(root)
     assert histories(root) == uninterrupted

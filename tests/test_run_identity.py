@@ -178,7 +178,7 @@ def test_a_moved_root_keeps_its_models(root, tmp_path, capsys):
 
 def test_the_run_record_names_the_inputs_the_encoder_read(small_root_vocab, tmp_path):
     from w2vv.run_inputs import make_encoder
-    from w2vv.training import TrainingRun
+    from w2vv.runs import TrainingRun
     stop_list = tmp_path / "my-stop.txt"
     stop_list.write_text("的\n", encoding="utf-8")
     cfg = runs.configured_run(CONFIG, {"stopwords_zh": str(stop_list)})[0]

@@ -65,12 +65,12 @@ def own_root(tmp_path_factory):
     with open(base / "pipeline.log", "w") as log:
         for photos, collection in (("training_photos", "mscoco2014dev"), ("my_photos", OWN)):
             run_script(["extract_features.py", str(base / photos), "--rootpath", r, "--collection", collection,
-                        "--cnn", CNN, "--weights", "none", "--image_size", "64"], log, timeout=600)
+                        "--cnn", CNN, "--weights", "none", "--image_size", "64"], log)
         for (train, val, test), epochs in ((ZH, 2), (EN, 1)):
-            run_script(["build_vocab.py", train, "--rootpath", r], log, timeout=600)
+            run_script(["build_vocab.py", train, "--rootpath", r], log)
             run_script(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG, "--seed", "0",
                         "--config_overrides", OVERRIDES, "--max_epochs", str(epochs), "--batch_size", "16"],
-                       log, timeout=600)
+                       log)
     return r, test_ids
 
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass
 
 from . import backend, layout
 from .atomic import write_text
@@ -26,6 +27,22 @@ from .fingerprint import file_fingerprint, sources_match, write_sources
 from .layout import INPUTS_FILE, SETTINGS_FILE
 
 MAX_NAME = 80
+
+
+@dataclass
+class TrainingRun:
+    """A training run as its command gives it: where, on what, and the settings beyond its config."""
+    root: str
+    train: str
+    val: str
+    feature_collection: str = layout.DEFAULT_FEATURE_COLLECTION
+    batch_size: int = 100
+    seed: int = None          # None: a random seed (recorded); given: deterministic (same history on CPU)
+    word2vec_path: str = None
+    distribute: str = "none"  # "mirrored": data parallel over all local GPUs (backend.distribution_scope)
+    tensorboard: bool = False  # TensorBoard logs in <checkpoint folder>/tensorboard
+    name: str = None          # the run name (runs.run_name), naming the checkpoint folder; None: the config's
+    overwrite: bool = False   # start anew even where an interrupted run left its resume state
 
 
 def run_record(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
@@ -43,7 +60,7 @@ def run_record(cfg, train, val, feature_collection, stopwords_path, word2vec_pat
 
 
 def record_of(run, cfg, inputs=None):
-    """``run_record`` of a ``training.TrainingRun`` with ``cfg``: the language, stop-word list and
+    """``run_record`` of a ``TrainingRun`` with ``cfg``: the language, stop-word list and
     word2vec it reads, as its encoder says (``inputs``: ``encoder.inputs``; else resolved by the same
     function the encoder's are, ``run_inputs.resolve_inputs``, without loading anything)."""
     if inputs is None:

@@ -172,21 +172,6 @@ class EpochEnd(keras.callbacks.Callback):
                        "".join(f"{layout.epoch_label(e)} {value}\n" for e, value in history))
 
 
-@dataclass
-class TrainingRun:
-    root: str
-    train: str
-    val: str
-    feature_collection: str = layout.DEFAULT_FEATURE_COLLECTION
-    batch_size: int = 100
-    seed: int = None          # None: a random seed (recorded); given: deterministic (same history on CPU)
-    word2vec_path: str = None
-    distribute: str = "none"  # "mirrored": data parallel over all local GPUs (backend.distribution_scope)
-    tensorboard: bool = False  # TensorBoard logs in <checkpoint folder>/tensorboard
-    name: str = None          # the run name (runs.run_name), naming the checkpoint folder; None: the config's
-    overwrite: bool = False   # start anew even where an interrupted run left its resume state
-
-
 def compile_for_training(model, cfg, jit_compile="auto"):
     """The optimizer (Keras 2.2.4's step by default) and loss ``cfg`` names, under ``cfg.precision``'s
     arithmetic (float32 products by default, as the original's): what every training step uses. A
