@@ -3,13 +3,11 @@ keras.applications network (random or local weights: never a download) on genera
 WebP files and a truncated one; the layout it writes, resumption, refusals; and configs whose last
 MLP width follows the feature (``n_layers = '0-…-feat'``)."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from tests.helpers import REPO, quiet_env
+from tests.helpers import run_main
 from w2vv import layout
 from w2vv.bigfile import BigFile
 from w2vv.config import load_config, mlp_sizes, with_feature_width
@@ -128,11 +126,6 @@ def test_duplicate_ids_are_refused_before_anything_is_written(photos, tmp_path):
     assert not root.exists()
 
 
-def _extract_cli(*args):
-    return subprocess.run([sys.executable, str(REPO / "extract_features.py"), *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, env=quiet_env())
-
-
 def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path, capsys):
     import extract_features as script
     from w2vv.cli import run
@@ -140,8 +133,7 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path, capsys):
     root.mkdir()
     args = ["--rootpath", str(root), "--collection", "mine", "--cnn", "MobileNetV3Small", "--weights", "none",
             "--image_size", str(SIZE)]
-    done = subprocess.run([sys.executable, str(REPO / "extract_features.py"), str(photos), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, env=quiet_env())
+    done = run_main("extract_features.py", photos, *args)
     assert done.returncode == 0, done.stderr
     assert "images/s" in done.stdout and "7 images -> " in done.stdout and "1 skipped" in done.stdout
     (tmp_path / "empty").mkdir()

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, run_main
 from tools import make_demo_data as demo
 from w2vv import languages, layout
 from w2vv.config import parse_overrides
@@ -112,8 +112,7 @@ def test_kanji_only_with_chinese_and_japanese_models_needs_lang(ja_root):
     run = ["--model_config", CONFIG, "--config_overrides", OVERRIDES, "--max_epochs", "10", "--seed", "0"]
     for script, args in (("build_vocab.py", ["cococntrain", "--rootpath", r]),
                          ("trainer.py", ["cococntrain", "cococnval", "cococntest", "--rootpath", r, *run])):
-        done = subprocess.run([sys.executable, str(REPO / script), *args], capture_output=True, text=True, cwd=REPO,
-                              timeout=600)
+        done = run_main(script, *args)
         assert done.returncode == 0, done.stderr[-2000:]
     zh = checkpoint(ja_root, "cococntrain", "cococnval")
     from w2vv.retrieval.searcher import Searcher
