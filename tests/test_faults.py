@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import trainer
-from tests.helpers import REPO, copy_root
+from tests.helpers import REPO, build_vocab, copy_root, run_main
 from w2vv import cli, layout, lock, settings
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
@@ -238,12 +238,9 @@ def test_a_full_disk_for_real_then_the_same_command_after_freeing_space(small_di
 @pytest.mark.slow
 def test_training_logs_a_line_per_epoch_when_not_on_a_terminal(small_root, tmp_path):
     root = copy_root(small_root, tmp_path)
-    subprocess.run([sys.executable, str(REPO / "build_vocab.py"), "cococntrain", "--rootpath", str(root)],
-                   check=True, capture_output=True)
-    done = subprocess.run([sys.executable, str(REPO / "trainer.py"), "cococntrain", "cococnval", "cococntest",
-                           "--rootpath", str(root), "--model_config", "base_w2vv", "--max_epochs", "2",
-                           "--batch_size", "10", "--config_overrides", SMALL], capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+    build_vocab(root, "cococntrain")
+    done = run_main("trainer.py", "cococntrain", "cococnval", "cococntest", "--rootpath", root, "--model_config",
+                    "base_w2vv", "--max_epochs", "2", "--batch_size", "10", "--config_overrides", SMALL)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "\r" not in done.stdout and "\x1b[" not in done.stdout and "━" not in done.stdout
     assert done.stdout.count("Epoch 1/2") == 1 and done.stdout.count("Epoch 2/2") == 1
