@@ -155,9 +155,9 @@ def main(argv):
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     signal.signal(signal.SIGTERM, _raise_stop)
-    serving.start()
-    log(f"listening on {url} (/api/health: 503 loading until ready)")
     try:
+        serving.start()
+        log(f"listening on {url} (/api/health: 503 loading until ready)")
         threading.Thread(target=loading, name="loading", daemon=True).start()
         while not stopped.wait(0.5):
             pass
