@@ -55,7 +55,7 @@ def main(argv):
     cfg, name = runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec,
                                     args.config_dir)
     run_ = runs.TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
-                       args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite))
+                            args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite))
     folder = layout.checkpoint_dir(args.rootpath, args.train, args.val, name)
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):
