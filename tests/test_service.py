@@ -114,7 +114,7 @@ def server(own_root, tmp_path_factory):
             except OSError:
                 pass
             assert time.time() < deadline, "serve.py did not answer within 180 s"
-            time.sleep(0.5)
+            time.sleep(0.1)
         yield base, log_path
     finally:
         process.terminate()
