@@ -126,9 +126,7 @@ def test_duplicate_ids_are_refused_before_anything_is_written(photos, tmp_path):
     assert not root.exists()
 
 
-def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path, capsys):
-    import extract_features as script
-    from w2vv.cli import run
+def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     args = ["--rootpath", str(root), "--collection", "mine", "--cnn", "MobileNetV3Small", "--weights", "none",
@@ -143,9 +141,9 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path, capsys):
                               ([str(photos), *args[:4], "--cnn", "resnet999"], "--cnn resnet999: not a network"),
                               ([str(photos), *args[:4], "--overwrite", "--weights", str(tmp_path / "w.h5")],
                                "w.h5: weights file not found")]:
-        capsys.readouterr()
-        assert run(script.main, bad_args) == 1
-        err = capsys.readouterr().err
+        failed = run_main("extract_features.py", *bad_args)
+        assert failed.returncode == 1
+        err = failed.stderr
         assert err.startswith("error: ") and message in err, err
         assert len(err.strip().splitlines()) == 1
 
