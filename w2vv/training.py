@@ -97,7 +97,6 @@ def restore_resume_state(folder, model):
     path = os.path.join(folder, layout.RESUME_FILE)
     try:
         with np.load(path) as data:
-            model.optimizer.build(model.trainable_variables)
             for prefix, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
                 for i, variable in enumerate(variables):
                     variable.assign(data[f"{prefix}_{i}"])
@@ -180,6 +179,8 @@ def compile_for_training(model, cfg, jit_compile="auto"):
     products was the fastest setting that replays the original's steps on an H200 (docs/gpu.md)."""
     backend.use_precision(cfg.precision)
     model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg), jit_compile=jit_compile)
+    # built now rather than inside the first traced step, which TensorFlow would then trace twice
+    model.optimizer.build(model.trainable_variables)
 
 
 def train(run, cfg, log=print, verbose=1):
