@@ -5,7 +5,10 @@ import os
 
 import pytest
 
-from tests.helpers import FIXTURES, build_vocab, copy_root, make_small_root
+import sys
+
+from tests.helpers import (FIXTURES, PIPELINE_EPOCHS, PIPELINE_OVERRIDES, PIPELINE_SCALE, build_vocab, copy_root,
+                           make_small_root, run_pipeline)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -13,8 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # that no long file starts last and leaves the other worker idle; the rest keep their order.
 LONGEST_FIRST = ("test_pipeline.py", "test_japanese.py", "test_bench_gpu.py", "test_resume.py", "test_service.py",
                  "test_search.py", "test_faults.py", "test_backends.py")
-# Files on one worker, one after the other (under --dist loadfile): test_japanese.py reuses the English
-# model test_pipeline.py trains in the session's half_root.
+# Files on one worker, one after the other (under --dist loadfile): test_japanese.py reuses the models
+# do_all.sh trains once per session in half_root (``pipeline_root``).
 SAME_WORKER = {"tests/test_japanese.py": "tests/test_pipeline.py"}
 
 
@@ -62,10 +65,19 @@ def small_root_vocab(small_root, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def half_root(tmp_path_factory):
-    """The demo data at scale 0.5 with 64-d features, which test_pipeline.py and test_japanese.py run
-    do_all.sh on: run by one process (one worker: ``SAME_WORKER``), they train the English model (seed 0)
-    once."""
+    """The demo data at ``PIPELINE_SCALE`` (0.5) with 64-d features, which test_pipeline.py and
+    test_japanese.py share (one worker: ``SAME_WORKER``)."""
     from tools.make_demo_data import make_demo_root
     root = tmp_path_factory.mktemp("half") / "VisualSearch"
-    make_demo_root(root, scale=0.5, feature_dim=64, verbose=False)
+    make_demo_root(root, scale=PIPELINE_SCALE, feature_dim=64, verbose=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def pipeline_root(half_root):
+    """do_all.sh once on ``half_root``, for both languages (``PIPELINE_CONFIG``, seed 0): (root, its ini,
+    the finished process). Read only, but for test_japanese.py, which adds its Japanese collections."""
+    ini = half_root.parent / "test.ini"
+    ini.write_text(f"rootpath = {half_root}\nmax_epochs = {PIPELINE_EPOCHS}\nseed = 0\npython = {sys.executable}\n"
+                   f"config_overrides = {PIPELINE_OVERRIDES}\n")
+    return half_root, ini, run_pipeline(ini)

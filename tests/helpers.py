@@ -15,6 +15,23 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
+# The run do_all.sh trains once per session on the shared demo root (``half_root``, ``pipeline_root`` in
+# tests/conftest.py), for both languages with seed 0: test_pipeline.py checks it, test_japanese.py adds a
+# Japanese model beside its English one
+PIPELINE_CONFIG = "w2vv_attention_ctl"
+PIPELINE_OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"
+PIPELINE_EPOCHS = 10
+PIPELINE_SCALE = 0.5
+
+
+def pipeline_run():
+    """The checkpoint folders' name of the shared pipeline's run."""
+    from w2vv.config import parse_overrides
+    from w2vv.runs import configured_run
+    overrides = {**parse_overrides(PIPELINE_OVERRIDES), "max_epochs": str(PIPELINE_EPOCHS)}
+    return configured_run(PIPELINE_CONFIG, overrides)[1]
+
+
 def quiet_env():
     """This process's environment, TensorFlow's C++ log silenced (for a script run in a subprocess)."""
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -49,6 +66,12 @@ def run_script(args, log):
     log.write(done.stdout + done.stderr)
     log.flush()
     assert done.returncode == 0, f"{args[0]} failed, see {log.name}"
+
+
+def run_pipeline(ini, *extra, config=PIPELINE_CONFIG):
+    """``do_all.sh --ini ini [extra] config`` in a subprocess; the finished process, its output as text."""
+    return subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), *extra, config],
+                          capture_output=True, text=True, cwd=REPO, timeout=900)
 
 
 def copy_root(src, folder):

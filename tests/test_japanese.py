@@ -9,20 +9,16 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO, run_main
+from tests.helpers import PIPELINE_EPOCHS, PIPELINE_OVERRIDES, PIPELINE_SCALE, REPO, pipeline_run, run_pipeline
 from tools import make_demo_data as demo
 from w2vv import languages, layout
-from w2vv.config import parse_overrides
 from w2vv.errors import InputError
 from w2vv.ranking import read_metrics
-from w2vv.runs import configured_run
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("janome") is None,
                                 reason="janome not installed (pip install -r requirements-ja.txt)")
 
-CONFIG = "w2vv_attention_ctl"
-OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"
-RUN = configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": "10"})[1]
+RUN = pipeline_run()
 JA = (demo.JA_TRAIN, demo.JA_VAL, demo.JA_TEST)
 EN = ("mscoco2014dev-train", "mscoco2014dev-val")
 
@@ -32,18 +28,17 @@ def chance_mir(n):
 
 
 @pytest.fixture(scope="module")
-def ja_root(half_root):
-    """The Japanese collections added to the shared demo root (the English model, the same run as
-    test_pipeline.py's, is trained once for both), then do_all.sh for Japanese."""
-    root = half_root
-    demo.make_demo_root(root, scale=0.5, feature_dim=64, verbose=False, ja=True)
+def ja_root(pipeline_root):
+    """The Japanese collections added to the session's pipeline root, then do_all.sh for Japanese (its
+    English model is the pipeline's: already trained)."""
+    root = pipeline_root[0]
+    demo.make_demo_root(root, scale=PIPELINE_SCALE, feature_dim=64, verbose=False, ja=True)
     ini = root.parent / "ja.ini"
-    ini.write_text(f"rootpath = {root}\nmax_epochs = 10\nseed = 0\npython = {sys.executable}\n"
-                   f"config_overrides = {OVERRIDES}\n"
+    ini.write_text(f"rootpath = {root}\nmax_epochs = {PIPELINE_EPOCHS}\nseed = 0\npython = {sys.executable}\n"
+                   f"config_overrides = {PIPELINE_OVERRIDES}\n"
                    f"languages = {demo.JA_DECLARATION}\n"
                    f"query_train = {JA[0]}\nquery_val = {JA[1]}\nquery_test = {JA[2]}\n")
-    result = subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), CONFIG],
-                            capture_output=True, text=True, cwd=REPO, timeout=900)
+    result = run_pipeline(ini)
     assert result.returncode == 0, result.stderr[-3000:]
     return root
 
@@ -107,14 +102,7 @@ def test_search_answers_a_raw_japanese_query_and_a_kanji_only_one(ja_root):
 
 @pytest.mark.slow
 def test_kanji_only_with_chinese_and_japanese_models_needs_lang(ja_root):
-    # the Chinese model of test_pipeline.py's run: already trained where that file ran first on this worker
-    r = str(ja_root)
-    run = ["--model_config", CONFIG, "--config_overrides", OVERRIDES, "--max_epochs", "10", "--seed", "0"]
-    for script, args in (("build_vocab.py", ["cococntrain", "--rootpath", r]),
-                         ("trainer.py", ["cococntrain", "cococnval", "cococntest", "--rootpath", r, *run])):
-        done = run_main(script, *args)
-        assert done.returncode == 0, done.stderr[-2000:]
-    zh = checkpoint(ja_root, "cococntrain", "cococnval")
+    zh = checkpoint(ja_root, "cococntrain", "cococnval")  # the session pipeline's Chinese model
     from w2vv.retrieval.searcher import Searcher
     searcher = Searcher([checkpoint(ja_root, JA[0], JA[1]), zh, checkpoint(ja_root, *EN)])
     assert searcher.languages == ["en", "ja", "zh"]

@@ -3,43 +3,21 @@ on both languages (the backend in each run record), testing, CL, fusion, the tab
 that redoes nothing."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import pipeline_run, run_pipeline
 from w2vv import backend, layout
-from w2vv.config import parse_overrides
-from w2vv.runs import configured_run
 from w2vv.ranking import read_metrics
 
-pytestmark = pytest.mark.slow  # do_all.sh, both languages
+pytestmark = pytest.mark.slow  # do_all.sh, both languages (the session's pipeline_root)
 
-CONFIG = "w2vv_attention_ctl"
-OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"
-RUN = configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": "10"})[1]  # the folders' name
+RUN = pipeline_run()  # the folders' name
 
 
 def chance_ap(n):
     """Mean AP of a random ranking with one relevant item among n: E[1/rank] = H(n)/n."""
     return sum(1 / k for k in range(1, n + 1)) / n
-
-
-@pytest.fixture(scope="module")
-def pipeline_root(half_root):
-    """do_all.sh on the shared demo root (seed 0: the English model is test_japanese.py's run too)."""
-    root = half_root
-    ini = root.parent / "test.ini"
-    ini.write_text(f"rootpath = {root}\nmax_epochs = 10\nseed = 0\npython = {sys.executable}\n"
-                   f"config_overrides = {OVERRIDES}\n")
-    result = run_pipeline(ini)
-    return root, ini, result
-
-
-def run_pipeline(ini, *extra):
-    return subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), *extra, CONFIG],
-                          capture_output=True, text=True, cwd=REPO, timeout=900)
 
 
 def test_pipeline_trains_both_languages_above_chance(pipeline_root):
