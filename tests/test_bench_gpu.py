@@ -43,8 +43,10 @@ def tiny(tmp_path_factory):
     """One tiny run of ``VARIANTS``, with the replay where the fixtures are present; no GPU used."""
     out = tmp_path_factory.mktemp("bench_gpu")
     replay = ["--fixtures", str(FIXTURES)] if FIXTURES.is_dir() else []
+    # one batch of each timing: on a CPU an XLA step takes seconds (XLA's random numbers for dropout are slow there)
     result = run_bench("--size", "tiny", "--variants", ",".join(v.name for v in VARIANTS), "--out", str(out),
-                       *replay, CUDA_VISIBLE_DEVICES="")
+                       "--batches", "1", "--warmup_batches", "1", "--step_batches", "1", *replay,
+                       CUDA_VISIBLE_DEVICES="")
     assert result.returncode == 0, result.stderr[-3000:]
     return figures(result.stdout), out, bool(replay)
 
