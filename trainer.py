@@ -63,8 +63,10 @@ def main(argv):
             runs.check_same_record(folder, runs.record_of(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
         else:
+            from w2vv.run_inputs import read_training_inputs
+            inputs = read_training_inputs(run_, cfg, runs.resumes(run_, cfg), log)  # bad input stops before Keras
             from w2vv.training import train  # Keras and its backend: only to train
-            folder = train(run_, cfg, log, verbose=cli.keras_verbosity())
+            folder = train(run_, cfg, log, verbose=cli.keras_verbosity(), inputs=inputs)
         for collection in (args.val, args.test):
             predict_and_rank(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,
                              word2vec_path=args.word2vec, overwrite=bool(args.overwrite), log=log)

@@ -1,13 +1,15 @@
 """What a run reads from a VisualSearch root: the sentence encoder of a training collection,
-and a collection's sentences encoded and paired with their images' feature rows."""
+a collection's sentences encoded and paired with their images' feature rows, and all that a
+training run reads (``read_training_inputs``: no Keras needed, so that bad input stops at once)."""
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import languages, layout
+from . import languages, layout, runs
 from .atomic import atomic_path
 from .bigfile import BigFile
+from .config import with_feature_width
 from .encoders import EncodedSentences, SentenceEncoder
 from .errors import InputError
 from .fingerprint import digest, sources
@@ -133,3 +135,32 @@ def _feature_rows(features, ids, source, what):
         raise InputError(f"{source}: {what} {missing!r} has no feature in {features.folder} "
                          f"({len(ids) - len(found)} missing)")
     return rows
+
+
+@dataclass
+class TrainingInputs:
+    """What a training run reads, checked before a model is built: its encoder, features, collections
+    and run record, and ``cfg`` with the MLP ending at the features' width."""
+    cfg: object
+    encoder: SentenceEncoder
+    settings: dict           # the run record (``runs.record_of``)
+    features: BigFile
+    train_set: Collection
+    val_set: Collection
+    dropped: int             # training sentences without a known word in a part
+    val_dropped: int
+
+
+def read_training_inputs(run, cfg, resuming, log=print):
+    """The ``TrainingInputs`` of ``run`` (a ``runs.TrainingRun``); a run that is ``resuming`` must have been
+    made with the same settings (InputError otherwise: never continue another run)."""
+    encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
+    settings = runs.record_of(run, cfg, encoder.inputs)
+    if resuming:
+        folder = layout.checkpoint_dir(run.root, run.train, run.val, run.name or cfg.name)
+        runs.check_same_record(folder, settings, resuming=True)
+    features = open_features(run.root, cfg, run.feature_collection)
+    cfg = with_feature_width(cfg, features.ndims, features.folder)
+    train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
+    val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
+    return TrainingInputs(cfg, encoder, settings, features, train_set, val_set, dropped, val_dropped)

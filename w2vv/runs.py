@@ -45,6 +45,13 @@ class TrainingRun:
     overwrite: bool = False   # start anew even where an interrupted run left its resume state
 
 
+def resumes(run, cfg):
+    """True when ``run`` (a ``TrainingRun`` with ``cfg``) continues an interrupted one: its checkpoint
+    folder holds a resume state and it does not overwrite."""
+    folder = layout.checkpoint_dir(run.root, run.train, run.val, run.name or cfg.name)
+    return os.path.isfile(os.path.join(folder, layout.RESUME_FILE)) and not run.overwrite
+
+
 def run_record(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
     """Everything that changes the model trained on ``train``: a JSON-able dict (with ``language``,
     the code of ``train``'s language, when given: search reads the model's language from it), and

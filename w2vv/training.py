@@ -12,7 +12,6 @@ import numpy as np
 from . import backend, checkpoint, layout, runs
 from .atomic import atomic_path, write_text
 from .batches import TrainingBatches
-from .config import with_feature_width
 from .errors import InputError
 from .feature_norm import normalize_features
 from .inference import predict_vectors
@@ -21,7 +20,7 @@ from .metrics import mean_average_precision
 from .model import build_model
 from .optimizers import make_optimizer
 from .ranking import cosine_scores
-from .run_inputs import load_collection, make_encoder, open_features
+from .run_inputs import read_training_inputs
 from .training_curves import plot_training_curves, tensorboard_callback
 
 # training_curves.png is redrawn after an epoch only once the last drawing is this old, and after the
@@ -183,13 +182,14 @@ def compile_for_training(model, cfg, jit_compile="auto"):
     model.optimizer.build(model.trainable_variables)
 
 
-def train(run, cfg, log=print, verbose=1):
+def train(run, cfg, log=print, verbose=1, inputs=None):
     """Train ``cfg`` on ``run.train``, validating on ``run.val``; returns the checkpoint folder.
     An interrupted run (its resume state is in the folder) continues from its last finished epoch.
-    ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none)."""
+    ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none);
+    ``inputs``: ``read_training_inputs(run, cfg, runs.resumes(run, cfg))`` where the caller has read them."""
     name = run.name or cfg.name
     folder = layout.checkpoint_dir(run.root, run.train, run.val, name)
-    resuming = os.path.isfile(os.path.join(folder, layout.RESUME_FILE)) and not run.overwrite
+    resuming = runs.resumes(run, cfg)
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
         backend.make_deterministic()
@@ -198,15 +198,10 @@ def train(run, cfg, log=print, verbose=1):
     if run.tensorboard and importlib.util.find_spec("tensorflow") is None:
         raise InputError("--tensorboard: Keras writes TensorBoard logs through TensorFlow, which is not installed "
                          "(pip install tensorflow-cpu tensorboard)")
+    inputs = inputs or read_training_inputs(run, cfg, resuming, log)
     keras.utils.set_random_seed(seed)
-    encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
-    settings = runs.record_of(run, cfg)
-    if resuming:
-        runs.check_same_record(folder, settings, resuming=True)  # never continue a run made with other settings
-    features = open_features(run.root, cfg, run.feature_collection)
-    cfg = with_feature_width(cfg, features.ndims, features.folder)
-    train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
-    val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
+    cfg, encoder, features = inputs.cfg, inputs.encoder, inputs.features
+    train_set, val_set = inputs.train_set, inputs.val_set
     with backend.distribution_scope(run.distribute):
         model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
                             encoder.embedding_matrix(np.random.default_rng(seed)))
@@ -220,7 +215,7 @@ def train(run, cfg, log=print, verbose=1):
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):  # overwriting: the run is no longer done
             os.remove(os.path.join(folder, layout.MODEL_FILE))
         _write_model_description(model, cfg, encoder, folder, log)
-        runs.save_record(folder, name, settings)
+        runs.save_record(folder, name, inputs.settings)
     log(f"training {name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
         f"{model.count_params():,} parameters, loss {cfg.loss_fun}, seed {progress.seed}")
     batches = TrainingBatches(train_set, features, cfg, run.batch_size, progress.seed, progress.next_epoch)
@@ -234,8 +229,8 @@ def train(run, cfg, log=print, verbose=1):
                   callbacks=callbacks)
     rule = progress.rule
     summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best, seed=progress.seed,
-                   epochs_run=len(progress.val_history), dropped_train_sentences=dropped,
-                   dropped_val_sentences=val_dropped, run={**asdict(run), "seed": progress.seed})
+                   epochs_run=len(progress.val_history), dropped_train_sentences=inputs.dropped,
+                   dropped_val_sentences=inputs.val_dropped, run={**asdict(run), "seed": progress.seed})
     write_text(os.path.join(folder, layout.SUMMARY_FILE), json.dumps(summary, indent=1) + "\n")
     write_text(os.path.join(folder, layout.MODEL_FILE), model.to_json())  # written last: it marks the run as done
     os.remove(os.path.join(folder, layout.RESUME_FILE))
