@@ -17,7 +17,7 @@ from tools.make_demo_data import make_demo_root
 pytestmark = pytest.mark.slow  # three trainings of six epochs
 
 TRAIN, VAL, TEST, CONFIG = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test", "w2vv_attention_ctl"
-OVERRIDES = "lstm_size=16,n_layers=0-64-32,lr=0.002"
+OVERRIDES = "lstm_size=16,n_layers=0-64-32,lr=0.002,sent_maxlen=16"
 RUN = configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": "6"})[1]  # the checkpoint folder's name
 
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow  # two models trained in the module's root
 
 CONFIG = "w2vv_attention_ctl"
 SEED, SCALE = 0, 1.0
-OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002"
+OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002,sent_maxlen=16"
 ZH = ("cococntrain", "cococnval", "cococntest")
 EN = ("mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test")
 ZH_RUN, EN_RUN = (configured_run(CONFIG, {**parse_overrides(OVERRIDES), "max_epochs": str(epochs)})[1]

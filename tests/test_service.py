@@ -30,7 +30,7 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SEED, SCALE = 0, 0.1
 CNN, FEATURE = "mobilenetv3small", "mobilenetv3small_none_avgpool"
 CONFIG = "w2vv_attention_ctl"
-OVERRIDES = f"lstm_size=16,n_layers=0-32-feat,img_feature={FEATURE}"
+OVERRIDES = f"lstm_size=16,n_layers=0-32-feat,img_feature={FEATURE},sent_maxlen=16"
 ZH = ("cococntrain", "cococnval", "cococntest")
 EN = ("mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test")
 OWN = "myphotos"
