@@ -14,8 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The files that take longest (pytest --durations, 2-core CPU, 2026-12-01), sent to the workers first so
 # that no long file starts last and leaves the other worker idle; the rest keep their order.
-LONGEST_FIRST = ("test_pipeline.py", "test_japanese.py", "test_bench_gpu.py", "test_resume.py", "test_search.py",
-                 "test_backends.py", "test_service.py", "test_run_identity.py", "test_features.py", "test_faults.py")
+LONGEST_FIRST = ("test_pipeline.py", "test_japanese.py", "test_bench_gpu.py", "test_search.py", "test_service.py",
+                 "test_resume.py", "test_backends.py", "test_run_identity.py", "test_faults.py", "test_features.py",
+                 "test_paper_root.py")
 # Files on one worker, one after the other (under --dist loadfile): test_japanese.py reuses the models
 # do_all.sh trains once per session in half_root (``pipeline_root``).
 SAME_WORKER = {"tests/test_japanese.py": "tests/test_pipeline.py"}
