@@ -2,10 +2,9 @@
 here are built once per session (once per worker under pytest-xdist): a test copies one
 (``helpers.copy_root``) before changing it."""
 import os
+import sys
 
 import pytest
-
-import sys
 
 from tests.helpers import (FIXTURES, PIPELINE_EPOCHS, PIPELINE_OVERRIDES, PIPELINE_SCALE, build_vocab, copy_root,
                            make_small_root, run_pipeline)
