@@ -157,8 +157,7 @@ def read_training_inputs(run, cfg, resuming, log=print):
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
     settings = runs.record_of(run, cfg, encoder.inputs)
     if resuming:
-        folder = layout.checkpoint_dir(run.root, run.train, run.val, run.name or cfg.name)
-        runs.check_same_record(folder, settings, resuming=True)
+        runs.check_same_record(runs.checkpoint_folder(run, cfg), settings, resuming=True)
     features = open_features(run.root, cfg, run.feature_collection)
     cfg = with_feature_width(cfg, features.ndims, features.folder)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)

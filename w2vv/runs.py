@@ -45,11 +45,15 @@ class TrainingRun:
     overwrite: bool = False   # start anew even where an interrupted run left its resume state
 
 
+def checkpoint_folder(run, cfg):
+    """The checkpoint folder of ``run`` (a ``TrainingRun``) with ``cfg``: named ``run.name``, else the config's."""
+    return layout.checkpoint_dir(run.root, run.train, run.val, run.name or cfg.name)
+
+
 def resumes(run, cfg):
-    """True when ``run`` (a ``TrainingRun`` with ``cfg``) continues an interrupted one: its checkpoint
-    folder holds a resume state and it does not overwrite."""
-    folder = layout.checkpoint_dir(run.root, run.train, run.val, run.name or cfg.name)
-    return os.path.isfile(os.path.join(folder, layout.RESUME_FILE)) and not run.overwrite
+    """True when ``run`` with ``cfg`` continues an interrupted one: its checkpoint folder holds a resume
+    state and it does not overwrite."""
+    return os.path.isfile(os.path.join(checkpoint_folder(run, cfg), layout.RESUME_FILE)) and not run.overwrite
 
 
 def run_record(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):

@@ -188,7 +188,7 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
     ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none);
     ``inputs``: ``read_training_inputs(run, cfg, runs.resumes(run, cfg))`` where the caller has read them."""
     name = run.name or cfg.name
-    folder = layout.checkpoint_dir(run.root, run.train, run.val, name)
+    folder = runs.checkpoint_folder(run, cfg)
     resuming = runs.resumes(run, cfg)
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
