@@ -56,7 +56,7 @@ def main(argv):
                                     args.config_dir)
     run_ = runs.TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
                             args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite))
-    folder = layout.checkpoint_dir(args.rootpath, args.train, args.val, name)
+    folder = runs.checkpoint_folder(run_, cfg)
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:
