@@ -20,7 +20,7 @@ FIXTURES = REPO.parent / "shared" / "fixtures"
 # Japanese model beside its English one
 PIPELINE_CONFIG = "w2vv_attention_ctl"
 PIPELINE_OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002,sent_maxlen=16"
-PIPELINE_EPOCHS = 10
+PIPELINE_EPOCHS = 6
 PIPELINE_SCALE = 0.5
 
 

@@ -43,7 +43,7 @@ def tiny(tmp_path_factory):
     """One tiny run of ``VARIANTS``, with the replay where the fixtures are present; no GPU used."""
     out = tmp_path_factory.mktemp("bench_gpu")
     replay = ["--fixtures", str(FIXTURES)] if FIXTURES.is_dir() else []
-    # one batch of each timing: on a CPU an XLA step takes seconds (XLA's random numbers for dropout are slow there)
+    # one batch of each timing: enough to check the machinery, and each costs a step or a fit
     result = run_bench("--size", "tiny", "--variants", ",".join(v.name for v in VARIANTS), "--out", str(out),
                        "--batches", "1", "--warmup_batches", "1", "--step_batches", "1", *replay,
                        CUDA_VISIBLE_DEVICES="")
