@@ -44,7 +44,7 @@ def main(argv):
     layout.require_root(args.rootpath)
     folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.run)
     weights = os.path.join(folder, args.weight_name) if args.weight_name else None
-    predict_and_rank(args.rootpath, args.train, args.test, folder, weights,
+    predict_and_rank(args.rootpath, args.train, [args.test], folder, weights,
                      None if args.evaluate is None else bool(args.evaluate), args.feature_collection,
                      args.word2vec, args.stopwords, bool(args.overwrite), log)
 

@@ -67,9 +67,9 @@ def main(argv):
             inputs = read_training_inputs(run_, cfg, runs.resumes(run_, cfg), log)  # bad input stops before Keras
             from w2vv.training import train  # Keras and its backend: only to train
             folder = train(run_, cfg, log, verbose=cli.keras_verbosity(), inputs=inputs)
-        for collection in (args.val, args.test):
-            predict_and_rank(args.rootpath, args.train, collection, folder, feature_collection=args.feature_collection,
-                             word2vec_path=args.word2vec, overwrite=bool(args.overwrite), log=log)
+        predict_and_rank(args.rootpath, args.train, (args.val, args.test), folder,
+                         feature_collection=args.feature_collection, word2vec_path=args.word2vec,
+                         overwrite=bool(args.overwrite), log=log)
 
 
 if __name__ == "__main__":

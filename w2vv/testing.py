@@ -1,6 +1,7 @@
-"""Testing one trained model on a collection (docs/method.md#testing-a-model-cm): ``sent_feat.txt`` for every
+"""Testing one trained model on collections (docs/method.md#testing-a-model-cm): ``sent_feat.txt`` for every
 sentence and, for a collection in a query language (not the pivot, English; or on request), the ranking of all test
 images per sentence with its figures: this is CM."""
+import functools
 import os
 
 from . import languages, layout, runs
@@ -12,23 +13,34 @@ from .ranking import cosine_scores, is_done, write_results, write_sent_feat
 from .run_inputs import load_collection, make_encoder, open_features
 
 
-def predict_and_rank(root, train, test, folder, weights_file=None, evaluate=None,
+def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=None,
                      feature_collection=layout.DEFAULT_FEATURE_COLLECTION, word2vec_path=None, stopwords_path=None,
                      overwrite=True, log=print):
-    """Predict and (for a query language, or ``evaluate``) rank; returns the output folder.
-    Without ``overwrite``, a folder that already holds the results is left as it is."""
+    """Predict and (for a query language, or ``evaluate``) rank each collection of ``tests``, the model
+    loaded once, when the first needs it; returns the output folders. Without ``overwrite``, a folder
+    that already holds the results is left as it is."""
+    weights_file = weights_file or best_weights_file(folder)
+
+    @functools.cache
+    def load():
+        model, cfg = load_trained_model(folder, weights_file)
+        return model, cfg, make_encoder(root, train, cfg, word2vec_path, stopwords_path), \
+            open_features(root, cfg, feature_collection)
+
+    return [_predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log)
+            for test in tests]
+
+
+def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log):
     evaluate = languages.language_of(test) != languages.PIVOT if evaluate is None else evaluate
     out = layout.similarity_dir(root, test, train, trained_model_name(folder))
-    weights_file = weights_file or best_weights_file(folder)
     inputs = [weights_file, layout.caption_file(root, test)]
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
         if runs.inputs_unchanged(out, inputs):
             log(f"{test}: already tested, skipped: {out}")
             return out
         log(f"{test}: the model or the captions changed since {out} was written: testing again")
-    model, cfg = load_trained_model(folder, weights_file)
-    encoder = make_encoder(root, train, cfg, word2vec_path, stopwords_path)
-    features = open_features(root, cfg, feature_collection)
+    model, cfg, encoder, features = load()
     collection, zero_filled = load_collection(root, test, encoder, features, keep_incomplete=True, log=log)
     vectors = predict_vectors(model, collection.sentences)
     write_sent_feat(os.path.join(out, SENT_FEAT_FILE), collection.sentences.ids, vectors)
