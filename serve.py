@@ -155,6 +155,8 @@ def main(argv):
     host, port = sock.getsockname()[:2]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     signal.signal(signal.SIGTERM, _raise_stop)
+    # Ctrl-C stops it also where it started ignoring SIGINT, as a script's background job (`serve.py &`) does
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         serving.start()
         log(f"listening on {url} (/api/health: 503 loading until ready)")
