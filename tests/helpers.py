@@ -22,6 +22,8 @@ PIPELINE_CONFIG = "w2vv_attention_ctl"
 PIPELINE_OVERRIDES = "lstm_size=32,n_layers=0-128-64,lr=0.002,sent_maxlen=16"
 PIPELINE_EPOCHS = 6
 PIPELINE_SCALE = 0.5
+# The smallest model the scripts train in the tests of what they do (not of what they learn)
+SMALL_MODEL = "lstm_size=8,n_layers=0-16-16"
 
 
 def pipeline_run():

@@ -11,7 +11,7 @@ import pytest
 
 import tester
 import trainer
-from tests.helpers import REPO
+from tests.helpers import REPO, SMALL_MODEL
 from w2vv import cli, layout
 from w2vv.bigfile import write_bigfile
 from w2vv.config import parse_overrides
@@ -20,8 +20,7 @@ from w2vv.runs import configured_run
 
 TRAIN, VAL, TEST = "cococntrain", "cococnval", "cococntest"
 FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"
-SMALL = "lstm_size=8,n_layers=0-16-16"
-RUN = configured_run("w2vv_attention_ctl", {**parse_overrides(SMALL), "max_epochs": "1", "batch_size": "10"})[1]
+RUN = configured_run("w2vv_attention_ctl", {**parse_overrides(SMALL_MODEL), "max_epochs": "1", "batch_size": "10"})[1]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +61,7 @@ def rewrite_features(root, drop=None, dim=16):
 
 def train_args(root, *extra):
     return [TRAIN, VAL, TEST, "--rootpath", str(root), "--model_config", "w2vv_attention_ctl",
-            "--max_epochs", "1", "--batch_size", "10", "--config_overrides", SMALL, *extra]
+            "--max_epochs", "1", "--batch_size", "10", "--config_overrides", SMALL_MODEL, *extra]
 
 
 CASES = {

@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 
 import check_root
-from tests.helpers import REPO
+from tests.helpers import REPO, SMALL_MODEL
 from w2vv import layout
 from w2vv.bigfile import write_bigfile
 
 
 CONFIG = "w2vv_attention_ctl"
-SMALL = "lstm_size=8,n_layers=0-16-16"
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def root(pristine, tmp_path):
 
 def doctor(root, capsys, *extra):
     """(exit status, {what: (status, detail, fix)}, printed table) of check_root.py on ``root``."""
-    status = check_root.main(["--rootpath", str(root), CONFIG, "--config_overrides", SMALL, *extra])
+    status = check_root.main(["--rootpath", str(root), CONFIG, "--config_overrides", SMALL_MODEL, *extra])
     out = capsys.readouterr().out
     rows, last = {}, None
     for line in out.splitlines()[1:-1]:
@@ -131,7 +130,7 @@ def test_without_a_root_the_doctor_says_where_to_set_it(tmp_path, capsys):
 def test_do_all_refuses_a_broken_root_with_the_doctors_table(root, tmp_path):
     _drop_collection(root)
     ini = tmp_path / "test.ini"
-    ini.write_text(f"rootpath = {root}\npython = {sys.executable}\nconfig_overrides = {SMALL}\n")
+    ini.write_text(f"rootpath = {root}\npython = {sys.executable}\nconfig_overrides = {SMALL_MODEL}\n")
     result = subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), CONFIG],
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 1

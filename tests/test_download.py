@@ -14,12 +14,11 @@ import zipfile
 import pytest
 
 from tests.archive_server import ArchiveServer
-from tests.helpers import REPO
+from tests.helpers import REPO, SMALL_MODEL
 from w2vv import download, layout
 from w2vv.errors import InputError
 
 CONFIG = "w2vv_attention_ctl"
-SMALL = "lstm_size=8,n_layers=0-16-16"
 PATHS = {"word2vec": "/w2vv/word2vec.tar.gz", "zh_w2v": "/coco-cn/zh_w2v.zip",
          "retrieval_data": "/coco-cn/coco-cn_retrieval_data.tar.gz"}
 
@@ -94,7 +93,7 @@ def test_stage0_builds_a_root_from_nothing_through_a_dropped_connection_and_stag
     root = tmp_path / "new" / "VisualSearch"
     server.drops[PATHS["word2vec"]] = 1
     ini = tmp_path / "test.ini"
-    ini.write_text(f"rootpath = {root}\npython = {sys.executable}\nconfig_overrides = {SMALL}\n"
+    ini.write_text(f"rootpath = {root}\npython = {sys.executable}\nconfig_overrides = {SMALL_MODEL}\n"
                    + "".join(f"{name}_url = {url}\n" for name, url in urls(server).items()))
     result = subprocess.run(["bash", str(REPO / "do_all.sh"), "--ini", str(ini), "--stage", "0", "--stop_stage", "1",
                              CONFIG], capture_output=True, text=True, cwd=REPO, timeout=300)

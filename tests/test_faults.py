@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 
 import trainer
-from tests.helpers import REPO, build_vocab, copy_root, run_main
+from tests.helpers import REPO, SMALL_MODEL, build_vocab, copy_root, run_main
 from w2vv import cli, layout, lock, settings
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
 
 DO_ALL = str(REPO / "do_all.sh")
-SMALL = "lstm_size=8,n_layers=0-16-16"
 
 
 def do_all(ini, *args, timeout=60):
@@ -140,7 +139,7 @@ def test_a_second_trainer_on_the_same_run_stops_with_one_line(tmp_path, capsys):
     try:
         status = cli.run(trainer.main, ["cococntrain", "cococnval", "cococntest", "--rootpath", str(root),
                                         "--model_config", "base_w2vv", "--max_epochs", "1", "--batch_size", "10",
-                                        "--config_overrides", SMALL])
+                                        "--config_overrides", SMALL_MODEL])
         assert status == 1
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"error: {path}: training ") and "is already running (pid holder)" in err
@@ -240,7 +239,7 @@ def test_training_logs_a_line_per_epoch_when_not_on_a_terminal(small_root, tmp_p
     root = copy_root(small_root, tmp_path)
     build_vocab(root, "cococntrain")
     done = run_main("trainer.py", "cococntrain", "cococnval", "cococntest", "--rootpath", root, "--model_config",
-                    "base_w2vv", "--max_epochs", "2", "--batch_size", "10", "--config_overrides", SMALL)
+                    "base_w2vv", "--max_epochs", "2", "--batch_size", "10", "--config_overrides", SMALL_MODEL)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "\r" not in done.stdout and "\x1b[" not in done.stdout and "━" not in done.stdout
     assert done.stdout.count("Epoch 1/2") == 1 and done.stdout.count("Epoch 2/2") == 1
@@ -273,7 +272,7 @@ def test_do_all_takes_every_collection_from_the_ini(small_root, tmp_path):
     rename_collections(root)
     roles = dict(zip(("en_train", "en_val", "en_test", "zh_train", "zh_val", "zh_test"), RENAMED.values()))
     ini = write_ini(tmp_path / "renamed.ini", f"rootpath = {root}\nmax_epochs = 1\nseed = 0\n"
-                    f"config_overrides = {SMALL}\n" + "".join(f"{k} = {v}\n" for k, v in roles.items()))
+                    f"config_overrides = {SMALL_MODEL}\n" + "".join(f"{k} = {v}\n" for k, v in roles.items()))
     done = do_all(ini, "base_w2vv", timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     run = settings.ini_run(settings.read_settings(str(ini)), "base_w2vv")[1]

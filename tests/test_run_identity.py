@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 import trainer
+from tests.helpers import SMALL_MODEL
 from w2vv import cli, layout, runs
 from w2vv.config import parse_overrides
 from w2vv.text import DEFAULT_STOPWORDS
 
 
 TRAIN, VAL, TEST, CONFIG = "cococntrain", "cococnval", "cococntest", "base_w2vv"
-SMALL = "lstm_size=8,n_layers=0-16-16"
 
 
 def name_of(overrides="", **kwargs):
@@ -60,12 +60,12 @@ def root(pristine, tmp_path):
     return Path(shutil.copytree(pristine, tmp_path / "VisualSearch"))
 
 
-def train(root, overrides=SMALL, *extra):
+def train(root, overrides=SMALL_MODEL, *extra):
     return cli.run(trainer.main, [TRAIN, VAL, TEST, "--rootpath", str(root), "--model_config", CONFIG,
                                   "--max_epochs", "1", "--batch_size", "10", "--config_overrides", overrides, *extra])
 
 
-def folder_of(root, overrides=SMALL):
+def folder_of(root, overrides=SMALL_MODEL):
     return layout.checkpoint_dir(str(root), TRAIN, VAL, name_of(f"{overrides},max_epochs=1,batch_size=10"))
 
 
@@ -94,7 +94,7 @@ def test_a_changed_setting_trains_into_its_own_folder_and_keeps_the_first(root, 
 def test_a_changed_stop_word_list_behind_the_same_name_stops_with_one_line(root, tmp_path, capsys):
     stop_list = tmp_path / "stop_zh.txt"
     shutil.copy(DEFAULT_STOPWORDS["zh"], stop_list)
-    overrides = f"{SMALL},stopwords_zh={stop_list}"
+    overrides = f"{SMALL_MODEL},stopwords_zh={stop_list}"
     assert train(root, overrides) == 0
     with open(stop_list, "a", encoding="utf-8") as f:
         f.write("狗\n")
@@ -108,18 +108,18 @@ def test_a_changed_stop_word_list_behind_the_same_name_stops_with_one_line(root,
 
 
 def test_another_seed_is_not_a_silent_reuse_and_a_resume_checks_the_settings(root, capsys):
-    assert train(root, SMALL, "--seed", "1") == 0
-    assert train(root, SMALL) == 0  # no seed asked: the trained draw will do
+    assert train(root, SMALL_MODEL, "--seed", "1") == 0
+    assert train(root, SMALL_MODEL) == 0  # no seed asked: the trained draw will do
     capsys.readouterr()
-    assert train(root, SMALL, "--seed", "2") == 1
+    assert train(root, SMALL_MODEL, "--seed", "2") == 1
     assert "seed 1 (asked 2)" in capsys.readouterr().err
     folder = folder_of(root)
     os.remove(os.path.join(folder, "model.json"))
     Path(folder, "resume_state.npz").write_bytes(b"")  # an interrupted run, made with seed 1
-    assert train(root, SMALL, "--seed", "2") == 1
+    assert train(root, SMALL_MODEL, "--seed", "2") == 1
     assert capsys.readouterr().err.startswith(f"error: {os.path.join(folder, runs.SETTINGS_FILE)}: made with other")
     # as the error says: --overwrite 1 starts it anew, with the seed asked
-    assert train(root, SMALL, "--seed", "2", "--overwrite", "1") == 0
+    assert train(root, SMALL_MODEL, "--seed", "2", "--overwrite", "1") == 0
     assert runs.recorded_run(folder)[1]["seed"] == 2
 
 
