@@ -3,7 +3,7 @@ the encoding cache: kept while its inputs are unchanged (a moved root too), redo
 import numpy as np
 
 from w2vv.bigfile import write_bigfile
-from w2vv.encoders import SentenceEncoder, pad_sequences_pre
+from w2vv.encoders import SentenceEncoder, _csr_rows, pad_sequences_pre
 from w2vv.text import Tokenizer
 from w2vv.word2vec import open_word2vec
 
@@ -19,6 +19,21 @@ def make_encoder(tmp_path, maxlen=32):
 def test_pad_sequences_pre_keeps_the_first_maxlen():
     np.testing.assert_array_equal(pad_sequences_pre([[1, 2], [1, 2, 3, 4, 5], []], 4),
                                   [[0, 0, 1, 2], [1, 2, 3, 4], [0, 0, 0, 0]])
+
+
+def test_sparse_rows_are_scipys_own_to_the_bit():
+    """The bag of words and the word2vec weights, built row by row, equal scipy's COO conversion
+    (columns sorted, a repeated word's values added one after the other) in every bit."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(0)
+    rows = [rng.integers(0, 12, size=rng.integers(0, 20)).tolist() for _ in range(300)] + [[]]
+    for values, dtype in (([1.0] * len(rows), np.float32), ([1 / len(r) if r else 0.0 for r in rows], np.float64)):
+        data = np.array([v for r, v in zip(rows, values) for _ in r], dtype)
+        coordinates = ([i for i, r in enumerate(rows) for _ in r], sum(rows, []))
+        expected = sp.csr_matrix((data, coordinates), shape=(len(rows), 12))
+        built = _csr_rows(rows, values, 12, dtype)
+        assert built.data.dtype == dtype and built.data.tobytes() == expected.data.tobytes()
+        assert np.array_equal(built.indices, expected.indices) and np.array_equal(built.indptr, expected.indptr)
 
 
 def test_three_encodings(tmp_path):

@@ -83,6 +83,24 @@ def _csr_from(d, name):
                          shape=tuple(d[f"{name}_shape"]))
 
 
+def _csr_rows(row_columns, row_values, n_columns, dtype):
+    """The sparse matrix whose row i holds ``row_values[i]`` at each column of ``row_columns[i]``, a
+    column named twice holding the sum: scipy's canonical form (columns sorted, duplicates added one
+    after the other, as its COO conversion does), built directly: the conversion costs 0.2 ms a
+    matrix, most of a one-sentence query's encoding."""
+    indptr, indices, data = [0], [], []
+    for columns, value in zip(row_columns, row_values):
+        summed = {}
+        for c in columns:
+            summed[c] = summed[c] + value if c in summed else value
+        for c in sorted(summed):
+            indices.append(c)
+            data.append(summed[c])
+        indptr.append(len(indices))
+    return sp.csr_matrix((np.array(data, dtype), np.array(indices, np.int32), np.array(indptr, np.int32)),
+                         shape=(len(row_columns), n_columns))
+
+
 def pad_sequences_pre(index_lists, maxlen):
     """Keras ``pad_sequences`` defaults: keep the first ``maxlen`` (truncating 'post'), pad in front."""
     out = np.zeros((len(index_lists), maxlen), np.int32)
@@ -127,26 +145,16 @@ class SentenceEncoder:
                                 *self._mean_w2v(content))
 
     def _bow(self, content):
-        rows, cols = [], []
-        for i, words in enumerate(content):
-            hits = [self.bow_index[w] for w in words if w in self.bow_index]
-            rows += [i] * len(hits)
-            cols += hits
-        data = np.ones(len(rows), np.float32)  # duplicates are summed: counts
-        return sp.csr_matrix((data, (rows, cols)), shape=(len(content), len(self.bow_index)), dtype=np.float32)
+        index = self.bow_index
+        return _csr_rows([[index[w] for w in words if w in index] for words in content], [1.0] * len(content),
+                         len(index), np.float32)  # a word's count: 1 summed as often as it occurs
 
     def _mean_w2v(self, content):
         vocabulary = list(dict.fromkeys(w for words in content for w in words))
         table, known = self.word2vec.lookup(vocabulary)
         table_row = {w: r for r, w in enumerate(w for w, k in zip(vocabulary, known) if k)}
-        rows, cols, data = [], [], []
-        for i, words in enumerate(content):
-            hits = [table_row[w] for w in words if w in table_row]
-            rows += [i] * len(hits)
-            cols += hits
-            data += [1.0 / len(hits)] * len(hits) if hits else []
-        weights = sp.csr_matrix((np.array(data, np.float64), (rows, cols)),
-                                shape=(len(content), len(table_row)))
+        hits = [[table_row[w] for w in words if w in table_row] for words in content]
+        weights = _csr_rows(hits, [1.0 / len(h) if h else 0.0 for h in hits], len(table_row), np.float64)
         return weights, table[known]
 
     def embedding_matrix(self, rng):
