@@ -2,12 +2,11 @@
 here are built once per session (once per worker under pytest-xdist): a test copies one
 (``helpers.copy_root``) before changing it."""
 import os
-import sys
 
 import pytest
 
-from tests.helpers import (FIXTURES, PIPELINE_EPOCHS, PIPELINE_OVERRIDES, PIPELINE_SCALE, build_vocab, copy_root,
-                           make_small_root, run_pipeline)
+from tests.helpers import (FIXTURES, PIPELINE_SCALE, build_vocab, copy_root, make_small_root, run_pipeline,
+                           write_pipeline_ini)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -77,7 +76,5 @@ def half_root(tmp_path_factory):
 def pipeline_root(half_root):
     """do_all.sh once on ``half_root``, for both languages (``PIPELINE_CONFIG``, seed 0): (root, its ini,
     the finished process). Read only, but for test_japanese.py, which adds its Japanese collections."""
-    ini = half_root.parent / "test.ini"
-    ini.write_text(f"rootpath = {half_root}\nmax_epochs = {PIPELINE_EPOCHS}\nseed = 0\npython = {sys.executable}\n"
-                   f"config_overrides = {PIPELINE_OVERRIDES}\n")
+    ini = write_pipeline_ini(half_root.parent / "test.ini", half_root)
     return half_root, ini, run_pipeline(ini)

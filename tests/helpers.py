@@ -26,6 +26,13 @@ PIPELINE_SCALE = 0.5
 SMALL_MODEL = "lstm_size=8,n_layers=0-16-16"
 
 
+def write_pipeline_ini(path, root, extra=""):
+    """The ini of the shared pipeline's run on ``root`` (``extra``: more lines), written at ``path``."""
+    path.write_text(f"rootpath = {root}\nmax_epochs = {PIPELINE_EPOCHS}\nseed = 0\npython = {sys.executable}\n"
+                    f"config_overrides = {PIPELINE_OVERRIDES}\n{extra}")
+    return path
+
+
 def pipeline_run():
     """The checkpoint folders' name of the shared pipeline's run."""
     from w2vv.config import parse_overrides

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.helpers import PIPELINE_EPOCHS, PIPELINE_OVERRIDES, PIPELINE_SCALE, REPO, pipeline_run, run_pipeline
+from tests.helpers import PIPELINE_SCALE, REPO, pipeline_run, run_pipeline, write_pipeline_ini
 from tools import make_demo_data as demo
 from w2vv import languages, layout
 from w2vv.errors import InputError
@@ -33,11 +33,8 @@ def ja_root(pipeline_root):
     English model is the pipeline's: already trained)."""
     root = pipeline_root[0]
     demo.make_demo_root(root, scale=PIPELINE_SCALE, feature_dim=64, verbose=False, ja=True)
-    ini = root.parent / "ja.ini"
-    ini.write_text(f"rootpath = {root}\nmax_epochs = {PIPELINE_EPOCHS}\nseed = 0\npython = {sys.executable}\n"
-                   f"config_overrides = {PIPELINE_OVERRIDES}\n"
-                   f"languages = {demo.JA_DECLARATION}\n"
-                   f"query_train = {JA[0]}\nquery_val = {JA[1]}\nquery_test = {JA[2]}\n")
+    ini = write_pipeline_ini(root.parent / "ja.ini", root, f"languages = {demo.JA_DECLARATION}\n"
+                             f"query_train = {JA[0]}\nquery_val = {JA[1]}\nquery_test = {JA[2]}\n")
     result = run_pipeline(ini)
     assert result.returncode == 0, result.stderr[-3000:]
     return root
