@@ -259,7 +259,7 @@ def test_images_only_of_the_gallery_with_caching_headers(server, own_root):
     picture = os.path.join(thumbs, test_ids[1] + ".jpg")      # larger pictures, read in chunks
     kept = open(picture, "rb").read()
     try:
-        for size in (CHUNK, CHUNK + 1, 2 * CHUNK + CHUNK // 2):
+        for size in (0, CHUNK, CHUNK + 1, 2 * CHUNK + CHUNK // 2):
             content = os.urandom(size)
             with open(picture, "wb") as f:
                 f.write(content)

@@ -17,9 +17,10 @@ exception is logged in one line and answered 500 in that shape. ``Limits`` holds
 Searches run in threads off the event loop (``Limits.search_threads`` at a time), so the page,
 health and pictures are answered while searches queue; a request waits for a search slot at most
 ``queue_seconds`` (then 503 with ``Retry-After``) and takes searcher time for at most
-``hold_seconds`` (a batch's later queries are then answered with an error).
+``hold_seconds`` (a batch's later queries are then answered with an error). Requests waiting with
+the same k, mode and lang are searched together, up to ``Limits.group`` queries
+(``w2vv.retrieval.search_queue``).
 """
-import asyncio
 import base64
 import hashlib
 import ipaddress
@@ -45,6 +46,7 @@ from starlette.responses import Response
 from ..errors import InputError
 from ..languages import LANGUAGES
 from .pictures import Pictures, open_checked, picture_folders
+from .search_queue import Busy, SearchQueue
 from .searcher import MODES
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -62,7 +64,7 @@ class Limits:
     queue_seconds: float = 10.0        # waiting for a search slot (503 past it)
     hold_seconds: float = 10.0         # searcher time of one request: a batch's later queries are not searched
     search_threads: int = 2            # searches running at once
-    group: int = 16                    # a batch is searched this many queries at a time
+    group: int = 16                    # queries searched in one call: of a batch, or of waiting requests
 
 
 @dataclass
@@ -309,24 +311,47 @@ def responses(*codes):
 CHUNK = 1 << 16  # bytes of a picture read at a time
 
 
-class OpenFileResponse(Response):
-    """An open file, streamed (the file was opened and checked already: ``open_checked``)."""
+def open_picture(path, folder):
+    """(the open file, its ``os.stat_result``, its first ``CHUNK`` bytes) of a picture that
+    ``open_checked`` accepts, else None; the file closed (None) when that chunk is all of it.
+    Called on the event loop: a local picture in the page cache takes tens of microseconds, while a
+    hop to a worker thread and back waits behind the searches (docs/service.md#speed)."""
+    opened = open_checked(path, folder)
+    if opened is None:
+        return None
+    f, st = opened
+    try:
+        head = f.read(min(CHUNK, st.st_size))
+    except OSError:
+        f.close()
+        return None
+    if len(head) >= st.st_size:
+        f.close()
+        f = None
+    return f, st, head
 
-    def __init__(self, f, st, media_type, headers):
+
+class OpenFileResponse(Response):
+    """A picture: its first chunk, then the rest of the open file streamed (``open_picture``)."""
+
+    def __init__(self, f, st, head, media_type, headers):
         super().__init__(None, 200, headers, media_type)
-        self.f = f
+        self.f, self.head = f, head
         self.headers["content-length"] = str(st.st_size)
 
     async def __call__(self, scope, receive, send):
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            chunk = self.head
             while True:
-                chunk = await anyio.to_thread.run_sync(self.f.read, CHUNK)
-                await send({"type": "http.response.body", "body": chunk, "more_body": bool(chunk)})
-                if not chunk:
+                more = self.f is not None and bool(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                if not more:
                     break
+                chunk = await anyio.to_thread.run_sync(self.f.read, CHUNK)
         finally:
-            self.f.close()
+            if self.f is not None:
+                self.f.close()
 
 
 def _sha256(text):
@@ -467,13 +492,14 @@ def create_app(state, settings=None, log=print):
     """The ASGI app serving ``state`` (a ``State``; loading until ``state.set_ready``)."""
     settings = settings or Settings()
     limits = settings.limits
+    # FastAPI's OpenTelemetry off: the service logs its own line per request, and asking whether a
+    # tracer is configured took an eighth of the event loop's time per request
     app = FastAPI(title="W2VV image search", docs_url=None, redoc_url=None, version="1",
                   description="Search an image gallery with a Chinese, Japanese or English sentence. "
-                              "Every error is {\"error\": \"<one line>\"} with its status.")
+                              "Every error is {\"error\": \"<one line>\"} with its status.",
+                  telemetry=dict(tracing=False, metrics=False, logs=False, operation_spans=False))
     page, page_csp = read_page("index.html")
     docs, docs_csp = read_page("docs.html")
-    slots = asyncio.Semaphore(limits.search_threads)
-    limiter = anyio.CapacityLimiter(limits.search_threads)
 
     def searcher():
         if not state.ready:
@@ -481,8 +507,10 @@ def create_app(state, settings=None, log=print):
                                {"Retry-After": "1"})
         return state.searcher
 
-    def search_now(s, queries, k, mode, lang, deadline):
-        """Records for ``queries`` (checked already: strings), a group at a time until ``deadline``."""
+    def search_now(queries, key):
+        """Records for ``queries`` (checked already: strings), a group at a time for ``hold_seconds``."""
+        (k, mode, lang), s = key, state.searcher
+        deadline = time.monotonic() + limits.hold_seconds
         out = []
         for start in range(0, len(queries), limits.group):
             if time.monotonic() > deadline:
@@ -494,24 +522,20 @@ def create_app(state, settings=None, log=print):
             out += [r.as_dict() for r in s.search_many(group, k, lang, mode, settings.segmented)]
         return out
 
+    queue = SearchQueue(search_now, limits.search_threads, limits.group, limits.queue_seconds)
+
     async def search(queries, k, mode, lang, request):
         """A record per query (those that cannot be searched with their ``error``)."""
-        s = searcher()
+        searcher()
         problems = [query_problem(q, limits) for q in queries]
         todo = [q for q, problem in zip(queries, problems) if problem is None]
         found = []
         if todo:
             try:
-                await asyncio.wait_for(slots.acquire(), limits.queue_seconds)
-            except asyncio.TimeoutError:
+                found = await queue.search(todo, (k, mode, lang))
+            except Busy:
                 raise ServiceError(503, f"busy: no search slot free within {limits.queue_seconds:g} s; "
                                         f"try again", {"Retry-After": "1"}) from None
-            try:
-                deadline = time.monotonic() + limits.hold_seconds
-                found = await anyio.to_thread.run_sync(search_now, s, todo, k, mode, lang, deadline,
-                                                       limiter=limiter)
-            finally:
-                slots.release()
         found = iter(found)
         records = [clean_record(next(found)) if problem is None else failed_record(q, lang, mode, problem)
                    for q, problem in zip(queries, problems)]
@@ -600,16 +624,17 @@ def create_app(state, settings=None, log=print):
             searcher()
         position = state.searcher.gallery.position.get(image_id)
         where = state.pictures.path(position) if position is not None else None
-        opened = await anyio.to_thread.run_sync(open_checked, *where[:2]) if where else None
+        opened = open_picture(*where[:2]) if where else None
         if opened is None:
             raise ServiceError(404, "no picture of this image")
-        f, st = opened
+        f, st, head = opened
         etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
         headers = {"Cache-Control": IMAGE_CACHE, "ETag": etag, "Last-Modified": formatdate(st.st_mtime, usegmt=True)}
         if request.headers.get("if-none-match") == etag:
-            f.close()
+            if f is not None:
+                f.close()
             return Response(status_code=304, headers=headers)
-        return OpenFileResponse(f, st, where[2], headers)
+        return OpenFileResponse(f, st, head, where[2], headers)
 
     return Guard(app, settings, log)
 
