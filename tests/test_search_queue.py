@@ -25,28 +25,36 @@ class Searcher:
 
 
 async def started(queue, n):
-    """Until ``n`` requests wait in the queue (the slot's call has begun)."""
+    """Until ``n`` requests wait in the queue."""
     while len(queue.waiting) < n:
         await asyncio.sleep(0.005)
+
+
+async def held(searcher, group=16, queue_seconds=30):
+    """A queue of one slot, and the search of ``q0`` that holds it (waiting for the searcher's gate)."""
+    queue = SearchQueue(searcher, slots=1, group=group, queue_seconds=queue_seconds)
+    first = asyncio.ensure_future(queue.search(["q0"], "A"))
+    while not searcher.calls:
+        await asyncio.sleep(0.005)
+    return queue, first
+
+
+ASKS = [("q1", "A"), ("q2", "A"), ("b1", "B"), ("q3", "A"), ("b2", "B"), ("q4", "A")]  # (query, key)
 
 
 def test_waiting_requests_of_one_key_are_searched_together_and_each_gets_its_own_records():
     searcher = Searcher()
 
     async def main():
-        queue = SearchQueue(searcher, slots=1, group=16, queue_seconds=30)
-        first = asyncio.ensure_future(queue.search(["q0"], "A"))
-        await asyncio.sleep(0.05)                                      # q0 holds the only slot
-        asks = [("q1", "A"), ("q2", "A"), ("b1", "B"), ("q3", "A"), ("b2", "B"), ("q4", "A")]
-        later = [asyncio.ensure_future(queue.search([q, q + "'"], key)) for q, key in asks]
-        await started(queue, len(asks))
+        queue, first = await held(searcher)
+        later = [asyncio.ensure_future(queue.search([q, q + "'"], key)) for q, key in ASKS]
+        await started(queue, len(ASKS))
         searcher.gate.set()
         return await first, await asyncio.gather(*later)
 
     first, later = asyncio.run(main())
     assert first == ["q0@A"]
-    assert later == [[f"{q}@{key}", f"{q}'@{key}"] for q, key in
-                     [("q1", "A"), ("q2", "A"), ("b1", "B"), ("q3", "A"), ("b2", "B"), ("q4", "A")]]
+    assert later == [[f"{q}@{key}", f"{q}'@{key}"] for q, key in ASKS]
     assert searcher.calls == [(["q0"], "A"),
                               (["q1", "q1'", "q2", "q2'", "q3", "q3'", "q4", "q4'"], "A"),
                               (["b1", "b1'", "b2", "b2'"], "B")]
@@ -56,9 +64,7 @@ def test_a_call_takes_at_most_group_queries_and_a_large_request_goes_alone():
     searcher = Searcher()
 
     async def main():
-        queue = SearchQueue(searcher, slots=1, group=4, queue_seconds=30)
-        first = asyncio.ensure_future(queue.search(["q0"], "A"))
-        await asyncio.sleep(0.05)
+        queue, first = await held(searcher, group=4)
         singles = [asyncio.ensure_future(queue.search([f"s{i}"], "A")) for i in range(3)]
         large = asyncio.ensure_future(queue.search([f"L{i}" for i in range(5)], "A"))
         more = [asyncio.ensure_future(queue.search([f"s{i}"], "A")) for i in range(3, 6)]
@@ -76,9 +82,7 @@ def test_no_slot_within_queue_seconds_is_busy_and_leaves_the_queue():
     searcher = Searcher()
 
     async def main():
-        queue = SearchQueue(searcher, slots=1, group=16, queue_seconds=0.1)
-        first = asyncio.ensure_future(queue.search(["q0"], "A"))
-        await asyncio.sleep(0.05)
+        queue, first = await held(searcher, queue_seconds=0.1)
         with pytest.raises(Busy):
             await queue.search(["q1"], "A")
         assert not queue.waiting
@@ -93,9 +97,7 @@ def test_a_request_that_goes_away_leaves_the_others_whole():
     searcher = Searcher()
 
     async def main():
-        queue = SearchQueue(searcher, slots=1, group=16, queue_seconds=30)
-        first = asyncio.ensure_future(queue.search(["q0"], "A"))
-        await asyncio.sleep(0.05)
+        queue, first = await held(searcher)
         gone = asyncio.ensure_future(queue.search(["gone"], "A"))
         stays = asyncio.ensure_future(queue.search(["stays"], "A"))
         await started(queue, 2)
@@ -115,9 +117,7 @@ def test_an_error_reaches_every_request_of_its_call_and_the_queue_goes_on():
     searcher = Searcher(fail_on="bad")
 
     async def main():
-        queue = SearchQueue(searcher, slots=1, group=16, queue_seconds=30)
-        first = asyncio.ensure_future(queue.search(["q0"], "A"))
-        await asyncio.sleep(0.05)
+        queue, first = await held(searcher)
         together = [asyncio.ensure_future(queue.search([q], "A")) for q in ("ok", "bad")]
         await started(queue, 2)
         searcher.gate.set()
