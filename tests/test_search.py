@@ -190,10 +190,13 @@ def brute_force(searcher, query, mode, w):
 
 
 def test_cross_lingual_routes_are_exact(searcher):
+    """Each query alone, and the three in one call (CLM then scores them together)."""
     w = searcher.weight
-    for query in ("一只狗在草地上跑", "一辆红色的公交车停在街道上", "房间里有一台电脑"):
-        for mode in ("cl", "clm"):
-            results = searcher.search(query, k=25, mode=mode)
+    queries = ["一只狗在草地上跑", "一辆红色的公交车停在街道上", "房间里有一台电脑"]
+    for mode in ("cl", "clm"):
+        answers = [searcher.search(query, k=25, mode=mode) for query in queries] + \
+            searcher.search_many(queries, k=25, mode=mode)
+        for query, results in zip(queries * 2, answers):
             ids, scores = brute_force(searcher, query, mode, w)
             # the same scores, best first; the same images up to float rounding among (near) ties
             np.testing.assert_allclose([h.score for h in results], scores[:25], rtol=0, atol=1e-6)

@@ -46,7 +46,7 @@ from ..errors import InputError
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .pivot_sentences import load_pivot_sentences
-from .topk import cl_top_k, clm_top_k
+from .topk import cl_top_k, clm_top_k_many
 
 MODES = ("cm", "cl", "clm")
 PREDICTORS = ("auto", "numpy", "keras")  # auto: numpy where it covers the model, else Keras
@@ -271,19 +271,18 @@ class Searcher:
             model = self.models[q_lang]
             prepared = [model.prepare(queries[i], segmented) for i in rows]
             vectors, known = model.vectors([p[0] for p in prepared])
+            served = [j for j in range(len(rows)) if known[j]]
+            found = dict(zip(served, self._routes(q_lang, [plan_modes[rows[j]] for j in served], vectors[served], k)))
             for j, i in enumerate(rows):
                 query, q_mode = queries[i], plan_modes[i]
                 text, tokens, unknown = prepared[j]
                 if not known[j]:
                     message = "no word of the query is known to the model"
                     out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, message, message)
-                    continue
-                try:
-                    hits = self._route(q_lang, q_mode, vectors[j], k)
-                except InputError as e:  # the CL route found unavailable (no sentence describes the gallery)
-                    out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, error=str(e))
-                    continue
-                out[i] = Results(hits, query, q_lang, q_mode, text, tokens, unknown)
+                elif isinstance(found[j], InputError):  # the CL route unavailable: no sentence describes the gallery
+                    out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, error=str(found[j]))
+                else:
+                    out[i] = Results(found[j], query, q_lang, q_mode, text, tokens, unknown)
         return out
 
     def _plan(self, query, lang, mode):
@@ -339,15 +338,32 @@ class Searcher:
             if self.cl_problem is not None:
                 raise InputError(self.cl_problem)
 
-    def _route(self, lang, mode, vector, k):
+    def _routes(self, lang, modes, vectors, k):
+        """The hits of each of ``vectors`` on its route, or the InputError that the CL route is not
+        available; the CLM ones ranked together (``clm_top_k_many``)."""
+        found = [None] * len(modes)
+        clm = [j for j, mode in enumerate(modes) if mode == "clm"]
+        if clm:
+            try:
+                ranked = clm_top_k_many(self.gallery, self.sentences(), vectors[clm], k, self.weight_for(lang))
+                for j, hits in zip(clm, ranked):
+                    found[j] = [Hit(self.gallery.ids[position], score) for position, score in hits]
+            except InputError as e:
+                for j in clm:
+                    found[j] = e
+        for j, mode in enumerate(modes):
+            if mode != "clm":
+                try:
+                    found[j] = self._route(mode, vectors[j], k)
+                except InputError as e:
+                    found[j] = e
+        return found
+
+    def _route(self, mode, vector, k):
         if mode == "cm":
             scores, positions = self.gallery.search(vector[None, :], k)
             return [Hit(self.gallery.ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
-        if mode == "cl":
-            ranked = cl_top_k(self.sentences(), vector, k)
-        else:
-            ranked = clm_top_k(self.gallery, self.sentences(), vector, k, self.weight_for(lang))
-        return [Hit(self.gallery.ids[position], score) for position, score in ranked]
+        return [Hit(self.gallery.ids[position], score) for position, score in cl_top_k(self.sentences(), vector, k)]
 
     def sentences(self):
         """The English sentences of the CL route (loaded once, by one thread)."""

@@ -1,7 +1,8 @@
 """Exact top-k of the cross-lingual routes of search (docs/method.md#fusion-clm). CL ranks the gallery
 images by their best English sentence; CLM by ``w·CL + (1 − w)·CM``, exactly: candidates come from
 the top of both routes and grow until no image outside them can beat the k-th fused score (the
-threshold rule of Fagin et al.). Both return [(gallery position, score)], best first."""
+threshold rule of Fagin et al.); ``clm_top_k_many`` ranks several queries, in one matrix product
+where every described image is scored. All return [(gallery position, score)], best first."""
 import numpy as np
 
 from ..ranking import unit_rows
@@ -27,17 +28,36 @@ def cl_top_k(sents, vector, k):
 EXHAUSTIVE_ROWS = 50_000   # CLM scores every described image at once up to this many sentences + images
 
 
+def _exhaustive(sents):
+    """Whether CLM scores every described image at once (no index)."""
+    return len(sents) + len(sents.described) <= EXHAUSTIVE_ROWS
+
+
+def _best(candidates, fused, k):
+    """The ``k`` best (position, fused score), ties to the lower position."""
+    order = np.lexsort((candidates, -fused))[:k]
+    return [(int(candidates[i]), float(fused[i])) for i in order]
+
+
+def clm_top_k_many(gallery, sents, vectors, k, w):
+    """``clm_top_k`` of each row of ``vectors``; where every described image is scored, it is for
+    all rows at once (one matrix product instead of one a row: the sentences read once)."""
+    if len(vectors) == 1 or not _exhaustive(sents):
+        return [clm_top_k(gallery, sents, vector, k, w) for vector in vectors]
+    units = unit_rows(vectors).T
+    cl = np.maximum.reduceat(sents.unit @ units, sents.starts, axis=0)
+    fused = w * cl + (1.0 - w) * (sents.described_unit(gallery) @ units)
+    return [_best(sents.described, column, k) for column in fused.T]
+
+
 def clm_top_k(gallery, sents, vector, k, w):
     """CLM: the exact top ``k`` of ``w·CL + (1 − w)·CM`` over the described gallery images."""
     unit = unit_rows(vector[None, :])[0]
     n_described = len(sents.described)
     k = min(k, n_described)
-    if len(sents) + n_described <= EXHAUSTIVE_ROWS:  # every described image: one pass, no index
-        candidates = sents.described
+    if _exhaustive(sents):  # every described image: one pass, no index
         cl = np.maximum.reduceat(sents.unit @ unit, sents.starts)
-        fused = w * cl + (1.0 - w) * (sents.described_unit(gallery) @ unit)
-        order = np.lexsort((candidates, -fused))[:k]
-        return [(int(candidates[i]), float(fused[i])) for i in order]
+        return _best(sents.described, w * cl + (1.0 - w) * (sents.described_unit(gallery) @ unit), k)
     per_image = max(1, int(np.ceil(len(sents) / n_described)))
     depth = max(4 * k, 64)
     while True:
@@ -50,13 +70,11 @@ def clm_top_k(gallery, sents, vector, k, w):
         candidates = candidates[np.isin(candidates, sents.described)]
         cm = gallery.scores_at(unit[None, :], candidates)[0]
         cl = sents.image_scores(unit, candidates)
-        fused = w * cl + (1.0 - w) * cm
-        order = np.lexsort((candidates, -fused))[:k]
-        hits = [(int(candidates[i]), float(fused[i])) for i in order]
+        hits = _best(candidates, w * cl + (1.0 - w) * cm, k)
         if cm_done or cl_done:  # every described image is a candidate
             return hits
         # an image outside the candidates has CM below the CM cut-off and CL below the CL one
         bound = w * float(cl_scores[0][-1]) + (1.0 - w) * float(cm_scores[0][-1])
-        if len(order) >= k and fused[order[-1]] > bound:
+        if len(hits) >= k and hits[-1][1] > bound:
             return hits
         depth *= 4
