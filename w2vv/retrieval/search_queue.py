@@ -38,8 +38,7 @@ class SearchQueue:
 
     def __init__(self, run, slots, group, queue_seconds):
         self.run, self.group, self.queue_seconds = run, group, queue_seconds
-        self.free = slots
-        self.limiter = anyio.CapacityLimiter(slots)
+        self.free = slots   # calls that may start now: at most ``slots`` run at once
         self.waiting = collections.deque()
         self.running = set()   # the tasks of the calls under way (a reference keeps them alive)
 
@@ -87,8 +86,7 @@ class SearchQueue:
 
     async def _call(self, batch):
         try:
-            records = await anyio.to_thread.run_sync(self.run, [q for r in batch for q in r.queries], batch[0].key,
-                                                     limiter=self.limiter)
+            records = await anyio.to_thread.run_sync(self.run, [q for r in batch for q in r.queries], batch[0].key)
         except Exception as e:
             for request in batch:
                 _settle(request.done, error=e)

@@ -346,8 +346,8 @@ class Searcher:
         if clm:
             try:
                 ranked = clm_top_k_many(self.gallery, self.sentences(), vectors[clm], k, self.weight_for(lang))
-                for j, hits in zip(clm, ranked):
-                    found[j] = [Hit(self.gallery.ids[position], score) for position, score in hits]
+                for j, positions_scores in zip(clm, ranked):
+                    found[j] = self._hits(positions_scores)
             except InputError as e:
                 for j in clm:
                     found[j] = e
@@ -363,7 +363,11 @@ class Searcher:
         if mode == "cm":
             scores, positions = self.gallery.search(vector[None, :], k)
             return [Hit(self.gallery.ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
-        return [Hit(self.gallery.ids[position], score) for position, score in cl_top_k(self.sentences(), vector, k)]
+        return self._hits(cl_top_k(self.sentences(), vector, k))
+
+    def _hits(self, ranked):
+        """[(gallery position, score)] as Hits."""
+        return [Hit(self.gallery.ids[position], score) for position, score in ranked]
 
     def sentences(self):
         """The English sentences of the CL route (loaded once, by one thread)."""

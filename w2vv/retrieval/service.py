@@ -526,7 +526,7 @@ def create_app(state, settings=None, log=print):
 
     async def search(queries, k, mode, lang, request):
         """A record per query (those that cannot be searched with their ``error``)."""
-        searcher()
+        searcher()  # 503 while loading
         problems = [query_problem(q, limits) for q in queries]
         todo = [q for q, problem in zip(queries, problems) if problem is None]
         found = []

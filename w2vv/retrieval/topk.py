@@ -41,7 +41,8 @@ def _best(candidates, fused, k):
 
 def clm_top_k_many(gallery, sents, vectors, k, w):
     """``clm_top_k`` of each row of ``vectors``; where every described image is scored, it is for
-    all rows at once (one matrix product instead of one a row: the sentences read once)."""
+    all rows at once (one matrix product instead of one a row: the sentences read once). One row
+    takes ``clm_top_k`` itself: a query alone scores as it always has, bit for bit."""
     if len(vectors) == 1 or not _exhaustive(sents):
         return [clm_top_k(gallery, sents, vector, k, w) for vector in vectors]
     units = unit_rows(vectors).T
