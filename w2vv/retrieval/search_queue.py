@@ -47,9 +47,13 @@ class SearchQueue:
         me = _Waiting(key, list(queries), asyncio.get_running_loop())
         self.waiting.append(me)
         self._dispatch()
-        if not me.started.done():
-            await self._wait_for_slot(me)
-        return await me.done
+        try:
+            if not me.started.done():
+                await self._wait_for_slot(me)
+            return await me.done
+        except asyncio.CancelledError:  # the client went away, maybe just as a call took the request:
+            me.done.cancel()            # its records are not wanted (nor an error left unretrieved)
+            raise
 
     async def _wait_for_slot(self, me):
         try:
