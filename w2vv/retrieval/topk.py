@@ -39,15 +39,20 @@ def _best(candidates, fused, k):
     return [(int(candidates[i]), float(fused[i])) for i in order]
 
 
+def _fused_described(gallery, sents, units, w):
+    """The fused score of every described image: for one unit query (a vector), or for several
+    (a matrix whose columns are unit queries: a column of scores each)."""
+    cl = np.maximum.reduceat(sents.unit @ units, sents.starts, axis=0)
+    return w * cl + (1.0 - w) * (sents.described_unit(gallery) @ units)
+
+
 def clm_top_k_many(gallery, sents, vectors, k, w):
     """``clm_top_k`` of each row of ``vectors``; where every described image is scored, it is for
     all rows at once (one matrix product instead of one a row: the sentences read once). One row
     takes ``clm_top_k`` itself: a query alone scores as it always has, bit for bit."""
     if len(vectors) == 1 or not _exhaustive(sents):
         return [clm_top_k(gallery, sents, vector, k, w) for vector in vectors]
-    units = unit_rows(vectors).T
-    cl = np.maximum.reduceat(sents.unit @ units, sents.starts, axis=0)
-    fused = w * cl + (1.0 - w) * (sents.described_unit(gallery) @ units)
+    fused = _fused_described(gallery, sents, unit_rows(vectors).T, w)
     return [_best(sents.described, column, k) for column in fused.T]
 
 
@@ -57,8 +62,7 @@ def clm_top_k(gallery, sents, vector, k, w):
     n_described = len(sents.described)
     k = min(k, n_described)
     if _exhaustive(sents):  # every described image: one pass, no index
-        cl = np.maximum.reduceat(sents.unit @ unit, sents.starts)
-        return _best(sents.described, w * cl + (1.0 - w) * (sents.described_unit(gallery) @ unit), k)
+        return _best(sents.described, _fused_described(gallery, sents, unit, w), k)
     per_image = max(1, int(np.ceil(len(sents) / n_described)))
     depth = max(4 * k, 64)
     while True:
