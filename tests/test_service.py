@@ -156,7 +156,7 @@ def expected(own_root, tmp_path_factory):
 
 
 def same_answer(record, reference):
-    """The same record; scores to float32 precision (one query at a time vs a batch of 20)."""
+    """The same record; scores to float32 precision (a batch's size and BLAS's threads move the last bit)."""
     assert {k: v for k, v in record.items() if k != "results"} == \
         {k: v for k, v in reference.items() if k != "results"}
     assert [h["id"] for h in record["results"]] == [h["id"] for h in reference["results"]]
@@ -190,7 +190,11 @@ def test_get_and_post_answer_what_search_py_prints(server, expected):
         same_answer(json.loads(body), reference)
     import httpx
     batch = httpx.post(base + "/api/search", json={"queries": QUERIES, "k": 5}, timeout=60)
-    assert batch.status_code == 200 and batch.json() == expected                # the same batch: identical
+    # the same batch of 20, one call either way, but serve.py runs BLAS on one thread and search.py on
+    # every core: OpenBLAS's float32 sums follow its thread split, so the last bit may differ
+    assert batch.status_code == 200 and len(batch.json()) == len(expected)
+    for record, reference in zip(batch.json(), expected):
+        same_answer(record, reference)
     plain = httpx.post(base + "/api/search", json=QUERIES[:2], timeout=60)      # a bare list, k 10
     assert plain.status_code == 200 and [len(r["results"]) for r in plain.json()] == [10, 10]  # all 10 images
     status, _, body = get(base, search_path("一只狗在草地上跑", k=3, mode="cm", lang="zh"))
