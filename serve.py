@@ -88,6 +88,12 @@ def listen(host, port):
     return sock
 
 
+def address_url(sock):
+    """The URL of the service listening on ``sock``."""
+    host, port = sock.getsockname()[:2]
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+
+
 def is_loopback(sock):
     return ipaddress.ip_address(sock.getsockname()[0].split("%")[0]).is_loopback
 
@@ -120,16 +126,9 @@ def main(argv):
     token, hosts = security(args, sock)
     import uvicorn
 
-    from w2vv.retrieval.service import Limits, Settings, State, create_app
-    # half the cores: a search holds the GIL for most of its time, so more threads add little and
-    # keep the event loop (health, pictures) waiting (measured on 2 cores: docs/service.md#speed)
-    threads = args.search_threads or max(1, min((os.cpu_count() or 2) // 2, 4))
-    if threads < 1:
-        raise InputError(f"--search_threads {threads}: at least 1")
+    from w2vv.retrieval.service import State
     state = State()
-    settings = Settings(limits=Limits(search_threads=threads), token=token, allowed_hosts=hosts,
-                        log_queries=args.log_queries, segmented=args.segmented, debug=args.debug)
-    app = create_app(state, settings, log=log)
+    app = service_app(args, token, hosts, state)
     server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="error", timeout_keep_alive=30))
     stopped = threading.Event()   # the server ended, or the loading failed (in ``failure``)
     failure = []
@@ -152,8 +151,7 @@ def main(argv):
     # a KeyboardInterrupt raised inside the loading could land in a long C call, or in a finalizer or
     # a library's bare except that swallows it.
     serving = threading.Thread(target=serve, name="uvicorn", daemon=True)
-    host, port = sock.getsockname()[:2]
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    url = address_url(sock)
     signal.signal(signal.SIGTERM, _raise_stop)
     # Ctrl-C stops it also where it started ignoring SIGINT, as a script's background job (`serve.py &`) does
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -180,6 +178,19 @@ def main(argv):
     finally:
         server.should_exit = True
         stopped.wait(5)
+
+
+def service_app(args, token, hosts, state):
+    """The app serving ``state`` with the options' token, allowed hosts, query log and search threads."""
+    from w2vv.retrieval.service import Limits, Settings, create_app
+    # half the cores: a search holds the GIL for most of its time, so more threads add little and
+    # keep the event loop (health, pictures) waiting (measured on 2 cores: docs/service.md#speed)
+    threads = args.search_threads or max(1, min((os.cpu_count() or 2) // 2, 4))
+    if threads < 1:
+        raise InputError(f"--search_threads {threads}: at least 1")
+    settings = Settings(limits=Limits(search_threads=threads), token=token, allowed_hosts=hosts,
+                        log_queries=args.log_queries, segmented=args.segmented, debug=args.debug)
+    return create_app(state, settings, log=log)
 
 
 def load(args, state, url):

@@ -23,9 +23,11 @@ def parse_args(argv):
     p.add_argument("--weight_name", default=None, help="weights file in the folder (default: the best epoch)")
     p.add_argument("--evaluate", type=int, default=None, choices=[0, 1],
                    help="rank images and write the figures (default: only for Chinese collections)")
-    cli.add_feature_collection(p)
-    p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
-    p.add_argument("--stopwords", default=None, help="stop-word list (default: the config's, else the project's)")
+    cli.add_feature_collection(p, trained=True)
+    p.add_argument("--word2vec", default=None,
+                   help="word2vec path (default: the model's, from its record; else the layout's for the language)")
+    p.add_argument("--stopwords", default=None,
+                   help="stop-word list (default: the model's, from its record; else the language's own)")
     cli.add_overwrite(p, default=1)
     cli.add_languages(p)
     cli.add_debug(p)

@@ -43,7 +43,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
-    from w2vv import layout, lock, runs
+    from w2vv import backend, layout, lock, runs
     from w2vv.config import parse_overrides
     from w2vv.testing import predict_and_rank
 
@@ -62,14 +62,17 @@ def main(argv):
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:
             runs.check_same_record(folder, runs.record_of(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
+            other = runs.other_backend(folder)
+            if other:
+                log(f"the model was trained on Keras's {other} backend, reused on {backend.name()} "
+                    f"(a finished model is the same on every backend)")
         else:
             from w2vv.run_inputs import read_training_inputs
             inputs = read_training_inputs(run_, cfg, runs.resumes(run_, cfg), log)  # bad input stops before Keras
             from w2vv.training import train  # Keras and its backend: only to train
             folder = train(run_, cfg, log, verbose=cli.keras_verbosity(), inputs=inputs)
-        predict_and_rank(args.rootpath, args.train, (args.val, args.test), folder,
-                         feature_collection=args.feature_collection, word2vec_path=args.word2vec,
-                         overwrite=bool(args.overwrite), log=log)
+        predict_and_rank(args.rootpath, args.train, (args.val, args.test), folder, overwrite=bool(args.overwrite),
+                         log=log)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 # Files in the original code's formats, kept outside the repository; the tests that read them skip
 # where a clone has none (the ``fixtures`` fixture).
 FIXTURES = REPO.parent / "shared" / "fixtures"
+# Training steps taken by the original code and by the published W2VV++ and SEA code, kept in the
+# repository (tests/fixtures/README.md) so that the replays run in every clone
+STEP_FIXTURES = REPO / "tests" / "fixtures"
 
 
 # The run do_all.sh trains once per session on the shared demo root (``half_root``, ``pipeline_root`` in

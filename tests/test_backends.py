@@ -76,7 +76,7 @@ def test_tf32_and_mixed_need_a_gpu_in_one_line(tmp_path_factory):
 
 
 def test_the_run_record_names_its_backend_and_a_resume_on_another_stops():
-    settings = runs.run_record(load_config("base_w2vv"), "a", "b", "f", __file__, __file__, 0)
+    settings = runs.run_settings(load_config("base_w2vv"), runs.TrainingRun("root", "a", "b", seed=0), "zh")
     assert settings["backend"] == backend.version() and settings["backend"].split()[0] == backend.name()
     elsewhere = {**settings, "backend": "someother 1.0"}
     assert runs.differences(settings, elsewhere) == []  # a finished model is the same model on every backend

@@ -74,6 +74,11 @@ CASES = {
     "caption without sentence": (lambda r: caption(r).write_text("img1#0 a dog\nimg2#0   \n"),
                                  lambda r: f"{caption(r)}:2", "id but no sentence"),
     "empty caption file": (lambda r: caption(r).write_text(""), caption, "caption file is empty"),
+    "malformed caption line": (lambda r: caption(r).write_text("img1#0 a dog\nthis line is broken\n"),
+                               lambda r: f"{caption(r)}:2", "malformed caption line: it starts with 'this', not a "
+                                                            "sentence id '<image id>#<n>'"),
+    "repeated sentence id": (lambda r: caption(r).write_text("img1#0 a dog\nimg1#1 a cat\nimg1#0 a bird\n"),
+                             lambda r: f"{caption(r)}:3", "sentence id 'img1#0' repeated (first at line 1)"),
     "caption image without feature": (lambda r: caption(r).write_text("nofeature#0 一只 狗\n", encoding="utf-8"),
                                       caption, "caption image 'nofeature' has no feature"),
     "ImageSets id without feature": (lambda r: (r / VAL / "ImageSets" / f"{VAL}.txt").write_text("ghost\n"),
@@ -158,6 +163,23 @@ def test_all_unencodable_test_collection(trained, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"error: {caption(root, TEST)}: no sentence can be encoded")
     assert not os.path.exists(out)
+
+
+@pytest.mark.slow
+def test_search_names_a_collection_of_another_cnns_features(trained, capsys):
+    import search
+    root = str(trained)
+    photos = [f"photo_{i:03d}" for i in range(20)]
+    write_bigfile(layout.feature_dir(root, "resnet152_imagenet_avgpool", "myphotos"), photos,
+                  np.ones((20, 16), np.float32))
+    os.makedirs(os.path.dirname(layout.imageset_file(root, "myphotos")))
+    Path(layout.imageset_file(root, "myphotos")).write_text("\n".join(photos) + "\n")
+    folder = layout.checkpoint_dir(root, TRAIN, VAL, RUN)
+    assert cli.run(search.main, ["--model_path", folder, "--collection", "myphotos", "--quiet", "一只 狗"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {os.path.dirname(layout.feature_dir(root, 'x', 'myphotos'))}: gallery feature "
+                   f"'resnet152_imagenet_avgpool', but the model was trained on {FEATURE!r} "
+                   "(extract the gallery's features with the same CNN, docs/own-photos.md)"), err
 
 
 @pytest.mark.slow

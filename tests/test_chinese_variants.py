@@ -1,6 +1,7 @@
 """Chinese as people type it: traditional characters, Taiwan and Hong Kong wording and full-width
 forms, made with OpenCC from real simplified sentences, encode as the simplified originals once
 normalised; Latin words inside Chinese survive; the paper's path (normalisation off) is unchanged."""
+import os
 import subprocess
 from pathlib import Path
 
@@ -110,9 +111,11 @@ def test_setting_reaches_vocabulary_encoder_and_cache(tmp_path):
     path = Path(layout.caption_file(tmp_path, train))
     path.parent.mkdir(parents=True)
     path.write_text("\n".join(captions) + "\n", encoding="utf-8")
-    build_vocabularies(tmp_path, train, Tokenizer("zh", normalize=True), log=lambda m: None)
-    words = open(layout.vocab_file(tmp_path, train, "bow", 5), encoding="utf-8").read().split()
-    assert {"一个", "自行车", "mac"} <= set(words) and "腳踏車" not in words
+    for normalize in (True, False):
+        build_vocabularies(tmp_path, train, Tokenizer("zh", normalize=normalize), log=lambda m: None)
+    words = open(layout.vocab_file(tmp_path, train, "bow", 5, "normalize_zh"), encoding="utf-8").read().split()
+    assert {"一个", "自行车", "mac"} <= set(words) and "腳踏車" not in words  # beside the original's vocabulary
+    assert "腳踏車" in open(layout.vocab_file(tmp_path, train, "bow", 5), encoding="utf-8").read().split()
     write_bigfile(tmp_path / "w2v", words, np.ones((len(words), 500), np.float32))
     on = load_config("w2vv_attention_ctl", overrides={"normalize_zh": "1"})
     off = load_config("w2vv_attention_ctl")
@@ -122,8 +125,11 @@ def test_setting_reaches_vocabulary_encoder_and_cache(tmp_path):
     assert make_encoder(tmp_path, train, off, word2vec_path=tmp_path / "w2v", normalize_zh=True).tokenizer.normalize
     a = encode_cached(enc_on, tmp_path, train, log=lambda m: None)
     b = encode_cached(enc_off, tmp_path, train, log=lambda m: None)
-    assert len(list((tmp_path / train / "TextData" / "vocabulary" / "encoded").glob("*.npz"))) == 2
-    assert (a.sequences > 0).sum() > (b.sequences > 0).sum()  # 'mac' and the simplified words are known
+    assert os.path.dirname(enc_on.inputs.vocab_files[0]).endswith("vocabulary.normalize_zh/bow")
+    assert [len(list((tmp_path / train / "TextData" / folder / "encoded").glob("*.npz")))
+            for folder in ("vocabulary", "vocabulary.normalize_zh")] == [1, 1]
+    assert "自行车" in enc_on.seq_index and "腳踏車" in enc_off.seq_index  # each its own vocabulary
+    assert len(a) == len(b) and not np.array_equal(a.aux(), b.aux())
 
 
 def test_sentence_file_errors(tmp_path):

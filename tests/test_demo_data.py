@@ -106,6 +106,38 @@ def test_val_test_same_images_one_sentence_each(root):
             assert os.path.isfile(os.path.join(layout.image_dir(root, coll), img + ".jpg"))
 
 
+def test_every_image_with_a_feature_has_a_picture_where_the_service_looks(root):
+    from w2vv.retrieval.pictures import Pictures, picture_folders
+    gallery = layout.feature_dir(root, demo.FEATURE)
+    ids = BigFile(gallery).names
+    pictures = Pictures(ids, picture_folders(root, gallery))
+    assert pictures.count == len(ids)
+    assert pictures.folders[0] == os.path.realpath(layout.image_dir(root, layout.DEFAULT_FEATURE_COLLECTION))
+    marker = json.load(open(os.path.join(root, demo.MARKER), encoding="utf-8"))
+    assert marker["gallery_pictures"] == len(ids) and marker["pictures"] == len(ids) + 4 * len(
+        layout.imageset_of(root, demo.EN_VAL))
+
+
+def test_a_demo_made_without_the_gallery_pictures_gets_them_alone(tmp_path):
+    import shutil
+    root = str(tmp_path / "vs")
+    demo.make_demo_root(root, scale=0.01, feature_dim=16, verbose=False)
+    gallery_pictures = layout.image_dir(root, layout.DEFAULT_FEATURE_COLLECTION)
+    expected = {name: open(os.path.join(gallery_pictures, name), "rb").read() for name in os.listdir(gallery_pictures)}
+    marker_path = os.path.join(root, demo.MARKER)
+    marker = json.load(open(marker_path, encoding="utf-8"))
+    shutil.rmtree(gallery_pictures)      # as the generator wrote it before the gallery had pictures
+    old = {k: v for k, v in marker.items() if k != "gallery_pictures"}
+    old["pictures"] -= marker["gallery_pictures"]
+    demo._write_marker(root, old)
+    captions = layout.caption_file(root, demo.EN_TRAIN)
+    before = os.path.getmtime(captions)
+    assert demo.make_demo_root(root, scale=0.01, feature_dim=16, verbose=False) == marker
+    assert {name: open(os.path.join(gallery_pictures, name), "rb").read()
+            for name in os.listdir(gallery_pictures)} == expected
+    assert os.path.getmtime(captions) == before and json.load(open(marker_path, encoding="utf-8")) == marker
+
+
 def test_training_sentences_per_image(root):
     counts = {}
     for img in _caption_images(root, demo.EN_TRAIN):

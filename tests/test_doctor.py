@@ -94,6 +94,23 @@ def _features_of_another_dimension(root):
     write_bigfile(features(root), ids, np.ones((len(ids), 12), np.float32))
 
 
+def _append_caption_line(root, coll, line):
+    """Append ``line`` to ``coll``'s caption file; the line number it has there."""
+    path = root / layout.caption_file("", coll)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*lines, line]) + "\n", encoding="utf-8")
+    return len(lines) + 1
+
+
+def _malformed_caption_line(root):
+    return _append_caption_line(root, "cococnval", "this line is broken")
+
+
+def _repeated_sentence_id(root):
+    first = (root / layout.caption_file("", "cococntest")).read_text(encoding="utf-8").splitlines()[0]
+    return _append_caption_line(root, "cococntest", first.split(" ", 1)[0] + " 另 一个 句子")
+
+
 CASES = {  # damage, the row, its status, words of its detail, words of its fix
     "missing collection": (_drop_collection, "cococnval", "MISSING", "cococnval.caption.txt: not found",
                            "./do_all.sh --stage 0 w2vv_attention_ctl"),
@@ -109,6 +126,11 @@ CASES = {  # damage, the row, its status, words of its detail, words of its fix
                          "--stage 1"),
     "features of another dimension": (_features_of_another_dimension, "features", "WRONG",
                                       "12-d, but the config's MLP ends with 16", "n_layers"),
+    "malformed caption line": (_malformed_caption_line, "cococnval", "WRONG",
+                               "malformed caption line: it starts with 'this', not a sentence id",
+                               "correct or delete that line (a caption line is '<image id>#<n> <sentence>'"),
+    "repeated sentence id": (_repeated_sentence_id, "cococntest", "WRONG", "repeated (first at line 1)",
+                             "correct or delete that line"),
 }
 
 
@@ -120,6 +142,23 @@ def test_each_broken_root_is_reported_with_its_fix(case, root, capsys):
     assert status == 1, out
     assert rows[what][0] == state and detail in rows[what][1] and fix in rows[what][2], out
     assert "1 problem(s)" in out.splitlines()[-1] or case == "ImageSets id without feature", out
+
+
+def test_every_caption_file_is_read_line_by_line_and_its_bad_line_named(root, capsys):
+    damaged = {}
+    for i, coll in enumerate(layout.DEFAULT_COLLECTIONS.values()):
+        first = (root / layout.caption_file("", coll)).read_text(encoding="utf-8").split(" ", 1)[0]
+        bad, problem = [("一只 狗", "malformed caption line: it starts with '一只'"),
+                        (f"{first}\t一只 狗", "holds a tab"),
+                        (f"{first} 一只 狗", f"sentence id {first!r} repeated (first at line 1)")][i % 3]
+        damaged[coll] = (f"{root / layout.caption_file('', coll)}:{_append_caption_line(root, coll, bad)}: ", problem)
+    status, rows, out = doctor(root, capsys)
+    assert status == 1, out
+    for coll, (place, problem) in damaged.items():
+        state, detail, fix = rows[coll]
+        assert state == "WRONG" and detail.startswith(place) and problem in detail, out
+        assert fix.startswith("correct or delete that line") and "--stage 0" in fix, out
+    assert out.splitlines()[-1] == f"{root}: 6 problem(s); fix them and run check_root.py again", out
 
 
 def test_without_a_root_the_doctor_says_where_to_set_it(tmp_path, capsys):

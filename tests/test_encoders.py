@@ -64,7 +64,7 @@ def test_embedding_matrix(tmp_path):
     assert np.all(np.abs(m[[1, 3]]) <= 1) and m[1].any()   # a, the: uniform(-1, 1)
 
 
-def test_encoding_is_cached_and_invalidated(small_root, tmp_path):
+def test_encoding_is_cached_in_one_file_with_its_record_and_invalidated(small_root, tmp_path):
     import os
 
     from tests.helpers import copy_root
@@ -75,9 +75,11 @@ def test_encoding_is_cached_and_invalidated(small_root, tmp_path):
     root = copy_root(small_root, tmp_path)
     build_vocabularies(str(root), "cococntrain", Tokenizer("zh"), log=lambda m: None)
     encoder = make_encoder(str(root), "cococntrain", load_config("base_w2vv"))
+    legacy = os.path.join(encoder.cache_dir, "cococnval.0123456789abcdef.npz")  # keyed by name, as once
+    os.makedirs(encoder.cache_dir)
+    open(legacy, "wb").close()
     first = encode_cached(encoder, str(root), "cococnval")
-    cached = os.listdir(encoder.cache_dir)
-    assert len(cached) == 1
+    assert sorted(os.listdir(encoder.cache_dir)) == ["cococnval.inputs.json", "cococnval.npz"]
     again = encode_cached(encoder, str(root), "cococnval")
     assert again.ids == first.ids
     np.testing.assert_array_equal(again.aux(), first.aux())
@@ -85,7 +87,9 @@ def test_encoding_is_cached_and_invalidated(small_root, tmp_path):
     caption = root / "cococnval" / "TextData" / "cococnval.caption.txt"
     caption.write_text(caption.read_text(encoding="utf-8") + "COCO_x#9 一只 狗\n", encoding="utf-8")
     changed = encode_cached(encoder, str(root), "cococnval")
-    assert len(changed) == len(first) + 1 and len(os.listdir(encoder.cache_dir)) == 2
+    assert len(changed) == len(first) + 1   # encoded again, in its place: no orphan
+    assert sorted(os.listdir(encoder.cache_dir)) == ["cococnval.inputs.json", "cococnval.npz"]
+    assert len(encode_cached(encoder, str(root), "cococnval")) == len(changed)
 
 
 def test_a_moved_root_keeps_its_encoding_cache(small_root, tmp_path):

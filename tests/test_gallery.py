@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
+from w2vv import layout
 from w2vv.bigfile import write_bigfile
 from w2vv.errors import InputError
 from w2vv.retrieval.gallery import INDEX_DIR, index_paths, open_gallery, resolve_kind, unit_rows
@@ -120,6 +121,23 @@ def test_unknown_imageset_id_is_an_input_error_naming_the_file(features, tmp_pat
     imageset.write_text(f"{ids[0]}\nnot_an_image\n")
     with pytest.raises(InputError, match="bad.txt: image 'not_an_image' has no feature"):
         open_gallery(folder, imageset)
+
+
+def test_a_collection_of_another_cnns_features_is_named_as_such(tmp_path):
+    root = str(tmp_path / "VisualSearch")
+    make_features(layout.feature_dir(root, "cnn_of_the_model"), n=30)
+    photos = [f"photo_{i:03d}" for i in range(20)]
+    write_bigfile(layout.feature_dir(root, "another_cnn", "myphotos"), photos, np.ones((20, DIM), np.float32))
+    imageset = layout.imageset_file(root, "myphotos")
+    os.makedirs(os.path.dirname(imageset))
+    with open(imageset, "w") as f:
+        f.write("\n".join(photos) + "\n")
+    expected = (f"{os.path.dirname(layout.feature_dir(root, 'another_cnn', 'myphotos'))}: gallery feature "
+                "'another_cnn', but the model was trained on 'cnn_of_the_model' (extract the gallery's features "
+                "with the same CNN, docs/own-photos.md)")
+    with pytest.raises(InputError) as refused:
+        open_gallery(layout.feature_dir(root, "cnn_of_the_model"), imageset)
+    assert str(refused.value) == expected
 
 
 def test_ties_keep_gallery_order_and_k_beyond_the_gallery(tmp_path):

@@ -7,18 +7,19 @@ from bench.original_steps import CASES, replay
 from w2vv.config import OPTIMIZERS, load_config
 from w2vv.optimizers import ORIGINAL_SETTINGS, make_optimizer
 from w2vv.training import compile_for_training
+from tests.helpers import STEP_FIXTURES
 
 @pytest.mark.parametrize("case", CASES)
-def test_training_steps_replay_the_original(fixtures, case):
-    for step, loss, original_loss, gap in replay(fixtures / "original_train_steps", case, compile_for_training):
+def test_training_steps_replay_the_original(case):
+    for step, loss, original_loss, gap in replay(STEP_FIXTURES / "original_train_steps", case, compile_for_training):
         assert abs(loss - original_loss) <= 1e-5 * abs(original_loss), (step, loss, original_loss)
         assert gap is None or gap <= 1e-5, (step, gap)
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_keras3_optimizer_does_not_replay_the_original(fixtures, case):
+def test_keras3_optimizer_does_not_replay_the_original(case):
     """The option ``optimizer_impl = keras3`` really is another step: it ends far from the original."""
-    steps = replay(fixtures / "original_train_steps", case, compile_for_training, "keras3")
+    steps = replay(STEP_FIXTURES / "original_train_steps", case, compile_for_training, "keras3")
     gaps = [gap for _, _, _, gap in steps if gap is not None]
     assert gaps[-1] > 1e-3
 

@@ -5,13 +5,15 @@ import os
 import shutil
 from pathlib import Path
 
+import h5py
 import pytest
 
 import trainer
 from tests.helpers import SMALL_MODEL
 from w2vv import cli, layout, runs
 from w2vv.config import parse_overrides
-from w2vv.text import DEFAULT_STOPWORDS
+from w2vv.text import DEFAULT_STOPWORDS, Tokenizer
+from w2vv.vocab import build_vocabularies
 
 
 TRAIN, VAL, TEST, CONFIG = "cococntrain", "cococnval", "cococntest", "base_w2vv"
@@ -98,11 +100,13 @@ def test_a_changed_stop_word_list_behind_the_same_name_stops_with_one_line(root,
     assert train(root, overrides) == 0
     with open(stop_list, "a", encoding="utf-8") as f:
         f.write("狗\n")
+    build_vocabularies(str(root), TRAIN, Tokenizer("zh", stop_list), log=lambda line: None)  # as stage 1 does
     capsys.readouterr()
     assert train(root, overrides) == 1
     err = capsys.readouterr().err.strip()
     settings = os.path.join(folder_of(root, overrides), runs.SETTINGS_FILE)
-    assert err.startswith(f"error: {settings}: made with other settings: stopwords content ") and "\n" not in err
+    assert err.startswith(f"error: {settings}: made with other settings: stopwords {stop_list} changed") and \
+        "\n" not in err
     assert "--overwrite 1 retrains it" in err
     assert train(root, overrides, "--overwrite", "1") == 0
 
@@ -130,13 +134,19 @@ def test_a_folder_without_a_settings_record_is_reused_as_the_papers(root, capsys
     assert train(root) == 0 and "already trained, skipped" in capsys.readouterr().out
 
 
+def _nudge(item):
+    if isinstance(item, h5py.Dataset) and item.size:
+        item[...] = item[...] + 1
+
+
 def test_test_results_are_redone_when_the_model_changed(root, capsys):
     assert train(root) == 0
     capsys.readouterr()
     assert train(root) == 0
     assert "testing again" not in capsys.readouterr().out
     weights = [f for f in os.listdir(folder_of(root)) if f.endswith(".h5")][0]
-    os.utime(os.path.join(folder_of(root), weights), ns=(1, 1))  # as another model written there
+    with h5py.File(os.path.join(folder_of(root), weights), "r+") as f:  # as another model written there
+        f.visititems(lambda name, item: _nudge(item))
     assert train(root) == 0
     out = capsys.readouterr().out
     assert f"{VAL}: the model or the captions changed" in out and f"{TEST}: the model or the captions changed" in out
@@ -146,12 +156,17 @@ def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
     from tests.test_ranking_files import CONFIG as TINY_CONFIG, en_sent_feat, run_script, write_tiny_root
     tiny = tmp_path / "tiny"
     write_tiny_root(tiny)
-    args = ["--rootpath", tiny, "--config", TINY_CONFIG]
+    args = ["--rootpath", tiny, "--run", TINY_CONFIG]
     assert run_script("cross_lingual.py", *args).returncode == 0
     assert run_script("fuse.py", *args).returncode == 0
     same = run_script("cross_lingual.py", *args)
     assert same.stdout.count("skip cococn") == 2 and "skip fusion" in run_script("fuse.py", *args).stdout
-    os.utime(en_sent_feat(tiny, "test"), ns=(1, 1))
+    sent_feat = en_sent_feat(tiny, "test")
+    with open(sent_feat, encoding="utf-8") as f:
+        lines = f.readlines()
+    (id0, vector0), (id1, vector1) = (line.split(" ", 1) for line in lines[:2])
+    with open(sent_feat, "w", encoding="utf-8") as f:  # the English model's vectors predicted anew
+        f.writelines([f"{id0} {vector1}", f"{id1} {vector0}", *lines[2:]])
     again = run_script("cross_lingual.py", *args)
     assert "skip cococnval" in again.stdout and "CL cococntest" in again.stdout
     assert "CLM w =" in run_script("fuse.py", *args).stdout  # its CL input changed
@@ -159,8 +174,7 @@ def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
 
 def test_an_attribute_added_after_the_record_at_its_default_is_no_difference():
     cfg = runs.configured_run(CONFIG)[0]
-    asked = runs.run_record(cfg, TRAIN, VAL, "mscoco2014dev", DEFAULT_STOPWORDS["zh"], DEFAULT_STOPWORDS["en"],
-                                None)
+    asked = runs.run_settings(cfg, runs.TrainingRun("root", TRAIN, VAL), "zh")
     recorded = {**asked, "config": {k: v for k, v in asked["config"].items() if k != "optimizer_impl"}}
     assert runs.differences(recorded, asked) == []
     keras3 = {**asked, "config": {**asked["config"], "optimizer_impl": "keras3"}}
@@ -176,16 +190,20 @@ def test_a_moved_root_keeps_its_models(root, tmp_path, capsys):
     assert "already trained, skipped" in out and "already tested, skipped" in out and "testing again" not in out
 
 
-def test_the_run_record_names_the_inputs_the_encoder_read(small_root_vocab, tmp_path):
+def test_the_run_record_names_the_inputs_the_encoder_read(root, tmp_path):
     from w2vv.run_inputs import make_encoder
     from w2vv.runs import TrainingRun
     stop_list = tmp_path / "my-stop.txt"
     stop_list.write_text("的\n", encoding="utf-8")
+    build_vocabularies(str(root), TRAIN, Tokenizer("zh", stop_list), log=lambda line: None)
     cfg = runs.configured_run(CONFIG, {"stopwords_zh": str(stop_list)})[0]
-    run = TrainingRun(str(small_root_vocab), TRAIN, VAL)
+    run = TrainingRun(str(root), TRAIN, VAL)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
     recorded = runs.record_of(run, cfg, encoder.inputs)
     assert recorded == runs.record_of(run, cfg)  # resolved by the same function when no encoder is built
-    assert recorded["stopwords"]["path"] == str(stop_list) == encoder.tokenizer.stopwords_path
-    assert recorded["word2vec"]["path"] == os.path.abspath(layout.word2vec_path(run.root, "zh"))
+    assert recorded["stopwords"]["path"] == str(stop_list) == encoder.tokenizer.stopwords_path  # outside the root
+    assert recorded["word2vec"]["path"] == os.path.relpath(layout.word2vec_path(run.root, "zh"), run.root)
+    variant = os.path.basename(os.path.dirname(os.path.dirname(recorded["vocabularies"]["bow"]["path"])))
+    assert variant.startswith("vocabulary.stop-")  # other stop words: vocabularies of their own
+    assert set(recorded["captions"]) == {"train", "val"} and recorded["features"]["content"]
     assert recorded["language"] == "zh"

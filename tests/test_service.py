@@ -21,7 +21,7 @@ from tests.helpers import REPO, quiet_env, run_script
 from w2vv import layout
 from w2vv.config import parse_overrides
 from w2vv.runs import configured_run
-from w2vv.retrieval.service import CHUNK
+from w2vv.retrieval.service_files import CHUNK
 from tools.make_demo_data import FEATURE as DEMO_FEATURE, _picture, compose_images, make_demo_root
 
 pytestmark = pytest.mark.slow  # features extracted, two models trained
@@ -389,6 +389,33 @@ def test_ctrl_c_while_loading_stops_in_one_line(own_root, tmp_path):
     assert "Traceback" not in text
 
 
+@pytest.mark.parametrize("query_string", ["q=%ff", "q=dog%ff", "q=%e7%8b", "q=%c0%ae&k=3", "q=dog&k=3&%ff=1",
+                                          "q=dog&lang=%ff", "q=a+dog+%ed%a0%80"])
+def test_a_get_query_string_not_utf8_is_a_bad_request(app_client, query_string):
+    response = app_client.get("/api/search?" + query_string)
+    assert response.status_code == 400 and response.headers["content-type"] == "application/json"
+    assert set(response.json()) == {"error"} and "not valid UTF-8" in response.json()["error"]
+
+
+def test_a_get_query_string_in_utf8_is_searched(app_client):
+    for query_string in ("q=%e7%8b%97&k=2", "q=a+dog&k=2", "q=a%20dog&k=2&mode=cm",
+                         "k=2&q=%E4%B8%80%E5%8F%AA%E7%8B%97"):
+        response = app_client.get("/api/search?" + query_string)
+        assert response.status_code == 200 and len(response.json()["results"]) == 2, query_string
+
+
+def test_a_query_of_unknown_words_only_is_answered_with_a_warning_not_an_error(app_client):
+    response = app_client.get(search_path("xyzzy plugh", lang="en"))
+    record = response.json()
+    assert response.status_code == 200 and record["results"] == [] and record["unknown"] == ["xyzzy", "plugh"]
+    assert record["warning"] and record["error"] is None
+    batch = app_client.post("/api/search", json={"queries": ["xyzzy plugh", "", "a dog"], "lang": "en"})
+    unknown, empty, dog = batch.json()
+    assert batch.status_code == 200 and unknown == record
+    assert empty["error"] == "empty query" and empty["warning"] is None
+    assert dog["warning"] is None and dog["error"] is None and dog["results"]
+
+
 def test_a_token_guards_everything_and_the_page_sets_it_as_a_cookie(app_client):
     from starlette.testclient import TestClient
 
@@ -584,6 +611,7 @@ def check_answer(response, queries=None):
         for record, query in zip(body, queries):
             assert set(record) == {"query", "lang", "mode", "text", "unknown", "warning", "error", "results"}
             assert record["error"] is None or isinstance(record["error"], str)
+            assert not (record["warning"] and record["error"]), record      # one or the other
             if isinstance(query, str) and not re.search("[\ud800-\udfff]", query):
                 assert record["query"] == query
 
@@ -688,7 +716,7 @@ def test_raw_hostile_requests_get_a_json_error_and_memory_comes_back(server):
                 b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
 
     cases = [
-        (b"GET /api/search?q=%ff%fe%80&k=3 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", (200, 400)),
+        (b"GET /api/search?q=%ff%fe%80&k=3 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", (400,)),
         (b"GET /images/%c0%ae%c0%ae/etc/passwd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", (404,)),
         (b"GET /api/health HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n", (400,)),
         (b"POST /api/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"

@@ -16,14 +16,16 @@ What is written (paths from w2vv/layout.py):
   mscoco2014dev/FeatureData/pyresnext-101_rbps13k,flatten0_output,os/  BigFile, all images
   word2vec/flickr/vec500flickr30m/                                   English word2vec, BigFile 500-d
   zh_w2v/model/zh_jieba.model                                        Chinese word2vec, gensim 4 save()
-  <val/test coll>/ImageData/<imageid>.jpg                            64x64 pictures for a results page
+  mscoco2014dev/ImageData/<imageid>.jpg                              64x64 pictures of all images (serve.py)
+  <val/test coll>/ImageData/<imageid>.jpg                            those of the val/test images (results pages)
   .demo_complete                                                     written last: parameters and counts
 
 With --ja (needs janome, requirements-ja.txt), also Japanese: cocojatrain (the images of
 cococntrain), cocojaval and cocojatest (those of the English and Chinese val and test), with raw
 Japanese sentences (not segmented: the Japanese tokenizer splits them), and their word2vec
 ja_w2v/model/ja_janome.model. Asked of a complete demo without it, only the Japanese part is added.
-Their language is declared (demo-ja.ini: languages = cocoja*=ja).
+Their language is declared (demo-ja.ini: languages = cocoja*=ja). Asked of a complete demo made
+without the pictures of all images, only those are added.
 """
 import argparse
 import io
@@ -623,6 +625,8 @@ def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, ve
         return _add_japanese(root, marker, log)
     if marker is not None and not overwrite:
         if _same_params(marker, params) and not _missing(root, marker.get("ja")):
+            if "gallery_pictures" not in marker:
+                return _add_gallery_pictures(root, marker, log)
             log(f"{root} already holds a complete demo (seed={seed} scale={scale} "
                 f"feature_dim={feature_dim}); nothing to do (--overwrite to regenerate)")
             return marker
@@ -718,12 +722,13 @@ def _generate(root, params, old_marker, log):
         f"{time.time() - t:.1f}s; left out on purpose: {' '.join(ZH_W2V_LEFT_OUT)})")
     _save_gensim(zh_model, zpath)
 
-    # pictures
-    n_pics = sum(_write_pictures(root, coll, ids, comps, log)
-                 for coll, ids in ((EN_VAL, val_ids), (EN_TEST, test_ids), (ZH_VAL, val_ids), (ZH_TEST, test_ids)))
+    n_gallery = _write_pictures(root, layout.DEFAULT_FEATURE_COLLECTION, all_ids, comps, log)
+    n_pics = n_gallery + sum(_write_pictures(root, coll, ids, comps, log) for coll, ids in
+                             ((EN_VAL, val_ids), (EN_TEST, test_ids), (ZH_VAL, val_ids), (ZH_TEST, test_ids)))
 
     summary = dict({k: v for k, v in params.items() if k != "ja"}, collections=summary_colls, images=len(all_ids),
-                   pictures=n_pics, en_word2vec_words=len(en_words), zh_word2vec_words=len(zh_model.wv.index_to_key),
+                   pictures=n_pics, gallery_pictures=n_gallery, en_word2vec_words=len(en_words),
+                   zh_word2vec_words=len(zh_model.wv.index_to_key),
                    en_w2v_left_out=list(EN_W2V_LEFT_OUT), zh_w2v_left_out=list(ZH_W2V_LEFT_OUT),
                    feature=FEATURE)
     if params.get("ja"):
@@ -757,6 +762,17 @@ def _write_pictures(root, coll, ids, comps, log):
             with open(tmp, "wb") as f:
                 f.write(_picture(comps[img]))
     return len(ids)
+
+
+def _add_gallery_pictures(root, marker, log):
+    """Add the pictures of all images to a complete demo made without them (its other files stay as
+    they are). Pictures draw no random number: a demo gets the same files with or without them."""
+    log(f"root {root}: adding the pictures of all images (the search service's gallery)")
+    comps = compose_images(marker["seed"], marker["scale"])[-1]
+    written = _write_pictures(root, layout.DEFAULT_FEATURE_COLLECTION, sorted(comps), comps, log)
+    summary = dict(marker, pictures=marker["pictures"] + written, gallery_pictures=written)
+    _write_marker(root, summary)
+    return summary
 
 
 def _write_japanese(root, summary, comps, log):

@@ -95,9 +95,12 @@ def add_config_overrides(parser):
                         help="change config attributes for this run: 'k=v,…', e.g. 'lstm_size=64,n_layers=0-256-256'")
 
 
-def add_feature_collection(parser):
-    parser.add_argument("--feature_collection", default=DEFAULT_FEATURE_COLLECTION,
-                        help="the collection holding FeatureData (default %(default)s)")
+def add_feature_collection(parser, trained=False):
+    """``--feature_collection``: for a run to train (default: the layout's), or of a ``trained`` model
+    (default: its record's)."""
+    default = "the model's, from its record" if trained else DEFAULT_FEATURE_COLLECTION
+    parser.add_argument("--feature_collection", default=None if trained else DEFAULT_FEATURE_COLLECTION,
+                        help=f"the collection holding FeatureData (default: {default})")
 
 
 def add_overwrite(parser, default=0, what="redo work already done"):

@@ -1,6 +1,7 @@
 """Model configs (docs/method.md#configs): ``w2vv_configs/<name>.py`` files, each defining ``class config``
 with the original's attribute names. Attributes this project added have defaults, so a
 config file written for the original loads unchanged."""
+import difflib
 import importlib.util
 import os
 from types import SimpleNamespace
@@ -33,6 +34,18 @@ DEFAULTS = dict(
     optimizer_impl="keras2",
     # 'float32': the original's arithmetic on every device; 'tf32', 'mixed': faster on a GPU (w2vv.backend)
     precision="float32",
+    # the model: 'w2vv' (the paper's, regressing sentences into the feature space), 'w2vvpp' (W2VV++: one
+    # common space, w2vv.common_space), 'sea' (SEA: a common space per text encoder). optimizer_impl 'torch':
+    # torch's RMSprop and clip_grad_norm_ (w2vv.torch_optimizers; rho, epsilon, clipnorm: alpha, eps, max_norm)
+    family="w2vv",
+    # the successors' training rule (W2VV's ignores these): the lr times lr_decay_rate after every epoch, and
+    # halved on a plateau, as torch's StepLR and ReduceLROnPlateau do in lr_schedule 'torch1.2' (W2VV++'s
+    # pin: StepLR rewrites the rate every epoch) or 'torch1.4' (SEA's: halvings persist); 'w2vv': W2VV's rule
+    lr_decay_rate=1.0,
+    lr_schedule="w2vv",
+    # the validation figure: 'map' (W2VV: mean AP of sentences per image), 'mir_t2i' (the successors: mean
+    # inverse rank of each sentence's image)
+    val_metric="map",
 )
 
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"
@@ -59,12 +72,26 @@ def load_config(name, config_dir=None, overrides=None):
     missing = [k for k in REQUIRED if k not in values]
     if missing:
         raise InputError(f"{path}: config lacks required attribute(s) {', '.join(missing)}")
+    _check_known(values, path)
+    _check_known(overrides or {}, f"{path}: --config_overrides")
     cfg = SimpleNamespace(**{**DEFAULTS, **values})
     cfg.name = os.path.basename(path)[:-3]
     for key, value in (overrides or {}).items():
         setattr(cfg, key, _typed(key, value, getattr(cfg, key, None), path))
     _check(cfg, path)
     return cfg
+
+
+def known_attributes():
+    return (*REQUIRED, *DEFAULTS)
+
+
+def _check_known(values, where):
+    """InputError naming the first attribute no config has, with the nearest known one."""
+    for key in values:
+        if key not in known_attributes():
+            nearest = difflib.get_close_matches(key, known_attributes(), n=1, cutoff=0.0)
+            raise InputError(f"{where}: unknown config attribute {key!r} (did you mean {nearest[0]!r}?)")
 
 
 def parse_overrides(text):
@@ -93,8 +120,28 @@ def _check(cfg, path):
         raise InputError(f"{path}: loss_fun {cfg.loss_fun!r} unknown (expected one of {', '.join(LOSSES)})")
     if cfg.optimizer not in OPTIMIZERS:
         raise InputError(f"{path}: optimizer {cfg.optimizer!r} unknown (expected one of {', '.join(OPTIMIZERS)})")
-    if cfg.optimizer_impl not in OPTIMIZER_IMPLS:
-        raise InputError(f"{path}: optimizer_impl {cfg.optimizer_impl!r} unknown (expected 'keras2' or 'keras3')")
+    if cfg.optimizer_impl not in (*OPTIMIZER_IMPLS, "torch"):
+        raise InputError(f"{path}: optimizer_impl {cfg.optimizer_impl!r} unknown (expected 'keras2', 'keras3' "
+                         f"or 'torch')")
+    if cfg.optimizer_impl == "torch" and cfg.optimizer != "rmsprop":
+        raise InputError(f"{path}: optimizer_impl 'torch' is torch's RMSprop only (optimizer {cfg.optimizer!r})")
+    if cfg.family not in ("w2vv", "w2vvpp", "sea"):
+        raise InputError(f"{path}: family {cfg.family!r} unknown (expected 'w2vv', 'w2vvpp' or 'sea')")
+    if cfg.lr_schedule not in ("w2vv", "torch1.2", "torch1.4"):
+        raise InputError(f"{path}: lr_schedule {cfg.lr_schedule!r} unknown (expected 'w2vv', 'torch1.2' or 'torch1.4')")
+    if cfg.val_metric not in ("map", "mir_t2i"):
+        raise InputError(f"{path}: val_metric {cfg.val_metric!r} unknown (expected 'map' or 'mir_t2i')")
+    if cfg.family != "w2vv":  # the published successors' choices that this project's model code fixes
+        if cfg.loss_fun != "mrl":
+            raise InputError(f"{path}: family {cfg.family!r} trains with its published loss, the max-violation "
+                             f"hinge from sentence to image: loss_fun = 'mrl' (not {cfg.loss_fun!r})")
+        if cfg.gru_impl != "cudnn":
+            raise InputError(f"{path}: family {cfg.family!r} has torch's GRU (reset gate after the recurrent "
+                             f"product, sigmoid): gru_impl = 'cudnn' (not {cfg.gru_impl!r})")
+        first, _, width = str(cfg.n_layers).partition("-")
+        if first != "0" or not width.isdigit() or int(width) == 0:
+            raise InputError(f"{path}: family {cfg.family!r} has one layer per tower into the common space: "
+                             f"n_layers = '0-<its width>', e.g. '0-2048' (not {cfg.n_layers!r})")
     if cfg.precision not in PRECISIONS:
         raise InputError(f"{path}: precision {cfg.precision!r} unknown (expected one of {', '.join(PRECISIONS)})")
     if cfg.gru_impl not in ("keras2", "cudnn"):

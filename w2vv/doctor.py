@@ -17,6 +17,8 @@ from .vocab import STYLES, load_vocab
 from .word2vec import open_word2vec
 
 OK, MISSING, WRONG = "OK", "MISSING", "WRONG"
+CAPTION_LINE_FIX = (f"correct or delete that line (a caption line is {layout.CAPTION_LINE}, every sentence id once), "
+                    "or take the release's file again")
 
 
 @dataclass
@@ -45,6 +47,12 @@ class Collections:
 
 def _stage0(archive_name, config_name):
     return f"./do_all.sh --stage 0 {config_name} (or unpack {ARCHIVES[archive_name].filename} into the root)"
+
+
+def _names_a_line(message, path):
+    """Whether an InputError's ``message`` names a line of ``path`` (``<path>:<line>: …``)."""
+    rest = message[len(path) + 1:] if message.startswith(f"{path}:") else ""
+    return rest.split(":", 1)[0].isdigit()
 
 
 class Doctor:
@@ -105,11 +113,9 @@ class Doctor:
         if missing:
             self.add(MISSING, coll, f"{missing[0]}: not found", fix)
             return
-        try:
-            sentences = layout.read_captions(caption_path)
-            image_set = layout.read_imageset(imageset_path)
-        except InputError as e:
-            self.add(WRONG, coll, str(e), f"a damaged file: {fix}")
+        sentences = self.read_file(coll, layout.read_captions, caption_path, fix, CAPTION_LINE_FIX)
+        image_set = self.read_file(coll, layout.read_imageset, imageset_path, fix) if sentences else None
+        if not image_set:
             return
         caption_images = {layout.image_id(s) for s, _ in sentences}
         self.images[coll] = (image_set, caption_images)
@@ -128,6 +134,16 @@ class Doctor:
         if outside:
             detail += f"; {len(outside)} captioned image(s) not in ImageSets"
         self.add(OK, coll, detail)
+
+    def read_file(self, coll, read, path, fix, line_fix="a damaged file"):
+        """``read(path)``, or None after a WRONG line with the error and its fix: ``line_fix`` when the
+        error names a line of the file, then ``fix`` (the release's file again)."""
+        try:
+            return read(path)
+        except InputError as e:
+            first = line_fix if _names_a_line(str(e), path) else "a damaged file"
+            self.add(WRONG, coll, str(e), f"{first}: {fix}")
+            return None
 
     def check_cross_lingual(self):
         c = self.collections

@@ -1,15 +1,20 @@
-"""Fingerprints of files, one helper each for what this project fingerprints:
+"""The one fingerprint scheme: what a file holds, as ``name:size:sha1``, and the records built on it.
 
-- ``sources``: the one record of what a cache or a derived result was computed from, every file by
-  its size and modification time under its path relative to the record's folder (absolute when it
-  lies outside the ``within`` folder: a root, a feature folder). A root moved or copied with its
-  times keeps every record valid; a rewritten input invalidates it. Read and written by
-  ``write_sources`` / ``sources_match``: result folders (``inputs.json``), the encoding cache (its
-  key), search's sentence vectors (``search_cache/<collection>/inputs.json``) and the FAISS index
-  (its description's ``sources``);
-- ``stat_stamp``: size and modification time of one file, what ``sources`` records;
-- ``file_fingerprint``: size and a hash of the first and last MB, which a copy of the root keeps
-  whatever its times (the stop words and word2vec a run was trained with, ``w2vv.runs``);
+``file_fingerprint`` hashes a file whole up to ``WHOLE_FILE`` (64 MiB: caption files, vocabularies,
+stop-word lists, ImageSets, id lists, a small word2vec) and its first and last MiB beyond (a feature
+or a word2vec array of gigabytes: a file rewritten changes its size or its ends). A copy of a root
+keeps every fingerprint whatever its times; an edit changes it.
+
+Every record of this project uses it:
+
+- ``sources``: ``{path: fingerprint or None (absent)}`` of the files a derived file or result was
+  computed from, each path relative to the record's folder (absolute when it lies outside the
+  ``within`` folder: a root, a feature folder), written and compared by ``write_sources`` /
+  ``sources_match``: result folders (``inputs.json``), vocabularies, the encoding cache, search's
+  sentence vectors (``search_cache/<collection>/inputs.json``), the word2vec search cache, the FAISS
+  index (its description's ``sources``);
+- ``input_entry`` / ``entry_path``: one input of a trained model in its run record
+  (``settings.json``, ``w2vv.runs``), by its path relative to the root and its fingerprint;
 - ``digest``: a short hash of a JSON-able value, a cache key."""
 import hashlib
 import json
@@ -18,13 +23,13 @@ import os
 from .atomic import write_text
 from .errors import InputError
 
-_SAMPLE = 1 << 20  # a content fingerprint hashes the first and the last MB of a file
+_SAMPLE = 1 << 20        # a file over WHOLE_FILE is fingerprinted by its first and last MiB
+WHOLE_FILE = 64 << 20
 
 
 def file_fingerprint(path):
-    """``size:sha1`` of a file's size, first and last MB (a copy of the root keeps it; an edited
-    or replaced file changes it); for a folder (a BigFile) or a gensim model with side files,
-    one per file."""
+    """``name:size:sha1`` of a file (see the module); for a folder (a BigFile) or a gensim model
+    with side files, one per file, joined by ``;``."""
     path = str(path)
     if not os.path.exists(path):
         raise InputError(f"{path}: not found")
@@ -48,25 +53,20 @@ def _one_file(path):
     size = os.path.getsize(path)
     sha = hashlib.sha1()
     with open(path, "rb") as f:
-        sha.update(f.read(_SAMPLE))
-        if size > 2 * _SAMPLE:
+        if size <= WHOLE_FILE:
+            for block in iter(lambda: f.read(_SAMPLE), b""):
+                sha.update(block)
+        else:
+            sha.update(f.read(_SAMPLE))
             f.seek(-_SAMPLE, os.SEEK_END)
             sha.update(f.read(_SAMPLE))
-        else:
-            sha.update(f.read())
     return f"{os.path.basename(path)}:{size}:{sha.hexdigest()[:16]}"
 
 
-def stat_stamp(path):
-    """[size in bytes, modification time in ns] of a file."""
-    st = os.stat(path)
-    return [st.st_size, st.st_mtime_ns]
-
-
 def sources(paths, base, within=None):
-    """``{path: [size, modification time in ns] or None (absent)}`` of ``paths``, each keyed by its path
-    relative to the folder ``base``, or absolute when it lies outside ``within`` (None: always relative).
-    A BigFile folder counts as its ``id.txt`` and ``feature.bin``."""
+    """``{path: fingerprint or None (absent)}`` of ``paths``, each keyed by its path relative to the
+    folder ``base``, or absolute when it lies outside ``within`` (None: always relative). A BigFile
+    folder counts as its ``id.txt`` and ``feature.bin``."""
     base = os.path.abspath(str(base))
     within = os.path.abspath(str(within)) if within is not None else None
     out = {}
@@ -75,25 +75,47 @@ def sources(paths, base, within=None):
         files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
         for f in files:
             inside = within is None or os.path.commonpath([f, within]) == within
-            out[os.path.relpath(f, base) if inside else f] = stat_stamp(f) if os.path.isfile(f) else None
+            out[os.path.relpath(f, base) if inside else f] = _one_file(f) if os.path.isfile(f) else None
     return out
 
 
-def write_sources(record_file, paths, within=None):
-    """Write the ``sources`` of ``paths`` into ``record_file`` (JSON; relative to its folder)."""
-    write_text(record_file, json.dumps(sources(paths, os.path.dirname(record_file), within), indent=1) + "\n")
+def write_sources(record_file, paths, within=None, **settings):
+    """Write the ``sources`` of ``paths`` into ``record_file`` (JSON; relative to its folder), with
+    ``settings`` (JSON-able values besides the files that the derived file depends on)."""
+    write_text(record_file, json.dumps(_record(record_file, paths, within, settings), indent=1) + "\n")
 
 
-def sources_match(record_file, paths, within=None, missing=False):
-    """True when ``record_file`` holds the ``sources`` of ``paths`` as they are now; ``missing``: the
-    answer when there is no record (True for a result folder written before records were)."""
+def sources_match(record_file, paths, within=None, missing=False, **settings):
+    """True when ``record_file`` holds the ``sources`` of ``paths`` (and ``settings``) as they are now;
+    ``missing``: the answer when there is no record (True for a result folder written before records were)."""
     try:
         with open(record_file, encoding="utf-8") as f:
-            return json.load(f) == sources(paths, os.path.dirname(record_file), within)
+            return json.load(f) == _record(record_file, paths, within, settings)
     except FileNotFoundError:
         return missing
     except (OSError, ValueError):
         return False
+
+
+def _record(record_file, paths, within, settings):
+    files = sources(paths, os.path.dirname(os.path.abspath(record_file)), within)
+    return {"files": files, **json.loads(json.dumps(settings))} if settings else files
+
+
+def input_entry(path, root, what="input"):
+    """One input of a run record: ``{path, content}``, the path relative to ``root`` when it lies in it
+    (a root moved or copied keeps its models' records valid), absolute otherwise; InputError naming
+    ``what`` it is when it is not there."""
+    path, root = os.path.abspath(str(path)), os.path.abspath(str(root))
+    if not os.path.exists(path):
+        raise InputError(f"{path}: {what} not found")
+    inside = os.path.commonpath([path, root]) == root
+    return dict(path=os.path.relpath(path, root) if inside else path, content=file_fingerprint(path))
+
+
+def entry_path(entry, root):
+    """The path an ``input_entry`` names, under ``root`` when it was recorded relative to one."""
+    return os.path.normpath(os.path.join(str(root), entry["path"]))
 
 
 def digest(value):

@@ -42,16 +42,18 @@ def feature_dir(root, feature, feature_collection=DEFAULT_FEATURE_COLLECTION):
     return os.path.join(root, feature_collection, "FeatureData", feature)
 
 
-def vocab_dir(root, train, style):
-    return os.path.join(root, train, "TextData", "vocabulary", style)
+def vocab_dir(root, train, style, variant=""):
+    """A vocabulary style's folder: ``TextData/vocabulary/<style>`` for the original's tokenisation, else
+    ``TextData/vocabulary.<variant>/<style>`` (``w2vv.vocab.vocabulary_variant``)."""
+    return os.path.join(root, train, "TextData", "vocabulary" + (f".{variant}" if variant else ""), style)
 
 
-def vocab_file(root, train, style, threshold=5):
-    return os.path.join(vocab_dir(root, train, style), f"word_vocab_{threshold}.txt")
+def vocab_file(root, train, style, threshold=5, variant=""):
+    return os.path.join(vocab_dir(root, train, style, variant), f"word_vocab_{threshold}.txt")
 
 
-def vocab_counter_file(root, train, style, threshold=5):
-    return os.path.join(vocab_dir(root, train, style), f"word_vocab_counter_{threshold}.txt")
+def vocab_counter_file(root, train, style, threshold=5, variant=""):
+    return os.path.join(vocab_dir(root, train, style, variant), f"word_vocab_counter_{threshold}.txt")
 
 
 def word2vec_path(root, lang):
@@ -165,17 +167,36 @@ def _require_file(path, what):
         raise InputError(f"{path}: {what} not found")
 
 
+CAPTION_LINE = "'<image id>#<n> <sentence>'"   # a caption file's line, e.g. 'COCO_val2014_000000217153#0 a dog …'
+
+
+def _caption_line_error(path, lineno, sent_id):
+    """The InputError of a caption line that is not ``<image id>#<n> <sentence>``, its id ``sent_id``."""
+    if not sent_id.isprintable():  # a tab, another space than ' ', or a control character
+        problem = f"{sent_id!r} holds a tab or another invisible character: separate the id from the sentence by " \
+                  "one space"
+    elif "#" not in sent_id[1:]:
+        problem = f"it starts with {sent_id!r}, not a sentence id '<image id>#<n>'"
+    else:
+        return InputError(f"{path}:{lineno}: caption line has an id but no sentence (add it, or delete the line)")
+    return InputError(f"{path}:{lineno}: malformed caption line: {problem} (a line is {CAPTION_LINE}: correct or "
+                      "delete it)")
+
+
 def read_captions(path):
-    """[(sent_id, sentence), …] from a caption file: ``<sentid> <sentence>`` a line."""
+    """[(sent_id, sentence), …] from a caption file: ``<image id>#<n> <sentence>`` a line, every
+    sentence id once (blank lines skipped); InputError naming the first line that is not so."""
     _require_file(path, "caption file")
-    pairs = []
+    pairs, first_line = [], {}
     for lineno, line in enumerate(read_lines(path, "caption file"), 1):
         if not line.strip():
             continue
-        fields = line.split(" ", 1)
-        if len(fields) < 2 or not fields[1].strip():
-            raise InputError(f"{path}:{lineno}: caption line has an id but no sentence")
-        pairs.append((fields[0], fields[1]))
+        sent_id, _, sentence = line.lstrip().partition(" ")
+        if "#" not in sent_id[1:] or not sent_id.isprintable() or not sentence.strip():
+            raise _caption_line_error(path, lineno, sent_id)
+        if first_line.setdefault(sent_id, lineno) != lineno:
+            raise InputError(f"{path}:{lineno}: sentence id {sent_id!r} repeated (first at line {first_line[sent_id]})")
+        pairs.append((sent_id, sentence))
     if not pairs:
         raise InputError(f"{path}: caption file is empty")
     return pairs

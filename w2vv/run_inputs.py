@@ -2,79 +2,64 @@
 a collection's sentences encoded and paired with their images' feature rows, and all that a
 training run reads (``read_training_inputs``: no Keras needed, so that bad input stops at once)."""
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import languages, layout, runs
+from . import layout, runs
 from .atomic import atomic_path
 from .bigfile import BigFile
 from .config import with_feature_width
 from .encoders import EncodedSentences, SentenceEncoder
 from .errors import InputError
-from .fingerprint import digest, sources
+from .fingerprint import sources_match, write_sources
 from .text import Tokenizer
 from .vocab import load_vocab
 from .word2vec import open_word2vec
 
 
-@dataclass(frozen=True)
-class RunInputs:
-    """What a run on a training collection reads besides its captions and vocabularies, resolved in one
-    place (``resolve_inputs``): the encoder it builds and the run record (``runs.record_of``) both
-    take them from here."""
-    language: languages.Language
-    stopwords_path: str   # the stop-word list read
-    word2vec_path: str    # the word2vec read
-    normalize: bool       # Chinese normalised before tokenising
-
-
-def resolve_inputs(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
-    """The ``RunInputs`` of ``train`` in ``lang`` (default: ``train``'s language): word2vec, stop words and
-    the normalisation of Chinese (``normalize_zh``) from the language's record and ``cfg`` unless given."""
-    language = languages.get(lang) if lang else languages.of_collection(train)
-    normalize = cfg.normalize_zh if normalize_zh is None else normalize_zh
-    return RunInputs(language, stopwords_path or stopwords_of(cfg, language.code) or language.stopwords,
-                     word2vec_path or layout.word2vec_path(root, language.code),
-                     bool(normalize) and language.normalize is not None)
-
-
 def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None,
                  cached_word2vec=False):
-    """The encoder of ``train``'s vocabularies with the inputs ``resolve_inputs`` names (the same
-    arguments), which it keeps as ``encoder.inputs``; ``cached_word2vec``: see ``open_word2vec``."""
-    inputs = resolve_inputs(root, train, cfg, word2vec_path, stopwords_path, normalize_zh, lang)
+    """The encoder of a new run on ``train``: the inputs ``runs.resolve_inputs`` names (the same
+    arguments); ``cached_word2vec``: see ``open_word2vec``."""
+    inputs = runs.resolve_inputs(root, train, cfg, word2vec_path, stopwords_path, normalize_zh, lang)
+    return encoder_for(inputs, cfg, cached_word2vec)
+
+
+def model_encoder(folder, root, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None,
+                  cached_word2vec=False, log=print):
+    """The encoder of the trained model in ``folder``: the inputs its run record names
+    (``runs.model_inputs``); ``normalize_zh`` given: queries typed by a person normalised or not."""
+    inputs = runs.model_inputs(folder, root, cfg, word2vec_path, stopwords_path, log)
+    if normalize_zh is not None:
+        inputs = replace(inputs, normalize=bool(normalize_zh) and inputs.language.normalize is not None)
+    return encoder_for(inputs, cfg, cached_word2vec)
+
+
+def encoder_for(inputs, cfg, cached_word2vec=False):
+    """The ``SentenceEncoder`` reading ``inputs`` (a ``runs.RunInputs``), which it keeps as ``encoder.inputs``."""
     tokenizer = Tokenizer(inputs.language.code, inputs.stopwords_path, normalize=inputs.normalize)
-    threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
-    vocab_files = [layout.vocab_file(root, train, style, threshold) for style in ("bow", "bow_filterstop")]
-    seq_vocab, bow_vocab = (load_vocab(f) for f in vocab_files)
+    seq_vocab, bow_vocab = (load_vocab(f) for f in inputs.vocab_files)
     word2vec = open_word2vec(inputs.word2vec_path, expected_dim=cfg.embed_size, cached=cached_word2vec)
     return SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen, inputs=inputs,
-                           sources=vocab_files + [tokenizer.stopwords_path, inputs.word2vec_path],
-                           cache_dir=layout.vocab_dir(root, train, "encoded"))
-
-
-def stopwords_of(cfg, lang):
-    """The stop-word list a config names for a language (``stopwords_<code>``), None: the record's."""
-    return getattr(cfg, f"stopwords_{lang}", None)
-
-
-def _cache_key(root, paths, maxlen, settings=()):
-    """The key of an encoding: the ``fingerprint.sources`` of the files it depends on (relative to the
-    root: a moved root keeps its cache), the length and the tokenizer's settings."""
-    return digest([sorted(sources(paths, root, within=root).items()), maxlen, *settings])
+                           sources=[*inputs.vocab_files, tokenizer.stopwords_path, inputs.word2vec_path],
+                           cache_dir=inputs.cache_dir)
 
 
 def encode_cached(encoder, root, collection, log=print):
-    """Encode a collection's sentences once; later runs read the cached arrays (next to the
-    vocabularies, keyed by the caption, vocabulary, stop-word and word2vec files and the
-    tokenizer's settings)."""
+    """Encode a collection's sentences once; later runs read the cached arrays: one file per
+    collection next to the vocabularies (``encoded/<collection>.npz``) with its record
+    (``<collection>.inputs.json``: the caption, vocabulary, stop-word and word2vec files and the
+    tokenizer's settings). An encoding made from other inputs is made again in its place."""
     caption_path = layout.caption_file(root, collection)
     if not os.path.isfile(caption_path):
         layout.read_captions(caption_path)  # raises the error that explains what is missing
-    key = _cache_key(root, [caption_path] + encoder.sources, encoder.maxlen, encoder.tokenizer.settings)
-    path = os.path.join(encoder.cache_dir, f"{collection}.{key}.npz")
-    if os.path.isfile(path):
+    path = os.path.join(encoder.cache_dir, f"{collection}.npz")
+    record = dict(paths=[caption_path, *encoder.sources], within=root, maxlen=encoder.maxlen,
+                  tokenizer=encoder.tokenizer.settings)
+    _remove_keyed_caches(encoder.cache_dir, collection)
+    if os.path.isfile(path) and sources_match(_record_file(path), **record):
         try:
             return EncodedSentences.load(path)
         except (OSError, ValueError, KeyError):
@@ -84,7 +69,21 @@ def encode_cached(encoder, root, collection, log=print):
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             encoded.save(f)
+    write_sources(_record_file(path), **record)
     return encoded
+
+
+def _record_file(cache_path):
+    return cache_path[:-len(".npz")] + ".inputs.json"
+
+
+def _remove_keyed_caches(folder, collection):
+    """Remove the encodings of ``collection`` cached under a key in their name (``<collection>.<key>.npz``,
+    as they were before one file per collection): none is read any more."""
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if re.fullmatch(re.escape(collection) + r"\.[0-9a-f]{16}\.npz", name):
+                os.remove(os.path.join(folder, name))
 
 
 def open_features(root, cfg, feature_collection=layout.DEFAULT_FEATURE_COLLECTION):
@@ -155,11 +154,11 @@ def read_training_inputs(run, cfg, resuming, log=print):
     """The ``TrainingInputs`` of ``run`` (a ``runs.TrainingRun``); a run that is ``resuming`` must have been
     made with the same settings (InputError otherwise: never continue another run)."""
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
-    settings = runs.record_of(run, cfg, encoder.inputs)
-    if resuming:
-        runs.check_same_record(runs.checkpoint_folder(run, cfg), settings, resuming=True)
     features = open_features(run.root, cfg, run.feature_collection)
-    cfg = with_feature_width(cfg, features.ndims, features.folder)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
+    settings = runs.record_of(run, cfg, encoder.inputs)  # of files read above: each one there
+    if resuming:
+        runs.check_same_record(runs.checkpoint_folder(run, cfg), settings, resuming=True)
+    cfg = with_feature_width(cfg, features.ndims, features.folder)
     return TrainingInputs(cfg, encoder, settings, features, train_set, val_set, dropped, val_dropped)

@@ -19,12 +19,13 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import backend, layout
+from . import backend, languages, layout
 from .atomic import write_text
 from .config import DEFAULTS, load_config
 from .errors import InputError
-from .fingerprint import file_fingerprint, sources_match, write_sources
+from .fingerprint import entry_path, file_fingerprint, input_entry, sources_match, write_sources
 from .layout import INPUTS_FILE, SETTINGS_FILE
+from .vocab import STYLES, vocabulary_variant
 
 MAX_NAME = 80
 
@@ -56,29 +57,143 @@ def resumes(run, cfg):
     return os.path.isfile(os.path.join(checkpoint_folder(run, cfg), layout.RESUME_FILE)) and not run.overwrite
 
 
-def run_record(cfg, train, val, feature_collection, stopwords_path, word2vec_path, seed, language=None):
-    """Everything that changes the model trained on ``train``: a JSON-able dict (with ``language``,
-    the code of ``train``'s language, when given: search reads the model's language from it), and
-    the Keras backend that trains it with its version (``backend``: 'jax 0.10.2')."""
-    settings = dict(config={k: v for k, v in sorted(vars(cfg).items())}, train=train, val=val,
-                    feature_collection=feature_collection,
-                    stopwords=dict(path=os.path.abspath(stopwords_path), content=file_fingerprint(stopwords_path)),
-                    word2vec=dict(path=os.path.abspath(word2vec_path), content=file_fingerprint(word2vec_path)),
-                    seed=seed, backend=backend.version())
-    if language:
-        settings["language"] = language
-    return settings
+@dataclass(frozen=True)
+class RunInputs:
+    """What a model of a training collection reads besides the captions it is trained on, resolved in
+    one place: from the config and the command line for a new run (``resolve_inputs``), from the run
+    record for a trained one (``model_inputs``). The encoder (``run_inputs.encoder_for``) and the run
+    record (``record_of``) both take them from here."""
+    language: languages.Language
+    stopwords_path: str   # the stop-word list read
+    word2vec_path: str    # the word2vec read
+    normalize: bool       # Chinese normalised before tokenising
+    vocab_files: tuple    # the vocabularies: (bow, bow_filterstop)
+
+    @property
+    def cache_dir(self):
+        """Where encodings made with these vocabularies are cached (``run_inputs.encode_cached``)."""
+        return os.path.join(os.path.dirname(os.path.dirname(self.vocab_files[0])), "encoded")
+
+
+def resolve_inputs(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None):
+    """The ``RunInputs`` of ``train`` in ``lang`` (default: ``train``'s language): word2vec, stop words and
+    the normalisation of Chinese (``normalize_zh``) from the language's record and ``cfg`` unless given;
+    the vocabularies those make (``vocab.vocabulary_variant``)."""
+    language = languages.get(lang) if lang else languages.of_collection(train)
+    normalize = cfg.normalize_zh if normalize_zh is None else normalize_zh
+    normalize = bool(normalize) and language.normalize is not None
+    stopwords_path = str(stopwords_path or stopwords_of(cfg, language.code) or language.stopwords)
+    variant = vocabulary_variant(language, stopwords_path, normalize)
+    return RunInputs(language, stopwords_path, str(word2vec_path or layout.word2vec_path(root, language.code)),
+                     normalize, _vocab_files(root, train, cfg, variant))
+
+
+def _vocab_files(root, train, cfg, variant=""):
+    threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
+    return tuple(layout.vocab_file(root, train, style, threshold, variant) for style in STYLES)
+
+
+def stopwords_of(cfg, lang):
+    """The stop-word list a config names for a language (``stopwords_<code>``), None: the record's."""
+    return getattr(cfg, f"stopwords_{lang}", None)
+
+
+def run_record(cfg, run, inputs):
+    """Everything that changes the model trained by ``run`` (a ``TrainingRun``) with ``inputs`` (its
+    ``RunInputs``), as a JSON-able dict: its ``run_settings`` and every file it reads by its path and
+    fingerprint (``fingerprint.input_entry``): stop words, word2vec, vocabularies, captions, features."""
+    def entry(path, what):
+        return input_entry(path, run.root, what)
+
+    return dict(run_settings(cfg, run, inputs.language.code, inputs.normalize),
+                stopwords=entry(inputs.stopwords_path, "stop-word list"),
+                word2vec=entry(inputs.word2vec_path, "word2vec"),
+                vocabularies={style: entry(path, "vocabulary (run build_vocab.py first)")
+                              for style, path in zip(STYLES, inputs.vocab_files)},
+                captions={role: entry(layout.caption_file(run.root, collection), "caption file")
+                          for role, collection in (("train", run.train), ("val", run.val))},
+                features=entry(layout.feature_dir(run.root, cfg.img_feature, run.feature_collection),
+                               "feature folder"))
+
+
+def run_settings(cfg, run, language, normalize=False):
+    """The settings of a run besides its files: the config, the collections, the seed, the language (its
+    code), the normalisation, and the Keras backend that trains it with its version ('jax 0.10.2')."""
+    return dict(config={k: v for k, v in sorted(vars(cfg).items())}, train=run.train, val=run.val,
+                feature_collection=run.feature_collection, seed=run.seed, backend=backend.version(),
+                language=language, normalize=normalize)
 
 
 def record_of(run, cfg, inputs=None):
-    """``run_record`` of a ``TrainingRun`` with ``cfg``: the language, stop-word list and
-    word2vec it reads, as its encoder says (``inputs``: ``encoder.inputs``; else resolved by the same
-    function the encoder's are, ``run_inputs.resolve_inputs``, without loading anything)."""
-    if inputs is None:
-        from .run_inputs import resolve_inputs  # imported when needed: it imports the encoders
-        inputs = resolve_inputs(run.root, run.train, cfg, run.word2vec_path)
-    return run_record(cfg, run.train, run.val, run.feature_collection, inputs.stopwords_path,
-                          inputs.word2vec_path, run.seed, inputs.language.code)
+    """``run_record`` of a ``TrainingRun`` with ``cfg`` and the inputs its encoder reads (``inputs``;
+    else resolved as the encoder's are, by ``resolve_inputs``)."""
+    return run_record(cfg, run, inputs or resolve_inputs(run.root, run.train, cfg, run.word2vec_path))
+
+
+# ---------------------------------------------------------------- a trained model's inputs
+
+INPUT_NAMES = {"stopwords": "stop-word list", "word2vec": "word2vec", "bow": "vocabulary",
+               "bow_filterstop": "vocabulary (without stop words)"}
+
+
+def model_inputs(folder, root, cfg, word2vec_path=None, stopwords_path=None, log=print):
+    """The ``RunInputs`` of the model in the checkpoint ``folder``, from its run record, each file checked
+    against its fingerprint; ``word2vec_path``, ``stopwords_path``: given on a command line, they must be
+    the record's files (InputError naming both otherwise). A folder without a record (the original code's
+    checkpoint) takes the layout's inputs, as it was trained with, and says so."""
+    root, train = str(root), layout.checkpoint_parts(folder)[1]
+    record = recorded_run(folder)
+    if record is None:
+        log(f"{folder}: no run record (a checkpoint of the original code): its inputs are the layout's for {train}")
+        return resolve_inputs(root, train, cfg, word2vec_path, stopwords_path)
+    name, settings = record
+    language = languages.get(settings.get("language") or languages.of_collection(train).code)
+    paths = {key: _recorded_file(settings[key], root, key, name, language) for key in ("stopwords", "word2vec")}
+    for key, given in (("word2vec", word2vec_path), ("stopwords", stopwords_path)):
+        if given and _content(file_fingerprint(given)) != _content(settings[key]["content"]):
+            raise InputError(f"--{key} {given}: not the {INPUT_NAMES[key]} run {name} was trained with "
+                             f"({paths[key]}); leave --{key} out to use the run's")
+    normalize = settings.get("normalize", bool(settings["config"].get("normalize_zh")) and
+                             language.normalize is not None)
+    if "vocabularies" in settings:
+        vocab_files = tuple(_recorded_file(settings["vocabularies"][style], root, style, name, language)
+                            for style in STYLES)
+    else:  # recorded before vocabularies were: the original place, as it was trained with
+        vocab_files = _vocab_files(root, train, cfg)
+    return RunInputs(language, paths["stopwords"], paths["word2vec"], normalize, vocab_files)
+
+
+def recorded_feature_collection(folder, asked=None):
+    """The feature collection the model in ``folder`` was trained with (its record's; the layout's default
+    without a record), or ``asked`` when given and the same; InputError when it differs."""
+    record = recorded_run(folder)
+    recorded = record[1]["feature_collection"] if record else None
+    if asked and recorded and asked != recorded:
+        raise InputError(f"--feature_collection {asked}: run {record[0]} was trained on the features of "
+                         f"{recorded}; leave --feature_collection out to use them")
+    return asked or recorded or layout.DEFAULT_FEATURE_COLLECTION
+
+
+def _recorded_file(entry, root, key, name, language):
+    """The file a record's ``entry`` names, found under ``root`` (or, for a file of the project or the
+    layout that moved with its clone or root, the language's own with the same content); InputError
+    when it is gone or its content changed."""
+    path = entry_path(entry, root)
+    if os.path.exists(path):
+        now = file_fingerprint(path)
+        if _content(now) != _content(entry["content"]):
+            raise InputError(f"{path}: changed since run {name} was trained with it as its {INPUT_NAMES[key]} "
+                             f"(recorded {entry['content']}, now {now}); restore it, or retrain the run")
+        return path
+    fallback = {"stopwords": language.stopwords, "word2vec": language.word2vec_path(root)}.get(key)
+    if fallback and os.path.exists(fallback) and _content(file_fingerprint(fallback)) == _content(entry["content"]):
+        return fallback
+    raise InputError(f"{path}: not found: the {INPUT_NAMES[key]} run {name} was trained with")
+
+
+def _content(fingerprint):
+    """A fingerprint without its file names: a copy under another name has the same content."""
+    return [part.split(":", 1)[-1] for part in fingerprint.split(";")]
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
@@ -138,16 +253,18 @@ def recorded_run(folder):
 
 def differences(recorded, asked, resuming=False):
     """The settings that differ, one readable phrase each (empty: the same run). The backend counts
-    only when ``resuming`` (an epoch half done elsewhere): a finished model is the same on every backend."""
+    only when ``resuming`` (an epoch half done elsewhere): a finished model is the same on every backend.
+    Files count by content: a root moved or copied elsewhere keeps its models. What a record written
+    before it was recorded lacks is no difference."""
     recorded = json.loads(json.dumps(recorded, default=str))  # JSON round trip: tuples become lists
     asked = json.loads(json.dumps(asked, default=str))
     out = []
     for key in sorted(set(recorded) | set(asked)):
         was, now = recorded.get(key), asked.get(key)
+        if key not in recorded and key in RECORDED_SINCE:
+            continue
         if key == "seed" and now is None:
             continue  # no seed asked: any trained draw will do
-        if key == "language" and None in (was, now):
-            continue  # recorded before languages were: the collection's name told it, as it still does
         if key == "backend":
             was_name, now_name = (str(v or "tensorflow").split()[0] for v in (was, now))  # before: TensorFlow only
             if resuming and was_name != now_name:
@@ -156,20 +273,39 @@ def differences(recorded, asked, resuming=False):
         if key == "config":
             out += [f"{k} {was.get(k)!r} (asked {now.get(k)!r})" for k in sorted(set(was) | set(now))
                     if was.get(k) != now.get(k) and not _added_since(k, was, now)]
-        elif key in ("stopwords", "word2vec"):
-            # by content: a root moved or copied elsewhere keeps its models (another file by another
-            # name is another run name already)
-            if was.get("content") != now.get("content"):
-                out.append(f"{key} content {was.get('content')} (now {now.get('content')}, {now.get('path')})")
+        elif key in FILE_ENTRIES:
+            out += _file_differences(key, was, now)
         elif was != now:
             out.append(f"{key} {was!r} (asked {now!r})")
     return out
+
+
+FILE_ENTRIES = ("stopwords", "word2vec", "features", "vocabularies", "captions")
+RECORDED_SINCE = ("language", "normalize", "features", "vocabularies", "captions")
+
+
+def _file_differences(key, was, now):
+    """``differences`` of one file entry (``stopwords``…), or of a dict of them (``captions``…), by content."""
+    if "content" not in was:
+        return [phrase for part in sorted(was) for phrase in _file_differences(f"{key} {part}", was[part],
+                                                                               now.get(part, {}))]
+    if _content(was["content"]) == _content(now.get("content", "")):
+        return []
+    return [f"{key} {was['path']} changed (recorded {was['content']}, now {now.get('content')})"]
 
 
 def _added_since(key, was, now):
     """An attribute the project added after the record was written, asked at its default (which
     reproduces what the project did before): no difference."""
     return key not in was and key in DEFAULTS and json.loads(json.dumps(DEFAULTS[key])) == now.get(key)
+
+
+def other_backend(folder):
+    """The Keras backend that trained the model in ``folder`` when it is not this process's (None: the same,
+    or not recorded)."""
+    record = recorded_run(folder)
+    name = str(record[1].get("backend") or "").split(" ")[0] if record else ""
+    return name if name and name != backend.name() else None
 
 
 def check_same_record(folder, settings, resuming=False):

@@ -10,21 +10,23 @@ from .inference import best_weights_file, load_trained_model, predict_vectors, t
 from .layout import SENT_FEAT_FILE
 from .pages import write_results_page
 from .ranking import cosine_scores, is_done, write_results, write_sent_feat
-from .run_inputs import load_collection, make_encoder, open_features
+from .run_inputs import load_collection, model_encoder, open_features
 
 
-def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=None,
-                     feature_collection=layout.DEFAULT_FEATURE_COLLECTION, word2vec_path=None, stopwords_path=None,
-                     overwrite=True, log=print):
+def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=None, feature_collection=None,
+                     word2vec_path=None, stopwords_path=None, overwrite=True, log=print):
     """Predict and (for a query language, or ``evaluate``) rank each collection of ``tests``, the model
     loaded once, when the first needs it; returns the output folders. Without ``overwrite``, a folder
-    that already holds the results is left as it is."""
+    that already holds the results is left as it is. The model's inputs are those its run record names
+    (``run_inputs.model_encoder``); ``feature_collection``, ``word2vec_path``, ``stopwords_path``: given
+    on a command line, they must agree with the record."""
     weights_file = weights_file or best_weights_file(folder)
+    feature_collection = runs.recorded_feature_collection(folder, feature_collection)
 
     @functools.cache
     def load():
         model, cfg = load_trained_model(folder, weights_file)
-        return model, cfg, make_encoder(root, train, cfg, word2vec_path, stopwords_path), \
+        return model, cfg, model_encoder(folder, root, cfg, word2vec_path, stopwords_path, log=log), \
             open_features(root, cfg, feature_collection)
 
     return [_predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log)

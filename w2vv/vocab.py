@@ -9,6 +9,7 @@ import os
 from . import layout
 from .atomic import write_text
 from .errors import InputError
+from .fingerprint import digest, file_fingerprint, sources_match, write_sources
 from .textfile import read_lines
 
 STYLES = ("bow", "bow_filterstop")
@@ -21,22 +22,61 @@ def count_words(token_lists, threshold=5):
     return [(w, c) for w, c in counts.most_common() if c >= threshold]
 
 
-def write_vocab(root, train, style, word_counts, threshold=5):
-    write_text(layout.vocab_counter_file(root, train, style, threshold),
+def vocabulary_variant(language, stopwords_path, normalize):
+    """The vocabularies' place for a tokenisation: '' (``TextData/vocabulary/``) for the original's, the
+    language's own stop-word list without normalisation; else a tag naming what differs (``normalize_zh``,
+    ``stop-<hash of the list's content>``), so that vocabularies of other stop words live beside the
+    original's instead of replacing them."""
+    parts = ["normalize_zh"] if normalize else []
+    content = _content(stopwords_path)
+    if content != _content(language.stopwords):
+        parts.append("stop-" + digest(content)[:8])
+    return "_".join(parts)
+
+
+def _content(path):
+    return file_fingerprint(path).split(":", 1)[1]  # without the file's name: a copy is the same list
+
+
+def write_vocab(root, train, style, word_counts, threshold=5, variant=""):
+    write_text(layout.vocab_counter_file(root, train, style, threshold, variant),
                "".join(f"{w} {c}\n" for w, c in word_counts))
-    write_text(layout.vocab_file(root, train, style, threshold), "".join(f"{w}\n" for w, _ in word_counts))
+    write_text(layout.vocab_file(root, train, style, threshold, variant), "".join(f"{w}\n" for w, _ in word_counts))
+
+
+def record_file(vocab_path):
+    """The record of what built a vocabulary file: ``word_vocab_<t>.inputs.json`` beside it."""
+    return vocab_path[:-len(".txt")] + ".inputs.json"
 
 
 def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log=print):
-    """Write both styles' vocabulary files for ``train``; skip a style already written."""
-    sentences = [s for _, s in layout.captions_of(root, train)]
+    """Write both styles' vocabulary files for ``train`` in the place of ``tokenizer``'s settings
+    (``vocabulary_variant``), each with its record (the caption file it was counted from, the stop
+    words' content and the settings); skip a style whose record matches, build again one whose does
+    not. A vocabulary without a record (shipped with the data, or built before records were) is kept and
+    recorded as built from the current files, with a line saying so: rebuilding it could reorder words
+    of equal count, which a checkpoint of the original code depends on."""
+    variant = vocabulary_variant(tokenizer.language, tokenizer.stopwords_path, tokenizer.normalize)
+    caption_path = layout.caption_file(root, train)
+    sentences = None
     for style in STYLES:
-        path = layout.vocab_file(root, train, style, threshold)
+        path = layout.vocab_file(root, train, style, threshold, variant)
+        record = dict(paths=[caption_path], within=root, stopwords=_content(tokenizer.stopwords_path),
+                      language=tokenizer.lang, normalize=tokenizer.normalize, threshold=threshold, style=style)
         if not overwrite and os.path.isfile(path):
-            log(f"vocabulary exists, skipped: {path}")
-            continue
+            if sources_match(record_file(path), **record):
+                log(f"vocabulary exists, skipped: {path}")
+                continue
+            if not os.path.exists(record_file(path)):
+                write_sources(record_file(path), **record)
+                log(f"vocabulary without a record, kept and recorded as counted from {caption_path}: {path}")
+                continue
+            log(f"{path}: counted from other captions or settings than now: counting again")
+        if sentences is None:
+            sentences = [s for _, s in layout.captions_of(root, train)]
         word_counts = count_words((tokenizer.tokens_for(style, s) for s in sentences), threshold)
-        write_vocab(root, train, style, word_counts, threshold)
+        write_vocab(root, train, style, word_counts, threshold, variant)
+        write_sources(record_file(path), **record)
         log(f"{style}: {len(word_counts)} words with count >= {threshold} -> {path}")
 
 

@@ -3,7 +3,7 @@
 Importing gensim and unpickling a model takes a second or more, most of a search's start. The first
 ``open_cached`` writes ``<model>.search_cache/``: ``words.txt`` (one a line, in row order), the vectors
 as ``vectors.npy`` unless they already lie in a ``.npy`` file beside the model (large models: that file
-is mapped, not copied; ``vectors.txt`` names it), and ``inputs.json``, the sizes and times of the model's
+is mapped, not copied; ``vectors.txt`` names it), and ``inputs.json``, the fingerprints of the model's
 files (``w2vv.fingerprint.sources``): a model rewritten is read by gensim again, a root moved keeps it.
 The same vectors as gensim's, float32 (``tests/test_search.py``)."""
 import os

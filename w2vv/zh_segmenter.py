@@ -14,7 +14,7 @@ import numpy as np
 
 from .atomic import atomic_dir
 from .errors import InputError
-from .fingerprint import digest, stat_stamp
+from .fingerprint import digest, file_fingerprint
 
 
 class PrefixTable:
@@ -49,7 +49,7 @@ def cache_folder(jieba):
     """The table's folder for this jieba and its dictionary file."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     dictionary = jieba.dt.dictionary or os.path.join(os.path.dirname(jieba.__file__), jieba.DEFAULT_DICT_NAME)
-    return os.path.join(base, "w2vv", "jieba-" + digest([jieba.__version__, dictionary, stat_stamp(dictionary)]))
+    return os.path.join(base, "w2vv", "jieba-" + digest([jieba.__version__, dictionary, file_fingerprint(dictionary)]))
 
 
 def _write(folder, jieba):

@@ -15,7 +15,9 @@ a ``.json`` that records what it was built from (ids, size and time of ``feature
 open loads it, or rebuilds it when the features changed. A folder that cannot be written keeps the
 index in memory only.
 
-Ties (equal scores) are broken by gallery order, as the project's rankings do.
+Ties (equal scores) are broken by gallery order, as the project's rankings do. The ImageSets list of
+a collection whose images the features lack, because the collection holds another CNN's features
+only (``<root>/<collection>/FeatureData/<other name>``), is refused naming both features.
 """
 import hashlib
 import json
@@ -28,7 +30,7 @@ from ..atomic import atomic_path, write_text
 from ..bigfile import BigFile
 from ..errors import InputError
 from ..fingerprint import sources
-from ..layout import read_imageset
+from ..layout import feature_dir, imageset_file, read_imageset
 from ..ranking import unit_rows
 
 KINDS = ("auto", "numpy", "faiss", "faiss-ivf")
@@ -232,6 +234,45 @@ def _same_source(saved_meta, meta):
     return isinstance(saved_meta, dict) and {k: v for k, v in saved_meta.items() if k != "build_seconds"} == meta
 
 
+def feature_mismatch(where, found, wanted, model_folder=None):
+    """The InputError of a gallery whose features (``found``: their names) are not those the model
+    (of ``model_folder``) was trained on (``wanted``, its ``img_feature``)."""
+    model = f"the model {model_folder}" if model_folder else "the model"
+    names = ", ".join(repr(name) for name in found)
+    return InputError(f"{where}: gallery feature{'s' if len(found) > 1 else ''} {names}, but {model} was trained "
+                      f"on {wanted!r} (extract the gallery's features with the same CNN, docs/own-photos.md)")
+
+
+def _layout_place(path, make):
+    """(root, collection, name) when ``path`` is ``make(root, name, collection)`` of the layout, else None."""
+    path = os.path.normpath(os.path.abspath(str(path)))
+    name, collection_dir = os.path.basename(path), os.path.dirname(os.path.dirname(path))
+    root, collection = os.path.split(collection_dir)
+    return (root, collection, name) if os.path.normpath(make(root, name, collection)) == path else None
+
+
+def _bigfile_names(folder):
+    """The names of the BigFile folders in ``folder`` (a collection's ``FeatureData``: its features)."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(name for name in os.listdir(folder) if os.path.isfile(os.path.join(folder, name, "shape.txt")))
+
+
+def _foreign_features(features, imageset):
+    """The InputError of a collection's ImageSets file whose images the gallery's layout features
+    lack because the collection holds features of other names only (another CNN's), else None."""
+    gallery_place = _layout_place(features.folder, feature_dir)
+    imageset_place = _layout_place(imageset, lambda root, name, collection: imageset_file(root, collection))
+    if gallery_place is None or imageset_place is None:
+        return None
+    (root, collection, _), wanted = imageset_place, gallery_place[2]
+    feature_data = os.path.dirname(feature_dir(root, wanted, collection))
+    found = _bigfile_names(feature_data)
+    if not found or wanted in found:
+        return None
+    return feature_mismatch(feature_data, found, wanted)
+
+
 def _gallery_rows(features, imageset):
     """(ids, rows, name): the whole BigFile, or the ids of an ImageSets file, in that file's order."""
     if imageset is None:
@@ -240,8 +281,8 @@ def _gallery_rows(features, imageset):
     rows, found = features.index_of(ids)
     if len(found) != len(ids):
         missing = next(i for i in ids if i not in features)
-        raise InputError(f"{imageset}: image {missing!r} has no feature in {features.folder} "
-                         f"({len(ids) - len(found)} missing)")
+        raise _foreign_features(features, imageset) or InputError(
+            f"{imageset}: image {missing!r} has no feature in {features.folder} ({len(ids) - len(found)} missing)")
     stem = os.path.basename(str(imageset))
     stem = stem[:-4] if stem.endswith(".txt") else stem
     return ids, rows, "imageset-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)

@@ -7,9 +7,10 @@
         ...
 
 A model is a checkpoint folder of the layout, ``<root>/<train>/cv_keras/<val>/<style>/<config>/``
-(this project's or the original code's); its vocabularies and word2vec are those of ``<train>``
-in ``<root>``, and its language is the one its training run recorded, else ``<train>``'s
-(``w2vv.languages``, docs/method.md#languages). A query is encoded as in training (docs/method.md):
+(this project's or the original code's); its vocabularies, stop words, word2vec and language are
+those its run record names, each checked against its fingerprint (``w2vv.runs.model_inputs``; a
+checkpoint of the original code: those of ``<train>`` in ``<root>``, the language ``<train>``'s,
+``w2vv.languages``, docs/method.md#languages). A query is encoded as in training (docs/method.md):
 raw Chinese is normalised (``w2vv.languages.normalize_zh``: full-width forms, traditional characters
 and Taiwan / Hong Kong wording → simplified, mainland; Latin words kept; ``normalize_zh=False``
 turns it off) and segmented with jieba; Japanese is split by janome; English is tokenised as captions.
@@ -97,7 +98,7 @@ class TrainedModel:
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True,
                  predictor="auto"):
         from ..inference import best_weights_file
-        from ..run_inputs import make_encoder
+        from ..run_inputs import model_encoder
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
         if predictor not in PREDICTORS:
@@ -117,8 +118,8 @@ class TrainedModel:
             loaded = load_trained_model(self.folder, self.weights_file)
         self.model, self.cfg = loaded
         self.predictor = "numpy" if type(self.model).__name__ == "NumpyTextModel" else "keras"
-        self.encoder = make_encoder(self.root, self.train, self.cfg, word2vec_path, stopwords_path, normalize_zh,
-                                    lang=self.lang, cached_word2vec=True)
+        self.encoder = model_encoder(self.folder, self.root, self.cfg, word2vec_path, stopwords_path, normalize_zh,
+                                     cached_word2vec=True, log=lambda message: None)
 
     def prepare(self, text, segmented=False):
         """(text as encoded, tokens, tokens unknown to every part). Chinese is normalised (unless
@@ -141,6 +142,7 @@ class TrainedModel:
 def check_gallery_feature(model, gallery_dir, dim):
     """Refuse a gallery of another feature than the model's: its dimension differs, or it is a
     feature folder of the layout (``…/FeatureData/<name>``) of another name than ``img_feature``."""
+    from .gallery import feature_mismatch
     out_dim = int(model.model.output_shape[-1])
     folder = os.path.normpath(os.path.abspath(gallery_dir))
     name, parent = os.path.basename(folder), os.path.basename(os.path.dirname(folder))
@@ -148,8 +150,7 @@ def check_gallery_feature(model, gallery_dir, dim):
         raise InputError(f"{gallery_dir}: gallery features are {dim}-d, but the model {model.folder} was trained "
                          f"on {out_dim}-d features ({model.cfg.img_feature})")
     if parent == "FeatureData" and name != model.cfg.img_feature:
-        raise InputError(f"{gallery_dir}: gallery feature {name!r}, but the model {model.folder} was trained on "
-                         f"{model.cfg.img_feature!r} (extract the gallery's features with the same CNN)")
+        raise feature_mismatch(gallery_dir, [name], model.cfg.img_feature, model.folder)
 
 
 def read_weight(path):

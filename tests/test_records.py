@@ -1,0 +1,155 @@
+"""A trained model's record is the one source of its inputs: the tester and search take the word2vec,
+stop words and vocabularies the model was trained with from its record, a flag contradicting it or a
+file changed or gone since stops in one line; a finished run whose inputs changed is not reused in
+silence; vocabularies know what built them."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.helpers import SMALL_MODEL, build_vocab, copy_root, run_main
+from w2vv import layout, runs
+from w2vv.text import DEFAULT_STOPWORDS, Tokenizer
+from w2vv.vocab import build_vocabularies
+
+EN = ("mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test")
+CONFIG = "base_w2vv"
+
+
+def one_error_line(done):
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
+def train(root, *extra):
+    return run_main("trainer.py", *EN, "--rootpath", root, "--config", CONFIG, "--config_overrides", SMALL_MODEL,
+                    "--max_epochs", "1", "--batch_size", "10", "--seed", "0", *extra)
+
+
+def shuffled_word2vec(root, folder):
+    """A copy of the English word2vec with the same words and other vectors (its rows rolled)."""
+    shutil.copytree(layout.word2vec_path(str(root), "en"), folder)
+    with open(folder / "shape.txt") as f:
+        n, dim = (int(x) for x in f.read().split())
+    vectors = np.fromfile(folder / "feature.bin", np.float32).reshape(n, dim)
+    np.roll(vectors, 1, axis=0).tofile(folder / "feature.bin")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(small_root, tmp_path_factory):
+    """(root, the other word2vec, the checkpoint folder of a model trained with it)."""
+    base = tmp_path_factory.mktemp("records")
+    root = copy_root(small_root, base)
+    build_vocab(root, EN[0])
+    alt = shuffled_word2vec(root, base / "alt_w2v")
+    done = train(root, "--word2vec", alt)
+    assert done.returncode == 0, done.stderr
+    folder = next(root.glob(f"{EN[0]}/cv_keras/{EN[1]}/w2vv_trainer.py/*w2v-alt-w2v"))
+    return root, alt, folder
+
+
+def run_tester(root, folder, *extra):
+    return run_main("tester.py", EN[0], EN[2], "--rootpath", root, "--model_path", folder, "--evaluate", "1",
+                    "--overwrite", "1", *extra)
+
+
+def test_the_tester_and_search_read_the_word2vec_from_the_record(trained):
+    root, alt, folder = trained
+    from w2vv.retrieval.searcher import TrainedModel
+    assert TrainedModel(str(folder)).encoder.inputs.word2vec_path == str(alt)
+    sent_feat = os.path.join(layout.similarity_dir(str(root), EN[2], EN[0], folder.name), layout.SENT_FEAT_FILE)
+    assert run_tester(root, folder, "--word2vec", alt).returncode == 0
+    named = open(sent_feat).read()
+    assert run_tester(root, folder).returncode == 0
+    assert open(sent_feat).read() == named  # the record's word2vec, not the layout's
+    error = one_error_line(run_tester(root, folder, "--word2vec", layout.word2vec_path(str(root), "en")))
+    assert f"not the word2vec run {folder.name} was trained with ({alt})" in error
+
+
+def test_a_recorded_input_changed_or_gone_stops_in_one_line(trained, tmp_path):
+    root, alt, folder = trained
+    moved = shutil.move(alt, tmp_path / "away")
+    try:
+        error = one_error_line(run_tester(root, folder))
+        assert error == f"error: {alt}: not found: the word2vec run {folder.name} was trained with"
+    finally:
+        shutil.move(moved, alt)
+    vocab = layout.vocab_file(str(root), EN[0], "bow_filterstop")
+    saved = open(vocab, encoding="utf-8").read()
+    try:
+        with open(vocab, "a", encoding="utf-8") as f:
+            f.write("zebra\n")
+        error = one_error_line(run_tester(root, folder))
+        assert error.startswith(f"error: {vocab}: changed since run {folder.name} was trained with it as its "
+                                f"vocabulary (without stop words)")
+    finally:
+        with open(vocab, "w", encoding="utf-8") as f:
+            f.write(saved)
+    assert run_tester(root, folder).returncode == 0
+
+
+def test_a_finished_run_whose_captions_changed_is_not_reused(trained, tmp_path):
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    captions = layout.caption_file(str(copy), EN[0])
+    with open(captions, encoding="utf-8") as f:
+        first = f.readline()
+    with open(captions, "a", encoding="utf-8") as f:
+        f.write(first.replace("#", "#edited", 1))
+    error = one_error_line(train(copy, "--word2vec", alt))
+    assert "made with other settings: captions train" in error and "--overwrite 1 retrains it" in error
+
+
+def test_a_model_of_another_backend_is_reused_with_a_line_saying_so(trained, tmp_path):
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    settings_file = copy / folder.relative_to(root) / runs.SETTINGS_FILE
+    record = json.loads(settings_file.read_text())
+    record["settings"]["backend"] = "someother 1.0"
+    settings_file.write_text(json.dumps(record))
+    done = train(copy, "--word2vec", alt)
+    assert done.returncode == 0 and "already trained, skipped" in done.stdout
+    assert "trained on Keras's someother backend, reused on" in done.stdout
+
+
+def test_a_mistyped_config_attribute_stops_with_the_nearest(small_root):
+    done = run_main("trainer.py", *EN, "--rootpath", small_root, "--config", CONFIG,
+                    "--config_overrides", "lstm_sise=64,n_layers=0-256-256")
+    assert "unknown config attribute 'lstm_sise' (did you mean 'lstm_size'?)" in one_error_line(done)
+
+
+def test_vocabularies_of_other_stop_words_live_beside_the_originals(small_root, tmp_path):
+    root = str(copy_root(small_root, tmp_path))
+    lines = []
+    build_vocabularies(root, "cococntrain", Tokenizer("zh"), log=lines.append)
+    default = layout.vocab_file(root, "cococntrain", "bow_filterstop")
+    before = open(default, encoding="utf-8").read()
+    same_list = tmp_path / "copy_of_zh.txt"
+    shutil.copy(DEFAULT_STOPWORDS["zh"], same_list)
+    build_vocabularies(root, "cococntrain", Tokenizer("zh", same_list), log=lines.append)
+    assert lines[-1] == f"vocabulary exists, skipped: {default}"  # the same list under another name
+    other = tmp_path / "other.txt"
+    other.write_text("的\n", encoding="utf-8")
+    build_vocabularies(root, "cococntrain", Tokenizer("zh", other), log=lines.append)
+    assert "/TextData/vocabulary.stop-" in lines[-1] and open(default, encoding="utf-8").read() == before
+    captions = layout.caption_file(root, "cococntrain")
+    with open(captions, "a", encoding="utf-8") as f:
+        f.write("COCO_train2014_000000000009#zh9 一只 狗\n")
+    build_vocabularies(root, "cococntrain", Tokenizer("zh"), log=lines.append)
+    assert f"{default}: counted from other captions or settings than now: counting again" in lines
+
+
+def test_a_vocabulary_without_a_record_is_kept_and_recorded(small_root, tmp_path):
+    from w2vv.vocab import record_file
+    root = str(copy_root(small_root, tmp_path))
+    build_vocabularies(root, "cococntrain", Tokenizer("zh"), log=lambda line: None)
+    default = layout.vocab_file(root, "cococntrain", "bow")
+    os.remove(record_file(default))  # as a vocabulary shipped with the data
+    lines = []
+    build_vocabularies(root, "cococntrain", Tokenizer("zh"), log=lines.append)
+    assert lines[0].startswith("vocabulary without a record, kept and recorded") and os.path.isfile(
+        record_file(default))
