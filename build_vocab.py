@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Build the vocabularies of a training collection (docs/method.md#vocabularies):
 <root>/<train>/TextData/vocabulary/{bow,bow_filterstop}/word_vocab_<t>.txt and word_vocab_counter_<t>.txt."""
-import argparse
 import sys
 
 from w2vv import cli, languages
@@ -11,7 +10,7 @@ from w2vv.vocab import build_vocabularies
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("collection", help="training collection, e.g. cococntrain or mscoco2014dev-train")
     cli.add_rootpath(p)
     p.add_argument("--freq_threshold", type=int, default=5, help="keep words seen at least this often (5)")
@@ -21,7 +20,6 @@ def main(argv):
                         "Latin words kept), as the config attribute normalize_zh (0)")
     cli.add_languages(p)
     cli.add_overwrite(p)
-    cli.add_debug(p)
     args = cli.parse_args(p, argv)
     language = languages.of_collection(args.collection)
     tokenizer = Tokenizer(language.code, args.stopwords,

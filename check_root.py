@@ -3,7 +3,6 @@
 
 Prints one table (every collection, the feature BigFile, both word2vec models, the vocabularies
 if built), each line OK / MISSING / WRONG with the fix; exit status 0 only when the pipeline can run."""
-import argparse
 import sys
 
 from w2vv import cli
@@ -13,18 +12,15 @@ from w2vv.doctor import Collections, check_root, format_table, passed
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     cli.add_config(p, required=False)
-    p.add_argument("former_config", nargs="?", default=None, help=argparse.SUPPRESS)  # the former spelling
     cli.add_rootpath(p)
     cli.add_config_overrides(p)
     cli.add_feature_collection(p)
     p.add_argument("--freq_threshold", type=int, default=5, help="the vocabularies' threshold (5)")
     cli.add_collections(p, "en_train", "en_val", "en_test", "query_train", "query_val", "query_test")
     cli.add_languages(p)
-    cli.add_debug(p)
-    args = cli.parse_args(p, argv)
-    args.config = args.config or args.former_config  # without one: the paper's feature and 500-d word2vec
+    args = cli.parse_args(p, argv, stray="the config is --config CONFIG")
     collections = Collections(args.en_train, args.en_val, args.en_test,
                               args.query_train, args.query_val, args.query_test)
     checks = check_root(args.rootpath, args.config, overrides=parse_overrides(args.config_overrides),

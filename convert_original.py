@@ -2,20 +2,19 @@
 """Convert a checkpoint folder written by the original W2VV code (Keras 2.2.4 model.json +
 epoch_K.h5) into this project's format (config.json, model.json, epoch_K.h5, histories).
 tester.py reads original folders directly too; converting is for keeping them with the project's tools."""
-import argparse
 import os
 import sys
 
-from w2vv.cli import add_debug, log, quiet_tensorflow, run
+from w2vv import cli
+from w2vv.cli import log, quiet_tensorflow, run
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("original_folder", help="folder with the original model.json and epoch_K.h5")
     p.add_argument("out_folder", help="where to write the converted checkpoint folder")
     p.add_argument("--weight_name", default=None, help="weights file (default: the best epoch in val_per_hist.txt)")
-    add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     quiet_tensorflow()
     from w2vv.errors import InputError
     from w2vv.original import convert, is_original_checkpoint

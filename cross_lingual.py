@@ -3,7 +3,6 @@
 split, rank the English sentences of the same images for each Chinese sentence by the cosine of the
 two models' predicted visual vectors; write sent.id.score.txt, metrics.json and mir.txt into
 <root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en_<config>/."""
-import argparse
 import sys
 
 from w2vv import cli, fusion_runs, runs
@@ -11,10 +10,10 @@ from w2vv.ranking import is_done
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = cli.parser(__doc__)
     cli.add_rootpath(parser)
-    cli.add_run(parser, "--config")
-    cli.add_run(parser, "--en_config", option="--en_run", required=False,
+    cli.add_run(parser)
+    cli.add_run(parser, option="--en_run", required=False,
                 help="run name of the English model, when it differs from --run's (default: --run)")
     cli.add_collections(parser, "query_train", "en_train", "query_val", "en_val", "query_test", "en_test")
     parser.add_argument("--splits", nargs="+", choices=("val", "test"), default=["val", "test"],
@@ -22,7 +21,6 @@ def parse_args(argv):
                              "test (--query_test with --en_test)")
     cli.add_overwrite(parser)
     cli.add_languages(parser)
-    cli.add_debug(parser)
     return cli.parse_args(parser, argv)
 
 

@@ -3,10 +3,10 @@
 
 Archives the root already holds are skipped; an archive already in <root>/downloads/ (fetched
 by hand) is used as it is; an interrupted download resumes from its .part file."""
-import argparse
 import sys
 
-from w2vv.cli import add_debug, log, run
+from w2vv import cli
+from w2vv.cli import log, run
 from w2vv.download import ARCHIVES, DEFAULT_ARCHIVES, prepare_root
 from w2vv.errors import InputError
 
@@ -27,7 +27,7 @@ def name_values(pairs, option, convert=str):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("--rootpath", required=True, help="the VisualSearch root (created if absent)")
     p.add_argument("--archives", default=",".join(DEFAULT_ARCHIVES),
                    help=f"archives to fetch, comma-separated ({', '.join(ARCHIVES)}); default: %(default)s")
@@ -36,8 +36,7 @@ def main(argv):
     p.add_argument("--size", action="append", default=[], metavar="NAME=BYTES", help="an archive's size, checked")
     p.add_argument("--retries", type=int, default=3, help="retries of a download that stops early (3)")
     p.add_argument("--retry_wait", type=float, default=5.0, help="seconds between retries (5)")
-    add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     names = [n.strip() for n in args.archives.replace(" ", ",").split(",") if n.strip()]
     prepare_root(args.rootpath, names, name_values(args.url, "--url"), name_values(args.sha256, "--sha256"),
                  name_values(args.size, "--size", int), args.retries, args.retry_wait, log)

@@ -8,15 +8,15 @@ every image file under IMAGE_DIR (jpg, png, webp, bmp, gif, tif; recursively) an
 R/NAME/FeatureData/<feature>/ (BigFile), R/NAME/ImageSets/NAME.txt and thumbnails in
 R/NAME/ImageData/. Image ids are the file names without extension. Unreadable files are skipped
 and listed in <feature>/skipped.txt; an interrupted run continues where it stopped."""
-import argparse
 import os
 import sys
 
-from w2vv.cli import add_debug, add_overwrite, log, quiet_tensorflow, run
+from w2vv import cli
+from w2vv.cli import add_overwrite, log, quiet_tensorflow, run
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__, raw=True)
     p.add_argument("image_dir", help="folder of images (searched recursively)")
     p.add_argument("--rootpath", required=True, help="the VisualSearch root to write into")
     p.add_argument("--collection", required=True, help="collection name, e.g. myphotos")
@@ -31,8 +31,7 @@ def parse_args(argv):
     p.add_argument("--feature", default=None,
                    help="feature name, the BigFile folder's (default: <cnn>_<weights>_avgpool)")
     add_overwrite(p, what="extract again over finished features")
-    add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     if args.batch_size < 1:
         p.error("--batch_size must be at least 1")
     return args

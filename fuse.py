@@ -3,7 +3,6 @@
 w in 0.00..0.99 by the mIR of w·CL + (1 − w)·CM on the val split, apply it on test, write
 sent.id.score.txt, metrics.json, mir.txt and weight.txt into
 <root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en2img_<config>/."""
-import argparse
 import sys
 
 from w2vv import cli, fusion_runs, runs
@@ -11,15 +10,14 @@ from w2vv.ranking import is_done
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = cli.parser(__doc__)
     cli.add_rootpath(parser)
-    cli.add_run(parser, "--config")
+    cli.add_run(parser)
     cli.add_collections(parser, "query_train", "query_val", "query_test")
     parser.add_argument("--rank_norm", type=int, choices=(0, 1), default=0,
                         help="1: replace scores by 1 - rank/N before fusing (off in the paper)")
     cli.add_overwrite(parser)
     cli.add_languages(parser)
-    cli.add_debug(parser)
     return cli.parse_args(parser, argv)
 
 

@@ -2,19 +2,18 @@
 """Draw training_curves.png in checkpoint folders: the training loss and the validation AP per
 epoch (from train_loss_hist.txt and val_per_hist.txt), the best epoch starred and the
 learning-rate halvings (from lr_hist.txt, when there) marked."""
-import argparse
 import os
 import sys
 
-from w2vv.cli import add_debug, run
+from w2vv import cli
+from w2vv.cli import run
 from w2vv.errors import InputError
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("folders", nargs="+", help="checkpoint folder(s)")
-    add_debug(p)
-    return p.parse_args(argv)
+    return cli.parse_args(p, argv)
 
 
 def main(argv):

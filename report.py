@@ -3,7 +3,6 @@
 read from the metrics.json files that cross_lingual.py, the tester and fuse.py wrote.
 Printed, and written to <root>/results/zh2en2img_results.txt (ja2en2img_… for Japanese queries; or --out:
 do_all.sh writes a run's table to <root>/results/RUN.txt). The paths: w2vv/layout.py."""
-import argparse
 import sys
 
 from w2vv import cli, languages, layout, results_table
@@ -11,18 +10,15 @@ from w2vv.atomic import write_text
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = cli.parser(__doc__)
     parser.add_argument("--run", nargs="+", action="extend", default=[], dest="runs", metavar="RUN",
                         help="run names, a row each: " + cli.RUN_HELP[len("run name: "):])
-    parser.add_argument("former_runs", nargs="*", metavar="RUN", help=argparse.SUPPRESS)  # the former spelling
     cli.add_rootpath(parser)
     cli.add_collections(parser, "query_train", "query_test")
     parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt (ja2en2img_… for "
                                       "a Japanese --query_train)")
     cli.add_languages(parser)
-    cli.add_debug(parser)
-    args = cli.parse_args(parser, argv)
-    args.runs = args.former_runs + args.runs
+    args = cli.parse_args(parser, argv, stray="the runs are --run RUN [RUN ...]")
     if not args.runs:
         parser.error("the following arguments are required: --run")
     return args

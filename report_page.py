@@ -4,7 +4,6 @@ its true image and the top-10 images as thumbnails (<root>/<test>/ImageData/<id>
 else labelled tiles). Reads the tester's sent.id.score.txt and the test collection's caption file;
 writes <root>/<test>/SimilarityIndex/<train>/<config>/results.html. --config may also name a
 zh2en2img_<config> (CLM) or zh2en_<config> (CL) run."""
-import argparse
 import sys
 
 from w2vv import cli
@@ -12,18 +11,17 @@ from w2vv.cli import run
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("train", help="training collection of the model, e.g. cococntrain")
     p.add_argument("test", help="the tested collection, e.g. cococntest")
     cli.add_rootpath(p)
-    cli.add_run(p, "--config")
+    cli.add_run(p)
     p.add_argument("--n", type=int, default=20, help="queries shown (20; a random sample)")
     p.add_argument("--k", type=int, default=10, help="images per query (10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample")
     p.add_argument("--embed", action="store_true", help="put the thumbnails inside the page (one portable file)")
     p.add_argument("--out", default=None, help="another output path")
-    cli.add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     if args.n < 1 or args.k < 1:
         p.error("--n and --k must be at least 1")
     return args

@@ -12,19 +12,18 @@ detected from the text unless --lang. With a Chinese and an English model, --mod
 picks the direct route, the cross-lingual one through English sentences, or their fusion with
 the weight fuse.py chose on val (the default when that weight exists). Text output: a header
 line per query, then 'rank image_id score' lines; --json: one JSON object a line."""
-import argparse
 import json
 import os
 import sys
 
-from w2vv.cli import add_debug, quiet_tensorflow, run
-from w2vv.cli import parse_args as cli_parse_args
+from w2vv import cli
+from w2vv.cli import quiet_tensorflow, run
 from w2vv.languages import LANGUAGES
 from w2vv.retrieval.options import add_search_options, open_searcher
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__, raw=True)
     p.add_argument("query", nargs="*", help="the query text(s); none: read --queries, or stdin when piped")
     add_search_options(p)
     p.add_argument("--queries", default=None, help="file of queries, one a line ('-': standard input)")
@@ -36,8 +35,7 @@ def parse_args(argv):
                    help="route of a Chinese or Japanese query (default: clm when possible, else cm)")
     p.add_argument("--json", action="store_true", help="JSON lines output")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    add_debug(p)
-    args = cli_parse_args(p, argv)
+    args = cli.parse_args(p, argv)
     if args.query and args.queries:
         p.error("give queries as arguments or with --queries, not both")
     return args

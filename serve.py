@@ -16,15 +16,14 @@ import os
 # (a BLAS thread pool per search only contends for the cores; measured 3-6x slower CLM on 2 cores).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
 import ipaddress  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 
-from w2vv.cli import add_debug, log, quiet_tensorflow, run  # noqa: E402
-from w2vv.cli import parse_args as cli_parse_args  # noqa: E402
+from w2vv import cli  # noqa: E402
+from w2vv.cli import log, quiet_tensorflow, run  # noqa: E402
 from w2vv.errors import InputError  # noqa: E402
 from w2vv.retrieval.options import add_search_options, open_searcher  # noqa: E402
 
@@ -32,7 +31,7 @@ TOKEN_VARIABLE = "W2VV_TOKEN"
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__, raw=True)
     add_search_options(p)
     p.add_argument("--images", action="append", default=[],
                    help="a folder of the gallery's pictures (<id>.jpg, .png, ...; searched recursively), looked in "
@@ -53,8 +52,7 @@ def parse_args(argv):
     p.add_argument("--search_threads", type=int, default=None,
                    help="searches run at once, in threads off the event loop (default: half the CPU cores, at "
                         "least 1, at most 4)")
-    add_debug(p)
-    return cli_parse_args(p, argv)
+    return cli.parse_args(p, argv)
 
 
 def port_number(text):

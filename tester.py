@@ -4,7 +4,6 @@ checkpoint folder of the original code (Keras 2.2.4 model.json + epoch_K.h5).
 
 Writes <root>/<test>/SimilarityIndex/<train>/<config>/sent_feat.txt and, for Chinese
 collections (or with --evaluate 1), sent.id.score.txt, mir.txt and metrics.json."""
-import argparse
 import os
 import sys
 
@@ -13,13 +12,14 @@ from w2vv.cli import log, quiet_tensorflow, run
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("train", help="the training collection of the model, e.g. cococntrain")
     p.add_argument("test", help="the collection to test on, e.g. cococntest")
     cli.add_rootpath(p)
     p.add_argument("--model_path", default=None, help="checkpoint folder (default: from --val and --run)")
     p.add_argument("--val", default=None, help="validation collection of the run (to find the checkpoint folder)")
-    cli.add_run(p, "--model_config", required=False, help=cli.RUN_HELP + " (finds the checkpoint folder)")
+    cli.add_run(p, required=False, help=cli.RUN_HELP + " (finds the checkpoint folder)")
+    cli.retire(p, "--model_config", "--run")
     p.add_argument("--weight_name", default=None, help="weights file in the folder (default: the best epoch)")
     p.add_argument("--evaluate", type=int, default=None, choices=[0, 1],
                    help="rank images and write the figures (default: only for Chinese collections)")
@@ -30,7 +30,6 @@ def parse_args(argv):
                    help="stop-word list (default: the model's, from its record; else the language's own)")
     cli.add_overwrite(p, default=1)
     cli.add_languages(p)
-    cli.add_debug(p)
     args = cli.parse_args(p, argv)
     if args.model_path is None and not (args.val and args.run):
         p.error("give --model_path, or --val and --run")

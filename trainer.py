@@ -5,7 +5,6 @@ The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/, <
 config's name, tagged with the settings that differ from the config file's (e.g.
 base_w2vv_lstm_size256). A finished run (its model.json exists) is skipped unless --overwrite 1,
 and only when it was made with the same settings."""
-import argparse
 import os
 import sys
 
@@ -15,12 +14,12 @@ from w2vv.cli import log, quiet_tensorflow, run
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("train", help="training collection, e.g. cococntrain")
     p.add_argument("val", help="validation collection (picks the best epoch), e.g. cococnval")
     p.add_argument("test", help="test collection, e.g. cococntest")
     cli.add_rootpath(p)
-    cli.add_config(p, "--model_config")
+    cli.add_config(p)
     p.add_argument("--config_dir", default=None, help="folder of config files (default: w2vv_configs/)")
     cli.add_config_overrides(p)
     cli.add_overwrite(p)
@@ -36,7 +35,6 @@ def parse_args(argv):
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
     cli.add_wait(p)
     cli.add_languages(p)
-    cli.add_debug(p)
     return cli.parse_args(p, argv)
 
 

@@ -19,13 +19,13 @@ Every variant is written from the original with OpenCC (``tools/chinese_variants
   no_known_word                      sentences  originals of which the model knows no word
 The search is the Chinese model's direct route (``cm``) over the model's whole image gallery.
 """
-import argparse
 import os
 import sys
 import unicodedata
 
 from tools.chinese_variants import VARIANTS, make_variant, opencc_converter, read_sentences
-from w2vv.cli import add_debug, quiet_tensorflow, run
+from w2vv import cli
+from w2vv.cli import quiet_tensorflow, run
 from w2vv.languages import OPENCC_CONFIGS
 from w2vv.text import Tokenizer
 
@@ -88,13 +88,12 @@ def same_top_k(model_path, sentences, variants, k, normalize):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.parser(__doc__, raw=True)
     p.add_argument("sentences", help="id<TAB>sentence file of raw simplified Chinese")
     p.add_argument("--model_path", default=None,
                    help="Chinese checkpoint folder (default: the demo's w2vv_attention_ctl)")
     p.add_argument("--k", type=int, default=5, help="top-k compared (5)")
-    add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     args.model_path = args.model_path or demo_model()
     quiet_tensorflow()
     sentences = read_sentences(args.sentences)

@@ -69,7 +69,7 @@ def test_tf32_and_mixed_need_a_gpu_in_one_line(tmp_path_factory):
     root = make_small_root(tmp_path_factory, "precision", vocabularies_of=("cococntrain",))
     for precision in ("tf32", "mixed"):
         result = run_main("trainer.py", "cococntrain", "cococnval", "cococntest", "--rootpath", root,
-                          "--model_config", "w2vv_attention_ctl", "--max_epochs", "1",
+                          "--config", "w2vv_attention_ctl", "--max_epochs", "1",
                           "--config_overrides", f"lstm_size=8,n_layers=0-16-feat,precision={precision}")
         assert f"precision {precision}: needs a GPU" in one_error_line(result)
     assert not list(root.glob("cococntrain/cv_keras/*/*/*precision*/model.json"))
@@ -205,7 +205,7 @@ def test_a_run_interrupted_on_another_backend_stops_in_one_line_unless_overwritt
     from tests.helpers import make_small_root
     from w2vv import layout
     root = make_small_root(tmp_path_factory, "resume_backend", vocabularies_of=("cococntrain",))
-    args = ("cococntrain", "cococnval", "cococntest", "--rootpath", str(root), "--model_config", "w2vv_attention_ctl",
+    args = ("cococntrain", "cococnval", "cococntest", "--rootpath", str(root), "--config", "w2vv_attention_ctl",
             "--config_overrides", "lstm_size=8,n_layers=0-16-feat,batch_size=20", "--max_epochs", "1", "--seed", "0")
     assert run_main("trainer.py", *args).returncode == 0
     folder = next(root.glob("cococntrain/cv_keras/cococnval/w2vv_trainer.py/*"))

@@ -60,7 +60,7 @@ def rewrite_features(root, drop=None, dim=16):
 
 
 def train_args(root, *extra):
-    return [TRAIN, VAL, TEST, "--rootpath", str(root), "--model_config", "w2vv_attention_ctl",
+    return [TRAIN, VAL, TEST, "--rootpath", str(root), "--config", "w2vv_attention_ctl",
             "--max_epochs", "1", "--batch_size", "10", "--config_overrides", SMALL_MODEL, *extra]
 
 

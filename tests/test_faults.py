@@ -76,13 +76,15 @@ def test_settings_module_lists_the_run_name_and_overrides(tmp_path):
     assert "overrides=lstm_size=256,normalize_zh=1\n" in text and "zh_test=cococntest\n" in text
 
 
-def test_the_query_roles_former_names_are_read_with_a_one_line_note(tmp_path, capsys):
+def test_the_query_roles_former_names_are_read_from_an_ini_with_a_one_line_note(tmp_path, capsys):
     ini = write_ini(tmp_path / "old.ini", f"rootpath = {tmp_path}\nzh_train = mytrain\nquery_test = mytest\n")
     values = settings.read_settings(str(ini))
     assert (values["query_train"], values["query_test"], values["query_val"]) == ("mytrain", "mytest", "cococnval")
     assert capsys.readouterr().err == f"{ini}:3: note: zh_train is now called query_train (read as such)\n"
-    args = cli_parser_with_collections().parse_args(["--zh_train", "a", "--query_test", "b"])
+    args = cli_parser_with_collections().parse_args(["--query_train", "a", "--query_test", "b"])
     assert (args.query_train, args.query_val, args.query_test) == ("a", "cococnval", "b")
+    with pytest.raises(InputError, match=r"^--zh_train is now --query_train \("):  # a flag's former name
+        cli_parser_with_collections().parse_args(["--zh_train", "a"])
 
 
 def cli_parser_with_collections():
@@ -138,7 +140,7 @@ def test_a_second_trainer_on_the_same_run_stops_with_one_line(tmp_path, capsys):
     holder = hold(path)
     try:
         status = cli.run(trainer.main, ["cococntrain", "cococnval", "cococntest", "--rootpath", str(root),
-                                        "--model_config", "base_w2vv", "--max_epochs", "1", "--batch_size", "10",
+                                        "--config", "base_w2vv", "--max_epochs", "1", "--batch_size", "10",
                                         "--config_overrides", SMALL_MODEL])
         assert status == 1
         err = capsys.readouterr().err.strip()
@@ -238,7 +240,7 @@ def test_a_full_disk_for_real_then_the_same_command_after_freeing_space(small_di
 def test_training_logs_a_line_per_epoch_when_not_on_a_terminal(small_root, tmp_path):
     root = copy_root(small_root, tmp_path)
     build_vocab(root, "cococntrain")
-    done = run_main("trainer.py", "cococntrain", "cococnval", "cococntest", "--rootpath", root, "--model_config",
+    done = run_main("trainer.py", "cococntrain", "cococnval", "cococntest", "--rootpath", root, "--config",
                     "base_w2vv", "--max_epochs", "2", "--batch_size", "10", "--config_overrides", SMALL_MODEL)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "\r" not in done.stdout and "\x1b[" not in done.stdout and "━" not in done.stdout

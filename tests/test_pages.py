@@ -94,12 +94,12 @@ def test_embedded_page_carries_its_pictures(run_root):
 def test_report_page_command_writes_the_page_and_fails_in_one_line(run_root):
     root = run_root[0]
     done = subprocess.run([sys.executable, str(REPO / "report_page.py"), TRAIN, TEST, "--rootpath", str(root),
-                           "--config", RUN, "--n", "5"], capture_output=True, text=True, cwd=REPO)
+                           "--run", RUN, "--n", "5"], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert os.path.isfile(os.path.join(layout.similarity_dir(str(root), TEST, TRAIN, RUN), RESULTS_PAGE))
     assert "5 queries" in done.stdout
     missing = subprocess.run([sys.executable, str(REPO / "report_page.py"), TRAIN, TEST, "--rootpath", str(root),
-                              "--config", "no_such_run"], capture_output=True, text=True, cwd=REPO)
+                              "--run", "no_such_run"], capture_output=True, text=True, cwd=REPO)
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: ") and "sent.id.score.txt: ranking file not found" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1

@@ -233,19 +233,19 @@ def check_results_folder(folder, n_items):
 def test_cl_fusion_and_report_scripts_end_to_end(tmp_path):
     root = tmp_path / "VisualSearch"
     write_tiny_root(root)
-    done = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG)
+    done = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG)
     assert done.returncode == 0, done.stderr
     for split in ("cococnval", "cococntest"):
         check_results_folder(cl_dir(root, CONFIG, split), n_items=8)
 
-    done = run_script("fuse.py", "--rootpath", root, "--config", CONFIG)
+    done = run_script("fuse.py", "--rootpath", root, "--run", CONFIG)
     assert done.returncode == 0, done.stderr
     weights = {(Path(clm_dir(root, CONFIG, split)) / "weight.txt").read_text()
                for split in ("cococnval", "cococntest")}
     assert len(weights) == 1 and weights.pop().startswith("w: 0.")
     clm_test = check_results_folder(clm_dir(root, CONFIG, "cococntest"), n_items=8)
 
-    done = run_script("report.py", "--rootpath", root, CONFIG)
+    done = run_script("report.py", "--rootpath", root, "--run", CONFIG)
     assert done.returncode == 0, done.stderr
     cl, cm = (read_metrics(Path(f(root, CONFIG, "cococntest")) / "metrics.json")["mir"] for f in (cl_dir, cm_dir))
     assert done.stdout.splitlines() == ["model                 CL     CM     CLM",
@@ -256,16 +256,16 @@ def test_cl_fusion_and_report_scripts_end_to_end(tmp_path):
 def test_scripts_skip_finished_splits_unless_overwrite(tmp_path):
     root = tmp_path / "VisualSearch"
     write_tiny_root(root)
-    first = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--splits", "val")
+    first = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG, "--splits", "val")
     assert first.returncode == 0
-    again = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG)
+    again = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG)
     assert again.returncode == 0 and "skip cococnval" in again.stdout and "CL cococntest" in again.stdout
-    redo = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--overwrite", "1")
+    redo = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG, "--overwrite", "1")
     assert "skip cococn" not in redo.stdout and redo.stdout.count("CL cococn") == 2
-    assert run_script("fuse.py", "--rootpath", root, "--config", CONFIG).returncode == 0
-    again = run_script("fuse.py", "--rootpath", root, "--config", CONFIG, "--rank_norm", "1")
+    assert run_script("fuse.py", "--rootpath", root, "--run", CONFIG).returncode == 0
+    again = run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1")
     assert "skip fusion" in again.stdout
-    redo = run_script("fuse.py", "--rootpath", root, "--config", CONFIG, "--rank_norm", "1", "--overwrite", "1")
+    redo = run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1", "--overwrite", "1")
     assert redo.returncode == 0 and "CLM w =" in redo.stdout
 
 
@@ -278,11 +278,11 @@ def test_scripts_on_the_original_test_outputs(tmp_path):
             shutil.copytree(original_folder(f"cococn{split}", config), cm_dir(root, config, f"cococn{split}"))
             shutil.copytree(original_folder(f"mscoco2014dev-{split}", config, "mscoco2014dev-train"),
                             en_sent_feat(root, split, config).parent)
-        assert run_script("cross_lingual.py", "--rootpath", root, "--config", config).returncode == 0
-        assert run_script("fuse.py", "--rootpath", root, "--config", config).returncode == 0
+        assert run_script("cross_lingual.py", "--rootpath", root, "--run", config).returncode == 0
+        assert run_script("fuse.py", "--rootpath", root, "--run", config).returncode == 0
         check_results_folder(cl_dir(root, config, "cococntest"), n_items=40)
         check_results_folder(clm_dir(root, config, "cococntest"), n_items=40)
-    done = run_script("report.py", "--rootpath", root, *FIXTURE_CONFIGS, "--out", tmp_path / "table.txt")
+    done = run_script("report.py", "--rootpath", root, "--run", *FIXTURE_CONFIGS, "--out", tmp_path / "table.txt")
     assert done.returncode == 0, done.stderr
     assert [line.split()[0] for line in done.stdout.splitlines()] == ["model", *FIXTURE_CONFIGS]
     for line, config in zip(done.stdout.splitlines()[1:], FIXTURE_CONFIGS):  # CM: the original's own
@@ -305,9 +305,9 @@ def test_a_malformed_sent_feat_line_is_a_one_line_error_naming_file_and_line(tmp
     lines = path.read_text().splitlines()
     lines[2] = lines[2] + " 0.5"
     path.write_text("\n".join(lines) + "\n")
-    done = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG)
+    done = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG)
     assert_clean_error(done, f"{path}:3:")
-    debug = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--debug")
+    debug = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG, "--debug")
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
@@ -316,29 +316,29 @@ def test_cl_with_other_images_in_the_two_languages_names_both_files(tmp_path):
     write_tiny_root(root)
     en_path = en_sent_feat(root, "test")
     en_path.write_text(en_path.read_text().replace("COCO_test2014_000000000003#0", "COCO_test2014_000000000099#0"))
-    done = run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG, "--splits", "test")
+    done = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG, "--splits", "test")
     assert_clean_error(done, Path(cm_dir(root, CONFIG, "cococntest")) / "sent_feat.txt", en_path)
 
 
 def test_fusion_without_cl_results_names_the_missing_file(tmp_path):
     root = tmp_path / "VisualSearch"
     write_tiny_root(root)
-    done = run_script("fuse.py", "--rootpath", root, "--config", CONFIG)
+    done = run_script("fuse.py", "--rootpath", root, "--run", CONFIG)
     assert_clean_error(done, Path(cl_dir(root, CONFIG, "cococnval")) / "sent.id.score.txt")
 
 
 def test_fusion_of_runs_over_other_images_names_both_files(tmp_path):
     root = tmp_path / "VisualSearch"
     write_tiny_root(root)
-    assert run_script("cross_lingual.py", "--rootpath", root, "--config", CONFIG).returncode == 0
+    assert run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG).returncode == 0
     cm_path = Path(cm_dir(root, CONFIG, "cococnval")) / "sent.id.score.txt"
     cm_path.write_text(cm_path.read_text().replace("COCO_val2014_000000000005 ", "COCO_val2014_000000000077 "))
-    done = run_script("fuse.py", "--rootpath", root, "--config", CONFIG)
+    done = run_script("fuse.py", "--rootpath", root, "--run", CONFIG)
     assert_clean_error(done, cm_path, Path(cl_dir(root, CONFIG, "cococnval")) / "sent.id.score.txt")
 
 
 def test_report_of_a_config_not_run_names_the_missing_file(tmp_path):
     root = tmp_path / "VisualSearch"
-    done = run_script("report.py", "--rootpath", root, "never_trained")
+    done = run_script("report.py", "--rootpath", root, "--run", "never_trained")
     assert_clean_error(done, Path(cl_dir(root, "never_trained", "cococntest")) / "metrics.json")
     assert not (root / "results").exists()

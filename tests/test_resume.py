@@ -28,7 +28,7 @@ def make_root(path):
 
 
 def trainer_args(root):
-    return [TRAIN, VAL, TEST, "--rootpath", str(root), "--model_config", CONFIG, "--seed", "7", "--max_epochs", "6",
+    return [TRAIN, VAL, TEST, "--rootpath", str(root), "--config", CONFIG, "--seed", "7", "--max_epochs", "6",
             "--config_overrides", OVERRIDES]
 
 

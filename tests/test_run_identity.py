@@ -63,7 +63,7 @@ def root(pristine, tmp_path):
 
 
 def train(root, overrides=SMALL_MODEL, *extra):
-    return cli.run(trainer.main, [TRAIN, VAL, TEST, "--rootpath", str(root), "--model_config", CONFIG,
+    return cli.run(trainer.main, [TRAIN, VAL, TEST, "--rootpath", str(root), "--config", CONFIG,
                                   "--max_epochs", "1", "--batch_size", "10", "--config_overrides", overrides, *extra])
 
 

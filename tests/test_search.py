@@ -43,10 +43,10 @@ def trained_root(tmp_path_factory):
         for train in (ZH[0], EN[0]):
             run_script(["build_vocab.py", train, "--rootpath", r], log)
         for (train, val, test), epochs in ((ZH, 15), (EN, 3)):
-            run_script(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG,
+            run_script(["trainer.py", train, val, test, "--rootpath", r, "--config", CONFIG,
                         "--config_overrides", OVERRIDES, "--max_epochs", str(epochs), "--seed", "0"], log)
-        run_script(["cross_lingual.py", "--rootpath", r, "--config", ZH_RUN, "--en_config", EN_RUN], log)
-        run_script(["fuse.py", "--rootpath", r, "--config", ZH_RUN], log)
+        run_script(["cross_lingual.py", "--rootpath", r, "--run", ZH_RUN, "--en_run", EN_RUN], log)
+        run_script(["fuse.py", "--rootpath", r, "--run", ZH_RUN], log)
     return r
 
 

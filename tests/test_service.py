@@ -68,7 +68,7 @@ def own_root(tmp_path_factory):
                         "--cnn", CNN, "--weights", "none", "--image_size", "64"], log)
         for (train, val, test), epochs in ((ZH, 2), (EN, 1)):
             run_script(["build_vocab.py", train, "--rootpath", r], log)
-            run_script(["trainer.py", train, val, test, "--rootpath", r, "--model_config", CONFIG, "--seed", "0",
+            run_script(["trainer.py", train, val, test, "--rootpath", r, "--config", CONFIG, "--seed", "0",
                         "--config_overrides", OVERRIDES, "--max_epochs", str(epochs), "--batch_size", "16"],
                        log)
     return r, test_ids

@@ -40,12 +40,40 @@ def add_rootpath(parser):
     parser.add_argument("--rootpath", required=True, help="the VisualSearch root")
 
 
+def parser(description, raw=False):
+    """A script's argument parser: its ``description`` (``raw``: printed as written) and ``--debug``,
+    the same in every script."""
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter)
+    add_debug(p)
+    return p
+
+
+class _Retired(argparse.Action):
+    """A flag's former name: used, it stops with one line naming the flag to use instead."""
+
+    def __init__(self, option_strings, dest, instead, **kwargs):
+        super().__init__(option_strings, argparse.SUPPRESS, nargs="?", help=argparse.SUPPRESS, **kwargs)
+        self.instead = instead
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise InputError(f"{option_string} is now {self.instead} ({parser.prog} --help)")
+
+
+def retire(parser, former, instead):
+    """``former``, a flag this script no longer takes, answered with one line naming ``instead``."""
+    parser.add_argument(former, action=_Retired, instead=instead)
+
+
 def add_collections(parser, *roles):
-    """The collections of ``roles`` (``--en_train``, ``--query_test``…; ``--zh_test``…: former names, still read)."""
+    """The collections of ``roles`` (``--en_train``, ``--query_test``…); a former name (``--zh_test``…)
+    stops with one line naming the new one."""
     former = {new: old for old, new in FORMER_ROLES.items()}
     for role in roles:
-        parser.add_argument(f"--{role}", *([f"--{former[role]}"] if role in former else []), dest=role,
-                            default=DEFAULT_COLLECTIONS[role], help=f"{ROLE_HELP[role]} (default %(default)s)")
+        parser.add_argument(f"--{role}", dest=role, default=DEFAULT_COLLECTIONS[role],
+                            help=f"{ROLE_HELP[role]} (default %(default)s)")
+        if role in former:
+            retire(parser, f"--{former[role]}", f"--{role}")
 
 
 def _checked_declarations(text):
@@ -68,23 +96,30 @@ def add_languages(parser):
 RUN_HELP = "run name: the config's (e.g. w2vv_attention_ctl), tagged when trained with other settings"
 
 
-def add_config(parser, *former, required=True):
-    """``--config NAME``: a config of ``w2vv_configs/`` (or a path to a ``.py``), what a run starts from.
-    ``former``: the option's earlier names in this script, still read."""
-    parser.add_argument("--config", *former, dest="config", required=required, metavar="CONFIG",
+def add_config(parser, required=True):
+    """``--config NAME``: a config of ``w2vv_configs/`` (or a path to a ``.py``), what a run starts from, in
+    every script (``--model_config``, its former name, stops with one line)."""
+    parser.add_argument("--config", required=required, metavar="CONFIG",
                         help="model config: w2vv_configs/NAME.py, or a path to a .py")
+    retire(parser, "--model_config", "--config")
 
 
-def add_run(parser, *former, option="--run", required=True, help=RUN_HELP):
+def add_run(parser, option="--run", required=True, help=RUN_HELP):
     """``--run NAME``: a trained run, by its name (``python -m w2vv.settings --run_name INI CONFIG`` prints
-    the one do_all.sh uses). ``former``: the option's earlier names in this script, still read."""
-    parser.add_argument(option, *former, dest=option[2:], required=required, metavar="RUN", help=help)
+    the one do_all.sh uses), in every script; ``--config`` there, its former name, stops with one line
+    (``--config`` is a model config everywhere)."""
+    parser.add_argument(option, dest=option[2:], required=required, metavar="RUN", help=help)
+    retire(parser, {"--run": "--config", "--en_run": "--en_config"}.get(option, "--" + option[2:] + "_config"), option)
 
 
-def parse_args(parser, argv):
-    """``parser.parse_args(argv)``, then what the arguments declare for the whole process: the
-    collections' languages (``--languages``, ``add_languages``)."""
-    args = parser.parse_args(argv)
+def parse_args(parser, argv, stray=""):
+    """``parser.parse_args(argv)``, with an argument the script does not take (a positional of a former
+    spelling) stopped in one line (``stray``: what to give instead); then what the arguments declare for
+    the whole process: the collections' languages (``--languages``, ``add_languages``)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise InputError(f"{parser.prog}: unexpected argument {unknown[0]!r}{' (' + stray + ')' if stray else ''}"
+                         f"; see {parser.prog} --help")
     if hasattr(args, "languages"):
         languages.declare(args.languages)
     return args

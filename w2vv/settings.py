@@ -8,16 +8,15 @@ assignments for ``do_all.sh``, with the run name (``runs.run_name``), the config
 the trainer gets, the stop-word list of each training collection's language
 (``stopwords_of_query_train``, ``stopwords_of_en_train``) and the results table's path
 (``results_file``, relative to the root); ``--run_name``: the run name alone."""
-import argparse
 import difflib
 import os
 import re
 import shlex
 import sys
 
-from . import languages, layout
+from . import cli, languages, layout
 from .backend import DISTRIBUTIONS
-from .cli import add_debug, run
+from .cli import run
 from .config import PRECISIONS, parse_overrides
 from .download import ARCHIVES
 from .errors import InputError
@@ -174,12 +173,11 @@ def shell_assignments(settings, config):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = cli.parser(__doc__)
     p.add_argument("ini", help="the settings file")
     p.add_argument("config", help="model config (w2vv_configs/NAME.py or a .py path)")
     p.add_argument("--run_name", action="store_true", help="print the run name only")
-    add_debug(p)
-    args = p.parse_args(argv)
+    args = cli.parse_args(p, argv)
     settings = read_settings(args.ini)
     if args.run_name:
         print(ini_run(settings, args.config)[1])

@@ -1,0 +1,87 @@
+"""One meaning per flag: ``--config`` is a model config and ``--run`` a trained run in every script; a
+former name or a former positional stops with one line naming the flag to use; every script has
+``--debug`` from ``w2vv.cli``. And the code's shape: no import circle in ``w2vv/``, no function over
+60 lines in ``w2vv/`` and the scripts."""
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, run_main
+
+SCRIPTS = sorted(p.name for p in REPO.glob("*.py"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["trainer.py", "a", "b", "c", "--rootpath", "/", "--model_config", "base_w2vv"],
+     "--model_config is now --config"),
+    (["tester.py", "a", "b", "--rootpath", "/", "--model_config", "base_w2vv"], "--model_config is now --run"),
+    (["cross_lingual.py", "--rootpath", "/", "--config", "base_w2vv"], "--config is now --run"),
+    (["cross_lingual.py", "--rootpath", "/", "--run", "x", "--en_config", "base_w2vv"], "--en_config is now --en_run"),
+    (["fuse.py", "--rootpath", "/", "--config", "base_w2vv"], "--config is now --run"),
+    (["report_page.py", "a", "b", "--rootpath", "/", "--config", "base_w2vv"], "--config is now --run"),
+    (["report.py", "--rootpath", "/", "base_w2vv"], "unexpected argument 'base_w2vv' (the runs are --run RUN"),
+    (["check_root.py", "--rootpath", "/", "base_w2vv"], "unexpected argument 'base_w2vv' (the config is --config"),
+    (["build_vocab.py", "cococntrain", "--rootpath", "/", "--zh_train", "x"], "unexpected argument '--zh_train'"),
+])
+def test_a_former_flag_stops_with_one_line_naming_the_new_one(args, message):
+    done = run_main(*args)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_every_script_takes_its_arguments_from_cli():
+    """Each script's parser is ``cli.parser`` (with ``--debug``); none builds one by hand."""
+    for name in SCRIPTS:
+        text = (REPO / name).read_text(encoding="utf-8")
+        if "def main(" not in text or "argparse.ArgumentParser(" in text:
+            assert "argparse.ArgumentParser(" not in text, name
+            continue
+        assert "cli.parser(" in text, name
+
+
+def _imports(module_path, package_root):
+    """The ``w2vv`` modules that a module imports at its top level (not inside functions)."""
+    tree = ast.parse(module_path.read_text(encoding="utf-8"))
+    package = ".".join(module_path.relative_to(package_root.parent).with_suffix("").parts[:-1])
+    out = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+                else node.module
+            names = [f"{base}.{a.name}" for a in node.names]
+            out |= {n if (package_root.parent / (n.replace(".", "/") + ".py")).exists() else base for n in names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return {m for m in out if m.startswith("w2vv")}
+
+
+def test_no_import_circle_in_the_package():
+    root = REPO / "w2vv"
+    graph = {".".join(p.relative_to(REPO).with_suffix("").parts): _imports(p, root) for p in root.rglob("*.py")}
+
+    def visit(module, path):
+        assert module not in path, " -> ".join(path[path.index(module):] + [module])
+        for other in graph.get(module, ()):
+            visit(other, path + [module])
+
+    for module in graph:
+        visit(module, [])
+
+
+def test_no_function_over_60_lines():
+    files = [*REPO.glob("*.py"), *(REPO / "w2vv").rglob("*.py")]
+    long = [f"{Path(f).relative_to(REPO)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for f in files for node in ast.walk(ast.parse(f.read_text(encoding="utf-8")))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60]
+    assert not long, long
+
+
+def test_the_docs_name_no_former_flag():
+    docs = [REPO / "README.md", *(REPO / "docs").glob("*.md"), REPO / "do_all.sh", REPO / "Makefile"]
+    former = re.compile(r"--model_config|--en_config|--zh_(train|val|test)\b")
+    hits = [f"{d.name}: {line.strip()}" for d in docs for line in d.read_text(encoding="utf-8").splitlines()
+            if former.search(line) and " is now " not in line]  # the troubleshooting table names them
+    assert not hits, hits
