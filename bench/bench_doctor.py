@@ -93,7 +93,7 @@ def main():
         for _ in range(args.repeats):
             t0 = time.time()
             result = subprocess.run([sys.executable, os.path.join(REPO, "check_root.py"), "--rootpath", root,
-                                     "w2vv_attention_ctl"], capture_output=True, text=True)
+                                     "--config", "w2vv_attention_ctl"], capture_output=True, text=True)
             times.append(time.time() - t0)
             status = result.returncode
         print("# " + result.stdout.replace("\n", "\n# ").rstrip("# "), flush=True)

@@ -30,7 +30,7 @@ def root(pristine, tmp_path):
 
 def doctor(root, capsys, *extra):
     """(exit status, {what: (status, detail, fix)}, printed table) of check_root.py on ``root``."""
-    status = check_root.main(["--rootpath", str(root), CONFIG, "--config_overrides", SMALL_MODEL, *extra])
+    status = check_root.main(["--rootpath", str(root), "--config", CONFIG, "--config_overrides", SMALL_MODEL, *extra])
     out = capsys.readouterr().out
     rows, last = {}, None
     for line in out.splitlines()[1:-1]:

@@ -57,7 +57,7 @@ class _Retired(argparse.Action):
         self.instead = instead
 
     def __call__(self, parser, namespace, values, option_string=None):
-        raise InputError(f"{option_string} is now {self.instead} ({parser.prog} --help)")
+        raise InputError(f"{option_string} is now {self.instead} (see --help)")
 
 
 def retire(parser, former, instead):
@@ -118,8 +118,7 @@ def parse_args(parser, argv, stray=""):
     the whole process: the collections' languages (``--languages``, ``add_languages``)."""
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        raise InputError(f"{parser.prog}: unexpected argument {unknown[0]!r}{' (' + stray + ')' if stray else ''}"
-                         f"; see {parser.prog} --help")
+        raise InputError(f"unexpected argument {unknown[0]!r}{' (' + stray + ')' if stray else ''}; see --help")
     if hasattr(args, "languages"):
         languages.declare(args.languages)
     return args

@@ -51,7 +51,7 @@ DEFAULTS = dict(
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"
 FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image feature's dimension
 OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
-OPTIMIZER_IMPLS = ("keras2", "keras3")
+OPTIMIZER_IMPLS = ("keras2", "keras3", "torch")  # torch: the W2VV++ and SEA codes' RMSprop
 PRECISIONS = ("float32", "tf32", "mixed")  # w2vv.backend.use_precision
 
 
@@ -120,7 +120,7 @@ def _check(cfg, path):
         raise InputError(f"{path}: loss_fun {cfg.loss_fun!r} unknown (expected one of {', '.join(LOSSES)})")
     if cfg.optimizer not in OPTIMIZERS:
         raise InputError(f"{path}: optimizer {cfg.optimizer!r} unknown (expected one of {', '.join(OPTIMIZERS)})")
-    if cfg.optimizer_impl not in (*OPTIMIZER_IMPLS, "torch"):
+    if cfg.optimizer_impl not in OPTIMIZER_IMPLS:
         raise InputError(f"{path}: optimizer_impl {cfg.optimizer_impl!r} unknown (expected 'keras2', 'keras3' "
                          f"or 'torch')")
     if cfg.optimizer_impl == "torch" and cfg.optimizer != "rmsprop":

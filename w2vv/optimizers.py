@@ -170,7 +170,14 @@ def original_settings(cfg):
 def make_optimizer(cfg):
     """The optimizer ``cfg`` names, with the original's settings and clipping. ``optimizer_impl``:
     ``keras2`` (default) takes Keras 2.2.4's step; ``keras3`` Keras 3's own optimizer of that name with
-    the same settings (``clipnorm`` per gradient, ε inside the root, no ``decay``)."""
+    the same settings (``clipnorm`` per gradient, ε inside the root, no ``decay``); ``torch`` the published
+    W2VV++ and SEA codes' step, torch's RMSprop after ``clip_grad_norm_`` (w2vv.torch_optimizers), its α, ε
+    and max_norm the config's ``rho``, ``epsilon`` and ``clipnorm``."""
+    if cfg.optimizer_impl == "torch":
+        from .torch_optimizers import TorchRMSprop
+        if cfg.optimizer != "rmsprop":
+            raise ValueError(f"optimizer_impl 'torch' has RMSprop only, not {cfg.optimizer!r}")
+        return TorchRMSprop(cfg.lr, alpha=cfg.rho, eps=cfg.epsilon, max_norm=cfg.clipnorm)
     settings = original_settings(cfg)
     if cfg.optimizer_impl == "keras2":
         return KERAS2[cfg.optimizer](cfg.lr, clipnorm=cfg.clipnorm, **settings)
