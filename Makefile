@@ -55,11 +55,11 @@ demo-ja: venv-ja
 PYTEST_WORKERS ?= 2
 
 # The tests that run again on every other backend whose venv exists (make venv-jax, venv-torch): the
-# replay of the original's steps, the original's checkpoints, data parallelism, the backend rules and
+# replay of the original's steps and of W2VV++'s and SEA's, the original's checkpoints, data parallelism, the backend rules and
 # a one-epoch do_all.sh (test_backends.py); on JAX also the pipeline's learning (PyTorch runs eagerly:
 # too slow for it on a CPU)
-BACKEND_TESTS_torch := tests/test_optimizers.py tests/test_original_checkpoints.py tests/test_distribute.py \
-	tests/test_backends.py
+BACKEND_TESTS_torch := tests/test_optimizers.py tests/test_family_replay.py tests/test_original_checkpoints.py \
+	tests/test_distribute.py tests/test_backends.py
 BACKEND_TESTS_jax := $(BACKEND_TESTS_torch) tests/test_pipeline.py
 backend_tests = if [ -x $(VENV)-$(1)/bin/python ]; then echo "== KERAS_BACKEND=$(1) ($(VENV)-$(1))"; \
 	KERAS_BACKEND=$(1) $(VENV)-$(1)/bin/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile \
