@@ -1,0 +1,68 @@
+"""compare.py: mean ± sd over seeds and the paired bootstrap interval, on result folders written here."""
+import numpy as np
+import pytest
+
+from tests.helpers import run_main
+from w2vv import comparison, layout, runs
+from w2vv.fusion_runs import cl_dir, clm_dir, cm_dir
+from w2vv.ranking import write_ranking
+
+QUERY_TRAIN, QUERY_VAL, QUERY_TEST = "cococntrain", "cococnval", "cococntest"
+IMAGES = [f"img{i:02d}" for i in range(8)]
+QUERIES = [f"{img}#{k}" for img in IMAGES for k in range(2)]
+
+
+def write_run(root, run, quality, seed, rng):
+    """The three result folders of ``run`` in ``root``: each query's own image scores ``quality`` above noise."""
+    for folder in (cl_dir, cm_dir, clm_dir):
+        scores = rng.normal(size=(len(QUERIES), len(IMAGES)))
+        scores[np.arange(len(QUERIES)), [IMAGES.index(q.split("#")[0]) for q in QUERIES]] += quality
+        out = folder(str(root), run, QUERY_TEST, QUERY_TRAIN)
+        write_ranking(f"{out}/{layout.RANKING_FILE}", QUERIES, IMAGES, scores)
+    checkpoint = layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, run)
+    runs.save_record(checkpoint, run, {"seed": seed})
+
+
+@pytest.fixture
+def roots(tmp_path):
+    rng = np.random.default_rng(0)
+    out = []
+    for seed in range(3):
+        root = tmp_path / f"seed{seed}"
+        write_run(root, "good", 3.0, seed, rng)
+        write_run(root, "poor", 0.0, seed, rng)
+        out.append(root)
+    return out
+
+
+def test_the_summary_is_the_mean_and_sd_of_the_seeds_figures(roots):
+    figures = comparison.route_figures(roots, "good", "CM", QUERY_TEST, QUERY_TRAIN)
+    per_seed = [comparison.per_query(cm_dir(str(r), "good", QUERY_TEST, QUERY_TRAIN))[1]["mir"].mean() for r in roots]
+    mean, sd = comparison.summary(figures)["mir"]
+    assert mean == pytest.approx(np.mean(per_seed)) and sd == pytest.approx(np.std(per_seed, ddof=1))
+
+
+def test_a_paired_difference_of_a_run_with_itself_is_zero_and_of_a_better_one_positive(roots):
+    good, poor = (comparison.route_figures(roots, run, "CLM", QUERY_TEST, QUERY_TRAIN) for run in ("good", "poor"))
+    same = comparison.paired_difference(good, good, draws=500)
+    assert all(values == (0.0, 0.0, 0.0) for values in same.values())
+    better = comparison.paired_difference(good, poor, draws=2000)
+    mean, low, high = better["mir"]
+    assert 0 < low < mean < high and mean == pytest.approx((good.values["mir"] - poor.values["mir"]).mean())
+
+
+def test_compare_prints_both_tables(roots, tmp_path):
+    out = tmp_path / "table.txt"
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor", "--paired", "good", "poor",
+                    "--draws", "500", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "mean ± sd over 3 seed(s)" in done.stdout and "good − poor: paired difference" in done.stdout
+    assert out.read_text(encoding="utf-8") == done.stdout
+    assert len([line for line in done.stdout.splitlines() if line.count(" ± ") == 4]) == 6  # 2 runs × 3 routes
+
+
+def test_the_same_seed_in_two_roots_stops_in_one_line(roots):
+    runs.save_record(layout.checkpoint_dir(str(roots[1]), QUERY_TRAIN, QUERY_VAL, "good"), "good", {"seed": 0})
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and "run good was trained with seed 0, as in" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -1,0 +1,102 @@
+"""Runs compared as a reviewer would (``compare.py``): each run's test figures of CL, CM and CLM as the
+mean ± standard deviation over its seeds, and the paired difference of two runs with a 95% bootstrap
+interval over queries and seeds.
+
+A seed is a root: the same run trained in several roots (copies of one, ``cp -al``, each with its own
+``seed`` in the ini) gives one result folder per seed. Per query, a route's figures are those of the
+test table (``w2vv.metrics.retrieval_metrics``): the inverse rank of the query's image (its mean is mIR)
+and whether the image is in the top 1, 5, 10; they are read from the route's ``sent.id.score.txt``.
+
+The interval of a difference A − B: ``draws`` times, seeds and queries are drawn with replacement
+(seed i of A paired with seed i of B, the same queries for both) and the mean difference over the
+drawn seeds × queries is taken; the interval holds the middle 95% of those means."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import layout
+from .errors import InputError
+from .fusion_runs import cl_dir, clm_dir, cm_dir
+from .metrics import first_relevant_ranks
+from .ranking import read_ranking, relevance
+
+ROUTES = {"CL": cl_dir, "CM": cm_dir, "CLM": clm_dir}
+METRICS = ("mir", "r1", "r5", "r10")
+METRIC_NAMES = {"mir": "mIR", "r1": "R@1", "r5": "R@5", "r10": "R@10"}
+
+
+@dataclass
+class RouteFigures:
+    """One route of one run: per seed, per query, each metric (``values[metric]``: seeds × queries)."""
+    query_ids: list
+    values: dict
+
+
+def per_query(folder):
+    """(query ids, {metric: (queries,) array}) of a results folder's ``sent.id.score.txt``."""
+    query_ids, image_ids, scores = read_ranking(f"{folder}/{layout.RANKING_FILE}")
+    ranks = first_relevant_ranks(scores, relevance(query_ids, image_ids)).astype(np.float64)
+    return query_ids, {"mir": 1.0 / ranks, "r1": ranks <= 1, "r5": ranks <= 5, "r10": ranks <= 10}
+
+
+def route_figures(roots, run, route, query_test, query_train):
+    """The ``RouteFigures`` of ``run``'s ``route`` over the seeds ``roots``; InputError when a seed ranks
+    other queries than the first."""
+    seeds = [(root, *per_query(ROUTES[route](root, run, query_test, query_train))) for root in roots]
+    first_root, query_ids, _ = seeds[0]
+    for root, ids, _ in seeds[1:]:
+        if ids != query_ids:
+            raise InputError(f"{ROUTES[route](root, run, query_test, query_train)}: ranks other queries than "
+                             f"{ROUTES[route](first_root, run, query_test, query_train)}")
+    values = {m: np.stack([np.asarray(figures[m], np.float64) for _, _, figures in seeds]) for m in METRICS}
+    return RouteFigures(query_ids, values)
+
+
+def summary(figures):
+    """{metric: (mean over seeds, standard deviation over seeds)} of one route (sd 0 for one seed)."""
+    out = {}
+    for metric, table in figures.values.items():
+        per_seed = table.mean(axis=1)
+        out[metric] = (float(per_seed.mean()), float(per_seed.std(ddof=1)) if len(per_seed) > 1 else 0.0)
+    return out
+
+
+def paired_difference(a, b, draws=10000, seed=0, chunk=1000):
+    """{metric: (A − B mean, 2.5th and 97.5th percentile of the bootstrap means)} of two runs' figures
+    of one route (``RouteFigures`` with the same seeds count and queries)."""
+    if a.query_ids != b.query_ids:
+        raise InputError("the two runs rank other queries: compare runs tested on the same collection")
+    rng = np.random.default_rng(seed)
+    n_seeds, n_queries = a.values["mir"].shape
+    means = {m: [] for m in METRICS}
+    for start in range(0, draws, chunk):
+        size = min(chunk, draws - start)
+        seed_counts = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=size)
+        query_counts = rng.multinomial(n_queries, np.full(n_queries, 1 / n_queries), size=size)
+        for m in METRICS:
+            difference = a.values[m] - b.values[m]
+            means[m].append(np.einsum("bs,sq,bq->b", seed_counts, difference, query_counts) / (n_seeds * n_queries))
+    return {m: (float((a.values[m] - b.values[m]).mean()), *np.percentile(np.concatenate(means[m]), [2.5, 97.5]))
+            for m in METRICS}
+
+
+def format_summary(rows, n_seeds):
+    """The table of ``rows`` ((run, route, ``summary``) triples)."""
+    width = max(len(run) for run, _, _ in rows) + 2
+    lines = [f"test figures, mean ± sd over {n_seeds} seed(s)",
+             "run".ljust(width) + "route  " + "".join(METRIC_NAMES[m].ljust(16) for m in METRICS).rstrip()]
+    for run, route, figures in rows:
+        cells = "".join(f"{figures[m][0]:.3f} ± {figures[m][1]:.3f}".ljust(16) for m in METRICS)
+        lines.append(run.ljust(width) + route.ljust(7) + cells.rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def format_differences(run_a, run_b, rows, n_seeds, n_queries, draws):
+    """The paired differences of ``rows`` ((route, ``paired_difference``) pairs)."""
+    lines = [f"{run_a} − {run_b}: paired difference, 95% bootstrap interval over {n_seeds} seed(s) × "
+             f"{n_queries} queries ({draws} draws)", "route  metric  difference  interval"]
+    for route, differences in rows:
+        for m in METRICS:
+            mean, low, high = differences[m]
+            lines.append(f"{route.ljust(7)}{METRIC_NAMES[m].ljust(8)}{mean:+.3f}      [{low:+.3f}, {high:+.3f}]")
+    return "\n".join(lines) + "\n"
