@@ -135,7 +135,10 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "images/s" in done.stdout and "7 images -> " in done.stdout and "1 skipped" in done.stdout
     (tmp_path / "empty").mkdir()
-    for bad_args, message in [([str(photos), *args], "features already extracted (--overwrite"),
+    again = run_main("extract_features.py", photos, *args)  # the same images and settings: skipped
+    assert again.returncode == 0 and "features already extracted, skipped" in again.stdout, again.stderr
+    for bad_args, message in [([str(photos), *args, "--image_size", str(SIZE + 8)],
+                               "features already extracted, from other images or with other settings (--overwrite"),
                               ([str(tmp_path / "empty"), *args], "empty: no image files"),
                               ([str(tmp_path / "nowhere"), *args], "nowhere: image folder not found"),
                               ([str(photos), *args[:4], "--cnn", "resnet999"], "--cnn resnet999: not a network"),

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import layout
 from .atomic import atomic_path, write_text
-from .bigfile import write_bigfile
+from .bigfile import BigFile, write_bigfile
 from .errors import InputError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
@@ -43,6 +43,7 @@ THUMBNAIL_SIZE = 256
 CHUNK_IMAGES = 512       # images per saved chunk of work
 PARTS_SUFFIX = ".parts"
 SKIPPED_FILE = "skipped.txt"
+EXTRACTION_FILE = "extraction.json"  # what a finished extraction was made from: its images, network, settings
 
 
 def load_network(cnn, weights, image_size=None):
@@ -184,8 +185,9 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     feature = feature or feature_name(cnn, weights)
     feature_dir = layout.feature_dir(root, feature, collection)
     parts_dir = feature_dir + PARTS_SUFFIX
+    record = _plan(images, cnn, weights, image_size, chunk_images=None)
     if os.path.isdir(feature_dir) and not os.path.isdir(parts_dir) and not overwrite:
-        raise InputError(f"{feature_dir}: features already extracted (--overwrite to extract them again)")
+        return _already_extracted(feature_dir, record, log)
     model, preprocess, size = load_network(cnn, weights, image_size)
     dim = int(model.output_shape[-1])
     parts = _Parts(parts_dir, _plan(images, cnn, weights, size, chunk_images), log)
@@ -217,8 +219,27 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
             if after_chunk is not None:
                 after_chunk(i)
     seconds = time.perf_counter() - started
-    return _finish(parts, len(chunks), feature_dir, root, collection, dim, log,
-                   dict(images_per_s=n_todo / seconds if n_todo and seconds > 0 else None))
+    summary = _finish(parts, len(chunks), feature_dir, root, collection, dim, log,
+                      dict(images_per_s=n_todo / seconds if n_todo and seconds > 0 else None))
+    write_text(os.path.join(feature_dir, EXTRACTION_FILE), json.dumps(record) + "\n")
+    return summary
+
+
+def _already_extracted(feature_dir, record, log):
+    """The summary of a feature folder extracted before from the same images with the same network and
+    settings (its ``extraction.json``): skipped, as every stage skips work already done; InputError when
+    it was extracted otherwise (or before extractions were recorded)."""
+    try:
+        with open(os.path.join(feature_dir, EXTRACTION_FILE), encoding="utf-8") as f:
+            same = json.load(f) == record
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        raise InputError(f"{feature_dir}: features already extracted, from other images or with other settings "
+                         f"(--overwrite to extract them again)")
+    features = BigFile(feature_dir)
+    log(f"features already extracted, skipped (--overwrite to extract them again): {feature_dir}")
+    return dict(feature_dir=feature_dir, images=len(features), skipped=None, dim=features.ndims, images_per_s=None)
 
 
 def _extract_chunk(chunk, model, preprocess, size, thumbs, batch_size, pool, batch_done):
