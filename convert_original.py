@@ -17,6 +17,11 @@ def main(argv):
     args = cli.parse_args(p, argv)
     quiet_tensorflow()
     from w2vv.errors import InputError
+    from w2vv.inference import FAMILY_NAMES, model_family  # no Keras: a folder of this project stops before it
+    if os.path.isfile(os.path.join(args.original_folder, "config.json")):
+        family = model_family(args.original_folder)
+        raise InputError(f"{args.original_folder}: a checkpoint of this project (a {FAMILY_NAMES.get(family, family)} "
+                         f"model, family {family!r}), not one of the original W2VV code: nothing to convert")
     from w2vv.original import convert, is_original_checkpoint
     from w2vv.inference import best_weights_file
 

@@ -25,6 +25,8 @@ def parse_args(argv):
 
 
 def run_stage(args):
+    fusion_runs.require_w2vv(args.rootpath, "CL", (args.query_train, args.run),
+                             (args.en_train, args.en_run or args.run))
     pairs = {"val": (args.query_val, args.en_val), "test": (args.query_test, args.en_test)}
     for query_test, en_test in (pairs[split] for split in args.splits):
         out_dir = fusion_runs.cl_dir(args.rootpath, args.run, query_test, args.query_train)

@@ -22,6 +22,7 @@ def parse_args(argv):
 
 
 def run_stage(args):
+    fusion_runs.require_w2vv(args.rootpath, "CLM", (args.query_train, args.run))
     test_dir = fusion_runs.clm_dir(args.rootpath, args.run, args.query_test, args.query_train)
     inputs = fusion_runs.clm_inputs(args.rootpath, args.run, args.query_val, args.query_test, args.query_train)
     if is_done(test_dir) and not args.overwrite and runs.inputs_unchanged(test_dir, inputs):

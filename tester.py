@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Test a trained W2VV model on a collection (docs/method.md#testing-a-model-cm); the model folder may also be a
-checkpoint folder of the original code (Keras 2.2.4 model.json + epoch_K.h5).
+checkpoint folder of the original code (Keras 2.2.4 model.json + epoch_K.h5), or of a successor (W2VV++, SEA: the
+sentence vectors are its text tower's, an image's score the dot product with its image tower's vector).
 
 Writes <root>/<test>/SimilarityIndex/<train>/<config>/sent_feat.txt and, for Chinese
 collections (or with --evaluate 1), sent.id.score.txt, mir.txt and metrics.json."""

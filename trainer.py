@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Train a W2VV model (docs/method.md#the-training-rule), then test its best epoch on the val and test collections.
+"""Train a W2VV model (docs/method.md#the-training-rule), or one of its successors (a config of family 'w2vvpp'
+or 'sea': W2VV++, SEA, by their published rule), then test its best epoch on the val and test collections.
 
 The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/, <run> being the
 config's name, tagged with the settings that differ from the config file's (e.g.

@@ -13,6 +13,8 @@ import math
 import keras
 import numpy as np
 
+from .common_space import no_targets
+from .encoders import WIDTH_STEP
 from .errors import InputError
 from .feature_norm import normalize_features
 from .losses import targets_of
@@ -70,3 +72,43 @@ class TrainingBatches(keras.utils.PyDataset):
         flags = np.concatenate([np.ones(len(rows)), np.zeros(len(rows))]).astype(np.float32)[:, None]
         x = (np.concatenate([sequences, sequences]), np.concatenate([aux, aux]))
         return x, np.concatenate([targets, flags], axis=1)
+
+
+class PairBatches(keras.utils.PyDataset):
+    """The successors' batches (W2VV++, SEA; their published ``pair_provider``): ``batch_size`` (sentence,
+    its image's feature) pairs, the sentences shuffled at load and after every pass, as ``TrainingBatches``
+    shuffles (seeded by (seed, epoch): a resumed run sees the same batches), the last batch smaller. x is
+    the word indices (cut to the batch's longest sentence, ``EncodedSentences.inputs``), the bag of words
+    and mean word2vec, and the features; y a dummy the loss does not read (each sentence's image is the
+    one of its row, every other row's image a negative).
+
+    Batch 0 of every epoch is padded ``WIDTH_STEP`` columns past the collection's longest sentence (more
+    padding changes nothing: it is masked): Keras gives TensorFlow the input signature of batches 0 and 1,
+    and the width must differ between them to be left free, as the batches' widths do."""
+
+    def __init__(self, collection, features, cfg, batch_size, seed, start_epoch=0):
+        super().__init__()
+        self.sentences = collection.sentences
+        self.first_width = self.sentences.sequences.shape[1] + WIDTH_STEP
+        self.sentence_images = collection.sentence_images
+        self.features, self.cfg, self.batch_size, self.seed = features, cfg, batch_size, seed
+        self.epoch = start_epoch - 1  # on_epoch_begin moves it to start_epoch
+        self._shuffle(start_epoch)
+
+    def __len__(self):
+        return math.ceil(len(self.sentences) / self.batch_size)
+
+    def _shuffle(self, epoch):
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(len(self.sentences))
+
+    def on_epoch_begin(self):
+        self.epoch += 1
+        self._shuffle(self.epoch)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        sequences, aux = self.sentences.inputs(rows)
+        if index == 0:
+            sequences = np.pad(sequences, ((0, 0), (0, self.first_width - sequences.shape[1])))
+        images = normalize_features(self.features.read_rows(self.sentence_images[rows]), self.cfg)
+        return (sequences, aux, images), no_targets(len(rows))

@@ -71,8 +71,10 @@ def load_weights(model, path, layer_map=None):
         raise InputError(f"{path}: no weights for layer(s) {', '.join(missing)}")
 
 
-def save_model_config(folder, cfg, vocab_size, aux_dim):
-    settings = dict(vars(cfg), vocab_size=vocab_size, aux_dim=aux_dim)
+def save_model_config(folder, cfg, vocab_size, aux_dim, **widths):
+    """``config.json``: every attribute of ``cfg`` (its ``family`` too), the GRU vocabulary's size without
+    padding, the auxiliary input's width and, for a successor, ``widths`` (``bow_dim``, ``feature_dim``)."""
+    settings = dict(vars(cfg), vocab_size=vocab_size, aux_dim=aux_dim, **widths)
     write_text(os.path.join(folder, CONFIG_FILE), json.dumps(settings, indent=1, default=str) + "\n")
 
 

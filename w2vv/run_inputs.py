@@ -11,7 +11,7 @@ from . import layout, runs
 from .atomic import atomic_path
 from .bigfile import BigFile
 from .config import with_feature_width
-from .encoders import EncodedSentences, SentenceEncoder
+from .encoders import EncodedSentences, SentenceEncoder, sequence_style
 from .errors import InputError
 from .fingerprint import sources_match, write_sources
 from .text import Tokenizer
@@ -38,26 +38,30 @@ def model_encoder(folder, root, cfg, word2vec_path=None, stopwords_path=None, no
 
 
 def encoder_for(inputs, cfg, cached_word2vec=False):
-    """The ``SentenceEncoder`` reading ``inputs`` (a ``runs.RunInputs``), which it keeps as ``encoder.inputs``."""
+    """The ``SentenceEncoder`` reading ``inputs`` (a ``runs.RunInputs``), which it keeps as ``encoder.inputs``;
+    its word indices in the style of ``cfg``'s family (``encoders.sequence_style``)."""
     tokenizer = Tokenizer(inputs.language.code, inputs.stopwords_path, normalize=inputs.normalize)
     seq_vocab, bow_vocab = (load_vocab(f) for f in inputs.vocab_files)
     word2vec = open_word2vec(inputs.word2vec_path, expected_dim=cfg.embed_size, cached=cached_word2vec)
     return SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen, inputs=inputs,
                            sources=[*inputs.vocab_files, tokenizer.stopwords_path, inputs.word2vec_path],
-                           cache_dir=inputs.cache_dir)
+                           cache_dir=inputs.cache_dir, sequence_style=sequence_style(cfg))
 
 
 def encode_cached(encoder, root, collection, log=print):
     """Encode a collection's sentences once; later runs read the cached arrays: one file per
     collection next to the vocabularies (``encoded/<collection>.npz``) with its record
     (``<collection>.inputs.json``: the caption, vocabulary, stop-word and word2vec files and the
-    tokenizer's settings). An encoding made from other inputs is made again in its place."""
+    tokenizer's settings). An encoding made from other inputs is made again in its place. The successors'
+    word indices (``encoder.sequence_style`` 'start_end') are cached beside W2VV's, in
+    ``encoded/<collection>.start_end.npz``, their record naming the style."""
     caption_path = layout.caption_file(root, collection)
     if not os.path.isfile(caption_path):
         layout.read_captions(caption_path)  # raises the error that explains what is missing
-    path = os.path.join(encoder.cache_dir, f"{collection}.npz")
+    style = encoder.sequence_style
+    path = os.path.join(encoder.cache_dir, f"{collection}.npz" if style == "w2vv" else f"{collection}.{style}.npz")
     record = dict(paths=[caption_path, *encoder.sources], within=root, maxlen=encoder.maxlen,
-                  tokenizer=encoder.tokenizer.settings)
+                  tokenizer=encoder.tokenizer.settings, **({} if style == "w2vv" else {"sequence_style": style}))
     _remove_keyed_caches(encoder.cache_dir, collection)
     if os.path.isfile(path) and sources_match(_record_file(path), **record):
         try:
@@ -146,19 +150,29 @@ class TrainingInputs:
     features: BigFile
     train_set: Collection
     val_set: Collection
-    dropped: int             # training sentences without a known word in a part
+    dropped: int             # training sentences without a known word in a part (W2VV drops them)
     val_dropped: int
 
 
 def read_training_inputs(run, cfg, resuming, log=print):
     """The ``TrainingInputs`` of ``run`` (a ``runs.TrainingRun``); a run that is ``resuming`` must have been
-    made with the same settings (InputError otherwise: never continue another run)."""
+    made with the same settings (InputError otherwise: never continue another run). W2VV drops the
+    sentences with an empty part; its successors keep every sentence, as their published codes do (an
+    empty bag of words or mean word2vec is zeros), and their image tower takes the features' width."""
+    successor = cfg.family != "w2vv"
+    if successor and run.distribute != "none":
+        raise InputError(f"--distribute {run.distribute}: not for family {cfg.family!r} (its loss takes each "
+                         f"sentence's hardest negative in the whole batch, which would be per replica); "
+                         f"train it with --distribute none")
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
     features = open_features(run.root, cfg, run.feature_collection)
-    train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=False, log=log)
-    val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=False, log=log)
+    train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=successor, log=log)
+    val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=successor, log=log)
     settings = runs.record_of(run, cfg, encoder.inputs)  # of files read above: each one there
     if resuming:
         runs.check_same_record(runs.checkpoint_folder(run, cfg), settings, resuming=True)
-    cfg = with_feature_width(cfg, features.ndims, features.folder)
+    if successor:
+        dropped = val_dropped = 0
+    else:
+        cfg = with_feature_width(cfg, features.ndims, features.folder)
     return TrainingInputs(cfg, encoder, settings, features, train_set, val_set, dropped, val_dropped)

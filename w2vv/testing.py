@@ -1,12 +1,16 @@
 """Testing one trained model on collections (docs/method.md#testing-a-model-cm): ``sent_feat.txt`` for every
 sentence and, for a collection in a query language (not the pivot, English; or on request), the ranking of all test
-images per sentence with its figures: this is CM."""
+images per sentence with its figures: this is CM. W2VV: a sentence's vector is the predicted visual feature, a
+score its cosine with an image's feature. A successor (W2VV++, SEA): a sentence's vector is its text tower's
+output, an image's its image tower's projection of the feature, a score their dot product (the cosine in the
+common space, summed over SEA's spaces)."""
 import functools
 import os
 
 from . import languages, layout, runs
 from .feature_norm import normalize_features
-from .inference import best_weights_file, load_trained_model, predict_vectors, trained_model_name
+from .inference import (ALL_FAMILIES, best_weights_file, common_space_scores, image_vectors, load_trained_model,
+                        predict_vectors, trained_model_name)
 from .layout import SENT_FEAT_FILE
 from .pages import write_results_page
 from .ranking import cosine_scores, is_done, write_results, write_sent_feat
@@ -25,7 +29,7 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
 
     @functools.cache
     def load():
-        model, cfg = load_trained_model(folder, weights_file)
+        model, cfg = load_trained_model(folder, weights_file, families=ALL_FAMILIES)
         return model, cfg, model_encoder(folder, root, cfg, word2vec_path, stopwords_path, log=log), \
             open_features(root, cfg, feature_collection)
 
@@ -44,14 +48,15 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
         log(f"{test}: the model or the captions changed since {out} was written: testing again")
     model, cfg, encoder, features = load()
     collection, zero_filled = load_collection(root, test, encoder, features, keep_incomplete=True, log=log)
-    vectors = predict_vectors(model, collection.sentences)
+    successor = cfg.family != "w2vv"
+    vectors = predict_vectors(model.text if successor else model, collection.sentences)
     write_sent_feat(os.path.join(out, SENT_FEAT_FILE), collection.sentences.ids, vectors)
     log(f"{test}: {len(vectors)} sentence vectors -> {out}/{SENT_FEAT_FILE}")
     if not evaluate:
         runs.record_inputs(out, inputs)
         return out
     images = normalize_features(features.read_rows(collection.image_rows), cfg)
-    scores = cosine_scores(vectors, images)
+    scores = common_space_scores(vectors, image_vectors(model, images)) if successor else cosine_scores(vectors, images)
     metrics = write_results(out, collection.sentences.ids, collection.image_ids, scores, collection.relevance().T,
                             extra={"n_zero_filled_sentences": zero_filled})
     runs.record_inputs(out, inputs)

@@ -1,5 +1,9 @@
 """The training rule (docs/method.md#the-training-rule): per-epoch validation by mean AP, best-epoch weights,
-learning-rate halving, early stop, and the checkpoint folder's files."""
+learning-rate halving, early stop, and the checkpoint folder's files. W2VV's successors (``cfg.family``
+'w2vvpp', 'sea') train here too, by their published rule: their two towers (w2vv.common_space) on
+(sentence, image feature) batches (``batches.PairBatches``), validated by the mean inverted rank of each
+validation sentence's image (``validation_figure``), the rate scheduled as their torch versions did
+(w2vv.torch_schedule)."""
 import importlib.util
 import json
 import os
@@ -11,16 +15,17 @@ import numpy as np
 
 from . import backend, checkpoint, layout, runs
 from .atomic import atomic_path, write_text
-from .batches import TrainingBatches
+from .batches import PairBatches, TrainingBatches
 from .errors import InputError
 from .feature_norm import normalize_features
-from .inference import predict_vectors
+from .inference import FAMILY_NAMES, common_space_scores, image_vectors, predict_vectors
 from .losses import get_loss
-from .metrics import mean_average_precision
+from .metrics import mean_average_precision, mean_inverted_rank
 from .model import build_model
 from .optimizers import make_optimizer
 from .ranking import cosine_scores
 from .run_inputs import read_training_inputs
+from .torch_schedule import TorchPlateauRule
 from .training_curves import plot_training_curves, tensorboard_callback
 
 # training_curves.png is redrawn after an epoch only once the last drawing is this old, and after the
@@ -63,6 +68,27 @@ def validation_map(model, collection, image_vectors):
     return mean_average_precision(cosine_scores(image_vectors, sent_vecs), collection.relevance())
 
 
+def validation_figure(metric, model, towers, collection, val_images):
+    """The validation figure ``metric`` (the config's ``val_metric``) of W2VV's ``model`` (``towers`` None)
+    or of a successor's ``towers``: 'map' (W2VV's: ``validation_map``; a successor's the same on its
+    scores), 'mir_t2i' (the successors': the mean over val sentences of 1 / the rank of the sentence's
+    image among the val images, as their published ``validate`` ranks them)."""
+    if towers is None and metric == "map":
+        return validation_map(model, collection, val_images)
+    if towers is None:
+        scores = cosine_scores(predict_vectors(model, collection.sentences), val_images)
+    else:
+        scores = common_space_scores(predict_vectors(towers.text, collection.sentences),
+                                     image_vectors(towers, val_images))
+    relevant = collection.relevance().T  # sentences × images
+    if metric == "mir_t2i":
+        return mean_inverted_rank(scores, relevant)
+    return mean_average_precision(scores.T, relevant.T)
+
+
+VAL_NAMES = {"map": "AP", "mir_t2i": "mIR"}  # the validation figure in the log
+
+
 @dataclass
 class Progress:
     """What a run has done so far, besides its variables: enough to resume it exactly."""
@@ -79,7 +105,8 @@ class Progress:
     @classmethod
     def from_json(cls, text):
         d = json.loads(text)
-        return cls(**{**d, "rule": PlateauRule(**d["rule"])})
+        rule = TorchPlateauRule if "schedule" in d["rule"] else PlateauRule  # a successor's, or W2VV's
+        return cls(**{**d, "rule": rule(**d["rule"])})
 
 
 def save_resume_state(folder, model, progress):
@@ -106,12 +133,14 @@ def restore_resume_state(folder, model):
 
 class EpochEnd(keras.callbacks.Callback):
     """After every epoch: validation, the plateau rule, the best-weights file, the histories,
-    the resume state and (``CURVES_EVERY_S``) the training curves."""
+    the resume state and (``CURVES_EVERY_S``) the training curves. ``towers``: a successor's
+    ``CommonSpaceModels`` (None: W2VV's model, ``self.model``), validated by ``validation_figure``."""
 
-    def __init__(self, folder, val, features, cfg, progress, log):
+    def __init__(self, folder, val, features, cfg, progress, log, towers=None):
         super().__init__()
         self.folder, self.val, self.log = folder, val, log
         self.val_images = normalize_features(features.read_rows(val.image_rows), cfg)  # read once, not per epoch
+        self.towers, self.val_metric, self.val_name = towers, cfg.val_metric, VAL_NAMES[cfg.val_metric]
         self.progress = progress
         self.started = time.time()
         self.curves_drawn = None   # time.monotonic() of the last drawing of training_curves.png
@@ -133,7 +162,7 @@ class EpochEnd(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         p, rule = self.progress, self.progress.rule
-        figure = validation_map(self.model, self.val, self.val_images)
+        figure = validation_figure(self.val_metric, self.model, self.towers, self.val, self.val_images)
         lr = rule.lr
         improved, halved, stop = rule.step(epoch, figure)
         p.loss_history.append((epoch, float(logs["loss"])))
@@ -147,7 +176,8 @@ class EpochEnd(keras.callbacks.Callback):
         self._write_histories()
         self._draw_curves(at_least_every=CURVES_EVERY_S)
         save_resume_state(self.folder, self.model, p)
-        self.log(f"epoch {epoch}: loss {logs['loss']:.4f}  val AP {figure:.4f}{' *best*' if improved else ''}  "
+        self.log(f"epoch {epoch}: loss {logs['loss']:.4f}  val {self.val_name} {figure:.4f}"
+                 f"{' *best*' if improved else ''}  "
                  f"lr {lr:g}{f' -> {rule.lr:g}' if halved else ''}  patience {rule.patience}  "
                  f"{time.time() - self.started:.1f}s")
         if stop:
@@ -203,43 +233,72 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
     cfg, encoder, features = inputs.cfg, inputs.encoder, inputs.features
     train_set, val_set = inputs.train_set, inputs.val_set
     with backend.distribution_scope(run.distribute):
-        model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim,
-                            encoder.embedding_matrix(np.random.default_rng(seed)))
-        compile_for_training(model, cfg)
+        model, towers = build_and_compile(cfg, encoder, features.ndims, seed)
     os.makedirs(folder, exist_ok=True)
     if resuming:
         progress = restore_resume_state(folder, model)
         log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, layout.RESUME_FILE)}")
     else:
-        progress = Progress(seed, PlateauRule(cfg.lr, cfg.patience, cfg.lr_decay_wait))
+        progress = Progress(seed, new_rule(cfg))
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):  # overwriting: the run is no longer done
             os.remove(os.path.join(folder, layout.MODEL_FILE))
-        _write_model_description(model, cfg, encoder, folder, log)
+        _write_model_description(model, cfg, encoder, folder, log, features.ndims)
         runs.save_record(folder, name, inputs.settings)
-    log(f"training {name}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
+    family = "" if cfg.family == "w2vv" else f" ({FAMILY_NAMES[cfg.family]})"
+    log(f"training {name}{family}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
         f"{model.count_params():,} parameters, loss {cfg.loss_fun}, seed {progress.seed}")
-    batches = TrainingBatches(train_set, features, cfg, run.batch_size, progress.seed, progress.next_epoch)
+    batches = (TrainingBatches if towers is None else PairBatches)(train_set, features, cfg, run.batch_size,
+                                                                   progress.seed, progress.next_epoch)
     stopped = progress.rule.patience > progress.rule.max_patience
     if progress.next_epoch < cfg.max_epochs and not stopped:
         # shuffle=False: the batches shuffle themselves, seeded by epoch; Keras's batch-order shuffle
         # would draw from the global RNG and break exact resumption
-        callbacks = [EpochEnd(folder, val_set, features, cfg, progress, log)]
+        callbacks = [EpochEnd(folder, val_set, features, cfg, progress, log, towers)]
         callbacks += [tensorboard_callback(folder)] if run.tensorboard else []
         model.fit(batches, epochs=cfg.max_epochs, initial_epoch=progress.next_epoch, verbose=verbose, shuffle=False,
                   callbacks=callbacks)
     rule = progress.rule
-    summary = dict(config=cfg.name, best_epoch=rule.best_epoch, best_val_map=rule.best, seed=progress.seed,
+    best_key = "best_val_map" if cfg.val_metric == "map" else f"best_val_{cfg.val_metric}"
+    summary = dict(config=cfg.name, best_epoch=rule.best_epoch, **{best_key: rule.best}, seed=progress.seed,
                    epochs_run=len(progress.val_history), dropped_train_sentences=inputs.dropped,
                    dropped_val_sentences=inputs.val_dropped, run={**asdict(run), "seed": progress.seed})
     write_text(os.path.join(folder, layout.SUMMARY_FILE), json.dumps(summary, indent=1) + "\n")
     write_text(os.path.join(folder, layout.MODEL_FILE), model.to_json())  # written last: it marks the run as done
     os.remove(os.path.join(folder, layout.RESUME_FILE))
-    log(f"best epoch {rule.best_epoch}: val AP {rule.best:.4f} -> {folder}")
+    log(f"best epoch {rule.best_epoch}: val {VAL_NAMES[cfg.val_metric]} {rule.best:.4f} -> {folder}")
     return folder
 
 
-def _write_model_description(model, cfg, encoder, folder, log):
-    checkpoint.save_model_config(folder, cfg, encoder.seq_vocab_size, encoder.aux_dim)
+def build_and_compile(cfg, encoder, feature_dim, seed):
+    """(the model training fits, None) for W2VV; (its two towers' training model, the towers: a
+    ``common_space.CommonSpaceModels``) for a successor, whose image tower takes ``feature_dim``. The
+    embedding initialised from word2vec (``encoder.embedding_matrix``, drawn from ``seed``)."""
+    embedding = encoder.embedding_matrix(np.random.default_rng(seed))
+    if cfg.family == "w2vv":
+        model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim, embedding)
+        compile_for_training(model, cfg)
+        return model, None
+    from . import common_space
+    towers = common_space.build_common_space(cfg, encoder.seq_vocab_size + 1, encoder.bow_dim, encoder.word2vec.dim,
+                                             feature_dim, embedding)
+    common_space.compile_for_training(towers.train, cfg)
+    return towers.train, towers
+
+
+def new_rule(cfg):
+    """The rule a new run starts with: W2VV's (``PlateauRule``) or, ``lr_schedule`` 'torch1.2' or
+    'torch1.4', the successors' (w2vv.torch_schedule)."""
+    if cfg.lr_schedule == "w2vv":
+        return PlateauRule(cfg.lr, cfg.patience, cfg.lr_decay_wait)
+    return TorchPlateauRule.of_config(cfg)
+
+
+def _write_model_description(model, cfg, encoder, folder, log, feature_dim):
+    if cfg.family == "w2vv":
+        checkpoint.save_model_config(folder, cfg, encoder.seq_vocab_size, encoder.aux_dim)
+    else:  # the towers' input widths besides (common_space.build_common_space)
+        checkpoint.save_model_config(folder, cfg, encoder.seq_vocab_size, encoder.aux_dim,
+                                     bow_dim=encoder.bow_dim, feature_dim=feature_dim)
     try:
         keras.utils.plot_model(model, to_file=os.path.join(folder, layout.MODEL_PICTURE), show_shapes=True)
     except (ImportError, OSError) as e:  # pydot needs Graphviz's `dot` program

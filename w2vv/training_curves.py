@@ -35,8 +35,19 @@ def read_history(path):
 
 
 def lr_halvings(lr_history):
-    """[(epoch, new lr)] for each epoch whose learning rate is lower than the previous one's."""
-    return [(e, lr) for (_, prev), (e, lr) in zip(lr_history, lr_history[1:]) if lr < prev]
+    """[(epoch, new lr)] for each epoch whose learning rate is at most 3/4 of the previous one's: W2VV's
+    halvings, and the successors' plateau halvings, not their decay by 0.99 every epoch."""
+    return [(e, lr) for (_, prev), (e, lr) in zip(lr_history, lr_history[1:]) if lr <= 0.75 * prev]
+
+
+def _val_name(folder):
+    """'AP' (W2VV's validation figure) or 'mIR' (the successors', ``val_metric`` 'mir_t2i' in config.json)."""
+    import json
+    try:
+        with open(os.path.join(folder, layout.CONFIG_FILE), encoding="utf-8") as f:
+            return "mIR" if json.load(f).get("val_metric") == "mir_t2i" else "AP"
+    except (OSError, ValueError, AttributeError):
+        return "AP"
 
 
 def _mark_lr_halvings(ax_loss, ax_val, halvings):
@@ -79,14 +90,15 @@ def training_curves_figure(folder):
     if loss:
         ax_loss.plot([e for e, _ in loss], [v for _, v in loss], "o-", color="tab:blue", markersize=3)
     ax_loss.set_ylabel("training loss")
+    val_name = _val_name(folder)
     if val:
         epochs, aps = [e for e, _ in val], [v for _, v in val]
         ax_val.plot(epochs, aps, "o-", color="tab:green", markersize=3)
         best = int(np.argmax(aps))
         ax_val.plot([epochs[best]], [aps[best]], "*", color="tab:red", markersize=14,
-                    label=f"best: epoch {epochs[best]}, AP {aps[best]:.4f}")
+                    label=f"best: epoch {epochs[best]}, {val_name} {aps[best]:.4f}")
         ax_val.legend(loc="lower right", fontsize=8)
-    ax_val.set_ylabel("validation AP")
+    ax_val.set_ylabel(f"validation {val_name}")
     ax_val.set_xlabel("epoch")
     _mark_lr_halvings(ax_loss, ax_val, lr_halvings(lrs))
     _epoch_axis((ax_loss, ax_val), [e for e, _ in loss + val])

@@ -9,7 +9,7 @@ read from the checkpoint's ``.h5`` file by name, as ``w2vv.checkpoint.load_weigh
 into Keras; ``tests/test_search.py`` checks that both give the same vectors (to 1e-5) and rankings.
 
 ``load_numpy_model`` answers None for what it does not cover (the original code's checkpoints,
-another activation), and the Keras model is used then.
+another activation, W2VV's successors W2VV++ and SEA), and the Keras model is used then.
 """
 import os
 
@@ -110,8 +110,8 @@ def load_numpy_model(folder, weights_file):
     if not os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)):
         return None  # the original code's checkpoint: Keras reads its model.json
     cfg, _, _ = checkpoint.load_model_config(folder)
-    if cfg.activation not in ACTIVATIONS:
-        return None
+    if getattr(cfg, "family", "w2vv") != "w2vv" or cfg.activation not in ACTIVATIONS:
+        return None  # W2VV's successors (W2VV++, SEA): not covered
     weights = checkpoint.read_weights(weights_file)
     names = {"word_embedding", "sentence_gru"} | {f"visual_mlp_{i}" for i in range(1, len(mlp_sizes(cfg)))}
     if uses_attention(cfg):
