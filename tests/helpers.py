@@ -105,3 +105,24 @@ def make_small_root(tmp_path_factory, name, vocabularies_of=()):
     for train in vocabularies_of:
         build_vocab(root, train)
     return root
+
+
+def one_error_line(done):
+    """The one line a finished script printed for bad input: exit 1, ``error: …``, nothing else on stderr."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
+def drop_comment(line):
+    """A shell ``line`` without its comment (``#`` at a word's start, outside quotes)."""
+    quote = None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
+

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, drop_comment
 
 TEXT_SUFFIXES = (".py", ".md", ".sh", ".ini", ".txt", ".html", ".cfg", ".toml")
 SKIPPED_DIRS = {"tests", "demo_root", "__pycache__", "node_modules"}
@@ -133,19 +133,6 @@ def page(doc):
 
 def without_code_blocks(markdown):
     return re.sub(r"^[ \t]*(```|~~~).*?^[ \t]*\1", "", markdown, flags=re.M | re.S)
-
-
-def drop_comment(line):
-    """``line`` without its shell comment (``#`` at a word's start, outside quotes)."""
-    quote = None
-    for i, c in enumerate(line):
-        if quote:
-            quote = None if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif c == "#" and (i == 0 or line[i - 1].isspace()):
-            return line[:i]
-    return line
 
 
 def split_commands(line):

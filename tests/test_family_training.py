@@ -10,19 +10,13 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.helpers import build_vocab, copy_root, run_main
+from tests.helpers import build_vocab, copy_root, one_error_line, run_main
 from w2vv import layout
 from w2vv.errors import InputError
 from w2vv.torch_schedule import TorchPlateauRule, torch_lr_sequence
 
 ZH = ("cococntrain", "cococnval", "cococntest")
 TINY = "lstm_size=8,n_layers=0-16"
-
-
-def one_error_line(done):
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), done.stderr
-    return lines[0]
 
 
 # ---------------------------------------------------------------- the schedule

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, REPO, SMALL_MODEL, copy_root, make_small_root, quiet_env, run_main
+from tests.helpers import FIXTURES, REPO, SMALL_MODEL, copy_root, drop_comment, make_small_root, quiet_env, run_main
 
 DOCS = ["README.md"] + sorted(f"docs/{name}" for name in os.listdir(REPO / "docs") if name.endswith(".md"))
 CONFIG = "w2vv_attention_ctl"
@@ -67,19 +67,6 @@ def blocks(doc, lang="sh"):
             body = None
         else:
             body.append(line)
-
-
-def drop_comment(line):
-    """``line`` without its shell comment (``#`` at a word's start, outside quotes)."""
-    quote = None
-    for i, c in enumerate(line):
-        if quote:
-            quote = None if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif c == "#" and (i == 0 or line[i - 1].isspace()):
-            return line[:i]
-    return line
 
 
 def recipes(doc):

@@ -9,19 +9,13 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.helpers import SMALL_MODEL, build_vocab, copy_root, run_main
+from tests.helpers import SMALL_MODEL, build_vocab, copy_root, one_error_line, run_main
 from w2vv import layout, runs
 from w2vv.text import DEFAULT_STOPWORDS, Tokenizer
 from w2vv.vocab import build_vocabularies
 
 EN = ("mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test")
 CONFIG = "base_w2vv"
-
-
-def one_error_line(done):
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), done.stderr
-    return lines[0]
 
 
 def train(root, *extra):

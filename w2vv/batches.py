@@ -33,19 +33,17 @@ def sample_negatives(rng, candidates, excluded, count):
     return out
 
 
-class TrainingBatches(keras.utils.PyDataset):
+class ShuffledSentences(keras.utils.PyDataset):
+    """A collection's sentences in batches of ``batch_size``, shuffled by (seed, epoch) at load and after
+    every pass (a resumed run sees the same batches), the last batch smaller."""
+
     def __init__(self, collection, features, cfg, batch_size, seed, start_epoch=0):
         super().__init__()
         self.sentences = collection.sentences
         self.sentence_images = collection.sentence_images
-        self.candidate_images = np.unique(collection.sentence_images)
         self.features, self.cfg, self.batch_size, self.seed = features, cfg, batch_size, seed
         self.epoch = start_epoch - 1  # on_epoch_begin moves it to start_epoch
         self._shuffle(start_epoch)
-        if targets_of(cfg) != "features" and len(self.candidate_images) <= min(batch_size, len(self.sentences)):
-            raise InputError(f"{len(self.candidate_images)} training images: loss {cfg.loss_fun} draws each batch's "
-                             f"negatives among the images outside the batch, so it needs more images than a batch "
-                             f"has sentences ({batch_size}); use a smaller batch_size")
 
     def __len__(self):
         return math.ceil(len(self.sentences) / self.batch_size)
@@ -57,11 +55,24 @@ class TrainingBatches(keras.utils.PyDataset):
         self.epoch += 1
         self._shuffle(self.epoch)
 
+    def rows(self, index):
+        return self.order[index * self.batch_size:(index + 1) * self.batch_size]
+
+
+class TrainingBatches(ShuffledSentences):
+    def __init__(self, collection, features, cfg, batch_size, seed, start_epoch=0):
+        super().__init__(collection, features, cfg, batch_size, seed, start_epoch)
+        self.candidate_images = np.unique(collection.sentence_images)
+        if targets_of(cfg) != "features" and len(self.candidate_images) <= min(batch_size, len(self.sentences)):
+            raise InputError(f"{len(self.candidate_images)} training images: loss {cfg.loss_fun} draws each batch's "
+                             f"negatives among the images outside the batch, so it needs more images than a batch "
+                             f"has sentences ({batch_size}); use a smaller batch_size")
+
     def image_features(self, rows):
         return normalize_features(self.features.read_rows(rows), self.cfg)
 
     def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self.rows(index)
         sequences, aux = self.sentences.inputs(rows)
         images = self.sentence_images[rows]
         if targets_of(self.cfg) == "features":
@@ -74,7 +85,7 @@ class TrainingBatches(keras.utils.PyDataset):
         return x, np.concatenate([targets, flags], axis=1)
 
 
-class PairBatches(keras.utils.PyDataset):
+class PairBatches(ShuffledSentences):
     """The successors' batches (W2VV++, SEA; their published ``pair_provider``): ``batch_size`` (sentence,
     its image's feature) pairs, the sentences shuffled at load and after every pass, as ``TrainingBatches``
     shuffles (seeded by (seed, epoch): a resumed run sees the same batches), the last batch smaller. x is
@@ -87,26 +98,11 @@ class PairBatches(keras.utils.PyDataset):
     and the width must differ between them to be left free, as the batches' widths do."""
 
     def __init__(self, collection, features, cfg, batch_size, seed, start_epoch=0):
-        super().__init__()
-        self.sentences = collection.sentences
+        super().__init__(collection, features, cfg, batch_size, seed, start_epoch)
         self.first_width = self.sentences.sequences.shape[1] + WIDTH_STEP
-        self.sentence_images = collection.sentence_images
-        self.features, self.cfg, self.batch_size, self.seed = features, cfg, batch_size, seed
-        self.epoch = start_epoch - 1  # on_epoch_begin moves it to start_epoch
-        self._shuffle(start_epoch)
-
-    def __len__(self):
-        return math.ceil(len(self.sentences) / self.batch_size)
-
-    def _shuffle(self, epoch):
-        self.order = np.random.default_rng([self.seed, epoch]).permutation(len(self.sentences))
-
-    def on_epoch_begin(self):
-        self.epoch += 1
-        self._shuffle(self.epoch)
 
     def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self.rows(index)
         sequences, aux = self.sentences.inputs(rows)
         if index == 0:
             sequences = np.pad(sequences, ((0, 0), (0, self.first_width - sequences.shape[1])))
