@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bench.bench_gpu import BY_NAME, EPOCH_SENTENCES
-from tests.helpers import FIXTURES, REPO
+from tests.helpers import REPO, STEP_FIXTURES
 
 # one variant of each setting's every value (XLA auto/on, float32/tf32/mixed, two GPUs): each costs a fresh
 # process and a compile, and the others only combine these (on a CPU, XLA 'auto' is XLA off)
@@ -40,9 +40,11 @@ def figures(stdout):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """One tiny run of ``VARIANTS``, with the replay where the fixtures are present; no GPU used."""
+    """One tiny run of ``VARIANTS``, with the replay of the original's steps kept in the repository
+    (``tests/fixtures/original_train_steps/``); no GPU used."""
     out = tmp_path_factory.mktemp("bench_gpu")
-    replay = ["--fixtures", str(FIXTURES)] if FIXTURES.is_dir() else []
+    # --fixtures takes the folder that holds original_train_steps/
+    replay = ["--fixtures", str(STEP_FIXTURES)] if (STEP_FIXTURES / "original_train_steps").is_dir() else []
     # one batch of each timing: enough to check the machinery, and each costs a step or a fit
     result = run_bench("--size", "tiny", "--variants", ",".join(v.name for v in VARIANTS), "--out", str(out),
                        "--batches", "1", "--warmup_batches", "1", "--step_batches", "1", *replay,
