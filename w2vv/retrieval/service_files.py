@@ -19,7 +19,7 @@ def open_picture(path, folder):
     """(the open file, its ``os.stat_result``, its first ``CHUNK`` bytes) of a picture that
     ``open_checked`` accepts, else None; the file closed (None) when that chunk is all of it.
     Called on the event loop: a local picture in the page cache takes tens of microseconds, while a
-    hop to a worker thread and back waits behind the searches (docs/service.md#speed)."""
+    hop to a worker thread and back waits behind the searches."""
     opened = open_checked(path, folder)
     if opened is None:
         return None
