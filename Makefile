@@ -1,4 +1,5 @@
 # make demo: venv + demo data + the whole pipeline for two paper configs (small profile)
+# make demo-family: W2VV, enhanced W2VV, W2VV++ and SEA on the demo root, 3 seeds each, and their table (mean ± sd)
 # make demo-ja: the Japanese demo (Japanese -> English sentences -> images), with the optional requirements-ja.txt
 # make test: venv + the test suite (what CI runs), on 2 workers; make test-fast: the quick subset (no training)
 # make lint: ruff (settings in pyproject.toml)
@@ -8,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ROOT := demo_root
 
-.PHONY: demo demo-ja test test-fast lint venv venv-ja venv-jax venv-torch clean-demo bench bench-gpu gpu-wheels
+.PHONY: demo demo-family demo-ja test test-fast lint venv venv-ja venv-jax venv-torch clean-demo bench bench-gpu gpu-wheels
 
 $(VENV)/.installed: requirements.txt requirements-base.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,12 @@ demo: venv
 	@$(PY) report.py --rootpath $(DEMO_ROOT) --run $(foreach c,base_w2vv w2vv_attention_ctl,$$($(PY) -m w2vv.settings --run_name demo.ini $(c))) \
 	  --out $(DEMO_ROOT)/results/demo.txt
 
+# one root per seed: demo_root and its copies with hard links, demo_root_seed1, demo_root_seed2 (tools/demo_family.py)
+FAMILY_JOBS ?= 2
+demo-family: venv
+	$(PY) -m tools.make_demo_data $(DEMO_ROOT)
+	$(PY) -m tools.demo_family --ini demo-family.ini --seeds 0 1 2 --jobs $(FAMILY_JOBS)
+
 JA_QUERY ?= 浜辺の犬
 demo-ja: venv-ja
 	$(PY) -m tools.make_demo_data $(DEMO_ROOT) --ja
@@ -55,11 +62,12 @@ demo-ja: venv-ja
 PYTEST_WORKERS ?= 2
 
 # The tests that run again on every other backend whose venv exists (make venv-jax, venv-torch): the
-# replay of the original's steps and of W2VV++'s and SEA's, the original's checkpoints, data parallelism, the backend rules and
+# replay of the original's steps and of W2VV++'s and SEA's, their Chinese models in the English models' space (frozen
+# towers), the original's checkpoints, data parallelism, the backend rules and
 # a one-epoch do_all.sh (test_backends.py); on JAX also the pipeline's learning (PyTorch runs eagerly:
 # too slow for it on a CPU)
-BACKEND_TESTS_torch := tests/test_optimizers.py tests/test_family_replay.py tests/test_original_checkpoints.py \
-	tests/test_distribute.py tests/test_backends.py
+BACKEND_TESTS_torch := tests/test_optimizers.py tests/test_family_replay.py tests/test_family_languages.py \
+	tests/test_original_checkpoints.py tests/test_distribute.py tests/test_backends.py
 BACKEND_TESTS_jax := $(BACKEND_TESTS_torch) tests/test_pipeline.py
 backend_tests = if [ -x $(VENV)-$(1)/bin/python ]; then echo "== KERAS_BACKEND=$(1) ($(VENV)-$(1))"; \
 	KERAS_BACKEND=$(1) $(VENV)-$(1)/bin/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile \
@@ -79,7 +87,7 @@ lint: venv
 	$(PY) -m ruff check .
 
 clean-demo:
-	rm -rf $(DEMO_ROOT)
+	rm -rf $(DEMO_ROOT) $(DEMO_ROOT)_seed*
 
 # make bench: speed and memory at quick shapes; make bench FULL=1: the paper's shapes (bench/README.md)
 # (training input, model step, ranking, prediction, word2vec, memory; then the search gallery; then the doctor;

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Cross-lingual matching, step 4 (docs/method.md#cross-lingual-matching-cl): for the val and the test
 split, rank the English sentences of the same images for each Chinese sentence by the cosine of the
-two models' predicted visual vectors; write sent.id.score.txt, metrics.json and mir.txt into
+two models' sentence vectors (W2VV's: predicted visual vectors; a successor's: its text towers', the
+Chinese model trained into the English model's space, docs/method.md#across-languages); write
+sent.id.score.txt, metrics.json and mir.txt into
 <root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en_<config>/."""
 import sys
 
-from w2vv import cli, fusion_runs, runs
+from w2vv import cli, fusion_runs, pivot_space, runs
 from w2vv.ranking import is_done
 
 
@@ -25,8 +27,8 @@ def parse_args(argv):
 
 
 def run_stage(args):
-    fusion_runs.require_w2vv(args.rootpath, "CL", (args.query_train, args.run),
-                             (args.en_train, args.en_run or args.run))
+    pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val),
+                                  (args.en_train, args.en_val, args.en_run or args.run))
     pairs = {"val": (args.query_val, args.en_val), "test": (args.query_test, args.en_test)}
     for query_test, en_test in (pairs[split] for split in args.splits):
         out_dir = fusion_runs.cl_dir(args.rootpath, args.run, query_test, args.query_train)

@@ -130,7 +130,9 @@ fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "stage 3: train $run_name on $query_train, test on $query_val and $query_test (CM)"
-  "$python" trainer.py "$query_train" "$query_val" "$query_test" "${train_args[@]}"
+  # a successor's model takes the image tower(s) of the English model of stage 2 (docs/method.md#across-languages)
+  "$python" trainer.py "$query_train" "$query_val" "$query_test" "${train_args[@]}" --en_train "$en_train" \
+    --en_val "$en_val"
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then

@@ -5,7 +5,7 @@ sent.id.score.txt, metrics.json, mir.txt and weight.txt into
 <root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en2img_<config>/."""
 import sys
 
-from w2vv import cli, fusion_runs, runs
+from w2vv import cli, fusion_runs, pivot_space, runs
 from w2vv.ranking import is_done
 
 
@@ -22,7 +22,7 @@ def parse_args(argv):
 
 
 def run_stage(args):
-    fusion_runs.require_w2vv(args.rootpath, "CLM", (args.query_train, args.run))
+    pivot_space.require_one_space(args.rootpath, "CLM", args.run, (args.query_train, args.query_val))
     test_dir = fusion_runs.clm_dir(args.rootpath, args.run, args.query_test, args.query_train)
     inputs = fusion_runs.clm_inputs(args.rootpath, args.run, args.query_val, args.query_test, args.query_train)
     if is_done(test_dir) and not args.overwrite and runs.inputs_unchanged(test_dir, inputs):

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Search images with your own words: the top-k images of a gallery for a Chinese or English
-sentence, with a trained W2VV model (and, for the cross-lingual routes, an English one too).
+sentence, with a trained model, W2VV or its successors W2VV++ and SEA (and, for the cross-lingual
+routes, an English one of the same family too).
 
   python search.py --model_path ZH_CKPT [--model_path EN_CKPT] [--gallery FEATURE_DIR] "一只狗在草地上跑"
   python search.py --model_path ZH_CKPT --queries queries.txt --json      # one query a line; '-' = stdin

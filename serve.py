@@ -3,6 +3,8 @@
 
   python serve.py --model_path ZH_CKPT [--model_path EN_CKPT] [--collection myphotos] [--port 8000]
 
+The models are search.py's: W2VV's, or a successor's (W2VV++, SEA; its gallery, the image tower's
+vectors, computed once and cached in the checkpoint folder), all of one family.
 The port is opened first; /api/health answers 503 "loading" until the models and the gallery
 are loaded and every route has run once, then 200 with what is served. The gallery and the
 options reading queries are search.py's (--collection NAME, --gallery FEATURE_DIR, --imageset,
@@ -182,7 +184,7 @@ def service_app(args, token, hosts, state):
     """The app serving ``state`` with the options' token, allowed hosts, query log and search threads."""
     from w2vv.retrieval.service import Limits, Settings, create_app
     # half the cores: a search holds the GIL for most of its time, so more threads add little and
-    # keep the event loop (health, pictures) waiting (measured on 2 cores: docs/service.md#speed)
+    # keep the event loop (health, pictures) waiting
     threads = args.search_threads or max(1, min((os.cpu_count() or 2) // 2, 4))
     if threads < 1:
         raise InputError(f"--search_threads {threads}: at least 1")

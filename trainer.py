@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Train a W2VV model (docs/method.md#the-training-rule), or one of its successors (a config of family 'w2vvpp'
 or 'sea': W2VV++, SEA, by their published rule), then test its best epoch on the val and test collections.
+A successor's model of a query language (Chinese…) takes the image tower(s) of the English model of the same run
+name (trained on --en_train, validated on --en_val: stage 2 first), frozen (docs/method.md#across-languages).
 
 The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/, <run> being the
 config's name, tagged with the settings that differ from the config file's (e.g.
@@ -36,13 +38,14 @@ def parse_args(argv):
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
     cli.add_wait(p)
     cli.add_languages(p)
+    cli.add_collections(p, "en_train", "en_val")  # where a successor's query model finds its English model
     return cli.parse_args(p, argv)
 
 
 def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
-    from w2vv import backend, layout, lock, runs
+    from w2vv import backend, layout, lock, pivot_space, runs
     from w2vv.config import parse_overrides
     from w2vv.testing import predict_and_rank
 
@@ -53,8 +56,10 @@ def main(argv):
             overrides[key] = getattr(args, key)
     cfg, name = runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec,
                                     args.config_dir)
+    towers_from = pivot_space.english_weights(args.rootpath, cfg, args.train, args.en_train, args.en_val, name)
     run_ = runs.TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
-                            args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite))
+                            args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite),
+                            towers_from)
     folder = runs.checkpoint_folder(run_, cfg)
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):

@@ -17,6 +17,7 @@ from w2vv.torch_schedule import TorchPlateauRule, torch_lr_sequence
 
 ZH = ("cococntrain", "cococnval", "cococntest")
 TINY = "lstm_size=8,n_layers=0-16"
+OWN = TINY + ",image_towers=own"
 
 
 # ---------------------------------------------------------------- the schedule
@@ -108,12 +109,13 @@ def test_start_end_word_indices(tmp_path):
 @pytest.fixture(scope="module")
 def trained(small_root, tmp_path_factory):
     """{family: (root, checkpoint folder, trainer's output)} of a tiny W2VV++ and SEA trained two epochs
-    on the small root's Chinese collections and tested by trainer.py."""
+    on the small root's Chinese collections and tested by trainer.py; each with its own image tower(s)
+    (``image_towers=own``: no English model first, tests/test_family_languages.py trains that way)."""
     root = copy_root(small_root, tmp_path_factory.mktemp("family"))
     build_vocab(root, ZH[0])
     out = {}
     for family, config in (("w2vvpp", "w2vvpp_resnext101"), ("sea", "sea_bow_w2v_gru")):
-        done = run_main("trainer.py", *ZH, "--rootpath", root, "--config", config, "--config_overrides", TINY,
+        done = run_main("trainer.py", *ZH, "--rootpath", root, "--config", config, "--config_overrides", OWN,
                         "--max_epochs", "2", "--batch_size", "16", "--seed", "0")
         assert done.returncode == 0, done.stderr
         folder = next(root.glob(f"{ZH[0]}/cv_keras/{ZH[1]}/w2vv_trainer.py/{config}_*"))
@@ -179,7 +181,8 @@ def test_a_model_of_one_family_where_the_other_is_expected_stops_in_one_line(tra
     with pytest.raises(InputError, match=r"a SEA model \(family 'sea'\), where this command takes a W2VV model "
                                          r"\(not yet a SEA one\)"):
         load_trained_model(str(folder))
-    assert load_numpy_model(str(folder), str(next(folder.glob("epoch_*.h5")))) is None  # not covered
+    numpy_towers, _ = load_numpy_model(str(folder), str(next(folder.glob("epoch_*.h5"))))  # search's, without Keras
+    assert type(numpy_towers).__name__ == "NumpyCommonSpace"
     w2vv_like = shutil.copytree(folder, tmp_path / "w2vv_like")
     config = json.loads((w2vv_like / layout.CONFIG_FILE).read_text())
     (w2vv_like / layout.CONFIG_FILE).write_text(json.dumps({**config, "family": "w2vv"}))
@@ -189,9 +192,9 @@ def test_a_model_of_one_family_where_the_other_is_expected_stops_in_one_line(tra
     assert "\n" not in str(error.value)
     error = one_error_line(run_main("convert_original.py", folder, tmp_path / "out"))
     assert "a checkpoint of this project (a SEA model, family 'sea')" in error
-    for script, says in (("cross_lingual.py", "CL for family 'sea': not yet"),
-                         ("fuse.py", "CLM for family 'sea': not yet")):
+    for script, says in (("cross_lingual.py", f"CL for run {folder.name}: CL is not available for that run"),
+                         ("fuse.py", f"CLM for run {folder.name}: CL is not available for that run")):
         assert says in one_error_line(run_main(script, "--rootpath", root, "--run", folder.name))
     error = one_error_line(run_main("trainer.py", *ZH, "--rootpath", root, "--config", "w2vvpp_resnext101",
-                                    "--config_overrides", TINY, "--max_epochs", "1", "--distribute", "mirrored"))
+                                    "--config_overrides", OWN, "--max_epochs", "1", "--distribute", "mirrored"))
     assert "--distribute mirrored: not for family 'w2vvpp'" in error

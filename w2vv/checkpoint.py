@@ -35,13 +35,14 @@ def _weight_name(weight):
     return weight.path.rsplit("/", 1)[-1]
 
 
-def read_weights(path):
-    """{layer name: [arrays in saved order]} for the layers that have weights."""
+def read_weights(path, prefix=""):
+    """{layer name: [arrays in saved order]} for the layers that have weights (only those whose names
+    start with ``prefix``)."""
     try:
         with h5py.File(path, "r") as f:
             layer_names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
             out = {}
-            for name in layer_names:
+            for name in (n for n in layer_names if n.startswith(prefix)):
                 group = f[name]
                 weight_names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
                 if len(weight_names):

@@ -41,8 +41,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from . import backend
+from . import backend, checkpoint
 from .config import mlp_sizes
+from .errors import InputError
 from .optimizers import make_optimizer
 from .torch_layout import FAMILIES, SPACES, from_torch, to_torch  # noqa: F401  (to_torch, from_torch: here too)
 
@@ -195,6 +196,27 @@ def build_common_space(cfg, vocab_size, bow_dim, w2v_dim, feature_dim, embedding
     if embedding_matrix is not None:
         embedding.set_weights([embedding_matrix])
     return CommonSpaceModels(train, text, image, family, spaces, width)
+
+
+def take_image_towers(models, weights_file):
+    """Give ``models``' image tower(s) the weights of another model's (``weights_file``: the English model's best
+    weights, w2vv.pivot_space) and freeze them: not trained (``trainable = False``) and without dropout, so that
+    at training time they give that model's image vectors exactly, the fixed targets of the text tower(s) as the
+    CNN features are W2VV's. Before ``compile_for_training``, which builds the optimizer on the trainable
+    variables only. InputError in one line when the file lacks a tower or holds other shapes."""
+    saved = checkpoint.read_weights(weights_file)
+    for layer in models.image.layers:
+        if isinstance(layer, layers.Dropout):
+            layer.rate = 0.0
+        elif layer.weights:
+            arrays = saved.get(layer.name)
+            expected = [tuple(w.shape) for w in layer.weights]
+            if arrays is None or [a.shape for a in arrays] != expected:
+                found = "no such layer" if arrays is None else f"shapes {[a.shape for a in arrays]}"
+                raise InputError(f"{weights_file}: image tower {layer.name!r}: {found}, where this model's takes "
+                                 f"{expected} (another config or feature? retrain the English model)")
+            layer.set_weights(arrays)
+            layer.trainable = False
 
 
 def compile_for_training(model, cfg, jit_compile="auto"):

@@ -46,6 +46,10 @@ DEFAULTS = dict(
     # the validation figure: 'map' (W2VV: mean AP of sentences per image), 'mir_t2i' (the successors: mean
     # inverse rank of each sentence's image)
     val_metric="map",
+    # a successor's model of a query language (not the pivot, English): 'english' trains its text tower(s) into
+    # the English model's space, taking that model's image tower(s), frozen (w2vv.pivot_space), so that CL can
+    # compare its sentence vectors with the English model's; 'own': it trains its image tower(s) too (no CL then)
+    image_towers="english",
 )
 
 TEXT_STYLE = "gru@bow_filterstop@word2vec_filterstop"
@@ -53,6 +57,7 @@ FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image 
 OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
 OPTIMIZER_IMPLS = ("keras2", "keras3", "torch")  # torch: the W2VV++ and SEA codes' RMSprop
 PRECISIONS = ("float32", "tf32", "mixed")  # w2vv.backend.use_precision
+IMAGE_TOWERS = ("english", "own")  # a successor's query-language model: the English model's image towers, or its own
 
 
 def load_config(name, config_dir=None, overrides=None):
@@ -131,6 +136,11 @@ def _check(cfg, path):
         raise InputError(f"{path}: lr_schedule {cfg.lr_schedule!r} unknown (expected 'w2vv', 'torch1.2' or 'torch1.4')")
     if cfg.val_metric not in ("map", "mir_t2i"):
         raise InputError(f"{path}: val_metric {cfg.val_metric!r} unknown (expected 'map' or 'mir_t2i')")
+    if cfg.image_towers not in IMAGE_TOWERS:
+        raise InputError(f"{path}: image_towers {cfg.image_towers!r} unknown (expected 'english' or 'own')")
+    if cfg.family == "w2vv" and cfg.image_towers != "english":
+        raise InputError(f"{path}: image_towers {cfg.image_towers!r} is for W2VV's successors (family 'w2vvpp', "
+                         f"'sea'); W2VV has no image tower")
     if cfg.family != "w2vv":  # the published successors' choices that this project's model code fixes
         if cfg.loss_fun != "mrl":
             raise InputError(f"{path}: family {cfg.family!r} trains with its published loss, the max-violation "

@@ -35,33 +35,6 @@ def clm_dir(root, config, query_test, query_train=PAPER["query_train"]):
                                  layout.fusion_run_name(config, languages.language_of(query_train)))
 
 
-# ---------------------------------------------------------------- the models' family
-
-def require_w2vv(root, what, *trained):
-    """InputError in one line when a model of ``trained`` ((training collection, run name) pairs) is one of
-    W2VV's successors (W2VV++, SEA: their Chinese model must first be trained into the English model's
-    space, not done yet); ``what``: 'CL' or 'CLM'. A run without a checkpoint folder counts as W2VV's
-    (results copied without their models)."""
-    import glob
-    for train, run in trained:
-        pattern = layout.checkpoint_dir(glob.escape(str(root)), glob.escape(train), "*", glob.escape(run))
-        for config in sorted(glob.glob(os.path.join(pattern, layout.CONFIG_FILE))):
-            family = _family_of(config)
-            if family != "w2vv":
-                from .inference import FAMILY_NAMES
-                raise InputError(f"{what} for family {family!r}: not yet ({os.path.dirname(config)} is a "
-                                 f"{FAMILY_NAMES.get(family, family)} model; stages 4-5 take W2VV models for now)")
-
-
-def _family_of(config_file):
-    import json
-    try:
-        with open(config_file, encoding="utf-8") as f:
-            return json.load(f).get("family", "w2vv")
-    except (OSError, ValueError):
-        return "w2vv"
-
-
 # ---------------------------------------------------------------- CL on disk
 
 def _same_images_or_fail(zh_path, zh_ids, en_path, en_ids):

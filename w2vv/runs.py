@@ -44,6 +44,9 @@ class TrainingRun:
     tensorboard: bool = False  # TensorBoard logs in <checkpoint folder>/tensorboard
     name: str = None          # the run name (runs.run_name), naming the checkpoint folder; None: the config's
     overwrite: bool = False   # start anew even where an interrupted run left its resume state
+    # a successor's query-language model: the English model's best weights whose image tower(s) it takes, frozen
+    # (w2vv.pivot_space.english_weights); None: it trains its own
+    image_towers_from: str = None
 
 
 def checkpoint_folder(run, cfg):
@@ -101,11 +104,15 @@ def stopwords_of(cfg, lang):
 def run_record(cfg, run, inputs):
     """Everything that changes the model trained by ``run`` (a ``TrainingRun``) with ``inputs`` (its
     ``RunInputs``), as a JSON-able dict: its ``run_settings`` and every file it reads by its path and
-    fingerprint (``fingerprint.input_entry``): stop words, word2vec, vocabularies, captions, features."""
+    fingerprint (``fingerprint.input_entry``): stop words, word2vec, vocabularies, captions, features, and
+    for a successor's query-language model the English model's weights it takes its image tower(s) from
+    (``image_towers_from``, w2vv.pivot_space)."""
     def entry(path, what):
         return input_entry(path, run.root, what)
 
-    return dict(run_settings(cfg, run, inputs.language.code, inputs.normalize),
+    towers = {} if not run.image_towers_from else \
+        {"image_towers_from": entry(run.image_towers_from, "English model's best weights (train it first: stage 2)")}
+    return dict(run_settings(cfg, run, inputs.language.code, inputs.normalize), **towers,
                 stopwords=entry(inputs.stopwords_path, "stop-word list"),
                 word2vec=entry(inputs.word2vec_path, "word2vec"),
                 vocabularies={style: entry(path, "vocabulary (run build_vocab.py first)")
@@ -196,6 +203,11 @@ def _content(fingerprint):
     return [part.split(":", 1)[-1] for part in fingerprint.split(";")]
 
 
+def same_content(fingerprint, other):
+    """True when two fingerprints (``fingerprint.file_fingerprint``) are of the same content, whatever the names."""
+    return _content(fingerprint) == _content(other)
+
+
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
                    word2vec_path=None, config_dir=None):
     """(cfg with ``overrides``, its run name)."""
@@ -280,12 +292,14 @@ def differences(recorded, asked, resuming=False):
     return out
 
 
-FILE_ENTRIES = ("stopwords", "word2vec", "features", "vocabularies", "captions")
+FILE_ENTRIES = ("stopwords", "word2vec", "features", "vocabularies", "captions", "image_towers_from")
 RECORDED_SINCE = ("language", "normalize", "features", "vocabularies", "captions")
 
 
 def _file_differences(key, was, now):
     """``differences`` of one file entry (``stopwords``…), or of a dict of them (``captions``…), by content."""
+    if was is None or now is None:  # taken from an English model in one run, not in the other
+        return [f"{key} {(was or {}).get('path', 'none')} (asked {(now or {}).get('path', 'none')})"]
     if "content" not in was:
         return [phrase for part in sorted(was) for phrase in _file_differences(f"{key} {part}", was[part],
                                                                                now.get(part, {}))]

@@ -3,6 +3,10 @@
 unknown key, or a value of the wrong kind, stops with one line naming the file, the line and the
 nearest known key.
 
+A config's own overrides: ``config_overrides_<config>`` (e.g. ``config_overrides_sea_bow_w2v_gru``), where
+given, replaces ``config_overrides`` for that config (``trainer_overrides``): one ini can then run configs
+whose attributes differ in kind (W2VV's ``n_layers`` of two layers, a successor's of one: demo-family.ini).
+
 ``python -m w2vv.settings INI CONFIG`` checks the file and prints the settings as shell
 assignments for ``do_all.sh``, with the run name (``runs.run_name``), the config overrides
 the trainer gets, the stop-word list of each training collection's language
@@ -101,6 +105,14 @@ KNOWN = {
 }
 
 
+PER_CONFIG = "config_overrides_"  # config_overrides_<config>: that config's overrides, instead of config_overrides
+
+
+def per_config_key(key):
+    """True for ``config_overrides_<config>`` (a config's name: letters, digits, ``_``)."""
+    return key.startswith(PER_CONFIG) and re.fullmatch(r"\w+", key[len(PER_CONFIG):]) is not None
+
+
 def read_settings(path):
     """{key: value} of the settings file, every known key present (defaults filled in)."""
     if not os.path.isfile(path):
@@ -117,12 +129,12 @@ def read_settings(path):
             if key in layout.FORMER_ROLES:
                 notes.append(f"{path}:{lineno}: note: {key} is now called {layout.FORMER_ROLES[key]} (read as such)")
             name = layout.FORMER_ROLES.get(key, key)
-            if name not in KNOWN:
+            if name not in KNOWN and not per_config_key(name):
                 nearest = difflib.get_close_matches(key, KNOWN, n=1, cutoff=0.0)
                 raise InputError(f"{path}:{lineno}: unknown setting {key!r} (did you mean {nearest[0]!r}?)")
             value = os.path.expanduser(value) if value.startswith("~") else value
             try:
-                KNOWN[name][1](value)
+                KNOWN[name][1](value) if name in KNOWN else parse_overrides(value)
             except (ValueError, InputError) as e:
                 raise InputError(f"{path}:{lineno}: {key} = {value} ({e})") from None
             values[name] = value
@@ -133,10 +145,15 @@ def read_settings(path):
     return {**{key: default for key, (default, _) in KNOWN.items()}, **values}
 
 
-def trainer_overrides(settings):
-    """The trainer's ``--config_overrides``: the ini's, plus ``normalize_zh``, ``precision`` and the
-    stop-word lists."""
-    items = [settings["config_overrides"]] if settings["config_overrides"] else []
+def trainer_overrides(settings, config=None):
+    """The trainer's ``--config_overrides`` for ``config`` (a name in w2vv_configs/ or a path): the ini's
+    (``config_overrides_<config>`` where given, else ``config_overrides``), plus ``normalize_zh``,
+    ``precision`` and the stop-word lists."""
+    name = os.path.basename(str(config or ""))
+    name = name[:-3] if name.endswith(".py") else name
+    own = settings.get(PER_CONFIG + name) if name else None
+    overrides = settings["config_overrides"] if own is None else own
+    items = [overrides] if overrides else []
     if settings["normalize_zh"] == "1":
         items.append("normalize_zh=1")
     if settings["precision"] != "float32":
@@ -149,7 +166,7 @@ def trainer_overrides(settings):
 def ini_run(settings, config):
     """(the trainer's overrides, the run name) of ``config`` under the ini's ``settings``."""
     from .runs import configured_run
-    overrides = trainer_overrides(settings)
+    overrides = trainer_overrides(settings, config)
     config_overrides = parse_overrides(overrides)
     if settings["max_epochs"]:
         config_overrides["max_epochs"] = settings["max_epochs"]
@@ -169,6 +186,7 @@ def shell_assignments(settings, config):
     former = {old: settings[new] for old, new in layout.FORMER_ROLES.items()}
     values = {**settings, **former, "overrides": overrides, "run_name": name, **derived, "results_file": results}
     del values["python"]  # do_all.sh read it first, to run this
+    values = {key: value for key, value in values.items() if not per_config_key(key)}  # in overrides above
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
 
 

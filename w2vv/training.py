@@ -233,7 +233,7 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
     cfg, encoder, features = inputs.cfg, inputs.encoder, inputs.features
     train_set, val_set = inputs.train_set, inputs.val_set
     with backend.distribution_scope(run.distribute):
-        model, towers = build_and_compile(cfg, encoder, features.ndims, seed)
+        model, towers = build_and_compile(cfg, encoder, features.ndims, seed, run.image_towers_from)
     os.makedirs(folder, exist_ok=True)
     if resuming:
         progress = restore_resume_state(folder, model)
@@ -245,6 +245,10 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
         _write_model_description(model, cfg, encoder, folder, log, features.ndims)
         runs.save_record(folder, name, inputs.settings)
     family = "" if cfg.family == "w2vv" else f" ({FAMILY_NAMES[cfg.family]})"
+    if run.image_towers_from:
+        trained = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+        log(f"image tower(s): the English model's, frozen ({run.image_towers_from}): its space, for CL; "
+            f"{trained:,} of the {model.count_params():,} parameters train")
     log(f"training {name}{family}: {len(train_set.sentences)} sentences, {len(val_set.sentences)} val sentences, "
         f"{model.count_params():,} parameters, loss {cfg.loss_fun}, seed {progress.seed}")
     batches = (TrainingBatches if towers is None else PairBatches)(train_set, features, cfg, run.batch_size,
@@ -269,10 +273,12 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
     return folder
 
 
-def build_and_compile(cfg, encoder, feature_dim, seed):
+def build_and_compile(cfg, encoder, feature_dim, seed, image_towers_from=None):
     """(the model training fits, None) for W2VV; (its two towers' training model, the towers: a
     ``common_space.CommonSpaceModels``) for a successor, whose image tower takes ``feature_dim``. The
-    embedding initialised from word2vec (``encoder.embedding_matrix``, drawn from ``seed``)."""
+    embedding initialised from word2vec (``encoder.embedding_matrix``, drawn from ``seed``).
+    ``image_towers_from``: the English model's best weights, whose image tower(s) a successor's
+    query-language model takes, frozen (w2vv.pivot_space)."""
     embedding = encoder.embedding_matrix(np.random.default_rng(seed))
     if cfg.family == "w2vv":
         model = build_model(cfg, encoder.seq_vocab_size, encoder.aux_dim, embedding)
@@ -281,6 +287,8 @@ def build_and_compile(cfg, encoder, feature_dim, seed):
     from . import common_space
     towers = common_space.build_common_space(cfg, encoder.seq_vocab_size + 1, encoder.bow_dim, encoder.word2vec.dim,
                                              feature_dim, embedding)
+    if image_towers_from:
+        common_space.take_image_towers(towers, image_towers_from)
     common_space.compile_for_training(towers.train, cfg)
     return towers.train, towers
 

@@ -15,6 +15,11 @@ a ``.json`` that records what it was built from (ids, size and time of ``feature
 open loads it, or rebuilds it when the features changed. A folder that cannot be written keeps the
 index in memory only.
 
+A successor's gallery (W2VV++, SEA: ``w2vv.retrieval.projected_gallery``) is a BigFile of its image
+tower's vectors, unit per space and concatenated (SEA's: three unit vectors, norm √3), opened with
+``unit=False``: its rows and the queries are taken as they are, and a score is their inner product
+(the sum of the spaces' cosines), not the cosine of the concatenations.
+
 Ties (equal scores) are broken by gallery order, as the project's rankings do. The ImageSets list of
 a collection whose images the features lack, because the collection holds another CNN's features
 only (``<root>/<collection>/FeatureData/<other name>``), is refused naming both features.
@@ -158,13 +163,21 @@ def _faiss():
     return faiss
 
 
-class Gallery:
-    """The images to search and their index. ``ids[i]`` is the image at index position ``i``."""
+def _as_rows(x):
+    return np.atleast_2d(np.asarray(x, dtype=np.float32))
 
-    def __init__(self, ids, index, features=None, rows=None, index_path=None, build_seconds=None):
+
+class Gallery:
+    """The images to search and their index. ``ids[i]`` is the image at index position ``i``.
+    ``unit``: the rows and the queries are scaled to unit length (a score is a cosine: W2VV's), else
+    taken as they are (an inner product: a successor's vectors, unit per space)."""
+
+    def __init__(self, ids, index, features=None, rows=None, index_path=None, build_seconds=None, unit=True):
         self.ids = list(ids)
         self.index = index
         self.features, self.rows = features, rows
+        self.unit = unit
+        self.prepare = unit_rows if unit else _as_rows
         self.index_path, self.build_seconds = index_path, build_seconds
         self.position = {img: i for i, img in enumerate(self.ids)}
 
@@ -177,7 +190,7 @@ class Gallery:
 
     def search(self, queries, k):
         """Top-``k`` (scores, positions) per query vector, best first; queries need not be unit."""
-        return self.index.search(unit_rows(np.atleast_2d(queries)), k)
+        return self.index.search(self.prepare(np.atleast_2d(queries)), k)
 
     def search_ids(self, queries, k):
         """[[(image id, score), …] per query]."""
@@ -186,34 +199,37 @@ class Gallery:
                 for srow, prow in zip(scores, positions)]
 
     def vectors_at(self, positions):
-        """Unit vectors of the images at these positions (read from the features)."""
+        """The vectors of the images at these positions as the index holds them (read from the features)."""
         positions = np.asarray(positions, dtype=np.int64)
         if isinstance(self.index, NumpyIndex):
             return self.index.vectors[positions]
-        return unit_rows(self.features.read_rows(self.rows[positions]))
+        return self.prepare(self.features.read_rows(self.rows[positions]))
 
     def scores_at(self, queries, positions):
-        """Exact cosines (m × len(positions)) of the query vectors with the images at ``positions``."""
-        return unit_rows(np.atleast_2d(queries)) @ self.vectors_at(positions).T
+        """Exact scores (m × len(positions)) of the query vectors with the images at ``positions``."""
+        return self.prepare(np.atleast_2d(queries)) @ self.vectors_at(positions).T
 
 
-def _unit_chunks(features, rows, chunk_rows=CHUNK_ROWS):
+def _unit_chunks(features, rows, chunk_rows=CHUNK_ROWS, unit=True):
+    prepare = unit_rows if unit else _as_rows
     for start in range(0, len(rows), chunk_rows):
-        yield unit_rows(features.read_rows(rows[start:start + chunk_rows]))
+        yield prepare(features.read_rows(rows[start:start + chunk_rows]))
 
 
-def _ids_digest(ids):
+def ids_digest(ids):
     h = hashlib.sha1()
     for img in ids:
         h.update(img.encode("utf-8") + b"\n")
     return h.hexdigest()
 
 
-def _source_meta(features, ids, kind, nlist, index_dir):
+def _source_meta(features, ids, kind, nlist, index_dir, unit=True):
     """What an index is built from: its kind, the ids, and the features' ``fingerprint.sources``
-    (relative to the index's folder: a moved feature folder keeps its index)."""
-    return dict(kind=kind, n=len(ids), dim=features.ndims, ids_sha1=_ids_digest(ids), nlist=nlist,
+    (relative to the index's folder: a moved feature folder keeps its index); ``unit_rows: false`` for
+    rows indexed as they are (a successor's)."""
+    meta = dict(kind=kind, n=len(ids), dim=features.ndims, ids_sha1=ids_digest(ids), nlist=nlist,
                 sources=sources([features.folder], index_dir, within=features.folder))
+    return meta if unit else dict(meta, unit_rows=False)
 
 
 def index_paths(feature_dir, name, kind):
@@ -273,7 +289,7 @@ def _foreign_features(features, imageset):
     return feature_mismatch(feature_data, found, wanted)
 
 
-def _gallery_rows(features, imageset):
+def gallery_rows(features, imageset):
     """(ids, rows, name): the whole BigFile, or the ids of an ImageSets file, in that file's order."""
     if imageset is None:
         return list(features.names), np.arange(len(features), dtype=np.int64), "all"
@@ -297,53 +313,71 @@ def resolve_kind(kind, n):
 
 
 def open_gallery(feature_dir, imageset=None, kind="auto", save=True, rebuild=False, nlist=None, nprobe=None,
-                 log=None):
+                 log=None, unit=True):
     """The gallery of a BigFile feature folder (optionally only the ids of an ImageSets file).
 
     A FAISS index is loaded from ``<feature_dir>/search_index/`` when one built from the same
-    ids and ``feature.bin`` is there (unless ``rebuild``), else built and, with ``save``, saved."""
+    ids and ``feature.bin`` is there (unless ``rebuild``), else built and, with ``save``, saved.
+    ``feature_dir``: a folder, a ``BigFile``, or any object with its ``names``, ``ndims``, ``index_of``
+    and ``read_rows`` and a ``folder`` of None (vectors held in memory: a FAISS index neither loaded nor
+    saved). ``unit``: rows and queries scaled to unit length (cosine), else taken as they are (``Gallery``)."""
     log = log or (lambda message: None)
-    features = feature_dir if isinstance(feature_dir, BigFile) else BigFile(feature_dir)
-    ids, rows, name = _gallery_rows(features, imageset)
+    features = feature_dir if hasattr(feature_dir, "read_rows") else BigFile(feature_dir)
+    ids, rows, name = gallery_rows(features, imageset)
     if not ids:
         raise InputError(f"{features.folder}: the gallery is empty")
     kind = resolve_kind(kind, len(ids))
     started = time.perf_counter()
     if kind == "numpy":
         vectors = np.empty((len(ids), features.ndims), np.float32)
-        for start, block in zip(range(0, len(rows), CHUNK_ROWS), _unit_chunks(features, rows)):
+        for start, block in zip(range(0, len(rows), CHUNK_ROWS), _unit_chunks(features, rows, unit=unit)):
             vectors[start:start + len(block)] = block
-        return Gallery(ids, NumpyIndex(vectors), features, rows, build_seconds=time.perf_counter() - started)
-
-    if kind == "faiss-ivf":
-        nlist = nlist or default_nlist(len(ids))
-    index_path, meta_path = index_paths(features.folder, name, kind)
-    meta = _source_meta(features, ids, kind, nlist if kind == "faiss-ivf" else None, os.path.dirname(index_path))
-    if not rebuild and os.path.isfile(index_path) and _same_source(_read_meta(meta_path), meta):
-        try:
-            index = FaissIndex.load(index_path, kind, nprobe)
-        except RuntimeError as e:  # a damaged file: build it again
-            log(f"gallery: {index_path} unreadable ({str(e).splitlines()[0][:120]}); rebuilding")
-        else:
-            if index.ntotal == len(ids):
-                log(f"gallery: loaded {kind} index of {len(ids)} images from {index_path}")
-                return Gallery(ids, index, features, rows, index_path, build_seconds=0.0)
-
+        return Gallery(ids, NumpyIndex(vectors), features, rows, build_seconds=time.perf_counter() - started,
+                       unit=unit)
+    nlist = (nlist or default_nlist(len(ids))) if kind == "faiss-ivf" else None
+    where = None if features.folder is None else index_paths(features.folder, name, kind)
+    meta = None if where is None else _source_meta(features, ids, kind, nlist, os.path.dirname(where[0]), unit)
+    if where is not None and not rebuild:
+        index = _saved_index(where, meta, kind, nprobe, len(ids), log)
+        if index is not None:
+            return Gallery(ids, index, features, rows, where[0], build_seconds=0.0, unit=unit)
     training = None
     if kind == "faiss-ivf":
         sample = np.linspace(0, len(rows) - 1, min(len(rows), 64 * nlist)).astype(np.int64)
-        training = unit_rows(features.read_rows(rows[np.unique(sample)]))
-    index = FaissIndex.build(features.ndims, len(ids), _unit_chunks(features, rows), kind, nlist, training, nprobe)
+        training = next(_unit_chunks(features, rows[np.unique(sample)], len(rows), unit))
+    index = FaissIndex.build(features.ndims, len(ids), _unit_chunks(features, rows, unit=unit), kind, nlist,
+                             training, nprobe)
     seconds = time.perf_counter() - started
-    saved = None
-    if save:
-        try:
-            if os.path.exists(meta_path):
-                os.remove(meta_path)  # the description is written last: an index without one is rebuilt
-            index.save(index_path)
-            write_text(meta_path, json.dumps(dict(meta, build_seconds=round(seconds, 3)), indent=1) + "\n")
-            saved = index_path
-        except OSError as e:
-            log(f"gallery: index not saved ({e}); kept in memory")
+    saved = _save_index(index, where, meta, seconds, log) if save and where is not None else None
     log(f"gallery: built {kind} index of {len(ids)} images in {seconds:.1f}s" + (f" -> {saved}" if saved else ""))
-    return Gallery(ids, index, features, rows, saved, build_seconds=seconds)
+    return Gallery(ids, index, features, rows, saved, build_seconds=seconds, unit=unit)
+
+
+def _saved_index(where, meta, kind, nprobe, n, log):
+    """The FAISS index saved at ``where`` (index file, description file) from what ``meta`` describes, or None."""
+    index_path, meta_path = where
+    if not (os.path.isfile(index_path) and _same_source(_read_meta(meta_path), meta)):
+        return None
+    try:
+        index = FaissIndex.load(index_path, kind, nprobe)
+    except RuntimeError as e:  # a damaged file: build it again
+        log(f"gallery: {index_path} unreadable ({str(e).splitlines()[0][:120]}); rebuilding")
+        return None
+    if index.ntotal != n:
+        return None
+    log(f"gallery: loaded {kind} index of {n} images from {index_path}")
+    return index
+
+
+def _save_index(index, where, meta, seconds, log):
+    """Save a FAISS index and then its description; its path, or None where it cannot be written."""
+    index_path, meta_path = where
+    try:
+        if os.path.exists(meta_path):
+            os.remove(meta_path)  # the description is written last: an index without one is rebuilt
+        index.save(index_path)
+        write_text(meta_path, json.dumps(dict(meta, build_seconds=round(seconds, 3)), indent=1) + "\n")
+        return index_path
+    except OSError as e:
+        log(f"gallery: index not saved ({e}); kept in memory")
+        return None

@@ -8,8 +8,17 @@ state] ⊕ the auxiliary input → visual_mlp_1 … visual_mlp_n (``cfg.activati
 read from the checkpoint's ``.h5`` file by name, as ``w2vv.checkpoint.load_weights`` reads them
 into Keras; ``tests/test_search.py`` checks that both give the same vectors (to 1e-5) and rankings.
 
+A successor's two towers (W2VV++, SEA: w2vv.common_space), ``NumpyCommonSpace``: the word indices
+(``<start>`` … ``<end>``, right-padded with 0) → word_embedding → sentence_gru (torch's form: Keras's
+``reset_after=True`` with sigmoid gates) → its outputs averaged over the valid steps (index ≠ 0) ⊕ the
+bag of words and the mean word2vec → text_space (W2VV++: [GRU mean, mean word2vec, bag of words] → one
+Linear + activation) or text_space_bow / _w2v / _gru (SEA: each encoding → its own) → each space's output
+L2-normalised (a zero row stays zero), the spaces concatenated; the image tower likewise from the
+(normalised) feature through image_space(_<space>). ``tests/test_family_search.py`` checks both towers
+against Keras to 1e-5.
+
 ``load_numpy_model`` answers None for what it does not cover (the original code's checkpoints,
-another activation, W2VV's successors W2VV++ and SEA), and the Keras model is used then.
+another activation), and the Keras model is used then.
 """
 import os
 
@@ -17,6 +26,8 @@ import numpy as np
 
 from .. import checkpoint, layout
 from ..config import mlp_sizes, uses_attention
+from ..ranking import unit_rows
+from ..torch_layout import SPACES
 
 ACTIVATIONS = {
     "relu": lambda x: np.maximum(x, 0),
@@ -39,6 +50,7 @@ def _sigmoid(x):
 
 class NumpyTextModel:
     """``predict_on_batch([word_indices, aux])`` and ``output_shape``, as a Keras model has them."""
+    numpy = True
 
     def __init__(self, cfg, weights):
         self.cfg = cfg
@@ -105,14 +117,84 @@ class NumpyTextModel:
         return x.astype(np.float32)
 
 
+class Tower:
+    """One tower of ``NumpyCommonSpace``: ``predict_on_batch`` and ``output_shape``, as a Keras model has them."""
+
+    def __init__(self, forward, width):
+        self.predict_on_batch, self.output_shape = forward, (None, width)
+
+
+class NumpyCommonSpace:
+    """A successor's towers at inference, dropout off: ``text`` ([word_indices, bow_and_mean_word2vec] →
+    unit vectors per space, concatenated) and ``image`` (normalised features → the same), as
+    ``w2vv.common_space.CommonSpaceModels`` has them."""
+    numpy = True
+
+    def __init__(self, cfg, weights):
+        self.family, self.spaces = cfg.family, SPACES[cfg.family]
+        suffix = {space: "" if cfg.family == "w2vvpp" else f"_{space}" for space in self.spaces}
+        self.embedding = weights["word_embedding"][0].astype(np.float32)
+        self.kernel, self.recurrent, bias = (w.astype(np.float32) for w in weights["sentence_gru"])
+        self.input_bias, self.recurrent_bias = bias[0], bias[1]
+        self.bow_dim = int(cfg.bow_dim)
+        self.activation = ACTIVATIONS[cfg.activation]
+        self.text_layers = [[w.astype(np.float32) for w in weights[f"text_space{suffix[s]}"]] for s in self.spaces]
+        self.image_layers = [[w.astype(np.float32) for w in weights[f"image_space{suffix[s]}"]] for s in self.spaces]
+        width = sum(int(kernel.shape[1]) for kernel, _ in self.text_layers)
+        self.text, self.image = Tower(self._text, width), Tower(self._image, width)
+
+    def _gru_mean(self, indices):
+        """The GRU's outputs averaged over each sentence's valid steps (its indices ≠ 0)."""
+        units = self.recurrent.shape[0]
+        xs = self.embedding[indices] @ self.kernel + self.input_bias           # n × T × 3u: z, r, h parts
+        h = np.zeros((len(indices), units), np.float32)
+        total = np.zeros_like(h)
+        valid = (indices != 0).astype(np.float32)
+        for t in range(indices.shape[1]):
+            hu = h @ self.recurrent + self.recurrent_bias
+            zr = _sigmoid(xs[:, t, :2 * units] + hu[:, :2 * units])
+            candidate = np.tanh(xs[:, t, 2 * units:] + zr[:, units:] * hu[:, 2 * units:])
+            z = zr[:, :units]
+            h = z * h + (1 - z) * candidate
+            total += valid[:, t:t + 1] * h
+        return total / np.maximum(valid.sum(axis=1, keepdims=True), 1.0)
+
+    def _spaces(self, inputs, layers):
+        return np.concatenate([unit_rows(self.activation(x @ kernel + bias)) for x, (kernel, bias)
+                               in zip(inputs, layers)], axis=1).astype(np.float32)
+
+    def _text(self, inputs):
+        indices, aux = np.asarray(inputs[0]), np.asarray(inputs[1], np.float32)
+        encodings = dict(gru=self._gru_mean(indices), bow=aux[:, :self.bow_dim], w2v=aux[:, self.bow_dim:])
+        if self.family == "w2vvpp":
+            encodings["common"] = np.concatenate([encodings[k] for k in ("gru", "w2v", "bow")], axis=1)
+        return self._spaces([encodings[space] for space in self.spaces], self.text_layers)
+
+    def _image(self, features):
+        features = np.asarray(features, np.float32)
+        return self._spaces([features] * len(self.spaces), self.image_layers)
+
+
+def _successor_weights(cfg):
+    """The layers a successor's ``NumpyCommonSpace`` reads."""
+    suffixes = [""] if cfg.family == "w2vvpp" else [f"_{space}" for space in SPACES[cfg.family]]
+    return {"word_embedding", "sentence_gru"} | {f"{tower}_space{suffix}" for tower in ("text", "image")
+                                                 for suffix in suffixes}
+
+
 def load_numpy_model(folder, weights_file):
-    """(NumpyTextModel, cfg) of this project's checkpoint folder, or None where it does not apply."""
+    """(NumpyTextModel or, for a successor, NumpyCommonSpace, cfg) of this project's checkpoint folder,
+    or None where it does not apply."""
     if not os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)):
         return None  # the original code's checkpoint: Keras reads its model.json
     cfg, _, _ = checkpoint.load_model_config(folder)
-    if getattr(cfg, "family", "w2vv") != "w2vv" or cfg.activation not in ACTIVATIONS:
-        return None  # W2VV's successors (W2VV++, SEA): not covered
+    family = getattr(cfg, "family", "w2vv")
+    if cfg.activation not in ACTIVATIONS or (family != "w2vv" and (family not in SPACES or
+                                                                    getattr(cfg, "bow_dim", None) is None)):
+        return None  # (a successor's config without bow_dim: Keras's loader says what is wrong)
     weights = checkpoint.read_weights(weights_file)
+    if family != "w2vv":
+        return (NumpyCommonSpace(cfg, weights), cfg) if _successor_weights(cfg) <= set(weights) else None
     names = {"word_embedding", "sentence_gru"} | {f"visual_mlp_{i}" for i in range(1, len(mlp_sizes(cfg)))}
     if uses_attention(cfg):
         names.add("attention_scores")

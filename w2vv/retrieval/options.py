@@ -7,8 +7,8 @@ from .gallery import KINDS
 def add_search_options(p):
     """Models, gallery, index, CL sentences, CLM weight and query reading (``--languages`` too)."""
     p.add_argument("--model_path", action="append", required=True,
-                   help="checkpoint folder <root>/<train>/cv_keras/<val>/<style>/<config>; give it twice for "
-                        "a Chinese (or Japanese) and an English model")
+                   help="checkpoint folder <root>/<train>/cv_keras/<val>/<style>/<config> (W2VV, W2VV++ or SEA); "
+                        "give it twice for a Chinese (or Japanese) and an English model of one family")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--gallery", default=None,
                        help="BigFile feature folder of the images (default: the model's feature in the root)")
@@ -18,7 +18,8 @@ def add_search_options(p):
     p.add_argument("--imageset", default=None, help="only these images: an ImageSets file, or a collection name")
     p.add_argument("--rootpath", default=None, help="VisualSearch root (default: from the checkpoint folder)")
     p.add_argument("--index", choices=KINDS, default="auto",
-                   help="gallery index (auto: numpy below 100,000 images, else FAISS, saved beside the features)")
+                   help="gallery index (auto: numpy below 100,000 images, else FAISS, saved beside the features; "
+                        "a W2VV++ or SEA model's gallery: its image tower's vectors, cached in its checkpoint folder)")
     p.add_argument("--nprobe", type=int, default=None, help="clusters searched by a faiss-ivf index")
     p.add_argument("--en_collections", default=None,
                    help="comma-separated English collections whose sentences carry the CL route")
@@ -29,7 +30,7 @@ def add_search_options(p):
                         "Latin words kept)")
     p.add_argument("--predictor", choices=("auto", "numpy", "keras"), default="auto",
                    help="what runs the text model: numpy (no TensorFlow imported: faster start, less memory), "
-                        "keras, or auto: numpy where it covers the model (this project's checkpoints)")
+                        "keras, or auto: numpy where it covers the model (this project's checkpoints of every family)")
     add_languages(p)
 
 

@@ -1,6 +1,7 @@
 """The English sentences of the cross-lingual route of search (docs/method.md#cross-lingual-matching-cl):
-their vectors by the English model, read from the pipeline's ``sent_feat.txt`` or predicted once
-and cached in the English checkpoint folder, as unit vectors grouped by their gallery image."""
+their vectors by the English model (a successor's: its text tower's), read from the pipeline's
+``sent_feat.txt`` or predicted once and cached in the English checkpoint folder, as unit vectors grouped
+by their gallery image: CL is their cosine with the query's vector, as the cross-lingual stage computes it."""
 import os
 
 import numpy as np
@@ -38,10 +39,12 @@ class PivotSentences:
         return len(self.ids)
 
     def described_unit(self, gallery):
-        """The unit vectors of the described gallery images (kept after the first call)."""
-        if getattr(self, "_described_unit", None) is None:
-            self._described_unit = np.ascontiguousarray(gallery.vectors_at(self.described), np.float32)
-        return self._described_unit
+        """The vectors of the described gallery images as ``gallery`` holds them (W2VV's: unit vectors; a
+        successor's: its image tower's), kept after the first call for each gallery."""
+        kept = self.__dict__.setdefault("_described", {})
+        if id(gallery) not in kept:
+            kept[id(gallery)] = (gallery, np.ascontiguousarray(gallery.vectors_at(self.described), np.float32))
+        return kept[id(gallery)][1]
 
     def image_scores(self, unit_query, positions):
         """CL score of each gallery position (its best sentence), or -inf for an image without one."""

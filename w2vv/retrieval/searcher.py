@@ -35,6 +35,16 @@ Routes for a Chinese (or Japanese) query when both its model and an English one 
 CL and CLM rank the gallery images that the English sentences describe (in the paper every test
 image has one; those sentences: ``w2vv.retrieval.pivot_sentences``). Their top-k is exact
 (``w2vv.retrieval.topk``).
+
+W2VV's successors, W2VV++ and SEA (w2vv.common_space), are searched as W2VV is, on every route. A
+query's vector is the model's text tower's; the gallery is its image tower's projection of the features,
+computed once and cached in the checkpoint folder (``w2vv.retrieval.projected_gallery``), and CM's score
+is their inner product, the tester's. CL compares the query's vector with the English model's vectors of
+the English sentences by their cosine, as the cross-lingual stage does; it needs the query model trained
+into the English model's space (its image tower(s) those of the loaded English model, frozen: the
+default, ``image_towers = 'english'``), else those routes say in one line that they are not available
+for that language. The models of one search are of one family: W2VV's with a successor's, or W2VV++'s
+with SEA's, stop in one line.
 This module picks the route of each query and runs it.
 An English query uses the English model directly (``cm``).
 """
@@ -42,10 +52,14 @@ import os
 import threading
 from typing import NamedTuple
 
+import numpy as np
+
 from .. import languages, layout
+from ..bigfile import BigFile
 from ..errors import InputError
 from ..textfile import read_lines
 from .gallery import open_gallery
+from .projected_gallery import open_projected_gallery
 from .pivot_sentences import load_pivot_sentences
 from .topk import cl_top_k, clm_top_k_many
 
@@ -93,11 +107,13 @@ def model_language(folder):
 
 
 class TrainedModel:
-    """A trained model with the encoder of its training collection."""
+    """A trained model with the encoder of its training collection: W2VV's (its text model predicts a
+    visual vector), or a successor's (``family`` 'w2vvpp', 'sea': its text tower gives a sentence's
+    vector, its image tower an image's, ``image_vectors``)."""
 
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True,
                  predictor="auto"):
-        from ..inference import best_weights_file
+        from ..inference import FAMILY_NAMES, best_weights_file, model_family
         from ..run_inputs import model_encoder
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
@@ -106,20 +122,58 @@ class TrainedModel:
         root, self.train, self.val, _ = layout.checkpoint_parts(folder)
         self.folder, self.root = str(folder), str(rootpath or root)
         self.lang = model_language(self.folder)
+        self.family = model_family(self.folder)
+        self.family_name = FAMILY_NAMES.get(self.family, self.family)
         self.weights_file = best_weights_file(self.folder)
-        loaded = None
-        if predictor != "keras":  # numpy: no deep-learning framework to import (w2vv.retrieval.numpy_model)
-            from .numpy_model import load_numpy_model
-            loaded = load_numpy_model(self.folder, self.weights_file)
-            if loaded is None and predictor == "numpy":
-                raise InputError(f"{folder}: the numpy predictor does not cover this model (use keras)")
-        if loaded is None:
-            from ..inference import load_trained_model
-            loaded = load_trained_model(self.folder, self.weights_file)
-        self.model, self.cfg = loaded
-        self.predictor = "numpy" if type(self.model).__name__ == "NumpyTextModel" else "keras"
+        self.model, self.cfg = self._load(predictor)
+        self.predictor = "numpy" if getattr(self.model, "numpy", False) else "keras"
+        self.text = self.model.text if self.successor else self.model  # what predicts a sentence's vector
+        self._image_tower = None
         self.encoder = model_encoder(self.folder, self.root, self.cfg, word2vec_path, stopwords_path, normalize_zh,
                                      cached_word2vec=True, log=lambda message: None)
+
+    def _load(self, predictor):
+        """(model, cfg): numpy's where it covers the model (no deep-learning framework to import,
+        w2vv.retrieval.numpy_model) unless ``predictor`` is 'keras', else Keras's."""
+        if predictor != "keras":
+            from .numpy_model import load_numpy_model
+            loaded = load_numpy_model(self.folder, self.weights_file)
+            if loaded is not None:
+                return loaded
+            if predictor == "numpy":
+                raise InputError(f"{self.folder}: the numpy predictor does not cover this model (use keras)")
+        from ..inference import ALL_FAMILIES, load_trained_model
+        return load_trained_model(self.folder, self.weights_file, families=ALL_FAMILIES, what="search")
+
+    @property
+    def successor(self):
+        return self.family != "w2vv"
+
+    @property
+    def feature_dim(self):
+        """The width of the image features the model was trained on."""
+        return int(self.cfg.feature_dim) if self.successor else int(self.model.output_shape[-1])
+
+    def image_vectors(self, features):
+        """A successor's image tower's vectors (unit per space, concatenated) of raw ``features``
+        (images × feature_dim), normalised first as its config says, as the tester does."""
+        from ..feature_norm import normalize_features
+        x = normalize_features(np.asarray(features, np.float32), self.cfg)
+        return np.asarray(self.model.image.predict_on_batch(x), np.float32)
+
+    def image_tower(self):
+        """A successor's image tower's weights, ``{layer name: arrays}``, read from its weights file once."""
+        if self._image_tower is None:
+            from ..checkpoint import read_weights
+            self._image_tower = read_weights(self.weights_file, prefix="image_space")
+        return self._image_tower
+
+    def same_image_tower(self, other):
+        """Whether ``other``'s image tower is this one's, weight for weight: the same space and gallery."""
+        mine, theirs = self.image_tower(), other.image_tower()
+        return mine.keys() == theirs.keys() and all(
+            len(mine[k]) == len(theirs[k]) and all(np.array_equal(a, b) for a, b in zip(mine[k], theirs[k]))
+            for k in mine)
 
     def prepare(self, text, segmented=False):
         """(text as encoded, tokens, tokens unknown to every part). Chinese is normalised (unless
@@ -136,14 +190,14 @@ class TrainedModel:
         from ..inference import predict_vectors
         encoded = self.encoder.encode([(f"q{i}", t) for i, t in enumerate(texts)])
         known = ~encoded.empty_parts.all(axis=1)
-        return predict_vectors(self.model, encoded, batch_size=256), known
+        return predict_vectors(self.text, encoded, batch_size=256), known
 
 
 def check_gallery_feature(model, gallery_dir, dim):
     """Refuse a gallery of another feature than the model's: its dimension differs, or it is a
     feature folder of the layout (``…/FeatureData/<name>``) of another name than ``img_feature``."""
     from .gallery import feature_mismatch
-    out_dim = int(model.model.output_shape[-1])
+    out_dim = model.feature_dim
     folder = os.path.normpath(os.path.abspath(gallery_dir))
     name, parent = os.path.basename(folder), os.path.basename(os.path.dirname(folder))
     if dim != out_dim:
@@ -167,6 +221,32 @@ def read_weight(path):
     return w
 
 
+def one_family(paths):
+    """The family of the models in the checkpoint folders ``paths``, read without Keras; InputError in
+    one line when they are of two (their vectors live in different spaces)."""
+    from ..inference import FAMILY_NAMES, model_family
+    families = {}
+    for path in paths:
+        families.setdefault(model_family(str(path)), str(path))
+    if len(families) > 1:
+        (first, first_path), (other, other_path) = list(families.items())[:2]
+        raise InputError(f"{other_path}: a {FAMILY_NAMES[other]} model, with a {FAMILY_NAMES[first]} model "
+                         f"({first_path}): the models of one search must be of one family (give the "
+                         f"{FAMILY_NAMES[first]} model of each language, or the {FAMILY_NAMES[other]} one)")
+    return next(iter(families))
+
+
+def gallery_place(root, img_feature, gallery, imageset, collection, feature_collection):
+    """(feature folder, ImageSets file or None) of the gallery ``Searcher``'s arguments name."""
+    if collection is not None and gallery is None:
+        own = layout.feature_dir(root, img_feature, collection)
+        gallery, imageset = (own, imageset) if os.path.isdir(own) else (None, imageset or collection)
+    gallery = gallery or layout.feature_dir(root, img_feature, feature_collection)
+    if imageset is not None and not os.path.isfile(str(imageset)):
+        imageset = layout.imageset_file(root, str(imageset))
+    return str(gallery), None if imageset is None else str(imageset)
+
+
 class Searcher:
     """Load models and a gallery once; ``search`` a query, or ``search_many`` a batch.
 
@@ -184,6 +264,9 @@ class Searcher:
     ``normalize_zh``: normalise Chinese queries (``w2vv.languages.normalize_zh``) before segmenting them.
     ``predictor``: ``auto`` (numpy where it covers the model: no TensorFlow imported), ``numpy`` or
     ``keras`` (``w2vv.retrieval.numpy_model``).
+    The models are W2VV's, or a successor's (W2VV++ or SEA), all of one family. A successor's gallery
+    is its image tower's vectors (``w2vv.retrieval.projected_gallery``), one per language whose model's
+    image tower differs from the others' (``galleries``; ``gallery``: the English model's, else the first's).
     """
 
     def __init__(self, model_path, gallery=None, *, imageset=None, collection=None, rootpath=None, index="auto",
@@ -193,32 +276,31 @@ class Searcher:
         paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
         if not paths:
             raise InputError("no model folder given")
-        self.models = {}
         for path in paths:
             if not os.path.isdir(str(path)):
                 raise InputError(f"{path}: model folder not found")
+        self.family = one_family(paths)
+        self.models = {}
+        for path in paths:
             lang = model_language(path)
             model = TrainedModel(str(path), rootpath, (word2vec or {}).get(lang), normalize_zh=normalize_zh,
                                  predictor=predictor)
             if model.lang in self.models:
                 raise InputError(f"{path}: a second {model.lang} model (already {self.models[model.lang].folder})")
             self.models[model.lang] = model
-            self.log(f"model ({model.lang}, {model.predictor}): {model.folder}")
+            self.log(f"model ({model.lang}, {model.family_name}, {model.predictor}): {model.folder}")
         first = next(iter(self.models.values()))
         self.root = first.root
-        if collection is not None and gallery is None:
-            own = layout.feature_dir(self.root, first.cfg.img_feature, collection)
-            gallery, imageset = (own, imageset) if os.path.isdir(own) else (None, imageset or collection)
-        gallery = gallery or layout.feature_dir(self.root, first.cfg.img_feature, feature_collection)
-        if imageset is not None and not os.path.isfile(str(imageset)):
-            imageset = layout.imageset_file(self.root, str(imageset))
-        self.gallery_dir = str(gallery)
-        self.imageset = None if imageset is None else str(imageset)
-        self.gallery = open_gallery(gallery, imageset, index, save=save_index, nprobe=nprobe, log=self.log)
+        self.gallery_dir, self.imageset = gallery_place(self.root, first.cfg.img_feature, gallery, imageset,
+                                                        collection, feature_collection)
+        features = BigFile(self.gallery_dir)
         for model in self.models.values():
-            check_gallery_feature(model, self.gallery_dir, self.gallery.features.ndims)
-        self.log(f"gallery: {len(self.gallery)} images ({self.gallery.kind}) from {gallery}"
-                 + (f", ImageSets {imageset}" if imageset else ""))
+            check_gallery_feature(model, self.gallery_dir, features.ndims)
+        self.galleries = self._open_galleries(features, index, save_index, nprobe)
+        self.gallery = self.galleries[PIVOT if PIVOT in self.galleries else first.lang]
+        self.log(f"gallery: {len(self.gallery)} images ({self.gallery.kind}) from {self.gallery_dir}"
+                 + (f", ImageSets {self.imageset}" if self.imageset else ""))
+        self.space_problems = self._space_problems()
         self._index_kind = index
         self._en_collections = en_collections
         self._weight = weight
@@ -226,6 +308,35 @@ class Searcher:
         self._sentences = None
         self._lock = threading.Lock()
         self.cl_problem = None  # why the CL and CLM routes cannot be taken, once found
+
+    def _open_galleries(self, features, index, save, nprobe):
+        """{language: its model's gallery}: W2VV's, the features themselves (one for all); a successor's,
+        its image tower's vectors, one gallery for the models whose image towers are the same (the
+        English model's first)."""
+        if self.family == "w2vv":
+            shared = open_gallery(features, self.imageset, index, save=save, nprobe=nprobe, log=self.log)
+            return {lang: shared for lang in self.models}
+        galleries, opened = {}, []
+        for lang in sorted(self.models, key=lambda code: code != PIVOT):
+            model = self.models[lang]
+            galleries[lang] = next((g for other, g in opened if other.same_image_tower(model)), None)
+            if galleries[lang] is None:
+                galleries[lang] = open_projected_gallery(model, features, self.imageset, index, save, nprobe, self.log)
+                opened.append((model, galleries[lang]))
+        return galleries
+
+    def _space_problems(self):
+        """{language: why its CL and CLM routes are not available}: a successor's query model whose image
+        tower(s) are not the loaded English model's was not trained into its space."""
+        if PIVOT not in self.models:
+            return {}
+        en = self.models[PIVOT]
+        return {lang: f"the cross-lingual routes are not available for {lang} queries: the {model.family_name} "
+                      f"model {model.folder} was not trained into the space of the English model {en.folder} "
+                      f"(its image tower(s) are not that model's: trained with image_towers = 'own', or before "
+                      f"that English model was retrained); mode cm"
+                for lang, model in self.models.items()
+                if lang != PIVOT and self.galleries[lang] is not self.galleries[PIVOT]}
 
     # ------------------------------------------------------------ public
 
@@ -235,6 +346,7 @@ class Searcher:
 
     def default_mode(self, lang):
         if lang != PIVOT and PIVOT in self.models and lang in self.models and self.cl_problem is None and \
+                lang not in self.space_problems and \
                 (self._weight is not None or lang in self._weights or os.path.isfile(self.weight_path(lang))):
             return "clm"
         return "cm"
@@ -336,17 +448,19 @@ class Searcher:
                                  f"(an English query uses the English model directly: mode cm)")
             if PIVOT not in self.models:
                 raise InputError(f"mode {mode} needs an English model too (give its checkpoint folder)")
+            if lang in self.space_problems:
+                raise InputError(self.space_problems[lang])
             if self.cl_problem is not None:
                 raise InputError(self.cl_problem)
 
     def _routes(self, lang, modes, vectors, k):
         """The hits of each of ``vectors`` on its route, or the InputError that the CL route is not
         available; the CLM ones ranked together (``clm_top_k_many``)."""
-        found = [None] * len(modes)
+        found, gallery = [None] * len(modes), self.galleries[lang]
         clm = [j for j, mode in enumerate(modes) if mode == "clm"]
         if clm:
             try:
-                ranked = clm_top_k_many(self.gallery, self.sentences(), vectors[clm], k, self.weight_for(lang))
+                ranked = clm_top_k_many(gallery, self.sentences(), vectors[clm], k, self.weight_for(lang))
                 for j, positions_scores in zip(clm, ranked):
                     found[j] = self._hits(positions_scores)
             except InputError as e:
@@ -355,15 +469,15 @@ class Searcher:
         for j, mode in enumerate(modes):
             if mode != "clm":
                 try:
-                    found[j] = self._route(mode, vectors[j], k)
+                    found[j] = self._route(mode, vectors[j], k, gallery)
                 except InputError as e:
                     found[j] = e
         return found
 
-    def _route(self, mode, vector, k):
+    def _route(self, mode, vector, k, gallery):
         if mode == "cm":
-            scores, positions = self.gallery.search(vector[None, :], k)
-            return [Hit(self.gallery.ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
+            scores, positions = gallery.search(vector[None, :], k)
+            return [Hit(gallery.ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
         return self._hits(cl_top_k(self.sentences(), vector, k))
 
     def _hits(self, ranked):

@@ -36,13 +36,14 @@ def find_pictures(searcher, images=(), collection=None):
 
 
 def service_info(searcher):
-    """What the health check reports of the loaded searcher: the models (relative to the root),
-    the gallery, and the version."""
+    """What the health check reports of the loaded searcher: the models (relative to the root) and
+    their family ('w2vv', 'w2vvpp', 'sea'), the gallery, and the version."""
     def relative(path):
         path = os.path.abspath(str(path))
         root = os.path.abspath(searcher.root)
         return os.path.relpath(path, root) if path.startswith(root + os.sep) else os.path.basename(path)
     return dict(version=version(), models={lang: relative(m.folder) for lang, m in sorted(searcher.models.items())},
+                family=getattr(searcher, "family", "w2vv"),
                 gallery=relative(searcher.gallery_dir),
                 imageset=relative(searcher.imageset) if getattr(searcher, "imageset", None) else None)
 
@@ -65,6 +66,10 @@ def warm_up(searcher, log=None):
     log = log or (lambda message: None)
     for lang in searcher.languages:
         modes = ["cm"] + ([] if lang == "en" or "en" not in searcher.languages else ["cl"])
+        problem = getattr(searcher, "space_problems", {}).get(lang)  # a successor not in the English space
+        if problem:
+            log(problem)
+            modes = ["cm"]
         if searcher.default_mode(lang) == "clm":
             modes.append("clm")
         for mode in modes:

@@ -2,7 +2,11 @@
 images by their best English sentence; CLM by ``w·CL + (1 − w)·CM``, exactly: candidates come from
 the top of both routes and grow until no image outside them can beat the k-th fused score (the
 threshold rule of Fagin et al.); ``clm_top_k_many`` ranks several queries, in one matrix product
-where every described image is scored. All return [(gallery position, score)], best first."""
+where every described image is scored. All return [(gallery position, score)], best first.
+
+CL is the cosine of the query's vector and the sentences'; CM is the gallery's score (``Gallery.prepare``):
+W2VV's, the cosine with the unit image vector; a successor's, the inner product of the query's vector as
+it is with the image tower's vector (``w2vv.retrieval.projected_gallery``)."""
 import numpy as np
 
 from ..ranking import unit_rows
@@ -39,11 +43,18 @@ def _best(candidates, fused, k):
     return [(int(candidates[i]), float(fused[i])) for i in order]
 
 
-def _fused_described(gallery, sents, units, w):
+def _cm_queries(gallery, units, vectors):
+    """The queries of the CM part: the unit vectors (a W2VV gallery: cosine), or the vectors as they
+    are (a successor's gallery: inner product)."""
+    return units if gallery.unit else np.asarray(vectors, np.float32)
+
+
+def _fused_described(gallery, sents, units, w, cm_queries):
     """The fused score of every described image: for one unit query (a vector), or for several
-    (a matrix whose columns are unit queries: a column of scores each)."""
+    (a matrix whose columns are unit queries: a column of scores each); ``cm_queries`` as ``units``,
+    the queries of the CM part (``_cm_queries``)."""
     cl = np.maximum.reduceat(sents.unit @ units, sents.starts, axis=0)
-    return w * cl + (1.0 - w) * (sents.described_unit(gallery) @ units)
+    return w * cl + (1.0 - w) * (sents.described_unit(gallery) @ cm_queries)
 
 
 def clm_top_k_many(gallery, sents, vectors, k, w):
@@ -52,28 +63,30 @@ def clm_top_k_many(gallery, sents, vectors, k, w):
     takes ``clm_top_k`` itself: a query alone scores as it always has, bit for bit."""
     if len(vectors) == 1 or not _exhaustive(sents):
         return [clm_top_k(gallery, sents, vector, k, w) for vector in vectors]
-    fused = _fused_described(gallery, sents, unit_rows(vectors).T, w)
+    units = unit_rows(vectors)
+    fused = _fused_described(gallery, sents, units.T, w, _cm_queries(gallery, units, vectors).T)
     return [_best(sents.described, column, k) for column in fused.T]
 
 
 def clm_top_k(gallery, sents, vector, k, w):
     """CLM: the exact top ``k`` of ``w·CL + (1 − w)·CM`` over the described gallery images."""
     unit = unit_rows(vector[None, :])[0]
+    cm_query = _cm_queries(gallery, unit, vector)
     n_described = len(sents.described)
     k = min(k, n_described)
     if _exhaustive(sents):  # every described image: one pass, no index
-        return _best(sents.described, _fused_described(gallery, sents, unit, w), k)
+        return _best(sents.described, _fused_described(gallery, sents, unit, w, cm_query), k)
     per_image = max(1, int(np.ceil(len(sents) / n_described)))
     depth = max(4 * k, 64)
     while True:
-        cm_scores, cm_pos = gallery.search(unit[None, :], min(depth, len(gallery)))
+        cm_scores, cm_pos = gallery.search(cm_query[None, :], min(depth, len(gallery)))
         cm_done = depth >= len(gallery)
         m = min(depth * per_image, len(sents))
         cl_scores, cl_rows = sents.index.search(unit[None, :], m)
         cl_done = m >= len(sents)
         candidates = np.union1d(cm_pos[0][cm_pos[0] >= 0], sents.image_pos[cl_rows[0][cl_rows[0] >= 0]])
         candidates = candidates[np.isin(candidates, sents.described)]
-        cm = gallery.scores_at(unit[None, :], candidates)[0]
+        cm = gallery.scores_at(cm_query[None, :], candidates)[0]
         cl = sents.image_scores(unit, candidates)
         hits = _best(candidates, w * cl + (1.0 - w) * cm, k)
         if cm_done or cl_done:  # every described image is a candidate

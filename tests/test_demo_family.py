@@ -1,0 +1,65 @@
+"""The family demo (``make demo-family``, tools/demo_family.py) at a tiny size: one root per seed, copies with hard
+links of the first without what runs derived there, each with its own ini and seed; do_all.sh per config and
+seed; compare.py's table with the warning that demo data says nothing about the real data. And the ini's
+per-config overrides (``config_overrides_<config>``) that let one ini run W2VV and its successors."""
+import os
+import sys
+
+import pytest
+
+from tests.helpers import REPO, copy_root, run_main
+from w2vv import layout
+from w2vv.errors import InputError
+from w2vv.settings import ini_run, read_settings, shell_assignments
+
+TINY_W2VV = "lstm_size=8,n_layers=0-16-16"
+TINY_SUCCESSOR = "lstm_size=8,n_layers=0-16"
+
+
+def write_ini(path, root, extra=""):
+    path.write_text(f"rootpath = {root}\nmax_epochs = 1\nseed = 0\npython = {sys.executable}\n"
+                    f"config_overrides = {TINY_W2VV}\nconfig_overrides_w2vvpp_resnext101 = {TINY_SUCCESSOR}\n{extra}")
+    return path
+
+
+def test_a_config_of_its_own_overrides_in_the_ini(tmp_path):
+    settings = read_settings(str(write_ini(tmp_path / "a.ini", tmp_path)))
+    assert ini_run(settings, "w2vvpp_resnext101") == (TINY_SUCCESSOR, "w2vvpp_resnext101_lstm_size8_max_epochs1_"
+                                                                      "n_layers0-16")
+    assert ini_run(settings, "base_w2vv")[0] == TINY_W2VV
+    assert ini_run(settings, str(REPO / "w2vv_configs" / "w2vvpp_resnext101.py"))[0] == TINY_SUCCESSOR  # a path
+    shell = shell_assignments(settings, "w2vvpp_resnext101")
+    assert f"overrides={TINY_SUCCESSOR}\n" in shell and "config_overrides_" not in shell
+    bad = write_ini(tmp_path / "b.ini", tmp_path, "config_overrides_sea_bow_w2v_gru = lstm_size\n")
+    with pytest.raises(InputError, match=r"b.ini:7: config_overrides_sea_bow_w2v_gru = lstm_size \(--config_overr"):
+        read_settings(str(bad))
+    bad.write_text(f"rootpath = {tmp_path}\nconfig_overrides_sea-gru = lstm_size=8\n")
+    with pytest.raises(InputError, match="unknown setting 'config_overrides_sea-gru'"):
+        read_settings(str(bad))
+
+
+@pytest.mark.slow
+def test_the_family_demo_at_a_tiny_size(small_root, tmp_path, capfd):
+    root = copy_root(small_root, tmp_path / "base")
+    (root / "cococntrain" / "cv_keras" / "junk").mkdir(parents=True)  # what runs derive: not in the seeds' copies
+    ini = write_ini(tmp_path / "family.ini", root)
+    args = ["--ini", ini, "--seeds", "0", "1", "--configs", "w2vvpp_resnext101", "--jobs", "2", "--draws", "200"]
+    from tools import demo_family
+    assert demo_family.main([str(a) for a in args]) is None
+    out = capfd.readouterr().out
+    seed1 = f"{root}_seed1"
+    captions = layout.caption_file(seed1, "cococntrain")
+    assert os.stat(captions).st_ino == os.stat(layout.caption_file(str(root), "cococntrain")).st_ino  # a hard link
+    assert "seed = 1\n" in open(os.path.join(seed1, demo_family.SEED_INI)).read()
+    assert f"rootpath = {root}\n" in (root / demo_family.SEED_INI).read_text()
+    assert not os.path.isdir(os.path.join(seed1, "cococntrain", "cv_keras", "junk"))
+    run = "w2vvpp_resnext101_lstm_size8_max_epochs1_n_layers0-16"
+    for r in (str(root), seed1):
+        assert os.path.isfile(os.path.join(layout.checkpoint_dir(r, "cococntrain", "cococnval", run), "model.json"))
+    assert "demo data says nothing about the real data" in out
+    assert "test figures, mean ± sd over 2 seed(s)" in out
+    for route in ("CL", "CM", "CLM"):
+        assert f"{run}  {route}" in out
+    assert os.path.isfile(root / "results" / "demo-family.txt")
+    done = run_main("compare.py", "--rootpath", root, seed1, "--run", run, "--draws", "10")  # the same table again
+    assert done.returncode == 0 and done.stdout.splitlines()[2].startswith(f"{run}  CL")
