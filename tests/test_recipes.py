@@ -108,8 +108,9 @@ RUN = [
     (r"^curl\s", "asked of the serve.py its page started, with httpx"),
 ]
 SKIP = [
-    (r"^make demo(-ja)?$", "minutes: the demo's venv, data and do_all.sh runs; test_pipeline.py runs do_all.sh on "
-                           "the demo data, test_japanese.py its Japanese collections"),
+    (r"^make demo(-ja|-family)?$", "minutes: the demo's venv, data and do_all.sh runs; test_pipeline.py runs "
+                                   "do_all.sh on the demo data, test_japanese.py its Japanese collections, "
+                                   "test_demo_family.py the family demo at a tiny size"),
     (r"^make test", "the test suite itself"),
     (r"jax\[cuda|tensorflow\[and-cuda\]", "a GPU build of a backend, from the network"),
     (r"pip install --no-index", "installs the wheels make gpu-wheels downloads, on a GPU machine"),
