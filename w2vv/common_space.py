@@ -45,7 +45,7 @@ from . import backend, checkpoint
 from .config import mlp_sizes
 from .errors import InputError
 from .optimizers import make_optimizer
-from .torch_layout import FAMILIES, SPACES, from_torch, to_torch  # noqa: F401  (to_torch, from_torch: here too)
+from .torch_layout import FAMILIES, SPACES, from_torch, space_layer, to_torch  # noqa: F401  (to_torch, from_torch: here too)
 
 
 def unit_rows(x):
@@ -156,10 +156,6 @@ def _projection(x, cfg, width, name):
     return layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
 
 
-def space_suffix(family, space):
-    return "" if family == "w2vvpp" else f"_{space}"
-
-
 def build_common_space(cfg, vocab_size, bow_dim, w2v_dim, feature_dim, embedding_matrix=None):
     """The successor ``cfg.family`` names. ``vocab_size``: the GRU vocabulary's size, ``<pad>`` (0),
     ``<start>``, ``<end>`` and ``<unk>`` included (the embedding's rows); ``bow_dim``, ``w2v_dim``: the
@@ -184,8 +180,8 @@ def build_common_space(cfg, vocab_size, bow_dim, w2v_dim, feature_dim, embedding
                  "w2v": Columns(bow_dim, bow_dim + w2v_dim, name="mean_word2vec")(aux)}
     if family == "w2vvpp":
         encodings["common"] = layers.Concatenate(name="gru_w2v_bow")([encodings[k] for k in ("gru", "w2v", "bow")])
-    texts = [_projection(encodings[s], cfg, width, f"text_space{space_suffix(family, s)}") for s in spaces]
-    images = [_projection(feature, cfg, width, f"image_space{space_suffix(family, s)}") for s in spaces]
+    texts = [_projection(encodings[s], cfg, width, space_layer("text", family, s)) for s in spaces]
+    images = [_projection(feature, cfg, width, space_layer("image", family, s)) for s in spaces]
 
     # cosines and unit vectors in float32 under every precision policy, as the loss
     train = keras.Model([words, aux, feature], SpaceCosines(name="cosines", dtype="float32")(texts, images),
@@ -204,7 +200,7 @@ def take_image_towers(models, weights_file):
     at training time they give that model's image vectors exactly, the fixed targets of the text tower(s) as the
     CNN features are W2VV's. Before ``compile_for_training``, which builds the optimizer on the trainable
     variables only. InputError in one line when the file lacks a tower or holds other shapes."""
-    saved = checkpoint.read_weights(weights_file)
+    saved = checkpoint.read_weights(weights_file, prefix="image_space")  # the towers only, not the text's
     for layer in models.image.layers:
         if isinstance(layer, layers.Dropout):
             layer.rate = 0.0

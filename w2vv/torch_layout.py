@@ -26,6 +26,12 @@ def _swap_first_gates(w, axis):
     return np.concatenate([second, first, third], axis=axis)
 
 
+def space_layer(tower, family, space):
+    """The Keras layer of ``tower`` ('text' or 'image') into ``space``: ``text_space`` (W2VV++'s one space),
+    ``text_space_bow`` … (SEA's, one per space)."""
+    return f"{tower}_space" if family == "w2vvpp" else f"{tower}_space_{space}"
+
+
 def torch_layout(family, spaces=None):
     """{torch name: (Keras layer, weight index, kind)} for ``family``; kind: 'linear_weight', 'plain',
     'gru_weight', 'gru_bias_ih' or 'gru_bias_hh'."""
@@ -44,16 +50,16 @@ def torch_layout(family, spaces=None):
         out[f"{prefix}.rnn.bias_hh_l0"] = ("sentence_gru", 2, "gru_bias_hh")
 
     if family == "w2vvpp":
-        linear("vis.fc1", "image_space")
+        linear("vis.fc1", space_layer("image", family, "common"))
         text_encoder("txt.encoder.rnn_encoder")
-        linear("txt.transformer.fc1", "text_space")
+        linear("txt.transformer.fc1", space_layer("text", family, "common"))
     else:
         for k, space in enumerate(spaces):
-            linear(f"vis.vis_nets.{k}.transformer.fc1", f"image_space_{space}")
+            linear(f"vis.vis_nets.{k}.transformer.fc1", space_layer("image", family, space))
         for k, space in enumerate(spaces):
             if space == "gru":
                 text_encoder(f"txt.txt_nets.{k}.encoder")
-            linear(f"txt.txt_nets.{k}.transformer.fc1", f"text_space_{space}")
+            linear(f"txt.txt_nets.{k}.transformer.fc1", space_layer("text", family, space))
     return out
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from .. import checkpoint, layout
 from ..config import mlp_sizes, uses_attention
 from ..ranking import unit_rows
-from ..torch_layout import SPACES
+from ..torch_layout import SPACES, space_layer
 
 ACTIVATIONS = {
     "relu": lambda x: np.maximum(x, 0),
@@ -132,16 +132,18 @@ class NumpyCommonSpace:
 
     def __init__(self, cfg, weights):
         self.family, self.spaces = cfg.family, SPACES[cfg.family]
-        suffix = {space: "" if cfg.family == "w2vvpp" else f"_{space}" for space in self.spaces}
         self.embedding = weights["word_embedding"][0].astype(np.float32)
         self.kernel, self.recurrent, bias = (w.astype(np.float32) for w in weights["sentence_gru"])
         self.input_bias, self.recurrent_bias = bias[0], bias[1]
         self.bow_dim = int(cfg.bow_dim)
         self.activation = ACTIVATIONS[cfg.activation]
-        self.text_layers = [[w.astype(np.float32) for w in weights[f"text_space{suffix[s]}"]] for s in self.spaces]
-        self.image_layers = [[w.astype(np.float32) for w in weights[f"image_space{suffix[s]}"]] for s in self.spaces]
+        self.text_layers, self.image_layers = (self._tower_layers(weights, tower) for tower in ("text", "image"))
         width = sum(int(kernel.shape[1]) for kernel, _ in self.text_layers)
         self.text, self.image = Tower(self._text, width), Tower(self._image, width)
+
+    def _tower_layers(self, weights, tower):
+        """[kernel, bias] of ``tower``'s ('text', 'image') layer into each space."""
+        return [[w.astype(np.float32) for w in weights[space_layer(tower, self.family, s)]] for s in self.spaces]
 
     def _gru_mean(self, indices):
         """The GRU's outputs averaged over each sentence's valid steps (its indices ≠ 0)."""
@@ -177,9 +179,8 @@ class NumpyCommonSpace:
 
 def _successor_weights(cfg):
     """The layers a successor's ``NumpyCommonSpace`` reads."""
-    suffixes = [""] if cfg.family == "w2vvpp" else [f"_{space}" for space in SPACES[cfg.family]]
-    return {"word_embedding", "sentence_gru"} | {f"{tower}_space{suffix}" for tower in ("text", "image")
-                                                 for suffix in suffixes}
+    return {"word_embedding", "sentence_gru"} | {space_layer(tower, cfg.family, space) for tower in ("text", "image")
+                                                 for space in SPACES[cfg.family]}
 
 
 def load_numpy_model(folder, weights_file):
