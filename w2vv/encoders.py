@@ -222,14 +222,13 @@ class SentenceEncoder:
         """(V+1, dim) initial embedding: word2vec rows, uniform(-1, 1) for words word2vec lacks; row 0
         zeros (W2VV), or, start_end, every row so, the special tokens' too, as the published ``get_we``
         (``<pad>``'s row is never read: its steps are masked)."""
-        if self.sequence_style == "start_end":
-            words = [SPECIAL_TOKENS[0], *self.seq_index]
-            vectors, known = self.word2vec.lookup(words)
-            random_rows = rng.uniform(-1, 1, size=(len(words), self.word2vec.dim)).astype(np.float32)
-            return np.where(known[:, None], vectors, random_rows)
-        words = list(self.seq_index)
+        start_end = self.sequence_style == "start_end"
+        words = [SPECIAL_TOKENS[0], *self.seq_index] if start_end else list(self.seq_index)
         vectors, known = self.word2vec.lookup(words)
         random_rows = rng.uniform(-1, 1, size=(len(words), self.word2vec.dim)).astype(np.float32)
+        rows = np.where(known[:, None], vectors, random_rows)
+        if start_end:
+            return rows
         matrix = np.zeros((len(words) + 1, self.word2vec.dim), np.float32)
-        matrix[1:] = np.where(known[:, None], vectors, random_rows)
+        matrix[1:] = rows
         return matrix
