@@ -157,7 +157,7 @@ def model_inputs(folder, root, cfg, word2vec_path=None, stopwords_path=None, log
     language = languages.get(settings.get("language") or languages.of_collection(train).code)
     paths = {key: _recorded_file(settings[key], root, key, name, language) for key in ("stopwords", "word2vec")}
     for key, given in (("word2vec", word2vec_path), ("stopwords", stopwords_path)):
-        if given and _content(file_fingerprint(given)) != _content(settings[key]["content"]):
+        if given and not same_content(file_fingerprint(given), settings[key]["content"]):
             raise InputError(f"--{key} {given}: not the {INPUT_NAMES[key]} run {name} was trained with "
                              f"({paths[key]}); leave --{key} out to use the run's")
     normalize = settings.get("normalize", bool(settings["config"].get("normalize_zh")) and
@@ -188,24 +188,23 @@ def _recorded_file(entry, root, key, name, language):
     path = entry_path(entry, root)
     if os.path.exists(path):
         now = file_fingerprint(path)
-        if _content(now) != _content(entry["content"]):
+        if not same_content(now, entry["content"]):
             raise InputError(f"{path}: changed since run {name} was trained with it as its {INPUT_NAMES[key]} "
                              f"(recorded {entry['content']}, now {now}); restore it, or retrain the run")
         return path
     fallback = {"stopwords": language.stopwords, "word2vec": language.word2vec_path(root)}.get(key)
-    if fallback and os.path.exists(fallback) and _content(file_fingerprint(fallback)) == _content(entry["content"]):
+    if fallback and os.path.exists(fallback) and same_content(file_fingerprint(fallback), entry["content"]):
         return fallback
     raise InputError(f"{path}: not found: the {INPUT_NAMES[key]} run {name} was trained with")
 
 
-def _content(fingerprint):
-    """A fingerprint without its file names: a copy under another name has the same content."""
-    return [part.split(":", 1)[-1] for part in fingerprint.split(";")]
-
-
 def same_content(fingerprint, other):
-    """True when two fingerprints (``fingerprint.file_fingerprint``) are of the same content, whatever the names."""
-    return _content(fingerprint) == _content(other)
+    """True when two fingerprints (``fingerprint.file_fingerprint``) are of the same content, whatever the
+    names: a copy under another name has the same content."""
+    def content(text):
+        return [part.split(":", 1)[-1] for part in text.split(";")]
+
+    return content(fingerprint) == content(other)
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
@@ -303,7 +302,7 @@ def _file_differences(key, was, now):
     if "content" not in was:
         return [phrase for part in sorted(was) for phrase in _file_differences(f"{key} {part}", was[part],
                                                                                now.get(part, {}))]
-    if _content(was["content"]) == _content(now.get("content", "")):
+    if same_content(was["content"], now.get("content", "")):
         return []
     return [f"{key} {was['path']} changed (recorded {was['content']}, now {now.get('content')})"]
 
