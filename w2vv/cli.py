@@ -109,7 +109,7 @@ def add_run(parser, option="--run", required=True, help=RUN_HELP):
     the one do_all.sh uses), in every script; ``--config`` there, its former name, stops with one line
     (``--config`` is a model config everywhere)."""
     parser.add_argument(option, dest=option[2:], required=required, metavar="RUN", help=help)
-    retire(parser, {"--run": "--config", "--en_run": "--en_config"}.get(option, "--" + option[2:] + "_config"), option)
+    retire(parser, option.replace("run", "config"), option)  # --config, --en_config
 
 
 def parse_args(parser, argv, stray=""):
