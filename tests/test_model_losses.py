@@ -32,9 +32,25 @@ def test_reference_config_files_load_unchanged(fixtures):
 def test_bad_configs(tmp_path):
     with pytest.raises(InputError, match="unknown config 'nope'"):
         load_config("nope")
+    with pytest.raises(InputError, match=r"unknown config 'w2vv_atention_ctl' \(no such file; did you mean "
+                                         r"'w2vv_attention_ctl'\?\)"):
+        load_config("w2vv_atention_ctl")
     (tmp_path / "half.py").write_text("class config:\n    lstm_size = 3\n")
     with pytest.raises(InputError, match="half.py: config lacks required attribute"):
         load_config(str(tmp_path / "half.py"))
+
+
+@pytest.mark.parametrize("key, value, kind", [("normalize_zh", "ture", "true or false"),
+                                              ("lstm_size", "1024.5", "an int"), ("lr", "1e-3x", "a float")])
+def test_a_mistyped_override_value_stops_instead_of_meaning_something_else(key, value, kind):
+    with pytest.raises(InputError, match=f"override {key}='{value}' is not {kind}"):
+        load_config("base_w2vv", overrides={key: value})
+
+
+def test_override_values_read_as_people_write_them():
+    cfg = load_config("base_w2vv", overrides={"normalize_zh": "Yes", "lstm_size": "1e3", "patience": "0"})
+    assert (cfg.normalize_zh, cfg.lstm_size, cfg.patience) == (True, 1000, 0)
+    assert load_config("base_w2vv", overrides={"normalize_zh": "false"}).normalize_zh is False
 
 
 def keras2_gru(x, kernel, recurrent, bias):

@@ -57,14 +57,16 @@ FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image 
 OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
 OPTIMIZER_IMPLS = ("keras2", "keras3", "torch")  # torch: the W2VV++ and SEA codes' RMSprop
 PRECISIONS = ("float32", "tf32", "mixed")  # w2vv.backend.use_precision
-IMAGE_TOWERS = ("english", "own")  # a successor's query-language model: the English model's image towers, or its own
+IMAGE_TOWERS = ("english", "own")
+VALUE_KINDS = {bool: "true or false", int: "an int", float: "a float"}
+BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}  # a successor's query-language model: the English model's image towers, or its own
 
 
 def load_config(name, config_dir=None, overrides=None):
     """The config ``name`` (a name in ``config_dir`` or a path to a .py file), with defaults and overrides."""
     path = name if name.endswith(".py") else os.path.join(config_dir or CONFIG_DIR, f"{name}.py")
     if not os.path.isfile(path):
-        raise InputError(f"{path}: unknown config {name!r} (no such file)")
+        raise InputError(f"{path}: unknown config {name!r} (no such file{_nearest_config(name, config_dir)})")
     spec = importlib.util.spec_from_file_location(f"w2vv_config_{os.path.basename(path)[:-3]}", path)
     module = importlib.util.module_from_spec(spec)
     try:
@@ -85,6 +87,14 @@ def load_config(name, config_dir=None, overrides=None):
         setattr(cfg, key, _typed(key, value, getattr(cfg, key, None), path))
     _check(cfg, path)
     return cfg
+
+
+def _nearest_config(name, config_dir):
+    """', did you mean …' naming the closest config of the folder, or nothing."""
+    folder = config_dir or CONFIG_DIR
+    names = [f[:-3] for f in os.listdir(folder) if f.endswith(".py")] if os.path.isdir(folder) else []
+    nearest = difflib.get_close_matches(os.path.basename(name).removesuffix(".py"), names, n=1)
+    return f"; did you mean {nearest[0]!r}?" if nearest else ""
 
 
 def known_attributes():
@@ -112,10 +122,16 @@ def _typed(key, value, current, path):
         return value
     try:
         if isinstance(current, bool):
-            return value.lower() in ("1", "true", "yes")
-        return type(current)(float(value)) if isinstance(current, int) else type(current)(value)
-    except ValueError:
-        raise InputError(f"{path}: override {key}={value!r} is not a {type(current).__name__}") from None
+            return BOOLEANS[value.lower()]
+        if isinstance(current, int):
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        return type(current)(value)
+    except (ValueError, KeyError):
+        kind = VALUE_KINDS.get(type(current), f"a {type(current).__name__}")
+        raise InputError(f"{path}: override {key}={value!r} is not {kind}") from None
 
 
 def _check(cfg, path):
