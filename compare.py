@@ -20,7 +20,7 @@ def parse_args(argv):
     p.add_argument("--routes", nargs="+", choices=list(comparison.ROUTES), default=list(comparison.ROUTES))
     p.add_argument("--draws", type=int, default=10000, help="bootstrap draws (default %(default)s)")
     p.add_argument("--out", help="also write the tables to this file")
-    cli.add_collections(p, "query_train", "query_val", "query_test")
+    cli.add_collections(p, "query_train", "query_val", "query_test", "en_train", "en_val")
     cli.add_languages(p)
     args = cli.parse_args(p, argv)
     if args.paired and not set(args.paired) <= set(args.runs):
@@ -28,17 +28,38 @@ def parse_args(argv):
     return args
 
 
-def check_seeds(args):
-    """InputError when a run was trained with the same seed in two of the roots (no spread to measure)."""
+def check_records(args):
+    """InputError when the roots of a run do not hold one run drawn with several seeds: a seed repeated (no
+    spread to measure), or other settings or input files (the spread would be theirs, not the seed's). Both
+    of its models count: the query language's and the English one that CL compares with."""
     for run in args.runs:
-        seen = {}
-        for root in args.rootpath:
-            record = runs.recorded_run(layout.checkpoint_dir(root, args.query_train, args.query_val, run))
-            seed = record[1].get("seed") if record else None
-            if seed is not None and seed in seen:
-                raise InputError(f"{root}: run {run} was trained with seed {seed}, as in {seen[seed]}: "
-                                 f"give each root its own seed")
-            seen.setdefault(seed, root)
+        for train, val in ((args.query_train, args.query_val), (args.en_train, args.en_val)):
+            records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, run)))
+                       for root in args.rootpath]
+            _check_seed_draws(run, train, [(root, record[1]) for root, record in records if record])
+
+
+def _check_seed_draws(run, train, settings):
+    """``check_records`` of one model's ``(root, settings)`` pairs."""
+    if not settings:
+        return
+    first_root, first = settings[0]
+    seen = {}
+    for root, each in settings:
+        seed = each.get("seed")
+        if seed is not None and seed in seen:
+            raise InputError(f"{root}: run {run} was trained with seed {seed}, as in {seen[seed]}: "
+                             f"give each root its own seed")
+        seen.setdefault(seed, root)
+        diff = runs.differences(_without_seed(each), _without_seed(first), other=f"in {first_root}")
+        if diff:
+            raise InputError(f"{root}: run {run} ({train}) differs from the one in {first_root} by more than "
+                             f"its seed: {'; '.join(diff[:3])}{' …' if len(diff) > 3 else ''}")
+
+
+def _without_seed(settings):
+    """The settings but what the seed changes: the seed, and the English weights a successor's model took."""
+    return {k: v for k, v in settings.items() if k not in ("seed", "image_towers_from")}
 
 
 def tables(args):
@@ -57,7 +78,7 @@ def tables(args):
 
 def main(argv):
     args = parse_args(argv)
-    check_seeds(args)
+    check_records(args)
     text = tables(args)
     if args.out:
         write_text(args.out, text)

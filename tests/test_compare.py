@@ -66,3 +66,28 @@ def test_the_same_seed_in_two_roots_stops_in_one_line(roots):
     done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
     assert done.returncode == 1 and "run good was trained with seed 0, as in" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def caption_record(content):
+    return {"train": {"path": f"{QUERY_TRAIN}/TextData/{QUERY_TRAIN}.caption.txt", "content": content}}
+
+
+@pytest.mark.parametrize("model", ["query", "english"])
+def test_roots_whose_runs_differ_by_more_than_the_seed_stop_in_one_line(roots, model):
+    """Edited captions in one seed's root: its spread would be the edit's, not the seed's."""
+    train, val = (QUERY_TRAIN, QUERY_VAL) if model == "query" else ("mscoco2014dev-train", "mscoco2014dev-val")
+    for seed, (root, content) in enumerate(zip(roots, ("c.txt:10:aaaa", "c.txt:10:aaaa", "c.txt:11:bbbb"))):
+        runs.save_record(layout.checkpoint_dir(str(root), train, val, "good"), "good",
+                         {"seed": seed, "captions": caption_record(content), "image_towers_from": {"seed": seed}})
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{roots[2]}: run good ({train}) differs from the one in {roots[0]} by more than its seed: captions " \
+           f"train {QUERY_TRAIN}/TextData/{QUERY_TRAIN}.caption.txt changed (recorded c.txt:11:bbbb, " \
+           f"in {roots[0]} c.txt:10:aaaa)" in done.stderr
+
+
+def test_runs_that_differ_only_by_seed_and_backend_are_compared(roots):
+    for seed, (root, backend) in enumerate(zip(roots, ("tensorflow 2.21.0", "jax 0.8", "torch 2.9"))):
+        runs.save_record(layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good"), "good",
+                         {"seed": seed, "backend": backend, "captions": caption_record("c.txt:10:aaaa")})
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0

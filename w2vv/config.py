@@ -57,9 +57,10 @@ FEATURE_WIDTH = "feat"  # n_layers = '0-2048-feat': the last width is the image 
 OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's compile_model
 OPTIMIZER_IMPLS = ("keras2", "keras3", "torch")  # torch: the W2VV++ and SEA codes' RMSprop
 PRECISIONS = ("float32", "tf32", "mixed")  # w2vv.backend.use_precision
-IMAGE_TOWERS = ("english", "own")
+IMAGE_TOWERS = ("english", "own")  # a successor's query-language model: the English model's image towers, or its own
+# --config_overrides values: what a bool accepts, and how each type is named in an error
+BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 VALUE_KINDS = {bool: "true or false", int: "an int", float: "a float"}
-BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}  # a successor's query-language model: the English model's image towers, or its own
 
 
 def load_config(name, config_dir=None, overrides=None):

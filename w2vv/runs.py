@@ -262,11 +262,12 @@ def recorded_run(folder):
         raise InputError(f"{path}: not a settings record ({e}); delete the checkpoint folder to retrain") from None
 
 
-def differences(recorded, asked, resuming=False):
+def differences(recorded, asked, resuming=False, other=None):
     """The settings that differ, one readable phrase each (empty: the same run). The backend counts
     only when ``resuming`` (an epoch half done elsewhere): a finished model is the same on every backend.
     Files count by content: a root moved or copied elsewhere keeps its models. What a record written
-    before it was recorded lacks is no difference."""
+    before it was recorded lacks is no difference. ``other`` names where ``asked`` comes from in the phrases
+    (default: "asked", or "now" for a file)."""
     recorded = json.loads(json.dumps(recorded, default=str))  # JSON round trip: tuples become lists
     asked = json.loads(json.dumps(asked, default=str))
     out = []
@@ -282,12 +283,12 @@ def differences(recorded, asked, resuming=False):
                 out.append(f"backend {was_name} (now {now_name})")
             continue
         if key == "config":
-            out += [f"{k} {was.get(k)!r} (asked {now.get(k)!r})" for k in sorted(set(was) | set(now))
+            out += [f"{k} {was.get(k)!r} ({other or 'asked'} {now.get(k)!r})" for k in sorted(set(was) | set(now))
                     if was.get(k) != now.get(k) and not _added_since(k, was, now)]
         elif key in FILE_ENTRIES:
-            out += _file_differences(key, was, now)
+            out += _file_differences(key, was, now, other)
         elif was != now:
-            out.append(f"{key} {was!r} (asked {now!r})")
+            out.append(f"{key} {was!r} ({other or 'asked'} {now!r})")
     return out
 
 
@@ -295,16 +296,16 @@ FILE_ENTRIES = ("stopwords", "word2vec", "features", "vocabularies", "captions",
 RECORDED_SINCE = ("language", "normalize", "features", "vocabularies", "captions")
 
 
-def _file_differences(key, was, now):
+def _file_differences(key, was, now, other):
     """``differences`` of one file entry (``stopwords``…), or of a dict of them (``captions``…), by content."""
     if was is None or now is None:  # taken from an English model in one run, not in the other
-        return [f"{key} {(was or {}).get('path', 'none')} (asked {(now or {}).get('path', 'none')})"]
+        return [f"{key} {(was or {}).get('path', 'none')} ({other or 'asked'} {(now or {}).get('path', 'none')})"]
     if "content" not in was:
         return [phrase for part in sorted(was) for phrase in _file_differences(f"{key} {part}", was[part],
-                                                                               now.get(part, {}))]
+                                                                               now.get(part, {}), other)]
     if same_content(was["content"], now.get("content", "")):
         return []
-    return [f"{key} {was['path']} changed (recorded {was['content']}, now {now.get('content')})"]
+    return [f"{key} {was['path']} changed (recorded {was['content']}, {other or 'now'} {now.get('content')})"]
 
 
 def _added_since(key, was, now):
