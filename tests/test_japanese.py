@@ -1,6 +1,7 @@
 """A third language end to end: Japanese queries through English sentences to images, on the demo
 root with its Japanese collections (tools/make_demo_data.py --ja): do_all.sh (vocabularies, the
-Japanese model, CL ja -> en, CLM, the table), then search.py with raw Japanese queries."""
+Japanese model, CL ja -> en, CLM, the table), then search.py with raw Japanese queries; and a successor
+(W2VV++) in Japanese on the English model's image tower, through CL, CLM and search.py."""
 import importlib.util
 import json
 import os
@@ -9,9 +10,9 @@ import sys
 
 import pytest
 
-from tests.helpers import PIPELINE_SCALE, REPO, pipeline_run, run_pipeline, write_pipeline_ini
+from tests.helpers import PIPELINE_SCALE, REPO, pipeline_run, run_main, run_pipeline, write_pipeline_ini
 from tools import make_demo_data as demo
-from w2vv import languages, layout
+from w2vv import languages, layout, runs
 from w2vv.errors import InputError
 from w2vv.ranking import read_metrics
 
@@ -40,8 +41,8 @@ def ja_root(pipeline_root):
     return root
 
 
-def checkpoint(root, train, val):
-    return layout.checkpoint_dir(str(root), train, val, RUN)
+def checkpoint(root, train, val, run=RUN):
+    return layout.checkpoint_dir(str(root), train, val, run)
 
 
 @pytest.mark.slow
@@ -122,3 +123,30 @@ def test_japanese_is_added_to_a_complete_demo_without_touching_the_rest(tmp_path
     assert os.path.isfile(layout.word2vec_path(str(root), "ja"))
     assert demo.make_demo_root(root, scale=0.2, feature_dim=16, verbose=False) == summary   # complete: nothing to do
     assert demo.make_demo_root(root, scale=0.2, feature_dim=16, verbose=False, ja=True) == summary
+
+
+@pytest.mark.slow
+def test_a_successor_answers_raw_japanese_through_the_english_models_image_tower(ja_root):
+    """W2VV++ in Japanese: its English model first, then the Japanese one on the English image tower, frozen,
+    then CL ja -> en and CLM; search.py answers a raw Japanese query on the CLM route with the pair."""
+    small = {"lstm_size": "16", "n_layers": "0-64", "lr": "0.002", "max_epochs": "3"}
+    overrides = ["--config", "w2vvpp_resnext101", "--config_overrides", "lstm_size=16,n_layers=0-64,lr=0.002",
+                 "--max_epochs", "3", "--seed", "0", "--languages", demo.JA_DECLARATION]
+    run = runs.configured_run("w2vvpp_resnext101", small)[1]
+    for collections in ((*EN, "mscoco2014dev-test"), JA):
+        done = run_main("trainer.py", *collections, "--rootpath", ja_root, *overrides)
+        assert done.returncode == 0, done.stderr[-3000:]
+    ja, en = checkpoint(ja_root, JA[0], JA[1], run), checkpoint(ja_root, *EN, run)
+    settings = json.loads(open(os.path.join(ja, "settings.json")).read())["settings"]
+    assert settings["language"] == "ja" and settings["image_towers_from"]["path"].startswith(EN[0])
+    collections = ["--query_train", JA[0], "--query_val", JA[1], "--query_test", JA[2]]
+    for script in ("cross_lingual.py", "fuse.py"):
+        done = run_main(script, "--rootpath", ja_root, "--run", run, *collections, "--languages", demo.JA_DECLARATION)
+        assert done.returncode == 0, done.stderr[-3000:]
+    cl = layout.similarity_dir(str(ja_root), JA[2], JA[0], layout.cl_run_name(run, "ja"))
+    assert read_metrics(os.path.join(cl, "metrics.json"))["mir"] > 2 * chance_mir(len(layout.imageset_of(
+        str(ja_root), JA[2])))
+    done = search("--model_path", ja, "--model_path", en, "白い犬が浜辺で走っている")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["lang"], answer["mode"], len(answer["results"])) == ("ja", "clm", 10)
