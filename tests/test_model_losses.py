@@ -47,6 +47,12 @@ def test_a_mistyped_override_value_stops_instead_of_meaning_something_else(key, 
         load_config("base_w2vv", overrides={key: value})
 
 
+def test_a_bad_value_from_an_override_says_it_came_from_there():
+    with pytest.raises(InputError, match=r"w2vvpp_resnext101.py with --config_overrides lstm_size=8,"
+                                         r"n_layers=0-256-256: family 'w2vvpp' has one layer per tower"):
+        load_config("w2vvpp_resnext101", overrides={"lstm_size": "8", "n_layers": "0-256-256"})
+
+
 def test_override_values_read_as_people_write_them():
     cfg = load_config("base_w2vv", overrides={"normalize_zh": "Yes", "lstm_size": "1e3", "patience": "0"})
     assert (cfg.normalize_zh, cfg.lstm_size, cfg.patience) == (True, 1000, 0)

@@ -86,7 +86,8 @@ def load_config(name, config_dir=None, overrides=None):
     cfg.name = os.path.basename(path)[:-3]
     for key, value in (overrides or {}).items():
         setattr(cfg, key, _typed(key, value, getattr(cfg, key, None), path))
-    _check(cfg, path)
+    given = ",".join(f"{k}={v}" for k, v in (overrides or {}).items())
+    _check(cfg, f"{path} with --config_overrides {given}" if given else path)  # the error says whence the value
     return cfg
 
 
