@@ -4,7 +4,8 @@ R@1 / R@5 / R@10 as mean ± standard deviation over the seeds; with --paired A B
 each figure with its 95% bootstrap interval over queries and seeds (w2vv/comparison.py).
 
 A seed is a root: give --rootpath once per seed, each holding the same runs (trained with do_all.sh,
-stages 1-5, each with its own seed). Printed, and written to --out when given."""
+stages 1-5, each with its own seed). Printed, and written to --out when given; --plot draws the mIR of
+each route and run (mean ± sd, and each seed) into a PNG."""
 import sys
 
 from w2vv import cli, comparison, layout, runs
@@ -20,6 +21,8 @@ def parse_args(argv):
     p.add_argument("--routes", nargs="+", choices=list(comparison.ROUTES), default=list(comparison.ROUTES))
     p.add_argument("--draws", type=int, default=10000, help="bootstrap draws (default %(default)s)")
     p.add_argument("--out", help="also write the tables to this file")
+    p.add_argument("--plot", metavar="PNG", help="also draw each route's mIR per run, mean ± sd and the seeds, "
+                                                 "into this PNG file")
     cli.add_collections(p, "query_train", "query_val", "query_test", "en_train", "en_val")
     cli.add_languages(p)
     args = cli.parse_args(p, argv)
@@ -62,9 +65,13 @@ def _without_seed(settings):
     return {k: v for k, v in settings.items() if k not in ("seed", "image_towers_from")}
 
 
-def tables(args):
-    figures = {(run, route): comparison.route_figures(args.rootpath, run, route, args.query_test, args.query_train)
-               for run in args.runs for route in args.routes}
+def route_figures(args):
+    """{(run, route): ``RouteFigures``} of every run and route asked."""
+    return {(run, route): comparison.route_figures(args.rootpath, run, route, args.query_test, args.query_train)
+            for run in args.runs for route in args.routes}
+
+
+def tables(args, figures):
     rows = [(run, route, comparison.summary(figures[run, route])) for run in args.runs for route in args.routes]
     text = comparison.format_summary(rows, len(args.rootpath))
     if args.paired:
@@ -79,10 +86,14 @@ def tables(args):
 def main(argv):
     args = parse_args(argv)
     check_records(args)
-    text = tables(args)
+    figures = route_figures(args)
+    text = tables(args, figures)
     if args.out:
         write_text(args.out, text)
     print(text, end="")
+    if args.plot:
+        from w2vv.comparison_figure import write_comparison_figure
+        print(f"(picture: {write_comparison_figure(args.plot, figures, args.runs, args.routes)})")
 
 
 if __name__ == "__main__":

@@ -91,3 +91,24 @@ def test_runs_that_differ_only_by_seed_and_backend_are_compared(roots):
         runs.save_record(layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good"), "good",
                          {"seed": seed, "backend": backend, "captions": caption_record("c.txt:10:aaaa")})
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
+
+
+def test_the_picture_shows_each_routes_mean_sd_and_seeds(roots, tmp_path):
+    from PIL import Image
+
+    from w2vv.comparison_figure import comparison_figure
+    routes = list(comparison.ROUTES)
+    figures = {(run, route): comparison.route_figures(roots, run, route, QUERY_TEST, QUERY_TRAIN)
+               for run in ("good", "poor") for route in routes}
+    fig = comparison_figure(figures, ["good", "poor"], routes)
+    for ax, route in zip(fig.axes, routes):
+        assert ax.get_title() == route
+        bars = [patch.get_height() for patch in ax.patches]
+        assert bars == pytest.approx([comparison.summary(figures[run, route])["mir"][0] for run in ("good", "poor")])
+        dots = [line.get_ydata() for line in ax.lines if line.get_marker() == "o"]
+        assert [list(d) for d in dots] == [pytest.approx(figures[run, route].values["mir"].mean(axis=1))
+                                           for run in ("good", "poor")]
+    out = tmp_path / "pictures" / "family.png"
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor", "--plot", out)
+    assert done.returncode == 0, done.stderr
+    assert f"(picture: {out})" in done.stdout and Image.open(out).format == "PNG"

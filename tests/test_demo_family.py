@@ -60,6 +60,6 @@ def test_the_family_demo_at_a_tiny_size(small_root, tmp_path, capfd):
     assert "test figures, mean ± sd over 2 seed(s)" in out
     for route in ("CL", "CM", "CLM"):
         assert f"{run}  {route}" in out
-    assert os.path.isfile(root / "results" / "demo-family.txt")
+    assert os.path.isfile(root / "results" / "demo-family.txt") and os.path.isfile(root / "results" / "demo-family.png")
     done = run_main("compare.py", "--rootpath", root, seed1, "--run", run, "--draws", "10")  # the same table again
     assert done.returncode == 0 and done.stdout.splitlines()[2].startswith(f"{run}  CL")

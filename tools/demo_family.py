@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The W2VV family on the demo data, with seeds (``make demo-family``; docs/demo.md#the-family-demo-make-demo-family):
 each config through ``do_all.sh`` (stages 1-5: English model, Chinese model, CL, CLM) in one root per seed,
-then ``compare.py``'s table of CL, CM and CLM as mean ± sd over the seeds.
+then ``compare.py``'s table of CL, CM and CLM as mean ± sd over the seeds, and its picture.
 
     python -m tools.demo_family [--ini demo-family.ini] [--seeds 0 1 2] [--configs C …] [--jobs 2]
 
@@ -122,7 +122,7 @@ def compare(ini, roots, configs, draws, out):
     settings = read_settings(ini)
     names = {config: ini_run(settings, config)[1] for config in configs}
     command = [sys.executable, os.path.join(REPO, "compare.py"), "--rootpath", *roots, "--run", *names.values(),
-               "--draws", str(draws), "--out", out]
+               "--draws", str(draws), "--out", out, "--plot", os.path.splitext(out)[0] + ".png"]
     if set(PAIRED) <= set(configs):
         command += ["--paired", *(names[c] for c in PAIRED)]
     print(f"\n== the W2VV family on the demo data (cococntest, 100 images; chance mIR ≈ 0.05), {len(roots)} seeds ==")
