@@ -134,6 +134,16 @@ CASES = {  # damage, the row, its status, words of its detail, words of its fix
 }
 
 
+def test_a_successors_space_may_be_of_any_width_beside_the_features(root, capsys):
+    """W2VV regresses into the feature space, so its last width is the features'; a successor's image tower maps
+    the features into its common space, whose width n_layers gives, whatever the features'."""
+    _features_of_another_dimension(root)                      # 12-d features
+    status = check_root.main(["--rootpath", str(root), "--config", "w2vvpp_resnext101", "--config_overrides",
+                              "lstm_size=8,n_layers=0-16"])
+    out = capsys.readouterr().out
+    assert status == 0 and "12 float32" in out and out.splitlines()[-1].endswith("ready for w2vvpp_resnext101"), out
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_each_broken_root_is_reported_with_its_fix(case, root, capsys):
     damage, what, state, detail, fix = CASES[case]

@@ -55,6 +55,14 @@ def _names_a_line(message, path):
     return rest.split(":", 1)[0].isdigit()
 
 
+def _regression_width(cfg):
+    """The width W2VV's MLP regresses sentences to, which must be the features'; ``feat`` where it follows them:
+    also for the successors, whose image tower maps features of any width into their common space."""
+    if cfg is None or cfg.family != "w2vv":
+        return FEATURE_WIDTH
+    return str(cfg.n_layers).split("-")[-1]
+
+
 class Doctor:
     def __init__(self, root, config_name=None, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
                  collections=None, freq_threshold=5):
@@ -165,7 +173,7 @@ class Doctor:
         except InputError as e:
             self.add(WRONG, "features", str(e), f"a truncated or mixed-up BigFile: move {folder} away, then {fix}")
             return
-        last_layer = str(cfg.n_layers).split("-")[-1] if cfg else FEATURE_WIDTH  # 'feat': follows the features
+        last_layer = _regression_width(cfg)
         last_layer = features.ndims if last_layer == FEATURE_WIDTH else int(last_layer)
         if last_layer != features.ndims:
             self.add(WRONG, "features", f"{folder}: {features.ndims}-d, but the config's MLP ends with {last_layer}",
