@@ -48,7 +48,8 @@ def main(argv):
                                batch_size=args.batch_size, feature=args.feature, image_size=args.image_size,
                                overwrite=bool(args.overwrite), log=log)
     name = os.path.basename(summary["feature_dir"])
-    log(f"feature name: {name} (train on it with --config_overrides img_feature={name},n_layers=0-2048-feat)")
+    log(f"feature name: {name} (train W2VV on it with --config_overrides img_feature={name},n_layers=0-2048-feat; "
+        f"W2VV++ or SEA with img_feature={name} alone)")
 
 
 if __name__ == "__main__":
