@@ -32,17 +32,19 @@ def parse_args(argv):
 
 
 def check_records(args):
-    """InputError when the roots of a run do not hold one run drawn with several seeds: a seed repeated (no
-    spread to measure), or other settings or input files (the spread would be theirs, not the seed's). Both
-    of its models count: the query language's and the English one that CL compares with."""
+    """InputError when the roots of a run do not hold one run drawn with several seeds: the query language's
+    model with a seed repeated (no spread to measure), or either model, that one or the English one CL compares
+    with, of other settings or input files (the spread would be theirs, not the seed's). The English model may
+    be one for all seeds (a root copied with it): then the spread is the query language's model's alone."""
     for run in args.runs:
         for train, val in ((args.query_train, args.query_val), (args.en_train, args.en_val)):
             records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, run)))
                        for root in args.rootpath]
-            _check_seed_draws(run, train, [(root, record[1]) for root, record in records if record])
+            _check_seed_draws(run, train, [(root, record[1]) for root, record in records if record],
+                              distinct_seeds=train == args.query_train)
 
 
-def _check_seed_draws(run, train, settings):
+def _check_seed_draws(run, train, settings, distinct_seeds):
     """``check_records`` of one model's ``(root, settings)`` pairs."""
     if not settings:
         return
@@ -50,7 +52,7 @@ def _check_seed_draws(run, train, settings):
     seen = {}
     for root, each in settings:
         seed = each.get("seed")
-        if seed is not None and seed in seen:
+        if distinct_seeds and seed is not None and seed in seen:
             raise InputError(f"{root}: run {run} was trained with seed {seed}, as in {seen[seed]}: "
                              f"give each root its own seed")
         seen.setdefault(seed, root)

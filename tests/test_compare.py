@@ -90,6 +90,9 @@ def test_runs_that_differ_only_by_seed_and_backend_are_compared(roots):
     for seed, (root, backend) in enumerate(zip(roots, ("tensorflow 2.21.0", "jax 0.8", "torch 2.9"))):
         runs.save_record(layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good"), "good",
                          {"seed": seed, "backend": backend, "captions": caption_record("c.txt:10:aaaa")})
+        # one English model for every seed (copied with the root): the spread is the query model's alone
+        runs.save_record(layout.checkpoint_dir(str(root), "mscoco2014dev-train", "mscoco2014dev-val", "good"),
+                         "good", {"seed": 0, "captions": caption_record("e.txt:10:eeee")})
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
 
 
