@@ -56,10 +56,10 @@ def _mark_lr_halvings(ax_loss, ax_val, halvings):
         for ax in (ax_loss, ax_val):
             ax.axvline(epoch - 0.5, color="tab:orange", linestyle="--", linewidth=1,
                        label="lr halved" if (ax is ax_loss and i == 0) else None)
-        ax_loss.annotate(f"lr {lr:g}", (epoch - 0.5, 1), xycoords=("data", "axes fraction"), fontsize=7,
+        ax_loss.annotate(f"lr {lr:.2g}", (epoch - 0.5, 0.98), xycoords=("data", "axes fraction"), fontsize=7,
                          rotation=90, va="top", ha="right", color="tab:orange")
     if halvings:
-        ax_loss.legend(loc="upper right", fontsize=8)
+        ax_loss.legend(loc="center right", fontsize=8)
 
 
 def _epoch_axis(axes, epochs):
