@@ -115,3 +115,18 @@ def test_the_picture_shows_each_routes_mean_sd_and_seeds(roots, tmp_path):
     done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor", "--plot", out)
     assert done.returncode == 0, done.stderr
     assert f"(picture: {out})" in done.stdout and Image.open(out).format == "PNG"
+
+
+def test_results_computed_from_files_changed_since_stop_in_one_line(roots):
+    """CL ranked with the Chinese model's vectors of before a retraining: stale, not compared."""
+    vectors = roots[1] / "vectors.txt"
+    vectors.write_text("the sentence vectors CL was computed from\n")
+    folder = cl_dir(str(roots[1]), "good", QUERY_TEST, QUERY_TRAIN)
+    runs.record_inputs(folder, [vectors])
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0   # as recorded
+    vectors.write_text("the vectors of the model retrained since\n")
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{folder}: computed from {vectors}, which changed since or is gone: its results are stale" in done.stderr
+    vectors.unlink()
+    assert "which changed since or is gone" in run_main("compare.py", "--rootpath", *roots, "--run", "good").stderr

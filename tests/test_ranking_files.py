@@ -163,6 +163,19 @@ def test_run_mir_comes_from_metrics_json_or_else_from_the_ranking(tmp_path):
         read_run_mir(tmp_path / "elsewhere")
 
 
+def test_a_run_mir_computed_from_files_changed_since_is_refused(tmp_path):
+    """The results table after a model was retrained but its CL and CLM were not run again."""
+    from w2vv.runs import record_inputs
+    (tmp_path / "metrics.json").write_text('{"mir": 0.125}')
+    vectors = tmp_path.parent / "sent_feat.txt"
+    vectors.write_text("before\n")
+    record_inputs(tmp_path, [vectors])
+    assert read_run_mir(tmp_path) == 0.125
+    vectors.write_text("after\n")
+    with pytest.raises(InputError, match=f"computed from {vectors}, which changed since or is gone: its results"):
+        read_run_mir(tmp_path)
+
+
 def test_read_metrics_of_missing_or_broken_files(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_metrics(tmp_path / "metrics.json")

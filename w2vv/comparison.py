@@ -18,7 +18,7 @@ from . import layout
 from .errors import InputError
 from .fusion_runs import cl_dir, clm_dir, cm_dir
 from .metrics import first_relevant_ranks
-from .ranking import read_ranking, relevance
+from .ranking import check_current, read_ranking, relevance
 
 ROUTES = {"CL": cl_dir, "CM": cm_dir, "CLM": clm_dir}
 METRICS = ("mir", "r1", "r5", "r10")
@@ -33,7 +33,9 @@ class RouteFigures:
 
 
 def per_query(folder):
-    """(query ids, {metric: (queries,) array}) of a results folder's ``sent.id.score.txt``."""
+    """(query ids, {metric: (queries,) array}) of a results folder's ``sent.id.score.txt``; InputError when the
+    folder was computed from files that changed since (a model retrained, CL or CLM not run again)."""
+    check_current(folder)
     query_ids, image_ids, scores = read_ranking(f"{folder}/{layout.RANKING_FILE}")
     ranks = first_relevant_ranks(scores, relevance(query_ids, image_ids)).astype(np.float64)
     return query_ids, {"mir": 1.0 / ranks, "r1": ranks <= 1, "r5": ranks <= 5, "r10": ranks <= 10}

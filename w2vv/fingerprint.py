@@ -10,9 +10,9 @@ Every record of this project uses it:
 - ``sources``: ``{path: fingerprint or None (absent)}`` of the files a derived file or result was
   computed from, each path relative to the record's folder (absolute when it lies outside the
   ``within`` folder: a root, a feature folder), written and compared by ``write_sources`` /
-  ``sources_match``: result folders (``inputs.json``), vocabularies, the encoding cache, search's
-  sentence vectors (``search_cache/<collection>/inputs.json``), the word2vec search cache, the FAISS
-  index (its description's ``sources``);
+  ``sources_match`` (``changed_sources`` names what changed): result folders (``inputs.json``),
+  vocabularies, the encoding cache, search's sentence vectors (``search_cache/<collection>/inputs.json``),
+  the word2vec search cache, the FAISS index (its description's ``sources``);
 - ``input_entry`` / ``entry_path``: one input of a trained model in its run record
   (``settings.json``, ``w2vv.runs``), by its path relative to the root and its fingerprint;
 - ``digest``: a short hash of a JSON-able value, a cache key."""
@@ -95,6 +95,21 @@ def sources_match(record_file, paths, within=None, missing=False, **settings):
         return missing
     except (OSError, ValueError):
         return False
+
+
+def changed_sources(record_file):
+    """The files ``record_file`` (a ``write_sources`` record) names that are gone or hold other content
+    now, as absolute paths; empty when each is as recorded, or when there is no record."""
+    try:
+        with open(record_file, encoding="utf-8") as f:
+            record = json.load(f)
+    except FileNotFoundError:
+        return []
+    files = record.get("files", record) if isinstance(record, dict) else {}
+    base = os.path.dirname(os.path.abspath(record_file))
+    paths = {name: os.path.normpath(os.path.join(base, name)) for name in files}
+    return [path for name, path in paths.items()
+            if files[name] != (_one_file(path) if os.path.isfile(path) else None)]
 
 
 def _record(record_file, paths, within, settings):

@@ -17,6 +17,7 @@ from . import layout
 from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
 from .atomic import atomic_open, write_text
 from .errors import InputError
+from .fingerprint import changed_sources
 from .textfile import read_lines
 from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
                       retrieval_metrics)
@@ -209,10 +210,22 @@ def read_metrics(path, required=("mir",)):
     return metrics
 
 
+def check_current(folder):
+    """InputError when a results folder was computed from files that changed since or are gone (its
+    ``inputs.json``): a model retrained, CL or CLM not run again after it. A folder without a record
+    (the original code's) counts as current."""
+    changed = changed_sources(os.path.join(folder, layout.INPUTS_FILE))
+    if changed:
+        raise InputError(f"{folder}: computed from {changed[0]}, which changed since or is gone: its results are "
+                         f"stale; run do_all.sh again for this run (its stages redo what is not current)")
+
+
 def read_run_mir(folder):
     """Full-precision mIR of a results folder: from its ``metrics.json``, or, for a folder the
     original code wrote (``mir.txt`` holds only 3 decimals, no metrics.json), recomputed from
-    its ``sent.id.score.txt`` with a hit = the sentence's image. InputError when neither exists."""
+    its ``sent.id.score.txt`` with a hit = the sentence's image. InputError when neither exists,
+    or when the folder is stale (``check_current``)."""
+    check_current(folder)
     metrics_path, ranking_path = os.path.join(folder, METRICS_FILE), os.path.join(folder, RANKING_FILE)
     if os.path.isfile(metrics_path):
         return float(read_metrics(metrics_path)["mir"])
