@@ -127,6 +127,6 @@ def test_results_computed_from_files_changed_since_stop_in_one_line(roots):
     vectors.write_text("the vectors of the model retrained since\n")
     done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
-    assert f"{folder}: computed from {vectors}, which changed since or is gone: its results are stale" in done.stderr
-    vectors.unlink()
-    assert "which changed since or is gone" in run_main("compare.py", "--rootpath", *roots, "--run", "good").stderr
+    assert f"{folder}: computed from {vectors}, which changed since: its results are stale" in done.stderr
+    vectors.unlink()  # deleted to save space: nothing to compare, nothing held against the results
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0

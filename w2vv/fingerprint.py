@@ -98,8 +98,9 @@ def sources_match(record_file, paths, within=None, missing=False, **settings):
 
 
 def changed_sources(record_file):
-    """The files ``record_file`` (a ``write_sources`` record) names that are gone or hold other content
-    now, as absolute paths; empty when each is as recorded, or when there is no record."""
+    """The files ``record_file`` (a ``write_sources`` record) names that hold other content now, as absolute
+    paths; empty when each is as recorded or gone (deleted to save space: nothing to compare), or when there
+    is no record."""
     try:
         with open(record_file, encoding="utf-8") as f:
             record = json.load(f)
@@ -108,8 +109,7 @@ def changed_sources(record_file):
     files = record.get("files", record) if isinstance(record, dict) else {}
     base = os.path.dirname(os.path.abspath(record_file))
     paths = {name: os.path.normpath(os.path.join(base, name)) for name in files}
-    return [path for name, path in paths.items()
-            if files[name] != (_one_file(path) if os.path.isfile(path) else None)]
+    return [path for name, path in paths.items() if os.path.isfile(path) and files[name] != _one_file(path)]
 
 
 def _record(record_file, paths, within, settings):

@@ -211,13 +211,13 @@ def read_metrics(path, required=("mir",)):
 
 
 def check_current(folder):
-    """InputError when a results folder was computed from files that changed since or are gone (its
-    ``inputs.json``): a model retrained, CL or CLM not run again after it. A folder without a record
-    (the original code's) counts as current."""
+    """InputError when a results folder was computed from files that changed since (its ``inputs.json``):
+    a model retrained, CL or CLM not run again after it. A folder without a record (the original code's)
+    counts as current."""
     changed = changed_sources(os.path.join(folder, layout.INPUTS_FILE))
     if changed:
-        raise InputError(f"{folder}: computed from {changed[0]}, which changed since or is gone: its results are "
-                         f"stale; run do_all.sh again for this run (its stages redo what is not current)")
+        raise InputError(f"{folder}: computed from {changed[0]}, which changed since: its results are stale; "
+                         f"run do_all.sh again for this run (its stages redo what is not current)")
 
 
 def read_run_mir(folder):

@@ -57,6 +57,7 @@ import numpy as np
 from .. import languages, layout
 from ..bigfile import BigFile
 from ..errors import InputError
+from ..fingerprint import changed_sources
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
@@ -219,6 +220,17 @@ def read_weight(path):
     if not 0.0 <= w <= 1.0:
         raise InputError(f"{path}:1: weight {w} is not in [0, 1]")
     return w
+
+
+def read_current_weight(path):
+    """``read_weight``, refusing a weight chosen on validation results computed from files that changed since
+    (a model retrained after the fusion stage)."""
+    changed = changed_sources(os.path.join(os.path.dirname(path), layout.INPUTS_FILE))
+    if changed:
+        raise InputError(f"{path}: chosen on results computed from {changed[0]}, which changed since (a model "
+                         f"retrained): run do_all.sh again for this run (stage 5 chooses it anew), or give the "
+                         f"weight (--weight W)")
+    return read_weight(path)
 
 
 def one_family(paths):
@@ -425,7 +437,7 @@ class Searcher:
         if self._weight is not None:
             return self._weight
         if lang not in self._weights:
-            self._weights[lang] = read_weight(self.weight_path(lang))
+            self._weights[lang] = read_current_weight(self.weight_path(lang))
             self.log(f"CLM weight w = {self._weights[lang]:.2f} from {self.weight_path(lang)}")
         return self._weights[lang]
 
