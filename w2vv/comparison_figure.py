@@ -12,7 +12,7 @@ def comparison_figure(figures, runs, routes, metric="mir"):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .comparison import METRIC_NAMES
+    from .comparison import METRIC_NAMES, summary
 
     legend_height = 0.22 * len(runs) + 0.2  # inches: a line per run under the panels
     height = 3.8 + legend_height
@@ -22,9 +22,9 @@ def comparison_figure(figures, runs, routes, metric="mir"):
     colours = [f"C{i}" for i in range(len(runs))]
     for ax, route in zip(axes, routes):
         for x, (run, colour) in enumerate(zip(runs, colours)):
+            mean, sd = summary(figures[run, route])[metric]
             per_seed = figures[run, route].values[metric].mean(axis=1)
-            sd = per_seed.std(ddof=1) if len(per_seed) > 1 else 0.0
-            ax.bar(x, per_seed.mean(), yerr=sd, capsize=5, color=colour, alpha=0.6, label=run)
+            ax.bar(x, mean, yerr=sd, capsize=5, color=colour, alpha=0.6, label=run)
             ax.plot(np.full(len(per_seed), x) + np.linspace(-0.15, 0.15, len(per_seed)), per_seed, "o",
                     color="black", markersize=3)
         ax.set_title(route)
