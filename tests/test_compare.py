@@ -130,3 +130,15 @@ def test_results_computed_from_files_changed_since_stop_in_one_line(roots):
     assert f"{folder}: computed from {vectors}, which changed since: its results are stale" in done.stderr
     vectors.unlink()  # deleted to save space: nothing to compare, nothing held against the results
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
+
+
+def test_a_route_a_run_has_not_stops_naming_the_routes_to_ask_instead(roots):
+    """A successor trained with its own image towers has no CL: the comparison names --routes without it."""
+    import shutil
+    folder = cl_dir(str(roots[2]), "good", QUERY_TEST, QUERY_TRAIN)
+    shutil.rmtree(folder)
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{folder}: no CL results of run good (run do_all.sh for it there, or leave CL out: --routes CM CLM)" \
+        in done.stderr
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM", "CLM").returncode == 0

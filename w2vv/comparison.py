@@ -10,6 +10,7 @@ and whether the image is in the top 1, 5, 10; they are read from the route's ``s
 The interval of a difference A − B: ``draws`` times, seeds and queries are drawn with replacement
 (seed i of A paired with seed i of B, the same queries for both) and the mean difference over the
 drawn seeds × queries is taken; the interval holds the middle 95% of those means."""
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,14 +43,18 @@ def per_query(folder):
 
 
 def route_figures(roots, run, route, query_test, query_train):
-    """The ``RouteFigures`` of ``run``'s ``route`` over the seeds ``roots``; InputError when a seed ranks
-    other queries than the first."""
-    seeds = [(root, *per_query(ROUTES[route](root, run, query_test, query_train))) for root in roots]
-    first_root, query_ids, _ = seeds[0]
-    for root, ids, _ in seeds[1:]:
+    """The ``RouteFigures`` of ``run``'s ``route`` over the seeds ``roots``; InputError when a seed has no
+    results of it, or ranks other queries than the first."""
+    folders = [ROUTES[route](root, run, query_test, query_train) for root in roots]
+    for folder in folders:
+        if not os.path.isfile(os.path.join(folder, layout.RANKING_FILE)):
+            raise InputError(f"{folder}: no {route} results of run {run} (run do_all.sh for it there, or leave "
+                             f"{route} out: --routes {' '.join(r for r in ROUTES if r != route)})")
+    seeds = [(folder, *per_query(folder)) for folder in folders]
+    first_folder, query_ids, _ = seeds[0]
+    for folder, ids, _ in seeds[1:]:
         if ids != query_ids:
-            raise InputError(f"{ROUTES[route](root, run, query_test, query_train)}: ranks other queries than "
-                             f"{ROUTES[route](first_root, run, query_test, query_train)}")
+            raise InputError(f"{folder}: ranks other queries than {first_folder}")
     values = {m: np.stack([np.asarray(figures[m], np.float64) for _, _, figures in seeds]) for m in METRICS}
     return RouteFigures(query_ids, values)
 
