@@ -213,6 +213,14 @@ def test_fusion_weight_is_the_fusion_stage_s(searcher, trained_root):
     assert searcher.default_mode("zh") == "clm" and searcher.default_mode("en") == "cm"
 
 
+@pytest.mark.parametrize("weight", [1.5, -0.1, float("nan")])
+def test_a_given_weight_outside_0_1_stops_before_anything_is_loaded(trained_root, weight):
+    from w2vv import Searcher
+    with pytest.raises(InputError, match=rf"--weight {weight}: the CLM weight w of w·CL \+ \(1 − w\)·CM is in "
+                                         r"\[0, 1\]"):
+        Searcher(model_dirs(trained_root), weight=weight)
+
+
 def test_a_weight_chosen_before_the_model_was_retrained_is_refused(tmp_path):
     from w2vv.retrieval.searcher import read_current_weight
     from w2vv.runs import record_inputs

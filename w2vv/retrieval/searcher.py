@@ -288,6 +288,8 @@ class Searcher:
         paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
         if not paths:
             raise InputError("no model folder given")
+        if weight is not None and not 0.0 <= weight <= 1.0:  # NaN too
+            raise InputError(f"--weight {weight}: the CLM weight w of w·CL + (1 − w)·CM is in [0, 1]")
         for path in paths:
             if not os.path.isdir(str(path)):
                 raise InputError(f"{path}: model folder not found")
