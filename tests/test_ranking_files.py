@@ -276,8 +276,11 @@ def test_scripts_skip_finished_splits_unless_overwrite(tmp_path):
     redo = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG, "--overwrite", "1")
     assert "skip cococn" not in redo.stdout and redo.stdout.count("CL cococn") == 2
     assert run_script("fuse.py", "--rootpath", root, "--run", CONFIG).returncode == 0
-    again = run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1")
-    assert "skip fusion" in again.stdout
+    assert "skip fusion" in run_script("fuse.py", "--rootpath", root, "--run", CONFIG).stdout
+    other = run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1")   # another setting: redone
+    assert other.returncode == 0 and "skip fusion" not in other.stdout and "CLM w =" in other.stdout
+    assert json.loads((Path(clm_dir(root, CONFIG, "cococntest")) / "inputs.json").read_text())["rank_norm"] == 1
+    assert "skip fusion" in run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1").stdout
     redo = run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1", "--overwrite", "1")
     assert redo.returncode == 0 and "CLM w =" in redo.stdout
 

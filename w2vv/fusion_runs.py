@@ -144,5 +144,5 @@ def fusion_run(root, config, query_val=PAPER["query_val"], query_test=PAPER["que
     test_metrics = _write_fused(clm_dir(root, config, query_test, query_train), test_input, w, rank_norm)
     for zh in (query_val, query_test):
         runs.record_inputs(clm_dir(root, config, zh, query_train),
-                           clm_inputs(root, config, query_val, query_test, query_train))
+                           clm_inputs(root, config, query_val, query_test, query_train), rank_norm=int(rank_norm))
     return w, val_metrics, test_metrics

@@ -336,13 +336,14 @@ def check_same_record(folder, settings, resuming=False):
 
 # ---------------------------------------------------------------- derived results
 
-def record_inputs(out_dir, paths):
+def record_inputs(out_dir, paths, **settings):
     """Write ``inputs.json``: the files a result folder was computed from (``fingerprint.sources``:
-    paths relative to the folder, so that a moved root keeps its results)."""
-    write_sources(os.path.join(out_dir, INPUTS_FILE), paths)
+    paths relative to the folder, so that a moved root keeps its results), and the ``settings`` besides
+    them that its results depend on (fuse.py's ``rank_norm``)."""
+    write_sources(os.path.join(out_dir, INPUTS_FILE), paths, **settings)
 
 
-def inputs_unchanged(out_dir, paths):
-    """True when ``out_dir`` was computed from ``paths`` as they are now (a folder written before
-    inputs were recorded counts as current)."""
-    return sources_match(os.path.join(out_dir, INPUTS_FILE), paths, missing=True)
+def inputs_unchanged(out_dir, paths, **settings):
+    """True when ``out_dir`` was computed from ``paths`` as they are now, with the same ``settings`` (a
+    folder written before inputs were recorded counts as current)."""
+    return sources_match(os.path.join(out_dir, INPUTS_FILE), paths, missing=True, **settings)
