@@ -47,6 +47,21 @@ def test_a_mistyped_override_value_stops_instead_of_meaning_something_else(key, 
         load_config("base_w2vv", overrides={key: value})
 
 
+@pytest.mark.parametrize("key, value, expected", [
+    ("batch_size", "0", "≥ 1"), ("max_epochs", "0", "≥ 1"), ("lr", "-1", "> 0"), ("dropout", "1.5", r"in \[0, 1\)"),
+    ("patience", "-1", "≥ 0"), ("clipnorm", "-1", r"≥ 0 \(0: no clipping\)"), ("lr_decay_rate", "0", r"in \(0, 1\]")])
+def test_a_number_that_means_nothing_stops_loading(key, value, expected):
+    """batch_size 0 was a ZeroDivisionError mid-training, lr -1 a run trained to nonsense without a word."""
+    with pytest.raises(InputError, match=rf"{key} = -?[0-9.]+ \(expected a number {expected}\)"):
+        load_config("base_w2vv", overrides={key: value})
+
+
+@pytest.mark.parametrize("name", ["base_w2vv", "w2vv_attention", "w2vv_attention_ctl", "w2vvpp_resnext101",
+                                  "sea_bow_w2v_gru"])
+def test_every_shipped_config_is_in_range(name):
+    assert load_config(name).name == name
+
+
 def test_a_bad_value_from_an_override_says_it_came_from_there():
     with pytest.raises(InputError, match=r"w2vvpp_resnext101.py with --config_overrides lstm_size=8,"
                                          r"n_layers=0-256-256: family 'w2vvpp' has one layer per tower"):

@@ -87,7 +87,9 @@ def load_config(name, config_dir=None, overrides=None):
     for key, value in (overrides or {}).items():
         setattr(cfg, key, _typed(key, value, getattr(cfg, key, None), path))
     given = ",".join(f"{k}={v}" for k, v in (overrides or {}).items())
-    _check(cfg, f"{path} with --config_overrides {given}" if given else path)  # the error says whence the value
+    where = f"{path} with --config_overrides {given}" if given else path  # the error says whence the value
+    _check(cfg, where)
+    _check_ranges(cfg, where)
     return cfg
 
 
@@ -181,8 +183,34 @@ def _check(cfg, path):
         layers = [int(x) for x in widths]
     except ValueError:
         layers = None
-    if not layers or layers[0] != 0 or len(layers) < 2:
-        raise InputError(f"{path}: n_layers {cfg.n_layers!r} must look like '0-2048-2048' or '0-2048-feat'")
+    if not layers or layers[0] != 0 or len(layers) < 2 or min(layers[1:]) < 1:
+        raise InputError(f"{path}: n_layers {cfg.n_layers!r} must look like '0-2048-2048' or '0-2048-feat' "
+                         f"(widths ≥ 1 after the leading 0)")
+
+
+# The numbers a config holds and the values that mean something: another one stops loading, instead of a
+# traceback mid-training (batch_size 0) or a run that trains to nonsense without a word (lr -1).
+RANGES = (
+    ("batch_size", lambda v: v >= 1, "≥ 1"), ("max_epochs", lambda v: v >= 1, "≥ 1"),
+    ("lstm_size", lambda v: v >= 1, "≥ 1"), ("embed_size", lambda v: v >= 1, "≥ 1"),
+    ("sent_maxlen", lambda v: v >= 0, "≥ 0 (0: no cut)"), ("lr", lambda v: v > 0, "> 0"),
+    ("dropout", lambda v: 0 <= v < 1, "in [0, 1)"), ("patience", lambda v: v >= 0, "≥ 0"),
+    ("lr_decay_wait", lambda v: v >= 0, "≥ 0"), ("clipnorm", lambda v: v >= 0, "≥ 0 (0: no clipping)"),
+    ("l2_p", lambda v: v >= 0, "≥ 0"), ("ctl_margin", lambda v: v >= 0, "≥ 0"),
+    ("mrl_margin", lambda v: v >= 0, "≥ 0"), ("rho", lambda v: 0 <= v < 1, "in [0, 1)"),
+    ("epsilon", lambda v: v > 0, "> 0"), ("lr_decay_rate", lambda v: 0 < v <= 1, "in (0, 1]"),
+)
+
+
+def _check_ranges(cfg, path):
+    for key, meaningful, expected in RANGES:
+        value = getattr(cfg, key)
+        try:
+            fine = not isinstance(value, bool) and meaningful(value)
+        except TypeError:  # a string in a config file
+            fine = False
+        if not fine:
+            raise InputError(f"{path}: {key} = {value!r} (expected a number {expected})")
 
 
 def mlp_sizes(cfg):
