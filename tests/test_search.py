@@ -221,6 +221,13 @@ def test_a_given_weight_outside_0_1_stops_before_anything_is_loaded(trained_root
         Searcher(model_dirs(trained_root), weight=weight)
 
 
+@pytest.mark.parametrize("nprobe", [0, -3])
+def test_nprobe_below_1_stops_in_one_line(trained_root, nprobe):
+    from w2vv import Searcher
+    with pytest.raises(InputError, match=rf"--nprobe {nprobe}: the clusters a faiss-ivf index searches are at least 1"):
+        Searcher(model_dirs(trained_root), index="faiss-ivf", nprobe=nprobe)
+
+
 def test_a_weight_chosen_before_the_model_was_retrained_is_refused(tmp_path):
     from w2vv.retrieval.searcher import read_current_weight
     from w2vv.runs import record_inputs
