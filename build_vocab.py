@@ -21,6 +21,8 @@ def main(argv):
     cli.add_languages(p)
     cli.add_overwrite(p)
     args = cli.parse_args(p, argv)
+    if args.freq_threshold < 1:
+        p.error(f"--freq_threshold {args.freq_threshold}: a word is kept when seen at least this often, at least 1")
     language = languages.of_collection(args.collection)
     tokenizer = Tokenizer(language.code, args.stopwords,
                           normalize=bool(args.normalize_zh) and language.normalize is not None)

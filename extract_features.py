@@ -34,6 +34,8 @@ def parse_args(argv):
     args = cli.parse_args(p, argv)
     if args.batch_size < 1:
         p.error("--batch_size must be at least 1")
+    if args.image_size is not None and args.image_size < 1:
+        p.error(f"--image_size {args.image_size}: a size in pixels, at least 1 (or none: the network's own)")
     return args
 
 

@@ -192,3 +192,18 @@ def test_real_process_exit_status_and_debug_traceback(root):
     assert "Traceback" not in result.stderr
     debug = subprocess.run(cmd + ["--debug"], capture_output=True, text=True)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize("script, args, says", [
+    ("build_vocab.py", ["cococntrain", "--rootpath", "R", "--freq_threshold", "0"], "--freq_threshold 0: a word is"),
+    ("extract_features.py", ["IMAGES", "--rootpath", "R", "--collection", "c", "--image_size", "-1"],
+     "--image_size -1: a size in pixels, at least 1"),
+    ("extract_features.py", ["IMAGES", "--rootpath", "R", "--collection", "c", "--batch_size", "0"],
+     "--batch_size must be at least 1")])
+def test_a_flag_out_of_range_stops_before_any_work(script, args, says, capsys):
+    """--freq_threshold -1 wrote a vocabulary 'word_vocab_-1'; --image_size -1 failed in Keras with a misleading
+    line."""
+    import importlib
+    with pytest.raises(SystemExit) as stopped:
+        importlib.import_module(script[:-3]).main(args)
+    assert stopped.value.code == 2 and says in capsys.readouterr().err
