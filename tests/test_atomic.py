@@ -56,3 +56,15 @@ def test_crash_while_writing_a_bigfile_keeps_the_old_folder(tmp_path, monkeypatc
     monkeypatch.undo()
     np.testing.assert_array_equal(BigFile(tmp_path / "f").read(["a", "b"])[1], np.eye(2))
     assert os.listdir(tmp_path) == ["f"]
+
+
+def test_the_temporaries_of_a_killed_write_are_removed_and_nothing_else(tmp_path):
+    from w2vv.atomic import remove_temporaries
+    (tmp_path / "epoch_3.h5.k1ll3d.tmp").write_bytes(b"half")   # atomic_path's name for epoch_3.h5
+    (tmp_path / "notes.tmp").write_text("a file of the user's")
+    (tmp_path / "epoch_3.h5").write_bytes(b"whole")
+    (tmp_path / "search_cache").mkdir()
+    (tmp_path / "search_cache" / "ids.txt.x1y2.tmp").write_text("another process's, below")
+    remove_temporaries(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_3.h5", "notes.tmp", "search_cache"]
+    assert (tmp_path / "search_cache" / "ids.txt.x1y2.tmp").exists()

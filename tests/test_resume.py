@@ -85,11 +85,13 @@ def test_killed_twice_and_resumed_equals_uninterrupted(pristine, tmp_path, unint
     kill_after(root, epochs=2, delay=0.4)     # in the middle of epoch 2
     assert 2 <= epochs_done(root) < 6
     kill_after(root, epochs=4, delay=0.0)     # right at the end of epoch 3's bookkeeping
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
+    open(os.path.join(folder, "epoch_3.h5.k1ll3d.tmp"), "wb").close()   # as a kill mid-write leaves it
     assert "resuming at epoch" in train_here(root).stdout
     assert histories(root) == uninterrupted
-    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
     assert not os.path.exists(os.path.join(folder, "resume_state.npz"))
     assert len([f for f in os.listdir(folder) if f.startswith("epoch_")]) == 1
+    assert not [f for f in os.listdir(folder) if f.endswith(".tmp")]   # nothing half-written left by the kills
 
 
 def test_same_seed_same_history(pristine, tmp_path, uninterrupted):

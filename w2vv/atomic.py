@@ -52,6 +52,15 @@ def atomic_path(path):
             os.remove(tmp)
 
 
+def remove_temporaries(folder):
+    """Remove the temporary files ``atomic_path`` left in ``folder`` (not below it) when its process was
+    killed mid-write; for a folder no other process writes in (a run's checkpoint folder, under its lock)."""
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if name.endswith(".tmp") and name.count(".") >= 2 and os.path.isfile(path):
+            os.remove(path)
+
+
 @contextlib.contextmanager
 def atomic_open(path, mode="w", encoding="utf-8"):
     with atomic_path(path) as tmp:

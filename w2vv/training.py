@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from . import backend, checkpoint, layout, runs
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path, remove_temporaries, write_text
 from .batches import PairBatches, TrainingBatches
 from .errors import InputError
 from .feature_norm import normalize_features
@@ -235,6 +235,7 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
     with backend.distribution_scope(run.distribute):
         model, towers = build_and_compile(cfg, encoder, features.ndims, seed, run.image_towers_from)
     os.makedirs(folder, exist_ok=True)
+    remove_temporaries(folder)  # a file being written when an earlier run here was killed
     if resuming:
         progress = restore_resume_state(folder, model)
         log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, layout.RESUME_FILE)}")
