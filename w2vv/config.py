@@ -223,7 +223,10 @@ def mlp_sizes(cfg):
 
 def with_feature_width(cfg, dim, source):
     """``cfg`` whose MLP ends at the feature dimension ``dim``: a last width ``feat`` becomes ``dim``;
-    a number must equal it (the paper configs: 2048 for 2048-d features)."""
+    a number must equal it (the paper configs: 2048 for 2048-d features). A successor's is as it is: its
+    last width is its common space's, and its image tower maps features of any width into that space."""
+    if cfg.family != "w2vv":
+        return cfg
     head, _, last = str(cfg.n_layers).rpartition("-")
     if last == FEATURE_WIDTH:
         return SimpleNamespace(**{**vars(cfg), "n_layers": f"{head}-{dim}"})

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import languages, layout
 from .bigfile import BigFile
-from .config import FEATURE_WIDTH, load_config
+from .config import load_config, with_feature_width
 from .download import ARCHIVES
 from .errors import InputError
 from .vocab import STYLES, load_vocab
@@ -53,14 +53,6 @@ def _names_a_line(message, path):
     """Whether an InputError's ``message`` names a line of ``path`` (``<path>:<line>: …``)."""
     rest = message[len(path) + 1:] if message.startswith(f"{path}:") else ""
     return rest.split(":", 1)[0].isdigit()
-
-
-def _regression_width(cfg):
-    """The width W2VV's MLP regresses sentences to, which must be the features'; ``feat`` where it follows them:
-    also for the successors, whose image tower maps features of any width into their common space."""
-    if cfg is None or cfg.family != "w2vv":
-        return FEATURE_WIDTH
-    return str(cfg.n_layers).split("-")[-1]
 
 
 class Doctor:
@@ -173,10 +165,12 @@ class Doctor:
         except InputError as e:
             self.add(WRONG, "features", str(e), f"a truncated or mixed-up BigFile: move {folder} away, then {fix}")
             return
-        last_layer = _regression_width(cfg)
-        last_layer = features.ndims if last_layer == FEATURE_WIDTH else int(last_layer)
-        if last_layer != features.ndims:
-            self.add(WRONG, "features", f"{folder}: {features.ndims}-d, but the config's MLP ends with {last_layer}",
+        try:
+            if cfg is not None:
+                with_feature_width(cfg, features.ndims, folder)
+        except InputError:
+            self.add(WRONG, "features", f"{folder}: {features.ndims}-d, but the config's MLP ends with "
+                     f"{str(cfg.n_layers).rpartition('-')[2]}",
                      "the last number of n_layers must be the feature dimension (config or config_overrides)")
             return
         self.add(OK, "features", f"{len(features):,} x {features.ndims} float32, feature.bin size consistent")

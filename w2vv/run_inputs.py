@@ -173,6 +173,5 @@ def read_training_inputs(run, cfg, resuming, log=print):
         runs.check_same_record(runs.checkpoint_folder(run, cfg), settings, resuming=True)
     if successor:
         dropped = val_dropped = 0
-    else:
-        cfg = with_feature_width(cfg, features.ndims, features.folder)
+    cfg = with_feature_width(cfg, features.ndims, features.folder)
     return TrainingInputs(cfg, encoder, settings, features, train_set, val_set, dropped, val_dropped)
