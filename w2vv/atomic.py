@@ -8,6 +8,7 @@ import tempfile
 from .errors import InputError
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+TEMPORARY = ".tmp"  # a file or folder being written is "<its name>.<random>.tmp" beside it
 
 
 def _disk_full(error):
@@ -41,7 +42,7 @@ def atomic_path(path):
     try:
         with _disk_full_is_one_line(path):
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
+            fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=TEMPORARY,
                                        dir=os.path.dirname(os.path.abspath(path)))
             os.close(fd)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is as readable as any other
@@ -57,7 +58,7 @@ def remove_temporaries(folder):
     killed mid-write; for a folder no other process writes in (a run's checkpoint folder, under its lock)."""
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
-        if name.endswith(".tmp") and name.count(".") >= 2 and os.path.isfile(path):
+        if name.endswith(TEMPORARY) and name.count(".") >= 2 and os.path.isfile(path):
             os.remove(path)
 
 
@@ -81,7 +82,7 @@ def atomic_dir(folder):
     try:
         with _disk_full_is_one_line(folder):
             os.makedirs(os.path.dirname(folder), exist_ok=True)
-            tmp = tempfile.mkdtemp(prefix=os.path.basename(folder) + ".", suffix=".tmp", dir=os.path.dirname(folder))
+            tmp = tempfile.mkdtemp(prefix=os.path.basename(folder) + ".", suffix=TEMPORARY, dir=os.path.dirname(folder))
             os.chmod(tmp, 0o777 & ~_umask())
             yield tmp
             if os.path.isdir(folder):

@@ -441,8 +441,9 @@ class Searcher:
         if self._weight is not None:
             return self._weight
         if lang not in self._weights:
-            self._weights[lang] = read_current_weight(self.weight_path(lang))
-            self.log(f"CLM weight w = {self._weights[lang]:.2f} from {self.weight_path(lang)}")
+            path = self.weight_path(lang)
+            self._weights[lang] = read_current_weight(path)
+            self.log(f"CLM weight w = {self._weights[lang]:.2f} from {path}")
         return self._weights[lang]
 
     @property
