@@ -13,6 +13,7 @@ import pytest
 from tests.helpers import PIPELINE_SCALE, REPO, pipeline_run, run_main, run_pipeline, write_pipeline_ini
 from tools import make_demo_data as demo
 from w2vv import languages, layout, runs
+from w2vv.config import parse_overrides
 from w2vv.errors import InputError
 from w2vv.ranking import read_metrics
 
@@ -129,10 +130,10 @@ def test_japanese_is_added_to_a_complete_demo_without_touching_the_rest(tmp_path
 def test_a_successor_answers_raw_japanese_through_the_english_models_image_tower(ja_root):
     """W2VV++ in Japanese: its English model first, then the Japanese one on the English image tower, frozen,
     then CL ja -> en and CLM; search.py answers a raw Japanese query on the CLM route with the pair."""
-    small = {"lstm_size": "16", "n_layers": "0-64", "lr": "0.002", "max_epochs": "3"}
-    overrides = ["--config", "w2vvpp_resnext101", "--config_overrides", "lstm_size=16,n_layers=0-64,lr=0.002",
-                 "--max_epochs", "3", "--seed", "0", "--languages", demo.JA_DECLARATION]
-    run = runs.configured_run("w2vvpp_resnext101", small)[1]
+    small, epochs = "lstm_size=16,n_layers=0-64,lr=0.002", "3"
+    overrides = ["--config", "w2vvpp_resnext101", "--config_overrides", small, "--max_epochs", epochs, "--seed", "0",
+                 "--languages", demo.JA_DECLARATION]
+    run = runs.configured_run("w2vvpp_resnext101", {**parse_overrides(small), "max_epochs": epochs})[1]
     for collections in ((*EN, "mscoco2014dev-test"), JA):
         done = run_main("trainer.py", *collections, "--rootpath", ja_root, *overrides)
         assert done.returncode == 0, done.stderr[-3000:]
