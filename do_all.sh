@@ -29,6 +29,7 @@ config=
 wait_lock=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --ini|--stage|--stop_stage) [ $# -ge 2 ] || die "$1 takes a value (see --help)" ;;&
     --ini) ini=$2; shift 2 ;;
     --stage) stage=$2; shift 2 ;;
     --stop_stage) stop_stage=$2; shift 2 ;;
@@ -39,7 +40,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$config" ] || die "usage: $0 [--ini FILE] [--stage N] [--stop_stage N] [--wait] CONFIG"
-[[ "$stage$stop_stage" =~ ^[0-9]+$ ]] || die "--stage and --stop_stage take a number (0-5)"
+[[ "$stage" =~ ^[0-5]$ && "$stop_stage" =~ ^[0-5]$ ]] || die "--stage $stage --stop_stage $stop_stage: each takes a stage, 0-5"
+[ "$stage" -le "$stop_stage" ] || die "--stage $stage --stop_stage $stop_stage: no stage to run (--stage must not exceed --stop_stage)"
 [ -f "$ini" ] || die "$ini: settings file not found"
 ini=$(cd "$(dirname "$ini")" && pwd)/$(basename "$ini")
 caller_dir=$(pwd)

@@ -119,16 +119,33 @@ def test_a_second_do_all_on_the_same_root_and_config_stops_and_a_killed_one_bloc
     os.makedirs(os.path.dirname(path))
     holder = hold(path)
     try:
-        second = do_all(ini, "--stage", "9", "base_w2vv")  # --stage 9: no stage to run, the lock alone
-        assert second.returncode == 1
+        second = do_all(ini, *STAGE_4, "base_w2vv")
+        assert second.returncode == 1 and "stage 4" not in second.stdout
         assert second.stderr.strip() == (f"error: {path}: another ./do_all.sh of base_w2vv on {root} is running "
                                          "(pid holder); wait for it to end, or pass --wait")
-        other_config = do_all(ini, "--stage", "9", "w2vv_attention_ctl")
-        assert other_config.returncode == 0, other_config.stderr
+        assert past_the_lock(do_all(ini, *STAGE_4, "w2vv_attention_ctl"))
     finally:
         kill(holder)
-    after_kill = do_all(ini, "--stage", "9", "base_w2vv")
-    assert after_kill.returncode == 0 and "done: base_w2vv" in after_kill.stdout
+    assert past_the_lock(do_all(ini, *STAGE_4, "base_w2vv"))
+
+
+STAGE_4 = ("--stage", "4", "--stop_stage", "4")  # on an empty root: the lock, then a stage that stops at once
+
+
+def past_the_lock(done):
+    return "stage 4: cross-lingual matching" in done.stdout and "another ./do_all.sh" not in done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--stage", "3", "--stop_stage", "1", "base_w2vv"], "--stage 3 --stop_stage 1: no stage to run"),
+    (["--stage", "9", "base_w2vv"], "--stage 9 --stop_stage 5: each takes a stage, 0-5"),
+    (["--stop_stage", "two", "base_w2vv"], "--stage 1 --stop_stage two: each takes a stage, 0-5"),
+    (["base_w2vv", "--stage"], "--stage takes a value"),
+])
+def test_a_stage_range_that_runs_nothing_stops(tmp_path, args, message):
+    done = do_all(write_ini(tmp_path / "run.ini", f"rootpath = {tmp_path}\n"), *args)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and done.stdout == "" and len(lines) == 1 and lines[0].startswith(f"error: {message}")
 
 
 def test_a_second_trainer_on_the_same_run_stops_with_one_line(tmp_path, capsys):
