@@ -6,6 +6,7 @@ each figure with its 95% bootstrap interval over queries and seeds (w2vv/compari
 A seed is a root: give --rootpath once per seed, each holding the same runs (trained with do_all.sh,
 stages 1-5, each with its own seed). Printed, and written to --out when given; --plot draws the mIR of
 each route and run (mean ± sd, and each seed) into a PNG."""
+import os
 import sys
 
 from w2vv import cli, comparison, layout, runs
@@ -26,8 +27,17 @@ def parse_args(argv):
     cli.add_collections(p, "query_train", "query_val", "query_test", "en_train", "en_val")
     cli.add_languages(p)
     args = cli.parse_args(p, argv)
+    for flag, values in (("--rootpath", [os.path.realpath(r) for r in args.rootpath]), ("--run", args.runs),
+                         ("--routes", args.routes)):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            p.error(f"{flag}: {' '.join(repeated)} given twice")
     if args.paired and not set(args.paired) <= set(args.runs):
         p.error(f"--paired {' '.join(args.paired)}: both must be among --run")
+    if args.paired and args.paired[0] == args.paired[1]:
+        p.error(f"--paired {' '.join(args.paired)}: two different runs")
+    if args.draws < 1:
+        p.error(f"--draws {args.draws}: the bootstrap needs at least 1 draw (10000 by default)")
     return args
 
 

@@ -67,7 +67,10 @@ def run_main(name, *args):
     argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.run(module.main, argv)
+        try:
+            status = cli.run(module.main, argv)
+        except SystemExit as exited:  # argparse's usage errors (exit status 2)
+            status = exited.code
     return subprocess.CompletedProcess([name, *argv], status, out.getvalue(), err.getvalue())
 
 

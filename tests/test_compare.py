@@ -56,7 +56,7 @@ def test_compare_prints_both_tables(roots, tmp_path):
     done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor", "--paired", "good", "poor",
                     "--draws", "500", "--out", out)
     assert done.returncode == 0, done.stderr
-    assert "mean ± sd over 3 seed(s)" in done.stdout and "good − poor: paired difference" in done.stdout
+    assert "mean ± sd over 3 seeds" in done.stdout and "good − poor: paired difference" in done.stdout
     assert out.read_text(encoding="utf-8") == done.stdout
     assert len([line for line in done.stdout.splitlines() if line.count(" ± ") == 4]) == 6  # 2 runs × 3 routes
 
@@ -142,3 +142,27 @@ def test_a_route_a_run_has_not_stops_naming_the_routes_to_ask_instead(roots):
     assert f"{folder}: no CL results of run good (run do_all.sh for it there, or leave CL out: --routes CM CLM)" \
         in done.stderr
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM", "CLM").returncode == 0
+
+
+def test_one_seed_shows_no_sd_rather_than_a_zero_one(roots, tmp_path):
+    done = run_main("compare.py", "--rootpath", roots[0], "--run", "good", "--plot", tmp_path / "one.png")
+    assert done.returncode == 0, done.stderr
+    assert "test figures of 1 seed (no sd: give --rootpath once per seed" in done.stdout and " ± " not in done.stdout
+    figures = comparison.route_figures(roots[:1], "good", "CM", QUERY_TEST, QUERY_TRAIN)
+    assert np.isnan(comparison.summary(figures)["mir"][1])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--run", "good", "good"], "--run: good given twice"),
+    (["--run", "good", "--routes", "CL", "CL"], "--routes: CL given twice"),
+    (["--run", "good", "poor", "--paired", "good", "good"], "--paired good good: two different runs"),
+    (["--run", "good", "poor", "--paired", "good", "poor", "--draws", "0"], "--draws 0: the bootstrap needs"),
+])
+def test_a_comparison_that_would_mislead_stops_in_one_line(roots, args, message):
+    done = run_main("compare.py", "--rootpath", *roots, *args)
+    assert done.returncode == 2 and done.stdout == "" and message in done.stderr.strip().splitlines()[-1]
+
+
+def test_a_root_given_twice_stops_whatever_its_spelling(roots):
+    done = run_main("compare.py", "--rootpath", roots[0], f"{roots[0]}/../{roots[0].name}", "--run", "good")
+    assert done.returncode == 2 and f"--rootpath: {roots[0]} given twice" in done.stderr

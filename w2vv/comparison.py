@@ -60,11 +60,12 @@ def route_figures(roots, run, route, query_test, query_train):
 
 
 def summary(figures):
-    """{metric: (mean over seeds, standard deviation over seeds)} of one route (sd 0 for one seed)."""
+    """{metric: (mean over seeds, standard deviation over seeds)} of one route (sd NaN for one seed: a single
+    draw has no spread to measure)."""
     out = {}
     for metric, table in figures.values.items():
         per_seed = table.mean(axis=1)
-        out[metric] = (float(per_seed.mean()), float(per_seed.std(ddof=1)) if len(per_seed) > 1 else 0.0)
+        out[metric] = (float(per_seed.mean()), float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"))
     return out
 
 
@@ -90,17 +91,26 @@ def paired_difference(a, b, draws=10000, seed=0, chunk=1000):
 def format_summary(rows, n_seeds):
     """The table of ``rows`` ((run, route, ``summary``) triples)."""
     width = max(len(run) for run, _, _ in rows) + 2
-    lines = [f"test figures, mean ± sd over {n_seeds} seed(s)",
-             "run".ljust(width) + "route  " + "".join(METRIC_NAMES[m].ljust(16) for m in METRICS).rstrip()]
+    title = (f"test figures, mean ± sd over {seeds(n_seeds)}" if n_seeds > 1 else
+             "test figures of 1 seed (no sd: give --rootpath once per seed, each root trained with its own seed)")
+    lines = [title, "run".ljust(width) + "route  " + "".join(METRIC_NAMES[m].ljust(16) for m in METRICS).rstrip()]
     for run, route, figures in rows:
-        cells = "".join(f"{figures[m][0]:.3f} ± {figures[m][1]:.3f}".ljust(16) for m in METRICS)
+        cells = "".join(_mean_sd(*figures[m]).ljust(16) for m in METRICS)
         lines.append(run.ljust(width) + route.ljust(7) + cells.rstrip())
     return "\n".join(lines) + "\n"
 
 
+def seeds(n):
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
+def _mean_sd(mean, sd):
+    return f"{mean:.3f}" if np.isnan(sd) else f"{mean:.3f} ± {sd:.3f}"
+
+
 def format_differences(run_a, run_b, rows, n_seeds, n_queries, draws):
     """The paired differences of ``rows`` ((route, ``paired_difference``) pairs)."""
-    lines = [f"{run_a} − {run_b}: paired difference, 95% bootstrap interval over {n_seeds} seed(s) × "
+    lines = [f"{run_a} − {run_b}: paired difference, 95% bootstrap interval over {seeds(n_seeds)} × "
              f"{n_queries} queries ({draws} draws)", "route  metric  difference  interval"]
     for route, differences in rows:
         for m in METRICS:

@@ -12,7 +12,7 @@ def comparison_figure(figures, runs, routes, metric="mir"):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .comparison import METRIC_NAMES, summary
+    from .comparison import METRIC_NAMES, seeds, summary
 
     legend_height = 0.22 * len(runs) + 0.2  # inches: a line per run under the panels
     height = 3.8 + legend_height
@@ -24,14 +24,15 @@ def comparison_figure(figures, runs, routes, metric="mir"):
         for x, (run, colour) in enumerate(zip(runs, colours)):
             mean, sd = summary(figures[run, route])[metric]
             per_seed = figures[run, route].values[metric].mean(axis=1)
-            ax.bar(x, mean, yerr=sd, capsize=5, color=colour, alpha=0.6, label=run)
+            ax.bar(x, mean, yerr=None if np.isnan(sd) else sd, capsize=5, color=colour, alpha=0.6, label=run)
             ax.plot(np.full(len(per_seed), x) + np.linspace(-0.15, 0.15, len(per_seed)), per_seed, "o",
                     color="black", markersize=3)
         ax.set_title(route)
         ax.set_xticks(range(len(runs)), [str(i + 1) for i in range(len(runs))])
         ax.grid(axis="y", alpha=0.3)
     n_seeds = figures[runs[0], routes[0]].values[metric].shape[0]
-    axes[0].set_ylabel(f"test {METRIC_NAMES[metric]} (mean ± sd over {n_seeds} seed(s); dots: seeds)")
+    spread = f"mean ± sd over {seeds(n_seeds)}; dots: seeds" if n_seeds > 1 else "1 seed, no sd"
+    axes[0].set_ylabel(f"test {METRIC_NAMES[metric]} ({spread})")
     handles, _ = axes[0].get_legend_handles_labels()
     fig.legend(handles, [f"{i + 1}: {run}" for i, run in enumerate(runs)], loc="lower center", fontsize=8,
                frameon=False)
