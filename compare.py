@@ -27,11 +27,9 @@ def parse_args(argv):
     cli.add_collections(p, "query_train", "query_val", "query_test", "en_train", "en_val")
     cli.add_languages(p)
     args = cli.parse_args(p, argv)
-    for flag, values in (("--rootpath", [os.path.realpath(r) for r in args.rootpath]), ("--run", args.runs),
-                         ("--routes", args.routes)):
-        repeated = sorted({v for v in values if values.count(v) > 1})
-        if repeated:
-            p.error(f"{flag}: {' '.join(repeated)} given twice")
+    cli.refuse_repeats(p, "--rootpath", args.rootpath, key=os.path.realpath)
+    cli.refuse_repeats(p, "--run", args.runs)
+    cli.refuse_repeats(p, "--routes", args.routes)
     if args.paired and not set(args.paired) <= set(args.runs):
         p.error(f"--paired {' '.join(args.paired)}: both must be among --run")
     if args.paired and args.paired[0] == args.paired[1]:

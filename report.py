@@ -21,6 +21,7 @@ def parse_args(argv):
     args = cli.parse_args(parser, argv, stray="the runs are --run RUN [RUN ...]")
     if not args.runs:
         parser.error("the following arguments are required: --run")
+    cli.refuse_repeats(parser, "--run", args.runs)
     return args
 
 

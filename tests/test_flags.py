@@ -32,6 +32,13 @@ def test_a_former_flag_stops_with_one_line_naming_the_new_one(args, message):
     assert done.returncode == 1 and len(lines) == 1 and message in lines[0], done.stderr
 
 
+@pytest.mark.parametrize("args", [["report.py", "--rootpath", "/", "--run", "a", "b", "a"],
+                                  ["compare.py", "--rootpath", "/", "--run", "a", "b", "a"]])
+def test_a_run_listed_twice_is_a_usage_error_not_a_row_twice(args):
+    done = run_main(*args)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith("error: --run: a given twice")
+
+
 def test_every_script_takes_its_arguments_from_cli():
     """Each script's parser is ``cli.parser`` (with ``--debug``); none builds one by hand."""
     for name in SCRIPTS:

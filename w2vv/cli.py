@@ -124,6 +124,15 @@ def parse_args(parser, argv, stray=""):
     return args
 
 
+def refuse_repeats(parser, flag, values, key=None):
+    """A usage error naming what ``flag`` lists twice (compared by ``key``, e.g. a path's real path): a table
+    row or a seed counted twice says nothing new and skews a mean."""
+    keys = [key(v) for v in values] if key else list(values)
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        parser.error(f"{flag}: {' '.join(map(str, repeated))} given twice")
+
+
 def add_config_overrides(parser):
     parser.add_argument("--config_overrides", default="",
                         help="change config attributes for this run: 'k=v,…', e.g. 'lstm_size=64,n_layers=0-256-256'")
