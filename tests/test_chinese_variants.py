@@ -144,6 +144,6 @@ def test_sentence_file_errors(tmp_path):
 def test_do_all_refuses_a_bad_setting(tmp_path):
     ini = tmp_path / "bad.ini"
     ini.write_text(f"rootpath = {tmp_path}\nnormalize_zh = yes\n")
-    done = subprocess.run([str(REPO / "do_all.sh"), "--ini", str(ini), "--stop_stage", "0", "base_w2vv"],
+    done = subprocess.run([str(REPO / "do_all.sh"), "--ini", str(ini), "--stop_stage", "1", "base_w2vv"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stderr.strip() == f"error: {ini}:2: normalize_zh = yes (expected 0 or 1)"
