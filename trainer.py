@@ -39,7 +39,9 @@ def parse_args(argv):
     cli.add_wait(p)
     cli.add_languages(p)
     cli.add_collections(p, "en_train", "en_val")  # where a successor's query model finds its English model
-    return cli.parse_args(p, argv)
+    args = cli.parse_args(p, argv)
+    cli.refuse_shared_collections(p, {"train": args.train, "val": args.val, "test": args.test})
+    return args
 
 
 def main(argv):

@@ -45,6 +45,8 @@ def write_ini(path, text):
     ("distribute = all", "distribute = all (expected none or mirrored)"),
     ("zh_test = my test", "zh_test = my test (expected a collection name)"),
     ("config_overrides = lstm_size", "expected key=value"),
+    ("query_test = cococnval", "query_val and query_test are both cococnval: train, val and test must be three"),
+    ("en_train = mscoco2014dev-val", "en_train and en_val are both mscoco2014dev-val"),
     ("just words", "expected 'key = value'"),
 ])
 def test_the_ini_takes_known_keys_and_checked_values_only(tmp_path, line, message):

@@ -39,6 +39,20 @@ def test_a_run_listed_twice_is_a_usage_error_not_a_row_twice(args):
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith("error: --run: a given twice")
 
 
+@pytest.mark.parametrize("args, message", [
+    (["trainer.py", "cococntrain", "cococnval", "cococnval", "--rootpath", "/", "--config", "base_w2vv"],
+     "error: val and test are both cococnval: train, val and test must be three collections"),
+    (["fuse.py", "--rootpath", "/", "--run", "x", "--query_val", "cococntest"],
+     "error: --query_val and --query_test are both cococntest: train, val and test must be three collections"),
+    (["cross_lingual.py", "--rootpath", "/", "--run", "x", "--en_run", "y", "--en_test", "mscoco2014dev-val"],
+     "error: --en_val and --en_test are both mscoco2014dev-val"),
+])
+def test_one_collection_in_two_roles_of_a_language_is_a_usage_error(args, message):
+    """Val picks the best epoch and the CLM weight: a test (or train) that is val would flatter the model."""
+    done = run_main(*args)
+    assert done.returncode == 2 and message in done.stderr.strip().splitlines()[-1], done.stderr
+
+
 def test_every_script_takes_its_arguments_from_cli():
     """Each script's parser is ``cli.parser`` (with ``--debug``); none builds one by hand."""
     for name in SCRIPTS:

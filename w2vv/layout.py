@@ -14,6 +14,22 @@ DEFAULT_COLLECTIONS = {"en_train": "mscoco2014dev-train", "en_val": "mscoco2014d
                        "query_test": "cococntest"}
 # The query-language roles' former names (the paper's language), still read from an ini or a command line.
 FORMER_ROLES = {"zh_train": "query_train", "zh_val": "query_val", "zh_test": "query_test"}
+SHARED_COLLECTION = ("train, val and test must be three collections (val picks the best epoch and the CLM "
+                     "weight: figures on it, or on the training data, would flatter the model)")
+
+
+def shared_collection(roles):
+    """The first two of ``roles`` ({role: collection}, e.g. ``query_val``) of one language (the role's prefix:
+    ``query``, ``en``) that name one collection, as (role, role, collection); None when each has its own."""
+    seen = {}
+    for role, collection in roles.items():
+        key = (role.rpartition("_")[0], collection)
+        if key in seen:
+            return seen[key], role, collection
+        seen[key] = role
+    return None
+
+
 TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
 
 

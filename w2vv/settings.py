@@ -117,7 +117,7 @@ def read_settings(path):
     """{key: value} of the settings file, every known key present (defaults filled in)."""
     if not os.path.isfile(path):
         raise InputError(f"{path}: settings file not found")
-    values, notes = {}, []
+    values, lines, notes = {}, {}, []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
@@ -137,12 +137,23 @@ def read_settings(path):
                 KNOWN[name][1](value) if name in KNOWN else parse_overrides(value)
             except (ValueError, InputError) as e:
                 raise InputError(f"{path}:{lineno}: {key} = {value} ({e})") from None
-            values[name] = value
+            values[name], lines[name] = value, lineno
     if "rootpath" not in values:
         raise InputError(f"{path}: rootpath not set")
+    _refuse_shared_collections(path, {**{role: KNOWN[role][0] for role in layout.DEFAULT_COLLECTIONS}, **values}, lines)
     for note in notes:  # a file read whole: its former key names, one line each
         print(note, file=sys.stderr)
     return {**{key: default for key, (default, _) in KNOWN.items()}, **values}
+
+
+def _refuse_shared_collections(path, settings, lines):
+    """InputError naming the line of the later of two collection roles of one language set to one collection."""
+    shared = layout.shared_collection({role: settings[role] for role in layout.DEFAULT_COLLECTIONS})
+    if shared:
+        a, b, collection = shared
+        line = max(lines.get(a, 0), lines.get(b, 0))  # the defaults differ: one of them is the ini's
+        raise InputError(f"{path}:{line}: {a} and {b} are both {collection}: "
+                         f"{layout.SHARED_COLLECTION}")
 
 
 def trainer_overrides(settings, config=None):
