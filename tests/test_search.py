@@ -228,22 +228,6 @@ def test_nprobe_below_1_stops_in_one_line(trained_root, nprobe):
         Searcher(model_dirs(trained_root), index="faiss-ivf", nprobe=nprobe)
 
 
-def test_a_weight_chosen_before_the_model_was_retrained_is_refused(tmp_path):
-    from w2vv.retrieval.searcher import read_current_weight
-    from w2vv.runs import record_inputs
-    val_ranking = tmp_path / "sent.id.score.txt"
-    val_ranking.write_text("the Chinese model's validation ranking\n")
-    fusion = tmp_path / "zh2en2img_run"
-    fusion.mkdir()
-    (fusion / "weight.txt").write_text("w: 0.40\n")
-    record_inputs(fusion, [val_ranking])
-    assert read_current_weight(str(fusion / "weight.txt")) == 0.4
-    val_ranking.write_text("the validation ranking of the model retrained since\n")
-    with pytest.raises(InputError, match=rf"weight.txt: chosen on results computed from {val_ranking}, which "
-                                         r"changed since \(a model retrained\).*or give the weight \(--weight W\)"):
-        read_current_weight(str(fusion / "weight.txt"))
-
-
 def test_languages_segmentation_and_unknown_words(searcher):
     zh = searcher.search("一只狗在草地上跑", k=5)
     assert (zh.lang, zh.text, zh.tokens) == ("zh", "一只 狗 在 草地 上 跑", ["一只", "狗", "在", "草地", "上", "跑"])

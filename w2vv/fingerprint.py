@@ -101,15 +101,39 @@ def changed_sources(record_file):
     """The files ``record_file`` (a ``write_sources`` record) names that hold other content now, as absolute
     paths; empty when each is as recorded or gone (deleted to save space: nothing to compare), or when there
     is no record."""
+    return [path for path, recorded in _recorded_files(record_file).items()
+            if os.path.isfile(path) and recorded != _one_file(path)]
+
+
+def traced_sources(record_file):
+    """(every file that ``record_file`` names, and the records beside those files name, followed back: what a
+    result rests on, however indirectly; those of them that changed since), as absolute paths. A fusion
+    weight rests on CL rankings, which rest on both languages' sentence vectors, which rest on the models'
+    weights: a model retrained and tested again leaves the weight stale though its rankings were not redone."""
+    name = os.path.basename(record_file)
+    todo, seen, files, changed = [os.path.abspath(record_file)], set(), {}, {}
+    while todo:
+        record = todo.pop(0)
+        if record in seen:
+            continue
+        seen.add(record)
+        recorded = _recorded_files(record)
+        files.update(dict.fromkeys(recorded))
+        changed.update(dict.fromkeys(changed_sources(record)))
+        todo += [os.path.join(os.path.dirname(path), name) for path in recorded]
+    return list(files), list(changed)
+
+
+def _recorded_files(record_file):
+    """{absolute path: recorded fingerprint} of a ``write_sources`` record; empty when there is none."""
     try:
         with open(record_file, encoding="utf-8") as f:
             record = json.load(f)
     except FileNotFoundError:
-        return []
+        return {}
     files = record.get("files", record) if isinstance(record, dict) else {}
     base = os.path.dirname(os.path.abspath(record_file))
-    paths = {name: os.path.normpath(os.path.join(base, name)) for name in files}
-    return [path for name, path in paths.items() if os.path.isfile(path) and files[name] != _one_file(path)]
+    return {os.path.normpath(os.path.join(base, name)): content for name, content in files.items()}
 
 
 def _record(record_file, paths, within, settings):

@@ -93,10 +93,16 @@ def checkpoint_parts(folder):
     """(root, train, val, run name) of a checkpoint folder ``<root>/<train>/cv_keras/<val>/<style>/<run>``
     (``checkpoint_dir``'s inverse; the style is the training script's name)."""
     parts = os.path.normpath(os.path.abspath(str(folder))).split(os.sep)
-    if len(parts) < 7 or parts[-4] != "cv_keras":
+    if not is_checkpoint_dir(folder):
         raise InputError(f"{folder}: not a checkpoint folder of the layout "
                          f"<root>/<train>/cv_keras/<val>/<style>/<config> (its vocabularies are found from it)")
     return os.sep.join(parts[:-5]) or os.sep, parts[-5], parts[-3], parts[-1]
+
+
+def is_checkpoint_dir(folder):
+    """True for a folder of ``checkpoint_dir``'s shape."""
+    parts = os.path.normpath(os.path.abspath(str(folder))).split(os.sep)
+    return len(parts) >= 7 and parts[-4] == "cv_keras"
 
 
 # The files of a checkpoint folder (docs/method.md#the-checkpoint-folder).

@@ -12,6 +12,7 @@ from ..errors import InputError
 from ..fingerprint import sources_match, write_sources
 from ..layout import SENT_FEAT_FILE
 from ..ranking import read_sent_feat, unit_rows
+from ..runs import inputs_unchanged
 from .gallery import FAISS_FROM, FaissIndex, NumpyIndex
 
 PIVOT = languages.PIVOT
@@ -76,17 +77,21 @@ def _sent_feat_path(root, en, collection):
 
 def collection_vectors(root, en, collection, log):
     """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``
-    when there is one, else predicted once and cached in the English checkpoint folder
-    (``search_cache/<collection>/``, a BigFile with its ``inputs.json``: redone when the captions or the
-    weights change, kept when the root moves)."""
+    when the tester wrote it from the model's weights and the captions as they are now, else predicted once
+    and cached in the English checkpoint folder (``search_cache/<collection>/``, a BigFile with its
+    ``inputs.json``: redone when the captions or the weights change, kept when the root moves)."""
     path = _sent_feat_path(root, en, collection)
-    if os.path.isfile(path):
-        ids, vectors = read_sent_feat(path)
-        log(f"CL sentences: {len(ids)} of {collection} (read {path})")
-        return ids, vectors
     caption_path = layout.caption_file(root, collection)
+    inputs = [en.weights_file, caption_path]
+    if os.path.isfile(path):
+        if inputs_unchanged(os.path.dirname(path), inputs):
+            ids, vectors = read_sent_feat(path)
+            log(f"CL sentences: {len(ids)} of {collection} (read {path})")
+            return ids, vectors
+        log(f"CL sentences: {path} is of other weights or captions than {en.weights_file} and "
+            f"{caption_path} now (the model retrained, not tested since): not used")
     cache = os.path.join(en.folder, layout.SEARCH_CACHE, collection)
-    record, inputs = os.path.join(cache, layout.INPUTS_FILE), [caption_path, en.weights_file]
+    record = os.path.join(cache, layout.INPUTS_FILE)
     if sources_match(record, inputs, within=root):
         bigfile = BigFile(cache)
         log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")

@@ -57,7 +57,7 @@ import numpy as np
 from .. import languages, layout
 from ..bigfile import BigFile
 from ..errors import InputError
-from ..fingerprint import changed_sources
+from ..fingerprint import traced_sources
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
@@ -222,14 +222,21 @@ def read_weight(path):
     return w
 
 
-def read_current_weight(path):
-    """``read_weight``, refusing a weight chosen on validation results computed from files that changed since
-    (a model retrained after the fusion stage)."""
-    changed = changed_sources(os.path.join(os.path.dirname(path), layout.INPUTS_FILE))
+def read_current_weight(path, models=()):
+    """``read_weight``, refusing a weight chosen on results computed from files that changed since (a model
+    retrained after the fusion stage), or by a model other than ``models`` (the loaded ones the route uses:
+    another English run, or the same run's weights of another epoch), as the fusion stage's records say."""
+    files, changed = traced_sources(os.path.join(os.path.dirname(path), layout.INPUTS_FILE))
     if changed:
         raise InputError(f"{path}: chosen on results computed from {changed[0]}, which changed since (a model "
                          f"retrained): run do_all.sh again for this run (stage 5 chooses it anew), or give the "
                          f"weight (--weight W)")
+    loaded = {os.path.realpath(model.weights_file) for model in models}
+    others = [f for f in files if layout.is_checkpoint_dir(os.path.dirname(f)) and os.path.realpath(f) not in loaded]
+    if models and others:
+        raise InputError(f"{path}: chosen on results of the model weights {others[0]}, which no loaded model has "
+                         f"(loaded: {', '.join(model.weights_file for model in models)}): search with the models the "
+                         f"fusion stage used, or give the weight (--weight W)")
     return read_weight(path)
 
 
@@ -442,7 +449,8 @@ class Searcher:
             return self._weight
         if lang not in self._weights:
             path = self.weight_path(lang)
-            self._weights[lang] = read_current_weight(path)
+            route = [self.models[code] for code in (lang, PIVOT) if code in self.models]
+            self._weights[lang] = read_current_weight(path, route)
             self.log(f"CLM weight w = {self._weights[lang]:.2f} from {path}")
         return self._weights[lang]
 
