@@ -124,3 +124,20 @@ def test_pipeline_sentence_vectors_of_other_weights_are_predicted_anew(tmp_path,
         f.write("retrained, not tested since\n")
     _, vectors = pivot_sentences.collection_vectors(root, en, EN[1], lines.append)
     assert (vectors == 2.0).all() and "not used" in lines[-2] and "predicting 2 sentences" in lines[-1]
+
+
+@pytest.mark.parametrize("key, en_value", [("img_feature", "pyresnet-152,pool5,os"), ("L2_normalize", 1)])
+def test_cl_with_a_w2vv_english_run_of_other_features_is_refused(tmp_path, monkeypatch, key, en_value):
+    """Two W2VV models of the same dimension regressed onto other features (or normalised otherwise)."""
+    from w2vv import pivot_space
+    root = str(tmp_path)
+    zh, en = model(root, *ZH, "zh_run"), model(root, *EN, "en_run")
+    config = {"img_feature": "pyresnext-101_rbps13k,flatten0_output,os", "L1_normalize": 0, "L2_normalize": 0}
+    configs = {zh.folder: config, en.folder: {**config, key: en_value}}
+    monkeypatch.setattr(pivot_space, "_family", lambda folder: "w2vv")
+    monkeypatch.setattr(pivot_space.runs, "recorded_run", lambda folder: ("run", {"config": configs[folder]}))
+    with pytest.raises(InputError, match=rf"CL for run zh_run: .* and its English model \({en.folder}\) {key} = "
+                                         rf"{en_value!r}: their vectors are in two spaces"):
+        pivot_space.require_one_space(root, "CL", "zh_run", ZH, (*EN, "en_run"))
+    configs[en.folder] = config
+    pivot_space.require_one_space(root, "CL", "zh_run", ZH, (*EN, "en_run"))

@@ -70,6 +70,8 @@ def require_one_space(root, what, run, query, english=None):
                          f"model ({en_folder}) a {FAMILY_NAMES[en_family]} one: {what} compares the vectors of one "
                          f"space; give the English run of the same config (--en_run)")
     if family == "w2vv":
+        if english:
+            _require_same_features(what, run, folder, en_folder)
         return
     record = runs.recorded_run(folder)
     taken = record[1].get(RECORD_KEY) if record else None
@@ -94,6 +96,22 @@ def _require_same_english(what, run, folder, root, taken, en_folder, lang, confi
         raise InputError(f"{what} for run {run}: the English model {en_folder} changed or is gone since its {lang} "
                          f"model ({folder}) took its image tower(s) ({taken['path']}, {taken['content']}); retrain the "
                          f"{lang} model: stage 3 with overwrite = 1 ({stage_hint(config, 3)})")
+
+
+FEATURE_SPACE = ("img_feature", "L1_normalize", "L2_normalize")  # what a W2VV model's vectors are vectors of
+
+
+def _require_same_features(what, run, folder, en_folder):
+    """W2VV's two models share a space only when both regress onto the same features, normalised alike."""
+    query, english = runs.recorded_run(folder), runs.recorded_run(en_folder)
+    if not (query and english):
+        return
+    differ = [key for key in FEATURE_SPACE if query[1]["config"].get(key) != english[1]["config"].get(key)]
+    if differ:
+        key = differ[0]
+        raise InputError(f"{what} for run {run}: its model ({folder}) has {key} = {query[1]['config'].get(key)!r} "
+                         f"and its English model ({en_folder}) {key} = {english[1]['config'].get(key)!r}: their "
+                         f"vectors are in two spaces; give an English run of the same features (--en_run)")
 
 
 def _family(folder):
