@@ -111,17 +111,19 @@ def traced_sources(record_file):
     weight rests on CL rankings, which rest on both languages' sentence vectors, which rest on the models'
     weights: a model retrained and tested again leaves the weight stale though its rankings were not redone."""
     name = os.path.basename(record_file)
-    todo, seen, files, changed = [os.path.abspath(record_file)], set(), {}, {}
+    todo, seen, now, changed = [os.path.abspath(record_file)], set(), {}, {}
     while todo:
         record = todo.pop(0)
         if record in seen:
             continue
         seen.add(record)
-        recorded = _recorded_files(record)
-        files.update(dict.fromkeys(recorded))
-        changed.update(dict.fromkeys(changed_sources(record)))
-        todo += [os.path.join(os.path.dirname(path), name) for path in recorded]
-    return list(files), list(changed)
+        for path, recorded in _recorded_files(record).items():
+            if path not in now:  # a model's weights are named by its val and its test results: hashed once
+                now[path] = _one_file(path) if os.path.isfile(path) else None
+                todo.append(os.path.join(os.path.dirname(path), name))
+            if now[path] is not None and recorded != now[path]:
+                changed[path] = None
+    return list(now), list(changed)
 
 
 def _recorded_files(record_file):
