@@ -140,15 +140,16 @@ def read_settings(path):
             values[name], lines[name] = value, lineno
     if "rootpath" not in values:
         raise InputError(f"{path}: rootpath not set")
-    _refuse_shared_collections(path, {**{role: KNOWN[role][0] for role in layout.DEFAULT_COLLECTIONS}, **values}, lines)
+    _refuse_shared_collections(path, values, lines)
     for note in notes:  # a file read whole: its former key names, one line each
         print(note, file=sys.stderr)
     return {**{key: default for key, (default, _) in KNOWN.items()}, **values}
 
 
-def _refuse_shared_collections(path, settings, lines):
-    """InputError naming the line of the later of two collection roles of one language set to one collection."""
-    shared = layout.shared_collection({role: settings[role] for role in layout.DEFAULT_COLLECTIONS})
+def _refuse_shared_collections(path, values, lines):
+    """InputError naming the line of the later of two collection roles of one language set to one collection
+    (``values``: the ini's, the others' defaults filled in)."""
+    shared = layout.shared_collection({role: values.get(role, KNOWN[role][0]) for role in layout.DEFAULT_COLLECTIONS})
     if shared:
         a, b, collection = shared
         line = max(lines.get(a, 0), lines.get(b, 0))  # the defaults differ: one of them is the ini's
