@@ -40,7 +40,7 @@ def parse_args(argv):
     cli.add_languages(p)
     cli.add_collections(p, "en_train", "en_val")  # where a successor's query model finds its English model
     args = cli.parse_args(p, argv)
-    cli.refuse_shared_collections(p, {"train": args.train, "val": args.val, "test": args.test})
+    cli.refuse_role_problems(p, {"train": args.train, "val": args.val, "test": args.test})
     return args
 
 

@@ -166,6 +166,19 @@ def test_all_unencodable_test_collection(trained, capsys):
 
 
 @pytest.mark.slow
+def test_a_model_tested_on_a_collection_of_another_language(trained, capsys):
+    """A Chinese model given English sentences stops before it encodes them, whatever words they share."""
+    root, english = str(trained), "mscoco2014dev-test"
+    folder = layout.checkpoint_dir(root, TRAIN, VAL, RUN)
+    assert cli.run(tester.main, [TRAIN, english, "--rootpath", root, "--model_path", folder]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {caption(trained, english)}: {english} is a collection of English sentences "
+                          f"(by its name, or --languages), but the model reads Chinese")
+    assert err.rstrip().endswith(f"(--languages {english}=zh)") and len(err.strip().splitlines()) == 1
+    assert not os.path.exists(layout.similarity_dir(root, english, TRAIN, RUN))
+
+
+@pytest.mark.slow
 def test_search_names_a_collection_of_another_cnns_features(trained, capsys):
     import search
     root = str(trained)

@@ -47,6 +47,10 @@ def write_ini(path, text):
     ("config_overrides = lstm_size", "expected key=value"),
     ("query_test = cococnval", "query_val and query_test are both cococnval: train, val and test must be three"),
     ("en_train = mscoco2014dev-val", "en_train and en_val are both mscoco2014dev-val"),
+    ("en_test = cococntest", "en_test is cococntest, a collection of Chinese sentences (by its name"),
+    ("query_test = mscoco2014dev-test", "query_test is mscoco2014dev-test, a collection of English sentences, but "
+                                        "query_train is cococntrain, of Chinese ones"),
+    ("languages = cococnv*=ja", "query_val is cococnval, a collection of Japanese sentences, but query_train"),
     ("just words", "expected 'key = value'"),
 ])
 def test_the_ini_takes_known_keys_and_checked_values_only(tmp_path, line, message):
@@ -79,9 +83,9 @@ def test_settings_module_lists_the_run_name_and_overrides(tmp_path):
 
 
 def test_the_query_roles_former_names_are_read_from_an_ini_with_a_one_line_note(tmp_path, capsys):
-    ini = write_ini(tmp_path / "old.ini", f"rootpath = {tmp_path}\nzh_train = mytrain\nquery_test = mytest\n")
+    ini = write_ini(tmp_path / "old.ini", f"rootpath = {tmp_path}\nzh_train = mycntrain\nquery_test = mycntest\n")
     values = settings.read_settings(str(ini))
-    assert (values["query_train"], values["query_test"], values["query_val"]) == ("mytrain", "mytest", "cococnval")
+    assert (values["query_train"], values["query_test"], values["query_val"]) == ("mycntrain", "mycntest", "cococnval")
     assert capsys.readouterr().err == f"{ini}:3: note: zh_train is now called query_train (read as such)\n"
     args = cli_parser_with_collections().parse_args(["--query_train", "a", "--query_test", "b"])
     assert (args.query_train, args.query_val, args.query_test) == ("a", "cococnval", "b")

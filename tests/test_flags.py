@@ -46,9 +46,16 @@ def test_a_run_listed_twice_is_a_usage_error_not_a_row_twice(args):
      "error: --query_val and --query_test are both cococntest: train, val and test must be three collections"),
     (["cross_lingual.py", "--rootpath", "/", "--run", "x", "--en_run", "y", "--en_test", "mscoco2014dev-val"],
      "error: --en_val and --en_test are both mscoco2014dev-val"),
+    (["trainer.py", "cococntrain", "mscoco2014dev-val", "cococntest", "--rootpath", "/", "--config", "base_w2vv"],
+     "error: val is mscoco2014dev-val, a collection of English sentences, but train is cococntrain, of Chinese ones"),
+    (["cross_lingual.py", "--rootpath", "/", "--run", "x", "--en_run", "y", "--en_test", "cococntest"],
+     "error: --en_test is cococntest, a collection of Chinese sentences (by its name, or the languages declared): "
+     "the --en_* collections are the pivot's, English"),
 ])
-def test_one_collection_in_two_roles_of_a_language_is_a_usage_error(args, message):
-    """Val picks the best epoch and the CLM weight: a test (or train) that is val would flatter the model."""
+def test_roles_of_one_collection_or_of_two_languages_are_a_usage_error(args, message):
+    """Val picks the best epoch and the CLM weight: a test (or train) that is val would flatter the model; and
+    a model reads sentences of its own language, English ones for the English model of CL. Found by the
+    arguments, before a model trains for hours and meets its test collection."""
     done = run_main(*args)
     assert done.returncode == 2 and message in done.stderr.strip().splitlines()[-1], done.stderr
 

@@ -11,7 +11,7 @@ import time
 
 from . import backend, languages
 from .errors import InputError
-from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, FORMER_ROLES, SHARED_COLLECTION, shared_collection
+from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, FORMER_ROLES, role_problem
 
 ROLE_HELP = {"en_train": "English training collection", "en_val": "English validation collection",
              "en_test": "English test collection",
@@ -121,17 +121,17 @@ def parse_args(parser, argv, stray=""):
         raise InputError(f"unexpected argument {unknown[0]!r}{' (' + stray + ')' if stray else ''}; see --help")
     if hasattr(args, "languages"):
         languages.declare(args.languages)
-    refuse_shared_collections(parser, {role: getattr(args, role) for role in DEFAULT_COLLECTIONS
+    refuse_role_problems(parser, {role: getattr(args, role) for role in DEFAULT_COLLECTIONS
                                        if hasattr(args, role)}, flag="--")
     return args
 
 
-def refuse_shared_collections(parser, roles, flag=""):
-    """A usage error where two of ``roles`` ({role: collection}) of one language are one collection."""
-    shared = shared_collection(roles)
-    if shared:
-        a, b, collection = shared
-        parser.error(f"{flag}{a} and {flag}{b} are both {collection}: {SHARED_COLLECTION}")
+def refuse_role_problems(parser, roles, flag=""):
+    """A usage error where ``roles`` ({role: collection}) are not what the method needs
+    (``layout.role_problem``: two roles of one collection, a group of two languages)."""
+    problem = role_problem(roles, flag)
+    if problem:
+        parser.error(problem[1])
 
 
 def refuse_repeats(parser, flag, values, key=None):

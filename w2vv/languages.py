@@ -183,10 +183,10 @@ def default_language(collection):
     return "zh" if collection.find("cn", 1) > 0 else PIVOT
 
 
-def language_of(collection):
-    """The language code of a collection: the first declaration whose pattern matches it, else
-    the paper's rule."""
-    for pattern, code in _declared:
+def language_of(collection, declared=None):
+    """The language code of a collection: the first declaration whose pattern matches it (``declared``:
+    ``parse_declarations``'s pairs; None: this process's), else the paper's rule."""
+    for pattern, code in _declared if declared is None else declared:
         if fnmatch.fnmatchcase(collection, pattern):
             return code
     return default_language(collection)

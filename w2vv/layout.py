@@ -18,15 +18,34 @@ SHARED_COLLECTION = ("train, val and test must be three collections (val picks t
                      "weight: figures on it, or on the training data, would flatter the model)")
 
 
-def shared_collection(roles):
-    """The first two of ``roles`` ({role: collection}, e.g. ``query_val``) of one language (the role's prefix:
-    ``query``, ``en``) that name one collection, as (role, role, collection); None when each has its own."""
-    seen = {}
+def role_problem(roles, flag="", declared=None):
+    """What is wrong with ``roles`` ({role: collection}, e.g. ``query_val``; a role's language group is its
+    prefix, ``query``, ``en``, or none for a trainer's train, val and test), as (the roles at fault, one
+    sentence naming them with ``flag`` before each), or None: two roles of a group that name one collection,
+    a group whose collections are of two languages, or an ``en_`` collection not English (the pivot).
+    ``declared``: the languages declared (``languages.parse_declarations``; None: this process's)."""
+    first, seen = {}, {}
     for role, collection in roles.items():
-        key = (role.rpartition("_")[0], collection)
-        if key in seen:
-            return seen[key], role, collection
-        seen[key] = role
+        group = role.rpartition("_")[0]
+        if (group, collection) in seen:
+            a = seen[group, collection]
+            return (a, role), f"{flag}{a} and {flag}{role} are both {collection}: {SHARED_COLLECTION}"
+        seen[group, collection] = role
+        first.setdefault(group, role)
+    for role, collection in roles.items():
+        group = role.rpartition("_")[0]
+        lang = languages.LANGUAGES[languages.language_of(collection, declared)]
+        if group == languages.PIVOT and lang.code != languages.PIVOT:
+            return (role,), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences (by its name, "
+                             f"or the languages declared): the {flag}{group}_* collections are the pivot's, "
+                             f"{languages.LANGUAGES[languages.PIVOT].name}")
+        lead = roles[first[group]]
+        lead_lang = languages.LANGUAGES[languages.language_of(lead, declared)]
+        if lang.code != lead_lang.code:
+            return (first[group], role), (
+                f"{flag}{role} is {collection}, a collection of {lang.name} sentences, but {flag}{first[group]} "
+                f"is {lead}, of {lead_lang.name} ones (by their names, or the languages declared): a model's "
+                f"train, val and test collections are of one language")
     return None
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import layout, runs
+from . import languages, layout, runs
 from .atomic import atomic_path
 from .bigfile import BigFile
 from .config import with_feature_width
@@ -111,6 +111,7 @@ class Collection:
 
 def load_collection(root, collection, encoder, features, keep_incomplete, log=print):
     """Encode a collection; drop sentences with an empty part unless ``keep_incomplete`` (test time)."""
+    _require_language(root, collection, encoder)
     encoded = encode_cached(encoder, root, collection, log)
     image_ids = layout.imageset_of(root, collection)
     image_rows = _feature_rows(features, image_ids, layout.imageset_file(root, collection), "ImageSets id")
@@ -129,6 +130,20 @@ def load_collection(root, collection, encoder, features, keep_incomplete, log=pr
                          f"(none has a known word {'in any part' if keep_incomplete else 'in every part'}: "
                          f"wrong language, vocabulary or word2vec?)")
     return Collection(collection, encoded, sentence_images, image_ids, image_rows), incomplete
+
+
+def _require_language(root, collection, encoder):
+    """A model reads the sentences of its own language: another language's words, tokenised with its
+    tokenizer, would still meet a word or two of its vocabularies and word2vec, and rank in silence."""
+    if encoder.inputs is None:
+        return
+    model = encoder.inputs.language
+    theirs = languages.of_collection(collection)
+    if theirs.code != model.code:
+        raise InputError(f"{layout.caption_file(root, collection)}: {collection} is a collection of {theirs.name} "
+                         f"sentences (by its name, or --languages), but the model reads {model.name}: give a "
+                         f"{model.name} collection, or, if these sentences are {model.name}, declare it "
+                         f"(--languages {collection}={model.code})")
 
 
 def _feature_rows(features, ids, source, what):

@@ -140,21 +140,21 @@ def read_settings(path):
             values[name], lines[name] = value, lineno
     if "rootpath" not in values:
         raise InputError(f"{path}: rootpath not set")
-    _refuse_shared_collections(path, values, lines)
+    _refuse_role_problems(path, values, lines)
     for note in notes:  # a file read whole: its former key names, one line each
         print(note, file=sys.stderr)
     return {**{key: default for key, (default, _) in KNOWN.items()}, **values}
 
 
-def _refuse_shared_collections(path, values, lines):
-    """InputError naming the line of the later of two collection roles of one language set to one collection
-    (``values``: the ini's, the others' defaults filled in)."""
-    shared = layout.shared_collection({role: values.get(role, KNOWN[role][0]) for role in layout.DEFAULT_COLLECTIONS})
-    if shared:
-        a, b, collection = shared
-        line = max(lines.get(a, 0), lines.get(b, 0))  # the defaults differ: one of them is the ini's
-        raise InputError(f"{path}:{line}: {a} and {b} are both {collection}: "
-                         f"{layout.SHARED_COLLECTION}")
+def _refuse_role_problems(path, values, lines):
+    """InputError naming the ini line of the collection roles at fault (``layout.role_problem``; ``values``:
+    the ini's, the others' defaults filled in)."""
+    roles = {role: values.get(role, KNOWN[role][0]) for role in layout.DEFAULT_COLLECTIONS}
+    problem = layout.role_problem(roles, declared=languages.parse_declarations(values.get("languages")))
+    if problem:
+        at_fault, sentence = problem
+        line = max(lines.get(role, 0) for role in at_fault) or lines.get("languages", 0)
+        raise InputError(f"{path}:{line}: {sentence}")
 
 
 def trainer_overrides(settings, config=None):
