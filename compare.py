@@ -12,6 +12,7 @@ import sys
 from w2vv import cli, comparison, layout, runs
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
+from w2vv.ranking import require_computed_alike
 
 
 def parse_args(argv):
@@ -76,9 +77,13 @@ def _without_seed(settings):
 
 
 def route_figures(args):
-    """{(run, route): ``RouteFigures``} of every run and route asked."""
-    return {(run, route): comparison.route_figures(args.rootpath, run, route, args.query_test, args.query_train)
-            for run in args.runs for route in args.routes}
+    """{(run, route): ``RouteFigures``} of every run and route asked, each route computed alike for every run."""
+    figures = {(run, route): comparison.route_figures(args.rootpath, run, route, args.query_test, args.query_train)
+               for run in args.runs for route in args.routes}
+    for route in args.routes:
+        require_computed_alike(route, [comparison.ROUTES[route](args.rootpath[0], run, args.query_test,
+                                                                args.query_train) for run in args.runs])
+    return figures
 
 
 def tables(args, figures):

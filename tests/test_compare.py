@@ -132,6 +132,32 @@ def test_results_computed_from_files_changed_since_stop_in_one_line(roots):
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
 
 
+def test_seeds_fused_otherwise_stop_in_one_line(roots):
+    """One seed's CLM on 1 - rank/N, the others' on scores: their mean would be of neither fusion."""
+    folders = [clm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN) for root in roots]
+    for folder, rank_norm in zip(folders, (0, 0, 1)):
+        runs.record_inputs(folder, [f"{folder}/{layout.RANKING_FILE}"], rank_norm=rank_norm)
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{folders[2]}: CLM computed with rank_norm = 1, but {folders[0]} with rank_norm = 0: results " \
+           f"compared must be computed alike" in done.stderr
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CL", "CM").returncode == 0
+
+
+def test_runs_fused_otherwise_stop_in_one_line(roots):
+    """Each run alike over its seeds, but 'poor' fused on 1 - rank/N: the difference would not be the models'."""
+    for run, rank_norm in (("good", 0), ("poor", 1)):
+        for root in roots:
+            folder = clm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN)
+            runs.record_inputs(folder, [f"{folder}/{layout.RANKING_FILE}"], rank_norm=rank_norm)
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{clm_dir(str(roots[0]), 'poor', QUERY_TEST, QUERY_TRAIN)}: CLM computed with rank_norm = 1" in done.stderr
+    table = run_main("report.py", "--rootpath", roots[0], "--run", "good", "poor")  # the paper's table, one root
+    assert table.returncode == 1 and "CLM computed with rank_norm = 1, but " in table.stderr
+    assert run_main("report.py", "--rootpath", roots[0], "--run", "poor").returncode == 0
+
+
 def test_a_route_a_run_has_not_stops_naming_the_routes_to_ask_instead(roots):
     """A successor trained with its own image towers has no CL: the comparison names --routes without it."""
     import shutil

@@ -41,7 +41,7 @@ def write_tested(root, trained, test, run):
     return folder
 
 
-def fused(root, zh_run="zh_run", en_run="en_run"):
+def fused(root, zh_run="zh_run", en_run="en_run", rank_norm=0):
     """A root through the pipeline's stages 2-5 on val, as records: (weight.txt, zh model, en model)."""
     zh, en = model(root, *ZH, zh_run), model(root, *EN, en_run)
     cm = write_tested(root, zh, ZH[1], zh_run)
@@ -56,13 +56,22 @@ def fused(root, zh_run="zh_run", en_run="en_run"):
     with open(weight, "w") as f:
         f.write(weight_text(0.4))
     record_inputs(os.path.dirname(weight), [os.path.join(cm_dir(root, zh_run, ZH[1]), layout.RANKING_FILE),
-                                            os.path.join(cl_dir(root, zh_run, ZH[1]), layout.RANKING_FILE)])
+                                            os.path.join(cl_dir(root, zh_run, ZH[1]), layout.RANKING_FILE)],
+                  rank_norm=rank_norm)
     return weight, zh, en
 
 
 def test_the_weight_of_the_loaded_models_is_read(tmp_path):
     weight, zh, en = fused(str(tmp_path))
     assert read_current_weight(weight, [zh, en]) == 0.4
+
+
+def test_a_weight_chosen_for_rank_normalised_scores_is_refused(tmp_path):
+    """Search fuses the routes' scores: a weight chosen for 1 - rank/N would weigh other numbers."""
+    weight, zh, en = fused(str(tmp_path), rank_norm=1)
+    with pytest.raises(InputError, match=r"weight.txt: chosen for rank-normalised scores \(the fusion stage ran "
+                                         r"with rank_norm = 1\).*give the weight \(--weight W\)"):
+        read_current_weight(weight, [zh, en])
 
 
 def test_a_weight_chosen_before_a_ranking_changed_is_refused(tmp_path):

@@ -126,16 +126,27 @@ def traced_sources(record_file):
     return list(now), list(changed)
 
 
+def recorded_settings(record_file):
+    """The ``settings`` a ``write_sources`` record holds besides its files; empty when there is none."""
+    record = _read_record(record_file)
+    return {key: value for key, value in record.items() if key != "files"} if "files" in record else {}
+
+
 def _recorded_files(record_file):
     """{absolute path: recorded fingerprint} of a ``write_sources`` record; empty when there is none."""
+    record = _read_record(record_file)
+    files = record.get("files", record)
+    base = os.path.dirname(os.path.abspath(record_file))
+    return {os.path.normpath(os.path.join(base, name)): content for name, content in files.items()}
+
+
+def _read_record(record_file):
     try:
         with open(record_file, encoding="utf-8") as f:
             record = json.load(f)
     except FileNotFoundError:
         return {}
-    files = record.get("files", record) if isinstance(record, dict) else {}
-    base = os.path.dirname(os.path.abspath(record_file))
-    return {os.path.normpath(os.path.join(base, name)): content for name, content in files.items()}
+    return record if isinstance(record, dict) else {}
 
 
 def _record(record_file, paths, within, settings):

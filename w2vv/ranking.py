@@ -17,7 +17,7 @@ from . import layout
 from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
 from .atomic import atomic_open, write_text
 from .errors import InputError
-from .fingerprint import changed_sources
+from .fingerprint import changed_sources, recorded_settings
 from .textfile import read_lines
 from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
                       retrieval_metrics)
@@ -218,6 +218,20 @@ def check_current(folder):
     if changed:
         raise InputError(f"{folder}: computed from {changed[0]}, which changed since: its results are stale; "
                          f"run do_all.sh again for this run (its stages redo what is not current)")
+
+
+def require_computed_alike(route, folders):
+    """InputError unless the result ``folders`` of ``route`` (a run's seeds, or runs compared) were computed
+    alike (fuse.py's ``rank_norm``): a mean over two fusions is neither's, a difference between them not the
+    models'."""
+    first = recorded_settings(os.path.join(folders[0], layout.INPUTS_FILE))
+    for folder in folders[1:]:
+        settings = recorded_settings(os.path.join(folder, layout.INPUTS_FILE))
+        if settings != first:
+            key = next(k for k in sorted({*first, *settings}) if first.get(k) != settings.get(k))
+            raise InputError(f"{folder}: {route} computed with {key} = {settings.get(key)}, but {folders[0]} with "
+                             f"{key} = {first.get(key)}: results compared must be computed alike (set {key} alike "
+                             f"in the inis and run do_all.sh again)")
 
 
 def read_run_mir(folder):

@@ -2,7 +2,7 @@
 per run, read from their ``metrics.json``."""
 from . import layout
 from .fusion_runs import cl_dir, clm_dir, cm_dir
-from .ranking import read_run_mir
+from .ranking import read_run_mir, require_computed_alike
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
 
@@ -24,5 +24,8 @@ def format_table(rows):
 
 
 def result_table(root, configs, query_test=PAPER["query_test"], query_train=PAPER["query_train"]):
-    """The CL/CM/CLM table of ``configs`` read from disk; InputError naming a missing metrics.json."""
+    """The CL/CM/CLM table of ``configs`` read from disk; InputError naming a missing metrics.json, or a route
+    computed otherwise for one config than for another (fuse.py's ``rank_norm``)."""
+    for column, folder in zip(RESULT_COLUMNS, (cl_dir, cm_dir, clm_dir)):
+        require_computed_alike(column, [folder(root, config, query_test, query_train) for config in configs])
     return format_table([(config, result_row(root, config, query_test, query_train)) for config in configs])

@@ -57,7 +57,7 @@ import numpy as np
 from .. import languages, layout
 from ..bigfile import BigFile
 from ..errors import InputError
-from ..fingerprint import traced_sources
+from ..fingerprint import recorded_settings, traced_sources
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
@@ -225,8 +225,14 @@ def read_weight(path):
 def read_current_weight(path, models=()):
     """``read_weight``, refusing a weight chosen on results computed from files that changed since (a model
     retrained after the fusion stage), or by a model other than ``models`` (the loaded ones the route uses:
-    another English run, or the same run's weights of another epoch), as the fusion stage's records say."""
-    files, changed = traced_sources(os.path.join(os.path.dirname(path), layout.INPUTS_FILE))
+    another English run, or the same run's weights of another epoch), or for scores replaced by ranks
+    (``rank_norm``: search fuses the routes' scores), as the fusion stage's records say."""
+    record = os.path.join(os.path.dirname(path), layout.INPUTS_FILE)
+    if recorded_settings(record).get("rank_norm"):
+        raise InputError(f"{path}: chosen for rank-normalised scores (the fusion stage ran with rank_norm = 1), "
+                         f"but search fuses the routes' scores themselves: give the weight (--weight W), or run "
+                         f"stage 5 again with rank_norm = 0")
+    files, changed = traced_sources(record)
     if changed:
         raise InputError(f"{path}: chosen on results computed from {changed[0]}, which changed since (a model "
                          f"retrained): run do_all.sh again for this run (stage 5 chooses it anew), or give the "
