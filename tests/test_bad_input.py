@@ -83,6 +83,10 @@ CASES = {
                                       caption, "caption image 'nofeature' has no feature"),
     "ImageSets id without feature": (lambda r: (r / VAL / "ImageSets" / f"{VAL}.txt").write_text("ghost\n"),
                                      lambda r: r / VAL / "ImageSets" / f"{VAL}.txt", "ImageSets id 'ghost'"),
+    "repeated ImageSets id": (lambda r: (r / VAL / "ImageSets" / f"{VAL}.txt").write_text(
+        (r / VAL / "ImageSets" / f"{VAL}.txt").read_text() + first_image(r) + "\n"),
+                              lambda r: f"{r / VAL / 'ImageSets' / f'{VAL}.txt'}:",
+                              "repeated (first at line 1)"),
     "shape.txt disagrees with feature.bin": (lambda r: (features(r) / "shape.txt").write_text(
         f"{len((features(r) / 'id.txt').read_text().split())} 15"),
                                              lambda r: features(r) / "feature.bin", "but shape.txt says"),

@@ -244,8 +244,17 @@ def read_captions(path):
 
 
 def read_imageset(path):
+    """The image ids of an ImageSets file (white space separates them), each once: an image listed twice
+    would be ranked twice (the original reads them as a set); InputError naming the line that repeats one."""
     _require_file(path, "ImageSets file")
-    ids = "\n".join(read_lines(path, "ImageSets file")).split()
+    ids, first_line = [], {}
+    for lineno, line in enumerate(read_lines(path, "ImageSets file"), 1):
+        for image_id in line.split():
+            if image_id in first_line:
+                raise InputError(f"{path}:{lineno}: image id {image_id!r} repeated (first at line "
+                                 f"{first_line[image_id]})")
+            first_line[image_id] = lineno
+            ids.append(image_id)
     if not ids:
         raise InputError(f"{path}: ImageSets file is empty")
     return ids
