@@ -170,6 +170,24 @@ def test_all_unencodable_test_collection(trained, capsys):
 
 
 @pytest.mark.slow
+def test_a_test_sentence_of_an_image_outside_the_image_set(trained, capsys):
+    """Its image is in the features but not in the ImageSets ranked: one line naming it, no traceback."""
+    root = trained
+    stray = first_image(root, TRAIN)
+    lines = caption(root, TEST).read_text(encoding="utf-8").splitlines(keepends=True)
+    caption(root, TEST).write_text("".join(lines) + f"{stray}#9 一只 狗\n", encoding="utf-8")
+    out = layout.similarity_dir(str(root), TEST, TRAIN, RUN)
+    shutil.rmtree(out)
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
+    assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {caption(root, TEST)}:{len(lines) + 1}: sentence '{stray}#9' describes image "
+                          f"'{stray}', which {root / TEST / 'ImageSets' / f'{TEST}.txt'} does not list: it cannot "
+                          f"be ranked") and len(err.strip().splitlines()) == 1
+    assert not os.path.exists(out)
+
+
+@pytest.mark.slow
 def test_a_model_tested_on_a_collection_of_another_language(trained, capsys):
     """A Chinese model given English sentences stops before it encodes them, whatever words they share."""
     root, english = str(trained), "mscoco2014dev-test"

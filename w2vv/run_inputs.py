@@ -15,6 +15,7 @@ from .encoders import EncodedSentences, SentenceEncoder, sequence_style
 from .errors import InputError
 from .fingerprint import sources_match, write_sources
 from .text import Tokenizer
+from .textfile import read_lines
 from .vocab import load_vocab
 from .word2vec import open_word2vec
 
@@ -107,6 +108,20 @@ class Collection:
     def relevance(self):
         """(images, sentences) bool: sentence j describes image i."""
         return self.image_rows[:, None] == self.sentence_images[None, :]
+
+    def require_ranked_images(self, root):
+        """InputError naming the first sentence whose image is not in the image set: ranked, it would have
+        no image to find."""
+        outside = np.flatnonzero(~np.isin(self.sentence_images, self.image_rows))
+        if len(outside):
+            sent_id = self.sentences.ids[outside[0]]
+            path = layout.caption_file(root, self.name)
+            lineno = next(n for n, line in enumerate(read_lines(path, "caption file"), 1)
+                          if line.lstrip().startswith(sent_id + " "))
+            raise InputError(f"{path}:{lineno}: sentence {sent_id!r} describes image {layout.image_id(sent_id)!r}, "
+                             f"which {layout.imageset_file(root, self.name)} does not list"
+                             f"{f' ({len(outside)} such sentences)' if len(outside) > 1 else ''}: it cannot be "
+                             f"ranked; add the image there, or delete the sentence")
 
 
 def load_collection(root, collection, encoder, features, keep_incomplete, log=print):
