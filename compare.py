@@ -100,6 +100,8 @@ def tables(args, figures):
 
 def main(argv):
     args = parse_args(argv)
+    for root in args.rootpath:
+        layout.require_root(root)
     check_records(args)
     figures = route_figures(args)
     text = tables(args, figures)

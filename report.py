@@ -26,6 +26,7 @@ def parse_args(argv):
 
 
 def run_stage(args):
+    layout.require_root(args.rootpath)
     table = results_table.result_table(args.rootpath, args.runs, args.query_test, args.query_train)
     lang = languages.language_of(args.query_train)
     out = args.out or layout.report_file(args.rootpath, lang)

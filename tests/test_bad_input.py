@@ -157,6 +157,14 @@ def test_truncated_checkpoint(trained, capsys):
 
 
 @pytest.mark.slow
+def test_a_weights_file_not_there_is_named(trained, capsys):
+    folder = layout.checkpoint_dir(str(trained), TRAIN, VAL, RUN)
+    args = [TRAIN, TEST, "--rootpath", str(trained), "--model_path", folder, "--weight_name", "epoch_99.h5"]
+    assert cli.run(tester.main, args) == 1
+    assert capsys.readouterr().err == f"error: {os.path.join(folder, 'epoch_99.h5')}: weights file not found\n"
+
+
+@pytest.mark.slow
 def test_all_unencodable_test_collection(trained, capsys):
     root = trained
     caption(root, TEST).write_text("".join(f"{first_image(root, TEST)}#{i} xyzzy plugh\n" for i in range(3)))

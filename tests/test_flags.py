@@ -32,6 +32,15 @@ def test_a_former_flag_stops_with_one_line_naming_the_new_one(args, message):
     assert done.returncode == 1 and len(lines) == 1 and message in lines[0], done.stderr
 
 
+@pytest.mark.parametrize("name", ["compare.py", "report.py"])
+def test_a_root_not_there_is_named_first(name, tmp_path):
+    """Before the results it would hold: their absence would send the user to run a stage."""
+    done = run_main(name, "--rootpath", tmp_path / "nowhere", "--run", "a")
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: {tmp_path / 'nowhere'}: rootpath not found (set --rootpath, or rootpath " \
+                                  f"in common.ini)"
+
+
 @pytest.mark.parametrize("args", [["report.py", "--rootpath", "/", "--run", "a", "b", "a"],
                                   ["compare.py", "--rootpath", "/", "--run", "a", "b", "a"]])
 def test_a_run_listed_twice_is_a_usage_error_not_a_row_twice(args):

@@ -38,6 +38,8 @@ def _weight_name(weight):
 def read_weights(path, prefix=""):
     """{layer name: [arrays in saved order]} for the layers that have weights (only those whose names
     start with ``prefix``)."""
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: weights file not found")
     try:
         with h5py.File(path, "r") as f:
             layer_names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
