@@ -228,6 +228,12 @@ def test_nprobe_below_1_stops_in_one_line(trained_root, nprobe):
         Searcher(model_dirs(trained_root), index="faiss-ivf", nprobe=nprobe)
 
 
+def test_a_rootpath_not_there_is_named_before_the_models_inputs(trained_root, tmp_path):
+    from w2vv import Searcher
+    with pytest.raises(InputError, match=rf"^{tmp_path / 'nowhere'}: rootpath not found"):
+        Searcher(model_dirs(trained_root), rootpath=tmp_path / "nowhere")
+
+
 def test_languages_segmentation_and_unknown_words(searcher):
     zh = searcher.search("一只狗在草地上跑", k=5)
     assert (zh.lang, zh.text, zh.tokens) == ("zh", "一只 狗 在 草地 上 跑", ["一只", "狗", "在", "草地", "上", "跑"])

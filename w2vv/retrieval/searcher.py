@@ -305,6 +305,8 @@ class Searcher:
             raise InputError(f"--weight {weight}: the CLM weight w of w·CL + (1 − w)·CM is in [0, 1]")
         if nprobe is not None and nprobe < 1:
             raise InputError(f"--nprobe {nprobe}: the clusters a faiss-ivf index searches are at least 1")
+        if rootpath is not None:
+            layout.require_root(str(rootpath))
         for path in paths:
             if not os.path.isdir(str(path)):
                 raise InputError(f"{path}: model folder not found")
