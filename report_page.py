@@ -18,7 +18,7 @@ def parse_args(argv):
     cli.add_run(p)
     p.add_argument("--n", type=int, default=20, help="queries shown (20; a random sample)")
     p.add_argument("--k", type=int, default=10, help="images per query (10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    p.add_argument("--seed", type=cli.seed, default=0, help="seed of the sample")
     p.add_argument("--embed", action="store_true", help="put the thumbnails inside the page (one portable file)")
     p.add_argument("--out", default=None, help="another output path")
     args = cli.parse_args(p, argv)

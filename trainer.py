@@ -30,7 +30,7 @@ def parse_args(argv):
     p.add_argument("--max_epochs", type=int, default=None, help="override the config's max_epochs (short runs)")
     cli.add_feature_collection(p)
     p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=cli.seed, default=None,
                    help="random seed of weights, shuffling, negatives and dropout; given, training is "
                         "deterministic (identical histories on CPU); default: a random seed, logged")
     p.add_argument("--distribute", default="none", choices=DISTRIBUTIONS,

@@ -40,7 +40,7 @@ def write_ini(path, text):
     ("PATH = /nowhere", "unknown setting 'PATH'"),
     ("max_epochs = ten", "max_epochs = ten (expected a whole number ≥ 1 or nothing)"),
     ("overwrite = yes", "overwrite = yes (expected 0 or 1)"),
-    ("seed = -1", "seed = -1 (expected a whole number ≥ 0 or nothing)"),
+    ("seed = -1", "seed = -1 (expected a whole number from 0 to 4294967295 or nothing)"),
     ("stopwords_en = /no/such/list.txt", "stopwords_en = /no/such/list.txt (no such file"),
     ("distribute = all", "distribute = all (expected none or mirrored)"),
     ("zh_test = my test", "zh_test = my test (expected a collection name)"),
@@ -52,6 +52,7 @@ def write_ini(path, text):
                                         "query_train is cococntrain, of Chinese ones"),
     ("languages = cococnv*=ja", "query_val is cococnval, a collection of Japanese sentences, but query_train"),
     ("just words", "expected 'key = value'"),
+    ("seed = 4294967296", "seed = 4294967296 (expected a whole number from 0 to 4294967295 or nothing)"),
 ])
 def test_the_ini_takes_known_keys_and_checked_values_only(tmp_path, line, message):
     ini = write_ini(tmp_path / "bad.ini", f"rootpath = {tmp_path}\n{line}\n")

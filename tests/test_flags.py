@@ -32,6 +32,13 @@ def test_a_former_flag_stops_with_one_line_naming_the_new_one(args, message):
     assert done.returncode == 1 and len(lines) == 1 and message in lines[0], done.stderr
 
 
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "1.5"])
+def test_a_seed_numpy_and_keras_cannot_take_is_a_usage_error(seed):
+    done = run_main("trainer.py", "a", "b", "c", "--rootpath", "/", "--config", "base_w2vv", "--seed", seed)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(
+        f"error: argument --seed: '{seed}': a seed is a whole number from 0 to 4294967295"), done.stderr
+
+
 @pytest.mark.parametrize("name", ["compare.py", "report.py"])
 def test_a_root_not_there_is_named_first(name, tmp_path):
     """Before the results it would hold: their absence would send the user to run a stage."""

@@ -43,7 +43,7 @@ WARNING = ("demo data says nothing about the real data: these figures show that 
 def parse_args(argv):
     p = cli.parser(__doc__, raw=True)
     p.add_argument("--ini", default=os.path.join(REPO, "demo-family.ini"), help="the settings (default %(default)s)")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="one root each (default %(default)s)")
+    p.add_argument("--seeds", nargs="+", type=cli.seed, default=[0, 1, 2], help="one root each (default %(default)s)")
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), help="default: %(default)s")
     p.add_argument("--jobs", type=int, default=2, help="pipelines at once (default %(default)s)")
     p.add_argument("--draws", type=int, default=10000, help="compare.py's bootstrap draws (default %(default)s)")

@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from w2vv import languages, layout
+from w2vv import cli, languages, layout
 from w2vv.atomic import atomic_path, write_text
 from w2vv.bigfile import write_bigfile
 from w2vv.cli import add_overwrite
@@ -820,7 +820,7 @@ def _add_japanese(root, marker, log):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Generate a small bilingual demo VisualSearch root.")
     ap.add_argument("root", help="the VisualSearch root to write (created if missing)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=cli.seed, default=0)
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiplies the counts (1.0: 1,500 English and 700 Chinese training images)")
     ap.add_argument("--feature_dim", type=int, default=256)

@@ -45,7 +45,7 @@ import time
 
 import numpy as np
 
-from w2vv import layout
+from w2vv import cli, layout
 from w2vv.atomic import atomic_dir, atomic_open, atomic_path, write_text
 from w2vv.cli import add_overwrite, run
 from w2vv.errors import InputError
@@ -566,7 +566,7 @@ def _write(root, data, log, t0):
 def generate(argv):
     ap = argparse.ArgumentParser(description="Generate a VisualSearch root with the paper's counts (synthetic data).")
     ap.add_argument("root", help="the VisualSearch root to write (created if missing)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=cli.seed, default=0)
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiplies every count (1.0: 121,286 English and 18,341 Chinese training images)")
     add_overwrite(ap, what="regenerate even if ROOT holds a complete root, or write over a root of another kind")

@@ -84,6 +84,17 @@ def _checked_declarations(text):
     return text
 
 
+SEEDS = range(2 ** 32)  # the seeds numpy's and Keras's generators take
+
+
+def seed(text):
+    """argparse type of a random seed: a whole number in ``SEEDS``."""
+    value = int(text) if text.strip().lstrip("-").isdigit() else None
+    if value not in SEEDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed is a whole number from 0 to {SEEDS[-1]}")
+    return value
+
+
 def add_languages(parser):
     """``--languages``: the collections' languages, checked when parsed and declared for the process by
     ``parse_args`` (its default, none, restores the paper's rule), so that every module asking

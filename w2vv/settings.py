@@ -40,6 +40,11 @@ def _count(minimum, optional=False):
     return check
 
 
+def _seed(value):
+    if value and (not re.fullmatch(r"\d+", value) or int(value) not in cli.SEEDS):
+        raise ValueError(f"expected a whole number from 0 to {cli.SEEDS[-1]} or nothing")
+
+
 def _file_or_empty(value):
     if value and not os.path.isfile(value):
         raise ValueError("no such file (empty: the language's default list, w2vv/stopwords/)")
@@ -94,7 +99,7 @@ KNOWN = {
     "normalize_zh": ("0", _flag),
     "config_overrides": ("", parse_overrides),
     "rank_norm": ("0", _flag),
-    "seed": ("", _count(0, optional=True)),
+    "seed": ("", _seed),
     "distribute": ("none", _one_of(*DISTRIBUTIONS)),
     "precision": ("float32", _one_of(*PRECISIONS)),
     "python": ("", _any),  # empty: the venv of KERAS_BACKEND (do_all.sh)
