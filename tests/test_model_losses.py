@@ -1,9 +1,11 @@
 """The model and the losses (docs/method.md#the-model, #losses): the paper configs' parameter counts,
 bad configs, Keras 2.2.4's GRU, every loss against numpy, the loss registry, the plateau rule."""
+import re
+
 import numpy as np
 import pytest
 
-from w2vv.config import load_config
+from w2vv.config import ACTIVATIONS, load_config
 from w2vv.errors import InputError
 from w2vv.losses import contrastive, max_violation_ranking, mse
 from w2vv.model import build_model
@@ -54,6 +56,23 @@ def test_a_number_that_means_nothing_stops_loading(key, value, expected):
     """batch_size 0 was a ZeroDivisionError mid-training, lr -1 a run trained to nonsense without a word."""
     with pytest.raises(InputError, match=rf"{key} = -?[0-9.]+ \(expected a number {expected}\)"):
         load_config("base_w2vv", overrides={key: value})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("activation", "foo", "activation 'foo' unknown (expected one of relu, tanh"),
+    ("set_style", "VideoSets", "set_style 'VideoSets' not supported (expected 'ImageSets')"),
+    ("we_trainable", "2", "we_trainable = 2 (expected 0 or 1)"),
+    ("L2_normalize", "3", "L2_normalize = 3 (expected 0 or 1)")])
+def test_a_value_the_model_has_no_meaning_for_stops_loading(key, value, message):
+    """activation 'foo' was a Keras traceback once the data was read; L2_normalize 3 a second name for 1."""
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_config("base_w2vv", overrides={key: value})
+
+
+def test_every_activation_a_config_may_name_is_one_keras_knows():
+    import keras
+    for name in ACTIVATIONS:
+        assert keras.activations.get(name) is not None, name
 
 
 @pytest.mark.parametrize("name", ["base_w2vv", "w2vv_attention", "w2vv_attention_ctl", "w2vvpp_resnext101",

@@ -138,9 +138,22 @@ def _typed(key, value, current, path):
         raise InputError(f"{path}: override {key}={value!r} is not {kind}") from None
 
 
+# The element-wise activations that Keras 2.2.4 (the original's) and Keras 3 both have, with one meaning.
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "softplus", "softsign")
+SET_STYLE = "ImageSets"  # the original's one way of listing a collection's images
+ON_OFF = ("L1_normalize", "L2_normalize", "we_trainable", "sequences")  # 0 or 1 (or False, True)
+
+
 def _check(cfg, path):
     if cfg.text_style != TEXT_STYLE:
         raise InputError(f"{path}: text_style {cfg.text_style!r} not supported (expected {TEXT_STYLE!r})")
+    if cfg.set_style != SET_STYLE:
+        raise InputError(f"{path}: set_style {cfg.set_style!r} not supported (expected {SET_STYLE!r})")
+    if cfg.activation not in ACTIVATIONS:
+        raise InputError(f"{path}: activation {cfg.activation!r} unknown (expected one of {', '.join(ACTIVATIONS)})")
+    for key in ON_OFF:
+        if getattr(cfg, key) not in (0, 1):  # False and True are 0 and 1
+            raise InputError(f"{path}: {key} = {getattr(cfg, key)!r} (expected 0 or 1)")
     if cfg.loss_fun not in LOSSES:
         raise InputError(f"{path}: loss_fun {cfg.loss_fun!r} unknown (expected one of {', '.join(LOSSES)})")
     if cfg.optimizer not in OPTIMIZERS:
