@@ -355,6 +355,7 @@ def test_fusion_of_runs_over_other_images_names_both_files(tmp_path):
 
 def test_report_of_a_config_not_run_names_the_missing_file(tmp_path):
     root = tmp_path / "VisualSearch"
+    root.mkdir()
     done = run_script("report.py", "--rootpath", root, "--run", "never_trained")
     assert_clean_error(done, Path(cl_dir(root, "never_trained", "cococntest")) / "metrics.json")
     assert not (root / "results").exists()

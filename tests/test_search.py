@@ -228,6 +228,15 @@ def test_nprobe_below_1_stops_in_one_line(trained_root, nprobe):
         Searcher(model_dirs(trained_root), index="faiss-ivf", nprobe=nprobe)
 
 
+def test_cl_through_sentences_of_another_language_is_refused(trained_root):
+    """Chinese sentences through the English model: vectors of nothing, ranked in silence."""
+    from w2vv import Searcher
+    searcher = Searcher(model_dirs(trained_root), en_collections=[ZH[2]])
+    with pytest.raises(InputError, match=rf"en_collections: {ZH[2]} is a collection of Chinese sentences \(by its "
+                                         r"name, or --languages\): the CL route goes through English ones"):
+        searcher.search("一只狗", mode="cl")
+
+
 def test_a_rootpath_not_there_is_named_before_the_models_inputs(trained_root, tmp_path):
     from w2vv import Searcher
     with pytest.raises(InputError, match=rf"^{tmp_path / 'nowhere'}: rootpath not found"):

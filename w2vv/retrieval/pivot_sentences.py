@@ -111,6 +111,10 @@ def load_pivot_sentences(root, en, collections, gallery, index_kind, log):
     """The English sentences of the CL route: those of ``collections`` (default:
     ``default_collections``) describing gallery images, with the English model ``en``'s vectors."""
     collections = collections or default_collections(root, en)
+    other = next((c for c in collections if languages.language_of(c) != PIVOT), None)
+    if other:
+        raise InputError(f"en_collections: {other} is a collection of {languages.of_collection(other).name} "
+                         f"sentences (by its name, or --languages): the CL route goes through English ones")
     if not collections:
         raise InputError(f"{root}: no English sentence collection found for the CL route "
                          f"(give en_collections)")
