@@ -133,7 +133,7 @@ def parse_args(parser, argv, stray=""):
     if hasattr(args, "languages"):
         languages.declare(args.languages)
     refuse_role_problems(parser, {role: getattr(args, role) for role in DEFAULT_COLLECTIONS
-                                       if hasattr(args, role)}, flag="--")
+                                  if hasattr(args, role)}, flag="--")
     return args
 
 

@@ -19,33 +19,42 @@ SHARED_COLLECTION = ("train, val and test must be three collections (val picks t
 
 
 def role_problem(roles, flag="", declared=None):
-    """What is wrong with ``roles`` ({role: collection}, e.g. ``query_val``; a role's language group is its
-    prefix, ``query``, ``en``, or none for a trainer's train, val and test), as (the roles at fault, one
-    sentence naming them with ``flag`` before each), or None: two roles of a group that name one collection,
-    a group whose collections are of two languages, or an ``en_`` collection not English (the pivot).
+    """What is wrong with ``roles`` ({role: collection}, e.g. ``query_val``), as (the roles at fault, one
+    sentence naming them, ``flag`` before each), or None. A role's group is its prefix (``query``, ``en``;
+    none for a trainer's train, val and test): two roles of a group naming one collection, a group whose
+    collections are of two languages, and an ``en_`` collection not English (the pivot) are wrong.
     ``declared``: the languages declared (``languages.parse_declarations``; None: this process's)."""
-    first, seen = {}, {}
+    return _shared_collection(roles, flag) or _other_language(roles, flag, declared)
+
+
+def _group(role):
+    return role.rpartition("_")[0]
+
+
+def _shared_collection(roles, flag):
+    seen = {}
     for role, collection in roles.items():
-        group = role.rpartition("_")[0]
-        if (group, collection) in seen:
-            a = seen[group, collection]
-            return (a, role), f"{flag}{a} and {flag}{role} are both {collection}: {SHARED_COLLECTION}"
-        seen[group, collection] = role
-        first.setdefault(group, role)
+        other = seen.setdefault((_group(role), collection), role)
+        if other != role:
+            return (other, role), f"{flag}{other} and {flag}{role} are both {collection}: {SHARED_COLLECTION}"
+    return None
+
+
+def _other_language(roles, flag, declared):
+    lead = {}  # group: its first role
     for role, collection in roles.items():
-        group = role.rpartition("_")[0]
-        lang = languages.LANGUAGES[languages.language_of(collection, declared)]
-        if group == languages.PIVOT and lang.code != languages.PIVOT:
+        group, lang = _group(role), languages.LANGUAGES[languages.language_of(collection, declared)]
+        if group == languages.PIVOT and lang.code != languages.PIVOT:  # en_*: the pivot's roles
             return (role,), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences (by its name, "
                              f"or the languages declared): the {flag}{group}_* collections are the pivot's, "
                              f"{languages.LANGUAGES[languages.PIVOT].name}")
-        lead = roles[first[group]]
-        lead_lang = languages.LANGUAGES[languages.language_of(lead, declared)]
-        if lang.code != lead_lang.code:
-            return (first[group], role), (
-                f"{flag}{role} is {collection}, a collection of {lang.name} sentences, but {flag}{first[group]} "
-                f"is {lead}, of {lead_lang.name} ones (by their names, or the languages declared): a model's "
-                f"train, val and test collections are of one language")
+        first = lead.setdefault(group, role)
+        first_lang = languages.LANGUAGES[languages.language_of(roles[first], declared)]
+        if lang.code != first_lang.code:
+            return (first, role), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences, but "
+                                   f"{flag}{first} is {roles[first]}, of {first_lang.name} ones (by their names, or "
+                                   f"the languages declared): a model's train, val and test collections are of "
+                                   f"one language")
     return None
 
 
