@@ -38,6 +38,25 @@ def test_count_words_threshold_and_order():
     assert counts == [("a", 3), ("b", 3)]
 
 
+UNSEGMENTED = (": 2 of them have no space, but Chinese caption files hold words separated by spaces (segment them "
+               "first, e.g. with jieba as the release did)")
+
+
+@pytest.mark.parametrize("lang, sentences, hint", [
+    ("zh", ["一只狗在草地上跑。", "一架飞机在天空中飞", "两只 猫"], UNSEGMENTED),
+    ("en", ["a dog", "a cat"], " (a --freq_threshold that high, or captions of another language?)")])
+def test_an_empty_vocabulary_stops_naming_the_likely_cause(tmp_path, lang, sentences, hint):
+    """Unsegmented Chinese captions count whole sentences as words: none is frequent, nothing is written."""
+    train = "cococntrain" if lang == "zh" else "mscoco2014dev-train"
+    path = tmp_path / train / "TextData" / f"{train}.caption.txt"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(f"img{i}#0 {s}\n" for i, s in enumerate(sentences)), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        build_vocabularies(tmp_path, train, Tokenizer(lang), threshold=5, log=lambda m: None)
+    assert str(error.value) == f"{path}: no word is seen 5 times or more in its {len(sentences)} sentences{hint}"
+    assert not (tmp_path / train / "TextData" / "vocabulary").exists()
+
+
 def test_default_stopwords_are_the_originals(fixtures):
     for lang in ("en", "zh"):
         original = load_stopwords(fixtures / "original_w2vv" / "stopwords" / f"{lang}_stopwords.txt")

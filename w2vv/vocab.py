@@ -75,9 +75,22 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
         if sentences is None:
             sentences = [s for _, s in layout.captions_of(root, train)]
         word_counts = count_words((tokenizer.tokens_for(style, s) for s in sentences), threshold)
+        if not word_counts:
+            raise InputError(f"{caption_path}: no word is seen {threshold} times or more in its {len(sentences)} "
+                             f"sentences{_unsegmented_hint(tokenizer.language, sentences)}")
         write_vocab(root, train, style, word_counts, threshold, variant)
         write_sources(record_file(path), **record)
         log(f"{style}: {len(word_counts)} words with count >= {threshold} -> {path}")
+
+
+def _unsegmented_hint(language, sentences):
+    """Why a vocabulary came out empty, where the likely cause is known: the caption file of a language
+    stored segmented (Chinese) holds whole sentences, not words separated by spaces."""
+    whole = sum(" " not in s.strip() for s in sentences)
+    if language.segment is None or whole * 2 < len(sentences):
+        return " (a --freq_threshold that high, or captions of another language?)"
+    return (f": {whole} of them have no space, but {language.name} caption files hold words separated by "
+            f"spaces (segment them first, e.g. with jieba as the release did)")
 
 
 def load_vocab(path):
