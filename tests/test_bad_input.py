@@ -115,6 +115,39 @@ def test_trainer_refuses_bad_input(root, capsys, case):
     assert not (root / TRAIN / "cv_keras").exists()
 
 
+@pytest.mark.slow
+def test_a_feature_that_is_not_a_number_stops_training_naming_it(root, capsys):
+    """One NaN made every weight NaN, and the untrained epoch 0 was kept as 'best' without a word."""
+    image = first_image(root, TRAIN)
+    ids = (features(root) / "id.txt").read_text().split()
+    vectors = np.fromfile(features(root) / "feature.bin", dtype="<f4").reshape(len(ids), -1)
+    vectors[ids.index(image), 3] = np.nan
+    vectors.tofile(features(root) / "feature.bin")
+    assert cli.run(trainer.main, train_args(root)) == 1
+    err = capsys.readouterr().err
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
+    assert err == (f"error: {folder}: epoch 0: the training loss is nan: {features(root)}/feature.bin: the feature of "
+                   f"image '{image}' is not finite; training stops, the run unfinished (fix the cause, then train it "
+                   f"again with --overwrite 1)\n")
+    assert not os.path.exists(os.path.join(folder, layout.MODEL_FILE))
+    assert not any(layout.is_weights_name(name) for name in os.listdir(folder))
+
+
+def test_a_non_finite_loss_names_a_word_vector_or_else_the_learning_rate(tmp_path):
+    from types import SimpleNamespace
+    from w2vv.bigfile import BigFile
+    from w2vv.training import non_finite_cause
+    write_bigfile(tmp_path / "feat", ["a", "b"], np.ones((2, 4), np.float32))
+    table = np.ones((3, 5), np.float32)
+    collection = SimpleNamespace(name="cococntrain", sentence_images=np.array([1, 0, 1]),
+                                 sentences=SimpleNamespace(w2v_table=table))
+    inputs = SimpleNamespace(features=BigFile(tmp_path / "feat"), train_set=collection, val_set=collection,
+                             encoder=SimpleNamespace(inputs=SimpleNamespace(word2vec_path="/w2v")))
+    assert non_finite_cause(inputs).startswith("its inputs are finite numbers: a learning rate too high")
+    table[2, 1] = np.inf
+    assert non_finite_cause(inputs) == "/w2v: a word vector of cococntrain's words is not finite"
+
+
 def test_config_errors(root, capsys, tmp_path):
     assert cli.run(trainer.main, train_args(root, "--config_dir", str(tmp_path))) == 1
     assert "unknown config 'w2vv_attention_ctl'" in capsys.readouterr().err

@@ -93,6 +93,15 @@ class BigFile:
                 out[i] = np.frombuffer(data, dtype="<f4")
         return out
 
+    def first_non_finite(self, rows, chunk=4096):
+        """The first of ``rows`` whose vector holds a NaN or an infinity, or None (read ``chunk`` rows at a time)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        for start in range(0, len(rows), chunk):
+            bad = np.flatnonzero(~np.isfinite(self.read_rows(rows[start:start + chunk])).all(axis=1))
+            if len(bad):
+                return int(rows[start + bad[0]])
+        return None
+
     def read_one(self, name):
         if name not in self._index:
             raise KeyError(f"{name}: not in BigFile {self.folder}")

@@ -6,6 +6,7 @@ validation sentence's image (``validation_figure``), the rate scheduled as their
 (w2vv.torch_schedule)."""
 import importlib.util
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -161,6 +162,8 @@ class EpochEnd(keras.callbacks.Callback):
         self.started = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        if not math.isfinite(logs["loss"]):  # before validation: weights that are not numbers could rank "best"
+            raise NonFiniteLoss(epoch, logs["loss"])
         p, rule = self.progress, self.progress.rule
         figure = validation_figure(self.val_metric, self.model, self.towers, self.val, self.val_images)
         lr = rule.lr
@@ -198,6 +201,23 @@ class EpochEnd(keras.callbacks.Callback):
                               (layout.VAL_HISTORY_FILE, best_first)):
             write_text(os.path.join(self.folder, name),
                        "".join(f"{layout.epoch_label(e)} {value}\n" for e, value in history))
+
+
+class NonFiniteLoss(Exception):
+    """An epoch's training loss is NaN or infinite: the weights are no longer numbers."""
+
+
+def non_finite_cause(inputs):
+    """Where a training run's inputs (``TrainingInputs``) hold a value that is not a number, or, where they
+    hold none, the likely cause."""
+    features = inputs.features
+    for collection in (inputs.train_set, inputs.val_set):
+        row = features.first_non_finite(np.unique(collection.sentence_images))
+        if row is not None:
+            return f"{features.folder}/feature.bin: the feature of image {features.names[row]!r} is not finite"
+        if not np.isfinite(collection.sentences.w2v_table).all():
+            return f"{inputs.encoder.inputs.word2vec_path}: a word vector of {collection.name}'s words is not finite"
+    return "its inputs are finite numbers: a learning rate too high for this data? (lr, in --config_overrides)"
 
 
 def compile_for_training(model, cfg, jit_compile="auto"):
@@ -256,12 +276,9 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
                                                                    progress.seed, progress.next_epoch)
     stopped = progress.rule.patience > progress.rule.max_patience
     if progress.next_epoch < cfg.max_epochs and not stopped:
-        # shuffle=False: the batches shuffle themselves, seeded by epoch; Keras's batch-order shuffle
-        # would draw from the global RNG and break exact resumption
         callbacks = [EpochEnd(folder, val_set, features, cfg, progress, log, towers)]
         callbacks += [tensorboard_callback(folder)] if run.tensorboard else []
-        model.fit(batches, epochs=cfg.max_epochs, initial_epoch=progress.next_epoch, verbose=verbose, shuffle=False,
-                  callbacks=callbacks)
+        _fit(model, batches, cfg, progress.next_epoch, callbacks, verbose, folder, inputs)
     rule = progress.rule
     best_key = "best_val_map" if cfg.val_metric == "map" else f"best_val_{cfg.val_metric}"
     summary = dict(config=cfg.name, best_epoch=rule.best_epoch, **{best_key: rule.best}, seed=progress.seed,
@@ -272,6 +289,21 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
     os.remove(os.path.join(folder, layout.RESUME_FILE))
     log(f"best epoch {rule.best_epoch}: val {VAL_NAMES[cfg.val_metric]} {rule.best:.4f} -> {folder}")
     return folder
+
+
+def _fit(model, batches, cfg, first_epoch, callbacks, verbose, folder, inputs):
+    """``model.fit`` from ``first_epoch``; an epoch whose loss is not a number stops it in one line naming the
+    input that is not (``non_finite_cause``)."""
+    try:
+        # shuffle=False: the batches shuffle themselves, seeded by epoch; Keras's batch-order shuffle
+        # would draw from the global RNG and break exact resumption
+        model.fit(batches, epochs=cfg.max_epochs, initial_epoch=first_epoch, verbose=verbose, shuffle=False,
+                  callbacks=callbacks)
+    except NonFiniteLoss as e:
+        epoch, loss = e.args
+        raise InputError(f"{folder}: epoch {epoch}: the training loss is {loss}: {non_finite_cause(inputs)}; "
+                         f"training stops, the run unfinished (fix the cause, then train it again with "
+                         f"--overwrite 1)") from None
 
 
 def build_and_compile(cfg, encoder, feature_dim, seed, image_towers_from=None):
