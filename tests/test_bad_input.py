@@ -115,6 +115,19 @@ def test_trainer_refuses_bad_input(root, capsys, case):
     assert not (root / TRAIN / "cv_keras").exists()
 
 
+@pytest.mark.parametrize("other", [VAL, TEST])
+def test_validating_or_testing_on_a_training_image_stops_before_training(root, capsys, other):
+    image = first_image(root, TRAIN)
+    imageset = root / other / "ImageSets" / f"{other}.txt"
+    imageset.write_text(imageset.read_text() + f"{image}\n")
+    assert cli.run(trainer.main, train_args(root)) == 1
+    assert capsys.readouterr().err == (
+        f"error: {imageset}: 1 of its images are described by sentences of {TRAIN}, the training collection (e.g. "
+        f"'{image}'): figures on images the model trained on would flatter it; validate and test on images it does "
+        f"not train on\n")
+    assert not (root / TRAIN / "cv_keras").exists()
+
+
 @pytest.mark.slow
 def test_a_feature_that_is_not_a_number_stops_training_naming_it(root, capsys):
     """One NaN made every weight NaN, and the untrained epoch 0 was kept as 'best' without a word."""

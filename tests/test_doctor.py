@@ -111,6 +111,12 @@ def _repeated_sentence_id(root):
     return _append_caption_line(root, "cococntest", first.split(" ", 1)[0] + " 另 一个 句子")
 
 
+def _test_image_in_training(root):
+    """A training sentence of a test image: the test would judge the model on an image it trained on."""
+    image = (root / layout.imageset_file("", "cococntest")).read_text(encoding="utf-8").split()[0]
+    return _append_caption_line(root, "cococntrain", f"{image}#99 一只 狗")
+
+
 CASES = {  # damage, the row, its status, words of its detail, words of its fix
     "missing collection": (_drop_collection, "cococnval", "MISSING", "cococnval.caption.txt: not found",
                            "./do_all.sh --stage 0 w2vv_attention_ctl"),
@@ -131,6 +137,9 @@ CASES = {  # damage, the row, its status, words of its detail, words of its fix
                                "correct or delete that line (a caption line is '<image id>#<n> <sentence>'"),
     "repeated sentence id": (_repeated_sentence_id, "cococntest", "WRONG", "repeated (first at line 1)",
                              "correct or delete that line"),
+    "test image in training": (_test_image_in_training, "cococntest vs cococntrain", "WRONG",
+                               "cococntest.txt: 1 of its images are described by sentences of cococntrain",
+                               "take the collections from the same release"),
 }
 
 

@@ -79,6 +79,7 @@ class Doctor:
         for coll in self.collections.all():
             self.check_collection(coll)
         self.check_cross_lingual()
+        self.check_unseen_images()
         self.check_features(cfg)
         for lang in self.languages():
             self.check_word2vec(lang, cfg)
@@ -151,6 +152,16 @@ class Doctor:
             if en in self.images and zh in self.images and set(self.images[en][0]) != set(self.images[zh][0]):
                 self.add(WRONG, f"{zh} vs {en}", "their ImageSets hold different images: cross-lingual "
                          "matching (CL) needs the same images", "take both from the same release")
+
+    def check_unseen_images(self):
+        c = self.collections
+        for train, others in ((c.en_train, (c.en_val, c.en_test)), (c.query_train, (c.query_val, c.query_test))):
+            for other in (o for o in others if train in self.images and o in self.images):
+                try:
+                    layout.require_unseen(layout.imageset_file(self.root, other), self.images[other][0], train,
+                                          self.images[train][1])
+                except InputError as e:
+                    self.add(WRONG, f"{other} vs {train}", str(e), "take the collections from the same release")
 
     def check_features(self, cfg):
         feature = cfg.img_feature if cfg else layout.PAPER_FEATURE

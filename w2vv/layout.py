@@ -269,6 +269,24 @@ def read_imageset(path):
     return ids
 
 
+def require_unseen_images(root, train, others):
+    """InputError when the ImageSets of one of ``others`` (a run's val and test collections) list images that
+    sentences of ``train`` describe (``require_unseen``)."""
+    described = {image_id(s) for s, _ in captions_of(root, train)}
+    for other in others:
+        require_unseen(imageset_file(root, other), imageset_of(root, other), train, described)
+
+
+def require_unseen(imageset_path, image_set, train, described):
+    """InputError when images of ``image_set`` (read from ``imageset_path``) are among ``described``, the images
+    the sentences of ``train`` describe: figures on images a model trained on flatter it."""
+    seen = sorted(described.intersection(image_set))
+    if seen:
+        raise InputError(f"{imageset_path}: {len(seen)} of its images are described by sentences of {train}, the "
+                         f"training collection (e.g. {seen[0]!r}): figures on images the model trained on would "
+                         f"flatter it; validate and test on images it does not train on")
+
+
 def captions_of(root, collection):
     return read_captions(caption_file(root, collection))
 
