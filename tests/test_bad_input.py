@@ -140,8 +140,8 @@ def test_a_feature_that_is_not_a_number_stops_training_naming_it(root, capsys):
     err = capsys.readouterr().err
     folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
     assert err == (f"error: {folder}: epoch 0: the training loss is nan: {features(root)}/feature.bin: the feature of "
-                   f"image '{image}' is not finite; training stops, the run unfinished (fix the cause, then train it "
-                   f"again with --overwrite 1)\n")
+                   f"image '{image}' is not finite (NaN or infinite): extract or download it again; training stops, "
+                   f"the run unfinished (fix the cause, then train it again with --overwrite 1)\n")
     assert not os.path.exists(os.path.join(folder, layout.MODEL_FILE))
     assert not any(layout.is_weights_name(name) for name in os.listdir(folder))
 
@@ -238,6 +238,23 @@ def test_a_test_sentence_of_an_image_outside_the_image_set(trained, capsys):
     assert err.startswith(f"error: {caption(root, TEST)}:{len(lines) + 1}: sentence '{stray}#9' describes image "
                           f"'{stray}', which {root / TEST / 'ImageSets' / f'{TEST}.txt'} does not list: it cannot "
                           f"be ranked") and len(err.strip().splitlines()) == 1
+    assert not os.path.exists(out)
+
+
+@pytest.mark.slow
+def test_a_test_image_whose_feature_is_not_a_number(trained, capsys):
+    root = trained
+    image = (root / TEST / "ImageSets" / f"{TEST}.txt").read_text().split()[4]
+    ids = (features(root) / "id.txt").read_text().split()
+    vectors = np.fromfile(features(root) / "feature.bin", dtype="<f4").reshape(len(ids), -1)
+    vectors[ids.index(image), 0] = np.nan
+    vectors.tofile(features(root) / "feature.bin")
+    out = layout.similarity_dir(str(root), TEST, TRAIN, RUN)
+    shutil.rmtree(out)
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
+    assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder]) == 1
+    assert capsys.readouterr().err == (f"error: {features(root)}/feature.bin: the feature of image '{image}' is not "
+                                       f"finite (NaN or infinite): extract or download it again\n")
     assert not os.path.exists(out)
 
 

@@ -177,3 +177,17 @@ def test_a_damaged_saved_index_is_rebuilt(features):
     gallery = open_gallery(folder, kind="faiss", log=logs.append)
     assert any("unreadable" in m for m in logs) and gallery.build_seconds > 0
     assert (gallery.search(x[:3], 5)[1] == brute_force(x, x[:3], 5)[0]).all()
+
+
+@pytest.mark.parametrize("kind", ["numpy", "faiss"])
+def test_a_feature_that_is_not_a_number_is_named_not_ranked(tmp_path, kind):
+    """A NaN row scores NaN against every query: a corrupt feature file, named before anything is built."""
+    folder = tmp_path / "FeatureData" / "feat"
+    ids = [f"img{i}" for i in range(5)]
+    vectors = np.ones((5, 4), np.float32)
+    vectors[3, 2] = np.inf
+    write_bigfile(folder, ids, vectors)
+    with pytest.raises(InputError, match=rf"^{folder}/feature.bin: the feature of image 'img3' is not finite \(NaN or "
+                                         r"infinite\): extract or download it again$"):
+        open_gallery(folder, kind=kind, save=False)
+    assert not os.path.exists(folder / INDEX_DIR)

@@ -97,15 +97,35 @@ class BigFile:
         """The first of ``rows`` whose vector holds a NaN or an infinity, or None (read ``chunk`` rows at a time)."""
         rows = np.asarray(rows, dtype=np.int64)
         for start in range(0, len(rows), chunk):
-            bad = np.flatnonzero(~np.isfinite(self.read_rows(rows[start:start + chunk])).all(axis=1))
-            if len(bad):
-                return int(rows[start + bad[0]])
+            bad = first_non_finite_row(self.read_rows(rows[start:start + chunk]))
+            if bad is not None:
+                return int(rows[start + bad])
         return None
+
+    def require_finite(self, rows):
+        """InputError naming the first of ``rows`` whose vector is not all finite numbers."""
+        row = self.first_non_finite(rows)
+        if row is not None:
+            raise InputError(not_finite(self, row))
 
     def read_one(self, name):
         if name not in self._index:
             raise KeyError(f"{name}: not in BigFile {self.folder}")
         return np.array(self.vectors[self._index[name]], dtype=np.float32)
+
+
+def first_non_finite_row(vectors):
+    """The index of the first row of ``vectors`` holding a NaN or an infinity, or None."""
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    return int(bad[0]) if len(bad) else None
+
+
+def not_finite(features, row):
+    """What is wrong where the vector of ``row`` of ``features`` (a BigFile, or vectors held in memory, whose
+    ``folder`` is None) is not all finite numbers: a corrupt file, which ranks or trains on nonsense."""
+    where = f"{features.folder}/feature.bin: " if features.folder else ""
+    return (f"{where}the feature of image {features.names[row]!r} is not finite (NaN or infinite): extract or "
+            f"download it again")
 
 
 def write_bigfile(folder, names, vectors):

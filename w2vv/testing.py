@@ -50,6 +50,7 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
     collection, zero_filled = load_collection(root, test, encoder, features, keep_incomplete=True, log=log)
     if evaluate:
         collection.require_ranked_images(root)
+        features.require_finite(collection.image_rows)
     successor = cfg.family != "w2vv"
     vectors = predict_vectors(model.text if successor else model, collection.sentences)
     write_sent_feat(os.path.join(out, SENT_FEAT_FILE), collection.sentences.ids, vectors)

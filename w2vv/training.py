@@ -17,6 +17,7 @@ import numpy as np
 from . import backend, checkpoint, layout, runs
 from .atomic import atomic_path, remove_temporaries, write_text
 from .batches import PairBatches, TrainingBatches
+from .bigfile import not_finite
 from .errors import InputError
 from .feature_norm import normalize_features
 from .inference import FAMILY_NAMES, common_space_scores, image_vectors, predict_vectors
@@ -214,7 +215,7 @@ def non_finite_cause(inputs):
     for collection in (inputs.train_set, inputs.val_set):
         row = features.first_non_finite(np.unique(collection.sentence_images))
         if row is not None:
-            return f"{features.folder}/feature.bin: the feature of image {features.names[row]!r} is not finite"
+            return not_finite(features, row)
         if not np.isfinite(collection.sentences.w2v_table).all():
             return f"{inputs.encoder.inputs.word2vec_path}: a word vector of {collection.name}'s words is not finite"
     return "its inputs are finite numbers: a learning rate too high for this data? (lr, in --config_overrides)"
