@@ -11,7 +11,7 @@ and listed in <feature>/skipped.txt; an interrupted run continues where it stopp
 import os
 import sys
 
-from w2vv import cli
+from w2vv import cli, layout
 from w2vv.cli import add_overwrite, log, quiet_tensorflow, run
 
 
@@ -36,6 +36,10 @@ def parse_args(argv):
         p.error("--batch_size must be at least 1")
     if args.image_size is not None and args.image_size < 1:
         p.error(f"--image_size {args.image_size}: a size in pixels, at least 1 (or none: the network's own)")
+    if args.feature == layout.PAPER_FEATURE:
+        p.error(f"--feature {args.feature}: the release's ResNeXt-101 features are named so, and no network of "
+                f"keras.applications makes them: a model trained on them would rank these as if they were; leave "
+                f"--feature out (named after the network)")
     return args
 
 

@@ -289,6 +289,36 @@ def test_search_names_a_collection_of_another_cnns_features(trained, capsys):
 
 
 @pytest.mark.slow
+def test_search_names_a_gallery_of_another_network_under_the_models_feature_name(trained, capsys):
+    """Photos extracted with ResNet-152 but named as the release's feature: the same width, another space."""
+    import json
+    import search
+    root = str(trained)
+    photos = [f"photo_{i:03d}" for i in range(20)]
+    gallery = layout.feature_dir(root, FEATURE, "myphotos")
+    write_bigfile(gallery, photos, np.ones((20, 16), np.float32))
+    Path(gallery, "extraction.json").write_text(json.dumps(dict(cnn="resnet152", weights="imagenet", image_size=None,
+                                                                chunk_images=None, images="x")))
+    os.makedirs(os.path.dirname(layout.imageset_file(root, "myphotos")))
+    Path(layout.imageset_file(root, "myphotos")).write_text("\n".join(photos) + "\n")
+    folder = layout.checkpoint_dir(root, TRAIN, VAL, RUN)
+    assert cli.run(search.main, ["--model_path", folder, "--collection", "myphotos", "--quiet", "一只 狗"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {gallery}: extracted with resnet152 (imagenet weights), but the features the model "
+                   f"{folder} was trained on ({layout.feature_dir(root, FEATURE, 'mscoco2014dev')}) are the release's, "
+                   f"not extracted by extract_features.py: one name, two networks; extract the gallery with the "
+                   f"network of the training features"), err
+
+
+def test_extracting_under_the_releases_feature_name_is_a_usage_error(tmp_path, capsys):
+    import extract_features
+    with pytest.raises(SystemExit):
+        extract_features.parse_args([str(tmp_path), "--rootpath", str(tmp_path), "--collection", "c",
+                                     "--feature", FEATURE])
+    assert "the release's ResNeXt-101 features are named so" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_real_process_exit_status_and_debug_traceback(root):
     caption(root).write_text("")
     cmd = [sys.executable, str(REPO / "trainer.py"), *train_args(root)]

@@ -225,6 +225,17 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     return summary
 
 
+def extraction_network(feature_dir):
+    """(cnn, weights, image size) of a feature folder ``extract_features`` wrote (its ``extraction.json``), or
+    None for one it did not write (the release's)."""
+    try:
+        with open(os.path.join(feature_dir, EXTRACTION_FILE), encoding="utf-8") as f:
+            record = json.load(f)
+        return record["cnn"], record["weights"], record["image_size"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _already_extracted(feature_dir, record, log):
     """The summary of a feature folder extracted before from the same images with the same network and
     settings (its ``extraction.json``): skipped, as every stage skips work already done; InputError when

@@ -206,6 +206,27 @@ def check_gallery_feature(model, gallery_dir, dim):
                          f"on {out_dim}-d features ({model.cfg.img_feature})")
     if parent == "FeatureData" and name != model.cfg.img_feature:
         raise feature_mismatch(gallery_dir, [name], model.cfg.img_feature, model.folder)
+    _require_same_network(model, folder)
+
+
+def _require_same_network(model, gallery_dir):
+    """A gallery that ``extract_features.py`` wrote must come from the network of the model's training features:
+    two networks' features under one name share a width, not a space."""
+    from ..features import extraction_network
+    from ..runs import recorded_feature_collection
+    trained_on = os.path.normpath(os.path.abspath(layout.feature_dir(
+        model.root, model.cfg.img_feature, recorded_feature_collection(model.folder))))
+    theirs, ours = extraction_network(gallery_dir), extraction_network(trained_on)
+    if gallery_dir != trained_on and theirs is not None and theirs != ours:
+        made = f"extracted with {_network(ours)}" if ours else "the release's, not extracted by extract_features.py"
+        raise InputError(f"{gallery_dir}: extracted with {_network(theirs)}, but the features the model "
+                         f"{model.folder} was trained on ({trained_on}) are {made}: one name, two networks; extract "
+                         f"the gallery with the network of the training features")
+
+
+def _network(extraction):
+    cnn, weights, size = extraction
+    return f"{cnn} ({weights} weights{f', {size}x{size} input' if size else ''})"
 
 
 def read_weight(path):
