@@ -1,4 +1,6 @@
 """compare.py: mean ± sd over seeds and the paired bootstrap interval, on result folders written here."""
+import os
+
 import numpy as np
 import pytest
 
@@ -156,6 +158,9 @@ def test_runs_fused_otherwise_stop_in_one_line(roots):
     table = run_main("report.py", "--rootpath", roots[0], "--run", "good", "poor")  # the paper's table, one root
     assert table.returncode == 1 and "CLM computed with rank_norm = 1, but " in table.stderr
     assert run_main("report.py", "--rootpath", roots[0], "--run", "poor").returncode == 0
+    os.remove(os.path.join(clm_dir(str(roots[0]), "poor", QUERY_TEST, QUERY_TRAIN), layout.INPUTS_FILE))
+    assert run_main("report.py", "--rootpath", roots[0], "--run", "good", "poor").returncode == 0, \
+        "a folder without a record was fused on scores, as the paper's"
 
 
 def test_a_route_a_run_has_not_stops_naming_the_routes_to_ask_instead(roots):

@@ -220,13 +220,20 @@ def check_current(folder):
                          f"run do_all.sh again for this run (its stages redo what is not current)")
 
 
+# The settings a result folder without them in its record was computed with: the paper's (fusion on scores).
+RESULT_SETTINGS = {"rank_norm": 0}
+
+
 def require_computed_alike(route, folders):
     """InputError unless the result ``folders`` of ``route`` (a run's seeds, or runs compared) were computed
     alike (fuse.py's ``rank_norm``): a mean over two fusions is neither's, a difference between them not the
     models'."""
-    first = recorded_settings(os.path.join(folders[0], layout.INPUTS_FILE))
+    def settings_of(folder):
+        return {**RESULT_SETTINGS, **recorded_settings(os.path.join(folder, layout.INPUTS_FILE))}
+
+    first = settings_of(folders[0])
     for folder in folders[1:]:
-        settings = recorded_settings(os.path.join(folder, layout.INPUTS_FILE))
+        settings = settings_of(folder)
         if settings != first:
             key = next(k for k in sorted({*first, *settings}) if first.get(k) != settings.get(k))
             raise InputError(f"{folder}: {route} computed with {key} = {settings.get(key)}, but {folders[0]} with "
