@@ -49,13 +49,15 @@ def main(argv):
     quiet_tensorflow()
     from w2vv import backend, layout, lock, pivot_space, runs
     from w2vv.config import parse_overrides
+    from w2vv.errors import InputError
     from w2vv.testing import predict_and_rank
 
     layout.require_root(args.rootpath)
     overrides = parse_overrides(args.config_overrides)
     for key in ("batch_size", "max_epochs"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
+        flag = getattr(args, key)
+        if flag is not None and overrides.setdefault(key, str(flag)) != str(flag):
+            raise InputError(f"--{key} {flag} and --config_overrides {key}={overrides[key]}: give one of them")
     cfg, name = runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec,
                                     args.config_dir)
     towers_from = pivot_space.english_weights(args.rootpath, cfg, args.train, args.en_train, args.en_val, name)

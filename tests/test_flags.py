@@ -32,6 +32,14 @@ def test_a_former_flag_stops_with_one_line_naming_the_new_one(args, message):
     assert done.returncode == 1 and len(lines) == 1 and message in lines[0], done.stderr
 
 
+def test_a_flag_and_an_override_of_one_attribute_with_two_values_stop():
+    """--max_epochs used to win over config_overrides' max_epochs in silence."""
+    done = run_main("trainer.py", "a", "b", "c", "--rootpath", "/", "--config", "base_w2vv", "--max_epochs", "2",
+                    "--config_overrides", "max_epochs=3")
+    assert done.returncode == 1 and done.stderr.strip() == \
+        "error: --max_epochs 2 and --config_overrides max_epochs=3: give one of them"
+
+
 @pytest.mark.parametrize("seed", ["-1", "4294967296", "1.5"])
 def test_a_seed_numpy_and_keras_cannot_take_is_a_usage_error(seed):
     done = run_main("trainer.py", "a", "b", "c", "--rootpath", "/", "--config", "base_w2vv", "--seed", seed)

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from w2vv.config import ACTIVATIONS, load_config
+from w2vv.config import ACTIVATIONS, load_config, parse_overrides
 from w2vv.errors import InputError
 from w2vv.losses import contrastive, max_violation_ranking, mse
 from w2vv.model import build_model
@@ -47,6 +47,14 @@ def test_bad_configs(tmp_path):
 def test_a_mistyped_override_value_stops_instead_of_meaning_something_else(key, value, kind):
     with pytest.raises(InputError, match=f"override {key}='{value}' is not {kind}"):
         load_config("base_w2vv", overrides={key: value})
+
+
+def test_an_override_given_twice_with_two_values_stops():
+    """The later one used to win in silence; the same value twice (an ini line and a setting) is one."""
+    with pytest.raises(InputError, match=r"--config_overrides 'lstm_size=64,lr=0.1,lstm_size=128': lstm_size given "
+                                         r"twice, 64 and 128"):
+        parse_overrides("lstm_size=64,lr=0.1,lstm_size=128")
+    assert parse_overrides("normalize_zh=1,normalize_zh=1") == {"normalize_zh": "1"}
 
 
 @pytest.mark.parametrize("key, value, expected", [

@@ -118,7 +118,11 @@ def parse_overrides(text):
     pairs = [item.split("=", 1) for item in (text or "").split(",") if item.strip()]
     if any(len(p) != 2 for p in pairs):
         raise InputError(f"--config_overrides {text!r}: expected key=value[,key=value…]")
-    return {k.strip(): v.strip() for k, v in pairs}
+    overrides = {}
+    for key, value in ((k.strip(), v.strip()) for k, v in pairs):
+        if overrides.setdefault(key, value) != value:
+            raise InputError(f"--config_overrides {text!r}: {key} given twice, {overrides[key]} and {value}")
+    return overrides
 
 
 def _typed(key, value, current, path):
