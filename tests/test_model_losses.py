@@ -49,6 +49,14 @@ def test_a_mistyped_override_value_stops_instead_of_meaning_something_else(key, 
         load_config("base_w2vv", overrides={key: value})
 
 
+def test_an_override_value_may_hold_commas_as_the_releases_feature_names_do():
+    assert parse_overrides("img_feature=pyresnext-101_rbps13k,flatten0_output,os,lr=0.001,") == \
+        {"img_feature": "pyresnext-101_rbps13k,flatten0_output,os", "lr": "0.001"}
+    assert load_config("base_w2vv", overrides=parse_overrides("img_feature=a,b,c")).img_feature == "a,b,c"
+    with pytest.raises(InputError, match="expected key=value"):
+        parse_overrides("lstm_size")
+
+
 def test_an_override_given_twice_with_two_values_stops():
     """The later one used to win in silence; the same value twice (an ini line and a setting) is one."""
     with pytest.raises(InputError, match=r"--config_overrides 'lstm_size=64,lr=0.1,lstm_size=128': lstm_size given "

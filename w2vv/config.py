@@ -4,6 +4,7 @@ config file written for the original loads unchanged."""
 import difflib
 import importlib.util
 import os
+import re
 from types import SimpleNamespace
 
 from .errors import InputError
@@ -114,8 +115,11 @@ def _check_known(values, where):
 
 
 def parse_overrides(text):
-    """``"lstm_size=64,n_layers=0-256-256"`` → dict (values as strings, typed on load)."""
-    pairs = [item.split("=", 1) for item in (text or "").split(",") if item.strip()]
+    """``"lstm_size=64,n_layers=0-256-256"`` → dict (values as strings, typed on load). A comma starts the next
+    ``key=value`` only where one follows, so that a value may hold commas, as the release's feature names do
+    (``img_feature=pyresnext-101_rbps13k,flatten0_output,os``)."""
+    items = re.split(r",(?=\s*[A-Za-z_]\w*\s*=)", text or "")
+    pairs = [item.strip().rstrip(",").split("=", 1) for item in items if item.strip().strip(",")]
     if any(len(p) != 2 for p in pairs):
         raise InputError(f"--config_overrides {text!r}: expected key=value[,key=value…]")
     overrides = {}
