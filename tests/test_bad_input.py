@@ -271,18 +271,28 @@ def test_a_model_tested_on_a_collection_of_another_language(trained, capsys):
     assert not os.path.exists(layout.similarity_dir(root, english, TRAIN, RUN))
 
 
-@pytest.mark.slow
-def test_search_names_a_collection_of_another_cnns_features(trained, capsys):
+def search_photos(root, feature, capsys, extraction=None):
+    """Search a collection 'myphotos' of 20 photos whose features (16-d, as the model's) are ``feature``'s,
+    extracted as ``extraction`` says (an ``extraction.json``; None: none); search's exit status and error line."""
+    import json
     import search
-    root = str(trained)
     photos = [f"photo_{i:03d}" for i in range(20)]
-    write_bigfile(layout.feature_dir(root, "resnet152_imagenet_avgpool", "myphotos"), photos,
-                  np.ones((20, 16), np.float32))
+    gallery = layout.feature_dir(root, feature, "myphotos")
+    write_bigfile(gallery, photos, np.ones((20, 16), np.float32))
+    if extraction:
+        Path(gallery, "extraction.json").write_text(json.dumps(extraction))
     os.makedirs(os.path.dirname(layout.imageset_file(root, "myphotos")))
     Path(layout.imageset_file(root, "myphotos")).write_text("\n".join(photos) + "\n")
     folder = layout.checkpoint_dir(root, TRAIN, VAL, RUN)
-    assert cli.run(search.main, ["--model_path", folder, "--collection", "myphotos", "--quiet", "一只 狗"]) == 1
-    err = capsys.readouterr().err.strip()
+    status = cli.run(search.main, ["--model_path", folder, "--collection", "myphotos", "--quiet", "一只 狗"])
+    return status, capsys.readouterr().err.strip()
+
+
+@pytest.mark.slow
+def test_search_names_a_collection_of_another_cnns_features(trained, capsys):
+    root = str(trained)
+    status, err = search_photos(root, "resnet152_imagenet_avgpool", capsys)
+    assert status == 1
     assert err == (f"error: {os.path.dirname(layout.feature_dir(root, 'x', 'myphotos'))}: gallery feature "
                    f"'resnet152_imagenet_avgpool', but the model was trained on {FEATURE!r} "
                    "(extract the gallery's features with the same CNN, docs/own-photos.md)"), err
@@ -291,23 +301,16 @@ def test_search_names_a_collection_of_another_cnns_features(trained, capsys):
 @pytest.mark.slow
 def test_search_names_a_gallery_of_another_network_under_the_models_feature_name(trained, capsys):
     """Photos extracted with ResNet-152 but named as the release's feature: the same width, another space."""
-    import json
-    import search
     root = str(trained)
-    photos = [f"photo_{i:03d}" for i in range(20)]
-    gallery = layout.feature_dir(root, FEATURE, "myphotos")
-    write_bigfile(gallery, photos, np.ones((20, 16), np.float32))
-    Path(gallery, "extraction.json").write_text(json.dumps(dict(cnn="resnet152", weights="imagenet", image_size=None,
-                                                                chunk_images=None, images="x")))
-    os.makedirs(os.path.dirname(layout.imageset_file(root, "myphotos")))
-    Path(layout.imageset_file(root, "myphotos")).write_text("\n".join(photos) + "\n")
+    status, err = search_photos(root, FEATURE, capsys, dict(cnn="resnet152", weights="imagenet", image_size=None,
+                                                            chunk_images=None, images="x"))
     folder = layout.checkpoint_dir(root, TRAIN, VAL, RUN)
-    assert cli.run(search.main, ["--model_path", folder, "--collection", "myphotos", "--quiet", "一只 狗"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err == (f"error: {gallery}: extracted with resnet152 (imagenet weights), but the features the model "
-                   f"{folder} was trained on ({layout.feature_dir(root, FEATURE, 'mscoco2014dev')}) are the release's, "
-                   f"not extracted by extract_features.py: one name, two networks; extract the gallery with the "
-                   f"network of the training features"), err
+    assert status == 1
+    assert err == (f"error: {layout.feature_dir(root, FEATURE, 'myphotos')}: extracted with resnet152 (imagenet "
+                   f"weights), but the features the model {folder} was trained on "
+                   f"({layout.feature_dir(root, FEATURE, 'mscoco2014dev')}) are the release's, not extracted by "
+                   f"extract_features.py: one name, two networks; extract the gallery with the network of the "
+                   f"training features"), err
 
 
 def test_extracting_under_the_releases_feature_name_is_a_usage_error(tmp_path, capsys):
