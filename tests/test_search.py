@@ -228,6 +228,18 @@ def test_nprobe_below_1_stops_in_one_line(trained_root, nprobe):
         Searcher(model_dirs(trained_root), index="faiss-ivf", nprobe=nprobe)
 
 
+def test_w2vv_models_regressed_onto_features_normalised_otherwise_serve_cm_only(searcher, monkeypatch):
+    """Their vectors share dimensions, not a space: CL in the pipeline refuses them, and so does search."""
+    from types import SimpleNamespace
+    zh = searcher.models["zh"]
+    monkeypatch.setattr(zh, "cfg", SimpleNamespace(**{**vars(zh.cfg), "L2_normalize": 1}))
+    problems = searcher._space_problems()
+    assert list(problems) == ["zh"] and "has L2_normalize = 1 and the English model" in problems["zh"]
+    assert problems["zh"].endswith("their vectors are in two spaces; mode cm")
+    monkeypatch.undo()
+    assert searcher._space_problems() == {}
+
+
 def test_cl_through_sentences_of_another_language_is_refused(trained_root):
     """Chinese sentences through the English model: vectors of nothing, ranked in silence."""
     from w2vv import Searcher

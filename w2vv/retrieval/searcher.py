@@ -58,6 +58,7 @@ from .. import languages, layout
 from ..bigfile import BigFile
 from ..errors import InputError
 from ..fingerprint import recorded_settings, traced_sources
+from ..pivot_space import FEATURE_SPACE
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
@@ -379,16 +380,25 @@ class Searcher:
 
     def _space_problems(self):
         """{language: why its CL and CLM routes are not available}: a successor's query model whose image
-        tower(s) are not the loaded English model's was not trained into its space."""
+        tower(s) are not the loaded English model's was not trained into its space; W2VV's query model and
+        English model regressed onto features normalised otherwise (as CL in the pipeline refuses)."""
         if PIVOT not in self.models:
             return {}
-        en = self.models[PIVOT]
-        return {lang: f"the cross-lingual routes are not available for {lang} queries: the {model.family_name} "
-                      f"model {model.folder} was not trained into the space of the English model {en.folder} "
-                      f"(its image tower(s) are not that model's: trained with image_towers = 'own', or before "
-                      f"that English model was retrained); mode cm"
-                for lang, model in self.models.items()
-                if lang != PIVOT and self.galleries[lang] is not self.galleries[PIVOT]}
+        en, problems = self.models[PIVOT], {}
+        for lang, model in self.models.items():
+            differ = [key for key in FEATURE_SPACE if getattr(model.cfg, key) != getattr(en.cfg, key)]
+            if lang != PIVOT and self.galleries[lang] is not self.galleries[PIVOT]:
+                problems[lang] = (f"the cross-lingual routes are not available for {lang} queries: the "
+                                  f"{model.family_name} model {model.folder} was not trained into the space of the "
+                                  f"English model {en.folder} (its image tower(s) are not that model's: trained with "
+                                  f"image_towers = 'own', or before that English model was retrained); mode cm")
+            elif lang != PIVOT and self.family == "w2vv" and differ:
+                key = differ[0]
+                problems[lang] = (f"the cross-lingual routes are not available for {lang} queries: the model "
+                                  f"{model.folder} has {key} = {getattr(model.cfg, key)!r} and the English model "
+                                  f"{en.folder} {key} = {getattr(en.cfg, key)!r}: their vectors are in two spaces; "
+                                  f"mode cm")
+        return problems
 
     # ------------------------------------------------------------ public
 
