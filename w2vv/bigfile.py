@@ -102,12 +102,6 @@ class BigFile:
                 return int(rows[start + bad])
         return None
 
-    def require_finite(self, rows):
-        """InputError naming the first of ``rows`` whose vector is not all finite numbers."""
-        row = self.first_non_finite(rows)
-        if row is not None:
-            raise InputError(not_finite(self, row))
-
     def read_one(self, name):
         if name not in self._index:
             raise KeyError(f"{name}: not in BigFile {self.folder}")
@@ -118,6 +112,14 @@ def first_non_finite_row(vectors):
     """The index of the first row of ``vectors`` holding a NaN or an infinity, or None."""
     bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
     return int(bad[0]) if len(bad) else None
+
+
+def require_finite(features, rows, vectors):
+    """InputError naming the image of the first of ``rows`` whose vector in ``vectors`` (those rows, read from
+    ``features``) is not all finite numbers."""
+    bad = first_non_finite_row(vectors)
+    if bad is not None:
+        raise InputError(not_finite(features, rows[bad]))
 
 
 def not_finite(features, row):

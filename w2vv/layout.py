@@ -41,15 +41,14 @@ def _shared_collection(roles, flag):
 
 
 def _other_language(roles, flag, declared):
-    lead = {}  # group: its first role
+    lead = {}  # group: (its first role, that role's language)
     for role, collection in roles.items():
         group, lang = _group(role), languages.LANGUAGES[languages.language_of(collection, declared)]
         if group == languages.PIVOT and lang.code != languages.PIVOT:  # en_*: the pivot's roles
             return (role,), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences (by its name, "
                              f"or the languages declared): the {flag}{group}_* collections are the pivot's, "
                              f"{languages.LANGUAGES[languages.PIVOT].name}")
-        first = lead.setdefault(group, role)
-        first_lang = languages.LANGUAGES[languages.language_of(roles[first], declared)]
+        first, first_lang = lead.setdefault(group, (role, lang))
         if lang.code != first_lang.code:
             return (first, role), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences, but "
                                    f"{flag}{first} is {roles[first]}, of {first_lang.name} ones (by their names, or "

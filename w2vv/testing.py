@@ -8,6 +8,7 @@ import functools
 import os
 
 from . import languages, layout, runs
+from .bigfile import require_finite
 from .feature_norm import normalize_features
 from .inference import (ALL_FAMILIES, best_weights_file, common_space_scores, image_vectors, load_trained_model,
                         predict_vectors, trained_model_name)
@@ -49,9 +50,10 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
         log(f"{test}: the model, the captions or the images changed since {out} was written: testing again")
     model, cfg, encoder, features = load()
     collection, zero_filled = load_collection(root, test, encoder, features, keep_incomplete=True, log=log)
-    if evaluate:
+    if evaluate:  # before anything is written
         collection.require_ranked_images(root)
-        features.require_finite(collection.image_rows)
+        raw_images = features.read_rows(collection.image_rows)
+        require_finite(features, collection.image_rows, raw_images)
     successor = cfg.family != "w2vv"
     vectors = predict_vectors(model.text if successor else model, collection.sentences)
     write_sent_feat(os.path.join(out, SENT_FEAT_FILE), collection.sentences.ids, vectors)
@@ -59,7 +61,7 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
     if not evaluate:
         runs.record_inputs(out, inputs)
         return out
-    images = normalize_features(features.read_rows(collection.image_rows), cfg)
+    images = normalize_features(raw_images, cfg)
     scores = common_space_scores(vectors, image_vectors(model, images)) if successor else cosine_scores(vectors, images)
     metrics = write_results(out, collection.sentences.ids, collection.image_ids, scores, collection.relevance().T,
                             extra={"n_zero_filled_sentences": zero_filled})

@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from ..atomic import atomic_path, write_text
-from ..bigfile import BigFile, first_non_finite_row, not_finite
+from ..bigfile import BigFile, require_finite
 from ..errors import InputError
 from ..fingerprint import sources
 from ..layout import feature_dir, imageset_file, read_imageset
@@ -214,9 +214,7 @@ def _unit_chunks(features, rows, chunk_rows=CHUNK_ROWS, unit=True):
     prepare = unit_rows if unit else _as_rows
     for start in range(0, len(rows), chunk_rows):
         block = features.read_rows(rows[start:start + chunk_rows])
-        bad = first_non_finite_row(block)
-        if bad is not None:
-            raise InputError(not_finite(features, rows[start + bad]))
+        require_finite(features, rows[start:start + chunk_rows], block)
         yield prepare(block)
 
 

@@ -386,13 +386,15 @@ class Searcher:
             return {}
         en, problems = self.models[PIVOT], {}
         for lang, model in self.models.items():
+            if lang == PIVOT:
+                continue
             differ = [key for key in FEATURE_SPACE if getattr(model.cfg, key) != getattr(en.cfg, key)]
-            if lang != PIVOT and self.galleries[lang] is not self.galleries[PIVOT]:
+            if self.galleries[lang] is not self.galleries[PIVOT]:
                 problems[lang] = (f"the cross-lingual routes are not available for {lang} queries: the "
                                   f"{model.family_name} model {model.folder} was not trained into the space of the "
                                   f"English model {en.folder} (its image tower(s) are not that model's: trained with "
                                   f"image_towers = 'own', or before that English model was retrained); mode cm")
-            elif lang != PIVOT and self.family == "w2vv" and differ:
+            elif self.family == "w2vv" and differ:
                 key = differ[0]
                 problems[lang] = (f"the cross-lingual routes are not available for {lang} queries: the model "
                                   f"{model.folder} has {key} = {getattr(model.cfg, key)!r} and the English model "
