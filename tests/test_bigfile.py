@@ -42,6 +42,16 @@ def test_txt2bin(tmp_path):
     assert not (tmp_path / "bf2").exists()
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_id(tmp_path):
+    """Files saved by an editor that opens them with a byte-order mark: id.txt, and txt2bin's input."""
+    write_bigfile(tmp_path / "f", ["a", "b"], np.eye(2))
+    (tmp_path / "f" / "id.txt").write_text("a b", encoding="utf-8-sig")
+    assert BigFile(tmp_path / "f").names == ["a", "b"]
+    (tmp_path / "x.txt").write_text("a 1 2\nb 3 4\n", encoding="utf-8-sig")
+    txt2bin(tmp_path / "x.txt", tmp_path / "bf")
+    assert BigFile(tmp_path / "bf").names == ["a", "b"]
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda d: (d / "shape.txt").write_text("2 5"), "feature.bin: 32 bytes, but shape.txt says 2x5"),
     (lambda d: (d / "id.txt").write_text("a b c"), "id.txt: 3 ids, but shape.txt says 2"),

@@ -4,6 +4,7 @@ import pytest
 
 from w2vv import layout
 from w2vv.errors import InputError
+from w2vv.settings import read_settings
 from w2vv.languages import segment_zh, tokenize_en, tokenize_zh
 from w2vv.text import Tokenizer, load_stopwords
 from w2vv.vocab import build_vocabularies, count_words, load_vocab
@@ -26,6 +27,18 @@ def test_stopwords_are_replaceable(tmp_path):
     assert Tokenizer("en").content_tokens("the dog runs") == ["dog", "runs"]
     with pytest.raises(InputError, match="missing.txt: stop-word list not found"):
         Tokenizer("en", tmp_path / "missing.txt")
+
+
+def test_a_byte_order_mark_opening_a_file_is_not_read_as_text(tmp_path):
+    """Caption, ImageSets, stop-word and settings files saved by an editor that writes a byte-order mark."""
+    def with_mark(name, text):
+        (tmp_path / name).write_text(text, encoding="utf-8-sig")
+        return tmp_path / name
+
+    assert layout.read_captions(with_mark("c.txt", "img1#0 a dog\n")) == [("img1#0", "a dog")]
+    assert layout.read_imageset(with_mark("set.txt", "img1\nimg2\n")) == ["img1", "img2"]
+    assert load_stopwords(with_mark("stop.txt", "dog\n")) == {"dog"}
+    assert read_settings(with_mark("s.ini", "rootpath = /data\n"))["rootpath"] == "/data"
 
 
 def test_raw_chinese_query_is_segmented_with_jieba():

@@ -10,6 +10,7 @@ import numpy as np
 
 from .atomic import atomic_dir
 from .errors import InputError
+from .textfile import UTF8
 
 
 class BigFile:
@@ -50,7 +51,7 @@ class BigFile:
     def _read_ids(self, n):
         path = self._path("id.txt")
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding=UTF8) as f:
                 names = f.read().split()
         except FileNotFoundError:
             raise InputError(f"{path}: missing (a BigFile needs shape.txt, id.txt, feature.bin)") from None
@@ -149,7 +150,7 @@ def write_bigfile(folder, names, vectors):
 def txt2bin(txt_path, folder):
     """Convert a text file of ``id v1 … vD`` lines into a BigFile (the original ``txt2bin``)."""
     names, rows, dim = [], [], None
-    with open(txt_path, encoding="utf-8") as f:
+    with open(txt_path, encoding=UTF8) as f:
         for lineno, line in enumerate(f, 1):
             fields = line.split()
             if not fields:

@@ -24,6 +24,7 @@ from .cli import run
 from .config import PRECISIONS, parse_overrides
 from .download import ARCHIVES
 from .errors import InputError
+from .textfile import UTF8
 
 
 def _flag(value):
@@ -123,7 +124,7 @@ def read_settings(path):
     if not os.path.isfile(path):
         raise InputError(f"{path}: settings file not found")
     values, lines, notes = {}, {}, []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding=UTF8) as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith(("#", "[")):
