@@ -59,6 +59,13 @@ def rewrite_features(root, drop=None, dim=16):
     write_bigfile(bf, [ids[i] for i in keep], np.resize(vecs[keep], (len(keep), dim)))
 
 
+def unsegment(path):
+    """Rewrite a caption file with its sentences' words run together, as Chinese is typed."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("".join(f"{sent_id} {sentence.replace(' ', '')}\n" for sent_id, sentence in
+                            (line.split(" ", 1) for line in lines)), encoding="utf-8")
+
+
 def train_args(root, *extra):
     return [TRAIN, VAL, TEST, "--rootpath", str(root), "--config", "w2vv_attention_ctl",
             "--max_epochs", "1", "--batch_size", "10", "--config_overrides", SMALL_MODEL, *extra]
@@ -100,6 +107,8 @@ CASES = {
                          lambda r: r / "zh_w2v" / "model" / "zh_jieba.model", "word2vec not found"),
     "word2vec unreadable": (lambda r: (r / "zh_w2v" / "model" / "zh_jieba.model").write_bytes(b"\x80\x04garbage"),
                             lambda r: r / "zh_w2v" / "model" / "zh_jieba.model", "cannot read word2vec"),
+    "Chinese captions not segmented": (lambda r: unsegment(caption(r)), caption,
+                                       "have no space, but Chinese caption files hold words separated by spaces"),
     "feature dimension differs from the model": (lambda r: rewrite_features(r, dim=12), features,
                                                  "features are 12-d, but the model's last layer"),
 }
@@ -112,6 +121,14 @@ def test_trainer_refuses_bad_input(root, capsys, case):
     assert cli.run(trainer.main, train_args(root)) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {path(root)}") and message in err and "\n" not in err, err
+    assert not (root / TRAIN / "cv_keras").exists()
+
+
+def test_a_word2vec_of_another_language_stops_naming_it(root, capsys):
+    english = root / "word2vec" / "flickr" / "vec500flickr30m"
+    assert cli.run(trainer.main, train_args(root, "--word2vec", str(english))) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {caption(root, TRAIN)}: ") and f"none in the word2vec {english})" in err, err
     assert not (root / TRAIN / "cv_keras").exists()
 
 
@@ -219,8 +236,18 @@ def test_all_unencodable_test_collection(trained, capsys):
     folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
     assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {caption(root, TEST)}: no sentence can be encoded")
+    assert err.startswith(f"error: {caption(root, TEST)}: 3 of 3 sentences have a part with no known word")
     assert not os.path.exists(out)
+
+
+def test_a_test_collection_mostly_not_segmented_stops_saying_so(trained, capsys):
+    """Ranked, sentences with no known word would be zero vectors, all ranking the images alike."""
+    root = trained
+    unsegment(caption(root, TEST))
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
+    assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder, "--overwrite"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {caption(root, TEST)}: ") and "segment them first" in err and "\n" not in err
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from .errors import InputError
 from .fingerprint import sources_match, write_sources
 from .text import Tokenizer
 from .textfile import read_lines
-from .vocab import load_vocab
+from .vocab import load_vocab, unsegmented_note
 from .word2vec import open_word2vec
 
 
@@ -133,6 +133,7 @@ def load_collection(root, collection, encoder, features, keep_incomplete, log=pr
     sentence_images = _feature_rows(features, [layout.image_id(s) for s in encoded.ids],
                                     layout.caption_file(root, collection), "caption image")
     incomplete = int((~encoded.complete).sum())
+    _require_mostly_encodable(root, collection, encoded, encoder)
     if incomplete and not keep_incomplete:
         total = len(encoded)
         keep = np.flatnonzero(encoded.complete)
@@ -140,11 +141,28 @@ def load_collection(root, collection, encoder, features, keep_incomplete, log=pr
         log(f"{collection}: dropped {incomplete} of {total} sentences with no known word in a part")
     elif incomplete:
         log(f"{collection}: {incomplete} of {len(encoded)} sentences have an empty part, encoded as zeros")
-    if len(encoded) == 0 or encoded.empty_parts.all():
-        raise InputError(f"{layout.caption_file(root, collection)}: no sentence can be encoded "
-                         f"(none has a known word {'in any part' if keep_incomplete else 'in every part'}: "
-                         f"wrong language, vocabulary or word2vec?)")
     return Collection(collection, encoded, sentence_images, image_ids, image_rows), incomplete
+
+
+PART_NAMES = ("vocabulary", "bag-of-words vocabulary", "word2vec")  # EncodedSentences.empty_parts' columns
+
+
+def _require_mostly_encodable(root, collection, encoded, encoder):
+    """InputError when more than half of a collection's sentences have a part with no known word: training would
+    drop them (W2VV) or learn from zeros (its successors), testing rank them all alike, with a log line only.
+    It names the part most often empty and, where it is the cause, Chinese captions not segmented."""
+    empty = encoded.empty_parts
+    n_empty = int(empty.any(axis=1).sum())
+    if n_empty * 2 <= len(encoded):
+        return
+    path = layout.caption_file(root, collection)
+    part = int(empty.sum(axis=0).argmax())
+    source = f"the word2vec {encoder.word2vec.path}" if PART_NAMES[part] == "word2vec" else \
+        f"the model's {PART_NAMES[part]}"
+    note = unsegmented_note(encoder.tokenizer.language, [s for _, s in layout.read_captions(path)]) or \
+        ": captions of another language, another word2vec, or a freq_threshold too high for them?"
+    raise InputError(f"{path}: {n_empty} of {len(encoded)} sentences have a part with no known word "
+                     f"({int(empty[:, part].sum())} none in {source}){note}")
 
 
 def _require_language(root, collection, encoder):

@@ -84,11 +84,16 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
 
 
 def _unsegmented_hint(language, sentences):
-    """Why a vocabulary came out empty, where the likely cause is known: the caption file of a language
-    stored segmented (Chinese) holds whole sentences, not words separated by spaces."""
+    """Why a vocabulary came out empty, where the likely cause is known (``unsegmented_note``)."""
+    return unsegmented_note(language, sentences) or " (a --freq_threshold that high, or captions of another language?)"
+
+
+def unsegmented_note(language, sentences):
+    """": N of them have no space, but …" when most ``sentences`` of a language stored segmented (Chinese) are
+    whole sentences, not words separated by spaces: then no word of them is known; else ""."""
     whole = sum(" " not in s.strip() for s in sentences)
     if language.segment is None or whole * 2 < len(sentences):
-        return " (a --freq_threshold that high, or captions of another language?)"
+        return ""
     return (f": {whole} of them have no space, but {language.name} caption files hold words separated by "
             f"spaces (segment them first, e.g. with jieba as the release did)")
 
