@@ -62,6 +62,22 @@ def test_the_ini_takes_known_keys_and_checked_values_only(tmp_path, line, messag
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("lines, message", [
+    ("freq_threshold = 10\n", "freq_threshold = 10 builds the vocabularies word_vocab_10, but base_w2vv reads "
+                              "word_vocab_5 (bow_vocab): set freq_threshold = 5, or bow_vocab=word_vocab_10 in "
+                              "config_overrides"),
+    ("config_overrides = bow_vocab=word_vocab_3\n", "freq_threshold = 5 builds the vocabularies word_vocab_5, but "
+                                                    "base_w2vv reads word_vocab_3 (bow_vocab)")])
+def test_the_model_reads_the_vocabularies_stage_1_builds(tmp_path, lines, message):
+    """freq_threshold 10 with a config of word_vocab_5 used to train on the threshold-5 vocabularies in silence."""
+    done = do_all(write_ini(tmp_path / "a.ini", f"rootpath = {tmp_path}\n{lines}"), "base_w2vv")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"error: {tmp_path / 'a.ini'}: {message}") and len(done.stderr.splitlines()) == 1
+    both = settings.read_settings(str(write_ini(tmp_path / "b.ini", f"rootpath = {tmp_path}\nfreq_threshold = 10\n"
+                                                                    "config_overrides = bow_vocab=word_vocab_10\n")))
+    assert settings.ini_run(both, "base_w2vv")[1] == "base_w2vv_bow_vocabword-vocab-10"
+
+
 def test_a_missing_rootpath(tmp_path):
     done = do_all(write_ini(tmp_path / "a.ini", "overwrite = 0\n"), "base_w2vv")
     assert done.returncode == 1 and done.stderr.strip().endswith("a.ini: rootpath not set")

@@ -78,9 +78,12 @@ def test_a_number_that_means_nothing_stops_loading(key, value, expected):
     ("activation", "foo", "activation 'foo' unknown (expected one of relu, tanh"),
     ("set_style", "VideoSets", "set_style 'VideoSets' not supported (expected 'ImageSets')"),
     ("we_trainable", "2", "we_trainable = 2 (expected 0 or 1)"),
-    ("L2_normalize", "3", "L2_normalize = 3 (expected 0 or 1)")])
+    ("L2_normalize", "3", "L2_normalize = 3 (expected 0 or 1)"),
+    ("bow_vocab", "vocab5", "bow_vocab 'vocab5' is not 'word_vocab_<N>'"),
+    ("bow_vocab", "word_vocab_0", "bow_vocab 'word_vocab_0' is not 'word_vocab_<N>'")])
 def test_a_value_the_model_has_no_meaning_for_stops_loading(key, value, message):
-    """activation 'foo' was a Keras traceback once the data was read; L2_normalize 3 a second name for 1."""
+    """activation 'foo' was a Keras traceback once the data was read; L2_normalize 3 a second name for 1;
+    bow_vocab 'vocab5' a ValueError traceback."""
     with pytest.raises(InputError, match=re.escape(message)):
         load_config("base_w2vv", overrides={key: value})
 

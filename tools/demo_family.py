@@ -120,7 +120,7 @@ def run_all(units, jobs):
 
 def compare(ini, roots, configs, draws, out):
     settings = read_settings(ini)
-    names = {config: ini_run(settings, config)[1] for config in configs}
+    names = {config: ini_run(settings, config, ini)[1] for config in configs}
     command = [sys.executable, os.path.join(REPO, "compare.py"), "--rootpath", *roots, "--run", *names.values(),
                "--draws", str(draws), "--out", out, "--plot", os.path.splitext(out)[0] + ".png"]
     if set(PAIRED) <= set(configs):

@@ -91,6 +91,7 @@ def load_config(name, config_dir=None, overrides=None):
     where = f"{path} with --config_overrides {given}" if given else path  # the error says whence the value
     _check(cfg, where)
     _check_ranges(cfg, where)
+    _check_vocabulary(cfg, where)
     return cfg
 
 
@@ -232,6 +233,20 @@ def _check_ranges(cfg, path):
             fine = False
         if not fine:
             raise InputError(f"{path}: {key} = {value!r} (expected a number {expected})")
+
+
+BOW_VOCAB = re.compile(r"word_vocab_([1-9][0-9]*)")  # bow_vocab: the vocabularies of words seen N times or more
+
+
+def _check_vocabulary(cfg, path):
+    if not BOW_VOCAB.fullmatch(str(cfg.bow_vocab)):
+        raise InputError(f"{path}: bow_vocab {cfg.bow_vocab!r} is not 'word_vocab_<N>' (the vocabularies of the "
+                         f"words seen N times or more, N ≥ 1, as build_vocab.py --freq_threshold N writes them)")
+
+
+def vocab_threshold(cfg):
+    """The N of the vocabularies a config reads (``bow_vocab = 'word_vocab_<N>'``): words seen N times or more."""
+    return int(BOW_VOCAB.fullmatch(str(cfg.bow_vocab)).group(1))
 
 
 def mlp_sizes(cfg):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from . import backend, languages, layout
 from .atomic import write_text
-from .config import DEFAULTS, load_config
+from .config import DEFAULTS, load_config, vocab_threshold
 from .errors import InputError
 from .fingerprint import entry_path, file_fingerprint, input_entry, sources_match, write_sources
 from .layout import INPUTS_FILE, SETTINGS_FILE
@@ -92,8 +92,7 @@ def resolve_inputs(root, train, cfg, word2vec_path=None, stopwords_path=None, no
 
 
 def _vocab_files(root, train, cfg, variant=""):
-    threshold = int(cfg.bow_vocab.rsplit("_", 1)[-1])
-    return tuple(layout.vocab_file(root, train, style, threshold, variant) for style in STYLES)
+    return tuple(layout.vocab_file(root, train, style, vocab_threshold(cfg), variant) for style in STYLES)
 
 
 def stopwords_of(cfg, lang):

@@ -21,7 +21,7 @@ import sys
 from . import cli, languages, layout
 from .backend import DISTRIBUTIONS
 from .cli import run
-from .config import PRECISIONS, parse_overrides
+from .config import PRECISIONS, parse_overrides, vocab_threshold
 from .download import ARCHIVES
 from .errors import InputError
 from .textfile import UTF8
@@ -181,22 +181,28 @@ def trainer_overrides(settings, config=None):
     return ",".join(items)
 
 
-def ini_run(settings, config):
-    """(the trainer's overrides, the run name) of ``config`` under the ini's ``settings``."""
+def ini_run(settings, config, ini="the settings file"):
+    """(the trainer's overrides, the run name) of ``config`` under the ini's ``settings`` (read from ``ini``);
+    InputError when the config reads vocabularies of another threshold than stage 1 builds."""
     from .runs import configured_run
     overrides = trainer_overrides(settings, config)
     config_overrides = parse_overrides(overrides)
     if settings["max_epochs"]:
         config_overrides["max_epochs"] = settings["max_epochs"]
-    _, name = configured_run(config, config_overrides, settings["feature_collection"])
+    cfg, name = configured_run(config, config_overrides, settings["feature_collection"])
+    threshold = settings["freq_threshold"]
+    if int(threshold) != vocab_threshold(cfg):
+        raise InputError(f"{ini}: freq_threshold = {threshold} builds the vocabularies word_vocab_{threshold}, but "
+                         f"{cfg.name} reads {cfg.bow_vocab} (bow_vocab): set freq_threshold = {vocab_threshold(cfg)}, "
+                         f"or bow_vocab=word_vocab_{threshold} in config_overrides")
     return overrides, name
 
 
-def shell_assignments(settings, config):
+def shell_assignments(settings, config, ini="the settings file"):
     """The settings as ``key=value`` shell lines (values quoted), with ``overrides``, ``run_name``,
     ``stopwords_of_<role>`` of the two training collections and ``results_file`` (and the query-language
     roles under their former names too, ``zh_train``…, for a script written against them)."""
-    overrides, name = ini_run(settings, config)
+    overrides, name = ini_run(settings, config, ini)
     languages.declare(settings["languages"])
     derived = {f"stopwords_of_{role}": settings[f"stopwords_{languages.language_of(settings[role])}"]
                for role in ("query_train", "en_train")}
@@ -216,9 +222,9 @@ def main(argv):
     args = cli.parse_args(p, argv)
     settings = read_settings(args.ini)
     if args.run_name:
-        print(ini_run(settings, args.config)[1])
+        print(ini_run(settings, args.config, args.ini)[1])
     else:
-        print(shell_assignments(settings, args.config), end="")
+        print(shell_assignments(settings, args.config, args.ini), end="")
 
 
 if __name__ == "__main__":
