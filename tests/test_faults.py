@@ -51,6 +51,8 @@ def write_ini(path, text):
     ("query_test = mscoco2014dev-test", "query_test is mscoco2014dev-test, a collection of English sentences, but "
                                         "query_train is cococntrain, of Chinese ones"),
     ("languages = cococnv*=ja", "query_val is cococnval, a collection of Japanese sentences, but query_train"),
+    ("query_train = cocojatrain", "query_train is cocojatrain, a collection of English sentences (by its name, or "
+                                  "the languages declared): the query_* collections are the query language's"),
     ("just words", "expected 'key = value'"),
     ("seed = 4294967296", "seed = 4294967296 (expected a whole number from 0 to 4294967295 or nothing)"),
 ])

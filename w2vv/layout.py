@@ -27,6 +27,9 @@ def role_problem(roles, flag="", declared=None):
     return _shared_collection(roles, flag) or _other_language(roles, flag, declared)
 
 
+QUERY = "query"  # the query language's roles: query_train, query_val, query_test
+
+
 def _group(role):
     return role.rpartition("_")[0]
 
@@ -44,11 +47,16 @@ def _other_language(roles, flag, declared):
     lead = {}  # group: (its first role, that role's language)
     for role, collection in roles.items():
         group, lang = _group(role), languages.LANGUAGES[languages.language_of(collection, declared)]
+        pivot = languages.LANGUAGES[languages.PIVOT].name
         if group == languages.PIVOT and lang.code != languages.PIVOT:  # en_*: the pivot's roles
             return (role,), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences (by its name, "
-                             f"or the languages declared): the {flag}{group}_* collections are the pivot's, "
-                             f"{languages.LANGUAGES[languages.PIVOT].name}")
+                             f"or the languages declared): the {flag}{group}_* collections are the pivot's, {pivot}")
         first, first_lang = lead.setdefault(group, (role, lang))
+        if group == QUERY and first == role and lang.code == languages.PIVOT:  # a languages pattern mistyped
+            declare = "--languages" if flag else "languages ="
+            return (role,), (f"{flag}{role} is {collection}, a collection of {pivot} sentences (by its name, or the "
+                             f"languages declared): the {flag}{group}_* collections are the query language's, which "
+                             f"CL matches to the pivot's, {pivot}; declare theirs ({declare} {collection}=CODE)")
         if lang.code != first_lang.code:
             return (first, role), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences, but "
                                    f"{flag}{first} is {roles[first]}, of {first_lang.name} ones (by their names, or "
