@@ -69,9 +69,12 @@ def test_the_ini_takes_known_keys_and_checked_values_only(tmp_path, line, messag
                               "word_vocab_5 (bow_vocab): set freq_threshold = 5, or bow_vocab=word_vocab_10 in "
                               "config_overrides"),
     ("config_overrides = bow_vocab=word_vocab_3\n", "freq_threshold = 5 builds the vocabularies word_vocab_5, but "
-                                                    "base_w2vv reads word_vocab_3 (bow_vocab)")])
-def test_the_model_reads_the_vocabularies_stage_1_builds(tmp_path, lines, message):
-    """freq_threshold 10 with a config of word_vocab_5 used to train on the threshold-5 vocabularies in silence."""
+                                                    "base_w2vv reads word_vocab_3 (bow_vocab)"),
+    ("max_epochs = 3\nconfig_overrides = max_epochs=5\n", "max_epochs = 3, but config_overrides has max_epochs=5: "
+                                                          "give one of them")])
+def test_one_setting_given_twice_in_an_ini_must_agree(tmp_path, lines, message):
+    """freq_threshold 10 with a config of word_vocab_5 used to train on the threshold-5 vocabularies in silence;
+    max_epochs twice used to name the run after one and stop the trainer on the other, after stage 1."""
     done = do_all(write_ini(tmp_path / "a.ini", f"rootpath = {tmp_path}\n{lines}"), "base_w2vv")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith(f"error: {tmp_path / 'a.ini'}: {message}") and len(done.stderr.splitlines()) == 1

@@ -187,8 +187,10 @@ def ini_run(settings, config, ini="the settings file"):
     from .runs import configured_run
     overrides = trainer_overrides(settings, config)
     config_overrides = parse_overrides(overrides)
-    if settings["max_epochs"]:
-        config_overrides["max_epochs"] = settings["max_epochs"]
+    epochs = settings["max_epochs"]
+    if epochs and config_overrides.setdefault("max_epochs", epochs) != epochs:
+        raise InputError(f"{ini}: max_epochs = {epochs}, but config_overrides has max_epochs="
+                         f"{config_overrides['max_epochs']}: give one of them")
     cfg, name = configured_run(config, config_overrides, settings["feature_collection"])
     threshold = settings["freq_threshold"]
     if int(threshold) != vocab_threshold(cfg):
