@@ -104,6 +104,22 @@ def test_settings_module_lists_the_run_name_and_overrides(tmp_path):
     assert "overrides=lstm_size=256,normalize_zh=1\n" in text and "zh_test=cococntest\n" in text
 
 
+def test_stage_1_builds_the_vocabularies_an_ini_config_overrides_asks_for(tmp_path):
+    """normalize_zh or a stop-word list in config_overrides used to reach the trainer alone: stage 1 built the
+    original's vocabularies, and the trainer found none of its own."""
+    stop_list = tmp_path / "stop.txt"
+    stop_list.write_text("的\n", encoding="utf-8")
+    ini = write_ini(tmp_path / "a.ini", f"rootpath = {tmp_path}\nconfig_overrides = stopwords_zh={stop_list},"
+                                        "normalize_zh=true\n")
+    text = settings.shell_assignments(settings.read_settings(str(ini)), "base_w2vv", str(ini))
+    assert "\nnormalize_zh=1\n" in text and f"\nstopwords_of_query_train={stop_list}\n" in text
+    assert "\nstopwords_of_en_train=''\n" in text
+    twice = write_ini(tmp_path / "b.ini", f"rootpath = {tmp_path}\nnormalize_zh = 1\nconfig_overrides = "
+                                          "normalize_zh=0\n")
+    with pytest.raises(InputError, match=rf"^{twice}: --config_overrides .*normalize_zh given twice, 0 and 1"):
+        settings.shell_assignments(settings.read_settings(str(twice)), "base_w2vv", str(twice))
+
+
 def test_the_query_roles_former_names_are_read_from_an_ini_with_a_one_line_note(tmp_path, capsys):
     ini = write_ini(tmp_path / "old.ini", f"rootpath = {tmp_path}\nzh_train = mycntrain\nquery_test = mycntest\n")
     values = settings.read_settings(str(ini))

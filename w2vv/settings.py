@@ -21,7 +21,7 @@ import sys
 from . import cli, languages, layout
 from .backend import DISTRIBUTIONS
 from .cli import run
-from .config import PRECISIONS, parse_overrides, vocab_threshold
+from .config import BOOLEANS, PRECISIONS, parse_overrides, vocab_threshold
 from .download import ARCHIVES
 from .errors import InputError
 from .textfile import UTF8
@@ -186,7 +186,10 @@ def ini_run(settings, config, ini="the settings file"):
     InputError when the config reads vocabularies of another threshold than stage 1 builds."""
     from .runs import configured_run
     overrides = trainer_overrides(settings, config)
-    config_overrides = parse_overrides(overrides)
+    try:
+        config_overrides = parse_overrides(overrides)
+    except InputError as e:  # an attribute of config_overrides given again by an ini key (normalize_zh…)
+        raise InputError(f"{ini}: {e}") from None
     epochs = settings["max_epochs"]
     if epochs and config_overrides.setdefault("max_epochs", epochs) != epochs:
         raise InputError(f"{ini}: max_epochs = {epochs}, but config_overrides has max_epochs="
@@ -205,6 +208,7 @@ def shell_assignments(settings, config, ini="the settings file"):
     ``stopwords_of_<role>`` of the two training collections and ``results_file`` (and the query-language
     roles under their former names too, ``zh_train``…, for a script written against them)."""
     overrides, name = ini_run(settings, config, ini)
+    settings = _as_the_trainer_reads(settings, overrides)
     languages.declare(settings["languages"])
     derived = {f"stopwords_of_{role}": settings[f"stopwords_{languages.language_of(settings[role])}"]
                for role in ("query_train", "en_train")}
@@ -214,6 +218,17 @@ def shell_assignments(settings, config, ini="the settings file"):
     del values["python"]  # do_all.sh read it first, to run this
     values = {key: value for key, value in values.items() if not per_config_key(key)}  # in overrides above
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
+
+
+def _as_the_trainer_reads(settings, overrides):
+    """``settings`` with ``normalize_zh`` and ``stopwords_<code>`` as the trainer gets them in ``overrides`` (an ini
+    key, or an attribute in the ini's config_overrides), so that stage 1 builds the vocabularies the model reads."""
+    given = parse_overrides(overrides)
+    encoding = {key: given[key] for key in ("normalize_zh", *(f"stopwords_{code}" for code in languages.LANGUAGES))
+                if key in given}
+    if "normalize_zh" in encoding:
+        encoding["normalize_zh"] = "1" if BOOLEANS[encoding["normalize_zh"].lower()] else "0"
+    return {**settings, **encoding}
 
 
 def main(argv):
