@@ -183,7 +183,8 @@ def trainer_overrides(settings, config=None):
 
 def ini_run(settings, config, ini="the settings file"):
     """(the trainer's overrides, the run name) of ``config`` under the ini's ``settings`` (read from ``ini``);
-    InputError when the config reads vocabularies of another threshold than stage 1 builds."""
+    InputError when the ini gives one attribute two values (a key and config_overrides), or when the config
+    reads vocabularies of another threshold than stage 1 builds (``freq_threshold``)."""
     from .runs import configured_run
     overrides = trainer_overrides(settings, config)
     try:
