@@ -5,8 +5,8 @@ import pytest
 from w2vv import layout
 from w2vv.errors import InputError
 from w2vv.settings import read_settings
-from w2vv.languages import segment_zh, tokenize_en, tokenize_zh
-from w2vv.text import Tokenizer, load_stopwords
+from w2vv.languages import LANGUAGES, segment_zh, tokenize_en, tokenize_zh
+from w2vv.text import DEFAULT_STOPWORDS, Tokenizer, load_stopwords
 from w2vv.vocab import build_vocabularies, count_words, load_vocab
 
 
@@ -27,6 +27,14 @@ def test_stopwords_are_replaceable(tmp_path):
     assert Tokenizer("en").content_tokens("the dog runs") == ["dog", "runs"]
     with pytest.raises(InputError, match="missing.txt: stop-word list not found"):
         Tokenizer("en", tmp_path / "missing.txt")
+
+
+@pytest.mark.parametrize("lang, other", [("zh", "en"), ("en", "zh")])
+def test_a_stop_word_list_of_another_language_stops(lang, other):
+    """The English list named for Chinese (or the reverse) removed none of the sentences' stop words, in silence."""
+    with pytest.raises(InputError, match=rf"{other}.txt: \d+ of the \d+ words of this stop-word list are "
+                                         rf"{LANGUAGES[lang].name}: a list of another language \(stopwords_{lang}\)"):
+        Tokenizer(lang, DEFAULT_STOPWORDS[other])
 
 
 def test_a_byte_order_mark_opening_a_file_is_not_read_as_text(tmp_path):

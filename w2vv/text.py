@@ -16,6 +16,7 @@ that step also keeps Latin words as lower-case tokens, which the original delete
 the paper configs (config attribute ``normalize_zh``) and on for search queries.
 """
 from . import languages
+from .errors import InputError
 from .textfile import read_lines
 
 DEFAULT_STOPWORDS = {code: lang.stopwords for code, lang in languages.LANGUAGES.items()}
@@ -41,6 +42,10 @@ class Tokenizer:
         self.normalize = bool(normalize)
         self.stopwords_path = str(stopwords_path or self.language.stopwords)
         self.stopwords = load_stopwords(self.stopwords_path)
+        ours = sum(map(self.language.recognises, self.stopwords))
+        if ours * 2 < len(self.stopwords):  # most of them another language's: they would remove no word
+            raise InputError(f"{self.stopwords_path}: {ours} of the {len(self.stopwords)} words of this stop-word "
+                             f"list are {self.language.name}: a list of another language (stopwords_{lang})?")
         self._split = self.language.tokenize_normalized if self.normalize else self.language.tokenize
 
     def read(self, sentence):
