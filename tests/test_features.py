@@ -126,6 +126,18 @@ def test_duplicate_ids_are_refused_before_anything_is_written(photos, tmp_path):
     assert not root.exists()
 
 
+def test_a_collection_with_sentences_is_refused_before_anything_is_written(photos, tmp_path):
+    """Extracting into a release's test collection used to replace its image list with the photos'."""
+    root = tmp_path / "root"
+    captions = root / "cococntest" / "TextData" / "cococntest.caption.txt"
+    captions.parent.mkdir(parents=True)
+    captions.write_text("img0#0 一只 狗\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"^{captions}: cococntest is a collection with sentences; extracting"):
+        extract_features(str(photos), str(root), "cococntest", cnn="mobilenetv3small", weights="none",
+                         log=lambda m: None)
+    assert sorted(p.name for p in (root / "cococntest").iterdir()) == ["TextData"]
+
+
 def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     root = tmp_path / "root"
     root.mkdir()

@@ -181,6 +181,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     Returns a summary dict (feature folder, counts, images/s). ``after_chunk(i)`` is called after
     each chunk is saved (to interrupt a run in tests)."""
     import keras
+    _require_no_sentences(root, collection)
     images = list_images(image_dir)
     feature = feature or feature_name(cnn, weights)
     feature_dir = layout.feature_dir(root, feature, collection)
@@ -223,6 +224,16 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
                       dict(images_per_s=n_todo / seconds if n_todo and seconds > 0 else None))
     write_text(os.path.join(feature_dir, EXTRACTION_FILE), json.dumps(record) + "\n")
     return summary
+
+
+def _require_no_sentences(root, collection):
+    """InputError when ``collection`` has sentences (a caption file): its image list, which extracting would
+    replace, is what its sentences are trained, validated or tested against."""
+    captions = layout.caption_file(root, collection)
+    if os.path.isfile(captions):
+        raise InputError(f"{captions}: {collection} is a collection with sentences; extracting into it would replace "
+                         f"its image list ({layout.imageset_file(root, collection)}) and so what it is tested on: "
+                         f"give the images a collection of their own (--collection NAME)")
 
 
 def extraction_network(feature_dir):
