@@ -54,7 +54,13 @@ def parse_args(argv):
     p.add_argument("--search_threads", type=int, default=None,
                    help="searches run at once, in threads off the event loop (default: half the CPU cores, at "
                         "least 1, at most 4)")
-    return cli.parse_args(p, argv)
+    args = cli.parse_args(p, argv)
+    if args.search_threads is not None and args.search_threads < 1:
+        p.error(f"--search_threads {args.search_threads}: at least 1 (or leave it out: half the CPU cores, at most 4)")
+    missing = [folder for folder in args.images if not os.path.isdir(folder)]
+    if missing:
+        p.error(f"--images {missing[0]}: folder not found")
+    return args
 
 
 def port_number(text):
@@ -186,8 +192,6 @@ def service_app(args, token, hosts, state):
     # half the cores: a search holds the GIL for most of its time, so more threads add little and
     # keep the event loop (health, pictures) waiting
     threads = args.search_threads or max(1, min((os.cpu_count() or 2) // 2, 4))
-    if threads < 1:
-        raise InputError(f"--search_threads {threads}: at least 1")
     settings = Settings(limits=Limits(search_threads=threads), token=token, allowed_hosts=hosts,
                         log_queries=args.log_queries, segmented=args.segmented, debug=args.debug)
     return create_app(state, settings, log=log)

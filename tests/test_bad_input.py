@@ -365,10 +365,12 @@ def test_real_process_exit_status_and_debug_traceback(root):
     ("extract_features.py", ["IMAGES", "--rootpath", "R", "--collection", "c", "--image_size", "-1"],
      "--image_size -1: a size in pixels, at least 1"),
     ("extract_features.py", ["IMAGES", "--rootpath", "R", "--collection", "c", "--batch_size", "0"],
-     "--batch_size must be at least 1")])
+     "--batch_size must be at least 1"),
+    ("serve.py", ["--model_path", "M", "--search_threads", "0"], "--search_threads 0: at least 1"),
+    ("serve.py", ["--model_path", "M", "--images", "/no/such/folder"], "--images /no/such/folder: folder not found")])
 def test_a_flag_out_of_range_stops_before_any_work(script, args, says, capsys):
     """--freq_threshold -1 wrote a vocabulary 'word_vocab_-1'; --image_size -1 failed in Keras with a misleading
-    line."""
+    line; serve.py took --search_threads 0 for its default and served without a mistyped --images folder."""
     import importlib
     with pytest.raises(SystemExit) as stopped:
         importlib.import_module(script[:-3]).main(args)
