@@ -236,14 +236,22 @@ def _require_no_sentences(root, collection):
                          f"give the images a collection of their own (--collection NAME)")
 
 
+def _extraction_record(feature_dir):
+    """The ``extraction.json`` of a feature folder ``extract_features`` wrote; None for another (the release's)."""
+    try:
+        with open(os.path.join(feature_dir, EXTRACTION_FILE), encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def extraction_network(feature_dir):
     """(cnn, weights, image size) of a feature folder ``extract_features`` wrote (its ``extraction.json``), or
     None for one it did not write (the release's)."""
+    record = _extraction_record(feature_dir)
     try:
-        with open(os.path.join(feature_dir, EXTRACTION_FILE), encoding="utf-8") as f:
-            record = json.load(f)
         return record["cnn"], record["weights"], record["image_size"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
 
 
@@ -251,12 +259,7 @@ def _already_extracted(feature_dir, record, log):
     """The summary of a feature folder extracted before from the same images with the same network and
     settings (its ``extraction.json``): skipped, as every stage skips work already done; InputError when
     it was extracted otherwise (or before extractions were recorded)."""
-    try:
-        with open(os.path.join(feature_dir, EXTRACTION_FILE), encoding="utf-8") as f:
-            same = json.load(f) == record
-    except (OSError, ValueError):
-        same = False
-    if not same:
+    if _extraction_record(feature_dir) != record:
         raise InputError(f"{feature_dir}: features already extracted, from other images or with other settings "
                          f"(--overwrite to extract them again)")
     features = BigFile(feature_dir)

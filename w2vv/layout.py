@@ -45,9 +45,9 @@ def _shared_collection(roles, flag):
 
 def _other_language(roles, flag, declared):
     lead = {}  # group: (its first role, that role's language)
+    pivot = languages.LANGUAGES[languages.PIVOT].name
     for role, collection in roles.items():
         group, lang = _group(role), languages.LANGUAGES[languages.language_of(collection, declared)]
-        pivot = languages.LANGUAGES[languages.PIVOT].name
         if group == languages.PIVOT and lang.code != languages.PIVOT:  # en_*: the pivot's roles
             return (role,), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences (by its name, "
                              f"or the languages declared): the {flag}{group}_* collections are the pivot's, {pivot}")

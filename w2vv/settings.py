@@ -21,7 +21,7 @@ import sys
 from . import cli, languages, layout
 from .backend import DISTRIBUTIONS
 from .cli import run
-from .config import BOOLEANS, PRECISIONS, parse_overrides, vocab_threshold
+from .config import PRECISIONS, parse_overrides, vocab_threshold
 from .download import ARCHIVES
 from .errors import InputError
 from .textfile import UTF8
@@ -185,6 +185,12 @@ def ini_run(settings, config, ini="the settings file"):
     """(the trainer's overrides, the run name) of ``config`` under the ini's ``settings`` (read from ``ini``);
     InputError when the ini gives one attribute two values (a key and config_overrides), or when the config
     reads vocabularies of another threshold than stage 1 builds (``freq_threshold``)."""
+    overrides, _, name = _trainer_config(settings, config, ini)
+    return overrides, name
+
+
+def _trainer_config(settings, config, ini):
+    """(the trainer's overrides, the config as the trainer loads it with them, the run name): ``ini_run``."""
     from .runs import configured_run
     overrides = trainer_overrides(settings, config)
     try:
@@ -201,15 +207,15 @@ def ini_run(settings, config, ini="the settings file"):
         raise InputError(f"{ini}: freq_threshold = {threshold} builds the vocabularies word_vocab_{threshold}, but "
                          f"{cfg.name} reads {cfg.bow_vocab} (bow_vocab): set freq_threshold = {vocab_threshold(cfg)}, "
                          f"or bow_vocab=word_vocab_{threshold} in config_overrides")
-    return overrides, name
+    return overrides, cfg, name
 
 
 def shell_assignments(settings, config, ini="the settings file"):
     """The settings as ``key=value`` shell lines (values quoted), with ``overrides``, ``run_name``,
     ``stopwords_of_<role>`` of the two training collections and ``results_file`` (and the query-language
     roles under their former names too, ``zh_train``…, for a script written against them)."""
-    overrides, name = ini_run(settings, config, ini)
-    settings = _as_the_trainer_reads(settings, overrides)
+    overrides, cfg, name = _trainer_config(settings, config, ini)
+    settings = _as_the_trainer_reads(settings, cfg)
     languages.declare(settings["languages"])
     derived = {f"stopwords_of_{role}": settings[f"stopwords_{languages.language_of(settings[role])}"]
                for role in ("query_train", "en_train")}
@@ -221,15 +227,13 @@ def shell_assignments(settings, config, ini="the settings file"):
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
 
 
-def _as_the_trainer_reads(settings, overrides):
-    """``settings`` with ``normalize_zh`` and ``stopwords_<code>`` as the trainer gets them in ``overrides`` (an ini
-    key, or an attribute in the ini's config_overrides), so that stage 1 builds the vocabularies the model reads."""
-    given = parse_overrides(overrides)
-    encoding = {key: given[key] for key in ("normalize_zh", *(f"stopwords_{code}" for code in languages.LANGUAGES))
-                if key in given}
-    if "normalize_zh" in encoding:
-        encoding["normalize_zh"] = "1" if BOOLEANS[encoding["normalize_zh"].lower()] else "0"
-    return {**settings, **encoding}
+def _as_the_trainer_reads(settings, cfg):
+    """``settings`` with ``normalize_zh`` and ``stopwords_<code>`` as ``cfg``, the config the trainer loads, holds
+    them (from an ini key, the ini's config_overrides or the config file), so that stage 1 builds the
+    vocabularies the model reads."""
+    from .runs import stopwords_of
+    return {**settings, "normalize_zh": "1" if cfg.normalize_zh else "0",
+            **{f"stopwords_{code}": stopwords_of(cfg, code) or "" for code in languages.LANGUAGES}}
 
 
 def main(argv):
