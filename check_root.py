@@ -17,7 +17,8 @@ def main(argv):
     cli.add_rootpath(p)
     cli.add_config_overrides(p)
     cli.add_feature_collection(p)
-    p.add_argument("--freq_threshold", type=int, default=5, help="the vocabularies' threshold (5)")
+    p.add_argument("--freq_threshold", type=int,
+                   help="the vocabularies' threshold (the config's bow_vocab N; 5 without a config)")
     cli.add_collections(p, "en_train", "en_val", "en_test", "query_train", "query_val", "query_test")
     cli.add_languages(p)
     args = cli.parse_args(p, argv, stray="the config is --config CONFIG")

@@ -153,6 +153,19 @@ def test_a_successors_space_may_be_of_any_width_beside_the_features(root, capsys
     assert status == 0 and "12 float32" in out and out.splitlines()[-1].endswith("ready for w2vvpp_resnext101"), out
 
 
+def test_the_vocabularies_checked_are_those_the_config_reads(root, capsys):
+    """Without --freq_threshold the doctor checks the config's bow_vocab N; a different one given is WRONG."""
+    vocab = Path(layout.vocab_file(str(root), "cococntrain", "bow", threshold=3))
+    vocab.parent.mkdir(parents=True)
+    vocab.write_text("")
+    overrides = ["--config_overrides", SMALL_MODEL + ",bow_vocab=word_vocab_3"]
+    status, rows, out = doctor(root, capsys, *overrides)
+    assert status == 1 and rows["vocabulary cococntrain bow"][0] == "WRONG", out
+    status, rows, out = doctor(root, capsys, *overrides, "--freq_threshold", "5")
+    assert status == 1 and rows["freq_threshold"][:2] == ("WRONG", f"5, but {CONFIG} reads word_vocab_3 (bow_vocab)")
+    assert rows["freq_threshold"][2] == "set freq_threshold = 3 (or leave it out)", out
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_each_broken_root_is_reported_with_its_fix(case, root, capsys):
     damage, what, state, detail, fix = CASES[case]

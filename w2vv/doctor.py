@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import languages, layout
 from .bigfile import BigFile
-from .config import load_config, with_feature_width
+from .config import load_config, vocab_threshold, with_feature_width
 from .download import ARCHIVES
 from .errors import InputError
 from .vocab import STYLES, load_vocab
@@ -57,7 +57,7 @@ def _names_a_line(message, path):
 
 class Doctor:
     def __init__(self, root, config_name=None, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
-                 collections=None, freq_threshold=5):
+                 collections=None, freq_threshold=None):
         self.root = str(root)
         self.config_name = config_name or "CONFIG"
         self.overrides = overrides or {}
@@ -76,6 +76,7 @@ class Doctor:
                      f"set rootpath in the ini, then {_stage0('retrieval_data', self.config_name)}")
             return self.checks
         cfg = self.check_config()
+        self.check_threshold(cfg)
         for coll in self.collections.all():
             self.check_collection(coll)
         self.check_cross_lingual()
@@ -106,6 +107,14 @@ class Doctor:
             if path and not os.path.isfile(path):
                 self.add(MISSING, f"stop words ({lang})", f"{path}: not found", f"set stopwords_{lang} in the ini")
         return cfg
+
+    def check_threshold(self, cfg):
+        """The vocabularies' threshold: the config's ``bow_vocab`` N unless given; a different one given is WRONG."""
+        wanted = vocab_threshold(cfg) if cfg else 5
+        if self.threshold is not None and cfg and self.threshold != wanted:
+            self.add(WRONG, "freq_threshold", f"{self.threshold}, but {self.config_name} reads {cfg.bow_vocab} "
+                     f"(bow_vocab)", f"set freq_threshold = {wanted} (or leave it out)")
+        self.threshold = wanted if self.threshold is None else self.threshold
 
     def check_collection(self, coll):
         fix = _stage0("retrieval_data", self.config_name)
