@@ -106,6 +106,22 @@ def test_a_bad_value_from_an_override_says_it_came_from_there():
         load_config("w2vvpp_resnext101", overrides={"lstm_size": "8", "n_layers": "0-256-256"})
 
 
+@pytest.mark.parametrize("key, value, unread_in, read_in, reader", [
+    ("sequences", "1", "w2vvpp_resnext101", "base_w2vv", "W2VV's attention"),
+    ("l2_p", "0.01", "sea_bow_w2v_gru", "base_w2vv", "W2VV's weight decay"),
+    ("ctl_margin", "1", "base_w2vv", "w2vv_attention_ctl", "loss_fun 'ctl'"),
+    ("mrl_margin", "0.2", "w2vv_attention_ctl", "w2vvpp_resnext101", "loss_fun 'mrl'"),
+    ("lr_decay_wait", "5", "sea_bow_w2v_gru", "base_w2vv", "W2VV's training rule"),
+    ("lr_decay_rate", "0.99", "base_w2vv", "sea_bow_w2v_gru", "the successors' training rules"),
+    ("epsilon", "1e-8", "base_w2vv optimizer=adam", "base_w2vv", "RMSprop")])
+def test_a_setting_the_config_does_not_read_stops_it(key, value, unread_in, read_in, reader):
+    """sequences=1 on W2VV++ trained plain W2VV++ under a run name tagged sequences1, without a word."""
+    name, *other = unread_in.split()
+    with pytest.raises(InputError, match=f"{key} = .* changes nothing here: it is read by {re.escape(reader)}"):
+        load_config(name, overrides={key: value, **dict(o.split("=") for o in other)})
+    assert float(getattr(load_config(read_in, overrides={key: value}), key)) == float(value)
+
+
 def test_override_values_read_as_people_write_them():
     cfg = load_config("base_w2vv", overrides={"normalize_zh": "Yes", "lstm_size": "1e3", "patience": "0"})
     assert (cfg.normalize_zh, cfg.lstm_size, cfg.patience) == (True, 1000, 0)

@@ -92,6 +92,7 @@ def load_config(name, config_dir=None, overrides=None):
     _check(cfg, where)
     _check_ranges(cfg, where)
     _check_vocabulary(cfg, where)
+    _check_read(cfg, where)
     return cfg
 
 
@@ -222,6 +223,29 @@ RANGES = (
     ("mrl_margin", lambda v: v >= 0, "≥ 0"), ("rho", lambda v: 0 <= v < 1, "in [0, 1)"),
     ("epsilon", lambda v: v > 0, "> 0"), ("lr_decay_rate", lambda v: 0 < v <= 1, "in (0, 1]"),
 )
+
+
+# Attributes that only some models, losses, rules or optimizers read: (attribute, whether ``cfg`` reads it, its
+# value when unread, what reads it). Another value where it is unread would rename the run and change nothing.
+READ_ONLY_BY = (
+    ("sequences", lambda cfg: cfg.family == "w2vv", 0, "W2VV's attention over the GRU's steps (family 'w2vv')"),
+    ("l2_p", lambda cfg: cfg.family == "w2vv", 0, "W2VV's weight decay on its MLP (family 'w2vv')"),
+    ("ctl_margin", lambda cfg: cfg.loss_fun == "ctl", DEFAULTS["ctl_margin"], "loss_fun 'ctl'"),
+    ("mrl_margin", lambda cfg: cfg.loss_fun == "mrl", DEFAULTS["mrl_margin"], "loss_fun 'mrl'"),
+    ("lr_decay_wait", lambda cfg: cfg.lr_schedule == "w2vv", DEFAULTS["lr_decay_wait"],
+     "W2VV's training rule (lr_schedule 'w2vv')"),
+    ("lr_decay_rate", lambda cfg: cfg.lr_schedule != "w2vv", DEFAULTS["lr_decay_rate"],
+     "the successors' training rules (lr_schedule 'torch1.2' or 'torch1.4')"),
+    ("rho", lambda cfg: cfg.optimizer == "rmsprop", DEFAULTS["rho"], "RMSprop (optimizer 'rmsprop')"),
+    ("epsilon", lambda cfg: cfg.optimizer == "rmsprop", DEFAULTS["epsilon"], "RMSprop (optimizer 'rmsprop')"),
+)
+
+
+def _check_read(cfg, path):
+    for key, reads, unread, reader in READ_ONLY_BY:
+        if not reads(cfg) and getattr(cfg, key) != unread:
+            raise InputError(f"{path}: {key} = {getattr(cfg, key)!r} changes nothing here: it is read by {reader} "
+                             f"only (leave it at {unread!r})")
 
 
 def _check_ranges(cfg, path):
