@@ -122,6 +122,13 @@ def test_a_setting_the_config_does_not_read_stops_it(key, value, unread_in, read
     assert float(getattr(load_config(read_in, overrides={key: value}), key)) == float(value)
 
 
+def test_w2vv_reads_a_fixed_number_of_words():
+    """sent_maxlen 0 gave W2VV empty sequences, and the trainer blamed the vocabulary for every sentence."""
+    with pytest.raises(InputError, match="sent_maxlen = 0 .* W2VV's GRU reads a fixed number of words"):
+        load_config("base_w2vv", overrides={"sent_maxlen": "0"})
+    assert load_config("w2vvpp_resnext101").sent_maxlen == 0
+
+
 def test_override_values_read_as_people_write_them():
     cfg = load_config("base_w2vv", overrides={"normalize_zh": "Yes", "lstm_size": "1e3", "patience": "0"})
     assert (cfg.normalize_zh, cfg.lstm_size, cfg.patience) == (True, 1000, 0)

@@ -257,6 +257,9 @@ def _check_ranges(cfg, path):
             fine = False
         if not fine:
             raise InputError(f"{path}: {key} = {value!r} (expected a number {expected})")
+    if cfg.family == "w2vv" and cfg.sent_maxlen == 0:
+        raise InputError(f"{path}: sent_maxlen = 0 (no cut) is for the successors, whose batches are padded to their "
+                         f"longest sentence; W2VV's GRU reads a fixed number of words: one ≥ 1 (the original's 32)")
 
 
 BOW_VOCAB = re.compile(r"word_vocab_([1-9][0-9]*)")  # bow_vocab: the vocabularies of words seen N times or more
