@@ -55,8 +55,9 @@ demo-ja: venv-ja
 	./do_all.sh --ini demo-ja.ini w2vv_attention_ctl
 	@echo; echo "== search: $(JA_QUERY) (Japanese model, CLM through the English sentences) =="
 	@run=$$($(PY) -m w2vv.settings --run_name demo-ja.ini w2vv_attention_ctl); \
+	en_run=$$($(PY) -m w2vv.settings --en_run_name demo-ja.ini w2vv_attention_ctl); \
 	$(PY) search.py --quiet --k 5 --model_path $(DEMO_ROOT)/cocojatrain/cv_keras/cocojaval/w2vv_trainer.py/$$run \
-	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$run "$(JA_QUERY)"
+	  --model_path $(DEMO_ROOT)/mscoco2014dev-train/cv_keras/mscoco2014dev-val/w2vv_trainer.py/$$en_run "$(JA_QUERY)"
 
 # --dist loadfile: a file's tests on one worker, so that its module-scoped roots are built once.
 PYTEST_WORKERS ?= 2

@@ -45,9 +45,11 @@ def check_records(args):
     model with a seed repeated (no spread to measure), or either model, that one or the English one CL compares
     with, of other settings or input files (the spread would be theirs, not the seed's). The English model may
     be one for all seeds (a root copied with it): then the spread is the query language's model's alone."""
+    query, english = (args.query_train, args.query_val), (args.en_train, args.en_val)
     for run in args.runs:
-        for train, val in ((args.query_train, args.query_val), (args.en_train, args.en_val)):
-            records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, run)))
+        for (train, val), name_in in ((query, lambda root: run),
+                                      (english, lambda root: runs.english_run(root, query, english, run))):
+            records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, name_in(root))))
                        for root in args.rootpath]
             _check_seed_draws(run, train, [(root, record[1]) for root, record in records if record],
                               distinct_seeds=train == args.query_train)

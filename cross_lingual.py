@@ -16,7 +16,8 @@ def parse_args(argv):
     cli.add_rootpath(parser)
     cli.add_run(parser)
     cli.add_run(parser, option="--en_run", required=False,
-                help="run name of the English model, when it differs from --run's (default: --run)")
+                help="run name of the English model, when it differs from --run's (default: --run's English "
+                      "model, named without the settings of the query language alone)")
     cli.add_collections(parser, "query_train", "en_train", "query_val", "en_val", "query_test", "en_test")
     parser.add_argument("--splits", nargs="+", choices=("val", "test"), default=["val", "test"],
                         help="which pairs to match: val (--query_val with --en_val), "
@@ -27,18 +28,20 @@ def parse_args(argv):
 
 
 def run_stage(args):
+    en_run = args.en_run or runs.english_run(args.rootpath, (args.query_train, args.query_val),
+                                             (args.en_train, args.en_val), args.run)
     pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val),
-                                  (args.en_train, args.en_val, args.en_run or args.run))
+                                  (args.en_train, args.en_val, en_run))
     pairs = {"val": (args.query_val, args.en_val), "test": (args.query_test, args.en_test)}
     for query_test, en_test in (pairs[split] for split in args.splits):
         out_dir = fusion_runs.cl_dir(args.rootpath, args.run, query_test, args.query_train)
         inputs = fusion_runs.cl_inputs(args.rootpath, args.run, query_test, en_test, args.query_train, args.en_train,
-                                  args.en_run)
+                                  en_run)
         if is_done(out_dir) and not args.overwrite and runs.inputs_unchanged(out_dir, inputs):
             print(f"skip {query_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
             continue
         _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.run, query_test, en_test,
-                                              args.query_train, args.en_train, args.en_run)
+                                              args.query_train, args.en_train, en_run)
         print(f"CL {query_test} -> {en_test}: mIR {metrics['mir']:.3f} R@1 {metrics['r1']:.3f} "
               f"R@5 {metrics['r5']:.3f} R@10 {metrics['r10']:.3f} ({out_dir})")
 

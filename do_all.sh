@@ -97,6 +97,8 @@ train_args=(--rootpath "$rootpath" --config "$config" --overwrite "$overwrite" -
 [ -z "$seed" ] || train_args+=(--seed "$seed")
 train_args+=(--distribute "$distribute")
 [ "$run_name" = "$config" ] || log "run $run_name: $config with settings other than the config file's"
+# settings of the query language alone (normalize_zh, its stop words) do not name the English model: it reads none
+[ "$en_run_name" = "$run_name" ] || log "English model $en_run_name: the same without the query language's settings"
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: download, check and unpack the release archives into $rootpath"
@@ -126,7 +128,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
-  log "stage 2: train $run_name on $en_train, test on $en_val and $en_test"
+  log "stage 2: train $en_run_name on $en_train, test on $en_val and $en_test"
   "$python" trainer.py "$en_train" "$en_val" "$en_test" "${train_args[@]}"
 fi
 
@@ -139,8 +141,8 @@ fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "stage 4: cross-lingual matching (CL) for val and test"
-  "$python" cross_lingual.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" \
-    --languages "$languages" "${collections[@]}"
+  "$python" cross_lingual.py --rootpath "$rootpath" --run "$run_name" --en_run "$en_run_name" \
+    --overwrite "$overwrite" --languages "$languages" "${collections[@]}"
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then

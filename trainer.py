@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Train a W2VV model (docs/method.md#the-training-rule), or one of its successors (a config of family 'w2vvpp'
 or 'sea': W2VV++, SEA, by their published rule), then test its best epoch on the val and test collections.
-A successor's model of a query language (Chinese…) takes the image tower(s) of the English model of the same run
-name (trained on --en_train, validated on --en_val: stage 2 first), frozen (docs/method.md#across-languages).
+A successor's model of a query language (Chinese…) takes the image tower(s) of the English model of the same
+settings (trained on --en_train, validated on --en_val: stage 2 first), frozen (docs/method.md#across-languages).
 
 The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/, <run> being the
 config's name, tagged with the settings that differ from the config file's (e.g.
-base_w2vv_lstm_size256). A finished run (its model.json exists) is skipped unless --overwrite 1,
+base_w2vv_lstm_size256); an English model's leaves out those of other languages (stopwords_<code>,
+normalize_zh), which it does not read. A finished run (its model.json exists) is skipped unless --overwrite 1,
 and only when it was made with the same settings."""
 import os
 import sys
@@ -47,7 +48,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
-    from w2vv import backend, layout, lock, pivot_space, runs
+    from w2vv import backend, languages, layout, lock, pivot_space, runs
     from w2vv.config import parse_overrides
     from w2vv.errors import InputError
     from w2vv.testing import predict_and_rank
@@ -58,9 +59,13 @@ def main(argv):
         flag = getattr(args, key)
         if flag is not None and overrides.setdefault(key, str(flag)) != str(flag):
             raise InputError(f"--{key} {flag} and --config_overrides {key}={overrides[key]}: give one of them")
-    cfg, name = runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec,
-                                    args.config_dir)
-    towers_from = pivot_space.english_weights(args.rootpath, cfg, args.train, args.en_train, args.en_val, name)
+    def configured(lang):
+        return runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec, args.config_dir,
+                                   lang)
+    english = languages.language_of(args.train) == languages.PIVOT
+    cfg, name = configured(languages.PIVOT if english else None)
+    towers_from = pivot_space.english_weights(args.rootpath, cfg, args.train, args.en_train, args.en_val,
+                                              configured(languages.PIVOT)[1])
     run_ = runs.TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
                             args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite),
                             towers_from)

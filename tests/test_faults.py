@@ -96,11 +96,14 @@ def test_help_prints_usage_and_the_stages_only():
         assert f"\n  {stage}  " in done.stdout
 
 
-def test_settings_module_lists_the_run_name_and_overrides(tmp_path):
+def test_settings_module_lists_the_run_name_and_overrides(tmp_path, capsys):
     ini = write_ini(tmp_path / "ok.ini", f"rootpath = {tmp_path}\nmax_epochs = 3\nnormalize_zh = 1\n"
                                          "config_overrides = lstm_size=256\n")
     text = settings.shell_assignments(settings.read_settings(str(ini)), "base_w2vv")
     assert "run_name=base_w2vv_lstm_size256_max_epochs3_normalize_zh1\n" in text
+    assert "en_run_name=base_w2vv_lstm_size256_max_epochs3\n" in text  # an English model reads no normalize_zh
+    settings.main(["--en_run_name", str(ini), "base_w2vv"])
+    assert capsys.readouterr().out == "base_w2vv_lstm_size256_max_epochs3\n"
     assert "overrides=lstm_size=256,normalize_zh=1\n" in text and "zh_test=cococntest\n" in text
 
 

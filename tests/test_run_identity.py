@@ -39,6 +39,17 @@ def test_the_run_name_shows_every_setting_that_differs_from_the_config_file():
     assert len(long_a) <= runs.MAX_NAME and long_a.startswith("base_w2vv_dropout0.3_") and long_a != long_b
 
 
+def test_settings_of_another_language_do_not_name_an_english_model():
+    """normalize_zh or a Chinese stop-word list retrained the English model, the pipeline's costliest step, into
+    the same weights under a new name: an English model reads neither. The query language's model keeps every
+    tag: its name names the pipeline, English model included."""
+    chinese_only = "normalize_zh=1,stopwords_zh=/lists/zh_list.txt"
+    assert name_of(chinese_only, lang="en") == CONFIG
+    assert name_of(chinese_only) == "base_w2vv_normalize_zh1_stopwords_zhzh-list"
+    both = "stopwords_en=/lists/my_list.txt,lstm_size=256"
+    assert name_of(both, lang="en") == name_of(both) == "base_w2vv_lstm_size256_stopwords_enmy-list"
+
+
 def test_a_content_fingerprint_follows_the_content_not_the_copy(tmp_path):
     big = tmp_path / "vectors.bin"
     big.write_bytes(os.urandom(3 << 20))
@@ -90,6 +101,22 @@ def test_a_changed_setting_trains_into_its_own_folder_and_keeps_the_first(root, 
         assert name == os.path.basename(folder)
         assert os.path.isfile(os.path.join(layout.similarity_dir(str(root), TEST, TRAIN, name), "mir.txt"))
     assert train(root) == 0 and "already trained, skipped" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_cl_finds_the_english_model_named_without_the_query_languages_settings(root, tmp_path):
+    """A Chinese model trained with a stop-word list of its own is named with it, and its English model, which
+    does not read it, without: CL's default English run is that one, from the Chinese model's record."""
+    stop_list = tmp_path / "stop_zh.txt"
+    shutil.copy(DEFAULT_STOPWORDS["zh"], stop_list)
+    overrides = f"{SMALL_MODEL},stopwords_zh={stop_list},max_epochs=1,batch_size=10"
+    assert train(root, overrides) == 0
+    name, english = name_of(overrides), ("mscoco2014dev-train", "mscoco2014dev-val")
+    assert os.path.isdir(layout.checkpoint_dir(str(root), TRAIN, VAL, name))
+    assert runs.english_run(root, (TRAIN, VAL), english, name) == name_of(overrides, lang="en") != name
+    assert runs.english_run(root, (TRAIN, VAL), english, "not_trained") == "not_trained"
+    os.makedirs(layout.checkpoint_dir(str(root), *english, name))  # an English model named so before: kept
+    assert runs.english_run(root, (TRAIN, VAL), english, name) == name
 
 
 @pytest.mark.slow

@@ -301,3 +301,13 @@ def with_feature_width(cfg, dim, source):
 
 def uses_attention(cfg):
     return bool(cfg.sequences)
+
+
+def of_language(cfg, lang):
+    """``cfg`` as a model of language ``lang`` reads it: the other languages' attributes (their
+    ``stopwords_<code>``, ``normalize_zh`` but for Chinese) at their defaults, so that neither names nor
+    records its run. So the English model of a run that changes Chinese settings alone is the one without."""
+    others = {f"stopwords_{code}": DEFAULTS[f"stopwords_{code}"] for code in LANGUAGES if code != lang}
+    if lang != "zh":
+        others["normalize_zh"] = DEFAULTS["normalize_zh"]
+    return SimpleNamespace(**{**vars(cfg), **others})

@@ -18,10 +18,11 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from . import backend, languages, layout
 from .atomic import write_text
-from .config import DEFAULTS, load_config, vocab_threshold
+from .config import DEFAULTS, load_config, of_language, vocab_threshold
 from .errors import InputError
 from .fingerprint import entry_path, file_fingerprint, input_entry, sources_match, write_sources
 from .layout import INPUTS_FILE, SETTINGS_FILE
@@ -207,10 +208,35 @@ def same_content(fingerprint, other):
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
-                   word2vec_path=None, config_dir=None):
-    """(cfg with ``overrides``, its run name)."""
-    cfg = load_config(model_config, config_dir, overrides)
-    return cfg, run_name(cfg, load_config(model_config, config_dir), feature_collection, word2vec_path)
+                   word2vec_path=None, config_dir=None, lang=None):
+    """(cfg with ``overrides``, its run name). ``lang``: the config as a model of that language reads it
+    (``config.of_language``), so that settings of other languages do not name its run: the trainer gives the
+    English model's, shared by the pipelines that differ in the query language's settings alone. A query
+    language's model keeps every tag: its name names the pipeline (CL, CLM, the table's row)."""
+    cfg, paper = load_config(model_config, config_dir, overrides), load_config(model_config, config_dir)
+    if lang:
+        cfg, paper = of_language(cfg, lang), of_language(paper, lang)
+    return cfg, run_name(cfg, paper, feature_collection, word2vec_path)
+
+
+def english_run(root, query, english, run):
+    """The run name of the English model that run ``run`` of the query model ``query`` ((train, val)) goes with
+    in CL: ``run`` without the tags of settings that no English model reads (``configured_run``), from the query
+    model's record. ``english``: (en_train, en_val); an English model trained under ``run`` there before such
+    names were is kept."""
+    record = recorded_run(layout.checkpoint_dir(str(root), *query, run))
+    settings = record[1] if record else {}
+    try:
+        cfg = SimpleNamespace(**settings["config"])
+        paper = load_config(cfg.name)
+    except (KeyError, AttributeError, InputError):  # no record, or a config of another folder (--config_dir)
+        return run
+    features = settings.get("feature_collection", layout.DEFAULT_FEATURE_COLLECTION)
+    if run_name(cfg, paper, features) != run:
+        return run  # named otherwise (trainer.py --word2vec): so is its English model
+    name = run_name(of_language(cfg, languages.PIVOT), of_language(paper, languages.PIVOT), features)
+    older = os.path.isdir(layout.checkpoint_dir(str(root), *english, run))
+    return run if older and not os.path.isdir(layout.checkpoint_dir(str(root), *english, name)) else name
 
 
 def run_name(cfg, paper_cfg, feature_collection=layout.DEFAULT_FEATURE_COLLECTION, word2vec_path=None):

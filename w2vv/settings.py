@@ -189,8 +189,9 @@ def ini_run(settings, config, ini="the settings file"):
     return overrides, name
 
 
-def _trainer_config(settings, config, ini):
-    """(the trainer's overrides, the config as the trainer loads it with them, the run name): ``ini_run``."""
+def _trainer_config(settings, config, ini, lang=None):
+    """(the trainer's overrides, the config the trainer loads with them, the run name): ``ini_run``; with ``lang``,
+    of that language's model (``runs.configured_run``): the English one's, ``en_run_name``."""
     from .runs import configured_run
     overrides = trainer_overrides(settings, config)
     try:
@@ -201,7 +202,7 @@ def _trainer_config(settings, config, ini):
     if epochs and config_overrides.setdefault("max_epochs", epochs) != epochs:
         raise InputError(f"{ini}: max_epochs = {epochs}, but config_overrides has max_epochs="
                          f"{config_overrides['max_epochs']}: give one of them")
-    cfg, name = configured_run(config, config_overrides, settings["feature_collection"])
+    cfg, name = configured_run(config, config_overrides, settings["feature_collection"], lang=lang)
     threshold = settings["freq_threshold"]
     if int(threshold) != vocab_threshold(cfg):
         raise InputError(f"{ini}: freq_threshold = {threshold} builds the vocabularies word_vocab_{threshold}, but "
@@ -215,13 +216,15 @@ def shell_assignments(settings, config, ini="the settings file"):
     ``stopwords_of_<role>`` of the two training collections and ``results_file`` (and the query-language
     roles under their former names too, ``zh_train``…, for a script written against them)."""
     overrides, cfg, name = _trainer_config(settings, config, ini)
+    en_name = _trainer_config(settings, config, ini, languages.PIVOT)[2]  # the English model's (stage 2)
     settings = _as_the_trainer_reads(settings, cfg)
     languages.declare(settings["languages"])
     derived = {f"stopwords_of_{role}": settings[f"stopwords_{languages.language_of(settings[role])}"]
                for role in ("query_train", "en_train")}
     results = layout.results_file("", name, languages.language_of(settings["query_train"]))  # in the root
     former = {old: settings[new] for old, new in layout.FORMER_ROLES.items()}
-    values = {**settings, **former, "overrides": overrides, "run_name": name, **derived, "results_file": results}
+    values = {**settings, **former, "overrides": overrides, "run_name": name,
+              "en_run_name": en_name, **derived, "results_file": results}
     del values["python"]  # do_all.sh read it first, to run this
     values = {key: value for key, value in values.items() if not per_config_key(key)}  # in overrides above
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
@@ -241,10 +244,11 @@ def main(argv):
     p.add_argument("ini", help="the settings file")
     p.add_argument("config", help="model config (w2vv_configs/NAME.py or a .py path)")
     p.add_argument("--run_name", action="store_true", help="print the run name only")
+    p.add_argument("--en_run_name", action="store_true", help="print the English model's run name only")
     args = cli.parse_args(p, argv)
     settings = read_settings(args.ini)
-    if args.run_name:
-        print(ini_run(settings, args.config, args.ini)[1])
+    if args.run_name or args.en_run_name:
+        print(_trainer_config(settings, args.config, args.ini, languages.PIVOT if args.en_run_name else None)[2])
     else:
         print(shell_assignments(settings, args.config, args.ini), end="")
 
