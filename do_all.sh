@@ -97,7 +97,8 @@ train_args=(--rootpath "$rootpath" --config "$config" --overwrite "$overwrite" -
 [ -z "$seed" ] || train_args+=(--seed "$seed")
 train_args+=(--distribute "$distribute")
 [ "$run_name" = "$config" ] || log "run $run_name: $config with settings other than the config file's"
-# settings of the query language alone (normalize_zh, its stop words) do not name the English model: it reads none
+# the query language's model's settings alone (normalize_zh, its stop words, image_towers) do not name the English
+# model, which reads none of them
 [ "$en_run_name" = "$run_name" ] || log "English model $en_run_name: the same without the query language's settings"
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then

@@ -6,9 +6,9 @@ settings (trained on --en_train, validated on --en_val: stage 2 first), frozen (
 
 The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/, <run> being the
 config's name, tagged with the settings that differ from the config file's (e.g.
-base_w2vv_lstm_size256); an English model's leaves out those of other languages (stopwords_<code>,
-normalize_zh), which it does not read. A finished run (its model.json exists) is skipped unless --overwrite 1,
-and only when it was made with the same settings."""
+base_w2vv_lstm_size256); an English model's leaves out those it does not read, of the query languages'
+models (stopwords_<code>, normalize_zh, image_towers). A finished run (its model.json exists) is skipped
+unless --overwrite 1, and only when it was made with the same settings."""
 import os
 import sys
 

@@ -48,6 +48,8 @@ def test_settings_of_another_language_do_not_name_an_english_model():
     assert name_of(chinese_only) == "base_w2vv_normalize_zh1_stopwords_zhzh-list"
     both = "stopwords_en=/lists/my_list.txt,lstm_size=256"
     assert name_of(both, lang="en") == name_of(both) == "base_w2vv_lstm_size256_stopwords_enmy-list"
+    own = runs.configured_run("w2vvpp_resnext101", parse_overrides("image_towers=own"), lang="en")  # a query model's
+    assert own[1] == "w2vvpp_resnext101" and own[0].image_towers == "english"
 
 
 def test_a_content_fingerprint_follows_the_content_not_the_copy(tmp_path):

@@ -8,7 +8,7 @@ import re
 from types import SimpleNamespace
 
 from .errors import InputError
-from .languages import LANGUAGES
+from .languages import LANGUAGES, PIVOT
 from .losses import LOSSES
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "w2vv_configs")
@@ -304,10 +304,13 @@ def uses_attention(cfg):
 
 
 def of_language(cfg, lang):
-    """``cfg`` as a model of language ``lang`` reads it: the other languages' attributes (their
-    ``stopwords_<code>``, ``normalize_zh`` but for Chinese) at their defaults, so that neither names nor
-    records its run. So the English model of a run that changes Chinese settings alone is the one without."""
+    """``cfg`` as a model of language ``lang`` reads it: the attributes of other languages' models (their
+    ``stopwords_<code>``, ``normalize_zh`` but for Chinese, ``image_towers`` for English, the pivot: only a
+    query language's model takes towers) at their defaults, so that they neither name nor enter its record. So
+    the English model of a run that changes the query language's settings alone is the one without them."""
     others = {f"stopwords_{code}": DEFAULTS[f"stopwords_{code}"] for code in LANGUAGES if code != lang}
     if lang != "zh":
         others["normalize_zh"] = DEFAULTS["normalize_zh"]
+    if lang == PIVOT:
+        others["image_towers"] = DEFAULTS["image_towers"]
     return SimpleNamespace(**{**vars(cfg), **others})
