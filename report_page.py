@@ -2,8 +2,8 @@
 """Write the HTML results page of a test run: for a sample of queries, the sentence, the rank of
 its true image and the top-10 images as thumbnails (<root>/<test>/ImageData/<id>.jpg when there,
 else labelled tiles). Reads the tester's sent.id.score.txt and the test collection's caption file;
-writes <root>/<test>/SimilarityIndex/<train>/<config>/results.html. --config may also name a
-zh2en2img_<config> (CLM) or zh2en_<config> (CL) run."""
+writes <root>/<test>/SimilarityIndex/<train>/<run>/results.html. --run may also name a
+zh2en2img_<run> (CLM) or zh2en_<run> (CL) results folder."""
 import sys
 
 from w2vv import cli
