@@ -47,10 +47,10 @@ def check_records(args):
     be one for all seeds (a root copied with it): then the spread is the query language's model's alone."""
     query, english = (args.query_train, args.query_val), (args.en_train, args.en_val)
     for run in args.runs:
-        for (train, val), name_in in ((query, lambda root: run),
-                                      (english, lambda root: runs.english_run(root, query, english, run))):
-            records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, name_in(root))))
-                       for root in args.rootpath]
+        english_runs = [runs.english_run(root, query, english, run) for root in args.rootpath]
+        for (train, val), names in ((query, [run] * len(args.rootpath)), (english, english_runs)):
+            records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, name)))
+                       for root, name in zip(args.rootpath, names)]
             _check_seed_draws(run, train, [(root, record[1]) for root, record in records if record],
                               distinct_seeds=train == args.query_train)
 
