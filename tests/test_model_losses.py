@@ -1,11 +1,12 @@
 """The model and the losses (docs/method.md#the-model, #losses): the paper configs' parameter counts,
 bad configs, Keras 2.2.4's GRU, every loss against numpy, the loss registry, the plateau rule."""
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from w2vv.config import ACTIVATIONS, load_config, parse_overrides
+from w2vv.config import ACTIVATIONS, CONFIG_DIR, load_config, parse_overrides
 from w2vv.errors import InputError
 from w2vv.losses import contrastive, max_violation_ranking, mse
 from w2vv.model import build_model
@@ -120,6 +121,17 @@ def test_a_setting_the_config_does_not_read_stops_it(key, value, unread_in, read
     with pytest.raises(InputError, match=f"{key} = .* changes nothing here: it is read by {re.escape(reader)}"):
         load_config(name, overrides={key: value, **dict(o.split("=") for o in other)})
     assert float(getattr(load_config(read_in, overrides={key: value}), key)) == float(value)
+
+
+def test_a_config_file_value_is_checked_as_an_override_is(tmp_path):
+    """A config file that sets what it does not read stops too; a file's value that an override of another
+    attribute leaves unread (rho once the optimizer is not RMSprop) is no mistake of the user's."""
+    text = (Path(CONFIG_DIR) / "base_w2vv.py").read_text().replace("    loss_fun = 'mse'", "    loss_fun = 'mse'\n"
+                                                                  "    ctl_margin = 1.0")
+    (tmp_path / "my_w2vv.py").write_text(text)
+    with pytest.raises(InputError, match=r"my_w2vv.py: ctl_margin = 1.0 changes nothing here: .* \(set it to 2.0"):
+        load_config("my_w2vv", config_dir=str(tmp_path))
+    assert load_config("w2vvpp_resnext101", overrides={"optimizer": "adam", "optimizer_impl": "keras2"}).rho == 0.99
 
 
 def test_w2vv_reads_a_fixed_number_of_words():

@@ -92,7 +92,7 @@ def load_config(name, config_dir=None, overrides=None):
     _check(cfg, where)
     _check_ranges(cfg, where)
     _check_vocabulary(cfg, where)
-    _check_read(cfg, where)
+    _check_read(cfg, SimpleNamespace(**{**DEFAULTS, **values}), overrides or {}, where)
     return cfg
 
 
@@ -241,11 +241,15 @@ READ_ONLY_BY = (
 )
 
 
-def _check_read(cfg, path):
+def _check_read(cfg, file_cfg, overrides, path):
+    """InputError for an attribute ``cfg`` does not read, set by an override, or by a config file (``file_cfg``)
+    that does not read it either; not for a file's value that an override of another attribute left unread."""
     for key, reads, unread, reader in READ_ONLY_BY:
-        if not reads(cfg) and getattr(cfg, key) != unread:
-            raise InputError(f"{path}: {key} = {getattr(cfg, key)!r} changes nothing here: it is read by {reader} "
-                             f"only (leave it at {unread!r})")
+        value = getattr(cfg, key)
+        if reads(cfg) or value == unread or (key not in overrides and reads(file_cfg)):
+            continue
+        fix = f"leave {key} out of the overrides" if key in overrides else f"set it to {unread!r} or leave it out"
+        raise InputError(f"{path}: {key} = {value!r} changes nothing here: it is read by {reader} only ({fix})")
 
 
 def _check_ranges(cfg, path):
