@@ -56,6 +56,14 @@ def test_an_override_value_may_hold_commas_as_the_releases_feature_names_do():
     assert load_config("base_w2vv", overrides=parse_overrides("img_feature=a,b,c")).img_feature == "a,b,c"
     with pytest.raises(InputError, match="expected key=value"):
         parse_overrides("lstm_size")
+    with pytest.raises(InputError, match="expected key=value"):  # was an attribute '' (did you mean 'we_trainable'?)
+        parse_overrides("=5")
+
+
+def test_an_attribute_in_other_letters_suggests_its_name():
+    """'LSTM_SIZE' suggested 'L2_normalize': the nearest match ignored case."""
+    with pytest.raises(InputError, match=r"unknown config attribute 'LSTM_SIZE' \(did you mean 'lstm_size'\?\)"):
+        load_config("base_w2vv", overrides={"LSTM_SIZE": "64"})
 
 
 def test_an_override_given_twice_with_two_values_stops():

@@ -110,10 +110,11 @@ def known_attributes():
 
 def _check_known(values, where):
     """InputError naming the first attribute no config has, with the nearest known one."""
+    known = {name.lower(): name for name in known_attributes()}  # LSTM_SIZE: lstm_size, not L2_normalize
     for key in values:
         if key not in known_attributes():
-            nearest = difflib.get_close_matches(key, known_attributes(), n=1, cutoff=0.0)
-            raise InputError(f"{where}: unknown config attribute {key!r} (did you mean {nearest[0]!r}?)")
+            nearest = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.0)
+            raise InputError(f"{where}: unknown config attribute {key!r} (did you mean {known[nearest[0]]!r}?)")
 
 
 def parse_overrides(text):
@@ -122,7 +123,7 @@ def parse_overrides(text):
     (``img_feature=pyresnext-101_rbps13k,flatten0_output,os``)."""
     items = re.split(r",(?=\s*[A-Za-z_]\w*\s*=)", text or "")
     pairs = [item.strip().rstrip(",").split("=", 1) for item in items if item.strip().strip(",")]
-    if any(len(p) != 2 for p in pairs):
+    if any(len(p) != 2 or not p[0].strip() for p in pairs):
         raise InputError(f"--config_overrides {text!r}: expected key=value[,key=value…]")
     overrides = {}
     for key, value in ((k.strip(), v.strip()) for k, v in pairs):
