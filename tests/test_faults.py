@@ -36,6 +36,7 @@ def write_ini(path, text):
 
 @pytest.mark.parametrize("line, message", [
     ("max_epoch = 3", "unknown setting 'max_epoch' (did you mean 'max_epochs'?)"),
+    ("MAX_EPOCHS = 3", "unknown setting 'MAX_EPOCHS' (did you mean 'max_epochs'?)"),  # it suggested 'en_val'
     ("stage = 3", "unknown setting 'stage'"),
     ("PATH = /nowhere", "unknown setting 'PATH'"),
     ("max_epochs = ten", "max_epochs = ten (expected a whole number ≥ 1 or nothing)"),

@@ -7,7 +7,7 @@ import os
 import re
 from types import SimpleNamespace
 
-from .errors import InputError
+from .errors import InputError, nearest_name
 from .languages import LANGUAGES, PIVOT
 from .losses import LOSSES
 
@@ -110,11 +110,10 @@ def known_attributes():
 
 def _check_known(values, where):
     """InputError naming the first attribute no config has, with the nearest known one."""
-    known = {name.lower(): name for name in known_attributes()}  # LSTM_SIZE: lstm_size, not L2_normalize
     for key in values:
         if key not in known_attributes():
-            nearest = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.0)
-            raise InputError(f"{where}: unknown config attribute {key!r} (did you mean {known[nearest[0]]!r}?)")
+            raise InputError(f"{where}: unknown config attribute {key!r} "
+                             f"(did you mean {nearest_name(key, known_attributes())!r}?)")
 
 
 def parse_overrides(text):

@@ -12,7 +12,6 @@ assignments for ``do_all.sh``, with the run name (``runs.run_name``), the config
 the trainer gets, the stop-word list of each training collection's language
 (``stopwords_of_query_train``, ``stopwords_of_en_train``) and the results table's path
 (``results_file``, relative to the root); ``--run_name``: the run name alone."""
-import difflib
 import os
 import re
 import shlex
@@ -23,7 +22,7 @@ from .backend import DISTRIBUTIONS
 from .cli import run
 from .config import PRECISIONS, parse_overrides, vocab_threshold
 from .download import ARCHIVES
-from .errors import InputError
+from .errors import InputError, nearest_name
 from .textfile import UTF8
 
 
@@ -136,8 +135,8 @@ def read_settings(path):
                 notes.append(f"{path}:{lineno}: note: {key} is now called {layout.FORMER_ROLES[key]} (read as such)")
             name = layout.FORMER_ROLES.get(key, key)
             if name not in KNOWN and not per_config_key(name):
-                nearest = difflib.get_close_matches(key, KNOWN, n=1, cutoff=0.0)
-                raise InputError(f"{path}:{lineno}: unknown setting {key!r} (did you mean {nearest[0]!r}?)")
+                raise InputError(f"{path}:{lineno}: unknown setting {key!r} "
+                                 f"(did you mean {nearest_name(key, KNOWN)!r}?)")
             value = os.path.expanduser(value) if value.startswith("~") else value
             try:
                 KNOWN[name][1](value) if name in KNOWN else parse_overrides(value)
