@@ -6,9 +6,10 @@ settings (trained on --en_train, validated on --en_val: stage 2 first), frozen (
 
 The checkpoint folder is <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/, <run> being the
 config's name, tagged with the settings that differ from the config file's (e.g.
-base_w2vv_lstm_size256); an English model's leaves out those it does not read, of the query languages'
-models (stopwords_<code>, normalize_zh, image_towers). A finished run (its model.json exists) is skipped
-unless --overwrite 1, and only when it was made with the same settings."""
+base_w2vv_lstm_size256), but for the settings of other languages' models (stopwords_<code>, normalize_zh,
+image_towers): an English model's leaves out the query languages', a query model's a third language's.
+A finished run (its model.json exists) is skipped unless --overwrite 1, and only when it was made with the
+same settings."""
 import os
 import sys
 
@@ -61,9 +62,8 @@ def main(argv):
             raise InputError(f"--{key} {flag} and --config_overrides {key}={overrides[key]}: give one of them")
     def configured(lang):
         return runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec, args.config_dir,
-                                   lang)
-    english = languages.language_of(args.train) == languages.PIVOT
-    cfg, name = configured(languages.PIVOT if english else None)
+                                   runs.pipeline_languages(lang))
+    cfg, name = configured(languages.language_of(args.train))
     towers_from = pivot_space.english_weights(args.rootpath, cfg, args.train, args.en_train, args.en_val,
                                               configured(languages.PIVOT)[1])
     run_ = runs.TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,

@@ -39,16 +39,18 @@ def test_the_run_name_shows_every_setting_that_differs_from_the_config_file():
     assert len(long_a) <= runs.MAX_NAME and long_a.startswith("base_w2vv_dropout0.3_") and long_a != long_b
 
 
-def test_settings_of_another_language_do_not_name_an_english_model():
+def test_settings_of_another_language_do_not_name_a_model():
     """normalize_zh or a Chinese stop-word list retrained the English model, the pipeline's costliest step, into
-    the same weights under a new name: an English model reads neither. The query language's model keeps every
-    tag: its name names the pipeline, English model included."""
+    the same weights under a new name: an English model reads neither. The query language's model keeps the
+    English model's tags too: its name names the pipeline; a third language's it drops."""
     chinese_only = "normalize_zh=1,stopwords_zh=/lists/zh_list.txt"
-    assert name_of(chinese_only, lang="en") == CONFIG
-    assert name_of(chinese_only) == "base_w2vv_normalize_zh1_stopwords_zhzh-list"
+    assert name_of(chinese_only, langs=("en",)) == CONFIG
+    assert name_of(chinese_only, langs=("zh", "en")) == name_of(chinese_only) == \
+        "base_w2vv_normalize_zh1_stopwords_zhzh-list"
+    assert name_of("stopwords_ja=/lists/ja_list.txt", langs=("zh", "en")) == CONFIG  # a third language's
     both = "stopwords_en=/lists/my_list.txt,lstm_size=256"
-    assert name_of(both, lang="en") == name_of(both) == "base_w2vv_lstm_size256_stopwords_enmy-list"
-    own = runs.configured_run("w2vvpp_resnext101", parse_overrides("image_towers=own"), lang="en")  # a query model's
+    assert name_of(both, langs=("en",)) == name_of(both) == "base_w2vv_lstm_size256_stopwords_enmy-list"
+    own = runs.configured_run("w2vvpp_resnext101", parse_overrides("image_towers=own"), langs=("en",))
     assert own[1] == "w2vvpp_resnext101" and own[0].image_towers == "english"
 
 
@@ -115,7 +117,7 @@ def test_cl_finds_the_english_model_named_without_the_query_languages_settings(r
     assert train(root, overrides) == 0
     name, english = name_of(overrides), ("mscoco2014dev-train", "mscoco2014dev-val")
     assert os.path.isdir(layout.checkpoint_dir(str(root), TRAIN, VAL, name))
-    assert runs.english_run(root, (TRAIN, VAL), english, name) == name_of(overrides, lang="en") != name
+    assert runs.english_run(root, (TRAIN, VAL), english, name) == name_of(overrides, langs=("en",)) != name
     assert runs.english_run(root, (TRAIN, VAL), english, "not_trained") == "not_trained"
     os.makedirs(layout.checkpoint_dir(str(root), *english, name))  # an English model named so before: kept
     assert runs.english_run(root, (TRAIN, VAL), english, name) == name

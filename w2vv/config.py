@@ -307,14 +307,16 @@ def uses_attention(cfg):
     return bool(cfg.sequences)
 
 
-def of_language(cfg, lang):
-    """``cfg`` as a model of language ``lang`` reads it: the attributes of other languages' models (their
-    ``stopwords_<code>``, ``normalize_zh`` but for Chinese, ``image_towers`` for English, the pivot: only a
-    query language's model takes towers) at their defaults, so that they neither name nor enter its record. So
-    the English model of a run that changes the query language's settings alone is the one without them."""
-    others = {f"stopwords_{code}": DEFAULTS[f"stopwords_{code}"] for code in LANGUAGES if code != lang}
-    if lang != "zh":
+def of_languages(cfg, langs):
+    """``cfg`` as the models of a pipeline of the languages ``langs`` read it: the settings of other
+    languages' models (their ``stopwords_<code>``, ``normalize_zh`` without Chinese, ``image_towers`` for
+    English alone: only a query language's model takes towers) at their defaults, so that they neither name
+    nor enter a run's record. The English model's are (en,), a query model's (its language, en): its name
+    names the pipeline, so the English model of a run that changes the query model's settings alone is the
+    one without them."""
+    others = {f"stopwords_{code}": DEFAULTS[f"stopwords_{code}"] for code in LANGUAGES if code not in langs}
+    if "zh" not in langs:
         others["normalize_zh"] = DEFAULTS["normalize_zh"]
-    if lang == PIVOT:
+    if set(langs) == {PIVOT}:
         others["image_towers"] = DEFAULTS["image_towers"]
     return SimpleNamespace(**{**vars(cfg), **others})

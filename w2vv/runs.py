@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 from . import backend, languages, layout
 from .atomic import write_text
-from .config import DEFAULTS, load_config, of_language, vocab_threshold
+from .config import DEFAULTS, load_config, of_languages, vocab_threshold
 from .errors import InputError
 from .fingerprint import entry_path, file_fingerprint, input_entry, sources_match, write_sources
 from .layout import INPUTS_FILE, SETTINGS_FILE
@@ -208,15 +208,21 @@ def same_content(fingerprint, other):
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
-                   word2vec_path=None, config_dir=None, lang=None):
-    """(cfg with ``overrides``, its run name). ``lang``: the config as a model of that language reads it
-    (``config.of_language``), so that settings of other languages do not name its run: the trainer gives the
-    English model's, shared by the pipelines that differ in the query language's settings alone. A query
-    language's model keeps every tag: its name names the pipeline (CL, CLM, the table's row)."""
+                   word2vec_path=None, config_dir=None, langs=None):
+    """(cfg with ``overrides``, its run name). ``langs``: the config as a model of a pipeline of those languages
+    reads it (``config.of_languages``), so that settings of other languages do not name its run: the English
+    model's (en,), shared by the pipelines that differ in the query model's settings alone; a query model's
+    (its language, en), its name naming the pipeline (CL, CLM, the table's row)."""
     cfg, paper = load_config(model_config, config_dir, overrides), load_config(model_config, config_dir)
-    if lang:
-        cfg, paper = of_language(cfg, lang), of_language(paper, lang)
+    if langs:
+        cfg, paper = of_languages(cfg, langs), of_languages(paper, langs)
     return cfg, run_name(cfg, paper, feature_collection, word2vec_path)
+
+
+def pipeline_languages(lang):
+    """The languages of a model of ``lang`` sees settings of (``configured_run``): English alone for the
+    English model, else its own and English."""
+    return (languages.PIVOT,) if lang == languages.PIVOT else (lang, languages.PIVOT)
 
 
 def english_run(root, query, english, run):
@@ -232,9 +238,11 @@ def english_run(root, query, english, run):
     except (KeyError, AttributeError, InputError):  # no record, or a config of another folder (--config_dir)
         return run
     features = settings.get("feature_collection", layout.DEFAULT_FEATURE_COLLECTION)
-    if run_name(cfg, paper, features) != run:
+    own = pipeline_languages(settings.get("language") or languages.language_of(query[0]))
+    if run_name(cfg, of_languages(paper, own), features) != run:
         return run  # named otherwise (trainer.py --word2vec): so is its English model
-    name = run_name(of_language(cfg, languages.PIVOT), of_language(paper, languages.PIVOT), features)
+    pivot = pipeline_languages(languages.PIVOT)
+    name = run_name(of_languages(cfg, pivot), of_languages(paper, pivot), features)
     older = os.path.isdir(layout.checkpoint_dir(str(root), *english, run))
     return run if older and not os.path.isdir(layout.checkpoint_dir(str(root), *english, name)) else name
 

@@ -20,7 +20,7 @@ import sys
 from . import cli, languages, layout
 from .backend import DISTRIBUTIONS
 from .cli import run
-from .config import PRECISIONS, parse_overrides, vocab_threshold
+from .config import PRECISIONS, load_config, parse_overrides, vocab_threshold
 from .download import ARCHIVES
 from .errors import InputError, nearest_name
 from .textfile import UTF8
@@ -189,9 +189,9 @@ def ini_run(settings, config, ini="the settings file"):
 
 
 def _trainer_config(settings, config, ini, lang=None):
-    """(the trainer's overrides, the config the trainer loads with them, the run name): ``ini_run``; with ``lang``,
-    of that language's model (``runs.configured_run``): the English one's, ``en_run_name``."""
-    from .runs import configured_run
+    """(the trainer's overrides, the config the trainer loads with them, the run name): ``ini_run``; the run name
+    of the query model, or of ``lang``'s (``runs.configured_run``): the English one's, ``en_run_name``."""
+    from .runs import configured_run, pipeline_languages
     overrides = trainer_overrides(settings, config)
     try:
         config_overrides = parse_overrides(overrides)
@@ -201,7 +201,10 @@ def _trainer_config(settings, config, ini, lang=None):
     if epochs and config_overrides.setdefault("max_epochs", epochs) != epochs:
         raise InputError(f"{ini}: max_epochs = {epochs}, but config_overrides has max_epochs="
                          f"{config_overrides['max_epochs']}: give one of them")
-    cfg, name = configured_run(config, config_overrides, settings["feature_collection"], lang=lang)
+    cfg = load_config(config, overrides=config_overrides)  # every language's settings, for stage 1
+    lang = lang or languages.language_of(settings["query_train"], languages.parse_declarations(settings["languages"]))
+    name = configured_run(config, config_overrides, settings["feature_collection"],
+                          langs=pipeline_languages(lang))[1]
     threshold = settings["freq_threshold"]
     if int(threshold) != vocab_threshold(cfg):
         raise InputError(f"{ini}: freq_threshold = {threshold} builds the vocabularies word_vocab_{threshold}, but "
