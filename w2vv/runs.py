@@ -220,8 +220,8 @@ def configured_run(model_config, overrides=None, feature_collection=layout.DEFAU
 
 
 def pipeline_languages(lang):
-    """The languages of a model of ``lang`` sees settings of (``configured_run``): English alone for the
-    English model, else its own and English."""
+    """The languages whose settings a model of ``lang`` takes (``configured_run``): English alone for the
+    English model, else its own and English's."""
     return (languages.PIVOT,) if lang == languages.PIVOT else (lang, languages.PIVOT)
 
 
