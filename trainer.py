@@ -60,14 +60,17 @@ def main(argv):
         flag = getattr(args, key)
         if flag is not None and overrides.setdefault(key, str(flag)) != str(flag):
             raise InputError(f"--{key} {flag} and --config_overrides {key}={overrides[key]}: give one of them")
+    lang = languages.language_of(args.train)
+    word2vec = runs.word2vec_given(args.rootpath, lang, args.word2vec)
+
     def configured(lang):
-        return runs.configured_run(args.config, overrides, args.feature_collection, args.word2vec, args.config_dir,
+        return runs.configured_run(args.config, overrides, args.feature_collection, word2vec, args.config_dir,
                                    runs.pipeline_languages(lang))
-    cfg, name = configured(languages.language_of(args.train))
+    cfg, name = configured(lang)
     towers_from = pivot_space.english_weights(args.rootpath, cfg, args.train, args.en_train, args.en_val,
                                               configured(languages.PIVOT)[1])
     run_ = runs.TrainingRun(args.rootpath, args.train, args.val, args.feature_collection, cfg.batch_size,
-                            args.seed, args.word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite),
+                            args.seed, word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite),
                             towers_from)
     folder = runs.checkpoint_folder(run_, cfg)
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),

@@ -54,6 +54,20 @@ def test_settings_of_another_language_do_not_name_a_model():
     assert own[1] == "w2vvpp_resnext101" and own[0].image_towers == "english"
 
 
+def test_a_word2vec_given_as_the_layouts_own_does_not_name_a_run(tmp_path):
+    """trainer.py --word2vec <root>/zh_w2v/model/zh_jieba.model tagged the run w2v-zh_jieba and trained it anew."""
+    default = Path(layout.word2vec_path(str(tmp_path), "zh"))
+    default.parent.mkdir(parents=True)
+    default.write_text("a model")
+    (tmp_path / "link.model").symlink_to(default)
+    (tmp_path / "copy.model").write_text("a model")
+    for same in (default, tmp_path / "zh_w2v" / ".." / "zh_w2v" / "model" / "zh_jieba.model", tmp_path / "link.model"):
+        assert runs.word2vec_given(tmp_path, "zh", str(same)) is None
+    assert runs.word2vec_given(tmp_path, "zh", str(tmp_path / "copy.model")) == str(tmp_path / "copy.model")
+    assert runs.word2vec_given(tmp_path, "en", str(default)) == str(default)  # not English's own
+    assert runs.word2vec_given(tmp_path, "zh", None) is None
+
+
 def test_a_content_fingerprint_follows_the_content_not_the_copy(tmp_path):
     big = tmp_path / "vectors.bin"
     big.write_bytes(os.urandom(3 << 20))

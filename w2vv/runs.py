@@ -219,6 +219,15 @@ def configured_run(model_config, overrides=None, feature_collection=layout.DEFAU
     return cfg, run_name(cfg, paper, feature_collection, word2vec_path)
 
 
+def word2vec_given(root, lang, path):
+    """``path``, a word2vec given on the command line, or None when it is the layout's own for ``lang`` (the same
+    file, under any name): a run names only a word2vec that differs from the one it would read anyway."""
+    default = layout.word2vec_path(str(root), lang)
+    if path and os.path.exists(path) and os.path.exists(default) and os.path.samefile(path, default):
+        return None
+    return path
+
+
 def pipeline_languages(lang):
     """The languages whose settings a model of ``lang`` takes (``configured_run``): English alone for the
     English model, else its own and English's."""
