@@ -184,14 +184,13 @@ def ini_run(settings, config, ini="the settings file"):
     """(the trainer's overrides, the run name) of ``config`` under the ini's ``settings`` (read from ``ini``);
     InputError when the ini gives one attribute two values (a key and config_overrides), or when the config
     reads vocabularies of another threshold than stage 1 builds (``freq_threshold``)."""
-    overrides, _, name = _trainer_config(settings, config, ini)
-    return overrides, name
+    overrides, config_overrides, _ = _trainer_config(settings, config, ini)
+    return overrides, _run_name(settings, config, config_overrides)
 
 
-def _trainer_config(settings, config, ini, lang=None):
-    """(the trainer's overrides, the config the trainer loads with them, the run name): ``ini_run``; the run name
-    of the query model, or of ``lang``'s (``runs.configured_run``): the English one's, ``en_run_name``."""
-    from .runs import configured_run, pipeline_languages
+def _trainer_config(settings, config, ini):
+    """(the trainer's overrides, as the ini gives them and parsed, the config the trainer loads with them, every
+    language's settings in it): ``ini_run``."""
     overrides = trainer_overrides(settings, config)
     try:
         config_overrides = parse_overrides(overrides)
@@ -201,24 +200,31 @@ def _trainer_config(settings, config, ini, lang=None):
     if epochs and config_overrides.setdefault("max_epochs", epochs) != epochs:
         raise InputError(f"{ini}: max_epochs = {epochs}, but config_overrides has max_epochs="
                          f"{config_overrides['max_epochs']}: give one of them")
-    cfg = load_config(config, overrides=config_overrides)  # every language's settings, for stage 1
-    lang = lang or languages.language_of(settings["query_train"], languages.parse_declarations(settings["languages"]))
-    name = configured_run(config, config_overrides, settings["feature_collection"],
-                          langs=pipeline_languages(lang))[1]
+    cfg = load_config(config, overrides=config_overrides)
     threshold = settings["freq_threshold"]
     if int(threshold) != vocab_threshold(cfg):
         raise InputError(f"{ini}: freq_threshold = {threshold} builds the vocabularies word_vocab_{threshold}, but "
                          f"{cfg.name} reads {cfg.bow_vocab} (bow_vocab): set freq_threshold = {vocab_threshold(cfg)}, "
                          f"or bow_vocab=word_vocab_{threshold} in config_overrides")
-    return overrides, cfg, name
+    return overrides, config_overrides, cfg
+
+
+def _run_name(settings, config, config_overrides, lang=None):
+    """The run name of the query model (query_train's), or of ``lang``'s: the English one's, ``en_run_name``
+    (``runs.configured_run``)."""
+    from .runs import configured_run, pipeline_languages
+    lang = lang or languages.language_of(settings["query_train"], languages.parse_declarations(settings["languages"]))
+    return configured_run(config, config_overrides, settings["feature_collection"],
+                          langs=pipeline_languages(lang))[1]
 
 
 def shell_assignments(settings, config, ini="the settings file"):
     """The settings as ``key=value`` shell lines (values quoted), with ``overrides``, ``run_name``,
-    ``stopwords_of_<role>`` of the two training collections and ``results_file`` (and the query-language
-    roles under their former names too, ``zh_train``…, for a script written against them)."""
-    overrides, cfg, name = _trainer_config(settings, config, ini)
-    en_name = _trainer_config(settings, config, ini, languages.PIVOT)[2]  # the English model's (stage 2)
+    ``en_run_name``, ``stopwords_of_<role>`` of the two training collections and ``results_file`` (and the
+    query-language roles under their former names too, ``zh_train``…, for a script written against them)."""
+    overrides, config_overrides, cfg = _trainer_config(settings, config, ini)
+    name = _run_name(settings, config, config_overrides)
+    en_name = _run_name(settings, config, config_overrides, languages.PIVOT)  # the English model's (stage 2)
     settings = _as_the_trainer_reads(settings, cfg)
     languages.declare(settings["languages"])
     derived = {f"stopwords_of_{role}": settings[f"stopwords_{languages.language_of(settings[role])}"]
@@ -250,7 +256,8 @@ def main(argv):
     args = cli.parse_args(p, argv)
     settings = read_settings(args.ini)
     if args.run_name or args.en_run_name:
-        print(_trainer_config(settings, args.config, args.ini, languages.PIVOT if args.en_run_name else None)[2])
+        _, config_overrides, _ = _trainer_config(settings, args.config, args.ini)
+        print(_run_name(settings, args.config, config_overrides, languages.PIVOT if args.en_run_name else None))
     else:
         print(shell_assignments(settings, args.config, args.ini), end="")
 
