@@ -46,6 +46,7 @@ def test_a_byte_order_mark_is_not_part_of_the_first_id(tmp_path):
     """Files saved by an editor that opens them with a byte-order mark: id.txt, and txt2bin's input."""
     write_bigfile(tmp_path / "f", ["a", "b"], np.eye(2))
     (tmp_path / "f" / "id.txt").write_text("a b", encoding="utf-8-sig")
+    (tmp_path / "f" / "shape.txt").write_text("2 2", encoding="utf-8-sig")
     assert BigFile(tmp_path / "f").names == ["a", "b"]
     (tmp_path / "x.txt").write_text("a 1 2\nb 3 4\n", encoding="utf-8-sig")
     txt2bin(tmp_path / "x.txt", tmp_path / "bf")
@@ -57,6 +58,10 @@ def test_a_byte_order_mark_is_not_part_of_the_first_id(tmp_path):
     (lambda d: (d / "id.txt").write_text("a b c"), "id.txt: 3 ids, but shape.txt says 2"),
     (lambda d: (d / "id.txt").write_text("a a"), "id.txt: duplicate ids"),
     (lambda d: (d / "feature.bin").unlink(), "feature.bin: missing"),
+    (lambda d: (d / "id.txt").write_bytes(b"a \xffb"), r"id.txt:1: id file is not UTF-8 text"),
+    (lambda d: (d / "shape.txt").write_text("2 4 7"), r"shape.txt:1: expected 'N D' \(two integers\), found '2 4 7'"),
+    (lambda d: (d / "shape.txt").unlink() or (d / "shape.txt").mkdir(), "shape.txt: shape file expected, found a "
+                                                                         "folder"),
 ])
 def test_inconsistent_bigfile_is_refused_naming_the_file(tmp_path, damage, message):
     write_bigfile(tmp_path / "f", ["a", "b"], np.ones((2, 4)))

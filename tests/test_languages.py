@@ -21,8 +21,8 @@ def no_declarations():
 
 
 def test_the_papers_rule_without_declarations():
-    assert [languages.language_of(c) for c in ("cococntrain", "cococnval", "mscoco2014dev-train", "cn", "xcn")] == \
-        ["zh", "zh", "en", "en", "zh"]
+    names = ("cococntrain", "cococnval", "mscoco2014dev-train", "cn", "xcn", "cnfoo-cn")  # as find('cn') > 0
+    assert [languages.language_of(c) for c in names] == ["zh", "zh", "en", "en", "zh", "en"]
 
 
 def test_declarations_come_first_and_the_option_resets_them():

@@ -101,3 +101,30 @@ def test_vocabulary_files_match_the_original(fixtures, tmp_path):
             counts = [int(line.split()[1]) for line in ours if line]
             assert counts == sorted(counts, reverse=True)
             assert len(load_vocab(layout.vocab_file(tmp_path, train, style))) == len(counts)
+
+
+def test_lines_split_as_the_originals_python_2_did(tmp_path):
+    """A carriage return inside a caption stays in it and reads as a space (the original's ``open`` kept it,
+    universal newlines would cut the caption there); a file of lines ending in \\r alone is refused, as
+    a full-width or no-break space is part of a Chinese word (its Python 2 split saw bytes, ASCII white space)."""
+    (tmp_path / "c.txt").write_bytes(b"img1#0 a dog\ron the grass\r\nimg2#0 a cat\r\n")
+    assert layout.read_captions(tmp_path / "c.txt") == [("img1#0", "a dog\ron the grass"), ("img2#0", "a cat")]
+    assert tokenize_en("a dog\ron the grass") == ["a", "dog", "on", "the", "grass"]
+    (tmp_path / "mac.txt").write_bytes(b"img1#0 a dog\rimg2#0 a cat\r")
+    with pytest.raises(InputError, match=r"mac.txt:1: a carriage return \(\\r\) followed by a sentence id"):
+        layout.read_captions(tmp_path / "mac.txt")
+    assert tokenize_zh("男人\u3000狗 在\t草地\xa0上") == ["男人\u3000狗", "在", "草地\xa0上"]
+    (tmp_path / "vocab.txt").write_text("男人\u3000狗 7\n草地 5\n")
+    assert load_vocab(tmp_path / "vocab.txt") == ["男人\u3000狗", "草地"]
+
+
+def test_text_files_that_are_not_one_name_the_line_or_the_folder(tmp_path):
+    (tmp_path / "c.txt").write_bytes(b"img1#0 a dog\nimg2#0 caf\xe9\n")
+    with pytest.raises(InputError, match=r"c.txt:2: caption file is not UTF-8 text"):
+        layout.read_captions(tmp_path / "c.txt")
+    with pytest.raises(InputError, match=r"stop-word list expected, found a folder"):
+        load_stopwords(tmp_path)
+    (tmp_path / "stop.txt").write_text("the\na an the of\n")
+    with pytest.raises(InputError, match=r"stop.txt:2: 4 words on one line \('a an the …'\): a stop-word list holds "
+                                         r"one word a line"):
+        load_stopwords(tmp_path / "stop.txt")

@@ -10,7 +10,9 @@ import numpy as np
 
 from .atomic import atomic_dir
 from .errors import InputError
-from .textfile import UTF8
+from .textfile import UTF8, read_text
+
+MISSING_HINT = " (a BigFile needs shape.txt, id.txt, feature.bin)"
 
 
 class BigFile:
@@ -25,7 +27,7 @@ class BigFile:
             raise InputError(f"{self._path('id.txt')}: duplicate ids ({n - len(self._index)} repeated)")
         bin_path = self._path("feature.bin")
         if not os.path.isfile(bin_path):
-            raise InputError(f"{bin_path}: missing (a BigFile needs shape.txt, id.txt, feature.bin)")
+            raise InputError(f"{bin_path}: missing{MISSING_HINT}")
         expected = n * self.ndims * 4
         if os.path.getsize(bin_path) != expected:
             raise InputError(f"{bin_path}: {os.path.getsize(bin_path)} bytes, but shape.txt "
@@ -38,23 +40,14 @@ class BigFile:
 
     def _read_shape(self):
         path = self._path("shape.txt")
-        try:
-            with open(path) as f:
-                fields = f.read().split()
-            n, d = int(fields[0]), int(fields[1])
-        except FileNotFoundError:
-            raise InputError(f"{path}: missing (a BigFile needs shape.txt, id.txt, feature.bin)") from None
-        except (ValueError, IndexError):
-            raise InputError(f"{path}:1: expected 'N D' (two integers)") from None
-        return n, d
+        fields = read_text(path, "shape file", MISSING_HINT).split()
+        if len(fields) != 2 or not all(f.isdigit() for f in fields):
+            raise InputError(f"{path}:1: expected 'N D' (two integers), found {' '.join(fields)[:40]!r}")
+        return int(fields[0]), int(fields[1])
 
     def _read_ids(self, n):
         path = self._path("id.txt")
-        try:
-            with open(path, encoding=UTF8) as f:
-                names = f.read().split()
-        except FileNotFoundError:
-            raise InputError(f"{path}: missing (a BigFile needs shape.txt, id.txt, feature.bin)") from None
+        names = read_text(path, "id file", MISSING_HINT).split()
         if len(names) != n:
             raise InputError(f"{path}: {len(names)} ids, but shape.txt says {n}")
         return names

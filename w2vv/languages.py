@@ -4,7 +4,7 @@ the language of a collection or a query asks the record here.
 
 A collection's language is declared (``declare``, from the ini key and script option
 ``languages``: ``PATTERN=CODE`` pairs, shell-style patterns) or, undeclared, follows the paper's
-rule: a name with ``cn`` after its first letter is Chinese (``cococntrain``), any other English
+rule: a name whose first ``cn`` is after its first letter is Chinese (``cococntrain``), any other English
 (``mscoco2014dev-train``). English is the pivot of cross-lingual matching.
 
 Adding a language is one record in ``LANGUAGES`` (with a stop-word list in ``w2vv/stopwords/``).
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .errors import InputError
+from .textfile import split_ascii
 
 STOPWORD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stopwords")
 PIVOT = "en"
@@ -47,8 +48,10 @@ _LATIN_RUN = re.compile("([a-z]+)")
 
 
 def tokenize_zh(sentence):
-    """Caption files hold Chinese already segmented: words are the space-separated pieces."""
-    return _ZH_DELETED.sub("", sentence).split()
+    """Caption files hold Chinese already segmented: words are the pieces between ASCII white space
+    (``split_ascii``: a full-width space is part of a word, as in the original; ``normalize_zh`` turns it
+    into a space first)."""
+    return split_ascii(_ZH_DELETED.sub("", sentence))
 
 
 def tokenize_zh_normalized(sentence):
@@ -179,8 +182,9 @@ def declare(text):
 
 
 def default_language(collection):
-    """The paper's rule: Chinese when the name contains 'cn' after position 0 (``cococntrain``)."""
-    return "zh" if collection.find("cn", 1) > 0 else PIVOT
+    """The paper's rule, as the original's ``collection.find('cn') > 0``: Chinese when the name's first 'cn'
+    is after its first letter (``cococntrain``); a name that opens with 'cn' is English, whatever follows."""
+    return "zh" if collection.find("cn") > 0 else PIVOT
 
 
 def language_of(collection, declared=None):

@@ -17,14 +17,23 @@ the paper configs (config attribute ``normalize_zh``) and on for search queries.
 """
 from . import languages
 from .errors import InputError
-from .textfile import read_lines
+from .textfile import read_lines, split_ascii
 
 DEFAULT_STOPWORDS = {code: lang.stopwords for code, lang in languages.LANGUAGES.items()}
 
 
 def load_stopwords(path):
-    """A stop-word list: one word a line (UTF-8)."""
-    return frozenset(line.strip() for line in read_lines(path, "stop-word list") if line.strip())
+    """A stop-word list: one word a line (UTF-8); InputError naming a line of several words (a token never
+    holds a space, so such a line would remove no word)."""
+    words = set()
+    for lineno, line in enumerate(read_lines(path, "stop-word list"), 1):
+        pieces = split_ascii(line)
+        if len(pieces) > 1:
+            shown = " ".join(pieces[:3]) + (" …" if len(pieces) > 3 else "")
+            raise InputError(f"{path}:{lineno}: {len(pieces)} words on one line ({shown!r}): a stop-word list holds "
+                             f"one word a line")
+        words.update(pieces)
+    return frozenset(words)
 
 
 class Tokenizer:

@@ -10,7 +10,7 @@ from . import layout
 from .atomic import write_text
 from .errors import InputError
 from .fingerprint import digest, file_fingerprint, sources_match, write_sources
-from .textfile import read_lines
+from .textfile import read_lines, split_ascii
 
 STYLES = ("bow", "bow_filterstop")
 
@@ -101,7 +101,7 @@ def unsegmented_note(language, sentences):
 def load_vocab(path):
     """The words of a vocabulary file, in file order (the index of word i is i + 1)."""
     lines = read_lines(path, "vocabulary", " (run build_vocab.py first)")
-    words = [line.split()[0] for line in lines if line.strip()]
+    words = [split_ascii(line)[0] for line in lines if split_ascii(line)]
     if not words:
         raise InputError(f"{path}: vocabulary is empty")
     return words
