@@ -21,6 +21,7 @@ from w2vv import cli
 from w2vv.cli import quiet_tensorflow, run
 from w2vv.languages import LANGUAGES
 from w2vv.retrieval.options import add_search_options, open_searcher
+from w2vv.retrieval.searcher import unicode_problem
 
 
 def parse_args(argv):
@@ -43,11 +44,18 @@ def parse_args(argv):
 
 
 def read_queries(args):
+    from w2vv.errors import InputError
     if args.query:
+        for i, query in enumerate(args.query, 1):
+            if unicode_problem(query):
+                raise InputError(f"query {i}: {unicode_problem(query)}")
         return args.query
     piped = sys.stdin is not None and not sys.stdin.isatty()
     if args.queries == "-" or (args.queries is None and piped):
-        lines = sys.stdin.read().splitlines()
+        try:
+            lines = sys.stdin.buffer.read().decode("utf-8-sig").splitlines()
+        except UnicodeDecodeError as e:
+            raise InputError(f"stdin: queries are not UTF-8 text ({e.reason} at byte {e.start})") from None
     elif args.queries is not None:
         from w2vv.textfile import read_lines
         lines = read_lines(args.queries, "query file")
@@ -55,7 +63,6 @@ def read_queries(args):
         lines = []
     queries = [line.strip() for line in lines if line.strip()]
     if not queries:
-        from w2vv.errors import InputError
         raise InputError(f"{args.queries or 'stdin'}: no query given")
     return queries
 

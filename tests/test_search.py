@@ -372,3 +372,49 @@ def test_a_cold_search_imports_no_framework_nor_gensim_and_answers_the_same(trai
     # (the first run reads gensim's model and jieba's whole dictionary to write their caches)
     assert [r.stderr.splitlines()[-1] for r in runs] == ["loaded: ['gensim', 'jieba dictionary']", "loaded: []"]
     assert runs[1].stdout == runs[0].stdout and len(runs[0].stdout.splitlines()) == 2
+
+
+def test_misused_arguments_stop_in_one_line(trained_root, tmp_path):
+    """A collection's list of images and another --imageset (the collection was dropped in silence); one
+    string given to search_many (searched a character at a time); a k that is not an integer; text that was
+    not UTF-8 (a traceback from OpenCC); a folder as the query file; the reader of the output leaving."""
+    from w2vv import Searcher
+    from w2vv.retrieval.searcher import gallery_place
+    with pytest.raises(InputError, match=rf"--collection {ZH[2]} and --imageset {ZH[1]}: {ZH[2]} has no features "
+                                         r"of its own \(.*\), so it is its ImageSets list; give one of the two"):
+        gallery_place(trained_root, layout.PAPER_FEATURE, None, ZH[1], ZH[2], "mscoco2014dev")
+    zh_only = Searcher(model_dirs(trained_root)[0])
+    with pytest.raises(InputError, match="search_many takes a list of queries, not one str"):
+        zh_only.search_many("一只狗")
+    for k in (2.5, "3", True, None):
+        with pytest.raises(InputError, match="the number of results is an integer"):
+            zh_only.search("一只狗", k=k)
+    for query, problem in ((b"dog", "a query is a string, not bytes"), ("\udcff狗", "lone surrogate U\\+DCFF")):
+        with pytest.raises(InputError, match=problem):
+            zh_only.search(query)
+    not_utf8 = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", model_dirs(trained_root)[0],
+                               "--queries", "-"], input=b"\xff\xe7\x8b\x97\n", cwd=REPO, capture_output=True,
+                              timeout=300, env=quiet_env())
+    assert not_utf8.returncode == 1
+    assert not_utf8.stderr.decode().strip() == "error: stdin: queries are not UTF-8 text (invalid start byte at byte 0)"
+    folder = search_cli(trained_root, "--queries", str(tmp_path))
+    assert folder.returncode == 1 and folder.stderr.strip() == f"error: {tmp_path}: query file expected, found a folder"
+    many = "\n".join(["一只狗"] * 300) + "\n"
+    cut = subprocess.run(f"{sys.executable} search.py --model_path {model_dirs(trained_root)[0]} --k 50 --quiet "
+                         f"| head -1", shell=True, input=many, cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env=quiet_env())
+    assert cut.stdout.startswith("query: 一只狗") and "Traceback" not in cut.stderr, cut.stderr[-2000:]
+
+
+def test_the_default_route_is_cm_when_no_english_sentence_describes_the_gallery(trained_root, tmp_path):
+    """The first query took clm and failed, the next ones cm; search.py failed where the service answered."""
+    from w2vv import Searcher
+    described = {layout.image_id(s) for collection in EN for s, _ in layout.captions_of(trained_root, collection)}
+    from w2vv.bigfile import BigFile
+    features = BigFile(layout.feature_dir(trained_root, layout.PAPER_FEATURE, "mscoco2014dev"))
+    undescribed = [name for name in features.names if name not in described]
+    assert len(undescribed) >= 5
+    (tmp_path / "undescribed.txt").write_text("\n".join(undescribed) + "\n")
+    searcher = Searcher(model_dirs(trained_root), imageset=str(tmp_path / "undescribed.txt"))
+    assert searcher.default_mode("zh") == "cm"
+    assert [r.mode for r in searcher.search_many(["一只狗", "一只猫"], k=1)] == ["cm", "cm"]

@@ -209,3 +209,6 @@ def run(main, argv=None):
             raise
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader of the output left (``| head``): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit would fail again
+        return 1

@@ -49,6 +49,7 @@ This module picks the route of each query and runs it.
 An English query uses the English model directly (``cm``).
 """
 import os
+import re
 import threading
 from typing import NamedTuple
 
@@ -283,11 +284,30 @@ def one_family(paths):
     return next(iter(families))
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unicode_problem(text):
+    """Why ``text`` is not valid Unicode, or None: a lone surrogate, which no UTF-8 can carry (Python reads
+    bytes of a command line or a pipe that are not UTF-8 as such)."""
+    bad = LONE_SURROGATE.search(text)
+    if bad is None:
+        return None
+    return (f"the query is not valid Unicode: a lone surrogate U+{ord(bad.group()):04X} at character {bad.start()} "
+            f"(text that is not UTF-8?)")
+
+
 def gallery_place(root, img_feature, gallery, imageset, collection, feature_collection):
     """(feature folder, ImageSets file or None) of the gallery ``Searcher``'s arguments name."""
     if collection is not None and gallery is None:
         own = layout.feature_dir(root, img_feature, collection)
-        gallery, imageset = (own, imageset) if os.path.isdir(own) else (None, imageset or collection)
+        if os.path.isdir(own):
+            gallery = own
+        elif imageset is not None:
+            raise InputError(f"--collection {collection} and --imageset {imageset}: {collection} has no features of "
+                             f"its own ({own}), so it is its ImageSets list; give one of the two")
+        else:
+            imageset = collection
     gallery = gallery or layout.feature_dir(root, img_feature, feature_collection)
     if imageset is not None and not os.path.isfile(str(imageset)):
         imageset = layout.imageset_file(root, str(imageset))
@@ -409,9 +429,15 @@ class Searcher:
         return sorted(self.models)
 
     def default_mode(self, lang):
+        """``clm`` when ``lang``'s model, the English one, the fusion weight and English sentences describing
+        the gallery are there (the sentences are loaded to know: a CL search would load them), else ``cm``."""
         if lang != PIVOT and PIVOT in self.models and lang in self.models and self.cl_problem is None and \
                 lang not in self.space_problems and \
                 (self._weight is not None or lang in self._weights or os.path.isfile(self.weight_path(lang))):
+            try:
+                self.sentences()
+            except InputError:  # no English sentence describes the gallery (``cl_problem`` says so)
+                return "cm"
             return "clm"
         return "cm"
 
@@ -431,7 +457,12 @@ class Searcher:
     def search_many(self, queries, k=10, lang=None, mode=None, segmented=False):
         """``search`` for every query; the model runs once per language for the whole batch. A query
         that cannot be served gets a ``Results`` with no hits and its ``error``; the others are answered."""
-        if int(k) < 1:
+        if isinstance(queries, (str, bytes)):
+            raise InputError(f"search_many takes a list of queries, not one {type(queries).__name__} "
+                             f"(search takes one query)")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise InputError(f"k = {k!r}: the number of results is an integer")
+        if k < 1:
             raise InputError(f"k = {k}: need at least 1 result")
         k = int(k)
         plans, out = [], [None] * len(queries)
@@ -464,7 +495,12 @@ class Searcher:
 
     def _plan(self, query, lang, mode):
         """(language, mode) of a query; InputError when it cannot be served."""
-        if not isinstance(query, str) or not query.strip():
+        if not isinstance(query, str):
+            raise InputError(f"query {query!r}: a query is a string, not {type(query).__name__}")
+        problem = unicode_problem(query)
+        if problem:
+            raise InputError(problem)
+        if not query.strip():
             raise InputError(f"query {query!r}: empty")
         q_lang = languages.get(lang).code if lang else languages.detect(query, self.languages)
         q_mode = mode or self.default_mode(q_lang)

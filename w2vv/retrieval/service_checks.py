@@ -2,14 +2,13 @@
 error answered ``{"error": …}`` with its status, the queries, the options ``k``, ``mode`` and
 ``lang``, the query string of a GET and the body of a POST."""
 import json
-import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
 
 from ..languages import LANGUAGES
-from .searcher import MODES
+from .searcher import LONE_SURROGATE, MODES, unicode_problem
 
 
 @dataclass
@@ -39,19 +38,15 @@ def error_response(status, message, headers=None):
 
 def printable(text):
     """``text`` with lone surrogates (which no UTF-8 answer can carry) as U+FFFD."""
-    return text if not _SURROGATE.search(text) else _SURROGATE.sub("\ufffd", text)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+    return LONE_SURROGATE.sub("\ufffd", text)
 
 
 def query_problem(query, limits):
     """Why ``query`` (any JSON value) cannot be searched, or None."""
     if not isinstance(query, str):
         return f"a query must be a string, not {json_type(query)}"
-    bad = _SURROGATE.search(query)
-    if bad:
-        return f"the query is not valid Unicode: a lone surrogate U+{ord(bad.group()):04X} at character {bad.start()}"
+    if unicode_problem(query):
+        return unicode_problem(query)
     if "\x00" in query:
         return "the query contains a NUL character"
     if not query.strip():
