@@ -9,7 +9,7 @@ import numpy as np
 
 from . import languages, layout, runs
 from .atomic import atomic_path
-from .bigfile import BigFile
+from .bigfile import BigFile, not_finite
 from .config import with_feature_width
 from .encoders import EncodedSentences, SentenceEncoder, sequence_style
 from .errors import InputError
@@ -222,4 +222,31 @@ def read_training_inputs(run, cfg, resuming, log=print):
     if successor:
         dropped = val_dropped = 0
     cfg = with_feature_width(cfg, features.ndims, features.folder)
-    return TrainingInputs(cfg, encoder, settings, features, train_set, val_set, dropped, val_dropped)
+    inputs = TrainingInputs(cfg, encoder, settings, features, train_set, val_set, dropped, val_dropped)
+    problem = non_finite_input(inputs)
+    if problem:  # a NaN trains on, unseen where a relu turns it into 0: a model of a constant, with a finite loss
+        raise InputError(problem)
+    return inputs
+
+
+def non_finite_input(inputs):
+    """Where a training run's inputs (``TrainingInputs``) hold a value that is not a finite number (a NaN or an
+    infinity), or None: a feature of a training or validation image, or the word2vec vector of a word the model
+    reads (a word of its vocabularies, or of the sentences' mean word2vec)."""
+    features, encoder = inputs.features, inputs.encoder
+    for collection in (inputs.train_set, inputs.val_set):
+        row = features.first_non_finite(np.unique(collection.sentence_images))
+        if row is not None:
+            return not_finite(features, row)
+    words = list(dict.fromkeys([*encoder.seq_index, *encoder.bow_index]))
+    vectors, known = encoder.word2vec.lookup(words)
+    bad = np.flatnonzero(known & ~np.isfinite(vectors).all(axis=1))
+    where = f"{encoder.word2vec.path}: the vector of"
+    if len(bad):
+        more = f", nor those of {len(bad) - 1} more words" if len(bad) > 1 else ""
+        return f"{where} {words[bad[0]]!r} is not finite (NaN or infinite){more}: a damaged word2vec, download it again"
+    for collection in (inputs.train_set, inputs.val_set):
+        if not np.isfinite(collection.sentences.w2v_table).all():
+            return (f"{where} a word of {collection.name}'s sentences is not finite: a damaged word2vec, "
+                    f"download it again")
+    return None

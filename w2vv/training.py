@@ -17,7 +17,6 @@ import numpy as np
 from . import backend, checkpoint, layout, runs
 from .atomic import atomic_path, remove_temporaries, write_text
 from .batches import PairBatches, TrainingBatches
-from .bigfile import not_finite
 from .errors import InputError
 from .feature_norm import normalize_features
 from .inference import FAMILY_NAMES, common_space_scores, image_vectors, predict_vectors
@@ -26,7 +25,7 @@ from .metrics import mean_average_precision, mean_inverted_rank
 from .model import build_model
 from .optimizers import make_optimizer
 from .ranking import cosine_scores
-from .run_inputs import read_training_inputs
+from .run_inputs import non_finite_input, read_training_inputs
 from .torch_schedule import TorchPlateauRule
 from .training_curves import plot_training_curves, tensorboard_callback
 
@@ -211,14 +210,8 @@ class NonFiniteLoss(Exception):
 def non_finite_cause(inputs):
     """Where a training run's inputs (``TrainingInputs``) hold a value that is not a number, or, where they
     hold none, the likely cause."""
-    features = inputs.features
-    for collection in (inputs.train_set, inputs.val_set):
-        row = features.first_non_finite(np.unique(collection.sentence_images))
-        if row is not None:
-            return not_finite(features, row)
-        if not np.isfinite(collection.sentences.w2v_table).all():
-            return f"{inputs.encoder.inputs.word2vec_path}: a word vector of {collection.name}'s words is not finite"
-    return "its inputs are finite numbers: a learning rate too high for this data? (lr, in --config_overrides)"
+    return non_finite_input(inputs) or \
+        "its inputs are finite numbers: a learning rate too high for this data? (lr, in --config_overrides)"
 
 
 def compile_for_training(model, cfg, jit_compile="auto"):
