@@ -181,6 +181,23 @@ def recorded_feature_collection(folder, asked=None):
     return asked or recorded or layout.DEFAULT_FEATURE_COLLECTION
 
 
+def require_recorded_features(folder, root, features_dir):
+    """InputError when ``features_dir`` is the feature folder the model in ``folder`` was trained with (its
+    record's) and one of its files holds other content now: features re-extracted, rows reordered or another
+    network's under the same name would be ranked in silence. Another folder (a gallery) is not the record's."""
+    record = recorded_run(folder)
+    entry = record[1].get("features") if record else None
+    if not entry or os.path.abspath(entry_path(entry, root)) != os.path.abspath(str(features_dir)):
+        return
+    was, now = (dict(part.split(":", 1) for part in text.split(";"))
+                for text in (entry["content"], file_fingerprint(features_dir)))
+    changed = [name for name in sorted(was) if now.get(name) != was[name]]
+    if changed:
+        raise InputError(f"{features_dir}: {changed[0]} changed since run {record[0]} was trained with these features "
+                         f"(recorded {changed[0]}:{was[changed[0]]}, now {now.get(changed[0], 'gone')}); restore "
+                         f"them, or retrain the run")
+
+
 def _recorded_file(entry, root, key, name, language):
     """The file a record's ``entry`` names, found under ``root`` (or, for a file of the project or the
     layout that moved with its clone or root, the language's own with the same content); InputError

@@ -31,8 +31,9 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
     @functools.cache
     def load():
         model, cfg = load_trained_model(folder, weights_file, families=ALL_FAMILIES)
-        return model, cfg, model_encoder(folder, root, cfg, word2vec_path, stopwords_path, log=log), \
-            open_features(root, cfg, feature_collection)
+        features = open_features(root, cfg, feature_collection)
+        runs.require_recorded_features(folder, root, features.folder)
+        return model, cfg, model_encoder(folder, root, cfg, word2vec_path, stopwords_path, log=log), features
 
     return [_predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log)
             for test in tests]

@@ -60,6 +60,7 @@ from ..bigfile import BigFile
 from ..errors import InputError
 from ..fingerprint import recorded_settings, traced_sources
 from ..pivot_space import FEATURE_SPACE
+from ..runs import require_recorded_features
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
@@ -369,6 +370,7 @@ class Searcher:
         features = BigFile(self.gallery_dir)
         for model in self.models.values():
             check_gallery_feature(model, self.gallery_dir, features.ndims)
+            require_recorded_features(model.folder, self.root, self.gallery_dir)
         self.galleries = self._open_galleries(features, index, save_index, nprobe)
         self.gallery = self.galleries[PIVOT if PIVOT in self.galleries else first.lang]
         self.log(f"gallery: {len(self.gallery)} images ({self.gallery.kind}) from {self.gallery_dir}"
