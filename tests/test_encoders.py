@@ -54,6 +54,21 @@ def test_three_encodings(tmp_path):
     np.testing.assert_array_equal(aux_rows, aux[[2, 0]])
 
 
+def test_the_successors_mean_word2vec_counts_each_word_once(tmp_path):
+    """W2VV averages every occurrence (a word said twice counts twice); W2VV++ and SEA each word once, as their
+    published W2Vec averages what BigFile.read returns for the set of the words."""
+    (tmp_path / "stop.txt").write_text("the\n")
+    write_bigfile(tmp_path / "w2v", ["dog", "cat"], np.array([[1, 0], [0, 1]], np.float32))
+    tok, w2v = Tokenizer("en", tmp_path / "stop.txt"), open_word2vec(tmp_path / "w2v")
+    sentence = [("s1", "dog the dog cat")]
+    w2vv = SentenceEncoder(tok, ["dog", "cat"], ["dog", "cat"], w2v).encode(sentence).aux()
+    successor = SentenceEncoder(tok, ["dog", "cat"], ["dog", "cat"], w2v, sequence_style="start_end",
+                                mean_word2vec="words").encode(sentence).aux()
+    np.testing.assert_allclose(w2vv[0, 2:], [2 / 3, 1 / 3])
+    np.testing.assert_allclose(successor[0, 2:], [1 / 2, 1 / 2])
+    np.testing.assert_array_equal(successor[0, :2], [2, 1])  # the bag of words counts every occurrence in both
+
+
 def test_embedding_matrix(tmp_path):
     enc = make_encoder(tmp_path)
     m = enc.embedding_matrix(np.random.default_rng(0))

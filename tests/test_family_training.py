@@ -6,6 +6,7 @@ model of one family given where the other is expected stopping in one line."""
 import json
 import os
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -169,8 +170,29 @@ def test_the_encoding_cache_of_a_successor_is_its_own(trained):
     root, folder, _ = trained["w2vvpp"]
     encoded = root / ZH[0] / "TextData" / "vocabulary" / "encoded"
     record = json.loads((encoded / f"{ZH[1]}.start_end.inputs.json").read_text())
-    assert record["sequence_style"] == "start_end"
+    assert record["sequence_style"] == "start_end" and record["mean_word2vec"] == "words"
     assert not (encoded / f"{ZH[1]}.npz").exists()  # W2VV's, unmade: another file, another record
+
+
+@pytest.mark.slow
+def test_a_successor_recorded_before_it_averaged_each_word_once_is_read_as_it_was_trained(trained):
+    """Its record names how its mean word2vec averaged; one without (trained before) averaged every occurrence:
+    tested so, and not taken as a finished run of today's encoding."""
+    from w2vv import runs
+    root, folder, _ = trained["w2vvpp"]
+    record = json.loads((folder / layout.SETTINGS_FILE).read_text())
+    assert record["settings"]["mean_word2vec"] == "words"
+    cfg = SimpleNamespace(**record["settings"]["config"])
+    assert runs.model_inputs(str(folder), str(root), cfg, log=lambda m: None).mean_word2vec == "words"
+    older = shutil.copytree(folder, folder.parent / "older")  # in the layout: its vocabularies are found from it
+    try:
+        del record["settings"]["mean_word2vec"]
+        (older / layout.SETTINGS_FILE).write_text(json.dumps(record))
+        assert runs.model_inputs(str(older), str(root), cfg, log=lambda m: None).mean_word2vec == "occurrences"
+        with pytest.raises(InputError, match="made with other settings: mean_word2vec None \\(asked 'words'\\)"):
+            runs.check_same_record(str(older), dict(record["settings"], mean_word2vec="words"))
+    finally:
+        shutil.rmtree(older)
 
 
 @pytest.mark.slow

@@ -11,7 +11,10 @@
      ``<unk>`` 3 first (the words from 4 on; an unknown word becomes ``<unk>``), zeros padded
      behind; ``maxlen`` 0 cuts nothing (else the first ``maxlen`` tokens are kept);
 2. bag of words: counts over the ``bow_filterstop`` vocabulary of the content tokens;
-3. mean word2vec of the content tokens that word2vec knows.
+3. mean word2vec of the content tokens that word2vec knows, in one of two ways (``mean_word2vec``, also
+   the family's, ``mean_word2vec_of(cfg)``): ``occurrences`` (W2VV: a word said twice counts twice) or
+   ``words`` (W2VV++ and SEA: each word once, as their published ``W2Vec`` reads the vectors of the set of
+   the words).
 
 Sentences are encoded once into compact arrays: the index sequences densely, the bag of
 words and the mean word2vec as sparse matrices (the latter over a small table holding
@@ -34,6 +37,15 @@ WIDTH_STEP = 8  # start_end batches are cut to their longest sentence rounded up
 def sequence_style(cfg):
     """The word-index style of a model config: W2VV's, or its successors' (``family`` 'w2vvpp', 'sea')."""
     return "w2vv" if getattr(cfg, "family", "w2vv") == "w2vv" else "start_end"
+
+
+MEAN_WORD2VEC = ("occurrences", "words")
+
+
+def mean_word2vec_of(cfg):
+    """What the mean word2vec of a model config averages over: W2VV's every occurrence of a known content
+    word, or its successors' each such word once."""
+    return "occurrences" if getattr(cfg, "family", "w2vv") == "w2vv" else "words"
 
 
 @dataclass
@@ -154,12 +166,15 @@ class SentenceEncoder:
     """Turns sentences of one language into the model's inputs. Made by ``run_inputs.make_encoder``, it
     also says what it read (``inputs``: the language, stop-word list and word2vec; ``sources``: the files
     its encodings depend on) and where its encodings are cached (``cache_dir``). ``sequence_style``:
-    one of ``SEQUENCE_STYLES`` (the module's docstring)."""
+    one of ``SEQUENCE_STYLES``, ``mean_word2vec`` one of ``MEAN_WORD2VEC`` (the module's docstring)."""
 
     def __init__(self, tokenizer, seq_vocab, bow_vocab, word2vec, maxlen=32, inputs=None, sources=(),
-                 cache_dir=None, sequence_style="w2vv"):
+                 cache_dir=None, sequence_style="w2vv", mean_word2vec="occurrences"):
         if sequence_style not in SEQUENCE_STYLES:
             raise ValueError(f"sequence_style {sequence_style!r} unknown (expected one of {SEQUENCE_STYLES})")
+        if mean_word2vec not in MEAN_WORD2VEC:
+            raise ValueError(f"mean_word2vec {mean_word2vec!r} unknown (expected one of {MEAN_WORD2VEC})")
+        self.mean_word2vec = mean_word2vec
         self.tokenizer = tokenizer
         self.sequence_style = sequence_style
         if sequence_style == "w2vv":
@@ -214,6 +229,8 @@ class SentenceEncoder:
         vocabulary = list(dict.fromkeys(w for words in content for w in words))
         table, known = self.word2vec.lookup(vocabulary)
         table_row = {w: r for r, w in enumerate(w for w, k in zip(vocabulary, known) if k)}
+        if self.mean_word2vec == "words":
+            content = [dict.fromkeys(words) for words in content]
         hits = [[table_row[w] for w in words if w in table_row] for words in content]
         weights = _csr_rows(hits, [1.0 / len(h) if h else 0.0 for h in hits], len(table_row), np.float64)
         return weights, table[known]

@@ -46,7 +46,8 @@ def encoder_for(inputs, cfg, cached_word2vec=False):
     word2vec = open_word2vec(inputs.word2vec_path, expected_dim=cfg.embed_size, cached=cached_word2vec)
     return SentenceEncoder(tokenizer, seq_vocab, bow_vocab, word2vec, cfg.sent_maxlen, inputs=inputs,
                            sources=[*inputs.vocab_files, tokenizer.stopwords_path, inputs.word2vec_path],
-                           cache_dir=inputs.cache_dir, sequence_style=sequence_style(cfg))
+                           cache_dir=inputs.cache_dir, sequence_style=sequence_style(cfg),
+                           mean_word2vec=inputs.mean_word2vec)
 
 
 def encode_cached(encoder, root, collection, log=print):
@@ -62,7 +63,8 @@ def encode_cached(encoder, root, collection, log=print):
     style = encoder.sequence_style
     path = os.path.join(encoder.cache_dir, f"{collection}.npz" if style == "w2vv" else f"{collection}.{style}.npz")
     record = dict(paths=[caption_path, *encoder.sources], within=root, maxlen=encoder.maxlen,
-                  tokenizer=encoder.tokenizer.settings, **({} if style == "w2vv" else {"sequence_style": style}))
+                  tokenizer=encoder.tokenizer.settings, **({} if style == "w2vv" else {"sequence_style": style}),
+                  **({} if encoder.mean_word2vec == "occurrences" else {"mean_word2vec": encoder.mean_word2vec}))
     _remove_keyed_caches(encoder.cache_dir, collection)
     if os.path.isfile(path) and sources_match(_record_file(path), **record):
         try:

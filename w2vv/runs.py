@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from . import backend, languages, layout
 from .atomic import write_text
 from .config import DEFAULTS, load_config, of_languages, vocab_threshold
+from .encoders import mean_word2vec_of
 from .errors import InputError
 from .fingerprint import entry_path, file_fingerprint, input_entry, sources_match, write_sources
 from .layout import INPUTS_FILE, SETTINGS_FILE
@@ -72,6 +73,7 @@ class RunInputs:
     word2vec_path: str    # the word2vec read
     normalize: bool       # Chinese normalised before tokenising
     vocab_files: tuple    # the vocabularies: (bow, bow_filterstop)
+    mean_word2vec: str = "occurrences"  # what the mean word2vec averages over (encoders.MEAN_WORD2VEC)
 
     @property
     def cache_dir(self):
@@ -89,7 +91,7 @@ def resolve_inputs(root, train, cfg, word2vec_path=None, stopwords_path=None, no
     stopwords_path = str(stopwords_path or stopwords_of(cfg, language.code) or language.stopwords)
     variant = vocabulary_variant(language, stopwords_path, normalize)
     return RunInputs(language, stopwords_path, str(word2vec_path or layout.word2vec_path(root, language.code)),
-                     normalize, _vocab_files(root, train, cfg, variant))
+                     normalize, _vocab_files(root, train, cfg, variant), mean_word2vec_of(cfg))
 
 
 def _vocab_files(root, train, cfg, variant=""):
@@ -112,7 +114,8 @@ def run_record(cfg, run, inputs):
 
     towers = {} if not run.image_towers_from else \
         {"image_towers_from": entry(run.image_towers_from, "English model's best weights (train it first: stage 2)")}
-    return dict(run_settings(cfg, run, inputs.language.code, inputs.normalize), **towers,
+    mean = {} if inputs.mean_word2vec == "occurrences" else {"mean_word2vec": inputs.mean_word2vec}
+    return dict(run_settings(cfg, run, inputs.language.code, inputs.normalize), **towers, **mean,
                 stopwords=entry(inputs.stopwords_path, "stop-word list"),
                 word2vec=entry(inputs.word2vec_path, "word2vec"),
                 vocabularies={style: entry(path, "vocabulary (run build_vocab.py first)")
@@ -167,7 +170,9 @@ def model_inputs(folder, root, cfg, word2vec_path=None, stopwords_path=None, log
                             for style in STYLES)
     else:  # recorded before vocabularies were: the original place, as it was trained with
         vocab_files = _vocab_files(root, train, cfg)
-    return RunInputs(language, paths["stopwords"], paths["word2vec"], normalize, vocab_files)
+    # recorded since the successors average each word once: a model without it averaged every occurrence
+    return RunInputs(language, paths["stopwords"], paths["word2vec"], normalize, vocab_files,
+                     settings.get("mean_word2vec", "occurrences"))
 
 
 def recorded_feature_collection(folder, asked=None):
