@@ -1,6 +1,6 @@
 """Training batches: every sentence once per epoch, a new order every epoch, ctl negatives
-from outside the batch and uniform over the other training images (the reference's rule,
-drawn in O(batch) instead of a scan of all images)."""
+from outside the batch, an image as often as it has training sentences (the original's rule,
+drawn in O(batch) instead of a scan of all sentences)."""
 from types import SimpleNamespace
 
 import numpy as np
@@ -68,12 +68,16 @@ def test_a_batch_is_the_same_whatever_the_fetch_order_and_on_resume():
         np.testing.assert_array_equal(ds[i][1], y)
 
 
-def test_negatives_are_uniform_over_the_images_outside_the_batch():
+def test_negatives_are_drawn_as_the_original_drew_them_from_the_sentences_outside_the_batch():
+    """``random.choice([img for img in self.imgs if img not in img_list])``, ``self.imgs`` the image of each
+    training sentence: an image in proportion to its sentences, none of the batch's."""
     rng = np.random.default_rng(0)
-    draws = sample_negatives(rng, np.arange(10), {0, 1}, 80_000)
+    sentence_images = np.repeat(np.arange(10), [1, 1, 1, 1, 1, 1, 1, 1, 2, 5])  # 15 sentences, 10 images
+    draws = sample_negatives(rng, sentence_images, {0, 1}, 130_000)
     counts = np.bincount(draws, minlength=10)
     assert counts[:2].sum() == 0
-    assert np.all(np.abs(counts[2:] / 80_000 - 1 / 8) < 0.006)
+    expected = np.array([0, 0, 1, 1, 1, 1, 1, 1, 2, 5]) / 13
+    assert np.all(np.abs(counts / 130_000 - expected) < 0.006)
 
 
 def test_ctl_on_fewer_images_than_a_batch_has_sentences_is_one_clear_error():

@@ -52,14 +52,16 @@ def test_a_query_without_relevant_item_is_an_error():
 
 def test_retrieval_metrics_by_hand():
     metrics = retrieval_metrics([2, 5, 1])
-    assert metrics == {"r1": 1 / 3, "r5": 1.0, "r10": 1.0, "medr": 2.0, "meanr": 8 / 3,
+    assert metrics == {"r1": 1 / 3, "r5": 1.0, "r10": 1.0, "medr": 1.0, "meanr": 8 / 3,  # medr: [1, 2, 5][3/2 - 1]
                        "mir": (1 / 2 + 1 / 5 + 1) / 3, "n_queries": 3}
 
 
-def test_recall_is_a_fraction_and_median_of_an_even_count_is_the_middle_mean():
-    metrics = retrieval_metrics([1, 3, 7, 12])
+def test_recall_is_a_fraction_and_the_median_is_the_originals_lower_middle():
+    """The original's eval_perf: ``sorted(ranks)[n/2 - 1]`` in Python 2 (integer division)."""
+    metrics = retrieval_metrics([12, 1, 7, 3])
     assert (metrics["r1"], metrics["r5"], metrics["r10"]) == (0.25, 0.5, 0.75)
-    assert metrics["medr"] == 5.0
+    assert metrics["medr"] == 3.0
+    assert [retrieval_metrics(r)["medr"] for r in ([4], [1, 2, 9], [5, 1, 2, 9, 7])] == [4.0, 1.0, 2.0]
     assert metrics["meanr"] == 5.75
     assert all(type(metrics[k]) is float for k in ("r1", "r5", "r10", "medr", "meanr", "mir"))
 

@@ -2,8 +2,10 @@
 
 Sentences are shuffled at load and after every pass. A batch holds ``batch_size``
 sentences; for ``ctl`` it has two rows per sentence: the sentence's own image (flag 1)
-and a random image not in the batch (flag 0), drawn uniformly over the training images
-by rejection in O(batch) (the original rebuilt a list of all other images, O(N)).
+and a random image not in the batch (flag 0), drawn as the original drew it, from the
+image of every training sentence outside the batch (an image with five sentences five
+times as often as one with one), by rejection in O(batch) (the original rebuilt that
+list of all other sentences' images, O(N), for every batch).
 
 Every random draw comes from a generator seeded by (seed, epoch[, batch]), so a batch is
 the same whatever order Keras's workers fetch batches in, and an interrupted run resumed
@@ -21,10 +23,9 @@ from .losses import targets_of
 
 
 def sample_negatives(rng, candidates, excluded, count):
-    """``count`` draws, uniform over ``candidates`` (unique) minus ``excluded`` (a small subset of them)."""
+    """``count`` draws, uniform over the entries of ``candidates`` (an image as often as it is listed) that are
+    not in ``excluded``, a few images (``TrainingBatches`` makes sure some entry is not among them)."""
     excluded = np.asarray(list(excluded))
-    if len(candidates) <= len(excluded):  # excluded ⊆ candidates (both unique): none left
-        raise ValueError("no image outside the batch to draw a negative from")
     out = rng.choice(candidates, size=count)
     bad = np.isin(out, excluded)
     while bad.any():
@@ -62,9 +63,10 @@ class ShuffledSentences(keras.utils.PyDataset):
 class TrainingBatches(ShuffledSentences):
     def __init__(self, collection, features, cfg, batch_size, seed, start_epoch=0):
         super().__init__(collection, features, cfg, batch_size, seed, start_epoch)
-        self.candidate_images = np.unique(collection.sentence_images)
-        if targets_of(cfg) != "features" and len(self.candidate_images) <= min(batch_size, len(self.sentences)):
-            raise InputError(f"{len(self.candidate_images)} training images: loss {cfg.loss_fun} draws each batch's "
+        self.candidate_images = collection.sentence_images  # each sentence's image, as the original's list
+        images = len(np.unique(collection.sentence_images))
+        if targets_of(cfg) != "features" and images <= min(batch_size, len(self.sentences)):
+            raise InputError(f"{images} training images: loss {cfg.loss_fun} draws each batch's "
                              f"negatives among the images outside the batch, so it needs more images than a batch "
                              f"has sentences ({batch_size}); use a smaller batch_size")
 

@@ -2,9 +2,10 @@
 figures of the test tables (R@K, median/mean rank, mIR).
 
 Everything works on whole score matrices (queries × items) so that 1,000 × 1,000 or
-5,000 × 5,000 tables need no Python loop per query. Ties are broken the way the original
-breaks them: its Python ``sorted(..., reverse=True)`` keeps equal scores in item order, i.e.
-a stable descending sort.
+5,000 × 5,000 tables need no Python loop per query. Equal scores keep the items' order (a stable
+descending sort), as the original's validation did with Python's ``sorted(..., reverse=True)``; its
+tester, CL and fusion ranked with ``np.argsort(scores)[::-1]``, an unstable sort reversed, which puts
+tied items in no defined order (ties need equal scores to the last bit: a sentence with no known word).
 """
 import numpy as np
 
@@ -87,8 +88,10 @@ def retrieval_metrics(ranks):
     """The test figures from the 1-based ranks of the first hit, as full-precision Python numbers.
 
     ``r1``, ``r5``, ``r10`` are FRACTIONS (0..1) of queries with a hit in the top K, not
-    percents; ``medr`` and ``meanr`` are the median and mean rank; ``mir`` the mean of
-    1/rank (the paper's figure); ``n_queries`` the number of ranks."""
+    percents; ``medr`` and ``meanr`` are the median and mean rank, the median as the original's
+    ``eval_perf`` took it, ``sorted(ranks)[n/2 - 1]`` (Python 2's integer division: the lower of the two
+    middle ranks of an even count, the one below the middle of an odd one); ``mir`` the mean of 1/rank
+    (the paper's figure); ``n_queries`` the number of ranks."""
     ranks = np.asarray(ranks, dtype=np.float64)
     if ranks.ndim != 1 or len(ranks) == 0 or (ranks < 1).any():
         raise ValueError("ranks must be a non-empty 1-D array of ranks >= 1")
@@ -96,7 +99,7 @@ def retrieval_metrics(ranks):
         "r1": float(np.mean(ranks <= 1)),
         "r5": float(np.mean(ranks <= 5)),
         "r10": float(np.mean(ranks <= 10)),
-        "medr": float(np.median(ranks)),
+        "medr": float(np.sort(ranks)[len(ranks) // 2 - 1]),  # n = 1: index -1, the one rank
         "meanr": float(ranks.mean()),
         "mir": float(np.mean(1.0 / ranks)),
         "n_queries": int(len(ranks)),
