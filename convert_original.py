@@ -25,6 +25,8 @@ def main(argv):
     from w2vv.original import convert, is_original_checkpoint
     from w2vv.inference import best_weights_file
 
+    if not os.path.isdir(args.original_folder):
+        raise InputError(f"{args.original_folder}: checkpoint folder not found")
     if not is_original_checkpoint(args.original_folder):
         raise InputError(f"{os.path.join(args.original_folder, 'model.json')}: not a Keras 2 model description")
     weights = (os.path.join(args.original_folder, args.weight_name) if args.weight_name

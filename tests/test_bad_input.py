@@ -1,5 +1,6 @@
 """Every kind of bad input stops the scripts with one line naming the file, exit status 1,
 and no output left behind."""
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from tests.helpers import REPO, SMALL_MODEL
 from w2vv import cli, layout
 from w2vv.bigfile import write_bigfile
 from w2vv.config import parse_overrides
+from w2vv.fingerprint import file_fingerprint
 from w2vv.runs import configured_run
 
 
@@ -84,6 +86,9 @@ CASES = {
     "malformed caption line": (lambda r: caption(r).write_text("img1#0 a dog\nthis line is broken\n"),
                                lambda r: f"{caption(r)}:2", "malformed caption line: it starts with 'this', not a "
                                                             "sentence id '<image id>#<n>'"),
+    "caption id without an image id": (lambda r: caption(r).write_text("img1#0 a dog\n##0 a cat\n"),
+                                       lambda r: f"{caption(r)}:2", "malformed caption line: it starts with '##0', "
+                                                                    "not a sentence id '<image id>#<n>'"),
     "repeated sentence id": (lambda r: caption(r).write_text("img1#0 a dog\nimg1#1 a cat\nimg1#0 a bird\n"),
                              lambda r: f"{caption(r)}:3", "sentence id 'img1#0' repeated (first at line 1)"),
     "caption image without feature": (lambda r: caption(r).write_text("nofeature#0 一只 狗\n", encoding="utf-8"),
@@ -287,6 +292,10 @@ def test_a_test_image_whose_feature_is_not_a_number(trained, capsys):
     out = layout.similarity_dir(str(root), TEST, TRAIN, RUN)
     shutil.rmtree(out)
     folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
+    record_path = os.path.join(folder, layout.SETTINGS_FILE)  # as if trained so: training never reads test images
+    record = json.loads(open(record_path).read())
+    record["settings"]["features"]["content"] = file_fingerprint(features(root))
+    open(record_path, "w").write(json.dumps(record))
     assert cli.run(tester.main, [TRAIN, TEST, "--rootpath", str(root), "--model_path", folder]) == 1
     assert capsys.readouterr().err == (f"error: {features(root)}/feature.bin: the feature of image '{image}' is not "
                                        f"finite (NaN or infinite): extract or download it again\n")

@@ -197,9 +197,14 @@ def test_a_truncated_archive_is_reported_and_kept(release, tmp_path):
     archive = root / "downloads" / "word2vec.tar.gz"
     archive.parent.mkdir(parents=True)
     archive.write_bytes(archives[PATHS["word2vec"]][:-2000])
-    with pytest.raises(InputError, match="cannot unpack, truncated or corrupt"):
+    with pytest.raises(InputError, match="cannot unpack, truncated or corrupt") as error:
         download.prepare_root(str(root), ["word2vec"], log=quiet)
-    assert archive.is_file() and not (root / "word2vec").exists()
+    assert archive.is_file() and not (root / "word2vec").exists() and "\n" not in str(error.value)
+    garbage = root / "downloads" / "zh_w2v.zip"
+    garbage.write_bytes(bytes(range(256)) * 20)  # tarfile tried every compression, and said so a line each
+    with pytest.raises(InputError, match=r"zh_w2v.zip: cannot unpack, truncated or corrupt \(not a zip archive\): "
+                                         r"move it away and run stage 0 again$"):
+        download.prepare_root(str(root), ["zh_w2v"], log=quiet)
 
 
 def test_sha256_and_size_are_checked_when_given(release, server, tmp_path):

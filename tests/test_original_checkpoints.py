@@ -84,3 +84,16 @@ def test_converted_folder_predicts_the_same(fixtures, tmp_path):
     assert cfg.lstm_size == 32 and cfg.sequences and (out / "epoch_2.h5").is_file()
     x = [np.random.default_rng(0).integers(0, 60, size=(4, 32)), np.random.default_rng(1).random((4, 557))]
     np.testing.assert_array_equal(original.predict_on_batch(x), converted.predict_on_batch(x))
+
+
+def test_a_folder_that_is_no_original_checkpoint_stops_in_one_line(tmp_path):
+    """A broken or non-UTF-8 model.json gave a traceback; a folder not there was called a bad description."""
+    from tests.helpers import one_error_line, run_main
+    for name, content in (("broken", b"{not json"), ("binary", b"\xff\xfe"), ("a_list", b"[1, 2]")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.json").write_bytes(content)
+        error = one_error_line(run_main("convert_original.py", tmp_path / name, tmp_path / "out"))
+        assert error.startswith(f"error: {tmp_path / name / 'model.json'}: not a Keras"), error
+    error = one_error_line(run_main("convert_original.py", tmp_path / "nowhere", tmp_path / "out"))
+    assert error == f"error: {tmp_path / 'nowhere'}: checkpoint folder not found"
+    assert not (tmp_path / "out").exists()

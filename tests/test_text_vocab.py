@@ -128,3 +128,15 @@ def test_text_files_that_are_not_one_name_the_line_or_the_folder(tmp_path):
     with pytest.raises(InputError, match=r"stop.txt:2: 4 words on one line \('a an the …'\): a stop-word list holds "
                                          r"one word a line"):
         load_stopwords(tmp_path / "stop.txt")
+
+
+def test_a_vocabulary_empty_without_stop_words_writes_neither(tmp_path):
+    """Captions whose frequent words are all stop words: bow was written, then bow_filterstop failed, and the
+    message said no word was frequent, where five were."""
+    train = "mscoco2014dev-train"
+    path = tmp_path / train / "TextData" / f"{train}.caption.txt"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(f"img{i}#0 a the in is on word{i}\n" for i in range(10)), encoding="utf-8")
+    with pytest.raises(InputError, match=rf"no word but stop words \({DEFAULT_STOPWORDS['en']}\) is seen 5 times"):
+        build_vocabularies(tmp_path, train, Tokenizer("en"), threshold=5, log=lambda m: None)
+    assert not (tmp_path / train / "TextData" / "vocabulary").exists()

@@ -249,7 +249,9 @@ def _extract(archive_path, staging):
                                                  desc=f"unpack {os.path.basename(archive_path)}"), filter="data")
             return len(members)
     except (tarfile.ReadError, zipfile.BadZipFile, EOFError, zlib.error) as e:
-        raise InputError(f"{archive_path}: cannot unpack, truncated or corrupt ({e or type(e).__name__}): "
+        reason = "not a zip archive" if archive_path.endswith(".zip") else \
+            (str(e).splitlines() or [type(e).__name__])[0].rstrip(":")  # tarfile lists each method tried, a line each
+        raise InputError(f"{archive_path}: cannot unpack, truncated or corrupt ({reason}): "
                          f"move it away and run stage 0 again") from None
 
 

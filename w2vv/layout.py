@@ -227,12 +227,18 @@ def _require_file(path, what):
 CAPTION_LINE = "'<image id>#<n> <sentence>'"   # a caption file's line, e.g. 'COCO_val2014_000000217153#0 a dog …'
 
 
+def _is_sentence_id(sent_id):
+    """``<image id>#<n>``: an image id (not empty) before the first ``#``."""
+    image, sep, _ = sent_id.partition("#")
+    return bool(image and sep)
+
+
 def _caption_line_error(path, lineno, sent_id):
     """The InputError of a caption line that is not ``<image id>#<n> <sentence>``, its id ``sent_id``."""
     if not sent_id.isprintable():  # a tab, another space than ' ', or a control character
         problem = f"{sent_id!r} holds a tab or another invisible character: separate the id from the sentence by " \
                   "one space"
-    elif "#" not in sent_id[1:]:
+    elif not _is_sentence_id(sent_id):
         problem = f"it starts with {sent_id!r}, not a sentence id '<image id>#<n>'"
     else:
         return InputError(f"{path}:{lineno}: caption line has an id but no sentence (add it, or delete the line)")
@@ -249,7 +255,7 @@ def read_captions(path):
         if not line.strip():
             continue
         sent_id, _, sentence = line.lstrip().partition(" ")
-        if "#" not in sent_id[1:] or not sent_id.isprintable() or not sentence.strip():
+        if not _is_sentence_id(sent_id) or not sent_id.isprintable() or not sentence.strip():
             raise _caption_line_error(path, lineno, sent_id)
         if any("#" in piece.lstrip().partition(" ")[0][1:] for piece in sentence.split("\r")[1:]):
             raise InputError(f"{path}:{lineno}: a carriage return (\\r) followed by a sentence id: the file's lines "

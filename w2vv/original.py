@@ -18,8 +18,12 @@ def is_original_checkpoint(folder):
     path = os.path.join(folder, layout.MODEL_FILE)
     if not os.path.isfile(path) or os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)):
         return False
-    with open(path) as f:
-        return json.load(f).get("keras_version", "").startswith("2.")
+    try:
+        with open(path, encoding="utf-8") as f:
+            description = json.load(f)
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
+        raise InputError(f"{path}: not a Keras model description ({str(e).splitlines()[0][:120]})") from None
+    return isinstance(description, dict) and str(description.get("keras_version", "")).startswith("2.")
 
 
 def _layers(model_json_path):

@@ -58,6 +58,7 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
     of equal count, which a checkpoint of the original code depends on."""
     variant = vocabulary_variant(tokenizer.language, tokenizer.stopwords_path, tokenizer.normalize)
     caption_path = layout.caption_file(root, train)
+    counted = {}  # style -> (path, record, word counts): every style counted before any file is written
     sentences = None
     for style in STYLES:
         path = layout.vocab_file(root, train, style, threshold, variant)
@@ -76,8 +77,11 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
             sentences = [s for _, s in layout.captions_of(root, train)]
         word_counts = count_words((tokenizer.tokens_for(style, s) for s in sentences), threshold)
         if not word_counts:
-            raise InputError(f"{caption_path}: no word is seen {threshold} times or more in its {len(sentences)} "
-                             f"sentences{_unsegmented_hint(tokenizer.language, sentences)}")
+            without = f" but stop words ({tokenizer.stopwords_path})" if style.endswith("filterstop") else ""
+            raise InputError(f"{caption_path}: no word{without} is seen {threshold} times or more in its "
+                             f"{len(sentences)} sentences{_unsegmented_hint(tokenizer.language, sentences)}")
+        counted[style] = path, record, word_counts
+    for style, (path, record, word_counts) in counted.items():
         write_vocab(root, train, style, word_counts, threshold, variant)
         write_sources(record_file(path), **record)
         log(f"{style}: {len(word_counts)} words with count >= {threshold} -> {path}")
