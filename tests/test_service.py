@@ -397,6 +397,16 @@ def test_a_get_query_string_not_utf8_is_a_bad_request(app_client, query_string):
     assert set(response.json()) == {"error"} and "not valid UTF-8" in response.json()["error"]
 
 
+@pytest.mark.parametrize("query_string, message", [
+    ("q=dog&q=cat", "parameter 'q' given twice"), ("q=dog&k=2&k=5", "parameter 'k' given twice"),
+    ("q=dog&top=3", "parameter 'top' unknown (expected q, k, mode, lang)"), ("q=dog&k=2.0", "k must be an integer"),
+    ("q=dog&k=%2B2", "k must be an integer")])
+def test_a_get_parameter_repeated_unknown_or_not_a_whole_number_is_a_bad_request(app_client, query_string, message):
+    """The last q or k was searched, ``top`` ignored (10 results), k=2.0 taken where a POST refuses 2.0."""
+    response = app_client.get("/api/search?" + query_string)
+    assert response.status_code == 400 and message in response.json()["error"], response.json()
+
+
 def test_a_get_query_string_in_utf8_is_searched(app_client):
     for query_string in ("q=%e7%8b%97&k=2", "q=a+dog&k=2", "q=a%20dog&k=2&mode=cm",
                          "k=2&q=%E4%B8%80%E5%8F%AA%E7%8B%97"):

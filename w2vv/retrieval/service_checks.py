@@ -2,6 +2,7 @@
 error answered ``{"error": …}`` with its status, the queries, the options ``k``, ``mode`` and
 ``lang``, the query string of a GET and the body of a POST."""
 import json
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -73,9 +74,15 @@ def check_options(k, mode, lang, limits):
                                 f"(expected one of {', '.join(LANGUAGES)})")
 
 
+GET_PARAMETERS = ("q", "k", "mode", "lang")
+
+
 def check_query_string(raw):
-    """400 when a parameter of the raw query string (bytes) is not UTF-8 once percent-decoded:
-    Starlette reads such bytes as U+FFFD, and the query would be searched as another text."""
+    """400 when a parameter of the raw query string (bytes) of ``GET /api/search`` is not UTF-8 once
+    percent-decoded (Starlette reads such bytes as U+FFFD, and the query would be searched as another text),
+    is not one of ``GET_PARAMETERS`` or is given twice (either would be dropped in silence), or ``k`` is not
+    written as a whole number (as a POST's must be)."""
+    seen = set()
     # latin-1 keeps every byte as one character, as Starlette splits the string
     for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
         for text in (name, value):
@@ -85,6 +92,14 @@ def check_query_string(raw):
                 shown = name.encode("latin-1").decode("utf-8", "replace")[:40]
                 raise ServiceError(400, f"parameter {shown!r} is not valid UTF-8 (byte {e.start} of its "
                                         f"{'name' if text is name else 'value'})") from None
+        shown = name.encode("latin-1").decode("utf-8")[:40]
+        if name not in GET_PARAMETERS:
+            raise ServiceError(400, f"parameter {shown!r} unknown (expected {', '.join(GET_PARAMETERS)})")
+        if name in seen:
+            raise ServiceError(400, f"parameter {shown!r} given twice")
+        seen.add(name)
+        if name == "k" and not re.fullmatch("-?[0-9]+", value):
+            raise ServiceError(400, f"k must be an integer, not {value[:20]!r}")
 
 
 def parse_batch(body, content_type, limits):
