@@ -40,6 +40,8 @@ def parse_args(argv):
     args = cli.parse_args(p, argv)
     if args.query and args.queries:
         p.error("give queries as arguments or with --queries, not both")
+    if args.weight is not None and args.mode in ("cm", "cl"):
+        p.error(f"--weight {args.weight} is the CLM weight: --mode {args.mode} does not fuse (leave one out)")
     return args
 
 

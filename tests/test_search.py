@@ -383,6 +383,17 @@ def test_misused_arguments_stop_in_one_line(trained_root, tmp_path):
     with pytest.raises(InputError, match=rf"--collection {ZH[2]} and --imageset {ZH[1]}: {ZH[2]} has no features "
                                          r"of its own \(.*\), so it is its ImageSets list; give one of the two"):
         gallery_place(trained_root, layout.PAPER_FEATURE, None, ZH[1], ZH[2], "mscoco2014dev")
+    with pytest.raises(InputError, match="--weight 0.5: the CLM weight, but CLM fuses the routes of a query model "
+                                         "and an English one"):
+        Searcher(model_dirs(trained_root)[0], weight=0.5)  # the weight was ignored in silence
+    ignored = search_cli(trained_root, "--mode", "cm", "--weight", "0.3", "狗")
+    assert ignored.returncode == 2 and "--weight 0.3 is the CLM weight: --mode cm does not fuse" in ignored.stderr
+    for imageset, problem in ((os.path.join(trained_root, ZH[2], "ImageSets"), "a folder; give an ImageSets file"),
+                              ("nosuch", "no such file, nor a collection of")):
+        with pytest.raises(InputError, match=f"--imageset {imageset}: {problem}"):
+            gallery_place(trained_root, layout.PAPER_FEATURE, None, imageset, None, "mscoco2014dev")
+    comma = search_cli(trained_root, "--en_collections", f"{EN[2]},", "狗")
+    assert comma.returncode == 1 and f"--en_collections '{EN[2]},': an empty collection name" in comma.stderr
     zh_only = Searcher(model_dirs(trained_root)[0])
     with pytest.raises(InputError, match="search_many takes a list of queries, not one str"):
         zh_only.search_many("一只狗")

@@ -36,7 +36,11 @@ def add_search_options(p):
 
 def open_searcher(args, log=None):
     """The ``Searcher`` the options of ``add_search_options`` describe."""
+    from ..errors import InputError
     from .searcher import Searcher
+    if args.en_collections is not None and not all(args.en_collections.split(",")):
+        raise InputError(f"--en_collections {args.en_collections!r}: an empty collection name (names separated by "
+                         f"commas)")
     return Searcher(args.model_path, args.gallery, imageset=args.imageset, collection=args.collection,
                     rootpath=args.rootpath, index=args.index, nprobe=args.nprobe, weight=args.weight,
                     en_collections=args.en_collections.split(",") if args.en_collections else None,

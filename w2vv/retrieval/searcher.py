@@ -311,8 +311,18 @@ def gallery_place(root, img_feature, gallery, imageset, collection, feature_coll
             imageset = collection
     gallery = gallery or layout.feature_dir(root, img_feature, feature_collection)
     if imageset is not None and not os.path.isfile(str(imageset)):
-        imageset = layout.imageset_file(root, str(imageset))
+        imageset = _imageset_of_collection(root, str(imageset))
     return str(gallery), None if imageset is None else str(imageset)
+
+
+def _imageset_of_collection(root, name):
+    """The ImageSets file of the collection ``name`` of ``root``; InputError when ``name`` is no collection there
+    (a folder, a file not there)."""
+    if os.sep not in name and os.path.isdir(os.path.join(root, name)):
+        return layout.imageset_file(root, name)
+    if os.path.isdir(name):
+        raise InputError(f"--imageset {name}: a folder; give an ImageSets file, or a collection name of {root}")
+    raise InputError(f"--imageset {name}: no such file, nor a collection of {root}")
 
 
 class Searcher:
@@ -354,6 +364,9 @@ class Searcher:
             if not os.path.isdir(str(path)):
                 raise InputError(f"{path}: model folder not found")
         self.family = one_family(paths)
+        if weight is not None and len({model_language(path) == PIVOT for path in paths}) < 2:
+            raise InputError(f"--weight {weight}: the CLM weight, but CLM fuses the routes of a query model and an "
+                             f"English one: give both model folders, or leave --weight out")
         self.models = {}
         for path in paths:
             lang = model_language(path)
