@@ -28,9 +28,9 @@ def read_text(path, what, missing_hint=""):
 
 
 def read_lines(path, what, missing_hint=""):
-    """The lines of ``read_text``, without their line ends (``\n`` or ``\r\n``).
+    """The lines of ``read_text``, without their line ends (``\\n`` or ``\\r\\n``).
 
-    A ``\r`` elsewhere stays in its line, as the original's Python 2 ``open`` kept it (its tokeniser then
+    A ``\\r`` elsewhere stays in its line, as the original's Python 2 ``open`` kept it (its tokeniser then
     reads it as a space): universal newlines would cut a caption there."""
     lines = read_text(path, what, missing_hint).split("\n")
     if lines[-1] == "":

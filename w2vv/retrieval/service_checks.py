@@ -46,8 +46,9 @@ def query_problem(query, limits):
     """Why ``query`` (any JSON value) cannot be searched, or None."""
     if not isinstance(query, str):
         return f"a query must be a string, not {json_type(query)}"
-    if unicode_problem(query):
-        return unicode_problem(query)
+    problem = unicode_problem(query)
+    if problem:
+        return problem
     if "\x00" in query:
         return "the query contains a NUL character"
     if not query.strip():
