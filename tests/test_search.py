@@ -264,6 +264,9 @@ def test_languages_segmentation_and_unknown_words(searcher):
     nothing = searcher.search("量子纠缠", k=5)
     assert list(nothing) == [] and nothing.warning and nothing.unknown
     assert searcher.search("dog", lang="en", k=2).lang == "en"
+    typed = searcher.search("Ａ　ＤＯＧ on the grass", k=5)  # full width, as a Chinese keyboard types it
+    assert (typed.text, typed.tokens) == ("A DOG on the grass", ["a", "dog", "on", "the", "grass"])
+    assert [h.id for h in typed] == [h.id for h in searcher.search("a dog on the grass", k=5)]
 
 
 def test_chinese_as_people_type_it(searcher, trained_root):

@@ -15,6 +15,8 @@ letters and digits) can be normalised first (``normalize_zh``; ``Tokenizer(..., 
 that step also keeps Latin words as lower-case tokens, which the original deletes. It is off for
 the paper configs (config attribute ``normalize_zh``) and on for search queries.
 """
+import unicodedata
+
 from . import languages
 from .errors import InputError
 from .textfile import read_lines, split_ascii
@@ -62,12 +64,13 @@ class Tokenizer:
         return self.language.normalize(sentence) if self.normalize else sentence
 
     def segment(self, text):
-        """Raw text typed by a person → its words separated by spaces, as the model reads them
-        (a language without a segmentation step, English or Japanese, is read as it is).
-        Normalised words are normalised again one by one: OpenCC leaves some characters in running
-        text that it converts within a word (穿著白色 stays, 穿著 → 穿着)."""
+        """Raw text typed by a person → its words separated by spaces, as the model reads them. A
+        language without a segmentation step, English or Japanese, is read as it is, after Unicode NFKC
+        (full-width letters and digits typed on a Chinese or Japanese keyboard, ``Ｄｏｇ``, become ASCII,
+        which English's tokeniser would delete). Normalised words are normalised again one by one: OpenCC
+        leaves some characters in running text that it converts within a word (穿著白色 stays, 穿著 → 穿着)."""
         if self.language.segment is None:
-            return self.read(text)
+            return self.read(unicodedata.normalize("NFKC", text))
         return self.read(self.language.segment(self.read(text)))
 
     def tokens(self, sentence):
