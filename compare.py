@@ -35,6 +35,10 @@ def parse_args(argv):
         p.error(f"--paired {' '.join(args.paired)}: both must be among --run")
     if args.paired and args.paired[0] == args.paired[1]:
         p.error(f"--paired {' '.join(args.paired)}: two different runs")
+    if args.plot and (os.path.isdir(args.plot) or not args.plot.lower().endswith(".png")):
+        problem = "a folder; give the name of a .png file" if os.path.isdir(args.plot) else \
+            "the picture is a PNG: give a name ending in .png"
+        raise InputError(f"--plot {args.plot}: {problem}")
     if args.draws < 1:
         p.error(f"--draws {args.draws}: the bootstrap needs at least 1 draw (10000 by default)")
     return args

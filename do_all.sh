@@ -6,7 +6,7 @@ usage() {
   cat <<'USAGE'
 Usage: ./do_all.sh [--ini common.ini] [--stage 1] [--stop_stage 5] [--wait] CONFIG
 
-Runs the COCO-CN pipeline for CONFIG (a name in w2vv_configs/, e.g. w2vv_attention_ctl) with the
+Runs the COCO-CN pipeline for CONFIG (a name in w2vv_configs/, e.g. w2vv_attention_ctl, or a config file's path) with the
 settings of the ini file (default common.ini; see the comments there):
   0  (only with --stage 0) download, check and unpack the release archives into the root
   1  check the root (check_root.py), then build the vocabularies
@@ -44,6 +44,10 @@ done
 [ "$stage" -le "$stop_stage" ] || die "--stage $stage --stop_stage $stop_stage: no stage to run (--stage must not exceed --stop_stage)"
 [ -f "$ini" ] || die "$ini: settings file not found"
 ini=$(cd "$(dirname "$ini")" && pwd)/$(basename "$ini")
+case "$config" in   # a config file given by its path (the trainer takes one too), from the caller's folder
+  */*) [ -f "$config" ] || die "$config: config file not found"
+       config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config") ;;
+esac
 caller_dir=$(pwd)
 cd "$(dirname "$0")"
 
@@ -76,7 +80,7 @@ rootpath=$(cd "$rootpath" && pwd)
 
 # One run per root and config. flock is released by the kernel when the holder dies, even by SIGKILL.
 if command -v flock >/dev/null; then
-  lock=$rootpath/.locks/do_all.$config.lock
+  lock=$rootpath/.locks/do_all.$(basename "$config" .py).lock
   mkdir -p "$rootpath/.locks"
   exec 9<>"$lock"
   if ! flock -n 9; then

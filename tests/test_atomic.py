@@ -25,6 +25,18 @@ def test_crash_inside_a_write_keeps_the_old_file(tmp_path):
     assert os.listdir(tmp_path) == ["mir.txt"]
 
 
+def test_a_folder_given_as_the_file_to_write_stops_in_one_line(tmp_path):
+    """``report.py --out DIR``, ``compare.py --plot DIR``: a traceback from the final rename, the table printed."""
+    from tests.helpers import one_error_line, run_main
+    from w2vv.errors import InputError
+    with pytest.raises(InputError, match=f"^{tmp_path}: a folder; give the name of the file to write$"):
+        with atomic_open(tmp_path) as f:
+            f.write("never")
+    assert os.listdir(tmp_path) == []
+    error = one_error_line(run_main("compare.py", "--rootpath", tmp_path, "--run", "r", "--plot", tmp_path))
+    assert error == f"error: --plot {tmp_path}: a folder; give the name of a .png file"
+
+
 def test_crash_while_writing_sentence_vectors_keeps_the_previous_results(tmp_path, monkeypatch):
     path = tmp_path / "sent_feat.txt"
     ranking.write_sent_feat(path, ["a#0", "b#0"], np.ones((2, 3)))

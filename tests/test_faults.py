@@ -56,6 +56,10 @@ def write_ini(path, text):
                                   "the languages declared): the query_* collections are the query language's"),
     ("just words", "expected 'key = value'"),
     ("seed = 4294967296", "seed = 4294967296 (expected a whole number from 0 to 4294967295 or nothing)"),
+    ("rootpath = /elsewhere", "rootpath given twice (first at line 2): the last would be read in silence"),
+    ("[other]", "section [other]: every setting is read as one of [common], whatever the section it is under"),
+    ("config_overrides_base_w2v = lstm_size=16", "config_overrides_base_w2v: no config 'base_w2v' in w2vv_configs/; "
+                                                 "did you mean 'base_w2vv'?"),
 ])
 def test_the_ini_takes_known_keys_and_checked_values_only(tmp_path, line, message):
     ini = write_ini(tmp_path / "bad.ini", f"rootpath = {tmp_path}\n{line}\n")
@@ -82,6 +86,16 @@ def test_one_setting_given_twice_in_an_ini_must_agree(tmp_path, lines, message):
     both = settings.read_settings(str(write_ini(tmp_path / "b.ini", f"rootpath = {tmp_path}\nfreq_threshold = 10\n"
                                                                     "config_overrides = bow_vocab=word_vocab_10\n")))
     assert settings.ini_run(both, "base_w2vv")[1] == "base_w2vv_bow_vocabword-vocab-10"
+
+
+def test_a_config_given_by_its_path(tmp_path):
+    """The trainer and the ini take a config file's path; do_all.sh failed on its lock file's name."""
+    ini = write_ini(tmp_path / "a.ini", f"rootpath = {tmp_path}\n")
+    done = do_all(ini, "--stage", "1", "--stop_stage", "1", "w2vv_configs/base_w2vv.py")
+    assert (tmp_path / ".locks" / "do_all.base_w2vv.lock").is_file(), done.stderr
+    assert "not ready for" in done.stderr and "No such file" not in done.stderr
+    missing = do_all(ini, "nowhere/base_w2vv.py")
+    assert missing.returncode == 1 and missing.stderr.strip().endswith("nowhere/base_w2vv.py: config file not found")
 
 
 def test_a_missing_rootpath(tmp_path):

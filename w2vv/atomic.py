@@ -36,8 +36,11 @@ def _umask():
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside ``path``; on success rename it into place."""
+    """Yield a temporary path beside ``path``; on success rename it into place. InputError before anything is
+    written when ``path`` is a folder (a file name was meant)."""
     path = str(path)
+    if os.path.isdir(path):
+        raise InputError(f"{path}: a folder; give the name of the file to write")
     tmp = None
     try:
         with _disk_full_is_one_line(path):

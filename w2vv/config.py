@@ -68,7 +68,7 @@ def load_config(name, config_dir=None, overrides=None):
     """The config ``name`` (a name in ``config_dir`` or a path to a .py file), with defaults and overrides."""
     path = name if name.endswith(".py") else os.path.join(config_dir or CONFIG_DIR, f"{name}.py")
     if not os.path.isfile(path):
-        raise InputError(f"{path}: unknown config {name!r} (no such file{_nearest_config(name, config_dir)})")
+        raise InputError(f"{path}: unknown config {name!r} (no such file{nearest_config(name, config_dir)})")
     spec = importlib.util.spec_from_file_location(f"w2vv_config_{os.path.basename(path)[:-3]}", path)
     module = importlib.util.module_from_spec(spec)
     try:
@@ -96,7 +96,7 @@ def load_config(name, config_dir=None, overrides=None):
     return cfg
 
 
-def _nearest_config(name, config_dir):
+def nearest_config(name, config_dir):
     """', did you mean …' naming the closest config of the folder, or nothing."""
     folder = config_dir or CONFIG_DIR
     names = [f[:-3] for f in os.listdir(folder) if f.endswith(".py")] if os.path.isdir(folder) else []

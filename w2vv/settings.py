@@ -20,7 +20,7 @@ import sys
 from . import cli, languages, layout
 from .backend import DISTRIBUTIONS
 from .cli import run
-from .config import PRECISIONS, load_config, parse_overrides, vocab_threshold
+from .config import CONFIG_DIR, PRECISIONS, load_config, nearest_config, parse_overrides, vocab_threshold
 from .download import ARCHIVES
 from .errors import InputError, nearest_name
 from .textfile import UTF8
@@ -118,6 +118,16 @@ def per_config_key(key):
     return key.startswith(PER_CONFIG) and re.fullmatch(r"\w+", key[len(PER_CONFIG):]) is not None
 
 
+SECTION = "[common]"  # the one section of the original's common.ini
+
+
+def _require_config(name, where):
+    """InputError when ``config_overrides_<name>`` names no config of w2vv_configs/: its overrides would go to
+    none."""
+    if not os.path.isfile(os.path.join(CONFIG_DIR, f"{name}.py")):
+        raise InputError(f"{where}: no config {name!r} in w2vv_configs/{nearest_config(name, None)}")
+
+
 def read_settings(path):
     """{key: value} of the settings file, every known key present (defaults filled in)."""
     if not os.path.isfile(path):
@@ -126,7 +136,10 @@ def read_settings(path):
     with open(path, encoding=UTF8) as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
-            if not line or line.startswith(("#", "[")):
+            if line.startswith("[") and line != SECTION:
+                raise InputError(f"{path}:{lineno}: section {line}: every setting is read as one of {SECTION}, "
+                                 f"whatever the section it is under; delete the line")
+            if not line or line.startswith("#") or line == SECTION:
                 continue
             key, sep, value = (part.strip() for part in line.partition("="))
             if not sep:
@@ -142,6 +155,11 @@ def read_settings(path):
                 KNOWN[name][1](value) if name in KNOWN else parse_overrides(value)
             except (ValueError, InputError) as e:
                 raise InputError(f"{path}:{lineno}: {key} = {value} ({e})") from None
+            if name in lines:
+                raise InputError(f"{path}:{lineno}: {key} given twice (first at line {lines[name]}): the last would "
+                                 f"be read in silence; keep one")
+            if per_config_key(name):
+                _require_config(name[len(PER_CONFIG):], f"{path}:{lineno}: {key}")
             values[name], lines[name] = value, lineno
     if "rootpath" not in values:
         raise InputError(f"{path}: rootpath not set")
