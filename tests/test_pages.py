@@ -12,7 +12,8 @@ import pytest
 
 from tests.helpers import REPO
 from w2vv import layout
-from w2vv.pages import RESULTS_PAGE, write_results_page
+from w2vv.layout import RESULTS_PAGE
+from w2vv.pages import write_results_page
 from w2vv.ranking import relevance, write_results
 from w2vv.training_curves import (CURVES_FILE, lr_halvings, plot_training_curves, read_history,
                                   training_curves_figure)
@@ -219,3 +220,21 @@ def test_training_redraws_the_curves_at_most_every_10_s_and_after_the_last_epoch
     assert drawn == [100.0, 110.0, 114.0]
     callback.on_train_end()  # nothing new since
     assert drawn == [100.0, 110.0, 114.0]
+
+
+def test_a_page_is_not_drawn_from_stale_results_nor_left_beside_new_ones(run_root):
+    """report_page.py drew old rankings beside edited sentences; a folder computed again kept the page of the
+    results it replaced."""
+    from w2vv import runs
+    from w2vv.errors import InputError
+    root, ids, query_ids, scores = run_root
+    out = layout.similarity_dir(str(root), TEST, TRAIN, RUN)
+    caption_file = layout.caption_file(str(root), TEST)
+    runs.record_inputs(out, [caption_file])
+    page, _ = write_results_page(str(root), TEST, TRAIN, RUN)
+    with open(caption_file, "a", encoding="utf-8") as f:
+        f.write(f"{ids[0]}#1 一只 猫\n")
+    with pytest.raises(InputError, match=f"computed from {caption_file}, which changed since: its results are stale"):
+        write_results_page(str(root), TEST, TRAIN, RUN)
+    write_results(out, query_ids, ids, scores, relevance(query_ids, ids))
+    assert not os.path.exists(page)

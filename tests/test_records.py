@@ -106,6 +106,21 @@ def test_features_changed_since_training_stop_the_tester_and_search(trained, tmp
     assert len(Searcher(str(copied), gallery=layout.feature_dir(str(root), layout.PAPER_FEATURE)).gallery) == n
 
 
+def test_vectors_written_again_without_a_ranking_leave_no_ranking_of_others(trained, tmp_path):
+    """tester.py --evaluate 0 rewrote sent_feat.txt and the record, and kept the ranking and mIR of the weights
+    before: current by every check."""
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    copied = copy / folder.relative_to(root)
+    assert run_tester(copy, copied).returncode == 0
+    out = layout.similarity_dir(str(copy), EN[2], EN[0], folder.name)
+    assert os.path.isfile(os.path.join(out, layout.MIR_FILE))
+    done = run_main("tester.py", EN[0], EN[2], "--rootpath", copy, "--model_path", copied, "--evaluate", "0",
+                    "--overwrite", "1")
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(out)) == [layout.INPUTS_FILE, layout.SENT_FEAT_FILE]
+
+
 def test_a_finished_run_whose_captions_changed_is_not_reused(trained, tmp_path):
     root, alt, folder = trained
     copy = copy_root(root, tmp_path)

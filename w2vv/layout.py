@@ -158,6 +158,7 @@ SENT_FEAT_FILE = "sent_feat.txt"         # the predicted vector of every sentenc
 RANKING_FILE = "sent.id.score.txt"      # every image (or sentence), best first, per sentence
 MIR_FILE = "mir.txt"
 METRICS_FILE = "metrics.json"
+RESULTS_PAGE = "results.html"          # report_page.py's page of a results folder's rankings
 WEIGHT_FILE = "weight.txt"               # CLM on val: the fusion weight chosen
 INPUTS_FILE = "inputs.json"             # the files the results were computed from
 

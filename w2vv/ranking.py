@@ -262,8 +262,18 @@ def is_done(out_dir):
     return os.path.isfile(os.path.join(out_dir, MIR_FILE))
 
 
+def remove_results(out_dir):
+    """Remove the rankings, figures and page of a results folder (``mir.txt`` first: the folder is then not done):
+    vectors written again without a ranking must not stand beside the ranking of other ones."""
+    for name in (MIR_FILE, METRICS_FILE, RANKING_FILE, layout.RESULTS_PAGE):
+        path = os.path.join(out_dir, name)
+        if os.path.isfile(path):
+            os.remove(path)
+
+
 def write_results(out_dir, query_ids, item_ids, scores, relevant, extra=None):
-    """Write ``sent.id.score.txt``, ``metrics.json`` and, last, ``mir.txt``; return the metrics.
+    """Write ``sent.id.score.txt``, ``metrics.json`` and, last, ``mir.txt``; return the metrics. A results page
+    drawn from the results replaced (``report_page.py``'s ``results.html``) is removed first.
 
     The dict (and ``metrics.json``) holds ``r1 r5 r10`` (fractions 0..1), ``medr``,
     ``meanr``, ``mir`` at full precision, ``n_sentences`` (queries) and ``n_items`` (images,
@@ -272,6 +282,9 @@ def write_results(out_dir, query_ids, item_ids, scores, relevant, extra=None):
     metrics["n_sentences"] = metrics.pop("n_queries")
     metrics["n_items"] = len(item_ids)
     metrics.update(extra or {})
+    page = os.path.join(out_dir, layout.RESULTS_PAGE)
+    if os.path.isfile(page):
+        os.remove(page)
     write_ranking(os.path.join(out_dir, RANKING_FILE), query_ids, item_ids, scores)
     write_text(os.path.join(out_dir, METRICS_FILE), json.dumps(metrics, indent=2) + "\n")
     write_text(os.path.join(out_dir, MIR_FILE), mir_text(metrics["mir"]))

@@ -14,7 +14,7 @@ from .inference import (ALL_FAMILIES, best_weights_file, common_space_scores, im
                         predict_vectors, trained_model_name)
 from .layout import SENT_FEAT_FILE
 from .pages import write_results_page
-from .ranking import cosine_scores, is_done, write_results, write_sent_feat
+from .ranking import cosine_scores, is_done, remove_results, write_results, write_sent_feat
 from .run_inputs import load_collection, model_encoder, open_features
 
 
@@ -60,6 +60,7 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
     write_sent_feat(os.path.join(out, SENT_FEAT_FILE), collection.sentences.ids, vectors)
     log(f"{test}: {len(vectors)} sentence vectors -> {out}/{SENT_FEAT_FILE}")
     if not evaluate:
+        remove_results(out)  # an earlier evaluation's ranking would pass for one of these vectors
         runs.record_inputs(out, inputs)
         return out
     images = normalize_features(raw_images, cfg)
