@@ -25,8 +25,10 @@ def run_stage(args):
     pivot_space.require_one_space(args.rootpath, "CLM", args.run, (args.query_train, args.query_val))
     test_dir = fusion_runs.clm_dir(args.rootpath, args.run, args.query_test, args.query_train)
     inputs = fusion_runs.clm_inputs(args.rootpath, args.run, args.query_val, args.query_test, args.query_train)
-    if is_done(test_dir) and not args.overwrite and runs.inputs_unchanged(test_dir, inputs, rank_norm=args.rank_norm):
-        print(f"skip fusion: {test_dir} already has mir.txt from the same inputs and rank_norm (--overwrite 1 to redo)")
+    settings = fusion_runs.clm_settings(args.query_val, args.rank_norm)
+    if is_done(test_dir) and not args.overwrite and runs.inputs_unchanged(test_dir, inputs, **settings):
+        print(f"skip fusion: {test_dir} already has mir.txt from the same inputs, rank_norm and val split "
+              f"(--overwrite 1 to redo)")
         return
     w, val_metrics, test_metrics = fusion_runs.fusion_run(
         args.rootpath, args.run, args.query_val, args.query_test, args.query_train, rank_norm=bool(args.rank_norm))

@@ -283,6 +283,26 @@ def test_scripts_skip_finished_splits_unless_overwrite(tmp_path):
     assert "skip fusion" in run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1").stdout
     redo = run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1", "--overwrite", "1")
     assert redo.returncode == 0 and "CLM w =" in redo.stdout
+    # val and test swapped: the same four rankings, a weight chosen on test; the run after them took it as current
+    swapped = ("--query_val", "cococntest", "--query_test", "cococnval", "--rank_norm", "1")
+    assert "best on cococntest" in run_script("fuse.py", "--rootpath", root, "--run", CONFIG, *swapped).stdout
+    again = run_script("fuse.py", "--rootpath", root, "--run", CONFIG, "--rank_norm", "1")
+    assert "skip fusion" not in again.stdout and "best on cococnval" in again.stdout
+
+
+def test_fusion_refuses_cl_of_two_english_runs(tmp_path):
+    """cross_lingual.py --en_run given for one split: a weight chosen with one English model, applied to another's."""
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    assert run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG).returncode == 0
+    english = os.path.dirname(en_sent_feat(root, "test"))
+    other = shutil.copytree(english, english + "_other")
+    assert run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG, "--en_run", os.path.basename(other),
+                      "--splits", "test", "--overwrite", "1").returncode == 0
+    done = run_script("fuse.py", "--rootpath", root, "--run", CONFIG)
+    assert done.returncode == 1 and (f"CL of cococntest was computed with the English run {CONFIG}_other, CL of "
+                                     f"cococnval with {CONFIG}: run cross_lingual.py for both splits with one "
+                                     f"--en_run") in done.stderr
 
 
 def test_scripts_on_the_original_test_outputs(tmp_path):

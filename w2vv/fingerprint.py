@@ -101,7 +101,7 @@ def changed_sources(record_file):
     """The files ``record_file`` (a ``write_sources`` record) names that hold other content now, as absolute
     paths; empty when each is as recorded or gone (deleted to save space: nothing to compare), or when there
     is no record."""
-    return [path for path, recorded in _recorded_files(record_file).items()
+    return [path for path, recorded in recorded_files(record_file).items()
             if os.path.isfile(path) and recorded != _one_file(path)]
 
 
@@ -117,7 +117,7 @@ def traced_sources(record_file):
         if record in seen:
             continue
         seen.add(record)
-        for path, recorded in _recorded_files(record).items():
+        for path, recorded in recorded_files(record).items():
             if path not in now:  # a model's weights are named by its val and its test results: hashed once
                 now[path] = _one_file(path) if os.path.isfile(path) else None
                 todo.append(os.path.join(os.path.dirname(path), name))
@@ -132,7 +132,7 @@ def recorded_settings(record_file):
     return {key: value for key, value in record.items() if key != "files"} if "files" in record else {}
 
 
-def _recorded_files(record_file):
+def recorded_files(record_file):
     """{absolute path: recorded fingerprint} of a ``write_sources`` record; empty when there is none."""
     record = _read_record(record_file)
     files = record.get("files", record)

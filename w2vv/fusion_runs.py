@@ -8,6 +8,7 @@ import numpy as np
 from . import languages, layout, runs
 from .atomic import write_text
 from .errors import InputError
+from .fingerprint import recorded_files
 from .fusion import best_weight, cross_lingual, fuse, scores_by_image
 from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE
 from .ranking import read_ranking, read_sent_feat, relevance, write_results
@@ -122,6 +123,20 @@ def _load_split(root, config, query_test, query_train):
     return load_fusion_input(*_split_inputs(root, config, query_test, query_train))
 
 
+def _require_one_english_run(root, config, splits, query_train):
+    """InputError when the CL results of the splits were computed with the sentence vectors of two English runs
+    (``cross_lingual.py --en_run`` given for one split): a weight chosen on one English model, applied to another's."""
+    runs_of = {}
+    for split in splits:
+        files = list(recorded_files(os.path.join(cl_dir(root, config, split, query_train), layout.INPUTS_FILE)))
+        # cl_inputs' order: the Chinese sentence vectors, then the English ones, in their run's folder
+        runs_of[split] = os.path.basename(os.path.dirname(files[1])) if len(files) == 2 else None
+    if len(set(runs_of.values()) - {None}) > 1:
+        (a, run_a), (b, run_b) = runs_of.items()
+        raise InputError(f"{cl_dir(root, config, b, query_train)}: CL of {b} was computed with the English run "
+                         f"{run_b}, CL of {a} with {run_a}: run cross_lingual.py for both splits with one --en_run")
+
+
 def weight_text(w):
     """``weight.txt``: the weight chosen on val, ``w: 0.xx``."""
     return f"w: {w:.2f}\n"
@@ -137,6 +152,7 @@ def fusion_run(root, config, query_val=PAPER["query_val"], query_test=PAPER["que
                query_train=PAPER["query_train"], rank_norm=False):
     """Choose w on val, apply it on test; write ``zh2en2img_<config>/`` for both splits
     (test last, so its ``mir.txt`` marks the run complete). Returns (w, val metrics, test metrics)."""
+    _require_one_english_run(root, config, (query_val, query_test), query_train)
     val_input = _load_split(root, config, query_val, query_train)
     test_input = _load_split(root, config, query_test, query_train)
     w, _ = best_weight(val_input.cl, val_input.cm, val_input.relevant, rank_norm=rank_norm)
@@ -144,5 +160,12 @@ def fusion_run(root, config, query_val=PAPER["query_val"], query_test=PAPER["que
     test_metrics = _write_fused(clm_dir(root, config, query_test, query_train), test_input, w, rank_norm)
     for zh in (query_val, query_test):
         runs.record_inputs(clm_dir(root, config, zh, query_train),
-                           clm_inputs(root, config, query_val, query_test, query_train), rank_norm=int(rank_norm))
+                           clm_inputs(root, config, query_val, query_test, query_train),
+                           **clm_settings(query_val, rank_norm))
     return w, val_metrics, test_metrics
+
+
+def clm_settings(query_val, rank_norm):
+    """What a CLM folder's record holds besides its files: ``rank_norm``, and the split the weight was chosen on
+    (the same four rankings with val and test swapped choose it on test)."""
+    return dict(rank_norm=int(rank_norm), weight_chosen_on=query_val)

@@ -228,8 +228,9 @@ def require_computed_alike(route, folders):
     """InputError unless the result ``folders`` of ``route`` (a run's seeds, or runs compared) were computed
     alike (fuse.py's ``rank_norm``): a mean over two fusions is neither's, a difference between them not the
     models'."""
-    def settings_of(folder):
-        return {**RESULT_SETTINGS, **recorded_settings(os.path.join(folder, layout.INPUTS_FILE))}
+    def settings_of(folder):  # the settings of the computation (not the split a weight was chosen on)
+        recorded = recorded_settings(os.path.join(folder, layout.INPUTS_FILE))
+        return {key: recorded.get(key, default) for key, default in RESULT_SETTINGS.items()}
 
     first = settings_of(folders[0])
     for folder in folders[1:]:
