@@ -45,10 +45,26 @@ def main(argv):
 
     layout.require_root(args.rootpath)
     folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.run)
+    require_not_replacing_another(folder, args.rootpath)
     weights = os.path.join(folder, args.weight_name) if args.weight_name else None
     predict_and_rank(args.rootpath, args.train, [args.test], folder, weights,
                      None if args.evaluate is None else bool(args.evaluate), args.feature_collection,
                      args.word2vec, args.stopwords, bool(args.overwrite), log)
+
+
+def require_not_replacing_another(folder, root):
+    """InputError when ``folder`` is a model of another root whose run this root has a model of its own of: the
+    results, written under the run's name in this root, would pass for its own model's (a seed's, for compare.py)."""
+    from w2vv import layout
+    from w2vv.errors import InputError
+    if not layout.is_checkpoint_dir(folder):
+        return
+    model_root, train, val, name = layout.checkpoint_parts(folder)
+    own = layout.checkpoint_dir(root, train, val, name)
+    if os.path.isdir(own) and os.path.realpath(own) != os.path.realpath(folder):
+        raise InputError(f"--model_path {folder}: a model of another root ({model_root}), but {root} has its own "
+                         f"model of run {name} ({own}), whose results these would replace; test it with --rootpath "
+                         f"{model_root}")
 
 
 if __name__ == "__main__":

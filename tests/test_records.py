@@ -121,6 +121,17 @@ def test_vectors_written_again_without_a_ranking_leave_no_ranking_of_others(trai
     assert sorted(os.listdir(out)) == [layout.INPUTS_FILE, layout.SENT_FEAT_FILE]
 
 
+def test_a_model_of_another_root_does_not_replace_this_roots_own_results(trained, tmp_path):
+    """tester.py --model_path of a seed root's model wrote its results over this root's run of the same name,
+    which compare.py then counted as a second seed."""
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    error = one_error_line(run_tester(copy, folder))
+    assert error == (f"error: --model_path {folder}: a model of another root ({root}), but {copy} has its own model "
+                     f"of run {folder.name} ({copy / folder.relative_to(root)}), whose results these would replace; "
+                     f"test it with --rootpath {root}")
+
+
 def test_a_finished_run_whose_captions_changed_is_not_reused(trained, tmp_path):
     root, alt, folder = trained
     copy = copy_root(root, tmp_path)
