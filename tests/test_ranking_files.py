@@ -379,3 +379,18 @@ def test_report_of_a_config_not_run_names_the_missing_file(tmp_path):
     done = run_script("report.py", "--rootpath", root, "--run", "never_trained")
     assert_clean_error(done, Path(cl_dir(root, "never_trained", "cococntest")) / "metrics.json")
     assert not (root / "results").exists()
+
+
+def test_a_stage_run_before_the_one_it_needs_names_that_stage(tmp_path):
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    done = run_script("fuse.py", "--rootpath", root, "--run", CONFIG)
+    cl = os.path.join(cl_dir(root, CONFIG, "cococnval"), "sent.id.score.txt")
+    assert done.returncode == 1 and done.stderr.strip() == (
+        f"error: {cl}: not found: the CL ranking of cococnval, which stage 4 of do_all.sh, or cross_lingual.py "
+        f"writes; run that first")
+    os.remove(en_sent_feat(root, "val"))
+    done = run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG)
+    assert done.returncode == 1 and done.stderr.strip() == (
+        f"error: {en_sent_feat(root, 'val')}: not found: the English model's vectors of mscoco2014dev-val, which "
+        f"stage 2 of do_all.sh, or tester.py writes; run that first")

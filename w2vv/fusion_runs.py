@@ -61,6 +61,9 @@ def cross_lingual_run(root, config, query_test, en_test, query_train=PAPER["quer
     """Read both languages' ``sent_feat.txt`` of one split, write the CL results into
     ``<root>/<query_test>/SimilarityIndex/<query_train>/zh2en_<config>/``; return (folder, metrics)."""
     zh_path, en_path = cl_inputs(root, config, query_test, en_test, query_train, en_train, en_config)
+    _require_stage_done(zh_path, f"the {languages.of_collection(query_train).name} model's vectors of {query_test}",
+                        "stage 3 of do_all.sh, or tester.py")
+    _require_stage_done(en_path, f"the English model's vectors of {en_test}", "stage 2 of do_all.sh, or tester.py")
     zh_ids, zh_vecs = read_sent_feat(zh_path)
     en_ids, en_vecs = read_sent_feat(en_path)
     _same_images_or_fail(zh_path, zh_ids, en_path, en_ids)
@@ -120,7 +123,16 @@ def clm_inputs(root, config, query_val=PAPER["query_val"], query_test=PAPER["que
 
 
 def _load_split(root, config, query_test, query_train):
-    return load_fusion_input(*_split_inputs(root, config, query_test, query_train))
+    cm_path, cl_path = _split_inputs(root, config, query_test, query_train)
+    _require_stage_done(cm_path, f"the CM ranking of {query_test}", "stage 3 of do_all.sh, or tester.py")
+    _require_stage_done(cl_path, f"the CL ranking of {query_test}", "stage 4 of do_all.sh, or cross_lingual.py")
+    return load_fusion_input(cm_path, cl_path)
+
+
+def _require_stage_done(path, what, stage):
+    """InputError naming the stage that writes ``path`` when it is not there: a stage run before the one it needs."""
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: not found: {what}, which {stage} writes; run that first")
 
 
 def _require_one_english_run(root, config, splits, query_train):
