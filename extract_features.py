@@ -32,6 +32,9 @@ def parse_args(argv):
                    help="feature name, the BigFile folder's (default: <cnn>_<weights>_avgpool)")
     add_overwrite(p, what="extract again over finished features")
     args = cli.parse_args(p, argv)
+    if not layout.is_collection_name(args.collection):
+        p.error(f"--collection {args.collection!r}: a collection's name, one folder of the root (letters, digits, "
+                f"_ . , + -), e.g. myphotos")
     if args.batch_size < 1:
         p.error("--batch_size must be at least 1")
     if args.image_size is not None and args.image_size < 1:

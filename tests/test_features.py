@@ -192,3 +192,49 @@ def test_paper_configs_keep_their_widths_and_feat_follows_the_feature():
     for bad in ("feat", "0-feat-2048", "0-2048-features"):
         with pytest.raises(InputError, match="must look like"):
             load_config("w2vv_attention_ctl", overrides={"n_layers": bad})
+
+
+@pytest.mark.slow
+def test_photos_are_never_replaced_by_thumbnails_and_a_new_extraction_changes_the_record(photos, tmp_path):
+    """Extracting from the collection's own ImageData wrote 256-px thumbnails over the photos; a picture already
+    in ImageData (the release's) was re-encoded; features extracted again, of the same size and ends, kept the
+    caches keyed by them."""
+    import json
+    from PIL import Image
+    from w2vv.fingerprint import sources
+    root = tmp_path / "root"
+    thumbs = root / "c" / "ImageData"
+    for source in (thumbs, thumbs.parent):
+        source.mkdir(parents=True, exist_ok=True)
+        _save(str(thumbs / "own.jpg"), (5, 6, 7), size=(600, 300))
+        before = (thumbs / "own.jpg").read_bytes()
+        with pytest.raises(InputError, match=r"the collection's thumbnails are written into .*: the photos would be "
+                                             r"replaced by thumbnails"):
+            extract_features(str(source), str(root), "c", cnn="mobilenetv3small", weights="none", log=lambda m: None)
+        assert (thumbs / "own.jpg").read_bytes() == before
+    _save(str(thumbs / "img0.jpg"), (1, 2, 3), size=(600, 300))  # a picture of the root's own, of a photo's id
+    kept = (thumbs / "img0.jpg").read_bytes()
+    summary = extract_features(str(photos), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
+                               log=lambda m: None)
+    assert (thumbs / "img0.jpg").read_bytes() == kept
+    with Image.open(thumbs / "img1.jpg") as thumb:
+        assert max(thumb.size) <= THUMBNAIL_SIZE
+    record = json.loads(open(os.path.join(summary["feature_dir"], "extraction.json")).read())
+    keyed = sources([summary["feature_dir"]], tmp_path)
+    assert len(record["content"]) == 40 and any(name.endswith("extraction.json") for name in keyed)
+    _save(str(photos / "img2.jpg"), (200, 10, 10))  # one photo edited: the same count, another feature
+    extract_features(str(photos), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
+                     overwrite=True, log=lambda m: None)
+    assert sources([summary["feature_dir"]], tmp_path) != keyed
+    assert os.path.getsize(thumbs / "img2.jpg") != 0 and (thumbs / "img0.jpg").read_bytes() == kept
+
+
+def test_a_collection_name_that_is_not_one_folder_of_the_root_is_refused(photos, tmp_path):
+    """``../escape`` wrote outside the root and crashed half-way; ``""`` wrote into the root itself."""
+    root = tmp_path / "root"
+    root.mkdir()
+    for name in ("../escape", "", " ", "a/b", ".."):
+        done = run_main("extract_features.py", photos, "--rootpath", root, "--collection", name, "--weights", "none")
+        assert done.returncode == 2 and f"--collection {name!r}: a collection's name, one folder of the root" \
+            in done.stderr, done.stderr
+    assert list(root.iterdir()) == [] and not (tmp_path / "escape").exists()

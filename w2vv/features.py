@@ -28,6 +28,7 @@ from . import layout
 from .atomic import atomic_path, write_text
 from .bigfile import BigFile, write_bigfile
 from .errors import InputError
+from .fingerprint import EXTRACTION_FILE  # what an extraction was made from, and its features' hash
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 DEFAULT_CNN = "resnet152"
@@ -40,10 +41,10 @@ INPUT_SIZES = {  # the input size each network was trained at on ImageNet (other
     "efficientnetv2l": 480,
 }
 THUMBNAIL_SIZE = 256
+THUMBNAIL_MARK = b"w2vv extract_features thumbnail"  # the JPEG comment of a thumbnail the extractor wrote
 CHUNK_IMAGES = 512       # images per saved chunk of work
 PARTS_SUFFIX = ".parts"
 SKIPPED_FILE = "skipped.txt"
-EXTRACTION_FILE = "extraction.json"  # what a finished extraction was made from: its images, network, settings
 
 
 def load_network(cnn, weights, image_size=None):
@@ -117,12 +118,25 @@ def read_image(path, size, thumbnail_path=None):
     with Image.open(path) as image:
         image.load()  # a truncated file fails here
         image = ImageOps.exif_transpose(image).convert("RGB")
-    if thumbnail_path is not None:
+    if thumbnail_path is not None and _may_write_thumbnail(thumbnail_path):
         thumb = image.copy()
         thumb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         with atomic_path(thumbnail_path) as tmp:
-            thumb.save(tmp, format="JPEG", quality=85)
+            thumb.save(tmp, format="JPEG", quality=85, comment=THUMBNAIL_MARK)
     return np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.float32)
+
+
+def _may_write_thumbnail(path):
+    """True where no picture is, or the one there is a thumbnail this extractor wrote (its JPEG comment): a
+    picture of the root's own (the release's, a user's) is never replaced by a thumbnail."""
+    from PIL import Image
+    if not os.path.exists(path):
+        return True
+    try:
+        with Image.open(path) as image:
+            return image.info.get("comment") == THUMBNAIL_MARK
+    except (OSError, ValueError):
+        return False
 
 
 def _read_or_reason(path, size, thumbnail_path):
@@ -182,6 +196,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     each chunk is saved (to interrupt a run in tests)."""
     import keras
     _require_no_sentences(root, collection)
+    _require_apart(image_dir, layout.image_dir(root, collection))
     images = list_images(image_dir)
     feature = feature or feature_name(cnn, weights)
     feature_dir = layout.feature_dir(root, feature, collection)
@@ -222,8 +237,31 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     seconds = time.perf_counter() - started
     summary = _finish(parts, len(chunks), feature_dir, root, collection, dim, log,
                       dict(images_per_s=n_todo / seconds if n_todo and seconds > 0 else None))
-    write_text(os.path.join(feature_dir, EXTRACTION_FILE), json.dumps(record) + "\n")
+    write_text(os.path.join(feature_dir, EXTRACTION_FILE), json.dumps(dict(record, content=_content(feature_dir)))
+               + "\n")
     return summary
+
+
+def _content(feature_dir):
+    """The SHA-1 of the features written, whole: ``extraction.json`` records it, so that features extracted again
+    (one photo changed in a gallery of gigabytes, which a fingerprint of a file's ends would not see) change the
+    record every cache of them is keyed by (``fingerprint.sources``)."""
+    sha = hashlib.sha1()
+    with open(os.path.join(feature_dir, "feature.bin"), "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _require_apart(image_dir, thumbs):
+    """InputError when the images are the collection's thumbnail folder, or one holds the other: the thumbnails
+    would be written over the photos, or among them (and read as images the next time)."""
+    images, thumbs = os.path.realpath(image_dir), os.path.realpath(thumbs)
+    if os.path.commonpath([images, thumbs]) in (images, thumbs):
+        raise InputError(f"{image_dir}: the collection's thumbnails are written into {thumbs}, "
+                         f"{'the same folder' if images == thumbs else 'which holds or is held by it'}: the photos "
+                         f"would be replaced by thumbnails; extract from a folder outside it (or into another "
+                         f"--collection)")
 
 
 def _require_no_sentences(root, collection):
@@ -259,7 +297,7 @@ def _already_extracted(feature_dir, record, log):
     """The summary of a feature folder extracted before from the same images with the same network and
     settings (its ``extraction.json``): skipped, as every stage skips work already done; InputError when
     it was extracted otherwise (or before extractions were recorded)."""
-    if _extraction_record(feature_dir) != record:
+    if {k: v for k, v in (_extraction_record(feature_dir) or {}).items() if k != "content"} != record:
         raise InputError(f"{feature_dir}: features already extracted, from other images or with other settings "
                          f"(--overwrite to extract them again)")
     features = BigFile(feature_dir)

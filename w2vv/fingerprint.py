@@ -23,6 +23,7 @@ import os
 from .atomic import write_text
 from .errors import InputError
 
+EXTRACTION_FILE = "extraction.json"  # what extract_features wrote a feature folder from (w2vv.features)
 _SAMPLE = 1 << 20        # a file over WHOLE_FILE is fingerprinted by its first and last MiB
 WHOLE_FILE = 64 << 20
 
@@ -66,13 +67,16 @@ def _one_file(path):
 def sources(paths, base, within=None):
     """``{path: fingerprint or None (absent)}`` of ``paths``, each keyed by its path relative to the
     folder ``base``, or absolute when it lies outside ``within`` (None: always relative). A BigFile
-    folder counts as its ``id.txt`` and ``feature.bin``."""
+    folder counts as its ``id.txt`` and ``feature.bin``, and the ``extraction.json`` ``extract_features``
+    wrote there (the whole content's hash: a feature file over ``WHOLE_FILE`` is sampled)."""
     base = os.path.abspath(str(base))
     within = os.path.abspath(str(within)) if within is not None else None
     out = {}
     for path in paths:
         path = os.path.abspath(str(path))
         files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
+        if os.path.isfile(os.path.join(path, EXTRACTION_FILE)):
+            files.append(os.path.join(path, EXTRACTION_FILE))
         for f in files:
             inside = within is None or os.path.commonpath([f, within]) == within
             out[os.path.relpath(f, base) if inside else f] = _one_file(f) if os.path.isfile(f) else None

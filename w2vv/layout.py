@@ -1,6 +1,7 @@
 """The VisualSearch layout (docs/method.md#data-layout): every path the project reads or
 writes is built here and nowhere else, plus the caption and ImageSets readers."""
 import os
+import re
 
 from . import languages
 from .errors import InputError
@@ -66,6 +67,15 @@ def _other_language(roles, flag, declared):
 
 
 TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
+
+
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9_.,+-]+")
+
+
+def is_collection_name(name):
+    """A collection's name is one folder of the root: letters, digits and ``_ . , + -``, not ``.`` or ``..``
+    (``../x`` would write outside the root, ``a b`` split in the shell, ``""`` write into the root itself)."""
+    return bool(_COLLECTION_NAME.fullmatch(name or "")) and name not in (".", "..")
 
 
 def image_id(sent_id):

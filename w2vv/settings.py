@@ -51,7 +51,7 @@ def _file_or_empty(value):
 
 
 def _name(value):
-    if not re.fullmatch(r"[A-Za-z0-9_.,+-]+", value):
+    if not layout.is_collection_name(value):
         raise ValueError("expected a collection name")
 
 

@@ -38,6 +38,10 @@ def open_searcher(args, log=None):
     """The ``Searcher`` the options of ``add_search_options`` describe."""
     from ..errors import InputError
     from .searcher import Searcher
+    from .. import layout
+    if args.collection is not None and not layout.is_collection_name(args.collection):
+        raise InputError(f"--collection {args.collection!r}: a collection's name, one folder of the root (letters, "
+                         f"digits, _ . , + -)")
     if args.en_collections is not None and not all(args.en_collections.split(",")):
         raise InputError(f"--en_collections {args.en_collections!r}: an empty collection name (names separated by "
                          f"commas)")
