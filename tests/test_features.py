@@ -238,3 +238,17 @@ def test_a_collection_name_that_is_not_one_folder_of_the_root_is_refused(photos,
         assert done.returncode == 2 and f"--collection {name!r}: a collection's name, one folder of the root" \
             in done.stderr, done.stderr
     assert list(root.iterdir()) == [] and not (tmp_path / "escape").exists()
+
+
+def test_a_weights_file_is_known_by_its_content_not_its_path(tmp_path):
+    """The same file named by a relative path was refused as 'one name, two networks'; another file copied over
+    the same path (a network fine-tuned since) passed for the first."""
+    from w2vv.features import _weights_id
+    (tmp_path / "a").mkdir()
+    first = tmp_path / "a" / "net.weights.h5"
+    first.write_bytes(b"weights A")
+    same = os.path.relpath(first)
+    assert _weights_id(str(first)) == _weights_id(same) and _weights_id("imagenet") == "imagenet"
+    before = _weights_id(str(first))
+    first.write_bytes(b"weights B")
+    assert _weights_id(str(first)) != before

@@ -28,7 +28,7 @@ from . import layout
 from .atomic import atomic_path, write_text
 from .bigfile import BigFile, write_bigfile
 from .errors import InputError
-from .fingerprint import EXTRACTION_FILE  # what an extraction was made from, and its features' hash
+from .fingerprint import EXTRACTION_FILE, file_fingerprint  # EXTRACTION_FILE: what an extraction was made from
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 DEFAULT_CNN = "resnet152"
@@ -185,7 +185,16 @@ class _Parts:
 
 def _plan(images, cnn, weights, size, chunk_images):
     digest = hashlib.sha1("\n".join(f"{i}\t{p}" for i, p in images).encode("utf-8")).hexdigest()
-    return dict(cnn=cnn.lower(), weights=weights, image_size=size, chunk_images=chunk_images, images=digest)
+    return dict(cnn=cnn.lower(), weights=_weights_id(weights), image_size=size, chunk_images=chunk_images,
+                images=digest)
+
+
+def _weights_id(weights):
+    """``imagenet``, ``none``, or a weights file by its content (``name:size:sha1``): the same file under another
+    path is the same network, another file under the same path (a network fine-tuned since) another one."""
+    if weights in ("imagenet", "none") or not os.path.isfile(weights):
+        return weights  # a file not there: load_network says so
+    return file_fingerprint(weights)
 
 
 def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imagenet", batch_size=32,
