@@ -252,3 +252,21 @@ def test_a_weights_file_is_known_by_its_content_not_its_path(tmp_path):
     before = _weights_id(str(first))
     first.write_bytes(b"weights B")
     assert _weights_id(str(first)) != before
+
+
+@pytest.mark.slow
+def test_a_collection_holds_the_features_of_one_set_of_images(photos, tmp_path):
+    """Another feature of other images extracted into the same collection replaced its image list and its
+    thumbnails, while the first features stayed: a search of them showed the other photos."""
+    root = tmp_path / "root"
+    first = extract_features(str(photos), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
+                             log=lambda m: None)
+    other = tmp_path / "other"
+    _save(str(other / "img0.jpg"), (255, 0, 0))
+    with pytest.raises(InputError, match=rf"^{first['feature_dir']}: the collection already holds features of other "
+                                         r"images; extract these into a collection of their own"):
+        extract_features(str(other), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
+                         feature="alt", log=lambda m: None)
+    assert len(layout.imageset_of(str(root), "c")) == len(READABLE)
+    extract_features(str(photos), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE + 8,
+                     feature="alt", log=lambda m: None)  # the same images, another setting: one list still

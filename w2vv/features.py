@@ -211,6 +211,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     feature_dir = layout.feature_dir(root, feature, collection)
     parts_dir = feature_dir + PARTS_SUFFIX
     record = _plan(images, cnn, weights, image_size, chunk_images=None)
+    _require_same_images(feature_dir, record)
     if os.path.isdir(feature_dir) and not os.path.isdir(parts_dir) and not overwrite:
         return _already_extracted(feature_dir, record, log)
     model, preprocess, size = load_network(cnn, weights, image_size)
@@ -271,6 +272,19 @@ def _require_apart(image_dir, thumbs):
                          f"{'the same folder' if images == thumbs else 'which holds or is held by it'}: the photos "
                          f"would be replaced by thumbnails; extract from a folder outside it (or into another "
                          f"--collection)")
+
+
+def _require_same_images(feature_dir, record):
+    """InputError when another feature folder of the collection was extracted from other images: the collection's
+    one image list and its thumbnails would become this extraction's, beside features of the others (a search of
+    those would show these pictures)."""
+    features = os.path.dirname(feature_dir)
+    for name in sorted(os.listdir(features)) if os.path.isdir(features) else []:
+        other = os.path.join(features, name)
+        extraction = _extraction_record(other)
+        if other != feature_dir and extraction and extraction.get("images") != record["images"]:
+            raise InputError(f"{other}: the collection already holds features of other images; extract these "
+                             f"into a collection of their own (--collection NAME), or delete that folder first")
 
 
 def _require_no_sentences(root, collection):
