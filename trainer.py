@@ -28,7 +28,8 @@ def parse_args(argv):
     p.add_argument("--config_dir", default=None, help="folder of config files (default: w2vv_configs/)")
     cli.add_config_overrides(p)
     cli.add_overwrite(p)
-    p.add_argument("--batch_size", type=int, default=None, help="sentences per batch (default: the config's batch_size: 100 for W2VV, 128 for W2VV++ and SEA)")
+    p.add_argument("--batch_size", type=int, default=None,
+                   help="sentences per batch (default: the config's batch_size: 100 for W2VV, 128 for W2VV++ and SEA)")
     p.add_argument("--max_epochs", type=int, default=None, help="override the config's max_epochs (short runs)")
     cli.add_feature_collection(p)
     p.add_argument("--word2vec", default=None, help="word2vec path (default: the layout's for the language)")
