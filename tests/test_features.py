@@ -268,5 +268,7 @@ def test_a_collection_holds_the_features_of_one_set_of_images(photos, tmp_path):
         extract_features(str(other), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
                          feature="alt", log=lambda m: None)
     assert len(layout.imageset_of(str(root), "c")) == len(READABLE)
-    extract_features(str(photos), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE + 8,
-                     feature="alt", log=lambda m: None)  # the same images, another setting: one list still
+    import shutil
+    moved = shutil.copytree(photos, tmp_path / "moved")  # the same images elsewhere, another setting: one list still
+    extract_features(str(moved), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE + 8,
+                     feature="alt", log=lambda m: None)

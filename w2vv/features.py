@@ -29,6 +29,7 @@ from .atomic import atomic_path, write_text
 from .bigfile import BigFile, write_bigfile
 from .errors import InputError
 from .fingerprint import EXTRACTION_FILE, file_fingerprint  # EXTRACTION_FILE: what an extraction was made from
+from .textfile import read_lines, read_text
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 DEFAULT_CNN = "resnet152"
@@ -211,7 +212,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     feature_dir = layout.feature_dir(root, feature, collection)
     parts_dir = feature_dir + PARTS_SUFFIX
     record = _plan(images, cnn, weights, image_size, chunk_images=None)
-    _require_same_images(feature_dir, record)
+    _require_same_images(feature_dir, [image_id for image_id, _ in images])
     if os.path.isdir(feature_dir) and not os.path.isdir(parts_dir) and not overwrite:
         return _already_extracted(feature_dir, record, log)
     model, preprocess, size = load_network(cnn, weights, image_size)
@@ -274,15 +275,20 @@ def _require_apart(image_dir, thumbs):
                          f"--collection)")
 
 
-def _require_same_images(feature_dir, record):
-    """InputError when another feature folder of the collection was extracted from other images: the collection's
-    one image list and its thumbnails would become this extraction's, beside features of the others (a search of
-    those would show these pictures)."""
-    features = os.path.dirname(feature_dir)
+def _require_same_images(feature_dir, image_ids):
+    """InputError when another feature folder of the collection (one ``extract_features`` wrote) holds features of
+    other images than ``image_ids`` (by id, wherever the files are): the collection's one image list and its
+    thumbnails would become these, beside the features of the others (a search of those would show these
+    pictures)."""
+    features, ids = os.path.dirname(feature_dir), set(image_ids)
     for name in sorted(os.listdir(features)) if os.path.isdir(features) else []:
         other = os.path.join(features, name)
-        extraction = _extraction_record(other)
-        if other != feature_dir and extraction and extraction.get("images") != record["images"]:
+        if other == feature_dir or _extraction_record(other) is None:
+            continue
+        theirs = set(read_text(os.path.join(other, "id.txt"), "id file").split())
+        skipped = len(read_lines(os.path.join(other, SKIPPED_FILE), "list of skipped images")) \
+            if os.path.isfile(os.path.join(other, SKIPPED_FILE)) else 0
+        if not theirs <= ids or len(ids) - len(theirs) > skipped:
             raise InputError(f"{other}: the collection already holds features of other images; extract these "
                              f"into a collection of their own (--collection NAME), or delete that folder first")
 
