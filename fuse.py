@@ -3,10 +3,11 @@
 w in 0.00..0.99 by the mIR of w·CL + (1 − w)·CM on the val split, apply it on test, write
 sent.id.score.txt, metrics.json, mir.txt and weight.txt into
 <root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en2img_<config>/."""
+import os
 import sys
 
 from w2vv import cli, fusion_runs, pivot_space, runs
-from w2vv.ranking import is_done
+from w2vv.ranking import check_current, is_done
 
 
 def parse_args(argv):
@@ -25,6 +26,9 @@ def run_stage(args):
     pivot_space.require_one_space(args.rootpath, "CLM", args.run, (args.query_train, args.query_val))
     test_dir = fusion_runs.clm_dir(args.rootpath, args.run, args.query_test, args.query_train)
     inputs = fusion_runs.clm_inputs(args.rootpath, args.run, args.query_val, args.query_test, args.query_train)
+    for ranking in inputs:  # a CM or CL ranking of a model retrained since: neither fused nor skipped as current
+        if os.path.isfile(ranking):
+            check_current(os.path.dirname(ranking))
     settings = fusion_runs.clm_settings(args.query_val, args.rank_norm)
     if is_done(test_dir) and not args.overwrite and runs.inputs_unchanged(test_dir, inputs, **settings):
         print(f"skip fusion: {test_dir} already has mir.txt from the same inputs, rank_norm and val split "

@@ -290,6 +290,20 @@ def test_scripts_skip_finished_splits_unless_overwrite(tmp_path):
     assert "skip fusion" not in again.stdout and "best on cococnval" in again.stdout
 
 
+def test_fusion_refuses_rankings_computed_from_files_changed_since(tmp_path):
+    """The English model retrained and tested again, CL not: fuse.py said 'skip fusion … from the same inputs'."""
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    assert run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG).returncode == 0
+    assert run_script("fuse.py", "--rootpath", root, "--run", CONFIG).returncode == 0
+    ids, vectors = read_sent_feat(en_sent_feat(root, "test"))
+    write_sent_feat(en_sent_feat(root, "test"), ids, vectors * 2 + 1)
+    done = run_script("fuse.py", "--rootpath", root, "--run", CONFIG)
+    assert done.returncode == 1 and (f"{cl_dir(root, CONFIG, 'cococntest')}: computed from "
+                                     f"{en_sent_feat(root, 'test')}, which changed since: its results are stale"
+                                     ) in done.stderr
+
+
 def test_fusion_refuses_cl_of_two_english_runs(tmp_path):
     """cross_lingual.py --en_run given for one split: a weight chosen with one English model, applied to another's."""
     root = tmp_path / "VisualSearch"
