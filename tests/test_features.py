@@ -227,6 +227,10 @@ def test_photos_are_never_replaced_by_thumbnails_and_a_new_extraction_changes_th
                      overwrite=True, log=lambda m: None)
     assert sources([summary["feature_dir"]], tmp_path) != keyed
     assert os.path.getsize(thumbs / "img2.jpg") != 0 and (thumbs / "img0.jpg").read_bytes() == kept
+    os.remove(photos / "img3.jpg")  # a photo deleted: its thumbnail goes, a picture of the root's own stays
+    extract_features(str(photos), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
+                     overwrite=True, log=lambda m: None)
+    assert not (thumbs / "img3.jpg").exists() and (thumbs / "own.jpg").exists() and (thumbs / "img1.jpg").exists()
 
 
 def test_a_collection_name_that_is_not_one_folder_of_the_root_is_refused(photos, tmp_path):

@@ -264,6 +264,16 @@ def _content(feature_dir):
     return sha.hexdigest()
 
 
+def _prune_thumbnails(thumbs, ids):
+    """Remove the thumbnails this extractor wrote (``_may_write_thumbnail``'s mark) of images no longer in the
+    collection: a photo deleted since, or one that could not be read this time, would still be served."""
+    for name in os.listdir(thumbs) if os.path.isdir(thumbs) else []:
+        path = os.path.join(thumbs, name)
+        stem, ext = os.path.splitext(name)
+        if ext == ".jpg" and stem not in ids and os.path.isfile(path) and _may_write_thumbnail(path):
+            os.remove(path)
+
+
 def _require_apart(image_dir, thumbs):
     """InputError when the images are the collection's thumbnail folder, or one holds the other: the thumbnails
     would be written over the photos, or among them (and read as images the next time)."""
@@ -367,6 +377,7 @@ def _finish(parts, n_chunks, feature_dir, root, collection, dim, log, summary):
     write_bigfile(feature_dir, ids, np.concatenate(blocks).reshape(-1, dim))
     write_text(os.path.join(feature_dir, SKIPPED_FILE), "".join(f"{p}\t{r}\n" for p, r in skipped))
     write_text(layout.imageset_file(root, collection), "".join(f"{i}\n" for i in ids))
+    _prune_thumbnails(layout.image_dir(root, collection), set(ids))
     shutil.rmtree(parts.folder)
     log(f"{len(ids)} images -> {feature_dir} ({dim}-d); {len(skipped)} skipped"
         + (f", listed in {os.path.join(feature_dir, SKIPPED_FILE)}" if skipped else ""))
