@@ -22,6 +22,7 @@ from w2vv.cli import quiet_tensorflow, run
 from w2vv.languages import LANGUAGES
 from w2vv.retrieval.options import add_search_options, open_searcher
 from w2vv.retrieval.searcher import unicode_problem
+from w2vv.textfile import UTF8, read_lines
 
 
 def parse_args(argv):
@@ -49,17 +50,17 @@ def read_queries(args):
     from w2vv.errors import InputError
     if args.query:
         for i, query in enumerate(args.query, 1):
-            if unicode_problem(query):
-                raise InputError(f"query {i}: {unicode_problem(query)}")
+            problem = unicode_problem(query)
+            if problem:
+                raise InputError(f"query {i}: {problem}")
         return args.query
     piped = sys.stdin is not None and not sys.stdin.isatty()
     if args.queries == "-" or (args.queries is None and piped):
         try:
-            lines = sys.stdin.buffer.read().decode("utf-8-sig").splitlines()
+            lines = sys.stdin.buffer.read().decode(UTF8).splitlines()
         except UnicodeDecodeError as e:
             raise InputError(f"stdin: queries are not UTF-8 text ({e.reason} at byte {e.start})") from None
     elif args.queries is not None:
-        from w2vv.textfile import read_lines
         lines = read_lines(args.queries, "query file")
     else:
         lines = []

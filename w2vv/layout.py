@@ -268,7 +268,8 @@ def read_captions(path):
         sent_id, _, sentence = line.lstrip().partition(" ")
         if not _is_sentence_id(sent_id) or not sent_id.isprintable() or not sentence.strip():
             raise _caption_line_error(path, lineno, sent_id)
-        if any(_is_sentence_id(piece.lstrip().partition(" ")[0]) for piece in sentence.split("\r")[1:]):
+        if "\r" in sentence and any(_is_sentence_id(piece.lstrip().partition(" ")[0])
+                                    for piece in sentence.split("\r")[1:]):
             raise InputError(f"{path}:{lineno}: a carriage return (\\r) followed by a sentence id: the file's lines "
                              f"end in \\r alone; convert its line ends to \\n (e.g. tr '\\r' '\\n')")
         if first_line.setdefault(sent_id, lineno) != lineno:

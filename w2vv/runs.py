@@ -194,8 +194,7 @@ def require_recorded_features(folder, root, features_dir):
     entry = record[1].get("features") if record else None
     if not entry or os.path.abspath(entry_path(entry, root)) != os.path.abspath(str(features_dir)):
         return
-    was, now = (dict(part.split(":", 1) for part in text.split(";"))
-                for text in (entry["content"], file_fingerprint(features_dir)))
+    was, now = (dict(_file_parts(text)) for text in (entry["content"], file_fingerprint(features_dir)))
     changed = [name for name in sorted(was) if now.get(name) != was[name]]
     if changed:
         raise InputError(f"{features_dir}: {changed[0]} changed since run {record[0]} was trained with these features "
@@ -223,10 +222,13 @@ def _recorded_file(entry, root, key, name, language):
 def same_content(fingerprint, other):
     """True when two fingerprints (``fingerprint.file_fingerprint``) are of the same content, whatever the
     names: a copy under another name has the same content."""
-    def content(text):
-        return [part.split(":", 1)[-1] for part in text.split(";")]
+    return [content for _, content in _file_parts(fingerprint)] == [content for _, content in _file_parts(other)]
 
-    return content(fingerprint) == content(other)
+
+def _file_parts(fingerprint):
+    """[(file name, ``size:sha1``)] of a fingerprint (``fingerprint.file_fingerprint``: one ``name:size:sha1`` a
+    file, joined by ``;``)."""
+    return [(part.split(":", 1)[0], part.split(":", 1)[-1]) for part in fingerprint.split(";")]
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,

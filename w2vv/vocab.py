@@ -105,7 +105,7 @@ def unsegmented_note(language, sentences):
 def load_vocab(path):
     """The words of a vocabulary file, in file order (the index of word i is i + 1)."""
     lines = read_lines(path, "vocabulary", " (run build_vocab.py first)")
-    words = [split_ascii(line)[0] for line in lines if split_ascii(line)]
+    words = [pieces[0] for pieces in map(split_ascii, lines) if pieces]
     if not words:
         raise InputError(f"{path}: vocabulary is empty")
     return words
