@@ -64,9 +64,14 @@ BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "n
 VALUE_KINDS = {bool: "true or false", int: "an int", float: "a float"}
 
 
+def config_path(name, config_dir=None):
+    """The file of the config ``name``: a name in ``config_dir`` (default w2vv_configs/), or a path to a .py file."""
+    return name if name.endswith(".py") else os.path.join(config_dir or CONFIG_DIR, f"{name}.py")
+
+
 def load_config(name, config_dir=None, overrides=None):
     """The config ``name`` (a name in ``config_dir`` or a path to a .py file), with defaults and overrides."""
-    path = name if name.endswith(".py") else os.path.join(config_dir or CONFIG_DIR, f"{name}.py")
+    path = config_path(name, config_dir)
     if not os.path.isfile(path):
         raise InputError(f"{path}: unknown config {name!r} (no such file{nearest_config(name, config_dir)})")
     spec = importlib.util.spec_from_file_location(f"w2vv_config_{os.path.basename(path)[:-3]}", path)

@@ -20,7 +20,7 @@ import sys
 from . import cli, languages, layout
 from .backend import DISTRIBUTIONS
 from .cli import run
-from .config import CONFIG_DIR, PRECISIONS, load_config, nearest_config, parse_overrides, vocab_threshold
+from .config import PRECISIONS, config_path, load_config, nearest_config, parse_overrides, vocab_threshold
 from .download import ARCHIVES
 from .errors import InputError, nearest_name
 from .textfile import UTF8
@@ -124,7 +124,7 @@ SECTION = "[common]"  # the one section of the original's common.ini
 def _require_config(name, where):
     """InputError when ``config_overrides_<name>`` names no config of w2vv_configs/: its overrides would go to
     none."""
-    if not os.path.isfile(os.path.join(CONFIG_DIR, f"{name}.py")):
+    if not os.path.isfile(config_path(name)):
         raise InputError(f"{where}: no config {name!r} in w2vv_configs/{nearest_config(name, None)}")
 
 
