@@ -74,3 +74,19 @@ def test_symbolic_links_and_files_leaving_the_folder_are_refused(tmp_path):
     os.mkdir(path)                                                        # or by a folder
     assert open_checked(path, real) is None
     assert open_checked(str(tmp_path / "secret.txt"), real) is None      # outside the folder
+
+
+def test_an_extracted_gallery_takes_no_picture_of_another_collection(tmp_path):
+    """Your own photos' ids (IMG_0001) name other pictures in another collection: a thumbnail deleted shows
+    the id, not a stranger's photo."""
+    root = tmp_path / "R"
+    write(str(root / "mine" / "ImageData" / "IMG_0001.jpg"), b"mine")
+    write(str(root / "other" / "ImageData" / "IMG_0001.jpg"), b"other")
+    write(str(root / "other" / "ImageData" / "IMG_0002.jpg"), b"other")
+    gallery = root / "mine" / "FeatureData" / "feat"
+    write(str(gallery / "extraction.json"), b"{}")
+    pictures = Pictures(["IMG_0001", "IMG_0002"], picture_folders(str(root), str(gallery)))
+    assert open_checked(*pictures.path(0)[:2])[0].read() == b"mine"
+    assert pictures.path(1) is None
+    os.remove(gallery / "extraction.json")   # the release's features: its collections share their images
+    assert Pictures(["IMG_0002"], picture_folders(str(root), str(gallery))).count == 1

@@ -5,7 +5,10 @@ this order, in the folders the user names (``serve.py --images DIR``, searched r
 ``extract_features.py`` reads a photo folder), in ``<root>/<collection>/ImageData/`` of the
 collection served, of the collection holding the gallery's features and of the ImageSets list's
 collection, then in ``ImageData/`` of every other collection of the root. An image's picture is
-the first file ``<id>.<ext>`` found (``ext``: a picture format browsers show, any case).
+the first file ``<id>.<ext>`` found (``ext``: a picture format browsers show, any case). A gallery
+``extract_features.py`` wrote (its ``extraction.json``) holds the user's photos, whose ids name other
+pictures in another collection (``IMG_0001``): those are looked for in the folders named and in the
+collections listed before "every other" only.
 
 Only regular files are taken: a symbolic link (to a file or a folder) is skipped and counted, and
 a file is served only while it is still a regular file whose real path lies inside the real path
@@ -17,6 +20,7 @@ import stat
 import numpy as np
 
 from .. import layout
+from ..fingerprint import EXTRACTION_FILE
 
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
                ".gif": "image/gif", ".bmp": "image/bmp"}
@@ -114,7 +118,8 @@ def _entries(folder, recursive, sub=""):
 
 def picture_folders(root, gallery_dir, images=(), collection=None, imageset=None):
     """[(folder, recursive)]: the folders named, then ``ImageData`` of the collection served, of the
-    gallery's collection, of the ImageSets list's collection, then of every collection of the root."""
+    gallery's collection, of the ImageSets list's collection, then, unless the gallery is one
+    ``extract_features.py`` wrote, of every collection of the root."""
     first = [layout.collection_dir(root, collection)] if collection else []
     # <root>/<collection>/FeatureData/<feature>, <root>/<collection>/ImageSets/<name>.txt
     first.append(os.path.dirname(os.path.dirname(os.path.abspath(str(gallery_dir)))))
@@ -123,6 +128,8 @@ def picture_folders(root, gallery_dir, images=(), collection=None, imageset=None
     try:
         others = sorted(layout.collection_dir(root, name) for name in os.listdir(root))
     except OSError:
+        others = []
+    if os.path.isfile(os.path.join(str(gallery_dir), EXTRACTION_FILE)):
         others = []
     collections = dict.fromkeys(os.path.abspath(c) for c in first + others)
     return [(str(folder), True) for folder in images] + \
