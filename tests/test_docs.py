@@ -113,7 +113,7 @@ def test_docs_pointers_in_code_and_docs_resolve():
 
 def test_readme_has_contents_and_contributing_has_extending_sections():
     readme = read(os.path.join(REPO, "README.md"))
-    assert {"contents", "quick-start-two-commands-python-310-no-download", "documentation"} <= anchors(readme)
+    assert {"contents", "quick-start-two-commands-python-311-no-download", "documentation"} <= anchors(readme)
     assert readme.index("## Contents") < readme.index("## Quick start") < readme.index("## Install")
     assert {"extending", "tests"} <= anchors(read(os.path.join(REPO, "CONTRIBUTING.md")))
 

@@ -207,7 +207,7 @@ TAR_REFUSALS = {
 def _checked_tar_members(tar, archive_path, staging):
     if not hasattr(tarfile, "data_filter"):
         raise InputError(f"{archive_path}: this Python lacks tarfile's 'data' filter, which keeps members inside "
-                         f"the root: use Python 3.10.12, 3.11.4, 3.12 or newer")
+                         f"the root: use Python 3.11.4, 3.12 or newer")
     members = tar.getmembers()
     for member in members:
         if os.path.isabs(member.name):  # the data filter would strip the "/" and go on
