@@ -12,6 +12,7 @@ import sys
 from w2vv import cli, comparison, layout, runs
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
+from w2vv.fingerprint import recorded_trace
 from w2vv.ranking import require_computed_alike
 
 
@@ -46,17 +47,67 @@ def parse_args(argv):
 
 def check_records(args):
     """InputError when the roots of a run do not hold one run drawn with several seeds: the query language's
-    model with a seed repeated (no spread to measure), or either model, that one or the English one CL compares
-    with, of other settings or input files (the spread would be theirs, not the seed's). The English model may
-    be one for all seeds (a root copied with it): then the spread is the query language's model's alone."""
+    model with a seed repeated, or its very weights in two roots (no spread to measure), or either model, that
+    one or the English one CL compared with (as the results' records name it), of other settings or input files
+    (the spread would be theirs, not the seed's). The English model may be one for all seeds (a root copied
+    with it): then the spread is the query language's model's alone."""
     query, english = (args.query_train, args.query_val), (args.en_train, args.en_val)
     for run in args.runs:
-        english_runs = [runs.english_run(root, query, english, run) for root in args.rootpath]
+        used = [models_used(root, run, args) for root in args.rootpath]
+        _check_distinct_weights(run, [(root, models.get(_folder(root, *query, run), set()))
+                                      for root, models in zip(args.rootpath, used)])
+        english_runs = [_english_run_used(root, models, english) or runs.english_run(root, query, english, run)
+                        for root, models in zip(args.rootpath, used)]
         for (train, val), names in ((query, [run] * len(args.rootpath)), (english, english_runs)):
             records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, name)))
                        for root, name in zip(args.rootpath, names)]
             _check_seed_draws(run, train, [(root, record[1]) for root, record in records if record],
                               distinct_seeds=train == args.query_train)
+
+
+def models_used(root, run, args):
+    """{checkpoint folder: {fingerprints of its weights}} of the models that ``run``'s results of the routes
+    asked rest on, as their records say (``fingerprint.recorded_trace``): there even when a model's folder
+    was deleted since, to save space."""
+    used = {}
+    for route in args.routes:
+        folder = comparison.ROUTES[route](root, run, args.query_test, args.query_train)
+        for path, content in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
+            if layout.is_checkpoint_dir(os.path.dirname(path)):
+                used.setdefault(os.path.dirname(path), set()).add(content)
+    return used
+
+
+def _folder(root, train, val, run):
+    return os.path.normpath(os.path.abspath(layout.checkpoint_dir(root, train, val, run)))
+
+
+def _check_distinct_weights(run, weights):
+    """``check_records`` of the query model's weights, ``[(root, {fingerprints})]``: one model's results twice
+    (a root copied after training, a run without a seed found done in the copy) would show a spread of 0."""
+    seen = {}
+    for root, contents in weights:
+        for content in sorted(contents):
+            if content in seen:
+                raise InputError(f"{root}: run {run} has the very weights of the model in {seen[content]} "
+                                 f"({content}): one model twice is not two seeds; retrain it there with its own "
+                                 f"seed (do_all.sh with seed = N and overwrite = 1)")
+            seen[content] = root
+
+
+def _english_run_used(root, models, english):
+    """The run name of the English model (``english``: (train, val)) that the results' records name, or None
+    when they name none (results without records: the run's usual English model)."""
+    names = set()
+    for folder in models:
+        where, train, val, name = layout.checkpoint_parts(folder)
+        if (train, val) == tuple(english) and os.path.samefile(where, root):
+            names.add(name)
+    names = sorted(names)
+    if len(names) > 1:
+        raise InputError(f"{root}: the results compared rest on two English runs, {names[0]} and {names[1]}: "
+                         f"run cross_lingual.py and fuse.py for both splits with one --en_run")
+    return names[0] if names else None
 
 
 def _check_seed_draws(run, train, settings, distinct_seeds):

@@ -70,6 +70,59 @@ def test_the_same_seed_in_two_roots_stops_in_one_line(roots):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+EN_TRAIN, EN_VAL, EN_TEST = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test"
+
+
+def record_models(root, weights, english_run="good"):
+    """The records the pipeline writes: CM of 'good' names its model's weights (``weights``: their bytes); CL the
+    English sentence vectors of ``english_run``, whose record names that English model's weights."""
+    def weights_file(train, val, run, content):
+        path = os.path.join(layout.checkpoint_dir(str(root), train, val, run), "epoch_1.h5")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(content)
+        return path
+
+    runs.record_inputs(cm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN),
+                       [weights_file(QUERY_TRAIN, QUERY_VAL, "good", weights)])
+    vectors = os.path.join(str(root), EN_TEST, "SimilarityIndex", EN_TRAIN, english_run, "sent_feat.txt")
+    os.makedirs(os.path.dirname(vectors), exist_ok=True)
+    with open(vectors, "w", encoding="utf-8") as f:
+        f.write(f"{english_run}'s vectors\n")
+    runs.record_inputs(os.path.dirname(vectors), [weights_file(EN_TRAIN, EN_VAL, english_run, b"english")])
+    runs.record_inputs(cl_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN), [vectors])
+
+
+def test_one_model_in_two_roots_is_not_two_seeds_even_without_its_folder(roots):
+    """A root copied after training, or a run without a seed found done in the copy: a spread of 0, refused by
+    the weights its results were computed with, also once the model's folder is deleted to save space."""
+    for root, weights in zip(roots, (b"seed 0", b"seed 1", b"seed 2")):
+        record_models(root, weights)
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
+    record_models(roots[2], b"seed 0")
+    for deleted in (False, True):
+        if deleted:
+            import shutil
+            shutil.rmtree(layout.checkpoint_dir(str(roots[2]), QUERY_TRAIN, QUERY_VAL, "good"))
+        done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+        assert f"{roots[2]}: run good has the very weights of the model in {roots[0]} (epoch_1.h5:6:" in done.stderr
+
+
+def test_the_english_model_compared_is_the_one_cl_used(roots):
+    """One seed's CL computed with another English run (cross_lingual.py --en_run): its records say so."""
+    for root, weights in zip(roots, (b"seed 0", b"seed 1", b"seed 2")):
+        record_models(root, weights)
+        runs.save_record(layout.checkpoint_dir(str(root), EN_TRAIN, EN_VAL, "good"), "good", {"loss_fun": "ctl"})
+    runs.save_record(layout.checkpoint_dir(str(roots[1]), EN_TRAIN, EN_VAL, "other"), "other", {"loss_fun": "mse"})
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
+    record_models(roots[1], b"seed 1", english_run="other")
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{roots[1]}: run good ({EN_TRAIN}) differs from the one in {roots[0]} by more than its seed: loss_fun " \
+           f"'mse' (in {roots[0]} 'ctl')" in done.stderr
+
+
 def caption_record(content):
     return {"train": {"path": f"{QUERY_TRAIN}/TextData/{QUERY_TRAIN}.caption.txt", "content": content}}
 

@@ -114,20 +114,31 @@ def traced_sources(record_file):
     result rests on, however indirectly; those of them that changed since), as absolute paths. A fusion
     weight rests on CL rankings, which rest on both languages' sentence vectors, which rest on the models'
     weights: a model retrained and tested again leaves the weight stale though its rankings were not redone."""
+    now, changed = {}, {}
+    for path, recorded in recorded_trace(record_file):
+        if path not in now:  # a model's weights are named by its val and its test results: hashed once
+            now[path] = _one_file(path) if os.path.isfile(path) else None
+        if now[path] is not None and recorded != now[path]:
+            changed[path] = None
+    return list(now), list(changed)
+
+
+def recorded_trace(record_file):
+    """[(absolute path, recorded fingerprint)] of every file ``record_file`` names, and the records of the same
+    name beside those files name, followed back, in that order (a file named by two records comes twice)."""
     name = os.path.basename(record_file)
-    todo, seen, now, changed = [os.path.abspath(record_file)], set(), {}, {}
+    todo, seen, followed, trace = [os.path.abspath(record_file)], set(), set(), []
     while todo:
         record = todo.pop(0)
         if record in seen:
             continue
         seen.add(record)
         for path, recorded in recorded_files(record).items():
-            if path not in now:  # a model's weights are named by its val and its test results: hashed once
-                now[path] = _one_file(path) if os.path.isfile(path) else None
+            trace.append((path, recorded))
+            if path not in followed:
+                followed.add(path)
                 todo.append(os.path.join(os.path.dirname(path), name))
-            if now[path] is not None and recorded != now[path]:
-                changed[path] = None
-    return list(now), list(changed)
+    return trace
 
 
 def recorded_settings(record_file):
