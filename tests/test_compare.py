@@ -14,12 +14,12 @@ IMAGES = [f"img{i:02d}" for i in range(8)]
 QUERIES = [f"{img}#{k}" for img in IMAGES for k in range(2)]
 
 
-def write_run(root, run, quality, seed, rng):
+def write_run(root, run, quality, seed, rng, test=QUERY_TEST):
     """The three result folders of ``run`` in ``root``: each query's own image scores ``quality`` above noise."""
     for folder in (cl_dir, cm_dir, clm_dir):
         scores = rng.normal(size=(len(QUERIES), len(IMAGES)))
         scores[np.arange(len(QUERIES)), [IMAGES.index(q.split("#")[0]) for q in QUERIES]] += quality
-        out = folder(str(root), run, QUERY_TEST, QUERY_TRAIN)
+        out = folder(str(root), run, test, QUERY_TRAIN)
         write_ranking(f"{out}/{layout.RANKING_FILE}", QUERIES, IMAGES, scores)
     checkpoint = layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, run)
     runs.save_record(checkpoint, run, {"seed": seed})
@@ -250,3 +250,24 @@ def test_a_comparison_that_would_mislead_stops_in_one_line(roots, args, message)
 def test_a_root_given_twice_stops_whatever_its_spelling(roots):
     done = run_main("compare.py", "--rootpath", roots[0], f"{roots[0]}/../{roots[0].name}", "--run", "good")
     assert done.returncode == 2 and f"--rootpath: {roots[0]} given twice" in done.stderr
+
+
+def test_figures_on_the_split_a_choice_was_made_on_stop_in_one_line(roots):
+    """The best epoch is chosen on val, and so is the CLM weight: val's figures as a test table would flatter."""
+    root = roots[0]
+    write_run(root, "good", 3.0, 0, np.random.default_rng(1), test=QUERY_VAL)
+    record_models(root, b"weights")
+    weights = os.path.join(layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good"), "epoch_1.h5")
+    runs.record_inputs(cm_dir(str(root), "good", QUERY_VAL, QUERY_TRAIN), [weights])
+    for script, flags in (("report.py", ["--rootpath", root]), ("compare.py", ["--rootpath", root, "--query_val",
+                                                                              QUERY_TEST])):
+        done = run_main(script, *flags, "--run", "good", "--query_test", QUERY_VAL)
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+        assert f"{QUERY_VAL} is the collection the best epoch of {os.path.dirname(weights)} was chosen on: figures " \
+               f"on it would flatter the model" in done.stderr
+    clm = clm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN)
+    runs.record_inputs(clm, [f"{clm}/{layout.RANKING_FILE}"], rank_norm=0, weight_chosen_on=QUERY_TEST)
+    done = run_main("report.py", "--rootpath", root, "--run", "good")
+    assert done.returncode == 1 and f"{QUERY_TEST} is the collection the CLM weight (" in done.stderr
+    runs.record_inputs(clm, [f"{clm}/{layout.RANKING_FILE}"], rank_norm=0, weight_chosen_on=QUERY_VAL)
+    assert run_main("report.py", "--rootpath", root, "--run", "good").returncode == 0

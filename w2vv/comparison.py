@@ -19,7 +19,7 @@ from . import layout
 from .errors import InputError
 from .fusion_runs import cl_dir, clm_dir, cm_dir
 from .metrics import first_relevant_ranks
-from .ranking import check_current, read_ranking, relevance, require_computed_alike
+from .ranking import check_current, read_ranking, relevance, require_a_test_split, require_computed_alike
 
 ROUTES = {"CL": cl_dir, "CM": cm_dir, "CLM": clm_dir}
 METRICS = ("mir", "r1", "r5", "r10")
@@ -51,6 +51,8 @@ def route_figures(roots, run, route, query_test, query_train):
             raise InputError(f"{folder}: no {route} results of run {run} (run do_all.sh for it there, or leave "
                              f"{route} out: --routes {' '.join(r for r in ROUTES if r != route)})")
     require_computed_alike(route, folders)
+    for folder in folders:
+        require_a_test_split(folder, query_test)
     seeds = [(folder, *per_query(folder)) for folder in folders]
     first_folder, query_ids, _ = seeds[0]
     for folder, ids, _ in seeds[1:]:

@@ -17,7 +17,7 @@ from . import layout
 from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
 from .atomic import atomic_open, write_text
 from .errors import InputError
-from .fingerprint import changed_sources, recorded_settings
+from .fingerprint import changed_sources, recorded_settings, recorded_trace
 from .textfile import read_lines
 from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
                       retrieval_metrics)
@@ -218,6 +218,20 @@ def check_current(folder):
     if changed:
         raise InputError(f"{folder}: computed from {changed[0]}, which changed since: its results are stale; "
                          f"run do_all.sh again for this run (its stages redo what is not current)")
+
+
+def require_a_test_split(folder, query_test):
+    """InputError when ``folder``'s results, given as test figures on ``query_test``, rest on a choice made on
+    that collection, as its records say: a model's best epoch (its checkpoint's val) or the CLM weight."""
+    record = os.path.join(folder, layout.INPUTS_FILE)
+    chosen = [f"the CLM weight ({record})"] if recorded_settings(record).get("weight_chosen_on") == query_test else []
+    for path, _ in recorded_trace(record):
+        checkpoint = os.path.dirname(path)
+        if layout.is_checkpoint_dir(checkpoint) and layout.checkpoint_parts(checkpoint)[2] == query_test:
+            chosen.append(f"the best epoch of {checkpoint}")
+    if chosen:
+        raise InputError(f"{folder}: {query_test} is the collection {chosen[0]} was chosen on: figures on it would "
+                         f"flatter the model; give the test collection (--query_test)")
 
 
 # The settings a result folder without them in its record was computed with: the paper's (fusion on scores).

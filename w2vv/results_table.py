@@ -2,7 +2,7 @@
 per run, read from their ``metrics.json``."""
 from . import layout
 from .fusion_runs import cl_dir, clm_dir, cm_dir
-from .ranking import read_run_mir, require_computed_alike
+from .ranking import read_run_mir, require_a_test_split, require_computed_alike
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
 
@@ -11,7 +11,10 @@ RESULT_COLUMNS = ("CL", "CM", "CLM")
 
 def result_row(root, config, query_test=PAPER["query_test"], query_train=PAPER["query_train"]):
     """The test mIRs (CL, CM, CLM) of a config at full precision (see ``read_run_mir``)."""
-    return tuple(read_run_mir(folder(root, config, query_test, query_train)) for folder in (cl_dir, cm_dir, clm_dir))
+    folders = [folder(root, config, query_test, query_train) for folder in (cl_dir, cm_dir, clm_dir)]
+    for folder in folders:
+        require_a_test_split(folder, query_test)
+    return tuple(read_run_mir(folder) for folder in folders)
 
 
 def format_table(rows):
