@@ -29,6 +29,11 @@ def main(argv):
         raise InputError(f"{args.original_folder}: checkpoint folder not found")
     if not is_original_checkpoint(args.original_folder):
         raise InputError(f"{os.path.join(args.original_folder, 'model.json')}: not a Keras 2 model description")
+    out = args.out_folder
+    if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
+        same = os.path.isdir(out) and os.path.samefile(out, args.original_folder)
+        raise InputError(f"{out}: " + ("the original folder itself: its weights would be replaced; give a new folder"
+                                       if same else "exists and is not an empty folder; give a new folder"))
     weights = (os.path.join(args.original_folder, args.weight_name) if args.weight_name
                else best_weights_file(args.original_folder))
     log(f"converted -> {convert(args.original_folder, args.out_folder, weights)}")

@@ -97,3 +97,29 @@ def test_a_folder_that_is_no_original_checkpoint_stops_in_one_line(tmp_path):
     error = one_error_line(run_main("convert_original.py", tmp_path / "nowhere", tmp_path / "out"))
     assert error == f"error: {tmp_path / 'nowhere'}: checkpoint folder not found"
     assert not (tmp_path / "out").exists()
+
+
+def test_converting_never_writes_over_a_folder_and_puts_the_epoch_converted_first(fixtures, tmp_path):
+    """In place, the original's weights were replaced before a traceback; into a run's folder, two models mixed;
+    a non-best epoch left a folder whose history named weights it lacks."""
+    import shutil
+
+    from tests.helpers import one_error_line, run_main
+    from w2vv.inference import best_weights_file
+    src = tmp_path / "original"
+    shutil.copytree(layout.checkpoint_dir(fixtures / "original_w2vv" / "VisualSearch", "cococntrain", "cococnval",
+                                          "tiny_attention_ctl"), src)
+    before = (src / "epoch_2.h5").read_bytes()
+    assert one_error_line(run_main("convert_original.py", src, src)) == \
+        f"error: {src}: the original folder itself: its weights would be replaced; give a new folder"
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "settings.json").write_text("{}")
+    assert one_error_line(run_main("convert_original.py", src, tmp_path / "used")) == \
+        f"error: {tmp_path / 'used'}: exists and is not an empty folder; give a new folder"
+    assert (src / "epoch_2.h5").read_bytes() == before and sorted(os.listdir(tmp_path / "used")) == ["settings.json"]
+    (src / "epoch_1.h5").write_bytes(before)   # another epoch's weights (the same numbers will do)
+    out = tmp_path / "epoch1"
+    assert run_main("convert_original.py", src, out, "--weight_name", "epoch_1.h5").returncode == 0
+    assert best_weights_file(str(out)) == str(out / "epoch_1.h5") and (out / "epoch_1.h5").is_file()
+    assert (out / "val_per_hist.txt").read_text().split("\n")[:3] == \
+        ["epoch_1 0.12289520108283622", "epoch_2 0.13449714190517179", "epoch_0 0.11109080795691355"]

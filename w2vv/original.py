@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from . import checkpoint, layout
 from .config import DEFAULTS, TEXT_STYLE
 from .errors import InputError
+from .textfile import read_lines
 from .model import build_model
 
 
@@ -80,16 +81,34 @@ def load_original_model(folder, weights_file):
 
 def convert(folder, out_folder, weights_file):
     """Write a checkpoint folder of this project from an original one: ``config.json``,
-    ``model.json`` (Keras 3), the weights under the same file name, and the histories."""
+    ``model.json`` (Keras 3), the weights under the same file name, and the histories, with the
+    converted epoch first in ``val_per_hist.txt`` (the folder's model is its first line's)."""
     import shutil
     from .atomic import write_text
     cfg, vocab_size, aux_dim, _ = structure(os.path.join(folder, layout.MODEL_FILE))
+    val_history = _history_from(folder, weights_file)
     model, _ = load_original_model(folder, weights_file)
     os.makedirs(out_folder, exist_ok=True)
     checkpoint.save_model_config(out_folder, cfg, vocab_size, aux_dim)
     checkpoint.save_weights(model, os.path.join(out_folder, os.path.basename(weights_file)))
-    for name in (layout.LOSS_HISTORY_FILE, layout.VAL_HISTORY_FILE):
-        if os.path.isfile(os.path.join(folder, name)):
-            shutil.copyfile(os.path.join(folder, name), os.path.join(out_folder, name))
+    if os.path.isfile(os.path.join(folder, layout.LOSS_HISTORY_FILE)):
+        shutil.copyfile(os.path.join(folder, layout.LOSS_HISTORY_FILE), os.path.join(out_folder, layout.LOSS_HISTORY_FILE))
+    if val_history is not None:
+        write_text(os.path.join(out_folder, layout.VAL_HISTORY_FILE), "".join(line + "\n" for line in val_history))
     write_text(os.path.join(out_folder, layout.MODEL_FILE), model.to_json())
     return out_folder
+
+
+def _history_from(folder, weights_file):
+    """The lines of ``folder``'s ``val_per_hist.txt`` (None without one) with ``weights_file``'s epoch first;
+    InputError when it has no line of that epoch."""
+    path = os.path.join(folder, layout.VAL_HISTORY_FILE)
+    if not os.path.isfile(path):
+        return None
+    lines = read_lines(path, "validation history")
+    label = os.path.splitext(os.path.basename(weights_file))[0]
+    chosen = [line for line in lines if line.split()[:1] == [label]]
+    if not chosen:
+        raise InputError(f"{path}: no line of {label}, the epoch of {weights_file}")
+    return chosen + [line for line in lines if line not in chosen]
+
