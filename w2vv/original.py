@@ -91,8 +91,9 @@ def convert(folder, out_folder, weights_file):
     os.makedirs(out_folder, exist_ok=True)
     checkpoint.save_model_config(out_folder, cfg, vocab_size, aux_dim)
     checkpoint.save_weights(model, os.path.join(out_folder, os.path.basename(weights_file)))
-    if os.path.isfile(os.path.join(folder, layout.LOSS_HISTORY_FILE)):
-        shutil.copyfile(os.path.join(folder, layout.LOSS_HISTORY_FILE), os.path.join(out_folder, layout.LOSS_HISTORY_FILE))
+    loss_history = os.path.join(folder, layout.LOSS_HISTORY_FILE)
+    if os.path.isfile(loss_history):
+        shutil.copyfile(loss_history, os.path.join(out_folder, layout.LOSS_HISTORY_FILE))
     if val_history is not None:
         write_text(os.path.join(out_folder, layout.VAL_HISTORY_FILE), "".join(line + "\n" for line in val_history))
     write_text(os.path.join(out_folder, layout.MODEL_FILE), model.to_json())
