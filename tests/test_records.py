@@ -193,3 +193,30 @@ def test_a_vocabulary_without_a_record_is_kept_and_recorded(small_root, tmp_path
     build_vocabularies(root, "cococntrain", Tokenizer("zh"), log=lines.append)
     assert lines[0].startswith("vocabulary without a record, kept and recorded") and os.path.isfile(
         record_file(default))
+
+
+@pytest.mark.parametrize("content", ['{"files": {', "[1, 2]", '{"a.txt": 3}'])
+def test_a_broken_results_record_stops_in_one_line(tmp_path, content):
+    """A truncated inputs.json gave a traceback; one that was no object of files counted as no record: current."""
+    from w2vv.fingerprint import recorded_files
+    from w2vv.errors import InputError
+    record = tmp_path / layout.INPUTS_FILE
+    record.write_text(content)
+    with pytest.raises(InputError, match=f"^{record}: not a record of the files its folder was computed from"):
+        recorded_files(str(record))
+
+
+def test_a_settings_record_of_another_shape_stops_in_one_line(tmp_path):
+    from w2vv.errors import InputError
+    (tmp_path / layout.SETTINGS_FILE).write_text('{"run_name": "x", "settings": []}')
+    with pytest.raises(InputError, match="settings.json: not a settings record .*; delete the checkpoint folder"):
+        runs.recorded_run(str(tmp_path))
+
+
+def test_an_ini_that_is_not_utf8_stops_in_one_line(tmp_path):
+    ini = tmp_path / "bad.ini"
+    ini.write_bytes(b"rootpath = /tmp\n# caf\xe9\n")
+    from w2vv.errors import InputError
+    from w2vv.settings import read_settings
+    with pytest.raises(InputError, match=f"^{ini}:2: settings file is not UTF-8 text"):
+        read_settings(str(ini))

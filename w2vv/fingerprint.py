@@ -161,7 +161,15 @@ def _read_record(record_file):
             record = json.load(f)
     except FileNotFoundError:
         return {}
-    return record if isinstance(record, dict) else {}
+    except (OSError, ValueError) as e:
+        record, problem = None, str(e)
+    else:
+        problem = "not an object of files and their fingerprints"
+    files = record.get("files", record) if isinstance(record, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(v, str) or v is None for v in files.values()):
+        raise InputError(f"{record_file}: not a record of the files its folder was computed from ({problem}); "
+                         f"run the stage that wrote the folder again with overwrite = 1")
+    return record
 
 
 def _record(record_file, paths, within, settings):

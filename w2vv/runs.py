@@ -321,10 +321,13 @@ def recorded_run(folder):
     if not os.path.isfile(path):
         return None
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             record = json.load(f)
-        return record["run_name"], record["settings"]
-    except (ValueError, KeyError) as e:
+        name, settings = record["run_name"], record["settings"]
+        if not isinstance(name, str) or not isinstance(settings, dict):
+            raise ValueError("expected a run name and a settings object")
+        return name, settings
+    except (ValueError, KeyError, TypeError) as e:
         raise InputError(f"{path}: not a settings record ({e}); delete the checkpoint folder to retrain") from None
 
 

@@ -23,7 +23,7 @@ from .cli import run
 from .config import PRECISIONS, config_path, load_config, nearest_config, parse_overrides, vocab_threshold
 from .download import ARCHIVES
 from .errors import InputError, nearest_name
-from .textfile import UTF8
+from .textfile import read_lines
 
 
 def _flag(value):
@@ -133,34 +133,33 @@ def read_settings(path):
     if not os.path.isfile(path):
         raise InputError(f"{path}: settings file not found")
     values, lines, notes = {}, {}, []
-    with open(path, encoding=UTF8) as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if line.startswith("[") and line != SECTION:
-                raise InputError(f"{path}:{lineno}: section {line}: every setting is read as one of {SECTION}, "
-                                 f"whatever the section it is under; delete the line")
-            if not line or line.startswith("#") or line == SECTION:
-                continue
-            key, sep, value = (part.strip() for part in line.partition("="))
-            if not sep:
-                raise InputError(f"{path}:{lineno}: expected 'key = value', got {line!r}")
-            if key in layout.FORMER_ROLES:
-                notes.append(f"{path}:{lineno}: note: {key} is now called {layout.FORMER_ROLES[key]} (read as such)")
-            name = layout.FORMER_ROLES.get(key, key)
-            if name not in KNOWN and not per_config_key(name):
-                raise InputError(f"{path}:{lineno}: unknown setting {key!r} "
-                                 f"(did you mean {nearest_name(key, KNOWN)!r}?)")
-            value = os.path.expanduser(value) if value.startswith("~") else value
-            try:
-                KNOWN[name][1](value) if name in KNOWN else parse_overrides(value)
-            except (ValueError, InputError) as e:
-                raise InputError(f"{path}:{lineno}: {key} = {value} ({e})") from None
-            if name in lines:
-                raise InputError(f"{path}:{lineno}: {key} given twice (first at line {lines[name]}): the last would "
-                                 f"be read in silence; keep one")
-            if per_config_key(name):
-                _require_config(name[len(PER_CONFIG):], f"{path}:{lineno}: {key}")
-            values[name], lines[name] = value, lineno
+    for lineno, line in enumerate(read_lines(path, "settings file"), 1):
+        line = line.strip()
+        if line.startswith("[") and line != SECTION:
+            raise InputError(f"{path}:{lineno}: section {line}: every setting is read as one of {SECTION}, "
+                             f"whatever the section it is under; delete the line")
+        if not line or line.startswith("#") or line == SECTION:
+            continue
+        key, sep, value = (part.strip() for part in line.partition("="))
+        if not sep:
+            raise InputError(f"{path}:{lineno}: expected 'key = value', got {line!r}")
+        if key in layout.FORMER_ROLES:
+            notes.append(f"{path}:{lineno}: note: {key} is now called {layout.FORMER_ROLES[key]} (read as such)")
+        name = layout.FORMER_ROLES.get(key, key)
+        if name not in KNOWN and not per_config_key(name):
+            raise InputError(f"{path}:{lineno}: unknown setting {key!r} "
+                             f"(did you mean {nearest_name(key, KNOWN)!r}?)")
+        value = os.path.expanduser(value) if value.startswith("~") else value
+        try:
+            KNOWN[name][1](value) if name in KNOWN else parse_overrides(value)
+        except (ValueError, InputError) as e:
+            raise InputError(f"{path}:{lineno}: {key} = {value} ({e})") from None
+        if name in lines:
+            raise InputError(f"{path}:{lineno}: {key} given twice (first at line {lines[name]}): the last would "
+                             f"be read in silence; keep one")
+        if per_config_key(name):
+            _require_config(name[len(PER_CONFIG):], f"{path}:{lineno}: {key}")
+        values[name], lines[name] = value, lineno
     if "rootpath" not in values:
         raise InputError(f"{path}: rootpath not set")
     _refuse_role_problems(path, values, lines)
