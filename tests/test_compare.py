@@ -174,7 +174,8 @@ def test_the_picture_shows_each_routes_mean_sd_and_seeds(roots, tmp_path):
 
 def test_results_computed_from_files_changed_since_stop_in_one_line(roots):
     """CL ranked with the Chinese model's vectors of before a retraining: stale, not compared."""
-    vectors = roots[1] / "vectors.txt"
+    (roots[1] / "model").mkdir()
+    vectors = roots[1] / "model" / "vectors.txt"
     vectors.write_text("the sentence vectors CL was computed from\n")
     folder = cl_dir(str(roots[1]), "good", QUERY_TEST, QUERY_TRAIN)
     runs.record_inputs(folder, [vectors])
@@ -183,7 +184,10 @@ def test_results_computed_from_files_changed_since_stop_in_one_line(roots):
     done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert f"{folder}: computed from {vectors}, which changed since: its results are stale" in done.stderr
-    vectors.unlink()  # deleted to save space: nothing to compare, nothing held against the results
+    vectors.unlink()  # gone from its folder: a model being retrained
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and f"computed from {vectors}, which changed since" in done.stderr
+    vectors.parent.rmdir()  # gone with its folder, deleted to save space: nothing to compare, nothing held against
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
 
 
@@ -271,3 +275,20 @@ def test_figures_on_the_split_a_choice_was_made_on_stop_in_one_line(roots):
     assert done.returncode == 1 and f"{QUERY_TEST} is the collection the CLM weight (" in done.stderr
     runs.record_inputs(clm, [f"{clm}/{layout.RANKING_FILE}"], rank_norm=0, weight_chosen_on=QUERY_VAL)
     assert run_main("report.py", "--rootpath", root, "--run", "good").returncode == 0
+
+
+def test_a_clm_resting_on_english_vectors_computed_again_is_stale_without_cl_asked(roots):
+    """The English test sentences tested again: CL is stale, and so is the CLM fused from it, which a comparison
+    of CM and CLM alone took as current."""
+    for root, weights in zip(roots, (b"seed 0", b"seed 1", b"seed 2")):
+        record_models(root, weights)
+        clm = clm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN)
+        runs.record_inputs(clm, [f"{cl_dir(str(root), 'good', QUERY_TEST, QUERY_TRAIN)}/{layout.RANKING_FILE}"])
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM", "CLM").returncode == 0
+    vectors = os.path.join(str(roots[1]), EN_TEST, "SimilarityIndex", EN_TRAIN, "good", "sent_feat.txt")
+    with open(vectors, "a", encoding="utf-8") as f:
+        f.write("a sentence edited since\n")
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM", "CLM")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{clm_dir(str(roots[1]), 'good', QUERY_TEST, QUERY_TRAIN)}: computed from {vectors}, which changed " \
+           f"since" in done.stderr

@@ -220,3 +220,22 @@ def test_an_ini_that_is_not_utf8_stops_in_one_line(tmp_path):
     from w2vv.settings import read_settings
     with pytest.raises(InputError, match=f"^{ini}:2: settings file is not UTF-8 text"):
         read_settings(str(ini))
+
+
+def test_a_model_whose_training_has_not_finished_is_not_tested_nor_searched(trained):
+    """A retraining killed halfway leaves config.json and an epoch's weights, but no model.json: the tester
+    tested it into the run's results in silence."""
+    root, alt, folder = trained
+    done_file = folder / layout.MODEL_FILE
+    saved = done_file.read_text()
+    done_file.unlink()
+    try:
+        error = one_error_line(run_tester(root, folder))
+        assert error == f"error: {folder}: its training has not finished (no model.json, which the trainer writes " \
+                        f"last): run the trainer again (it resumes), or give a finished model"
+        from w2vv.errors import InputError
+        from w2vv.retrieval.searcher import TrainedModel
+        with pytest.raises(InputError, match="its training has not finished"):
+            TrainedModel(str(folder))
+    finally:
+        done_file.write_text(saved)

@@ -10,7 +10,7 @@ Every record of this project uses it:
 - ``sources``: ``{path: fingerprint or None (absent)}`` of the files a derived file or result was
   computed from, each path relative to the record's folder (absolute when it lies outside the
   ``within`` folder: a root, a feature folder), written and compared by ``write_sources`` /
-  ``sources_match`` (``changed_sources`` names what changed): result folders (``inputs.json``),
+  ``sources_match`` (``traced_sources`` names what changed, however indirectly): result folders (``inputs.json``),
   vocabularies, the encoding cache, search's sentence vectors (``search_cache/<collection>/inputs.json``),
   the word2vec search cache, the FAISS index (its description's ``sources``);
 - ``input_entry`` / ``entry_path``: one input of a trained model in its run record
@@ -101,24 +101,26 @@ def sources_match(record_file, paths, within=None, missing=False, **settings):
         return False
 
 
-def changed_sources(record_file):
-    """The files ``record_file`` (a ``write_sources`` record) names that hold other content now, as absolute
-    paths; empty when each is as recorded or gone (deleted to save space: nothing to compare), or when there
-    is no record."""
-    return [path for path, recorded in recorded_files(record_file).items()
-            if os.path.isfile(path) and recorded != _one_file(path)]
+def _changed(path, recorded, now=None):
+    """True when ``path`` holds other content than ``recorded`` (None: it was absent; ``now``: its fingerprint,
+    when known), or is gone from a folder still there (a model being retrained, a caption file removed); a file
+    gone with its folder (a model's folder deleted to save space) is not: there is nothing to compare."""
+    if os.path.isfile(path):
+        return recorded != (now or _one_file(path))
+    return recorded is not None and os.path.isdir(os.path.dirname(path))
 
 
 def traced_sources(record_file):
     """(every file that ``record_file`` names, and the records beside those files name, followed back: what a
-    result rests on, however indirectly; those of them that changed since), as absolute paths. A fusion
-    weight rests on CL rankings, which rest on both languages' sentence vectors, which rest on the models'
-    weights: a model retrained and tested again leaves the weight stale though its rankings were not redone."""
+    result rests on, however indirectly; those of them that changed since, ``_changed``), as absolute
+    paths. A fusion weight rests on CL rankings, which rest on both languages' sentence vectors, which
+    rest on the models' weights: a model retrained and tested again leaves the weight stale though its
+    rankings were not redone."""
     now, changed = {}, {}
     for path, recorded in recorded_trace(record_file):
         if path not in now:  # a model's weights are named by its val and its test results: hashed once
             now[path] = _one_file(path) if os.path.isfile(path) else None
-        if now[path] is not None and recorded != now[path]:
+        if _changed(path, recorded, now[path]):
             changed[path] = None
     return list(now), list(changed)
 

@@ -80,6 +80,14 @@ def require_family(folder, families, what):
     return family
 
 
+def require_finished(folder):
+    """InputError when the training of the model in ``folder`` has not finished (a run interrupted, or being
+    retrained): its weights are an epoch's, not the run's."""
+    if not os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):
+        raise InputError(f"{folder}: its training has not finished (no {layout.MODEL_FILE}, which the trainer writes "
+                         f"last): run the trainer again (it resumes), or give a finished model")
+
+
 def load_trained_model(folder, weights_file=None, families=("w2vv",), what="this command"):
     """Rebuild a trained model and load its (best) weights: a checkpoint folder of this project
     (``config.json``) or of the original code (a Keras 2.2.4 ``model.json``). Returns (model, cfg): W2VV's
@@ -91,6 +99,7 @@ def load_trained_model(folder, weights_file=None, families=("w2vv",), what="this
         require_family(folder, families, what)
         return load_original_model(folder, weights_file or best_weights_file(folder))
     family = require_family(folder, families, what)
+    require_finished(folder)
     cfg, vocab_size, aux_dim = checkpoint.load_model_config(folder)
     if family == "w2vv":
         from .model import build_model

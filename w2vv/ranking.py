@@ -17,7 +17,7 @@ from . import layout
 from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
 from .atomic import atomic_open, write_text
 from .errors import InputError
-from .fingerprint import changed_sources, recorded_settings, recorded_trace
+from .fingerprint import recorded_settings, recorded_trace, traced_sources
 from .textfile import read_lines
 from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
                       retrieval_metrics)
@@ -211,10 +211,11 @@ def read_metrics(path, required=("mir",)):
 
 
 def check_current(folder):
-    """InputError when a results folder was computed from files that changed since (its ``inputs.json``):
-    a model retrained, CL or CLM not run again after it. A folder without a record (the original code's)
-    counts as current."""
-    changed = changed_sources(os.path.join(folder, layout.INPUTS_FILE))
+    """InputError when a results folder was computed from files that changed since, however indirectly (its
+    ``inputs.json``, followed back: ``fingerprint.traced_sources``): a model retrained, CL or CLM not run again
+    after it, a CLM whose CL rests on English vectors computed again. A folder without a record (the original
+    code's) counts as current."""
+    changed = traced_sources(os.path.join(folder, layout.INPUTS_FILE))[1]
     if changed:
         raise InputError(f"{folder}: computed from {changed[0]}, which changed since: its results are stale; "
                          f"run do_all.sh again for this run (its stages redo what is not current)")

@@ -117,10 +117,11 @@ class TrainedModel:
 
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True,
                  predictor="auto"):
-        from ..inference import FAMILY_NAMES, best_weights_file, model_family
+        from ..inference import FAMILY_NAMES, best_weights_file, model_family, require_finished
         from ..run_inputs import model_encoder
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
+        require_finished(folder)
         if predictor not in PREDICTORS:
             raise InputError(f"predictor {predictor!r} unknown (expected one of {', '.join(PREDICTORS)})")
         root, self.train, self.val, _ = layout.checkpoint_parts(folder)
