@@ -53,11 +53,12 @@ def check_records(args):
     with it): then the spread is the query language's model's alone."""
     query, english = (args.query_train, args.query_val), (args.en_train, args.en_val)
     for run in args.runs:
-        used = [models_used(root, run, args) for root in args.rootpath]
+        used = [results_inputs(root, run, args) for root in args.rootpath]
+        _check_same_data(run, [(root, data) for root, (_, data) in zip(args.rootpath, used)])
         _check_distinct_weights(run, [(root, models.get(_folder(root, *query, run), set()))
-                                      for root, models in zip(args.rootpath, used)])
+                                      for root, (models, _) in zip(args.rootpath, used)])
         english_runs = [_english_run_used(root, models, english) or runs.english_run(root, query, english, run)
-                        for root, models in zip(args.rootpath, used)]
+                        for root, (models, _) in zip(args.rootpath, used)]
         for (train, val), names in ((query, [run] * len(args.rootpath)), (english, english_runs)):
             records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, name)))
                        for root, name in zip(args.rootpath, names)]
@@ -65,17 +66,34 @@ def check_records(args):
                               distinct_seeds=train == args.query_train)
 
 
-def models_used(root, run, args):
-    """{checkpoint folder: {fingerprints of its weights}} of the models that ``run``'s results of the routes
-    asked rest on, as their records say (``fingerprint.recorded_trace``): there even when a model's folder
-    was deleted since, to save space."""
-    used = {}
+def results_inputs(root, run, args):
+    """(models, data) that ``run``'s results of the routes asked rest on, as their records say
+    (``fingerprint.recorded_trace``), there even when a model's folder was deleted since, to save space:
+    ``{checkpoint folder: {fingerprints of its weights}}``, ``{caption or ImageSets file relative to the root:
+    {fingerprints}}``."""
+    models, data = {}, {}
     for route in args.routes:
         folder = comparison.ROUTES[route](root, run, args.query_test, args.query_train)
         for path, content in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
-            if layout.is_checkpoint_dir(os.path.dirname(path)):
-                used.setdefault(os.path.dirname(path), set()).add(content)
-    return used
+            parent = os.path.dirname(path)
+            if layout.is_checkpoint_dir(parent):
+                models.setdefault(parent, set()).add(content)
+            elif os.path.basename(parent) in ("TextData", "ImageSets"):
+                data.setdefault(os.path.relpath(path, root), set()).add(content)
+    return models, data
+
+
+def _check_same_data(run, data):
+    """``check_records`` of the caption and ImageSets files, ``[(root, {file: {fingerprints}})]``: seeds tested on
+    sentences edited in one root (the same ids) would mix two test sets."""
+    first_root, first = data[0]
+    for root, files in data[1:]:
+        for name in sorted(set(first) & set(files)):
+            if files[name] != first[name]:
+                raise InputError(f"{root}: run {run}'s results were computed from {name} holding other content than "
+                                 f"in {first_root} ({', '.join(sorted(files[name]))}, there "
+                                 f"{', '.join(sorted(first[name]))}): seeds are compared on the same test data: "
+                                 f"make the file the same in every root, and run do_all.sh again where it changed")
 
 
 def _folder(root, train, val, run):

@@ -292,3 +292,16 @@ def test_a_clm_resting_on_english_vectors_computed_again_is_stale_without_cl_ask
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert f"{clm_dir(str(roots[1]), 'good', QUERY_TEST, QUERY_TRAIN)}: computed from {vectors}, which changed " \
            f"since" in done.stderr
+
+
+def test_seeds_tested_on_sentences_edited_in_one_root_stop_in_one_line(roots):
+    """The same sentence ids, other words: the mean would mix two test sets."""
+    for root, words in zip(roots, ("a dog", "a dog", "a cat")):
+        captions = root / QUERY_TEST / "TextData" / f"{QUERY_TEST}.caption.txt"
+        captions.parent.mkdir(parents=True, exist_ok=True)
+        captions.write_text(f"img00#0 {words}\n")
+        runs.record_inputs(cm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN), [captions])
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{roots[2]}: run good's results were computed from {QUERY_TEST}/TextData/{QUERY_TEST}.caption.txt " \
+           f"holding other content than in {roots[0]}" in done.stderr
