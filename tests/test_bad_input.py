@@ -150,6 +150,19 @@ def test_validating_or_testing_on_a_training_image_stops_before_training(root, c
     assert not (root / TRAIN / "cv_keras").exists()
 
 
+def test_testing_on_a_validation_image_stops_before_training(root, capsys):
+    """The best epoch and the CLM weight are chosen on val: test figures on its images would flatter the model."""
+    image = first_image(root, VAL)
+    imageset = root / TEST / "ImageSets" / f"{TEST}.txt"
+    imageset.write_text(imageset.read_text() + f"{image}\n")
+    assert cli.run(trainer.main, train_args(root)) == 1
+    assert capsys.readouterr().err == (
+        f"error: {imageset}: 1 of its images are also in {VAL}, the validation collection (e.g. '{image}'): the best "
+        f"epoch and the CLM weight are chosen on it, so figures on them would flatter the model; keep val and test "
+        f"images apart\n")
+    assert not (root / TRAIN / "cv_keras").exists()
+
+
 def test_a_feature_that_is_not_a_number_stops_training_before_it_starts(root, capsys):
     """One NaN made every weight NaN, and the untrained epoch 0 was kept as 'best' without a word; found when the
     loss turned NaN, it cost an epoch (2 h at the paper's scale on a CPU), and behind a relu it never did."""

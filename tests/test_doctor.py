@@ -210,3 +210,17 @@ def test_do_all_refuses_a_broken_root_with_the_doctors_table(root, tmp_path):
                                      "(stage 0 fetches the data)")
     assert "stage 1: vocabularies" not in result.stdout
     assert not os.path.exists(layout.vocab_dir(str(root), "cococntrain", "bow"))
+
+
+def test_a_validation_image_in_the_test_set_is_wrong(root, capsys):
+    """The best epoch and the CLM weight are chosen on val: a test image among them flatters the test figures."""
+    image = (root / layout.imageset_file("", "cococnval")).read_text(encoding="utf-8").split()[0]
+    for test in ("cococntest", "mscoco2014dev-test"):
+        with open(root / layout.imageset_file("", test), "a", encoding="utf-8") as f:
+            f.write(f"{image}\n")
+    status, rows, out = doctor(root, capsys)
+    assert status == 1, out
+    assert rows["cococntest vs cococnval"][0] == "WRONG" and rows["mscoco2014dev-test vs mscoco2014dev-val"][0] == \
+        "WRONG", out
+    assert "cococntest.txt: 1 of its images are also in cococnval, the validation collection" in \
+        rows["cococntest vs cococnval"][1], out

@@ -239,3 +239,20 @@ def test_a_model_whose_training_has_not_finished_is_not_tested_nor_searched(trai
             TrainedModel(str(folder))
     finally:
         done_file.write_text(saved)
+
+
+def test_a_training_image_added_to_the_test_set_after_training_stops_the_tester(trained):
+    """The check ran only before training: a training sentence's image appended to the test collection since
+    was tested in silence."""
+    root, alt, folder = trained
+    image = layout.captions_of(str(root), EN[0])[0][0].split("#")[0]
+    imageset = layout.imageset_file(str(root), EN[2])
+    saved = open(imageset, encoding="utf-8").read()
+    try:
+        with open(imageset, "a", encoding="utf-8") as f:
+            f.write(f"{image}\n")
+        error = one_error_line(run_tester(root, folder))
+        assert error.startswith(f"error: {imageset}: 1 of its images are described by sentences of {EN[0]}")
+    finally:
+        with open(imageset, "w", encoding="utf-8") as f:
+            f.write(saved)

@@ -163,14 +163,22 @@ class Doctor:
                          "matching (CL) needs the same images", "take both from the same release")
 
     def check_unseen_images(self):
-        c = self.collections
+        """Val and test images that no training sentence describes, and test images that are not val images."""
+        c, path = self.collections, lambda coll: layout.imageset_file(self.root, coll)
         for train, others in ((c.en_train, (c.en_val, c.en_test)), (c.query_train, (c.query_val, c.query_test))):
             for other in (o for o in others if train in self.images and o in self.images):
-                try:
-                    layout.require_unseen(layout.imageset_file(self.root, other), self.images[other][0], train,
-                                          self.images[train][1])
-                except InputError as e:
-                    self.add(WRONG, f"{other} vs {train}", str(e), "take the collections from the same release")
+                self._wrong_unless(f"{other} vs {train}", layout.require_unseen, path(other), self.images[other][0],
+                                   train, self.images[train][1])
+        for val, test in ((c.en_val, c.en_test), (c.query_val, c.query_test)):
+            if val in self.images and test in self.images:
+                self._wrong_unless(f"{test} vs {val}", layout.require_apart, path(test), self.images[test][0], val,
+                                   self.images[val][0])
+
+    def _wrong_unless(self, item, check, *args):
+        try:
+            check(*args)
+        except InputError as e:
+            self.add(WRONG, item, str(e), "take the collections from the same release")
 
     def check_features(self, cfg):
         feature = cfg.img_feature if cfg else layout.PAPER_FEATURE

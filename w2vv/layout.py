@@ -297,12 +297,27 @@ def read_imageset(path):
     return ids
 
 
-def require_unseen_images(root, train, others):
-    """InputError when the ImageSets of one of ``others`` (a run's val and test collections) list images that
-    sentences of ``train`` describe (``require_unseen``)."""
+def require_held_out(root, train, val, tests):
+    """InputError when the ImageSets of one of ``tests`` (a run's val and test collections, or a collection it is
+    tested on) list images that sentences of ``train`` describe (``require_unseen``), or images of ``val`` (None:
+    not known) besides val itself (``require_apart``)."""
     described = {image_id(s) for s, _ in captions_of(root, train)}
-    for other in others:
-        require_unseen(imageset_file(root, other), imageset_of(root, other), train, described)
+    val_images = imageset_of(root, val) if val and os.path.isfile(imageset_file(root, val)) else []
+    for test in tests:
+        images = imageset_of(root, test)
+        require_unseen(imageset_file(root, test), images, train, described)
+        if test != val:
+            require_apart(imageset_file(root, test), images, val, val_images)
+
+
+def require_apart(imageset_path, image_set, val, val_images):
+    """InputError when images of ``image_set`` (a test collection's) are among ``val_images``, those of the
+    validation collection ``val``: the best epoch and the CLM weight chosen on them would flatter the test."""
+    shared = sorted(set(val_images).intersection(image_set))
+    if shared:
+        raise InputError(f"{imageset_path}: {len(shared)} of its images are also in {val}, the validation collection "
+                         f"(e.g. {shared[0]!r}): the best epoch and the CLM weight are chosen on it, so figures on "
+                         f"them would flatter the model; keep val and test images apart")
 
 
 def require_unseen(imageset_path, image_set, train, described):

@@ -27,6 +27,8 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
     on a command line, they must agree with the record."""
     weights_file = weights_file or best_weights_file(folder)
     feature_collection = runs.recorded_feature_collection(folder, feature_collection)
+    val = layout.checkpoint_parts(folder)[2] if layout.is_checkpoint_dir(folder) else None
+    layout.require_held_out(root, train, val, tests)  # the collections may have changed since training
 
     @functools.cache
     def load():
