@@ -144,6 +144,19 @@ def test_a_finished_run_whose_captions_changed_is_not_reused(trained, tmp_path):
     assert "made with other settings: captions train" in error and "--overwrite 1 retrains it" in error
 
 
+def test_a_finished_run_whose_validation_images_changed_is_not_reused(trained, tmp_path):
+    """The best epoch is chosen on val's ImageSets: a list edited since named another model 'already trained'."""
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    imageset = layout.imageset_file(str(copy), EN[1])
+    with open(imageset, encoding="utf-8") as f:
+        lines = f.readlines()
+    with open(imageset, "w", encoding="utf-8") as f:
+        f.writelines(lines[::-1])
+    error = one_error_line(train(copy, "--word2vec", alt))
+    assert "made with other settings: imagesets val" in error and "--overwrite 1 retrains it" in error
+
+
 def test_a_model_of_another_backend_is_reused_with_a_line_saying_so(trained, tmp_path):
     root, alt, folder = trained
     copy = copy_root(root, tmp_path)

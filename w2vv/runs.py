@@ -106,7 +106,8 @@ def stopwords_of(cfg, lang):
 def run_record(cfg, run, inputs):
     """Everything that changes the model trained by ``run`` (a ``TrainingRun``) with ``inputs`` (its
     ``RunInputs``), as a JSON-able dict: its ``run_settings`` and every file it reads by its path and
-    fingerprint (``fingerprint.input_entry``): stop words, word2vec, vocabularies, captions, features, and
+    fingerprint (``fingerprint.input_entry``): stop words, word2vec, vocabularies, captions, ImageSets (val's
+    images are those the best epoch is chosen on), features, and
     for a successor's query-language model the English model's weights it takes its image tower(s) from
     (``image_towers_from``, w2vv.pivot_space)."""
     def entry(path, what):
@@ -122,6 +123,8 @@ def run_record(cfg, run, inputs):
                               for style, path in zip(STYLES, inputs.vocab_files)},
                 captions={role: entry(layout.caption_file(run.root, collection), "caption file")
                           for role, collection in (("train", run.train), ("val", run.val))},
+                imagesets={role: entry(layout.imageset_file(run.root, collection), "ImageSets file")
+                           for role, collection in (("train", run.train), ("val", run.val))},
                 features=entry(layout.feature_dir(run.root, cfg.img_feature, run.feature_collection),
                                "feature folder"))
 
@@ -361,8 +364,8 @@ def differences(recorded, asked, resuming=False, other=None):
     return out
 
 
-FILE_ENTRIES = ("stopwords", "word2vec", "features", "vocabularies", "captions", "image_towers_from")
-RECORDED_SINCE = ("language", "normalize", "features", "vocabularies", "captions")
+FILE_ENTRIES = ("stopwords", "word2vec", "features", "vocabularies", "captions", "imagesets", "image_towers_from")
+RECORDED_SINCE = ("language", "normalize", "features", "vocabularies", "captions", "imagesets")
 
 
 def _file_differences(key, was, now, other):
