@@ -149,6 +149,11 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     (tmp_path / "empty").mkdir()
     again = run_main("extract_features.py", photos, *args)  # the same images and settings: skipped
     assert again.returncode == 0 and "features already extracted, skipped" in again.stdout, again.stderr
+    _save(str(photos / "img1.jpg"), (0, 0, 255))  # another photo under the same name (a camera's reused name)
+    replaced = run_main("extract_features.py", photos, *args)
+    assert replaced.returncode == 1 and "features already extracted, from other images or with other settings (an " \
+        "image file changed since: replaced or edited) (--overwrite to extract them again)" in replaced.stderr
+    assert run_main("extract_features.py", photos, *args, "--overwrite").returncode == 0
     for bad_args, message in [([str(photos), *args, "--image_size", str(SIZE + 8)],
                                "features already extracted, from other images or with other settings (--overwrite"),
                               ([str(tmp_path / "empty"), *args], "empty: no image files"),

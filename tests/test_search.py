@@ -432,3 +432,22 @@ def test_the_default_route_is_cm_when_no_english_sentence_describes_the_gallery(
     searcher = Searcher(model_dirs(trained_root), imageset=str(tmp_path / "undescribed.txt"))
     assert searcher.default_mode("zh") == "cm"
     assert [r.mode for r in searcher.search_many(["一只狗", "一只猫"], k=1)] == ["cm", "cm"]
+
+
+def test_fewer_results_than_asked_say_why(trained_root, tmp_path):
+    """A gallery smaller than k, or CL ranking only the images English sentences describe: a short list came
+    back with no word, in the JSON as on the page."""
+    from w2vv import Searcher
+    described = {layout.image_id(s) for s, _ in layout.captions_of(trained_root, EN[2])}
+    test_images = layout.imageset_of(trained_root, ZH[2])
+    others = [name for name in layout.imageset_of(trained_root, EN[0]) if name not in described][:3]
+    (tmp_path / "mixed.txt").write_text("\n".join(others + test_images) + "\n")
+    searcher = Searcher(model_dirs(trained_root), imageset=str(tmp_path / "mixed.txt"), en_collections=[EN[2]])
+    n = len(test_images)
+    clm = searcher.search("一只狗", k=n + 2, mode="clm")
+    assert len(clm) == n and clm.as_dict()["warning"] == \
+        f"{n} results of the {n + 2} asked: clm ranks the {n} gallery images that English sentences describe " \
+        f"(cm ranks all {n + 3})"
+    cm = searcher.search("一只狗", k=n + 5, mode="cm")
+    assert len(cm) == n + 3 and cm.warning == f"{n + 3} results of the {n + 5} asked: the gallery holds {n + 3} images"
+    assert searcher.search("一只狗", k=n, mode="cm").warning is None

@@ -185,9 +185,15 @@ class _Parts:
 
 
 def _plan(images, cnn, weights, size, chunk_images):
-    digest = hashlib.sha1("\n".join(f"{i}\t{p}" for i, p in images).encode("utf-8")).hexdigest()
+    """What an extraction is made from: the network, its settings, the images by id and path, and their files
+    by size and modification time (a photo replaced under its name)."""
+    def digest(lines):
+        return hashlib.sha1("\n".join(lines).encode("utf-8")).hexdigest()
+
+    stats = [os.stat(path) for _, path in images]
     return dict(cnn=cnn.lower(), weights=_weights_id(weights), image_size=size, chunk_images=chunk_images,
-                images=digest)
+                images=digest(f"{i}\t{p}" for i, p in images),
+                image_files=digest(f"{st.st_size}\t{st.st_mtime_ns}" for st in stats))
 
 
 def _weights_id(weights):
@@ -336,9 +342,14 @@ def _already_extracted(feature_dir, record, log):
     """The summary of a feature folder extracted before from the same images with the same network and
     settings (its ``extraction.json``): skipped, as every stage skips work already done; InputError when
     it was extracted otherwise (or before extractions were recorded)."""
-    if {k: v for k, v in (_extraction_record(feature_dir) or {}).items() if k != "content"} != record:
-        raise InputError(f"{feature_dir}: features already extracted, from other images or with other settings "
-                         f"(--overwrite to extract them again)")
+    recorded = {k: v for k, v in (_extraction_record(feature_dir) or {}).items() if k != "content"}
+    if "images" in recorded and "image_files" not in recorded:  # recorded before image files were: as it was
+        record = {k: v for k, v in record.items() if k != "image_files"}
+    if recorded != record:
+        changed = " (an image file changed since: replaced or edited)" if \
+            {**recorded, "image_files": None} == {**record, "image_files": None} else ""
+        raise InputError(f"{feature_dir}: features already extracted, from other images or with other settings"
+                         f"{changed} (--overwrite to extract them again)")
     features = BigFile(feature_dir)
     log(f"features already extracted, skipped (--overwrite to extract them again): {feature_dir}")
     return dict(feature_dir=feature_dir, images=len(features), skipped=None, dim=features.ndims, images_per_s=None)

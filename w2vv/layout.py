@@ -228,11 +228,14 @@ def require_root(root):
 
 
 def _require_file(path, what):
-    if not os.path.isdir(os.path.dirname(os.path.dirname(path))):
-        raise InputError(f"{os.path.dirname(os.path.dirname(path))}: collection folder not found "
-                         f"(check --rootpath and the collection name)")
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: {what} not found")
+    """InputError when ``path`` (``<root>/<collection>/<folder>/<file>``, or a file given elsewhere) is not a file,
+    naming the collection folder when that is missing."""
+    if os.path.isfile(path):
+        return
+    collection = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    if not os.path.isdir(collection):
+        raise InputError(f"{collection}: collection folder not found (check --rootpath and the collection name)")
+    raise InputError(f"{path}: {what} not found")
 
 
 CAPTION_LINE = "'<image id>#<n> <sentence>'"   # a caption file's line, e.g. 'COCO_val2014_000000217153#0 a dog …'

@@ -506,8 +506,21 @@ class Searcher:
                 elif isinstance(found[j], InputError):  # the CL route unavailable: no sentence describes the gallery
                     out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, error=str(found[j]))
                 else:
-                    out[i] = Results(found[j], query, q_lang, q_mode, text, tokens, unknown)
+                    out[i] = Results(found[j], query, q_lang, q_mode, text, tokens, unknown,
+                                     self._fewer_than(k, len(found[j]), q_mode))
         return out
+
+    def _fewer_than(self, k, n, mode):
+        """A warning when ``n`` results answer a query that asked ``k`` (None when as many)."""
+        if n >= k:
+            return None
+        gallery = len(self.gallery)
+        if n == gallery:
+            return f"{n} results of the {k} asked: the gallery holds {n} images"
+        if mode in ("cl", "clm"):
+            return f"{n} results of the {k} asked: {mode} ranks the {n} gallery images that English sentences " \
+                   f"describe (cm ranks all {gallery})"
+        return f"{n} results of the {k} asked: the index found no more of the {gallery} gallery images"
 
     def _plan(self, query, lang, mode):
         """(language, mode) of a query; InputError when it cannot be served."""
