@@ -63,3 +63,14 @@ def test_the_family_demo_at_a_tiny_size(small_root, tmp_path, capfd):
     assert os.path.isfile(root / "results" / "demo-family.txt") and os.path.isfile(root / "results" / "demo-family.png")
     done = run_main("compare.py", "--rootpath", root, seed1, "--run", run, "--draws", "10")  # the same table again
     assert done.returncode == 0 and done.stdout.splitlines()[2].startswith(f"{run}  CL")
+
+
+@pytest.mark.parametrize("args, message", [(["--jobs", "0"], "--jobs 0: at least 1"),
+                                           (["--draws", "0"], "--draws 0: at least 1"),
+                                           (["--seeds", "0", "1", "0"], "--seeds: 0 given twice")])
+def test_arguments_that_would_fail_after_the_pipelines_stop_before_them(tmp_path, capsys, args, message):
+    """--draws 0 failed after minutes of training, --jobs 0 with a traceback after copying the roots."""
+    from tools import demo_family
+    with pytest.raises(SystemExit) as exited:
+        demo_family.parse_args(["--ini", str(tmp_path / "none.ini"), *args])
+    assert exited.value.code == 2 and message in capsys.readouterr().err

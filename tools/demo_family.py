@@ -47,7 +47,13 @@ def parse_args(argv):
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), help="default: %(default)s")
     p.add_argument("--jobs", type=int, default=2, help="pipelines at once (default %(default)s)")
     p.add_argument("--draws", type=int, default=10000, help="compare.py's bootstrap draws (default %(default)s)")
-    return cli.parse_args(p, argv)
+    args = cli.parse_args(p, argv)
+    cli.refuse_repeats(p, "--seeds", args.seeds)
+    cli.refuse_repeats(p, "--configs", args.configs)
+    for flag, value in (("--jobs", args.jobs), ("--draws", args.draws)):
+        if value < 1:
+            p.error(f"{flag} {value}: at least 1")
+    return args
 
 
 def seed_roots(ini, seeds):
