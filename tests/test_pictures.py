@@ -90,3 +90,17 @@ def test_an_extracted_gallery_takes_no_picture_of_another_collection(tmp_path):
     assert pictures.path(1) is None
     os.remove(gallery / "extraction.json")   # the release's features: its collections share their images
     assert Pictures(["IMG_0002"], picture_folders(str(root), str(gallery))).count == 1
+
+
+def test_two_pictures_of_one_id_in_a_folder_are_reported(tmp_path):
+    """Photos of two years, each with its camera's IMG_0001.jpg: one was shown, and nothing said which."""
+    root = tmp_path / "R"
+    write(str(tmp_path / "photos" / "2019" / "IMG_0001.jpg"), b"2019")
+    write(str(tmp_path / "photos" / "2020" / "IMG_0001.jpg"), b"2020")
+    write(str(root / "other" / "ImageData" / "IMG_0001.jpg"), b"another collection's: not a repeat")
+    gallery = root / "other" / "FeatureData" / "feat"
+    os.makedirs(gallery)
+    pictures = Pictures(["IMG_0001"], picture_folders(str(root), str(gallery), images=[str(tmp_path / "photos")]))
+    assert open_checked(*pictures.path(0)[:2])[0].read() == b"2019"
+    assert "; 1 more picture(s) of an id in the same folder, not shown (the first by path is; e.g. " \
+           f"{tmp_path / 'photos' / '2020' / 'IMG_0001.jpg'}, of IMG_0001: rename it)" in pictures.summary()

@@ -40,6 +40,7 @@ class Pictures:
         self.subdir = {}                               # position -> sub-folder of a recursive folder
         self.found_in = []                             # pictures found per folder
         self.symlinks = 0                              # symbolic links skipped
+        self.repeated = []                             # (id, path) of a second picture of an id in one folder
         missing = len(ids)
         for folder, recursive in folders:
             if missing == 0:
@@ -57,6 +58,8 @@ class Pictures:
                 if suffix.lower() not in MEDIA_TYPES:
                     continue
                 i = position.get(stem)
+                if i is not None and self.folder_of[i] == index:
+                    self.repeated.append((stem, os.path.join(real, sub, entry.name)))
                 if i is None or self.folder_of[i] >= 0:
                     continue
                 if entry.is_symlink():
@@ -96,6 +99,10 @@ class Pictures:
         line = f"pictures: {count} of {n} gallery images have one" + (f" ({where})" if where else "")
         if self.symlinks:
             line += f"; {self.symlinks} symbolic links skipped"
+        if self.repeated:
+            image, path = self.repeated[0]
+            line += (f"; {len(self.repeated)} more picture(s) of an id in the same folder, not shown (the first by "
+                     f"path is; e.g. {path}, of {image}: rename it)")
         if count < n:
             line += f"; the page shows the id of the {n - count} others (--images DIR: a folder of them)"
         return line
