@@ -116,7 +116,8 @@ def write_results_page(root, test, train, run_name, n_queries=20, k=10, seed=0, 
             f'</div><div class="meta">{html.escape(qid)} · rank of the true image: {rank_html}</div>'
             f'<div class="row">{"".join(figures)}</div></div>')
 
-    summary = f"{len(rows)} of {len(query_ids)} queries (sample seed {seed}), top {k} of {len(item_ids)} items"
+    shown = min(k, len(item_ids))
+    summary = f"{len(rows)} of {len(query_ids)} queries (sample seed {seed}), top {shown} of {len(item_ids)} items"
     if metrics:
         summary += " · " + " ".join(f"{key} {metrics[key]:.3f}" for key in ("mir", "r1", "r5", "r10") if key in metrics)
     title = f"{run_name}: {train} → {test}"
