@@ -117,6 +117,13 @@ def _test_image_in_training(root):
     return _append_caption_line(root, "cococntrain", f"{image}#99 一只 狗")
 
 
+def _unsegmented_captions(root):
+    """Chinese sentences as typed, not split into words: no word of them would be known."""
+    path = root / layout.caption_file("", "cococntrain")
+    lines = [line.split(" ", 1) for line in path.read_text(encoding="utf-8").splitlines()]
+    path.write_text("".join(f"{sid} {text.replace(' ', '')}\n" for sid, text in lines), encoding="utf-8")
+
+
 CASES = {  # damage, the row, its status, words of its detail, words of its fix
     "missing collection": (_drop_collection, "cococnval", "MISSING", "cococnval.caption.txt: not found",
                            "./do_all.sh --stage 0 w2vv_attention_ctl"),
@@ -137,6 +144,9 @@ CASES = {  # damage, the row, its status, words of its detail, words of its fix
                                "correct or delete that line (a caption line is '<image id>#<n> <sentence>'"),
     "repeated sentence id": (_repeated_sentence_id, "cococntest", "WRONG", "repeated (first at line 1)",
                              "correct or delete that line"),
+    "unsegmented Chinese captions": (_unsegmented_captions, "cococntrain", "WRONG",
+                                     "of them have no space, but Chinese caption files hold words separated by spaces",
+                                     "segment the sentences into words separated by spaces"),
     "test image in training": (_test_image_in_training, "cococntest vs cococntrain", "WRONG",
                                "cococntest.txt: 1 of its images are described by sentences of cococntrain",
                                "take the collections from the same release"),
@@ -224,3 +234,12 @@ def test_a_validation_image_in_the_test_set_is_wrong(root, capsys):
         "WRONG", out
     assert "cococntest.txt: 1 of its images are also in cococnval, the validation collection" in \
         rows["cococntest vs cococnval"][1], out
+
+
+def test_a_stop_word_list_of_another_language_is_wrong(root, capsys):
+    """English stop words for Chinese would remove no word: build_vocab.py refused it, after the doctor's 'ready'."""
+    english = REPO / "w2vv" / "stopwords" / "en.txt"
+    status, rows, out = doctor(root, capsys, "--config_overrides", f"{SMALL_MODEL},stopwords_zh={english}")
+    assert status == 1 and rows["stop words (zh)"][0] == "WRONG", out
+    assert "a list of another language (stopwords_zh)?" in rows["stop words (zh)"][1], out
+    assert rows["stop words (zh)"][2].startswith("set stopwords_zh to a list of Chinese words"), out

@@ -13,7 +13,8 @@ from .bigfile import BigFile
 from .config import load_config, vocab_threshold, with_feature_width
 from .download import ARCHIVES
 from .errors import InputError
-from .vocab import STYLES, load_vocab
+from .text import Tokenizer
+from .vocab import STYLES, load_vocab, unsegmented_note
 from .word2vec import open_word2vec
 
 OK, MISSING, WRONG = "OK", "MISSING", "WRONG"
@@ -106,6 +107,12 @@ class Doctor:
             path = getattr(cfg, f"stopwords_{lang}")
             if path and not os.path.isfile(path):
                 self.add(MISSING, f"stop words ({lang})", f"{path}: not found", f"set stopwords_{lang} in the ini")
+                continue
+            try:
+                Tokenizer(lang, path)
+            except InputError as e:
+                self.add(WRONG, f"stop words ({lang})", str(e), f"set stopwords_{lang} to a list of "
+                         f"{languages.get(lang).name} words, or leave it out (the original's list)")
         return cfg
 
     def check_threshold(self, cfg):
@@ -126,6 +133,11 @@ class Doctor:
         sentences = self.read_file(coll, layout.read_captions, caption_path, fix, CAPTION_LINE_FIX)
         image_set = self.read_file(coll, layout.read_imageset, imageset_path, fix) if sentences else None
         if not image_set:
+            return
+        note = unsegmented_note(languages.get(languages.language_of(coll)), [text for _, text in sentences])
+        if note:
+            self.add(WRONG, coll, f"{caption_path}: {len(sentences):,} sentences{note}", "segment the sentences "
+                     "into words separated by spaces, as the release's are")
             return
         caption_images = {layout.image_id(s) for s, _ in sentences}
         self.images[coll] = (image_set, caption_images)
