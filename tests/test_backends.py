@@ -120,6 +120,8 @@ def save_trained_checkpoint(folder, precision="float32"):
     os.makedirs(folder, exist_ok=True)
     checkpoint.save_model_config(folder, cfg, 30, 20)
     checkpoint.save_weights(model, os.path.join(folder, "epoch_0.h5"))
+    with open(os.path.join(folder, "model.json"), "w") as f:  # written last, as the trainer does: training finished
+        f.write(model.to_json())
     np.savez(os.path.join(folder, "inputs.npz"), seq=seq, aux=aux)
     return keras.ops.convert_to_numpy(model.predict_on_batch([seq, aux])).astype(np.float32)
 
