@@ -137,29 +137,24 @@ def test_a_word2vec_of_another_language_stops_naming_it(root, capsys):
     assert not (root / TRAIN / "cv_keras").exists()
 
 
-@pytest.mark.parametrize("other", [VAL, TEST])
-def test_validating_or_testing_on_a_training_image_stops_before_training(root, capsys, other):
-    image = first_image(root, TRAIN)
+TRAINING_IMAGE = ("1 of its images are described by sentences of {train}, the training collection (e.g. '{image}'): "
+                  "figures on images the model trained on would flatter it; validate and test on images it does not "
+                  "train on")
+VALIDATION_IMAGE = ("1 of its images are also in {val}, the validation collection (e.g. '{image}'): the best epoch and "
+                    "the CLM weight are chosen on it, so figures on them would flatter the model; keep val and test "
+                    "images apart")
+
+
+@pytest.mark.parametrize("source, other, message", [(TRAIN, VAL, TRAINING_IMAGE), (TRAIN, TEST, TRAINING_IMAGE),
+                                                     (VAL, TEST, VALIDATION_IMAGE)])
+def test_validating_or_testing_on_an_image_chosen_on_stops_before_training(root, capsys, source, other, message):
+    """A training image in val or test, or a val image in test (the best epoch and the CLM weight are chosen on
+    val): the figures would flatter the model."""
+    image = first_image(root, source)
     imageset = root / other / "ImageSets" / f"{other}.txt"
     imageset.write_text(imageset.read_text() + f"{image}\n")
     assert cli.run(trainer.main, train_args(root)) == 1
-    assert capsys.readouterr().err == (
-        f"error: {imageset}: 1 of its images are described by sentences of {TRAIN}, the training collection (e.g. "
-        f"'{image}'): figures on images the model trained on would flatter it; validate and test on images it does "
-        f"not train on\n")
-    assert not (root / TRAIN / "cv_keras").exists()
-
-
-def test_testing_on_a_validation_image_stops_before_training(root, capsys):
-    """The best epoch and the CLM weight are chosen on val: test figures on its images would flatter the model."""
-    image = first_image(root, VAL)
-    imageset = root / TEST / "ImageSets" / f"{TEST}.txt"
-    imageset.write_text(imageset.read_text() + f"{image}\n")
-    assert cli.run(trainer.main, train_args(root)) == 1
-    assert capsys.readouterr().err == (
-        f"error: {imageset}: 1 of its images are also in {VAL}, the validation collection (e.g. '{image}'): the best "
-        f"epoch and the CLM weight are chosen on it, so figures on them would flatter the model; keep val and test "
-        f"images apart\n")
+    assert capsys.readouterr().err == f"error: {imageset}: {message.format(train=TRAIN, val=VAL, image=image)}\n"
     assert not (root / TRAIN / "cv_keras").exists()
 
 

@@ -94,13 +94,13 @@ def test_an_extracted_gallery_takes_no_picture_of_another_collection(tmp_path):
 
 def test_two_pictures_of_one_id_in_a_folder_are_reported(tmp_path):
     """Photos of two years, each with its camera's IMG_0001.jpg: one was shown, and nothing said which."""
-    root = tmp_path / "R"
-    write(str(tmp_path / "photos" / "2019" / "IMG_0001.jpg"), b"2019")
-    write(str(tmp_path / "photos" / "2020" / "IMG_0001.jpg"), b"2020")
-    write(str(root / "other" / "ImageData" / "IMG_0001.jpg"), b"another collection's: not a repeat")
+    root, photos = tmp_path / "R", tmp_path / "photos"
+    for path, data in ((photos / "2019", b"2019"), (photos / "2020", b"2020"),
+                       (root / "other" / "ImageData", b"another collection's: not a repeat")):
+        write(str(path / "IMG_0001.jpg"), data)
     gallery = root / "other" / "FeatureData" / "feat"
     os.makedirs(gallery)
-    pictures = Pictures(["IMG_0001"], picture_folders(str(root), str(gallery), images=[str(tmp_path / "photos")]))
+    pictures = Pictures(["IMG_0001"], picture_folders(str(root), str(gallery), images=[str(photos)]))
     assert open_checked(*pictures.path(0)[:2])[0].read() == b"2019"
     assert "; 1 more picture(s) of an id in the same folder, not shown (the first by path is; e.g. " \
-           f"{tmp_path / 'photos' / '2020' / 'IMG_0001.jpg'}, of IMG_0001: rename it)" in pictures.summary()
+           f"{photos / '2020' / 'IMG_0001.jpg'}, of IMG_0001: rename it)" in pictures.summary()

@@ -132,29 +132,32 @@ def test_a_model_of_another_root_does_not_replace_this_roots_own_results(trained
                      f"test it with --rootpath {root}")
 
 
-def test_a_finished_run_whose_captions_changed_is_not_reused(trained, tmp_path):
-    root, alt, folder = trained
-    copy = copy_root(root, tmp_path)
-    captions = layout.caption_file(str(copy), EN[0])
+def _edited_captions(root):
+    """A training sentence added (its id edited)."""
+    captions = layout.caption_file(str(root), EN[0])
     with open(captions, encoding="utf-8") as f:
         first = f.readline()
     with open(captions, "a", encoding="utf-8") as f:
         f.write(first.replace("#", "#edited", 1))
-    error = one_error_line(train(copy, "--word2vec", alt))
-    assert "made with other settings: captions train" in error and "--overwrite 1 retrains it" in error
 
 
-def test_a_finished_run_whose_validation_images_changed_is_not_reused(trained, tmp_path):
-    """The best epoch is chosen on val's ImageSets: a list edited since named another model 'already trained'."""
-    root, alt, folder = trained
-    copy = copy_root(root, tmp_path)
-    imageset = layout.imageset_file(str(copy), EN[1])
+def _reordered_validation_images(root):
+    """The validation ImageSets listed in another order: the best epoch is chosen on them."""
+    imageset = layout.imageset_file(str(root), EN[1])
     with open(imageset, encoding="utf-8") as f:
         lines = f.readlines()
     with open(imageset, "w", encoding="utf-8") as f:
         f.writelines(lines[::-1])
+
+
+@pytest.mark.parametrize("edit, difference", [(_edited_captions, "captions train"),
+                                              (_reordered_validation_images, "imagesets val")])
+def test_a_finished_run_whose_inputs_changed_is_not_reused(trained, tmp_path, edit, difference):
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    edit(copy)
     error = one_error_line(train(copy, "--word2vec", alt))
-    assert "made with other settings: imagesets val" in error and "--overwrite 1 retrains it" in error
+    assert f"made with other settings: {difference}" in error and "--overwrite 1 retrains it" in error
 
 
 def test_a_model_of_another_backend_is_reused_with_a_line_saying_so(trained, tmp_path):
