@@ -30,16 +30,17 @@ def parse_args(argv):
 def run_stage(args):
     en_run = args.en_run or runs.english_run(args.rootpath, (args.query_train, args.query_val),
                                              (args.en_train, args.en_val), args.run)
-    pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val),
-                                  (args.en_train, args.en_val, en_run))
     pairs = {"val": (args.query_val, args.en_val), "test": (args.query_test, args.en_test)}
     for query_test, en_test in (pairs[split] for split in args.splits):
         out_dir = fusion_runs.cl_dir(args.rootpath, args.run, query_test, args.query_train)
-        inputs = fusion_runs.cl_inputs(args.rootpath, args.run, query_test, en_test, args.query_train, args.en_train,
-                                  en_run)
+        inputs = fusion_runs.current_cl_inputs(args.rootpath, args.run, query_test, en_test, args.query_train,
+                                               args.en_train, en_run)
         if is_done(out_dir) and not args.overwrite and runs.inputs_unchanged(out_dir, inputs):
             print(f"skip {query_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
             continue
+        # the two models in one space, checked where CL is computed: a finished CL stays whatever was deleted since
+        pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val),
+                                      (args.en_train, args.en_val, en_run))
         _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.run, query_test, en_test,
                                               args.query_train, args.en_train, en_run)
         print(f"CL {query_test} -> {en_test}: mIR {metrics['mir']:.3f} R@1 {metrics['r1']:.3f} "

@@ -155,6 +155,18 @@ def test_a_retrained_english_model_is_not_mixed_with_the_former_chinese_one(fami
     assert run_main("cross_lingual.py", "--rootpath", root, "--run", run, "--overwrite", "1").returncode == 0
 
 
+@pytest.mark.slow
+def test_cl_done_stays_done_once_the_english_models_folder_is_deleted(family_root, tmp_path):
+    """A model's folder deleted to save space: its results stand, and stage 4 skipped for W2VV but stopped for a
+    successor, asking to retrain the Chinese model onto an English model no longer there."""
+    import shutil
+    root = copy_root(family_root[0], tmp_path)
+    run = run_name("w2vvpp_resnext101")
+    shutil.rmtree(folder_of(root, EN, run))
+    done = run_main("cross_lingual.py", "--rootpath", root, "--run", run)
+    assert done.returncode == 0 and done.stdout.count("skip cococn") == 2, done.stderr
+
+
 def test_which_models_take_the_english_towers(monkeypatch):
     from w2vv import languages
     successor, w2vv = load_config("w2vvpp_resnext101"), load_config("base_w2vv")

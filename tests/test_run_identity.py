@@ -229,6 +229,26 @@ def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
     assert "CLM w =" in run_script("fuse.py", *args).stdout  # its CL input changed
 
 
+def test_cl_refuses_english_vectors_of_a_model_retrained_since(tmp_path):
+    """The English model retrained and its test cut short: CL paired the new Chinese vectors with the old English
+    ones (mIR at chance), and then skipped, its two files unchanged, however often it was run."""
+    from tests.test_ranking_files import CONFIG as TINY_CONFIG, en_sent_feat, run_script, write_tiny_root
+    tiny = tmp_path / "tiny"
+    write_tiny_root(tiny)
+    weights = Path(layout.checkpoint_dir(str(tiny), "mscoco2014dev-train", "mscoco2014dev-val", TINY_CONFIG),
+                   "epoch_1.h5")
+    weights.parent.mkdir(parents=True)
+    weights.write_text("the English model's weights\n")
+    runs.record_inputs(str(en_sent_feat(tiny, "test").parent), [weights])  # what the tester records
+    args = ["--rootpath", tiny, "--run", TINY_CONFIG]
+    assert run_script("cross_lingual.py", *args).returncode == 0
+    weights.write_text("the English model retrained\n")
+    done = run_script("cross_lingual.py", *args)
+    assert done.returncode == 1 and "skip cococntest" not in done.stdout
+    assert f"{en_sent_feat(tiny, 'test').parent}: computed from {weights}, which changed since: its results are " \
+           f"stale" in done.stderr
+
+
 def test_an_attribute_added_after_the_record_at_its_default_is_no_difference():
     cfg = runs.configured_run(CONFIG)[0]
     asked = runs.run_settings(cfg, runs.TrainingRun("root", TRAIN, VAL), "zh")

@@ -11,7 +11,7 @@ from .errors import InputError
 from .fingerprint import recorded_files
 from .fusion import best_weight, cross_lingual, fuse, scores_by_image
 from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE
-from .ranking import read_ranking, read_sent_feat, relevance, write_results
+from .ranking import check_current, read_ranking, read_sent_feat, relevance, write_results
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
 
@@ -56,14 +56,24 @@ def cl_inputs(root, config, query_test, en_test, query_train=PAPER["query_train"
             os.path.join(layout.similarity_dir(root, en_test, en_train, en_config or config), SENT_FEAT_FILE)]
 
 
-def cross_lingual_run(root, config, query_test, en_test, query_train=PAPER["query_train"],
+def current_cl_inputs(root, config, query_test, en_test, query_train=PAPER["query_train"],
                       en_train=PAPER["en_train"], en_config=None):
-    """Read both languages' ``sent_feat.txt`` of one split, write the CL results into
-    ``<root>/<query_test>/SimilarityIndex/<query_train>/zh2en_<config>/``; return (folder, metrics)."""
+    """``cl_inputs``, each there (else InputError naming the stage that writes it) and current: sentence vectors of
+    a model retrained since (the English one, whose test was cut short) would pair two models' spaces."""
     zh_path, en_path = cl_inputs(root, config, query_test, en_test, query_train, en_train, en_config)
     _require_stage_done(zh_path, f"the {languages.of_collection(query_train).name} model's vectors of {query_test}",
                         "stage 3 of do_all.sh, or tester.py")
     _require_stage_done(en_path, f"the English model's vectors of {en_test}", "stage 2 of do_all.sh, or tester.py")
+    for path in (zh_path, en_path):
+        check_current(os.path.dirname(path))
+    return zh_path, en_path
+
+
+def cross_lingual_run(root, config, query_test, en_test, query_train=PAPER["query_train"],
+                      en_train=PAPER["en_train"], en_config=None):
+    """Read both languages' ``sent_feat.txt`` of one split, write the CL results into
+    ``<root>/<query_test>/SimilarityIndex/<query_train>/zh2en_<config>/``; return (folder, metrics)."""
+    zh_path, en_path = current_cl_inputs(root, config, query_test, en_test, query_train, en_train, en_config)
     zh_ids, zh_vecs = read_sent_feat(zh_path)
     en_ids, en_vecs = read_sent_feat(en_path)
     _same_images_or_fail(zh_path, zh_ids, en_path, en_ids)
