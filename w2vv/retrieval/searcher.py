@@ -390,6 +390,11 @@ class Searcher:
         self.log(f"gallery: {len(self.gallery)} images ({self.gallery.kind}) from {self.gallery_dir}"
                  + (f", ImageSets {self.imageset}" if self.imageset else ""))
         self.space_problems = self._space_problems()
+        if weight is not None and self.space_problems:
+            raise InputError(f"--weight {weight}: {next(iter(self.space_problems.values()))}, which does not fuse: "
+                             f"load the English model the query model was trained with, or leave --weight out")
+        for problem in self.space_problems.values():
+            self.log(f"warning: {problem}")
         self._index_kind = index
         self._en_collections = en_collections
         self._weight = weight

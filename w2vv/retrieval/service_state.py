@@ -66,9 +66,7 @@ def warm_up(searcher, log=None):
     log = log or (lambda message: None)
     for lang in searcher.languages:
         modes = ["cm"] + ([] if lang == "en" or "en" not in searcher.languages else ["cl"])
-        problem = getattr(searcher, "space_problems", {}).get(lang)  # a successor not in the English space
-        if problem:
-            log(problem)
+        if lang in getattr(searcher, "space_problems", {}):  # not in the English space (the searcher said so)
             modes = ["cm"]
         if searcher.default_mode(lang) == "clm":
             modes.append("clm")
