@@ -132,9 +132,14 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   done
 fi
 
+no_cross_lingual="$run_name trains its own image tower(s) (image_towers = own): no English model, CL or CLM"
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
-  log "stage 2: train $en_run_name on $en_train, test on $en_val and $en_test"
-  "$python" trainer.py "$en_train" "$en_val" "$en_test" "${train_args[@]}"
+  if [ "$cross_lingual" = 0 ]; then
+    log "stage 2: skipped: $no_cross_lingual"
+  else
+    log "stage 2: train $en_run_name on $en_train, test on $en_val and $en_test"
+    "$python" trainer.py "$en_train" "$en_val" "$en_test" "${train_args[@]}"
+  fi
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
@@ -145,15 +150,23 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  log "stage 4: cross-lingual matching (CL) for val and test"
-  "$python" cross_lingual.py --rootpath "$rootpath" --run "$run_name" --en_run "$en_run_name" \
-    --overwrite "$overwrite" --languages "$languages" "${collections[@]}"
+  if [ "$cross_lingual" = 0 ]; then
+    log "stage 4: skipped: $no_cross_lingual"
+  else
+    log "stage 4: cross-lingual matching (CL) for val and test"
+    "$python" cross_lingual.py --rootpath "$rootpath" --run "$run_name" --en_run "$en_run_name" \
+      --overwrite "$overwrite" --languages "$languages" "${collections[@]}"
+  fi
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
-  log "stage 5: fusion (CLM) on val, applied on test"
-  "$python" fuse.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" --query_train "$query_train" \
-    --query_val "$query_val" --query_test "$query_test" --rank_norm "$rank_norm" --languages "$languages"
+  if [ "$cross_lingual" = 0 ]; then
+    log "stage 5: fusion skipped: $no_cross_lingual; the table"
+  else
+    log "stage 5: fusion (CLM) on val, applied on test"
+    "$python" fuse.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" --query_train "$query_train" \
+      --query_val "$query_val" --query_test "$query_test" --rank_norm "$rank_norm" --languages "$languages"
+  fi
   "$python" report.py --rootpath "$rootpath" --run "$run_name" --query_train "$query_train" --query_test "$query_test" \
     --languages "$languages" --out "$rootpath/$results_file"
 fi

@@ -130,6 +130,16 @@ def test_a_run_with_its_own_image_towers_trains_without_english_and_has_no_cl(fa
         error = one_error_line(run_main(script, "--rootpath", root, "--run", run))
         assert error.startswith(f"error: {what} for run {run}: CL is not available for that run: it trained its own "
                                 f"image tower(s) (image_towers = 'own')")
+    # the pipeline: no English model, CL or CLM to wait for, and a table of CM (it stopped at stage 4, tableless)
+    ini = root.parent / "own.ini"
+    ini.write_text(f"rootpath = {root}\nmax_epochs = {EPOCHS}\nseed = 0\npython = {sys.executable}\n"
+                   f"config_overrides = {own}\n")
+    done = run_pipeline(ini, "--stage", "2", config="sea_bow_w2v_gru")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for stage in (2, 4):
+        assert f"stage {stage}: skipped: {run} trains its own image tower(s) (image_towers = own)" in done.stdout
+    row = next(line.split() for line in done.stdout.splitlines() if line.startswith(run))
+    assert row[1] == "—" and 0 < float(row[2]) <= 1 and row[3] == "—", row
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import os
 
 from . import languages, layout, runs
 from .errors import InputError
-from .fingerprint import entry_path, file_fingerprint
+from .fingerprint import entry_path, file_fingerprint, recorded_trace
 from .inference import FAMILY_NAMES, best_weights_file, model_family
 
 RECORD_KEY = "image_towers_from"  # the run record's entry: the English model's weights the towers came from
@@ -27,6 +27,17 @@ def takes_english_towers(cfg, train):
     successor's, ``image_towers = 'english'``, of a collection in a query language."""
     return cfg.family != "w2vv" and cfg.image_towers == "english" and \
         languages.language_of(train) != languages.PIVOT
+
+
+def own_image_towers(results_folder):
+    """True when the model whose CM results ``results_folder`` holds (its record names the weights) is a
+    successor that trained its own image tower(s) (``image_towers = 'own'``): it has no CL and no CLM."""
+    for path, _ in recorded_trace(os.path.join(results_folder, layout.INPUTS_FILE)):
+        if layout.is_checkpoint_dir(os.path.dirname(path)):
+            record = runs.recorded_run(os.path.dirname(path))
+            config = record[1].get("config", {}) if record else {}
+            return config.get("family", "w2vv") != "w2vv" and config.get("image_towers") == "own"
+    return False
 
 
 def stage_hint(config, stage):

@@ -2,6 +2,7 @@
 per run, read from their ``metrics.json``."""
 from . import layout
 from .fusion_runs import cl_dir, clm_dir, cm_dir
+from .pivot_space import own_image_towers
 from .ranking import read_run_mir, require_a_test_split, require_computed_alike
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
@@ -10,19 +11,23 @@ RESULT_COLUMNS = ("CL", "CM", "CLM")
 
 
 def result_row(root, config, query_test=PAPER["query_test"], query_train=PAPER["query_train"]):
-    """The test mIRs (CL, CM, CLM) of a config at full precision (see ``read_run_mir``)."""
+    """The test mIRs (CL, CM, CLM) of a config at full precision (see ``read_run_mir``); CL and CLM None for a
+    successor with its own image towers, which has neither (``pivot_space.own_image_towers``)."""
     folders = [folder(root, config, query_test, query_train) for folder in (cl_dir, cm_dir, clm_dir)]
+    cm_alone = own_image_towers(folders[1])
     for folder in folders:
         require_a_test_split(folder, query_test)
-    return tuple(read_run_mir(folder) for folder in folders)
+    return tuple(None if cm_alone and folder != folders[1] else read_run_mir(folder) for folder in folders)
 
 
 def format_table(rows):
-    """``model  CL  CM  CLM`` with one line per (config, (cl, cm, clm)), mIR to 3 decimals."""
+    """``model  CL  CM  CLM`` with one line per (config, (cl, cm, clm)), mIR to 3 decimals (a route the run
+    has not: —)."""
     name_width = max([18] + [len(config) for config, _ in rows]) + 4  # 22 fits w2vv_attention_ctl
     lines = ["model".ljust(name_width) + "".join(c.ljust(7) for c in RESULT_COLUMNS).rstrip()]
     for config, values in rows:
-        lines.append(config.ljust(name_width) + "  ".join(f"{v:.3f}" for v in values))
+        lines.append(config.ljust(name_width) + "  ".join("—".ljust(5) if v is None else f"{v:.3f}"
+                                                          for v in values).rstrip())
     return "\n".join(lines) + "\n"
 
 

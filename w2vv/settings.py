@@ -237,7 +237,8 @@ def _run_name(settings, config, config_overrides, lang=None):
 
 def shell_assignments(settings, config, ini="the settings file"):
     """The settings as ``key=value`` shell lines (values quoted), with ``overrides``, ``run_name``,
-    ``en_run_name``, ``stopwords_of_<role>`` of the two training collections and ``results_file`` (and the
+    ``en_run_name``, ``stopwords_of_<role>`` of the two training collections, ``results_file`` and
+    ``cross_lingual`` (0 for a successor with its own image towers: no English model, CL or CLM) (and the
     query-language roles under their former names too, ``zh_train``…, for a script written against them)."""
     overrides, config_overrides, cfg = _trainer_config(settings, config, ini)
     name = _run_name(settings, config, config_overrides)
@@ -248,8 +249,9 @@ def shell_assignments(settings, config, ini="the settings file"):
                for role in ("query_train", "en_train")}
     results = layout.results_file("", name, languages.language_of(settings["query_train"]))  # in the root
     former = {old: settings[new] for old, new in layout.FORMER_ROLES.items()}
+    cross = "1" if cfg.family == "w2vv" or cfg.image_towers == "english" else "0"  # image_towers = own: CM alone
     values = {**settings, **former, "overrides": overrides, "run_name": name,
-              "en_run_name": en_name, **derived, "results_file": results}
+              "en_run_name": en_name, **derived, "results_file": results, "cross_lingual": cross}
     del values["python"]  # do_all.sh read it first, to run this
     values = {key: value for key, value in values.items() if not per_config_key(key)}  # in overrides above
     return "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
