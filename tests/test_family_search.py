@@ -103,8 +103,12 @@ def test_the_gallery_cache_is_written_once_follows_the_weights_and_survives_a_mo
                                rtol=0, atol=1e-7)
     features = gallery_features(moved, seed=1)                            # the features changed
     before = len(model.projected)
-    projected_vectors(model, features, log=quiet)
+    cache = projected_vectors(model, features, log=quiet)
     assert len(model.projected) == before + 1
+    vectors = np.fromfile(os.path.join(cache.folder, "feature.bin"), "<f4").reshape(40, -1)
+    vectors[::-1].tofile(os.path.join(cache.folder, "feature.bin"))     # the cache's rows edited: not the model's
+    projected_vectors(model, features, log=quiet)
+    assert len(model.projected) == before + 2
 
 
 def test_a_gallery_cache_per_imageset_faiss_beside_it_and_memory_where_it_cannot_be_written(tmp_path,

@@ -11,8 +11,9 @@ has norm √3).
 
 The cache, ``<checkpoint>/search_cache/gallery/<name>.<key>/``, is a BigFile (the gallery's ids in
 gallery order) with its record ``inputs.json`` (``fingerprint.write_sources``: the best weights file,
-the model's ``config.json`` and the features' ``id.txt`` and ``feature.bin``, by fingerprint, and the
-ids' digest): a retrained model, or changed features or ImageSets list, never meets a stale cache; a
+the model's ``config.json``, the features' ``id.txt`` and ``feature.bin`` and the cache's own, by
+fingerprint, and the ids' digest): a retrained model, changed features or ImageSets list, or vectors
+edited in the cache, never meet a stale cache; a
 moved root keeps it. ``<name>``: ``all`` or ``imageset-<list>``; ``<key>``: a digest of the feature
 folder's path (relative to the root when inside it). A FAISS index of a large gallery is built over the
 cached vectors when opened; an approximate one (``faiss-ivf``, whose clusters take time to train) is saved
@@ -86,7 +87,8 @@ def projected_vectors(model, features, imageset=None, log=None):
         raise InputError(f"{features.folder}: the gallery is empty")
     folder = cache_folder(model, features, name)
     record = os.path.join(folder, layout.INPUTS_FILE)
-    inputs = [model.weights_file, os.path.join(model.folder, layout.CONFIG_FILE), features.folder]
+    # the cache's own files too: vectors edited since are not served as the model's
+    inputs = [model.weights_file, os.path.join(model.folder, layout.CONFIG_FILE), features.folder, folder]
     settings = dict(ids_sha1=ids_digest(ids), n=len(ids), version=RECORD_VERSION)
     if sources_match(record, inputs, within=model.root, **settings):
         try:
