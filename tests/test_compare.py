@@ -151,6 +151,19 @@ def test_runs_that_differ_only_by_seed_and_backend_are_compared(roots):
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
 
 
+def test_a_first_root_recorded_before_a_setting_was_is_compared_with_later_ones(roots):
+    """The first seed trained before the records named the ImageSets (and an attribute at its default): what one
+    record lacks is no difference, whichever root comes first."""
+    from w2vv.config import DEFAULTS
+    for seed, root in enumerate(roots):
+        later = {"imagesets": caption_record("i.txt:10:iiii"), "config": {"gru_impl": DEFAULTS["gru_impl"]}}
+        runs.save_record(layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good"), "good",
+                         {"seed": seed, "captions": caption_record("c.txt:10:aaaa"), "config": {},
+                          **({} if seed == 0 else later)})
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good").returncode == 0
+    assert run_main("compare.py", "--rootpath", *roots[::-1], "--run", "good").returncode == 0
+
+
 def test_the_picture_shows_each_routes_mean_sd_and_seeds(roots, tmp_path):
     from PIL import Image
 

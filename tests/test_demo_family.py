@@ -74,3 +74,24 @@ def test_arguments_that_would_fail_after_the_pipelines_stop_before_them(tmp_path
     with pytest.raises(SystemExit) as exited:
         demo_family.parse_args(["--ini", str(tmp_path / "none.ini"), *args])
     assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_seed_root_shares_the_data_and_none_of_the_runs(small_root, tmp_path, capsys):
+    """``python -m tools.seed_root``: the copy the docs give for a seed; a plain cp -al kept the first seed's
+    models, which do_all.sh with another seed then refused as made with other settings."""
+    from tools import seed_root
+    from w2vv import cli
+    root = copy_root(small_root, tmp_path)
+    model = root / "cococntrain" / "cv_keras" / "cococnval" / "w2vv_trainer.py" / "run"
+    model.mkdir(parents=True)
+    (model / "model.json").write_text("{}")
+    (root / "results").mkdir()
+    new = tmp_path / "seed1"
+    assert cli.run(seed_root.main, [str(root), str(new)]) == 0
+    captions = layout.caption_file("", "cococntrain")
+    assert os.path.samefile(root / captions, new / captions)   # hard links: no disk
+    assert not (new / "cococntrain" / "cv_keras").exists() and not (new / "results").exists()
+    assert model.is_dir()
+    capsys.readouterr()
+    assert cli.run(seed_root.main, [str(root), str(new)]) == 1
+    assert f"{new}: already there; give a new folder" in capsys.readouterr().err

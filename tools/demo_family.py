@@ -15,10 +15,8 @@ derive there (models, results, locks, logs). Each root gets its own ini, ``<root
 runs that many pipelines at once (another root each where it can). A run done already is skipped by
 do_all.sh, so a second call prints the table in seconds. Demo data says nothing about the real data:
 the table shows that the four models train and test end to end, not how they compare on COCO-CN."""
-import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -29,13 +27,13 @@ from w2vv.atomic import write_text
 from w2vv.cli import log
 from w2vv.errors import InputError
 from w2vv.settings import ini_run, read_settings
+from tools.seed_root import copy_root
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ("base_w2vv", "w2vv_attention_ctl", "w2vvpp_resnext101", "sea_bow_w2v_gru")
 PAIRED = ("w2vvpp_resnext101", "w2vv_attention_ctl")  # the paired difference the table ends with
 SEED_INI = "demo-family.ini"  # each root's own ini
 LOGS = "logs"
-DERIVED = (os.path.join("*", "cv_keras"), os.path.join("*", "SimilarityIndex"), "results", ".locks", LOGS, SEED_INI)
 WARNING = ("demo data says nothing about the real data: these figures show that the four models train and test end "
            "to end on a small generated root, not how they compare on COCO-CN")
 
@@ -65,17 +63,6 @@ def seed_roots(ini, seeds):
         raise InputError(f"{base}: no demo data (python -m tools.make_demo_data {settings['rootpath']} first)")
     own = int(settings["seed"] or 0)
     return base, {seed: base if seed == own else f"{base}_seed{seed}" for seed in seeds}
-
-
-def copy_root(base, root):
-    """``cp -al base root``, then what runs derived in ``base`` removed from the copy (the links only)."""
-    tmp = root + ".partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    subprocess.run(["cp", "-al", base, tmp], check=True)
-    for pattern in DERIVED:
-        for path in glob.glob(os.path.join(glob.escape(tmp), pattern)):
-            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-    os.rename(tmp, root)
 
 
 def seed_ini(template, root, seed):
@@ -146,7 +133,7 @@ def main(argv):
     for seed, root in roots.items():
         if not os.path.isdir(root):
             log(f"seed {seed}: {root}, a copy of {base} with hard links")
-            copy_root(base, root)
+            copy_root(base, root, also=[SEED_INI])
         inis[seed] = seed_ini(args.ini, root, seed)
     units = [(seed, roots[seed], inis[seed], config) for config in args.configs for seed in args.seeds]
     log(f"{len(args.configs)} configs × {len(args.seeds)} seeds through do_all.sh, {args.jobs} at once "

@@ -345,7 +345,7 @@ def differences(recorded, asked, resuming=False, other=None):
     out = []
     for key in sorted(set(recorded) | set(asked)):
         was, now = recorded.get(key), asked.get(key)
-        if key not in recorded and key in RECORDED_SINCE:
+        if key in RECORDED_SINCE and (key not in recorded or key not in asked):  # a record written before it was
             continue
         if key == "seed" and now is None:
             continue  # no seed asked: any trained draw will do
@@ -381,9 +381,10 @@ def _file_differences(key, was, now, other):
 
 
 def _added_since(key, was, now):
-    """An attribute the project added after the record was written, asked at its default (which
+    """An attribute the project added after one of the two records was written, the other at its default (which
     reproduces what the project did before): no difference."""
-    return key not in was and key in DEFAULTS and json.loads(json.dumps(DEFAULTS[key])) == now.get(key)
+    default = json.loads(json.dumps(DEFAULTS[key])) if key in DEFAULTS else object()
+    return (key not in was and now.get(key) == default) or (key not in now and was.get(key) == default)
 
 
 def other_backend(folder):

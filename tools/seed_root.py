@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""A root for another seed (docs/pipeline.md#comparing-runs-comparepy): a copy of ROOT with hard links
+(``cp -al``: no disk; every file of the project is replaced, never rewritten in place) without what runs
+derived there (models, results, locks, logs), so that ``do_all.sh`` with another ``seed`` trains every model of
+its own there.
+
+    python -m tools.seed_root ROOT NEW_ROOT"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+from w2vv import cli, layout
+from w2vv.errors import InputError
+
+# What runs derive in a root: the models and their results, the tables, locks and logs
+DERIVED = (os.path.join("*", "cv_keras"), os.path.join("*", "SimilarityIndex"), "results", ".locks", "logs")
+
+
+def copy_root(base, root, also=()):
+    """``cp -al base root``, then what runs derived in ``base`` (``DERIVED`` and ``also``) removed from the copy
+    (the links only); written under a temporary name and renamed into place."""
+    tmp = root + ".partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run(["cp", "-al", base, tmp], check=True)
+    for pattern in (*DERIVED, *also):
+        for path in glob.glob(os.path.join(glob.escape(tmp), pattern)):
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    os.rename(tmp, root)
+
+
+def main(argv):
+    p = cli.parser(__doc__, raw=True)
+    p.add_argument("root", help="the root whose data the new one shares")
+    p.add_argument("new_root", help="the root to write (must not exist)")
+    args = cli.parse_args(p, argv)
+    layout.require_root(args.root)
+    if os.path.lexists(args.new_root):
+        raise InputError(f"{args.new_root}: already there; give a new folder")
+    copy_root(os.path.abspath(args.root), os.path.abspath(args.new_root))
+    print(f"{args.new_root}: a copy of {args.root} with hard links, without its models and results; run "
+          f"do_all.sh there with an ini of rootpath = {args.new_root} and another seed")
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main))
