@@ -30,6 +30,7 @@ def parse_args(argv):
 def run_stage(args):
     en_run = args.en_run or runs.english_run(args.rootpath, (args.query_train, args.query_val),
                                              (args.en_train, args.en_val), args.run)
+    pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val))  # CL at all
     pairs = {"val": (args.query_val, args.en_val), "test": (args.query_test, args.en_test)}
     for query_test, en_test in (pairs[split] for split in args.splits):
         out_dir = fusion_runs.cl_dir(args.rootpath, args.run, query_test, args.query_train)
@@ -38,7 +39,7 @@ def run_stage(args):
         if is_done(out_dir) and not args.overwrite and runs.inputs_unchanged(out_dir, inputs):
             print(f"skip {query_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
             continue
-        # the two models in one space, checked where CL is computed: a finished CL stays whatever was deleted since
+        # this English model's space, checked where CL is computed: a finished CL stays, its models deleted since
         pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val),
                                       (args.en_train, args.en_val, en_run))
         _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.run, query_test, en_test,

@@ -122,6 +122,10 @@ SKIP = [
     (r"bench[._-]gpu.*(--fixtures|FIXTURES=)", "a GPU, at the paper's scale"),
     (r"^\./do_all\.sh \w+$", "the whole pipeline (hours on the real data); test_pipeline.py runs do_all.sh on a "
                              "generated root"),
+    (rf"^{PYTHON} -m tools\.seed_root\s", "a seed's root beside a trained one; test_demo_family.py runs it on a copy "
+                                         "of a small root"),
+    (r"^\./do_all\.sh --ini seed\d\.ini \w+$", "a seed's whole pipeline (minutes); test_demo_family.py runs do_all.sh "
+                                              "in a root per seed at a tiny size"),
     (rf"^{PYTHON} compare\.py\s", "needs three roots with two configs each through do_all.sh, one per seed (minutes); "
                                   "tests/test_compare.py runs compare.py on result folders it writes"),
     (r"^KERAS_BACKEND=(jax|torch) \./do_all\.sh \w+$", "the whole pipeline on another backend; test_backends.py "
