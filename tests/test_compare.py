@@ -318,3 +318,13 @@ def test_seeds_tested_on_sentences_edited_in_one_root_stop_in_one_line(roots):
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert f"{roots[2]}: run good's results were computed from {QUERY_TEST}/TextData/{QUERY_TEST}.caption.txt " \
            f"holding other content than in {roots[0]}" in done.stderr
+
+
+def test_a_run_name_not_tested_names_the_runs_that_were(roots):
+    """A config's name given for a run trained with other settings (whose name carries them): 'no CL results' and
+    'metrics file not found (run that stage first)' sent the user to run a stage that had run."""
+    for script, flags in (("compare.py", ["--rootpath", *roots]), ("report.py", ["--rootpath", roots[0]])):
+        done = run_main(script, *flags, "--run", "goo")
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+        assert f"no run goo tested on {QUERY_TEST} (runs tested there: good, poor); a run trained with settings " \
+               f"other than its config's carries them in its name" in done.stderr

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import layout
 from .errors import InputError
-from .fusion_runs import cl_dir, clm_dir, cm_dir
+from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
 from .metrics import first_relevant_ranks
 from .ranking import check_current, read_ranking, relevance, require_a_test_split, require_computed_alike
 
@@ -45,6 +45,8 @@ def per_query(folder):
 def route_figures(roots, run, route, query_test, query_train):
     """The ``RouteFigures`` of ``run``'s ``route`` over the seeds ``roots``; InputError when a seed has no
     results of it, or ranks other queries than the first."""
+    for root in roots:
+        require_tested(root, run, query_test, query_train)
     folders = [ROUTES[route](root, run, query_test, query_train) for root in roots]
     for folder in folders:
         if not os.path.isfile(os.path.join(folder, layout.RANKING_FILE)):

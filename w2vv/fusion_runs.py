@@ -2,6 +2,7 @@
 folders of a run, CL from the two languages' ``sent_feat.txt``, CLM from the CM and CL rankings,
 each recording the files it was computed from. The maths: ``w2vv.fusion``."""
 import os
+import re
 
 import numpy as np
 
@@ -34,6 +35,19 @@ def clm_dir(root, config, query_test, query_train=PAPER["query_train"]):
     """CLM results: ``.../SimilarityIndex/<query_train>/zh2en2img_<config>/`` (``ja2en2img_`` …)."""
     return layout.similarity_dir(root, query_test, query_train,
                                  layout.fusion_run_name(config, languages.language_of(query_train)))
+
+
+def require_tested(root, run, query_test, query_train=PAPER["query_train"]):
+    """InputError naming the runs tested on ``query_test`` when ``run`` is none of them: a run trained with
+    settings other than its config's carries them in its name, so a config's name finds no results."""
+    if os.path.isdir(cm_dir(root, run, query_test, query_train)):
+        return
+    folder = os.path.dirname(cm_dir(root, run, query_test, query_train))
+    routes = re.compile(rf"^[a-z]+2{languages.PIVOT}(2img)?_")  # CL's and CLM's folders
+    tested = sorted(name for name in (os.listdir(folder) if os.path.isdir(folder) else []) if not routes.match(name))
+    raise InputError(f"{folder}: no run {run} tested on {query_test} (runs tested there: "
+                     f"{', '.join(tested) or 'none'}); a run trained with settings other than its config's carries "
+                     f"them in its name: python -m w2vv.settings --run_name INI CONFIG prints it")
 
 
 # ---------------------------------------------------------------- CL on disk

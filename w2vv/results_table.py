@@ -1,7 +1,7 @@
 """The paper's results table (docs/method.md#the-papers-numbers): the test mIR of CL, CM and CLM
 per run, read from their ``metrics.json``."""
 from . import layout
-from .fusion_runs import cl_dir, clm_dir, cm_dir
+from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
 from .pivot_space import own_image_towers
 from .ranking import read_run_mir, require_a_test_split, require_computed_alike
 
@@ -13,6 +13,7 @@ RESULT_COLUMNS = ("CL", "CM", "CLM")
 def result_row(root, config, query_test=PAPER["query_test"], query_train=PAPER["query_train"]):
     """The test mIRs (CL, CM, CLM) of a config at full precision (see ``read_run_mir``); CL and CLM None for a
     successor with its own image towers, which has neither (``pivot_space.own_image_towers``)."""
+    require_tested(root, config, query_test, query_train)
     folders = [folder(root, config, query_test, query_train) for folder in (cl_dir, cm_dir, clm_dir)]
     cm_alone = own_image_towers(folders[1])
     for folder in folders:
