@@ -115,6 +115,7 @@ SKIP = [
     (r"jax\[cuda|tensorflow\[and-cuda\]", "a GPU build of a backend, from the network"),
     (r"pip install --no-index", "installs the wheels make gpu-wheels downloads, on a GPU machine"),
     (r"^make venv|(^|\s)-m venv\s|pip install", "installs packages from the network"),
+    (r"^source \.venv/bin/activate$", "the shell's environment; this test runs the venv's Python itself"),
     (r"--stage 0(\s|$)", "downloads the release (about 6 GB); test_download.py runs stage 0 against a local "
                          "archive server"),
     (r"^KERAS_DISTRIBUTION_JOB_ADDRESSES=", "training over two hosts"),
