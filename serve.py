@@ -209,7 +209,7 @@ def load(args, state, url):
     pictures = find_pictures(searcher, args.images, args.collection)
     log(pictures.summary())
     state.phase = "warming up"
-    warm_up(searcher, log)
+    warm_up(searcher)
     state.set_ready(searcher, pictures, service_info(searcher))
     log(f"ready in {state.ready_seconds:.1f}s: serving {len(searcher.gallery)} images on {url} "
         f"(API: /api/search, docs: /docs); Ctrl-C stops")

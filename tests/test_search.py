@@ -429,8 +429,11 @@ def test_the_default_route_is_cm_when_no_english_sentence_describes_the_gallery(
     undescribed = [name for name in features.names if name not in described]
     assert len(undescribed) >= 5
     (tmp_path / "undescribed.txt").write_text("\n".join(undescribed) + "\n")
-    searcher = Searcher(model_dirs(trained_root), imageset=str(tmp_path / "undescribed.txt"))
+    logged = []
+    searcher = Searcher(model_dirs(trained_root), imageset=str(tmp_path / "undescribed.txt"), log=logged.append)
     assert searcher.default_mode("zh") == "cm"
+    assert [line for line in logged if line.startswith("warning: the cross-lingual routes are not available: ") and
+            line.endswith("; the default route is cm")], logged   # said once, as search.py and the service log it
     assert [r.mode for r in searcher.search_many(["一只狗", "一只猫"], k=1)] == ["cm", "cm"]
 
 

@@ -631,5 +631,6 @@ class Searcher:
                                                            self.gallery, self._index_kind, self.log)
                 except InputError as e:  # no sentence describes the gallery: the default route is then cm
                     self.cl_problem = f"the cross-lingual routes are not available: {e}"
+                    self.log(f"warning: {self.cl_problem}; the default route is cm")
                     raise InputError(self.cl_problem) from None
         return self._sentences

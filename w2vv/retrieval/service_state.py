@@ -59,11 +59,10 @@ def version():
         return "unknown"
 
 
-def warm_up(searcher, log=None):
+def warm_up(searcher):
     """Run every route each loaded language can take once, so that the first request is not slower:
     jieba's dictionary, the model's traced function, the English sentences of the CL route (read
     from their cache or predicted) and the fusion weight."""
-    log = log or (lambda message: None)
     for lang in searcher.languages:
         modes = ["cm"] + ([] if lang == "en" or "en" not in searcher.languages else ["cl"])
         if lang in getattr(searcher, "space_problems", {}):  # not in the English space (the searcher said so)
@@ -73,8 +72,7 @@ def warm_up(searcher, log=None):
         for mode in modes:
             for batch in ([LANGUAGES[lang].example] * 2, [LANGUAGES[lang].example]):
                 record = searcher.search_many(batch, k=1, lang=lang, mode=mode)[0]
-                if record.error and getattr(searcher, "cl_problem", None):
-                    log(f"{searcher.cl_problem}; {lang} queries take the cm route")
+                if record.error and getattr(searcher, "cl_problem", None):  # the searcher said so
                     break
             if getattr(searcher, "cl_problem", None):
                 break
