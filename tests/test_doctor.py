@@ -243,3 +243,12 @@ def test_a_stop_word_list_of_another_language_is_wrong(root, capsys):
     assert status == 1 and rows["stop words (zh)"][0] == "WRONG", out
     assert "a list of another language (stopwords_zh)?" in rows["stop words (zh)"][1], out
     assert rows["stop words (zh)"][2].startswith("set stopwords_zh to a list of Chinese words"), out
+
+
+def test_a_feature_of_ones_own_cnn_missing_is_to_be_extracted_not_downloaded(root, capsys):
+    """The release holds the paper's features only: stage 0 could never bring another CNN's."""
+    overrides = f"{SMALL_MODEL},img_feature=mobilenetv3small_avgpool"
+    status, rows, out = doctor(root, capsys, "--config_overrides", overrides)
+    assert status == 1 and rows["features"][0] == "MISSING", out
+    assert rows["features"][2].startswith(f"extract it: python extract_features.py IMAGE_DIR --rootpath {root} "
+                                          f"--collection mscoco2014dev"), out

@@ -146,6 +146,7 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     done = run_main("extract_features.py", photos, *args)
     assert done.returncode == 0, done.stderr
     assert "images/s" in done.stdout and "7 images -> " in done.stdout and "1 skipped" in done.stdout
+    assert "warning: --weights none: a network of random weights, whose features are near zero" in done.stdout
     (tmp_path / "empty").mkdir()
     again = run_main("extract_features.py", photos, *args)  # the same images and settings: skipped
     assert again.returncode == 0 and "features already extracted, skipped" in again.stdout, again.stderr

@@ -197,8 +197,11 @@ class Doctor:
         folder = layout.feature_dir(self.root, feature, self.feature_collection)
         fix = _stage0("retrieval_data", self.config_name)
         if not os.path.isdir(folder):
+            made = fix if feature == layout.PAPER_FEATURE else (  # a feature of your own CNN: not in the release
+                f"extract it: python extract_features.py IMAGE_DIR --rootpath {self.root} --collection "
+                f"{self.feature_collection} (docs/own-photos.md)")
             self.add(MISSING, "features", f"{folder}: BigFile folder not found",
-                     f"{fix}; or set feature_collection / the config's img_feature")
+                     f"{made}; or set feature_collection / the config's img_feature")
             return
         try:
             features = BigFile(folder)
@@ -211,7 +214,8 @@ class Doctor:
         except InputError:
             self.add(WRONG, "features", f"{folder}: {features.ndims}-d, but the config's MLP ends with "
                      f"{str(cfg.n_layers).rpartition('-')[2]}",
-                     "the last number of n_layers must be the feature dimension (config or config_overrides)")
+                     "the last number of n_layers must be the feature dimension, or feat to follow it "
+                     "(0-2048-feat; config or config_overrides)")
             return
         self.add(OK, "features", f"{len(features):,} x {features.ndims} float32, feature.bin size consistent")
         self.check_coverage(features, fix)

@@ -231,6 +231,9 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     if len(todo) < len(chunks):
         log(f"resuming: {len(chunks) - len(todo)} of {len(chunks)} chunks already done in {parts_dir}")
     log(f"{len(images)} images under {image_dir}: {model.name}, {size}x{size} input, {dim}-d features")
+    if weights == "none":
+        log("warning: --weights none: a network of random weights, whose features are near zero and carry no "
+            "meaning: for tests, not for search or training (--weights imagenet, or a weights file)")
     n_todo = sum(len(chunks[i]) for i in todo)
     # A progress bar on a terminal; into a pipe or a log file, a plain line per chunk (as training's per epoch).
     on_terminal = progress and sys.stdout.isatty()
