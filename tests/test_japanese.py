@@ -79,7 +79,7 @@ def test_cl_and_clm_are_written_under_ja2en_names_and_beat_chance(ja_root):
         mirs[run] = read_metrics(os.path.join(layout.similarity_dir(r, JA[2], JA[0], run), "metrics.json"))["mir"]
     assert all(m > 2 * chance_mir(n_test) for m in mirs.values()), mirs
     assert not os.path.exists(layout.similarity_dir(r, JA[2], JA[0], layout.cl_run_name(RUN)))  # no zh2en_ folder
-    table = open(layout.results_file(r, RUN, "ja")).read()
+    table = open(layout.results_file(r, RUN, "ja", JA)).read()
     assert table.splitlines()[0].split() == ["model", "CL", "CM", "CLM"] and RUN in table
 
 

@@ -59,6 +59,10 @@ def test_result_folders_are_named_after_the_language_pair():
     assert layout.cl_run_name("c", "ja") == "ja2en_c" and layout.fusion_run_name("c", "ja") == "ja2en2img_c"
     assert layout.results_file("/r", "c") == "/r/results/c.txt"
     assert layout.results_file("/r", "c", "ja") == "/r/results/ja2en2img_c.txt"
+    # one run on other collections: a table of its own, not the paper collections' replaced in silence
+    assert layout.results_file("/r", "c", "zh", ["cococntrain", "cococnval", "cococntest"]) == "/r/results/c.txt"
+    assert layout.results_file("/r", "c", "zh", ["mytrain", "myval", "mytest"]) == \
+        "/r/results/c.mytrain.myval.mytest.txt"
 
 
 @pytest.mark.parametrize("query, loaded, expected", [

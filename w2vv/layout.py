@@ -200,10 +200,15 @@ def fusion_run_name(config_name, lang="zh"):
     return f"{lang}2{languages.PIVOT}2img_{config_name}"
 
 
-def results_file(root, run_name, lang="zh"):
+def results_file(root, run_name, lang="zh", collections=None):
     """The CL / CM / CLM table ``do_all.sh`` writes: ``results/<run>.txt`` for Chinese queries
-    (the paper's), ``results/<lang>2en2img_<run>.txt`` for another language."""
+    (the paper's), ``results/<lang>2en2img_<run>.txt`` for another language; ``collections`` (query_train,
+    query_val, query_test) other than the paper's are named after it (``….cocojatrain.cocojaval.cocojatest.txt``),
+    so that the tables of one run on two sets of collections do not replace each other."""
     name = run_name if lang == "zh" else fusion_run_name(run_name, lang)
+    paper = tuple(DEFAULT_COLLECTIONS[f"query_{split}"] for split in ("train", "val", "test"))
+    if collections is not None and tuple(collections) != paper:
+        name += "." + ".".join(collections)
     return os.path.join(root, "results", f"{name}.txt")
 
 
