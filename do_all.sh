@@ -68,6 +68,11 @@ if [ -z "$python" ]; then   # the venv of the Keras backend (make venv, venv-jax
 fi
 python=${python/#\~/$HOME}
 command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'make venv', or set python)"
+"$python" -c 'import importlib.util as u, sys; sys.exit(any(not u.find_spec(m) for m in sys.argv[1:]))' \
+  numpy keras h5py tqdm gensim ||
+  die "$ini: python = $python lacks the project's packages (run 'make venv', or set python to the venv's)"
+# Keras reads ~/.keras/keras.json where KERAS_BACKEND is unset: every step here names the backend it runs on
+export KERAS_BACKEND=${KERAS_BACKEND-tensorflow}
 # Only known keys, checked values: w2vv/settings.py; it also names the run (the config, tagged with
 # the settings that differ from the config file's) and the overrides the trainer gets.
 assignments=$("$python" -m w2vv.settings "$ini" "$config") || exit 1
@@ -100,10 +105,13 @@ train_args=(--rootpath "$rootpath" --config "$config" --overwrite "$overwrite" -
 [ -z "$max_epochs" ] || train_args+=(--max_epochs "$max_epochs")
 [ -z "$seed" ] || train_args+=(--seed "$seed")
 train_args+=(--distribute "$distribute")
+[ "$wait_lock" = 0 ] || train_args+=(--wait)   # the trainer's own lock (a trainer.py run alone) waited for too
 [ "$run_name" = "$config" ] || log "run $run_name: $config with settings other than the config file's"
 # the query language's model's settings alone (normalize_zh, its stop words, image_towers) do not name the English
 # model, which reads none of them
 [ "$en_run_name" = "$run_name" ] || log "English model $en_run_name: the same without the query language's settings"
+
+py() { "$python" "$@" 9>&-; }   # the project's scripts, without this run's lock: it dies with do_all.sh
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: download, check and unpack the release archives into $rootpath"
@@ -115,18 +123,18 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     done
   done
   [ -z "$data_archives" ] || archive_args+=(--archives "$data_archives")
-  "$python" download_data.py --rootpath "$rootpath" "${archive_args[@]}"
+  py download_data.py --rootpath "$rootpath" "${archive_args[@]}"
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "checking $rootpath for $config (check_root.py)"
-  "$python" check_root.py --config "$config" --rootpath "$rootpath" --config_overrides "$overrides" --languages "$languages" \
+  py check_root.py --config "$config" --rootpath "$rootpath" --config_overrides "$overrides" --languages "$languages" \
     --feature_collection "$feature_collection" --freq_threshold "$freq_threshold" "${collections[@]}" ||
     die "$rootpath: not ready for $config; fix what the table above says (stage 0 fetches the data)"
   log "stage 1: vocabularies of $query_train and $en_train"
   for pair in "$query_train:$stopwords_of_query_train" "$en_train:$stopwords_of_en_train"; do
     train=${pair%%:*} stop_list=${pair#*:}
-    "$python" build_vocab.py "$train" --rootpath "$rootpath" --freq_threshold "$freq_threshold" \
+    py build_vocab.py "$train" --rootpath "$rootpath" --freq_threshold "$freq_threshold" \
       --overwrite "$overwrite" --normalize_zh "$normalize_zh" --languages "$languages" \
       ${stop_list:+--stopwords "$stop_list"}
   done
@@ -138,14 +146,14 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     log "stage 2: skipped: $no_cross_lingual"
   else
     log "stage 2: train $en_run_name on $en_train, test on $en_val and $en_test"
-    "$python" trainer.py "$en_train" "$en_val" "$en_test" "${train_args[@]}"
+    py trainer.py "$en_train" "$en_val" "$en_test" "${train_args[@]}"
   fi
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "stage 3: train $run_name on $query_train, test on $query_val and $query_test (CM)"
   # a successor's model takes the image tower(s) of the English model of stage 2 (docs/method.md#across-languages)
-  "$python" trainer.py "$query_train" "$query_val" "$query_test" "${train_args[@]}" --en_train "$en_train" \
+  py trainer.py "$query_train" "$query_val" "$query_test" "${train_args[@]}" --en_train "$en_train" \
     --en_val "$en_val"
 fi
 
@@ -154,7 +162,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     log "stage 4: skipped: $no_cross_lingual"
   else
     log "stage 4: cross-lingual matching (CL) for val and test"
-    "$python" cross_lingual.py --rootpath "$rootpath" --run "$run_name" --en_run "$en_run_name" \
+    py cross_lingual.py --rootpath "$rootpath" --run "$run_name" --en_run "$en_run_name" \
       --overwrite "$overwrite" --languages "$languages" "${collections[@]}"
   fi
 fi
@@ -164,10 +172,10 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     log "stage 5: fusion skipped: $no_cross_lingual; the table"
   else
     log "stage 5: fusion (CLM) on val, applied on test"
-    "$python" fuse.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" --query_train "$query_train" \
+    py fuse.py --rootpath "$rootpath" --run "$run_name" --overwrite "$overwrite" --query_train "$query_train" \
       --query_val "$query_val" --query_test "$query_test" --rank_norm "$rank_norm" --languages "$languages"
   fi
-  "$python" report.py --rootpath "$rootpath" --run "$run_name" --query_train "$query_train" --query_test "$query_test" \
+  py report.py --rootpath "$rootpath" --run "$run_name" --query_train "$query_train" --query_test "$query_test" \
     --languages "$languages" --out "$rootpath/$results_file"
 fi
 log "done: $run_name (stages $stage-$stop_stage)"

@@ -198,6 +198,43 @@ def past_the_lock(done):
     return "stage 4: cross-lingual matching" in done.stdout and "another ./do_all.sh" not in done.stderr
 
 
+def spying_python(folder, body):
+    """A ``python`` for the ini that runs ``body`` (bash) for the project's scripts and this Python for the rest
+    (do_all.sh's own checks): what do_all.sh hands its steps."""
+    path = folder / "python"
+    path.write_text(f"#!/bin/bash\ncase \"$1\" in *.py) {body}; exit 0 ;; esac\nexec {sys.executable} \"$@\"\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_the_steps_of_do_all_hold_not_its_lock_and_are_told_to_wait(tmp_path):
+    """A do_all.sh killed alone left its trainer holding the lock under the dead shell's pid; --wait was not
+    passed on to the trainer, whose own lock then stopped it."""
+    root = tmp_path / "root"
+    root.mkdir()
+    spy = spying_python(tmp_path, 'echo "$1 fd9=$([ -e /proc/$$/fd/9 ] && echo held || echo free) $*"')
+    ini = tmp_path / "run.ini"
+    ini.write_text(f"python = {spy}\nrootpath = {root}\n")
+    done = do_all(ini, "--wait", "--stage", "2", "--stop_stage", "4", "base_w2vv")
+    assert done.returncode == 0, done.stderr
+    steps = [line for line in done.stdout.splitlines() if ".py fd9=" in line]
+    assert [line.split()[0] for line in steps] == ["trainer.py", "trainer.py", "cross_lingual.py"]
+    assert all(" fd9=free " in line for line in steps) and all("--wait" in line for line in steps[:2])
+
+
+def test_a_python_without_the_projects_packages_stops_in_one_line(tmp_path):
+    """It stopped with a traceback of the first missing module, or ran on the system's python3."""
+    lacking = tmp_path / "python"
+    lacking.write_text("#!/bin/bash\nexit 1\n")
+    lacking.chmod(0o755)
+    ini = tmp_path / "run.ini"
+    ini.write_text(f"python = {lacking}\nrootpath = {tmp_path}\n")
+    done = do_all(ini, "base_w2vv")
+    assert done.returncode == 1 and done.stderr.strip() == (
+        f"error: {ini}: python = {lacking} lacks the project's packages (run 'make venv', or set python to the "
+        f"venv's)")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--stage", "3", "--stop_stage", "1", "base_w2vv"], "--stage 3 --stop_stage 1: no stage to run"),
     (["--stage", "9", "base_w2vv"], "--stage 9 --stop_stage 5: each takes a stage, 0-5"),
@@ -362,3 +399,20 @@ def test_do_all_takes_every_collection_from_the_ini(small_root, tmp_path):
             assert os.path.isfile(os.path.join(layout.similarity_dir(str(root), split, "mycntr", name), "mir.txt"))
     assert Path(root, "results", f"{run}.txt").read_text().splitlines()[1].startswith(run)
     assert not any(Path(root).glob("coco*")) and not any(Path(root).glob("mscoco2014dev-*"))
+
+
+def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
+    """A 61-line KeyboardInterrupt traceback from deep in TensorFlow, for an interruption the next run resumes."""
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    assert cli.run(interrupted, []) == 130
+    assert capsys.readouterr().err.startswith("interrupted: what was written is whole; the same command again ")
+
+
+def test_an_unset_backend_is_the_default_keras_is_told_so(monkeypatch):
+    """Unset, Keras took the backend of ~/.keras/keras.json while the run recorded TensorFlow's."""
+    from w2vv import backend
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    backend.check()
+    assert os.environ["KERAS_BACKEND"] == backend.DEFAULT

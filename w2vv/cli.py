@@ -212,3 +212,9 @@ def run(main, argv=None):
     except BrokenPipeError:  # the reader of the output left (``| head``): stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit would fail again
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: every file is written whole or not at all, and training resumes
+        if _debug_asked[0]:
+            raise
+        print("interrupted: what was written is whole; the same command again redoes what is missing (training "
+              "goes on from its last finished epoch)", file=sys.stderr)
+        return 130
