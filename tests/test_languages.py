@@ -48,6 +48,19 @@ def test_a_bad_declaration_is_refused(text, message, tmp_path, capsys):
         read_settings(str(ini))
 
 
+def test_a_collection_declared_of_two_languages_is_refused(tmp_path):
+    """The first pattern won in silence: my*=zh mytrain=ja trained mytrain as Chinese, swapped as Japanese."""
+    declared = languages.parse_declarations("my*=zh mytrain=ja")
+    assert languages.language_of("myval", declared) == "zh"
+    with pytest.raises(InputError, match=r"^languages: mytrain is declared zh \(my\*=zh\) and ja \(mytrain=ja\)"):
+        languages.language_of("mytrain", declared)
+    ini = tmp_path / "x.ini"
+    ini.write_text("rootpath = /r\nlanguages = my*=zh mytrain=ja\nquery_train = mytrain\nquery_val = myval\n"
+                   "query_test = mytest\n")
+    with pytest.raises(InputError, match=r"x.ini:2: languages: mytrain is declared zh"):
+        read_settings(str(ini))
+
+
 def test_each_record_places_its_word2vec_in_the_root():
     assert layout.word2vec_path("/r", "zh") == "/r/zh_w2v/model/zh_jieba.model"
     assert layout.word2vec_path("/r", "en") == "/r/word2vec/flickr/vec500flickr30m"

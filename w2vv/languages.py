@@ -188,12 +188,19 @@ def default_language(collection):
 
 
 def language_of(collection, declared=None):
-    """The language code of a collection: the first declaration whose pattern matches it (``declared``:
-    ``parse_declarations``'s pairs; None: this process's), else the paper's rule."""
-    for pattern, code in _declared if declared is None else declared:
-        if fnmatch.fnmatchcase(collection, pattern):
-            return code
-    return default_language(collection)
+    """The language code of a collection: the declaration whose pattern matches it (``declared``:
+    ``parse_declarations``'s pairs; None: this process's), else the paper's rule. InputError when two
+    declarations of different languages match it: the order of the patterns would decide in silence."""
+    matches = [(pattern, code) for pattern, code in (_declared if declared is None else declared)
+               if fnmatch.fnmatchcase(collection, pattern)]
+    codes = {}
+    for pattern, code in matches:
+        codes.setdefault(code, pattern)
+    if len(codes) > 1:
+        (first, first_pattern), (other, other_pattern) = list(codes.items())[:2]
+        raise InputError(f"languages: {collection} is declared {first} ({first_pattern}={first}) and {other} "
+                         f"({other_pattern}={other}); a collection is of one language: make the patterns exclusive")
+    return matches[0][1] if matches else default_language(collection)
 
 
 def of_collection(collection):

@@ -172,7 +172,10 @@ def _refuse_role_problems(path, values, lines):
     """InputError naming the ini line of the collection roles at fault (``layout.role_problem``; ``values``:
     the ini's, the others' defaults filled in)."""
     roles = {role: values.get(role, KNOWN[role][0]) for role in layout.DEFAULT_COLLECTIONS}
-    problem = layout.role_problem(roles, declared=languages.parse_declarations(values.get("languages")))
+    try:
+        problem = layout.role_problem(roles, declared=languages.parse_declarations(values.get("languages")))
+    except InputError as e:  # two declarations of one collection
+        raise InputError(f"{path}:{lines.get('languages', 0)}: {e}") from None
     if problem:
         at_fault, sentence = problem
         line = max(lines.get(role, 0) for role in at_fault) or lines.get("languages", 0)
