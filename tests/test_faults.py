@@ -397,7 +397,8 @@ def test_do_all_takes_every_collection_from_the_ini(small_root, tmp_path):
     for split in ("mycnva", "mycnte"):
         for name in (run, layout.cl_run_name(run), layout.fusion_run_name(run)):
             assert os.path.isfile(os.path.join(layout.similarity_dir(str(root), split, "mycntr", name), "mir.txt"))
-    assert Path(root, "results", f"{run}.txt").read_text().splitlines()[1].startswith(run)
+    table = Path(root, "results", f"{run}.mycntr.mycnva.mycnte.txt")  # named after the collections, not the paper's
+    assert table.read_text().splitlines()[1].startswith(run)
     assert not any(Path(root).glob("coco*")) and not any(Path(root).glob("mscoco2014dev-*"))
 
 
