@@ -104,7 +104,7 @@ def training_curves_figure(folder):
     _epoch_axis((ax_loss, ax_val), [e for e, _ in loss + val])
     try:
         _, train, val, run = layout.checkpoint_parts(folder)
-        title = f"{run}  ({train} → {val})"
+        title = f"{run}\n({train} → {val})"  # a run name of many settings is wider than the figure
     except InputError:  # a folder outside the layout: its name
         title = os.path.basename(os.path.normpath(os.path.abspath(folder)))
     fig.suptitle(title, fontsize=10)
