@@ -119,7 +119,7 @@ def _english_run_used(root, models, english):
     names = set()
     for folder in models:
         where, train, val, name = layout.checkpoint_parts(folder)
-        if (train, val) == tuple(english) and os.path.samefile(where, root):
+        if (train, val) == tuple(english) and os.path.realpath(where) == os.path.realpath(root):
             names.add(name)
     names = sorted(names)
     if len(names) > 1:

@@ -72,10 +72,10 @@ command -v "$python" >/dev/null || die "$ini: python = $python not found (run 'm
   numpy keras h5py tqdm gensim ||
   die "$ini: python = $python lacks the project's packages (run 'make venv', or set python to the venv's)"
 # Keras reads ~/.keras/keras.json where KERAS_BACKEND is unset: every step here names the backend it runs on
-export KERAS_BACKEND=${KERAS_BACKEND-tensorflow}
+export KERAS_BACKEND=${KERAS_BACKEND:-tensorflow}
 # Only known keys, checked values: w2vv/settings.py; it also names the run (the config, tagged with
 # the settings that differ from the config file's) and the overrides the trainer gets.
-assignments=$("$python" -m w2vv.settings "$ini" "$config") || exit 1
+assignments=$("$python" -m w2vv.settings "$ini" "$config") || exit   # its status: 1, or 130 (Ctrl-C)
 eval "$assignments"
 
 case "$rootpath" in /*) ;; *) rootpath=$caller_dir/$rootpath ;; esac   # a relative rootpath is the caller's
@@ -130,7 +130,8 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "checking $rootpath for $config (check_root.py)"
   py check_root.py --config "$config" --rootpath "$rootpath" --config_overrides "$overrides" --languages "$languages" \
     --feature_collection "$feature_collection" --freq_threshold "$freq_threshold" "${collections[@]}" ||
-    die "$rootpath: not ready for $config; fix what the table above says (stage 0 fetches the data)"
+    { status=$?; [ "$status" != 130 ] || exit 130   # Ctrl-C: said in its one line
+      die "$rootpath: not ready for $config; fix what the table above says (stage 0 fetches the data)"; }
   log "stage 1: vocabularies of $query_train and $en_train"
   for pair in "$query_train:$stopwords_of_query_train" "$en_train:$stopwords_of_en_train"; do
     train=${pair%%:*} stop_list=${pair#*:}

@@ -1,5 +1,6 @@
 """compare.py: mean ± sd over seeds and the paired bootstrap interval, on result folders written here."""
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -328,3 +329,19 @@ def test_a_run_name_not_tested_names_the_runs_that_were(roots):
         assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
         assert f"no run goo tested on {QUERY_TEST} (runs tested there: good, poor); a run trained with settings " \
                f"other than its config's carries them in its name" in done.stderr
+
+
+def test_a_run_with_its_own_image_towers_is_told_to_be_compared_by_cm(roots):
+    """do_all.sh gives such a run no CL: 'run do_all.sh for it there' sent the user to a stage that skips it."""
+    import shutil
+    for root in roots:
+        folder = layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good")
+        runs.save_record(folder, "good", {"seed": int(root.name[-1]),
+                                          "config": {"family": "sea", "image_towers": "own"}})
+        (Path(folder) / "epoch_1.h5").write_bytes(root.name.encode())
+        runs.record_inputs(cm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN), [Path(folder) / "epoch_1.h5"])
+        shutil.rmtree(cl_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN))
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and "run good has no CL and no CLM (it trained its own image towers, image_towers " \
+                                    "= 'own'): compare it by --routes CM" in done.stderr
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM").returncode == 0

@@ -167,8 +167,8 @@ def test_a_retrained_english_model_is_not_mixed_with_the_former_chinese_one(fami
 
 @pytest.mark.slow
 def test_cl_done_stays_done_once_the_english_models_folder_is_deleted(family_root, tmp_path):
-    """A model's folder deleted to save space: its results stand, and stage 4 skipped for W2VV but stopped for a
-    successor, asking to retrain the Chinese model onto an English model no longer there."""
+    """A successor's English model folder deleted to save space: its results stand, and stage 4 skips (it stopped,
+    asking to retrain the Chinese model onto an English model no longer there)."""
     import shutil
     root = copy_root(family_root[0], tmp_path)
     run = run_name("w2vvpp_resnext101")

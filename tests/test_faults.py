@@ -222,6 +222,15 @@ def test_the_steps_of_do_all_hold_not_its_lock_and_are_told_to_wait(tmp_path):
     assert all(" fd9=free " in line for line in steps) and all("--wait" in line for line in steps[:2])
 
 
+def test_ctrl_c_in_the_doctor_stops_do_all_with_its_status(tmp_path):
+    """The doctor's exit status 130 (Ctrl-C) was taken for a root not ready, with a message saying so."""
+    spy = spying_python(tmp_path, "exit 130")
+    ini = tmp_path / "run.ini"
+    ini.write_text(f"python = {spy}\nrootpath = {tmp_path}\n")
+    done = do_all(ini, "--stage", "1", "--stop_stage", "1", "base_w2vv")
+    assert done.returncode == 130 and "not ready" not in done.stderr
+
+
 def test_a_python_without_the_projects_packages_stops_in_one_line(tmp_path):
     """It stopped with a traceback of the first missing module, or ran on the system's python3."""
     lacking = tmp_path / "python"
@@ -411,9 +420,14 @@ def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
     assert capsys.readouterr().err.startswith("interrupted: what was written is whole; the same command again ")
 
 
-def test_an_unset_backend_is_the_default_keras_is_told_so(monkeypatch):
-    """Unset, Keras took the backend of ~/.keras/keras.json while the run recorded TensorFlow's."""
+@pytest.mark.parametrize("unset", [True, False])
+def test_an_unset_backend_is_the_default_keras_is_told_so(monkeypatch, unset):
+    """Unset, Keras took the backend of ~/.keras/keras.json while the run recorded TensorFlow's; empty, do_all.sh
+    chose TensorFlow's venv and then every step stopped."""
     from w2vv import backend
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    if unset:
+        monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("KERAS_BACKEND", "")
     backend.check()
     assert os.environ["KERAS_BACKEND"] == backend.DEFAULT

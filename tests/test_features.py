@@ -155,6 +155,11 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     assert replaced.returncode == 1 and "features already extracted, from other images or with other settings (an " \
         "image file changed since: replaced or edited) (--overwrite to extract them again)" in replaced.stderr
     assert run_main("extract_features.py", photos, *args, "--overwrite").returncode == 0
+    os.utime(photos / "img2.jpg", ns=(1, 1))  # the same bytes, another time: told as changed (no hash of photos)
+    assert "an image file changed since" in run_main("extract_features.py", photos, *args).stderr
+    (photos / "gone.jpg").symlink_to(photos / "nowhere.jpg")  # a dangling link: skipped, as an unreadable file
+    relinked = run_main("extract_features.py", photos, *args, "--overwrite")
+    assert relinked.returncode == 0 and "2 skipped" in relinked.stdout, relinked.stderr
     for bad_args, message in [([str(photos), *args, "--image_size", str(SIZE + 8)],
                                "features already extracted, from other images or with other settings (--overwrite"),
                               ([str(tmp_path / "empty"), *args], "empty: no image files"),

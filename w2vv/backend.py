@@ -26,10 +26,11 @@ def name():
 
 
 def check():
-    """InputError, one line, when ``KERAS_BACKEND`` is unknown or its package is not installed. Unset, it is set
-    to the default: Keras would otherwise take the backend of ``~/.keras/keras.json``, not the one checked and
-    recorded here."""
-    os.environ.setdefault("KERAS_BACKEND", DEFAULT)
+    """InputError, one line, when ``KERAS_BACKEND`` is unknown or its package is not installed. Unset (or empty),
+    it is set to the default: Keras would otherwise take the backend of ``~/.keras/keras.json``, not the one
+    checked and recorded here."""
+    if not os.environ.get("KERAS_BACKEND"):  # unset or empty
+        os.environ["KERAS_BACKEND"] = DEFAULT
     backend = name()
     if backend not in BACKENDS:
         raise InputError(f"KERAS_BACKEND={backend}: unknown backend (expected one of {', '.join(BACKENDS)})")

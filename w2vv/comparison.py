@@ -19,6 +19,7 @@ from . import layout
 from .errors import InputError
 from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
 from .metrics import first_relevant_ranks
+from .pivot_space import own_image_towers
 from .ranking import check_current, read_ranking, relevance, require_a_test_split, require_computed_alike
 
 ROUTES = {"CL": cl_dir, "CM": cm_dir, "CLM": clm_dir}
@@ -48,10 +49,14 @@ def route_figures(roots, run, route, query_test, query_train):
     for root in roots:
         require_tested(root, run, query_test, query_train)
     folders = [ROUTES[route](root, run, query_test, query_train) for root in roots]
-    for folder in folders:
-        if not os.path.isfile(os.path.join(folder, layout.RANKING_FILE)):
-            raise InputError(f"{folder}: no {route} results of run {run} (run do_all.sh for it there, or leave "
-                             f"{route} out: --routes {' '.join(r for r in ROUTES if r != route)})")
+    for root, folder in zip(roots, folders):
+        if os.path.isfile(os.path.join(folder, layout.RANKING_FILE)):
+            continue
+        if route != "CM" and own_image_towers(cm_dir(root, run, query_test, query_train)):
+            raise InputError(f"{folder}: run {run} has no CL and no CLM (it trained its own image towers, "
+                             f"image_towers = 'own'): compare it by --routes CM")
+        raise InputError(f"{folder}: no {route} results of run {run} (run do_all.sh for it there, or leave "
+                         f"{route} out: --routes {' '.join(r for r in ROUTES if r != route)})")
     require_computed_alike(route, folders)
     for folder in folders:
         require_a_test_split(folder, query_test)

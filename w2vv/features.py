@@ -190,10 +190,15 @@ def _plan(images, cnn, weights, size, chunk_images):
     def digest(lines):
         return hashlib.sha1("\n".join(lines).encode("utf-8")).hexdigest()
 
-    stats = [os.stat(path) for _, path in images]
+    def stat(path):  # a file not readable (a dangling link) is skipped when read, and counted so
+        try:
+            st = os.stat(path)
+            return f"{st.st_size}\t{st.st_mtime_ns}"
+        except OSError:
+            return "-"
+
     return dict(cnn=cnn.lower(), weights=_weights_id(weights), image_size=size, chunk_images=chunk_images,
-                images=digest(f"{i}\t{p}" for i, p in images),
-                image_files=digest(f"{st.st_size}\t{st.st_mtime_ns}" for st in stats))
+                images=digest(f"{i}\t{p}" for i, p in images), image_files=digest(stat(p) for _, p in images))
 
 
 def _weights_id(weights):

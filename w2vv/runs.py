@@ -106,8 +106,8 @@ def stopwords_of(cfg, lang):
 def run_record(cfg, run, inputs):
     """Everything that changes the model trained by ``run`` (a ``TrainingRun``) with ``inputs`` (its
     ``RunInputs``), as a JSON-able dict: its ``run_settings`` and every file it reads by its path and
-    fingerprint (``fingerprint.input_entry``): stop words, word2vec, vocabularies, captions, ImageSets (val's
-    images are those the best epoch is chosen on), features, and
+    fingerprint (``fingerprint.input_entry``): stop words, word2vec, vocabularies, captions, val's ImageSets
+    (the images the best epoch is chosen on; training reads no ImageSets of its own), features, and
     for a successor's query-language model the English model's weights it takes its image tower(s) from
     (``image_towers_from``, w2vv.pivot_space)."""
     def entry(path, what):
@@ -123,8 +123,7 @@ def run_record(cfg, run, inputs):
                               for style, path in zip(STYLES, inputs.vocab_files)},
                 captions={role: entry(layout.caption_file(run.root, collection), "caption file")
                           for role, collection in (("train", run.train), ("val", run.val))},
-                imagesets={role: entry(layout.imageset_file(run.root, collection), "ImageSets file")
-                           for role, collection in (("train", run.train), ("val", run.val))},
+                imagesets={"val": entry(layout.imageset_file(run.root, run.val), "ImageSets file")},
                 features=entry(layout.feature_dir(run.root, cfg.img_feature, run.feature_collection),
                                "feature folder"))
 
