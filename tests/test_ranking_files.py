@@ -387,12 +387,16 @@ def test_fusion_of_runs_over_other_images_names_both_files(tmp_path):
     assert_clean_error(done, cm_path, Path(cl_dir(root, CONFIG, "cococnval")) / "sent.id.score.txt")
 
 
-def test_report_of_a_config_not_run_names_the_missing_file(tmp_path):
+def test_report_of_a_config_not_run_names_the_folder_and_the_runs_there(tmp_path):
     root = tmp_path / "VisualSearch"
     root.mkdir()
     done = run_script("report.py", "--rootpath", root, "--run", "never_trained")
-    assert_clean_error(done, Path(cl_dir(root, "never_trained", "cococntest")) / "metrics.json")
+    assert_clean_error(done, f"{Path(cl_dir(root, 'never_trained', 'cococntest')).parent}: no run never_trained "
+                             f"tested on cococntest (runs tested there: none)")
     assert not (root / "results").exists()
+    write_tiny_root(root)   # CM of CONFIG there, with its CL's files but no CL results yet
+    done = run_script("report.py", "--rootpath", root, "--run", CONFIG)
+    assert_clean_error(done, Path(cl_dir(root, CONFIG, "cococntest")) / "metrics.json")
 
 
 def test_a_stage_run_before_the_one_it_needs_names_that_stage(tmp_path):
