@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# Files in the original code's formats, kept outside the repository (``W2VV_FIXTURES``, else shared/fixtures beside the clone);
-# the tests that read them skip where a clone has none (the ``fixtures`` fixture).
+# Files in the original code's formats, kept outside the repository (``W2VV_FIXTURES``, else shared/fixtures
+# beside the clone); the tests that read them skip where a clone has none (the ``fixtures`` fixture).
 FIXTURES = Path(os.environ.get("W2VV_FIXTURES") or REPO.parent / "shared" / "fixtures")
 # Training steps taken by the original code and by the published W2VV++ and SEA code, kept in the
 # repository (tests/fixtures/README.md) so that the replays run in every clone
