@@ -22,7 +22,7 @@ from w2vv.cli import quiet_tensorflow, run
 from w2vv.languages import LANGUAGES
 from w2vv.retrieval.options import add_search_options, open_searcher
 from w2vv.retrieval.searcher import unicode_problem
-from w2vv.textfile import UTF8, read_lines
+from w2vv.textfile import UTF8, read_text
 
 
 def parse_args(argv):
@@ -35,7 +35,8 @@ def parse_args(argv):
                    help="language of the queries (default: the loaded model's language that recognises the text; "
                         "ideographs alone with both a Chinese and a Japanese model: give --lang)")
     p.add_argument("--mode", choices=["cm", "cl", "clm"], default=None,
-                   help="route of a Chinese or Japanese query (default: clm when possible, else cm)")
+                   help="route of the Chinese or Japanese queries (default: clm when possible, else cm); an "
+                        "English query takes cm only")
     p.add_argument("--json", action="store_true", help="JSON lines output")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = cli.parse_args(p, argv)
@@ -61,7 +62,7 @@ def read_queries(args):
         except UnicodeDecodeError as e:
             raise InputError(f"stdin: queries are not UTF-8 text ({e.reason} at byte {e.start})") from None
     elif args.queries is not None:
-        lines = read_lines(args.queries, "query file")
+        lines = read_text(args.queries, "query file").splitlines()  # any line end, as from stdin
     else:
         lines = []
     queries = [line.strip() for line in lines if line.strip()]

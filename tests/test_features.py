@@ -126,6 +126,18 @@ def test_duplicate_ids_are_refused_before_anything_is_written(photos, tmp_path):
     assert not root.exists()
 
 
+def test_a_file_name_not_utf8_is_refused_in_one_line(tmp_path):
+    """A GBK archive's names unpacked on Linux: a UnicodeEncodeError traceback from the extraction's record."""
+    from w2vv.features import list_images
+    folder = tmp_path / "gbk"
+    folder.mkdir()
+    name = os.fsdecode(b"\xb9\xb7.jpg")  # 狗 in GBK
+    _save(os.path.join(str(folder), name), (1, 2, 3))
+    with pytest.raises(InputError, match=r"gbk/\\xb9\\xb7.jpg: the file name is not UTF-8 text \(unpacked from an "
+                                         r"archive of another encoding\?\); rename the file$"):
+        list_images(str(folder))
+
+
 def test_a_collection_with_sentences_is_refused_before_anything_is_written(photos, tmp_path):
     """Extracting into a release's test collection used to replace its image list with the photos'."""
     root = tmp_path / "root"

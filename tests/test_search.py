@@ -243,10 +243,11 @@ def test_w2vv_models_regressed_onto_features_normalised_otherwise_serve_cm_only(
 def test_cl_through_sentences_of_another_language_is_refused(trained_root):
     """Chinese sentences through the English model: vectors of nothing, ranked in silence."""
     from w2vv import Searcher
-    searcher = Searcher(model_dirs(trained_root), en_collections=[ZH[2]])
     with pytest.raises(InputError, match=rf"en_collections: {ZH[2]} is a collection of Chinese sentences \(by its "
                                          r"name, or --languages\): the CL route goes through English ones"):
-        searcher.search("一只狗", mode="cl")
+        Searcher(model_dirs(trained_root), en_collections=[ZH[2]])
+    with pytest.raises(InputError, match="en_collections: mscoco2014dev-tset: no caption file "):  # was cm in silence
+        Searcher(model_dirs(trained_root), en_collections=["mscoco2014dev-tset"])
 
 
 def test_a_rootpath_not_there_is_named_before_the_models_inputs(trained_root, tmp_path):
@@ -395,6 +396,13 @@ def test_misused_arguments_stop_in_one_line(trained_root, tmp_path):
                               ("nosuch", "no such file, nor a collection of")):
         with pytest.raises(InputError, match=f"--imageset {imageset}: {problem}"):
             gallery_place(trained_root, layout.PAPER_FEATURE, None, imageset, None, "mscoco2014dev")
+    with pytest.raises(InputError, match=f"^--collection nosuch: no such collection in {trained_root}$"):
+        gallery_place(trained_root, layout.PAPER_FEATURE, None, None, "nosuch", "mscoco2014dev")
+    other = tmp_path / "root" / "mine" / "FeatureData" / "other_feat"
+    other.mkdir(parents=True)
+    with pytest.raises(InputError, match=f"^{other.parent}: gallery feature 'other_feat', but the model was trained "
+                                         f"on '{layout.PAPER_FEATURE}'"):
+        gallery_place(str(tmp_path / "root"), layout.PAPER_FEATURE, None, None, "mine", "mscoco2014dev")
     comma = search_cli(trained_root, "--en_collections", f"{EN[2]},", "狗")
     assert comma.returncode == 1 and f"--en_collections '{EN[2]},': an empty collection name" in comma.stderr
     zh_only = Searcher(model_dirs(trained_root)[0])
@@ -435,6 +443,74 @@ def test_the_default_route_is_cm_when_no_english_sentence_describes_the_gallery(
     assert [line for line in logged if line.startswith("warning: the cross-lingual routes are not available: ") and
             line.endswith("; the default route is cm")], logged   # said once, as search.py and the service log it
     assert [r.mode for r in searcher.search_many(["一只狗", "一只猫"], k=1)] == ["cm", "cm"]
+
+
+def test_a_fusion_weight_that_does_not_hold_makes_cm_the_default_and_warm_up_says_so(trained_root, monkeypatch):
+    """A weight.txt chosen for other models (or on results since recomputed): clm stayed the default, and every
+    query without a mode failed while the service said it was ready."""
+    from w2vv import Searcher
+    from w2vv.retrieval import searcher as searcher_module
+    from w2vv.retrieval.service_state import warm_up
+
+    def stale(path, models=()):
+        raise InputError(f"{path}: chosen on results of the model weights X, which no loaded model has")
+    monkeypatch.setattr(searcher_module, "read_current_weight", stale)
+    logged = []
+    searcher = Searcher(model_dirs(trained_root), log=logged.append)
+    assert searcher.default_mode("zh") == "cm" and searcher.default_mode("zh") == "cm"
+    assert len([line for line in logged if "which no loaded model has; the default route of zh queries is cm"
+                in line]) == 1, logged
+    warm_up(searcher)
+    assert searcher.search("一只狗", k=2).mode == "cm"
+    with pytest.raises(InputError, match="which no loaded model has"):
+        searcher.search("一只狗", k=2, mode="clm")
+
+
+def test_warm_up_refuses_a_default_route_that_fails():
+    from w2vv.retrieval.searcher import Results
+    from w2vv.retrieval.service_state import warm_up
+
+    class Failing:
+        languages = ["zh"]
+
+        def default_mode(self, lang):
+            return "cm"
+
+        def search_many(self, batch, k, lang, mode):
+            return [Results.failed(q, lang, mode, "the gallery's file changed") for q in batch]
+    with pytest.raises(InputError, match="^zh queries: their default route cm fails: the gallery's file changed$"):
+        warm_up(Failing())
+
+
+def test_typed_invisible_characters_separate_or_join_words(searcher):
+    """A pasted control character or zero-width space was an invisible unknown word (``unknown words: ``)."""
+    plain = searcher.search("狗 猫", k=3, mode="cm")
+    for typed in ("狗\x01猫", "狗\u200b猫", "狗\t猫", "\ufeff狗 猫\u200d"):
+        results = searcher.search(typed, k=3, mode="cm")
+        assert (results.tokens, results.unknown) == (plain.tokens, plain.unknown) and \
+            [h.id for h in results] == [h.id for h in plain], typed
+    assert searcher.search("do\u00adg", k=1, lang="en").tokens == ["dog"]  # a soft hyphen joins
+
+
+def test_a_failed_query_keeps_its_language(searcher):
+    failed = searcher.search_many(["一只狗", "a dog"], k=2, mode="clm")
+    assert failed[0].error is None and (failed[1].lang, failed[1].mode) == ("en", "clm") and failed[1].error
+
+
+def test_query_files_of_any_line_end_and_a_full_output_disk(trained_root, tmp_path):
+    """Old-Mac line ends made one query of a file (stdin split them); a full disk under stdout, a traceback."""
+    (tmp_path / "q.txt").write_bytes("一只狗\r一只猫\r".encode())
+    done = search_cli(trained_root, "--queries", str(tmp_path / "q.txt"), "--json", "--quiet", "--k", "1")
+    assert done.returncode == 0 and [json.loads(line)["query"] for line in done.stdout.splitlines()] == \
+        ["一只狗", "一只猫"]
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            zh = model_dirs(trained_root)[0]
+            cut = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", zh, "--quiet", "一只狗"],
+                                 cwd=REPO, stdout=full, stderr=subprocess.PIPE, text=True, timeout=300, env=quiet_env())
+        assert cut.returncode == 1 and cut.stderr.strip() == (
+            "error: standard output: cannot write it, no space left on the device (what was printed is cut short); "
+            "free space, then run the same command again")
 
 
 def test_fewer_results_than_asked_say_why(trained_root, tmp_path):

@@ -250,6 +250,9 @@ def test_bad_post_requests_and_a_missing_query_get_400(server):
         assert response.status_code == 400 and message in response.json()["error"], (payload, response.text)
     broken = httpx.post(base + "/api/search", content=b"[\"dog\"", headers={"content-type": "application/json"})
     assert broken.status_code == 400 and "error" in broken.json()
+    twice = httpx.post(base + "/api/search", content=b'{"queries": ["dog"], "queries": ["cat"]}',
+                       headers={"content-type": "application/json"})  # json kept the last in silence
+    assert twice.status_code == 400 and twice.json()["error"] == "body: 'queries' given twice"
 
 
 def test_images_only_of_the_gallery_with_caching_headers(server, own_root):

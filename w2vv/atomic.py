@@ -11,7 +11,7 @@ _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 TEMPORARY = ".tmp"  # a file or folder being written is "<its name>.<random>.tmp" beside it
 
 
-def _disk_full(error):
+def disk_full(error):
     # h5py reports a failed write with the C library's message, not always with errno set
     return error.errno in _DISK_FULL or "No space left on device" in str(error)
 
@@ -22,7 +22,7 @@ def _disk_full_is_one_line(path):
     try:
         yield
     except OSError as e:
-        if not _disk_full(e):
+        if not disk_full(e):
             raise
         raise InputError(f"{path}: cannot write it, no space left on the device (the previous file, if any, is "
                          f"intact); free space, then run the same command again") from None

@@ -10,6 +10,7 @@ import sys
 import time
 
 from . import backend, languages
+from .atomic import disk_full
 from .errors import InputError
 from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, FORMER_ROLES, role_problem
 
@@ -210,7 +211,14 @@ def run(main, argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader of the output left (``| head``): stop quietly, as other tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit would fail again
+        _discard_stdout()
+        return 1
+    except OSError as e:  # the output redirected to a full disk; other errors keep their traceback
+        if not disk_full(e):
+            raise
+        _discard_stdout()
+        print("error: standard output: cannot write it, no space left on the device (what was printed is cut "
+              "short); free space, then run the same command again", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: every file is written whole or not at all, and training resumes
         if _debug_asked[0]:
@@ -218,3 +226,8 @@ def run(main, argv=None):
         print("interrupted: what was written is whole; the same command again redoes what is missing (training "
               "goes on from its last finished epoch)", file=sys.stderr)
         return 130
+
+
+def _discard_stdout():
+    """Send what is left of standard output nowhere: Python's flush at exit would fail again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -100,6 +100,12 @@ def list_images(image_dir):
     seen = {}
     for path in found:
         image_id = os.path.splitext(os.path.basename(path))[0]
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:  # a name of another encoding (a GBK zip archive unpacked): ids are UTF-8 text
+            shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+            raise InputError(f"{shown}: the file name is not UTF-8 text (unpacked from an archive of another "
+                             f"encoding?); rename the file") from None
         if not image_id or any(c.isspace() for c in image_id):
             raise InputError(f"{path}: an image id (the file name without extension) cannot contain white space; "
                              f"rename the file")

@@ -107,14 +107,21 @@ def collection_vectors(root, en, collection, log):
         log(f"CL sentences: not cached ({e})")
     return ids, vectors
 
+def check_pivot_collections(root, collections):
+    """InputError unless each of ``collections`` is a collection of English sentences of ``root``."""
+    for name in collections:
+        if languages.language_of(name) != PIVOT:
+            raise InputError(f"en_collections: {name} is a collection of {languages.of_collection(name).name} "
+                             f"sentences (by its name, or --languages): the CL route goes through English ones")
+        if not os.path.isfile(layout.caption_file(root, name)):
+            raise InputError(f"en_collections: {name}: no caption file {layout.caption_file(root, name)}")
+
+
 def load_pivot_sentences(root, en, collections, gallery, index_kind, log):
     """The English sentences of the CL route: those of ``collections`` (default:
     ``default_collections``) describing gallery images, with the English model ``en``'s vectors."""
     collections = collections or default_collections(root, en)
-    other = next((c for c in collections if languages.language_of(c) != PIVOT), None)
-    if other:
-        raise InputError(f"en_collections: {other} is a collection of {languages.of_collection(other).name} "
-                         f"sentences (by its name, or --languages): the CL route goes through English ones")
+    check_pivot_collections(root, collections)
     if not collections:
         raise InputError(f"{root}: no English sentence collection found for the CL route "
                          f"(give en_collections)")

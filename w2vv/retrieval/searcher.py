@@ -51,6 +51,7 @@ An English query uses the English model directly (``cm``).
 import os
 import re
 import threading
+import unicodedata
 from typing import NamedTuple
 
 import numpy as np
@@ -64,7 +65,7 @@ from ..runs import require_recorded_features
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
-from .pivot_sentences import load_pivot_sentences
+from .pivot_sentences import check_pivot_collections, load_pivot_sentences
 from .topk import cl_top_k, clm_top_k_many
 
 MODES = ("cm", "cl", "clm")
@@ -185,6 +186,7 @@ class TrainedModel:
         the model was loaded with ``normalize_zh=False``) and segmented with jieba unless
         ``segmented`` (words already separated by spaces, as in caption files)."""
         enc = self.encoder
+        text = invisible_to_spaces(text)
         encoded_text = enc.tokenizer.read(text) if segmented else enc.tokenizer.segment(text)
         tokens = enc.tokenizer.tokens(encoded_text)
         unknown = [w for w in tokens if w not in enc.seq_index and w not in enc.bow_index and w not in enc.word2vec]
@@ -299,6 +301,14 @@ def unicode_problem(text):
             f"(text that is not UTF-8?)")
 
 
+def invisible_to_spaces(text):
+    """``text`` with its invisible characters, which no vocabulary holds, read as a typist meant them: control
+    characters (a pasted U+0001, a tab) and the zero-width space U+200B separate words; other format
+    characters (a soft hyphen, a zero-width joiner) join them, and are dropped."""
+    return "".join(" " if c == "\u200b" or unicodedata.category(c) == "Cc" else
+                   "" if unicodedata.category(c) == "Cf" else c for c in text)
+
+
 def gallery_place(root, img_feature, gallery, imageset, collection, feature_collection):
     """(feature folder, ImageSets file or None) of the gallery ``Searcher``'s arguments name."""
     if collection is not None and gallery is None:
@@ -309,21 +319,39 @@ def gallery_place(root, img_feature, gallery, imageset, collection, feature_coll
             raise InputError(f"--collection {collection} and --imageset {imageset}: {collection} has no features of "
                              f"its own ({own}), so it is its ImageSets list; give one of the two")
         else:
-            imageset = collection
+            return str(layout.feature_dir(root, img_feature, feature_collection)), \
+                _imageset_of_collection(root, collection, own)
     gallery = gallery or layout.feature_dir(root, img_feature, feature_collection)
     if imageset is not None and not os.path.isfile(str(imageset)):
-        imageset = _imageset_of_collection(root, str(imageset))
+        imageset = _imageset_of_named(root, str(imageset))
     return str(gallery), None if imageset is None else str(imageset)
 
 
-def _imageset_of_collection(root, name):
-    """The ImageSets file of the collection ``name`` of ``root``; InputError when ``name`` is no collection there
-    (a folder, a file not there)."""
+def _imageset_of_named(root, name):
+    """The ImageSets file ``--imageset name`` names, a collection of ``root``; InputError when ``name`` is no
+    collection there (a folder, a file not there)."""
     if os.sep not in name and os.path.isdir(os.path.join(root, name)):
         return layout.imageset_file(root, name)
     if os.path.isdir(name):
         raise InputError(f"--imageset {name}: a folder; give an ImageSets file, or a collection name of {root}")
     raise InputError(f"--imageset {name}: no such file, nor a collection of {root}")
+
+
+def _imageset_of_collection(root, name, own_features):
+    """The ImageSets file of ``--collection name``, which has no features of its own (``own_features``)."""
+    folder = os.path.join(root, name)
+    if not os.path.isdir(folder):
+        raise InputError(f"--collection {name}: no such collection in {root}")
+    path = layout.imageset_file(root, name)
+    if os.path.isfile(path):
+        return path
+    features = os.path.dirname(own_features)
+    others = sorted(os.listdir(features)) if os.path.isdir(features) else []
+    if others:
+        from .gallery import feature_mismatch
+        raise feature_mismatch(features, others, os.path.basename(own_features))
+    raise InputError(f"--collection {name}: neither features of its own ({own_features}) nor an ImageSets list "
+                     f"({path})")
 
 
 class Searcher:
@@ -396,12 +424,15 @@ class Searcher:
         for problem in self.space_problems.values():
             self.log(f"warning: {problem}")
         self._index_kind = index
+        if en_collections:
+            check_pivot_collections(self.root, en_collections)
         self._en_collections = en_collections
         self._weight = weight
         self._weights = {}
         self._sentences = None
         self._lock = threading.Lock()
         self.cl_problem = None  # why the CL and CLM routes cannot be taken, once found
+        self.weight_problems = {}  # {language: why the fusion stage's weight does not hold}, once found
 
     def _open_galleries(self, features, index, save, nprobe):
         """{language: its model's gallery}: W2VV's, the features themselves (one for all); a successor's,
@@ -450,11 +481,18 @@ class Searcher:
         return sorted(self.models)
 
     def default_mode(self, lang):
-        """``clm`` when ``lang``'s model, the English one, the fusion weight and English sentences describing
-        the gallery are there (the sentences are loaded to know: a CL search would load them), else ``cm``."""
+        """``clm`` when ``lang``'s model, the English one, a fusion weight that holds for them and English
+        sentences describing the gallery are there (the weight's records are checked and the sentences loaded
+        to know: a CLM search would do both), else ``cm``; why not is logged once."""
         if lang != PIVOT and PIVOT in self.models and lang in self.models and self.cl_problem is None and \
-                lang not in self.space_problems and \
+                lang not in self.space_problems and lang not in self.weight_problems and \
                 (self._weight is not None or lang in self._weights or os.path.isfile(self.weight_path(lang))):
+            try:
+                self.weight_for(lang)
+            except InputError as e:  # chosen for other models or on stale results: CLM is then asked by name only
+                self.weight_problems[lang] = str(e)
+                self.log(f"warning: {e}; the default route of {lang} queries is cm")
+                return "cm"
             try:
                 self.sentences()
             except InputError:  # no English sentence describes the gallery (``cl_problem`` says so)
@@ -488,10 +526,14 @@ class Searcher:
         k = int(k)
         plans, out = [], [None] * len(queries)
         for i, query in enumerate(queries):
+            q_lang = lang
             try:
-                plans.append((i, *self._plan(query, lang, mode)))  # (i, language, mode)
+                q_lang = self._language(query, lang)
+                q_mode = mode or self.default_mode(q_lang)
+                self._check_route(q_lang, q_mode)
+                plans.append((i, q_lang, q_mode))
             except InputError as e:
-                out[i] = Results.failed(query, lang, mode, str(e))
+                out[i] = Results.failed(query, q_lang, mode, str(e))
         plan_modes = {i: q_mode for i, _, q_mode in plans}
         for q_lang in self.languages:
             rows = [i for i, lang_, _ in plans if lang_ == q_lang]
@@ -527,8 +569,8 @@ class Searcher:
                    f"describe (cm ranks all {gallery})"
         return f"{n} results of the {k} asked: the index found no more of the {gallery} gallery images"
 
-    def _plan(self, query, lang, mode):
-        """(language, mode) of a query; InputError when it cannot be served."""
+    def _language(self, query, lang):
+        """The language code of a query (``lang``, else detected); InputError when it is no text."""
         if not isinstance(query, str):
             raise InputError(f"query {query!r}: a query is a string, not {type(query).__name__}")
         problem = unicode_problem(query)
@@ -536,10 +578,7 @@ class Searcher:
             raise InputError(problem)
         if not query.strip():
             raise InputError(f"query {query!r}: empty")
-        q_lang = languages.get(lang).code if lang else languages.detect(query, self.languages)
-        q_mode = mode or self.default_mode(q_lang)
-        self._check_route(q_lang, q_mode)
-        return q_lang, q_mode
+        return languages.get(lang).code if lang else languages.detect(query, self.languages)
 
     def _source_language(self):
         """The first loaded language other than the pivot (None: only the pivot's model)."""

@@ -128,11 +128,21 @@ def _json_body(body, content_type):
     except UnicodeDecodeError as e:
         raise ServiceError(400, f"the body is not UTF-8 (byte {e.start})") from None
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_one_of_each)
     except RecursionError:
         raise ServiceError(400, "the body is nested too deeply") from None
     except ValueError as e:
         raise ServiceError(400, f"the body is not JSON: {str(e).splitlines()[0][:120]}") from None
+
+
+def _one_of_each(pairs):
+    """A JSON object's dict; a key given twice is refused (``json`` keeps the last in silence), as in a GET."""
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ServiceError(400, f"body: {key!r} given twice")
+        seen.add(key)
+    return dict(pairs)
 
 
 def _batch_shape(value):

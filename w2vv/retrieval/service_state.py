@@ -4,6 +4,7 @@ route run once."""
 import os
 import time
 
+from ..errors import InputError
 from ..languages import LANGUAGES
 from .pictures import Pictures, picture_folders
 
@@ -62,17 +63,21 @@ def version():
 def warm_up(searcher):
     """Run every route each loaded language can take once, so that the first request is not slower:
     jieba's dictionary, the model's traced function, the English sentences of the CL route (read
-    from their cache or predicted) and the fusion weight."""
+    from their cache or predicted) and the fusion weight. InputError when the default route of a
+    language fails: the service would answer its every query with an error."""
     for lang in searcher.languages:
         modes = ["cm"] + ([] if lang == "en" or "en" not in searcher.languages else ["cl"])
         if lang in getattr(searcher, "space_problems", {}):  # not in the English space (the searcher said so)
             modes = ["cm"]
-        if searcher.default_mode(lang) == "clm":
+        default = searcher.default_mode(lang)
+        if default == "clm":
             modes.append("clm")
         for mode in modes:
             for batch in ([LANGUAGES[lang].example] * 2, [LANGUAGES[lang].example]):
                 record = searcher.search_many(batch, k=1, lang=lang, mode=mode)[0]
                 if record.error and getattr(searcher, "cl_problem", None):  # the searcher said so
                     break
+                if record.error and not record.warning and mode == default:
+                    raise InputError(f"{lang} queries: their default route {mode} fails: {record.error}")
             if getattr(searcher, "cl_problem", None):
                 break
