@@ -11,7 +11,8 @@ from w2vv.vocab import build_vocabularies
 
 def main(argv):
     p = cli.parser(__doc__)
-    p.add_argument("collection", help="training collection, e.g. cococntrain or mscoco2014dev-train")
+    p.add_argument("collection", type=cli.collection,
+                   help="training collection, e.g. cococntrain or mscoco2014dev-train")
     cli.add_rootpath(p)
     p.add_argument("--freq_threshold", type=int, default=5, help="keep words seen at least this often (5)")
     p.add_argument("--stopwords", default=None, help="stop-word list (default: the language's list, w2vv/stopwords/)")

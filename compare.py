@@ -13,7 +13,7 @@ from w2vv import cli, comparison, layout, runs
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
 from w2vv.fingerprint import recorded_trace
-from w2vv.ranking import require_computed_alike
+from w2vv.ranking import require_computed_alike, require_one_model_per_run
 
 
 def parse_args(argv):
@@ -72,8 +72,9 @@ def results_inputs(root, run, args):
     ``{checkpoint folder: {fingerprints of its weights}}``, ``{caption or ImageSets file relative to the root:
     {fingerprints}}``."""
     models, data = {}, {}
-    for route in args.routes:
-        folder = comparison.ROUTES[route](root, run, args.query_test, args.query_train)
+    folders = [comparison.ROUTES[route](root, run, args.query_test, args.query_train) for route in args.routes]
+    require_one_model_per_run(folders)  # CLM's weight chosen by the model of one val, CM ranked by another's
+    for folder in folders:
         for path, content in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
             parent = os.path.dirname(path)
             if layout.is_checkpoint_dir(parent):

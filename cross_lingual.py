@@ -5,10 +5,11 @@ two models' sentence vectors (W2VV's: predicted visual vectors; a successor's: i
 Chinese model trained into the English model's space, docs/method.md#across-languages); write
 sent.id.score.txt, metrics.json and mir.txt into
 <root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en_<config>/."""
+import os
 import sys
 
-from w2vv import cli, fusion_runs, pivot_space, runs
-from w2vv.ranking import is_done
+from w2vv import cli, fusion_runs, layout, pivot_space, runs
+from w2vv.ranking import is_done, require_one_model_per_run
 
 
 def parse_args(argv):
@@ -36,6 +37,9 @@ def run_stage(args):
         out_dir = fusion_runs.cl_dir(args.rootpath, args.run, query_test, args.query_train)
         inputs = fusion_runs.current_cl_inputs(args.rootpath, args.run, query_test, en_test, args.query_train,
                                                args.en_train, en_run)
+        require_one_model_per_run([os.path.dirname(path) for path in inputs], [
+            layout.checkpoint_dir(args.rootpath, args.query_train, args.query_val, args.run),
+            layout.checkpoint_dir(args.rootpath, args.en_train, args.en_val, en_run)])
         if is_done(out_dir) and not args.overwrite and runs.inputs_unchanged(out_dir, inputs):
             print(f"skip {query_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
             continue

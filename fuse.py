@@ -6,8 +6,8 @@ sent.id.score.txt, metrics.json, mir.txt and weight.txt into
 import os
 import sys
 
-from w2vv import cli, fusion_runs, pivot_space, runs
-from w2vv.ranking import check_current, is_done
+from w2vv import cli, fusion_runs, layout, pivot_space, runs
+from w2vv.ranking import check_current, is_done, require_one_model_per_run
 
 
 def parse_args(argv):
@@ -26,9 +26,12 @@ def run_stage(args):
     pivot_space.require_one_space(args.rootpath, "CLM", args.run, (args.query_train, args.query_val))
     test_dir = fusion_runs.clm_dir(args.rootpath, args.run, args.query_test, args.query_train)
     inputs = fusion_runs.clm_inputs(args.rootpath, args.run, args.query_val, args.query_test, args.query_train)
-    for ranking in inputs:  # a CM or CL ranking of a model retrained since: neither fused nor skipped as current
-        if os.path.isfile(ranking):
-            check_current(os.path.dirname(ranking))
+    present = [os.path.dirname(ranking) for ranking in inputs if os.path.isfile(ranking)]
+    for folder in present:  # a CM or CL ranking of a model retrained since: neither fused nor skipped as current
+        check_current(folder)
+    # val's rankings and test's of one model: not test's of a run of the same name trained on another val
+    require_one_model_per_run(present, [layout.checkpoint_dir(args.rootpath, args.query_train, args.query_val,
+                                                              args.run)])
     settings = fusion_runs.clm_settings(args.query_val, args.rank_norm)
     if is_done(test_dir) and not args.overwrite and runs.inputs_unchanged(test_dir, inputs, **settings):
         print(f"skip fusion: {test_dir} already has mir.txt from the same inputs, rank_norm and val split "

@@ -12,8 +12,8 @@ from w2vv.cli import run
 
 def parse_args(argv):
     p = cli.parser(__doc__)
-    p.add_argument("train", help="training collection of the model, e.g. cococntrain")
-    p.add_argument("test", help="the tested collection, e.g. cococntest")
+    p.add_argument("train", type=cli.collection, help="training collection of the model, e.g. cococntrain")
+    p.add_argument("test", type=cli.collection, help="the tested collection, e.g. cococntest")
     cli.add_rootpath(p)
     cli.add_run(p)
     p.add_argument("--n", type=int, default=20, help="queries shown (20; a random sample)")

@@ -14,8 +14,8 @@ from w2vv.cli import log, quiet_tensorflow, run
 
 def parse_args(argv):
     p = cli.parser(__doc__)
-    p.add_argument("train", help="the training collection of the model, e.g. cococntrain")
-    p.add_argument("test", help="the collection to test on, e.g. cococntest")
+    p.add_argument("train", type=cli.collection, help="the training collection of the model, e.g. cococntrain")
+    p.add_argument("test", type=cli.collection, help="the collection to test on, e.g. cococntest")
     cli.add_rootpath(p)
     p.add_argument("--model_path", default=None, help="checkpoint folder (default: from --val and --run)")
     p.add_argument("--val", default=None, help="validation collection of the run (to find the checkpoint folder)")

@@ -20,9 +20,9 @@ from w2vv.cli import log, quiet_tensorflow, run
 
 def parse_args(argv):
     p = cli.parser(__doc__)
-    p.add_argument("train", help="training collection, e.g. cococntrain")
-    p.add_argument("val", help="validation collection (picks the best epoch), e.g. cococnval")
-    p.add_argument("test", help="test collection, e.g. cococntest")
+    p.add_argument("train", type=cli.collection, help="training collection, e.g. cococntrain")
+    p.add_argument("val", type=cli.collection, help="validation collection (picks the best epoch), e.g. cococnval")
+    p.add_argument("test", type=cli.collection, help="test collection, e.g. cococntest")
     cli.add_rootpath(p)
     cli.add_config(p)
     p.add_argument("--config_dir", default=None, help="folder of config files (default: w2vv_configs/)")

@@ -84,6 +84,20 @@ def test_roles_of_one_collection_or_of_two_languages_are_a_usage_error(args, mes
     assert done.returncode == 2 and message in done.stderr.strip().splitlines()[-1], done.stderr
 
 
+@pytest.mark.parametrize("args, message", [
+    (["tester.py", "cococntrain", "cococntest/", "--rootpath", "/"],
+     "error: argument test: 'cococntest/': expected a collection name, one folder of the root (without the "
+     "trailing /)"),
+    (["fuse.py", "--rootpath", "/", "--run", "x", "--query_val", "../cococnval"],
+     "error: argument --query_val: '../cococnval': expected a collection name, one folder of the root"),
+    (["build_vocab.py", "a b", "--rootpath", "/"], "error: argument collection: 'a b': expected a collection name"),
+])
+def test_a_collection_that_is_no_folder_name_is_a_usage_error(args, message):
+    """A shell's completion (``cococntest/``) looked for ``ImageSets/cococntest/.txt``."""
+    done = run_main(*args)
+    assert done.returncode == 2 and message in done.stderr.strip().splitlines()[-1], done.stderr
+
+
 def test_every_script_takes_its_arguments_from_cli():
     """Each script's parser is ``cli.parser`` (with ``--debug``); none builds one by hand."""
     for name in SCRIPTS:

@@ -106,6 +106,53 @@ def test_features_changed_since_training_stop_the_tester_and_search(trained, tmp
     assert len(Searcher(str(copied), gallery=layout.feature_dir(str(root), layout.PAPER_FEATURE)).gallery) == n
 
 
+def test_results_rest_on_the_features_and_their_ranking(trained, tmp_path):
+    """Features changed after testing left the CM ranking current for the stages after (CL, CLM, the table); a
+    ranking deleted by hand was 'already tested' for the tester and 'not found' for the fusion stage."""
+    from w2vv.errors import InputError
+    from w2vv.ranking import check_current
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    copied = copy / folder.relative_to(root)
+    assert run_tester(copy, copied).returncode == 0
+    out = layout.similarity_dir(str(copy), EN[2], EN[0], folder.name)
+    os.remove(os.path.join(out, layout.RANKING_FILE))
+    again = run_main("tester.py", EN[0], EN[2], "--rootpath", copy, "--model_path", copied, "--evaluate", "1",
+                     "--overwrite", "0")
+    assert again.returncode == 0 and "already tested" not in again.stderr + again.stdout
+    assert os.path.isfile(os.path.join(out, layout.RANKING_FILE))
+    check_current(out)
+    feature_bin = os.path.join(layout.feature_dir(str(copy), layout.PAPER_FEATURE), "feature.bin")
+    with open(feature_bin, "r+b") as f:
+        f.write(b"\0\0\0\0")
+    with pytest.raises(InputError, match=f"^{out}: computed from {feature_bin}, which changed since"):
+        check_current(out)
+
+
+def test_results_of_two_runs_of_one_name_and_two_val_collections_are_not_mixed(tmp_path):
+    """A run trained with another val wrote its test results into the folder of the run of the same name; the
+    fusion stage chose the weight on one model's val rankings and applied it to the other's test rankings."""
+    from w2vv.errors import InputError
+    from w2vv.ranking import require_one_model_per_run
+    root = str(tmp_path)
+    folders = {}
+    for val, test in (("cococnval", "cococnval"), ("cococnval2", "cococntest")):
+        weights = os.path.join(layout.checkpoint_dir(root, "cococntrain", val, "run"), "epoch_1.h5")
+        os.makedirs(os.path.dirname(weights))
+        open(weights, "wb").write(val.encode())
+        folders[test] = layout.similarity_dir(root, test, "cococntrain", "run")
+        runs.record_inputs(folders[test], [weights])
+    require_one_model_per_run([folders["cococnval"]])
+    with pytest.raises(InputError, match=rf"^{folders['cococntest']}: computed by the model .*/cococnval2/"
+                                         rf"w2vv_trainer.py/run, but {folders['cococnval']} by .*/cococnval/"
+                                         r"w2vv_trainer.py/run: runs of one name trained on two val collections"):
+        require_one_model_per_run([folders["cococnval"], folders["cococntest"]])
+    asked = layout.checkpoint_dir(root, "cococntrain", "cococnval", "run")
+    with pytest.raises(InputError, match=rf"computed by the model .*/cococnval2/w2vv_trainer.py/run, not by {asked}, "
+                                         r"the model asked"):
+        require_one_model_per_run([folders["cococntest"]], [asked])
+
+
 def test_vectors_written_again_without_a_ranking_leave_no_ranking_of_others(trained, tmp_path):
     """tester.py --evaluate 0 rewrote sent_feat.txt and the record, and kept the ranking and mIR of the weights
     before: current by every check."""

@@ -12,7 +12,7 @@ import time
 from . import backend, languages
 from .atomic import disk_full
 from .errors import InputError
-from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, FORMER_ROLES, role_problem
+from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, FORMER_ROLES, is_collection_name, role_problem
 
 ROLE_HELP = {"en_train": "English training collection", "en_val": "English validation collection",
              "en_test": "English test collection",
@@ -66,12 +66,21 @@ def retire(parser, former, instead):
     parser.add_argument(former, action=_Retired, instead=instead)
 
 
+def collection(value):
+    """An argparse type: a collection's name, one folder of the root (``cococntest/``, as the shell completes it,
+    found no ImageSets file)."""
+    if not is_collection_name(value):
+        hint = " (without the trailing /)" if is_collection_name(value.rstrip("/" + os.sep)) else ""
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a collection name, one folder of the root{hint}")
+    return value
+
+
 def add_collections(parser, *roles):
     """The collections of ``roles`` (``--en_train``, ``--query_test``…); a former name (``--zh_test``…)
     stops with one line naming the new one."""
     former = {new: old for old, new in FORMER_ROLES.items()}
     for role in roles:
-        parser.add_argument(f"--{role}", dest=role, default=DEFAULT_COLLECTIONS[role],
+        parser.add_argument(f"--{role}", dest=role, default=DEFAULT_COLLECTIONS[role], type=collection,
                             help=f"{ROLE_HELP[role]} (default %(default)s)")
         if role in former:
             retire(parser, f"--{former[role]}", f"--{role}")
@@ -213,12 +222,15 @@ def run(main, argv=None):
     except BrokenPipeError:  # the reader of the output left (``| head``): stop quietly, as other tools do
         _discard_stdout()
         return 1
-    except OSError as e:  # the output redirected to a full disk; other errors keep their traceback
-        if not disk_full(e):
+    except OSError as e:  # a file that cannot be written or read (a folder in the way, no permission, a full disk)
+        if _debug_asked[0]:
             raise
-        _discard_stdout()
-        print("error: standard output: cannot write it, no space left on the device (what was printed is cut "
-              "short); free space, then run the same command again", file=sys.stderr)
+        if disk_full(e) and e.filename is None:  # what was redirected to standard output
+            _discard_stdout()
+            print("error: standard output: cannot write it, no space left on the device (what was printed is cut "
+                  "short); free space, then run the same command again", file=sys.stderr)
+        else:
+            print(f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: every file is written whole or not at all, and training resumes
         if _debug_asked[0]:

@@ -221,6 +221,29 @@ def check_current(folder):
                          f"run do_all.sh again for this run (its stages redo what is not current)")
 
 
+def require_one_model_per_run(folders, expected=()):
+    """InputError when the results of ``folders`` rest, as their records say (followed back), on two models of
+    one run name and training collection trained on other val collections, or on another than the checkpoint
+    folders ``expected`` of these: such runs share the folders of their results
+    (``<test>/SimilarityIndex/<train>/<run>/``), the one tested last holding them."""
+    seen = {}
+    for checkpoint in expected:
+        _, train, val, run = layout.checkpoint_parts(checkpoint)
+        seen[train, run] = (val, f"not by {checkpoint}, the model asked")
+    for folder in folders:
+        for path, _ in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
+            checkpoint = os.path.dirname(path)
+            if not layout.is_checkpoint_dir(checkpoint):
+                continue
+            _, train, val, run = layout.checkpoint_parts(checkpoint)
+            first_val, other = seen.setdefault((train, run), (val, f"but {folder} by {checkpoint}"))
+            if first_val != val:
+                raise InputError(f"{folder}: computed by the model {checkpoint}, {other}: runs of one name trained on "
+                                 f"two val collections share their results' folders, the one tested last holding "
+                                 f"them; run do_all.sh again for this run (its stages test it again); to keep both "
+                                 f"runs' results, train one of them in another root")
+
+
 def require_a_test_split(folder, query_test):
     """InputError when ``folder``'s results, given as test figures on ``query_test``, rest on a choice made on
     that collection, as its records say: a model's best epoch (its checkpoint's val) or the CLM weight."""
@@ -274,8 +297,9 @@ def read_run_mir(folder):
 
 
 def is_done(out_dir):
-    """A results folder is complete when its ``mir.txt`` exists: it is written last."""
-    return os.path.isfile(os.path.join(out_dir, MIR_FILE))
+    """A results folder is complete when its ``mir.txt``, written last, and the ranking beside it exist (a
+    ranking deleted by hand is computed again: the stages after read it)."""
+    return all(os.path.isfile(os.path.join(out_dir, name)) for name in (MIR_FILE, RANKING_FILE))
 
 
 def remove_results(out_dir):

@@ -188,18 +188,29 @@ def recorded_feature_collection(folder, asked=None):
     return asked or recorded or layout.DEFAULT_FEATURE_COLLECTION
 
 
+def _features_entry(folder):
+    """(run name, the features' entry of the run record of the model in ``folder``), (None, None) without one."""
+    record = recorded_run(folder)
+    return (record[0], record[1].get("features")) if record else (None, None)
+
+
+def recorded_features_dir(folder, root):
+    """The feature folder the run record of the model in ``folder`` names (None without one)."""
+    entry = _features_entry(folder)[1]
+    return entry_path(entry, root) if entry else None
+
+
 def require_recorded_features(folder, root, features_dir):
     """InputError when ``features_dir`` is the feature folder the model in ``folder`` was trained with (its
     record's) and one of its files holds other content now: features re-extracted, rows reordered or another
     network's under the same name would be ranked in silence. Another folder (a gallery) is not the record's."""
-    record = recorded_run(folder)
-    entry = record[1].get("features") if record else None
+    run, entry = _features_entry(folder)
     if not entry or os.path.abspath(entry_path(entry, root)) != os.path.abspath(str(features_dir)):
         return
     was, now = (dict(_file_parts(text)) for text in (entry["content"], file_fingerprint(features_dir)))
     changed = [name for name in sorted(was) if now.get(name) != was[name]]
     if changed:
-        raise InputError(f"{features_dir}: {changed[0]} changed since run {record[0]} was trained with these features "
+        raise InputError(f"{features_dir}: {changed[0]} changed since run {run} was trained with these features "
                          f"(recorded {changed[0]}:{was[changed[0]]}, now {now.get(changed[0], 'gone')}); restore "
                          f"them, or retrain the run")
 

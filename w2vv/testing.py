@@ -44,8 +44,11 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
 def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log):
     evaluate = languages.language_of(test) != languages.PIVOT if evaluate is None else evaluate
     out = layout.similarity_dir(root, test, train, trained_model_name(folder))
-    # a ranking ranks the ImageSets' images: an edited list leaves it stale, as new captions or weights do
-    inputs = [weights_file, layout.caption_file(root, test), *([layout.imageset_file(root, test)] if evaluate else [])]
+    # a ranking ranks the ImageSets' images by their features: an edited list or features changed leave it stale,
+    # as new captions or weights do
+    features = runs.recorded_features_dir(folder, root) if evaluate else None
+    inputs = [weights_file, layout.caption_file(root, test),
+              *([layout.imageset_file(root, test)] if evaluate else []), *([features] if features else [])]
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
         if runs.inputs_unchanged(out, inputs):
             log(f"{test}: already tested, skipped: {out}")
