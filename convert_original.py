@@ -30,7 +30,7 @@ def main(argv):
     if not is_original_checkpoint(args.original_folder):
         raise InputError(f"{os.path.join(args.original_folder, 'model.json')}: not a Keras 2 model description")
     out = args.out_folder
-    if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
+    if os.path.lexists(out) and (not os.path.isdir(out) or os.listdir(out)):  # a dangling link too
         same = os.path.isdir(out) and os.path.samefile(out, args.original_folder)
         raise InputError(f"{out}: " + ("the original folder itself: its weights would be replaced; give a new folder"
                                        if same else "exists and is not an empty folder; give a new folder"))

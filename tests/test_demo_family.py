@@ -95,3 +95,6 @@ def test_a_seed_root_shares_the_data_and_none_of_the_runs(small_root, tmp_path, 
     capsys.readouterr()
     assert cli.run(seed_root.main, [str(root), str(new)]) == 1
     assert f"{new}: already there; give a new folder" in capsys.readouterr().err
+    for where, message in ((root / "seed2", "which the copy would then hold"), (tmp_path / "a" / "b", "not found")):
+        assert cli.run(seed_root.main, [str(root), str(where)]) == 1  # a traceback, a half copy inside the root
+        assert message in capsys.readouterr().err and not os.path.lexists(f"{where}.partial")

@@ -133,8 +133,8 @@ def test_a_file_name_not_utf8_is_refused_in_one_line(tmp_path):
     folder.mkdir()
     name = os.fsdecode(b"\xb9\xb7.jpg")  # 狗 in GBK
     _save(os.path.join(str(folder), name), (1, 2, 3))
-    with pytest.raises(InputError, match=r"gbk/\\xb9\\xb7.jpg: the file name is not UTF-8 text \(unpacked from an "
-                                         r"archive of another encoding\?\); rename the file$"):
+    with pytest.raises(InputError, match=r"gbk/\\xb9\\xb7.jpg: the path is not UTF-8 text \(unpacked from an "
+                                         r"archive of another encoding\?\); rename what is not$"):
         list_images(str(folder))
 
 

@@ -102,5 +102,5 @@ def test_two_pictures_of_one_id_in_a_folder_are_reported(tmp_path):
     os.makedirs(gallery)
     pictures = Pictures(["IMG_0001"], picture_folders(str(root), str(gallery), images=[str(photos)]))
     assert open_checked(*pictures.path(0)[:2])[0].read() == b"2019"
-    assert "; 1 more picture(s) of an id in the same folder, not shown (the first by path is; e.g. " \
+    assert "; 1 more picture(s) of an id in the same folder, not shown (the first by path is shown; e.g. " \
            f"{photos / '2020' / 'IMG_0001.jpg'}, of IMG_0001: rename it)" in pictures.summary()

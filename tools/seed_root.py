@@ -23,7 +23,10 @@ def copy_root(base, root, also=()):
     (the links only); written under a temporary name and renamed into place."""
     tmp = root + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
-    subprocess.run(["cp", "-al", base, tmp], check=True)
+    done = subprocess.run(["cp", "-al", base, tmp], capture_output=True, text=True)
+    if done.returncode:  # another file system (no hard links), a disk full
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(f"{root}: cannot copy {base} there with hard links ({done.stderr.strip().splitlines()[-1]})")
     for pattern in (*DERIVED, *also):
         for path in glob.glob(os.path.join(glob.escape(tmp), pattern)):
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
@@ -38,6 +41,13 @@ def main(argv):
     layout.require_root(args.root)
     if os.path.lexists(args.new_root):
         raise InputError(f"{args.new_root}: already there; give a new folder")
+    parent = os.path.dirname(os.path.abspath(args.new_root))
+    if not os.path.isdir(parent):
+        raise InputError(f"{parent}: folder not found (the new root's parent)")
+    base = os.path.realpath(args.root)
+    if os.path.commonpath([os.path.realpath(parent), base]) == base:
+        raise InputError(f"{args.new_root}: inside {args.root}, which the copy would then hold; give a folder "
+                         f"beside it")
     copy_root(os.path.abspath(args.root), os.path.abspath(args.new_root))
     print(f"{args.new_root}: a copy of {args.root} with hard links, without its models and results; run "
           f"do_all.sh there with an ini of rootpath = {args.new_root} and another seed")

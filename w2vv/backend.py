@@ -22,7 +22,7 @@ DEFAULT = "tensorflow"
 
 def name():
     """The backend Keras will use (or uses): ``KERAS_BACKEND``, else TensorFlow."""
-    return os.environ.get("KERAS_BACKEND", DEFAULT)
+    return os.environ.get("KERAS_BACKEND") or DEFAULT
 
 
 def check():

@@ -104,8 +104,8 @@ def list_images(image_dir):
             path.encode("utf-8")
         except UnicodeEncodeError:  # a name of another encoding (a GBK zip archive unpacked): ids are UTF-8 text
             shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-            raise InputError(f"{shown}: the file name is not UTF-8 text (unpacked from an archive of another "
-                             f"encoding?); rename the file") from None
+            raise InputError(f"{shown}: the path is not UTF-8 text (unpacked from an archive of another "
+                             f"encoding?); rename what is not") from None
         if not image_id or any(c.isspace() for c in image_id):
             raise InputError(f"{path}: an image id (the file name without extension) cannot contain white space; "
                              f"rename the file")

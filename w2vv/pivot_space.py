@@ -16,10 +16,11 @@ import os
 
 from . import languages, layout, runs
 from .errors import InputError
-from .fingerprint import entry_path, file_fingerprint, recorded_trace
+from .fingerprint import entry_path, file_fingerprint, recorded_settings, recorded_trace
 from .inference import FAMILY_NAMES, best_weights_file, model_family
 
 RECORD_KEY = "image_towers_from"  # the run record's entry: the English model's weights the towers came from
+TOWERS_SETTING = "image_towers"   # a CM results folder's record of a model with its own image tower(s): 'own'
 
 
 def takes_english_towers(cfg, train):
@@ -29,15 +30,30 @@ def takes_english_towers(cfg, train):
         languages.language_of(train) != languages.PIVOT
 
 
+def trained_own_towers(checkpoint):
+    """True when the model of ``checkpoint`` is a successor that trained its own image tower(s), as its run
+    record says (``image_towers = 'own'``): it has no CL and no CLM."""
+    record = runs.recorded_run(checkpoint)
+    config = record[1].get("config", {}) if record else {}
+    return config.get("family", "w2vv") != "w2vv" and config.get("image_towers") == "own"
+
+
 def own_image_towers(results_folder):
-    """True when the model whose CM results ``results_folder`` holds (its record names the weights) is a
-    successor that trained its own image tower(s) (``image_towers = 'own'``): it has no CL and no CLM."""
-    for path, _ in recorded_trace(os.path.join(results_folder, layout.INPUTS_FILE)):
+    """True when the model whose CM results ``results_folder`` holds trained its own image tower(s): as the
+    folder's record says (``TOWERS_SETTING``, there when the model's folder has been deleted since), else as
+    the model's run record does (results tested before the folder said so)."""
+    record = os.path.join(results_folder, layout.INPUTS_FILE)
+    if TOWERS_SETTING in recorded_settings(record):
+        return recorded_settings(record)[TOWERS_SETTING] == "own"
+    for path, _ in recorded_trace(record):
         if layout.is_checkpoint_dir(os.path.dirname(path)):
-            record = runs.recorded_run(os.path.dirname(path))
-            config = record[1].get("config", {}) if record else {}
-            return config.get("family", "w2vv") != "w2vv" and config.get("image_towers") == "own"
+            return trained_own_towers(os.path.dirname(path))
     return False
+
+
+def towers_settings(checkpoint):
+    """The setting a CM results folder records of a model that trained its own image tower(s) (none of others)."""
+    return {TOWERS_SETTING: "own"} if trained_own_towers(checkpoint) else {}
 
 
 def stage_hint(config, stage):

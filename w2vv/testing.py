@@ -14,6 +14,7 @@ from .inference import (ALL_FAMILIES, best_weights_file, common_space_scores, im
                         predict_vectors, trained_model_name)
 from .layout import SENT_FEAT_FILE
 from .pages import write_results_page
+from .pivot_space import towers_settings
 from .ranking import cosine_scores, is_done, remove_results, write_results, write_sent_feat
 from .run_inputs import load_collection, model_encoder, open_features
 
@@ -49,8 +50,9 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
     features = runs.recorded_features_dir(folder, root) if evaluate else None
     inputs = [weights_file, layout.caption_file(root, test),
               *([layout.imageset_file(root, test)] if evaluate else []), *([features] if features else [])]
+    settings = towers_settings(folder)  # read by the table and compare.py when the model's folder is gone
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
-        if runs.inputs_unchanged(out, inputs):
+        if runs.inputs_unchanged(out, inputs, **settings):
             log(f"{test}: already tested, skipped: {out}")
             return out
         log(f"{test}: the model, the captions or the images changed since {out} was written: testing again")
@@ -66,13 +68,13 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
     log(f"{test}: {len(vectors)} sentence vectors -> {out}/{SENT_FEAT_FILE}")
     if not evaluate:
         remove_results(out)  # an earlier evaluation's ranking would pass for one of these vectors
-        runs.record_inputs(out, inputs)
+        runs.record_inputs(out, inputs, **settings)
         return out
     images = normalize_features(raw_images, cfg)
     scores = common_space_scores(vectors, image_vectors(model, images)) if successor else cosine_scores(vectors, images)
     metrics = write_results(out, collection.sentences.ids, collection.image_ids, scores, collection.relevance().T,
                             extra={"n_zero_filled_sentences": zero_filled})
-    runs.record_inputs(out, inputs)
+    runs.record_inputs(out, inputs, **settings)
     page, _ = write_results_page(root, test, train, os.path.basename(out))
     log(f"{test}: mIR {metrics['mir']:.4f}  R@1 {metrics['r1']:.3f}  R@5 {metrics['r5']:.3f}  "
         f"R@10 {metrics['r10']:.3f}  medr {metrics['medr']:g}  ({len(collection.image_ids)} images); page: {page}")

@@ -102,7 +102,7 @@ class Pictures:
         if self.repeated:
             image, path = self.repeated[0]
             line += (f"; {len(self.repeated)} more picture(s) of an id in the same folder, not shown (the first by "
-                     f"path is; e.g. {path}, of {image}: rename it)")
+                     f"path is shown; e.g. {path}, of {image}: rename it)")
         if count < n:
             line += f"; the page shows the id of the {n - count} others (--images DIR: a folder of them)"
         return line

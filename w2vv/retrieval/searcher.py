@@ -340,7 +340,7 @@ def _imageset_of_named(root, name):
 def _imageset_of_collection(root, name, own_features):
     """The ImageSets file of ``--collection name``, which has no features of its own (``own_features``)."""
     folder = os.path.join(root, name)
-    if not os.path.isdir(folder):
+    if not layout.is_collection_name(name) or not os.path.isdir(folder):
         raise InputError(f"--collection {name}: no such collection in {root}")
     path = layout.imageset_file(root, name)
     if os.path.isfile(path):
