@@ -158,6 +158,13 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     --en_val "$en_val"
 fi
 
+if [ "$stage" -gt 3 ] && [ "$stop_stage" -ge 4 ]; then   # the models' results, not the models, read from here on
+  log "the trained models: made with these settings and inputs? (stages 2 and 3 not run)"
+  [ "$cross_lingual" = 0 ] || py trainer.py "$en_train" "$en_val" "$en_test" "${train_args[@]}" --check_only
+  py trainer.py "$query_train" "$query_val" "$query_test" "${train_args[@]}" --en_train "$en_train" \
+    --en_val "$en_val" --check_only
+fi
+
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   if [ "$cross_lingual" = 0 ]; then
     log "stage 4: skipped: $no_cross_lingual"

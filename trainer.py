@@ -39,6 +39,9 @@ def parse_args(argv):
     p.add_argument("--distribute", default="none", choices=DISTRIBUTIONS,
                    help="mirrored: train on all GPUs of the machine, data parallel (TensorFlow, JAX)")
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs into the checkpoint folder")
+    p.add_argument("--check_only", action="store_true",
+                   help="train and test nothing: stop unless the run is finished and was made with these settings "
+                        "and inputs (do_all.sh starting after the training stages)")
     cli.add_wait(p)
     cli.add_languages(p)
     cli.add_collections(p, "en_train", "en_val")  # where a successor's query model finds its English model
@@ -74,6 +77,12 @@ def main(argv):
                             args.seed, word2vec, args.distribute, args.tensorboard, name, bool(args.overwrite),
                             towers_from)
     folder = runs.checkpoint_folder(run_, cfg)
+    if args.check_only:
+        if not os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):
+            raise InputError(f"{folder}: not trained (no {layout.MODEL_FILE}): run the stage that trains it first")
+        runs.check_same_record(folder, runs.record_of(run_, cfg))
+        log(f"trained with these settings and inputs: {folder}")
+        return
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.helpers import pipeline_run, run_pipeline
+from tests.helpers import PIPELINE_CONFIG as CONFIG, REPO, pipeline_run, run_pipeline
 from w2vv import backend, layout
 from w2vv.ranking import read_metrics
 
@@ -76,3 +76,14 @@ def test_second_run_redoes_nothing_and_stage_5_prints_the_table_again(pipeline_r
     table = [line for line in first.stdout.splitlines() if line.startswith(RUN)][-1]
     stage5 = run_pipeline(ini, "--stage", "5")
     assert stage5.returncode == 0 and table in stage5.stdout
+    assert f"trained with these settings and inputs: {folder}" in stage5.stdout
+
+
+def test_stages_after_training_refuse_models_of_other_settings(pipeline_root, tmp_path):
+    """The config file edited after training (the run's name the same): --stage 5 printed the old table."""
+    root, ini, _ = pipeline_root
+    config = tmp_path / f"{CONFIG}.py"
+    config.write_text((REPO / "w2vv_configs" / f"{CONFIG}.py").read_text().replace("dropout = 0.2", "dropout = 0.5"))
+    done = run_pipeline(ini, "--stage", "5", config=str(config))
+    assert done.returncode == 1 and "made with other settings: dropout 0.2 (asked 0.5)" in done.stderr, \
+        done.stdout[-2000:] + done.stderr[-2000:]

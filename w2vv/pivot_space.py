@@ -16,8 +16,9 @@ import os
 
 from . import languages, layout, runs
 from .errors import InputError
-from .fingerprint import entry_path, file_fingerprint, recorded_settings, recorded_trace
+from .fingerprint import entry_path, file_fingerprint, recorded_settings
 from .inference import FAMILY_NAMES, best_weights_file, model_family
+from .ranking import traced_models
 
 RECORD_KEY = "image_towers_from"  # the run record's entry: the English model's weights the towers came from
 TOWERS_SETTING = "image_towers"   # a CM results folder's record of a model with its own image tower(s): 'own'
@@ -45,10 +46,8 @@ def own_image_towers(results_folder):
     record = os.path.join(results_folder, layout.INPUTS_FILE)
     if TOWERS_SETTING in recorded_settings(record):
         return recorded_settings(record)[TOWERS_SETTING] == "own"
-    for path, _ in recorded_trace(record):
-        if layout.is_checkpoint_dir(os.path.dirname(path)):
-            return trained_own_towers(os.path.dirname(path))
-    return False
+    models = traced_models(results_folder)
+    return bool(models) and trained_own_towers(models[0][0])
 
 
 def towers_settings(checkpoint):

@@ -221,6 +221,14 @@ def check_current(folder):
                          f"run do_all.sh again for this run (its stages redo what is not current)")
 
 
+def traced_models(folder):
+    """[(checkpoint folder, (root, train, val, run) of it)] of the models whose files the results of ``folder``
+    rest on, as their records say (``fingerprint.recorded_trace``: there even when a model's folder was deleted)."""
+    checkpoints = (os.path.dirname(path) for path, _ in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)))
+    return [(checkpoint, layout.checkpoint_parts(checkpoint)) for checkpoint in checkpoints
+            if layout.is_checkpoint_dir(checkpoint)]
+
+
 def require_one_model_per_run(folders, expected=()):
     """InputError when the results of ``folders`` rest, as their records say (followed back), on two models of
     one run name and training collection trained on other val collections, or on another than the checkpoint
@@ -231,11 +239,7 @@ def require_one_model_per_run(folders, expected=()):
         _, train, val, run = layout.checkpoint_parts(checkpoint)
         seen[train, run] = (val, f"not by {checkpoint}, the model asked")
     for folder in folders:
-        for path, _ in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
-            checkpoint = os.path.dirname(path)
-            if not layout.is_checkpoint_dir(checkpoint):
-                continue
-            _, train, val, run = layout.checkpoint_parts(checkpoint)
+        for checkpoint, (_, train, val, run) in traced_models(folder):
             first_val, other = seen.setdefault((train, run), (val, f"but {folder} by {checkpoint}"))
             if first_val != val:
                 raise InputError(f"{folder}: computed by the model {checkpoint}, {other}: runs of one name trained on "
@@ -249,9 +253,8 @@ def require_a_test_split(folder, query_test):
     that collection, as its records say: a model's best epoch (its checkpoint's val) or the CLM weight."""
     record = os.path.join(folder, layout.INPUTS_FILE)
     chosen = [f"the CLM weight ({record})"] if recorded_settings(record).get("weight_chosen_on") == query_test else []
-    for path, _ in recorded_trace(record):
-        checkpoint = os.path.dirname(path)
-        if layout.is_checkpoint_dir(checkpoint) and layout.checkpoint_parts(checkpoint)[2] == query_test:
+    for checkpoint, (_, _, val, _) in traced_models(folder):
+        if val == query_test:
             chosen.append(f"the best epoch of {checkpoint}")
     if chosen:
         raise InputError(f"{folder}: {query_test} is the collection {chosen[0]} was chosen on: figures on it would "
