@@ -74,6 +74,7 @@ def test_result_folders_are_named_after_the_language_pair():
     assert layout.results_file("/r", "c", "ja") == "/r/results/ja2en2img_c.txt"
     # one run on other collections: a table of its own, not the paper collections' replaced in silence
     assert layout.results_file("/r", "c", "zh", ["cococntrain", "cococnval", "cococntest"]) == "/r/results/c.txt"
+    assert layout.results_file("/r", "c", rank_norm=True) == "/r/results/c.rank_norm.txt"
     assert layout.results_file("/r", "c", "zh", ["mytrain", "myval", "mytest"]) == \
         "/r/results/c.mytrain.myval.mytest.txt"
 

@@ -200,15 +200,18 @@ def fusion_run_name(config_name, lang="zh"):
     return f"{lang}2{languages.PIVOT}2img_{config_name}"
 
 
-def results_file(root, run_name, lang="zh", collections=None):
+def results_file(root, run_name, lang="zh", collections=None, rank_norm=False):
     """The CL / CM / CLM table ``do_all.sh`` writes: ``results/<run>.txt`` for Chinese queries
     (the paper's), ``results/<lang>2en2img_<run>.txt`` for another language; ``collections`` (query_train,
     query_val, query_test) other than the paper's are named after it (``….cocojatrain.cocojaval.cocojatest.txt``),
-    so that the tables of one run on two sets of collections do not replace each other."""
+    and a CLM fused on ranks (``rank_norm``) too (``….rank_norm.txt``), so that the tables of one run computed
+    two ways do not replace each other."""
     name = run_name if lang == "zh" else fusion_run_name(run_name, lang)
     paper = tuple(DEFAULT_COLLECTIONS[f"query_{split}"] for split in ("train", "val", "test"))
     if collections is not None and tuple(collections) != paper:
         name += "." + ".".join(collections)
+    if rank_norm:
+        name += ".rank_norm"
     return os.path.join(root, "results", f"{name}.txt")
 
 
