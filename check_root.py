@@ -32,7 +32,9 @@ def main(argv):
         problems = sum(c.status != "OK" for c in checks)
         print(f"{args.rootpath}: {problems} problem(s); fix them and run check_root.py again")
         return 1
-    print(f"{args.rootpath}: ready for {args.config or 'the paper configs'}")
+    print(f"{args.rootpath}: ready for {args.config}" if args.config else
+          f"{args.rootpath}: ready (no --config: what a config reads, such as the feature width its MLP ends with, "
+          f"was not checked)")
     return 0
 
 

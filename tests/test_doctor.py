@@ -252,3 +252,14 @@ def test_a_feature_of_ones_own_cnn_missing_is_to_be_extracted_not_downloaded(roo
     assert status == 1 and rows["features"][0] == "MISSING", out
     assert rows["features"][2].startswith(f"extract it: python extract_features.py IMAGE_DIR --rootpath {root} "
                                           f"--collection mscoco2014dev"), out
+
+
+def test_a_mistyped_override_is_fixed_in_the_overrides_and_no_config_claims_no_config_readiness(root, capsys):
+    """'fix the config name or file' sent the user to a config file that was right; without --config, 'ready for the
+    paper configs' was said of features no paper config reads."""
+    status, rows, out = doctor(root, capsys, "--config_overrides", f"{SMALL_MODEL},lstm_sze=3")
+    assert status == 1 and rows[f"config {CONFIG}"][0] == "WRONG" and "lstm_size" in rows[f"config {CONFIG}"][1], out
+    assert rows[f"config {CONFIG}"][2] == "fix config_overrides (the ini's, or --config_overrides) as the line says"
+    assert check_root.main(["--rootpath", str(root)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"{root}: ready (no --config: what a config reads, such as " \
+                                                       f"the feature width its MLP ends with, was not checked)"

@@ -99,7 +99,7 @@ class Doctor:
         try:
             cfg = load_config(self.config_name, overrides=self.overrides)
         except InputError as e:
-            self.add(WRONG, f"config {self.config_name}", str(e), "fix the config name or file (w2vv_configs/)")
+            self.add(WRONG, f"config {self.config_name}", str(e), self._config_fix())
             return None
         self.add(OK, f"config {self.config_name}", f"feature {cfg.img_feature}, word2vec {cfg.embed_size}-d, "
                  f"MLP {cfg.n_layers}")
@@ -114,6 +114,16 @@ class Doctor:
                 self.add(WRONG, f"stop words ({lang})", str(e), f"set stopwords_{lang} to a list of "
                          f"{languages.get(lang).name} words, or leave it out (the original's list)")
         return cfg
+
+    def _config_fix(self):
+        """The fix of a config that does not load: its overrides' when the config loads without them."""
+        if self.overrides:
+            try:
+                load_config(self.config_name)
+                return "fix config_overrides (the ini's, or --config_overrides) as the line says"
+            except InputError:
+                pass
+        return "fix the config name or file (w2vv_configs/)"
 
     def check_threshold(self, cfg):
         """The vocabularies' threshold: the config's ``bow_vocab`` N unless given; a different one given is WRONG."""
