@@ -191,11 +191,12 @@ def test_a_second_do_all_on_the_same_root_and_config_stops_and_a_killed_one_bloc
     assert past_the_lock(do_all(ini, *STAGE_4, "base_w2vv"))
 
 
-STAGE_4 = ("--stage", "4", "--stop_stage", "4")  # on an empty root: the lock, then a stage that stops at once
+STAGE_4 = ("--stage", "4", "--stop_stage", "4")  # on an empty root: the lock, then a check that stops at once
 
 
 def past_the_lock(done):
-    return "stage 4: cross-lingual matching" in done.stdout and "another ./do_all.sh" not in done.stderr
+    return "the trained models: made with these settings and inputs?" in done.stdout and \
+        "another ./do_all.sh" not in done.stderr
 
 
 def spying_python(folder, body):
