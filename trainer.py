@@ -78,9 +78,11 @@ def main(argv):
                             towers_from)
     folder = runs.checkpoint_folder(run_, cfg)
     if args.check_only:
+        train_it = "run do_all.sh from stage 2 (overwrite = 1 to retrain a finished model)"
         if not os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):
-            raise InputError(f"{folder}: not trained (no {layout.MODEL_FILE}): run the stage that trains it first")
-        runs.check_same_record(folder, runs.record_of(run_, cfg))
+            raise InputError(f"{folder}: not trained (no {layout.MODEL_FILE}): {train_it}")
+        runs.check_same_record(folder, runs.record_of(run_, cfg),
+                               fix=f"{train_it}, or set the settings it was made with")
         log(f"trained with these settings and inputs: {folder}")
         return
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),

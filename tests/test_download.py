@@ -207,6 +207,24 @@ def test_a_truncated_archive_is_reported_and_kept(release, tmp_path):
         download.prepare_root(str(root), ["zh_w2v"], log=quiet)
 
 
+def test_a_disk_full_while_unpacking_names_the_folder(release, tmp_path, monkeypatch):
+    """The archives unpack to gigabytes outside the atomic writes: a full disk was blamed on standard output."""
+    import errno
+    _, archives = release
+    root = tmp_path / "VisualSearch"
+    archive = root / "downloads" / "word2vec.tar.gz"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(archives[PATHS["word2vec"]])
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(tarfile.TarFile, "extractall", full)
+    with pytest.raises(InputError, match=r": cannot unpack word2vec.tar.gz there, no space left on the device; free "
+                                         r"space, then run stage 0 again \(it unpacks the archive anew\)$"):
+        download.prepare_root(str(root), ["word2vec"], log=quiet)
+    assert archive.is_file() and not (root / "word2vec").exists()
+
+
 def test_sha256_and_size_are_checked_when_given(release, server, tmp_path):
     _, archives = release
     data = archives[PATHS["zh_w2v"]]

@@ -432,3 +432,15 @@ def test_an_unset_backend_is_the_default_keras_is_told_so(monkeypatch, unset):
     assert backend.name() == backend.DEFAULT
     backend.check()
     assert os.environ["KERAS_BACKEND"] == backend.DEFAULT
+
+
+def test_an_os_error_is_one_line_naming_its_paths(capsys, tmp_path):
+    """A folder in the way of a file, a read-only root: a traceback from the depths of a write."""
+    from w2vv import cli
+    for error, line in ((OSError(errno.EISDIR, "Is a directory", str(tmp_path)), f"{tmp_path}: Is a directory"),
+                        (OSError(errno.EXDEV, "Invalid cross-device link", "a", None, "b"),
+                         "a -> b: Invalid cross-device link"),
+                        (OSError(errno.EMFILE, "Too many open files"), "Too many open files (--debug shows where)")):
+        def failing(argv, error=error):
+            raise error
+        assert cli.run(failing, []) == 1 and capsys.readouterr().err == f"error: {line}\n"

@@ -194,8 +194,8 @@ def test_test_results_are_redone_when_the_model_changed(root, capsys):
         f.visititems(lambda name, item: _nudge(item))
     assert train(root) == 0
     out = capsys.readouterr().out
-    assert f"{VAL}: the model, the captions or the images changed" in out
-    assert f"{TEST}: the model, the captions or the images changed" in out
+    assert f"{VAL}: the model, its features, the captions or the images changed" in out
+    assert f"{TEST}: the model, its features, the captions or the images changed" in out
 
 
 def test_a_ranking_is_redone_when_its_image_set_changed(root, capsys):
@@ -206,7 +206,8 @@ def test_a_ranking_is_redone_when_its_image_set_changed(root, capsys):
     capsys.readouterr()
     assert train(root) == 0
     out = capsys.readouterr().out
-    assert f"{VAL}: already tested, skipped" in out and f"{TEST}: the model, the captions or the images changed" in out
+    assert f"{VAL}: already tested, skipped" in out
+    assert f"{TEST}: the model, its features, the captions or the images changed" in out
 
 
 def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):

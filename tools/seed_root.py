@@ -26,7 +26,8 @@ def copy_root(base, root, also=()):
     done = subprocess.run(["cp", "-al", base, tmp], capture_output=True, text=True)
     if done.returncode:  # another file system (no hard links), a disk full
         shutil.rmtree(tmp, ignore_errors=True)
-        raise InputError(f"{root}: cannot copy {base} there with hard links ({done.stderr.strip().splitlines()[-1]})")
+        why = (done.stderr.strip().splitlines() or [f"cp: exit status {done.returncode}"])[-1]
+        raise InputError(f"{root}: cannot copy {base} there with hard links ({why})")
     for pattern in (*DERIVED, *also):
         for path in glob.glob(os.path.join(glob.escape(tmp), pattern)):
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)

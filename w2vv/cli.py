@@ -225,12 +225,7 @@ def run(main, argv=None):
     except OSError as e:  # a file that cannot be written or read (a folder in the way, no permission, a full disk)
         if _debug_asked[0]:
             raise
-        if disk_full(e) and e.filename is None:  # what was redirected to standard output
-            _discard_stdout()
-            print("error: standard output: cannot write it, no space left on the device (what was printed is cut "
-                  "short); free space, then run the same command again", file=sys.stderr)
-        else:
-            print(f"error: {e.filename}: {e.strerror or e}" if e.filename else f"error: {e}", file=sys.stderr)
+        print(f"error: {_os_error_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: every file is written whole or not at all, and training resumes
         if _debug_asked[0]:
@@ -238,6 +233,20 @@ def run(main, argv=None):
         print("interrupted: what was written is whole; the same command again redoes what is missing (training "
               "goes on from its last finished epoch)", file=sys.stderr)
         return 130
+
+
+def _os_error_line(error):
+    """The one line of an OSError that reached ``run``: the path(s) it names and why; a full disk under standard
+    output (a redirection) said so, what is left of the output discarded."""
+    if disk_full(error) and error.filename is None:  # the project's own writes name their file (w2vv.atomic)
+        _discard_stdout()
+        return ("standard output: cannot write it, no space left on the device (what was printed is cut short); "
+                "free space, then run the same command again")
+    paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+    why = error.strerror or str(error)
+    if disk_full(error):
+        why += " (free space, then run the same command again)"
+    return f"{paths}: {why}" if paths else f"{why} (--debug shows where)"
 
 
 def _discard_stdout():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from . import layout
-from .atomic import write_text
+from .atomic import disk_full, write_text
 from .errors import InputError
 
 CHUNK = 1 << 20
@@ -248,6 +248,11 @@ def _extract(archive_path, staging):
             tar.extractall(staging, members=tqdm(members, unit="file", mininterval=1.0,
                                                  desc=f"unpack {os.path.basename(archive_path)}"), filter="data")
             return len(members)
+    except OSError as e:
+        if not disk_full(e):
+            raise
+        raise InputError(f"{staging}: cannot unpack {os.path.basename(archive_path)} there, no space left on the "
+                         f"device; free space, then run stage 0 again (it unpacks the archive anew)") from None
     except (tarfile.ReadError, zipfile.BadZipFile, EOFError, zlib.error) as e:
         reason = "not a zip archive" if archive_path.endswith(".zip") else \
             (str(e).splitlines() or [type(e).__name__])[0].rstrip(":")  # tarfile lists each method tried, a line each

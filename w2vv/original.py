@@ -83,7 +83,6 @@ def convert(folder, out_folder, weights_file):
     """Write a checkpoint folder of this project from an original one: ``config.json``,
     ``model.json`` (Keras 3), the weights under the same file name, and the histories, with the
     converted epoch first in ``val_per_hist.txt`` (the folder's model is its first line's)."""
-    import shutil
     from .atomic import write_text
     cfg, vocab_size, aux_dim, _ = structure(os.path.join(folder, layout.MODEL_FILE))
     val_history = _history_from(folder, weights_file)
@@ -93,7 +92,8 @@ def convert(folder, out_folder, weights_file):
     checkpoint.save_weights(model, os.path.join(out_folder, os.path.basename(weights_file)))
     loss_history = os.path.join(folder, layout.LOSS_HISTORY_FILE)
     if os.path.isfile(loss_history):
-        shutil.copyfile(loss_history, os.path.join(out_folder, layout.LOSS_HISTORY_FILE))
+        with open(loss_history, encoding="utf-8") as f:
+            write_text(os.path.join(out_folder, layout.LOSS_HISTORY_FILE), f.read())
     if val_history is not None:
         write_text(os.path.join(out_folder, layout.VAL_HISTORY_FILE), "".join(line + "\n" for line in val_history))
     write_text(os.path.join(out_folder, layout.MODEL_FILE), model.to_json())

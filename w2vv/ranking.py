@@ -244,8 +244,8 @@ def require_one_model_per_run(folders, expected=()):
             if first_val != val:
                 raise InputError(f"{folder}: computed by the model {checkpoint}, {other}: runs of one name trained on "
                                  f"two val collections share their results' folders, the one tested last holding "
-                                 f"them; run do_all.sh again for this run (its stages test it again); to keep both "
-                                 f"runs' results, train one of them in another root")
+                                 f"them; run do_all.sh for this run from stage 2 (its stages test it again); to keep "
+                                 f"both runs' results, train one of them in another root")
 
 
 def require_a_test_split(folder, query_test):

@@ -405,16 +405,19 @@ def other_backend(folder):
     return name if name and name != backend.name() else None
 
 
-def check_same_record(folder, settings, resuming=False):
+RETRAIN = "--overwrite 1 retrains it, or move the folder away"
+
+
+def check_same_record(folder, settings, resuming=False, fix=RETRAIN):
     """InputError naming the settings that differ when ``folder`` holds a run made otherwise (``resuming``:
-    a run half done, to be continued: on the same backend too)."""
+    a run half done, to be continued: on the same backend too), and ``fix``."""
     record = recorded_run(folder)
     if record is None:
         return
     diff = differences(record[1], settings, resuming)
     if diff:
         raise InputError(f"{os.path.join(folder, SETTINGS_FILE)}: made with other settings: {'; '.join(diff[:4])}"
-                         f"{' …' if len(diff) > 4 else ''}; --overwrite 1 retrains it, or move the folder away")
+                         f"{' …' if len(diff) > 4 else ''}; {fix}")
 
 
 # ---------------------------------------------------------------- derived results

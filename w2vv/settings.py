@@ -250,11 +250,11 @@ def shell_assignments(settings, config, ini="the settings file"):
     languages.declare(settings["languages"])
     derived = {f"stopwords_of_{role}": settings[f"stopwords_{languages.language_of(settings[role])}"]
                for role in ("query_train", "en_train")}
+    cross = "1" if cfg.family == "w2vv" or cfg.image_towers == "english" else "0"  # image_towers = own: CM alone
     results = layout.results_file("", name, languages.language_of(settings["query_train"]),  # in the root
                                   [settings[f"query_{split}"] for split in ("train", "val", "test")],
-                                  rank_norm=settings["rank_norm"] == "1")
+                                  rank_norm=settings["rank_norm"] == "1" and cross == "1")  # fused at all
     former = {old: settings[new] for old, new in layout.FORMER_ROLES.items()}
-    cross = "1" if cfg.family == "w2vv" or cfg.image_towers == "english" else "0"  # image_towers = own: CM alone
     values = {**settings, **former, "overrides": overrides, "run_name": name,
               "en_run_name": en_name, **derived, "results_file": results, "cross_lingual": cross}
     del values["python"]  # do_all.sh read it first, to run this

@@ -9,6 +9,7 @@ import os
 
 from . import languages, layout, runs
 from .bigfile import require_finite
+from .checkpoint import load_model_config
 from .feature_norm import normalize_features
 from .inference import (ALL_FAMILIES, best_weights_file, common_space_scores, image_vectors, load_trained_model,
                         predict_vectors, trained_model_name)
@@ -38,24 +39,34 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
         runs.require_recorded_features(folder, root, features.folder)
         return model, cfg, model_encoder(folder, root, cfg, word2vec_path, stopwords_path, log=log), features
 
-    return [_predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log)
-            for test in tests]
+    features_dir = _ranked_features(root, folder, feature_collection)
+    return [_predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log,
+                                  features_dir) for test in tests]
 
 
-def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log):
+def _ranked_features(root, folder, feature_collection):
+    """The feature folder the model in ``folder`` ranks images by: its run record's, else its config's (a model
+    recorded before features were, converted from the original's)."""
+    recorded = runs.recorded_features_dir(folder, root)
+    if recorded or not os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)):
+        return recorded
+    return layout.feature_dir(root, load_model_config(folder)[0].img_feature, feature_collection)
+
+
+def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log, features_dir):
     evaluate = languages.language_of(test) != languages.PIVOT if evaluate is None else evaluate
     out = layout.similarity_dir(root, test, train, trained_model_name(folder))
     # a ranking ranks the ImageSets' images by their features: an edited list or features changed leave it stale,
     # as new captions or weights do
-    features = runs.recorded_features_dir(folder, root) if evaluate else None
-    inputs = [weights_file, layout.caption_file(root, test),
-              *([layout.imageset_file(root, test)] if evaluate else []), *([features] if features else [])]
+    ranked = [layout.imageset_file(root, test), *([features_dir] if features_dir else [])] if evaluate else []
+    inputs = [weights_file, layout.caption_file(root, test), *ranked]
     settings = towers_settings(folder)  # read by the table and compare.py when the model's folder is gone
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
         if runs.inputs_unchanged(out, inputs, **settings):
             log(f"{test}: already tested, skipped: {out}")
             return out
-        log(f"{test}: the model, the captions or the images changed since {out} was written: testing again")
+        log(f"{test}: the model, its features, the captions or the images changed since {out} was written (or "
+            f"its record names fewer of them): testing again")
     model, cfg, encoder, features = load()
     collection, zero_filled = load_collection(root, test, encoder, features, keep_incomplete=True, log=log)
     if evaluate:  # before anything is written
