@@ -345,3 +345,27 @@ def test_a_run_with_its_own_image_towers_is_told_to_be_compared_by_cm(roots):
     assert done.returncode == 1 and "run good has no CL and no CLM (it trained its own image towers, image_towers " \
                                     "= 'own'): compare it by --routes CM" in done.stderr
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM").returncode == 0
+
+
+def test_results_of_a_run_of_the_same_name_and_another_val_are_not_mixed(roots):
+    """A run of the same settings trained with another val tested last: its test ranking stood beside the CLM
+    chosen with the first one's, and report.py and compare.py printed the mixture."""
+    for root, weights in zip(roots, (b"seed 0", b"seed 1", b"seed 2")):
+        record_models(root, weights)
+    other = os.path.join(layout.checkpoint_dir(str(roots[0]), QUERY_TRAIN, "cococnval2", "good"), "epoch_1.h5")
+    os.makedirs(os.path.dirname(other))
+    with open(other, "wb") as f:
+        f.write(b"the other val's model")
+    val_cm, test_cm = (cm_dir(str(roots[0]), "good", split, QUERY_TRAIN) for split in (QUERY_VAL, QUERY_TEST))
+    os.makedirs(val_cm)
+    with open(f"{val_cm}/{layout.RANKING_FILE}", "w") as f:
+        f.write("val's ranking\n")
+    runs.record_inputs(val_cm, [os.path.join(layout.checkpoint_dir(str(roots[0]), QUERY_TRAIN, QUERY_VAL, "good"),
+                                             "epoch_1.h5")])
+    runs.record_inputs(clm_dir(str(roots[0]), "good", QUERY_TEST, QUERY_TRAIN),
+                       [f"{folder}/{layout.RANKING_FILE}" for folder in (val_cm, test_cm)])
+    runs.record_inputs(test_cm, [other])  # the other run tested last
+    for script, flags in (("report.py", ["--rootpath", roots[0]]), ("compare.py", ["--rootpath", *roots])):
+        done = run_main(script, *flags, "--run", "good")
+        assert done.returncode == 1 and "runs of one name trained on two val collections share their results' " \
+                                        "folders" in done.stderr and "cococnval2" in done.stderr, done.stderr
