@@ -9,7 +9,7 @@ each route and run (mean ± sd, and each seed) into a PNG."""
 import os
 import sys
 
-from w2vv import cli, comparison, layout, runs
+from w2vv import cli, comparison, languages, layout, runs
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
 from w2vv.fingerprint import recorded_trace
@@ -57,13 +57,14 @@ def check_records(args):
         _check_same_data(run, [(root, data) for root, (_, data) in zip(args.rootpath, used)])
         _check_distinct_weights(run, [(root, models.get(_folder(root, *query, run), set()))
                                       for root, (models, _) in zip(args.rootpath, used)])
-        english_runs = [_english_run_used(root, models, english) or runs.english_run(root, query, english, run)
-                        for root, (models, _) in zip(args.rootpath, used)]
-        for (train, val), names in ((query, [run] * len(args.rootpath)), (english, english_runs)):
-            records = [(root, runs.recorded_run(layout.checkpoint_dir(root, train, val, name)))
-                       for root, name in zip(args.rootpath, names)]
-            _check_seed_draws(run, train, [(root, record[1]) for root, record in records if record],
-                              distinct_seeds=train == args.query_train)
+        english_models = [_english_model_used(root, models) or
+                          layout.checkpoint_dir(root, *english, runs.english_run(root, query, english, run))
+                          for root, (models, _) in zip(args.rootpath, used)]
+        query_models = [layout.checkpoint_dir(root, *query, run) for root in args.rootpath]
+        for folders, distinct_seeds in ((query_models, True), (english_models, False)):
+            records = [(root, folder, runs.recorded_run(folder)) for root, folder in zip(args.rootpath, folders)]
+            _check_seed_draws(run, [(root, layout.checkpoint_parts(folder)[1], record[1])
+                                    for root, folder, record in records if record], distinct_seeds)
 
 
 def results_inputs(root, run, args):
@@ -114,28 +115,24 @@ def _check_distinct_weights(run, weights):
             seen[content] = root
 
 
-def _english_run_used(root, models, english):
-    """The run name of the English model (``english``: (train, val)) that the results' records name, or None
-    when they name none (results without records: the run's usual English model)."""
-    names = set()
-    for folder in models:
-        where, train, val, name = layout.checkpoint_parts(folder)
-        if (train, val) == tuple(english) and os.path.realpath(where) == os.path.realpath(root):
-            names.add(name)
-    names = sorted(names)
-    if len(names) > 1:
-        raise InputError(f"{root}: the results compared rest on two English runs, {names[0]} and {names[1]}: "
+def _english_model_used(root, models):
+    """The checkpoint folder of the English model in ``root`` that the results' records name, whatever collections
+    it was trained on, or None when they name none (results without records: the run's usual English model)."""
+    found = sorted(folder for folder in models if languages.language_of(layout.checkpoint_parts(folder)[1]) ==
+                   languages.PIVOT and os.path.realpath(layout.checkpoint_parts(folder)[0]) == os.path.realpath(root))
+    if len(found) > 1:
+        raise InputError(f"{root}: the results compared rest on two English models, {found[0]} and {found[1]}: "
                          f"run cross_lingual.py and fuse.py for both splits with one --en_run")
-    return names[0] if names else None
+    return found[0] if found else None
 
 
-def _check_seed_draws(run, train, settings, distinct_seeds):
-    """``check_records`` of one model's ``(root, settings)`` pairs."""
+def _check_seed_draws(run, settings, distinct_seeds):
+    """``check_records`` of one model's ``(root, its training collection, settings)``."""
     if not settings:
         return
-    first_root, first = settings[0]
+    first_root, _, first = settings[0]
     seen = {}
-    for root, each in settings:
+    for root, train, each in settings:
         seed = each.get("seed")
         if distinct_seeds and seed is not None and seed in seen:
             raise InputError(f"{root}: run {run} was trained with seed {seed}, as in {seen[seed]}: "

@@ -74,9 +74,10 @@ def test_the_same_seed_in_two_roots_stops_in_one_line(roots):
 EN_TRAIN, EN_VAL, EN_TEST = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test"
 
 
-def record_models(root, weights, english_run="good"):
+def record_models(root, weights, english_run="good", english=(EN_TRAIN, EN_VAL)):
     """The records the pipeline writes: CM of 'good' names its model's weights (``weights``: their bytes); CL the
-    English sentence vectors of ``english_run``, whose record names that English model's weights."""
+    English sentence vectors of ``english_run`` (trained on ``english``: (train, val)), whose record names that
+    English model's weights."""
     def weights_file(train, val, run, content):
         path = os.path.join(layout.checkpoint_dir(str(root), train, val, run), "epoch_1.h5")
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -86,11 +87,11 @@ def record_models(root, weights, english_run="good"):
 
     runs.record_inputs(cm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN),
                        [weights_file(QUERY_TRAIN, QUERY_VAL, "good", weights)])
-    vectors = os.path.join(str(root), EN_TEST, "SimilarityIndex", EN_TRAIN, english_run, "sent_feat.txt")
+    vectors = os.path.join(str(root), EN_TEST, "SimilarityIndex", english[0], english_run, "sent_feat.txt")
     os.makedirs(os.path.dirname(vectors), exist_ok=True)
     with open(vectors, "w", encoding="utf-8") as f:
         f.write(f"{english_run}'s vectors\n")
-    runs.record_inputs(os.path.dirname(vectors), [weights_file(EN_TRAIN, EN_VAL, english_run, b"english")])
+    runs.record_inputs(os.path.dirname(vectors), [weights_file(*english, english_run, b"english")])
     runs.record_inputs(cl_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN), [vectors])
 
 
@@ -122,6 +123,21 @@ def test_the_english_model_compared_is_the_one_cl_used(roots):
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert f"{roots[1]}: run good ({EN_TRAIN}) differs from the one in {roots[0]} by more than its seed: loss_fun " \
            f"'mse' (in {roots[0]} 'ctl')" in done.stderr
+
+
+def test_an_english_model_of_other_collections_in_one_seed_is_named(roots):
+    """One seed's English model trained on other collections (the ini's en_train changed there): its CL was
+    compared as a seed's draw, the check looking for English models under the default collections only."""
+    for root, weights in zip(roots, (b"seed 0", b"seed 1", b"seed 2")):
+        record_models(root, weights)
+        runs.save_record(layout.checkpoint_dir(str(root), EN_TRAIN, EN_VAL, "good"), "good",
+                         {"captions": caption_record("c.txt:10:aaaa")})
+    record_models(roots[1], b"seed 1", english=("enalt-train", "enalt-val"))
+    runs.save_record(layout.checkpoint_dir(str(roots[1]), "enalt-train", "enalt-val", "good"), "good",
+                     {"captions": caption_record("c.txt:5:cccc")})
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and f"{roots[1]}: run good (enalt-train) differs from the one in {roots[0]} by more " \
+                                    f"than its seed: captions" in done.stderr, done.stderr
 
 
 def caption_record(content):

@@ -57,6 +57,8 @@ def test_the_family_demo_at_a_tiny_size(small_root, tmp_path, capfd):
     for r in (str(root), seed1):
         assert os.path.isfile(os.path.join(layout.checkpoint_dir(r, "cococntrain", "cococnval", run), "model.json"))
     assert "demo data says nothing about the real data" in out
+    n = len(layout.imageset_of(str(root), "cococntest"))  # the ini's test collection, named and counted
+    assert f"the W2VV family on the demo data (cococntest, {n} images; chance mIR ≈ " in out
     assert "test figures, mean ± sd over 2 seeds" in out
     for route in ("CL", "CM", "CLM"):
         assert f"{run}  {route}" in out

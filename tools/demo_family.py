@@ -15,6 +15,7 @@ derive there (models, results, locks, logs). Each root gets its own ini, ``<root
 runs that many pipelines at once (another root each where it can). A run done already is skipped by
 do_all.sh, so a second call prints the table in seconds. Demo data says nothing about the real data:
 the table shows that the four models train and test end to end, not how they compare on COCO-CN."""
+import math
 import os
 import re
 import subprocess
@@ -34,7 +35,7 @@ CONFIGS = ("base_w2vv", "w2vv_attention_ctl", "w2vvpp_resnext101", "sea_bow_w2v_
 PAIRED = ("w2vvpp_resnext101", "w2vv_attention_ctl")  # the paired difference the table ends with
 SEED_INI = "demo-family.ini"  # each root's own ini
 LOGS = "logs"
-WARNING = ("demo data says nothing about the real data: these figures show that the four models train and test end "
+WARNING = ("demo data says nothing about the real data: these figures show that the models train and test end "
            "to end on a small generated root, not how they compare on COCO-CN")
 
 
@@ -115,10 +116,15 @@ def compare(ini, roots, configs, draws, out):
     settings = read_settings(ini)
     names = {config: ini_run(settings, config, ini)[1] for config in configs}
     command = [sys.executable, os.path.join(REPO, "compare.py"), "--rootpath", *roots, "--run", *names.values(),
-               "--draws", str(draws), "--out", out, "--plot", os.path.splitext(out)[0] + ".png"]
+               "--draws", str(draws), "--out", out, "--plot", os.path.splitext(out)[0] + ".png",
+               "--languages", settings["languages"]]  # the collections of the ini's runs, not the paper's
+    for role in ("query_train", "query_val", "query_test", "en_train", "en_val"):
+        command += [f"--{role}", settings[role]]
     if set(PAIRED) <= set(configs):
         command += ["--paired", *(names[c] for c in PAIRED)]
-    print(f"\n== the W2VV family on the demo data (cococntest, 100 images; chance mIR ≈ 0.05), {len(roots)} seeds ==")
+    test, n = settings["query_test"], len(layout.imageset_of(roots[0], settings["query_test"]))
+    print(f"\n== the W2VV family on the demo data ({test}, {n} images; chance mIR ≈ {math.log(n) / n:.2f}), "
+          f"{len(roots)} seeds ==")
     print(f"   Warning: {WARNING}.\n", flush=True)
     if subprocess.run(command, cwd=REPO).returncode:
         raise InputError("compare.py failed (see above)")
