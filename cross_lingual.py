@@ -40,9 +40,12 @@ def run_stage(args):
         require_one_model_per_run([os.path.dirname(path) for path in inputs], [
             layout.checkpoint_dir(args.rootpath, args.query_train, args.query_val, args.run),
             layout.checkpoint_dir(args.rootpath, args.en_train, args.en_val, en_run)])
-        if is_done(out_dir) and not args.overwrite and runs.inputs_unchanged(out_dir, inputs):
-            print(f"skip {query_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
-            continue
+        if is_done(out_dir) and not args.overwrite:
+            if runs.inputs_unchanged(out_dir, inputs):
+                print(f"skip {query_test}: {out_dir} already has mir.txt (--overwrite 1 to redo)")
+                continue
+            print(f"{query_test}: {out_dir} was computed from other sentence vectors than {' and '.join(inputs)} "
+                  f"(another English run or collection, or a model tested again): computing it again")
         # this English model's space, checked where CL is computed: a finished CL stays, its models deleted since
         pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val),
                                       (args.en_train, args.en_val, en_run))

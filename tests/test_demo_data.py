@@ -280,3 +280,17 @@ def test_features_of_images_sharing_a_concept_are_closer(root):
         (share if concepts[a] & concepts[b] else none).append(d)
     assert len(share) > 50 and len(none) > 50
     assert np.mean(share) < np.mean(none)
+
+
+def test_japanese_without_its_tokeniser_writes_nothing(tmp_path, monkeypatch):
+    """Without janome, --ja wrote the Japanese collections' folders and then stopped."""
+    from tools.make_demo_data import make_demo_root
+    from w2vv.errors import InputError
+
+    def missing():
+        raise InputError("the janome package is not installed (pip install -r requirements-ja.txt), needed to "
+                         "tokenise Japanese")
+    monkeypatch.setattr(languages, "_janome", missing)
+    with pytest.raises(InputError, match="janome package is not installed"):
+        make_demo_root(tmp_path / "root", scale=0.1, ja=True, verbose=False)
+    assert not (tmp_path / "root").exists()

@@ -67,6 +67,16 @@ def test_the_family_demo_at_a_tiny_size(small_root, tmp_path, capfd):
     assert done.returncode == 0 and done.stdout.splitlines()[2].startswith(f"{run}  CL")
 
 
+def test_a_config_that_would_not_run_stops_before_the_seed_roots_are_made(small_root, tmp_path):
+    from tools import demo_family
+    from w2vv.errors import InputError
+    root = copy_root(small_root, tmp_path / "base")
+    ini = write_ini(tmp_path / "family.ini", root)
+    with pytest.raises(InputError, match="nonesuch"):
+        demo_family.main(["--ini", str(ini), "--seeds", "0", "1", "--configs", "nonesuch"])
+    assert not os.path.exists(f"{root}_seed1")
+
+
 @pytest.mark.parametrize("args, message", [(["--jobs", "0"], "--jobs 0: at least 1"),
                                            (["--draws", "0"], "--draws 0: at least 1"),
                                            (["--seeds", "0", "1", "0"], "--seeds: 0 given twice")])
@@ -88,11 +98,13 @@ def test_a_seed_root_shares_the_data_and_none_of_the_runs(small_root, tmp_path, 
     model.mkdir(parents=True)
     (model / "model.json").write_text("{}")
     (root / "results").mkdir()
+    (root / seed_root.FAMILY_INI).write_text(f"rootpath = {root}\nseed = 0\n")  # would train in the first root
     new = tmp_path / "seed1"
     assert cli.run(seed_root.main, [str(root), str(new)]) == 0
     captions = layout.caption_file("", "cococntrain")
     assert os.path.samefile(root / captions, new / captions)   # hard links: no disk
     assert not (new / "cococntrain" / "cv_keras").exists() and not (new / "results").exists()
+    assert not (new / seed_root.FAMILY_INI).exists()
     assert model.is_dir()
     capsys.readouterr()
     assert cli.run(seed_root.main, [str(root), str(new)]) == 1

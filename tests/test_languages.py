@@ -75,6 +75,8 @@ def test_result_folders_are_named_after_the_language_pair():
     # one run on other collections: a table of its own, not the paper collections' replaced in silence
     assert layout.results_file("/r", "c", "zh", ["cococntrain", "cococnval", "cococntest"]) == "/r/results/c.txt"
     assert layout.results_file("/r", "c", rank_norm=True) == "/r/results/c.rank_norm.txt"
+    assert layout.report_file("/r", "zh", ["cococntrain", "cococntest"]) == "/r/results/zh2en2img_results.txt"
+    assert layout.report_file("/r", "zh", ["mytrain", "mytest"]) == "/r/results/zh2en2img_results.mytrain.mytest.txt"
     assert layout.results_file("/r", "c", "zh", ["mytrain", "myval", "mytest"]) == \
         "/r/results/c.mytrain.myval.mytest.txt"
 
@@ -115,3 +117,17 @@ def test_normalisation_is_a_step_of_the_chinese_record_only():
     for code in ("en", "ja"):
         with pytest.raises(ValueError, match="Chinese tokenizer only"):
             Tokenizer(code, normalize=True)
+
+
+def test_cl_without_english_collections_names_the_declaration_missing(tmp_path):
+    """An English model trained on collections whose names read as Chinese ('cn' inside): search fell back to cm
+    saying only 'give en_collections'."""
+    from types import SimpleNamespace
+
+    from w2vv.retrieval.pivot_sentences import load_pivot_sentences
+    en = SimpleNamespace(train="mscocnn-train", val="mscocnn-val")
+    with pytest.raises(InputError, match=r"no English sentence collection found for the CL route \(give "
+                                         r"en_collections; the English model's mscocnn-train reads as Chinese by its "
+                                         r"name: declare its collections English, e.g. --languages "
+                                         r"'mscocnn-\*=en'\)$"):
+        load_pivot_sentences(str(tmp_path), en, None, None, "numpy", print)

@@ -227,6 +227,7 @@ def test_cl_and_fusion_are_redone_when_their_inputs_changed(tmp_path):
         f.writelines([f"{id0} {vector1}", f"{id1} {vector0}", *lines[2:]])
     again = run_script("cross_lingual.py", *args)
     assert "skip cococnval" in again.stdout and "CL cococntest" in again.stdout
+    assert "was computed from other sentence vectors than" in again.stdout  # said, not done in silence
     assert "CLM w =" in run_script("fuse.py", *args).stdout  # its CL input changed
 
 

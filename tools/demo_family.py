@@ -28,12 +28,11 @@ from w2vv.atomic import write_text
 from w2vv.cli import log
 from w2vv.errors import InputError
 from w2vv.settings import ini_run, read_settings
-from tools.seed_root import copy_root
+from tools.seed_root import FAMILY_INI as SEED_INI, copy_root
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ("base_w2vv", "w2vv_attention_ctl", "w2vvpp_resnext101", "sea_bow_w2v_gru")
 PAIRED = ("w2vvpp_resnext101", "w2vv_attention_ctl")  # the paired difference the table ends with
-SEED_INI = "demo-family.ini"  # each root's own ini
 LOGS = "logs"
 WARNING = ("demo data says nothing about the real data: these figures show that the models train and test end "
            "to end on a small generated root, not how they compare on COCO-CN")
@@ -55,13 +54,15 @@ def parse_args(argv):
     return args
 
 
-def seed_roots(ini, seeds):
+def seed_roots(ini, seeds, configs):
     """(the ini's root, {seed: its root}): the ini's rootpath (relative to the current folder, as do_all.sh reads
-    it) for the ini's own seed, ``<rootpath>_seed<s>`` for the others."""
+    it) for the ini's own seed, ``<rootpath>_seed<s>`` for the others; InputError when a config would not run."""
     settings = read_settings(ini)
     base = os.path.abspath(settings["rootpath"])
     if not os.path.isfile(layout.caption_file(base, settings["query_train"])):
         raise InputError(f"{base}: no demo data (python -m tools.make_demo_data {settings['rootpath']} first)")
+    for config in configs:  # a config misspelt, or an override it refuses: before the roots are copied
+        ini_run(settings, config, ini)
     own = int(settings["seed"] or 0)
     return base, {seed: base if seed == own else f"{base}_seed{seed}" for seed in seeds}
 
@@ -134,12 +135,12 @@ def compare(ini, roots, configs, draws, out):
 def main(argv):
     args = parse_args(argv)
     started = time.monotonic()
-    base, roots = seed_roots(args.ini, args.seeds)
+    base, roots = seed_roots(args.ini, args.seeds, args.configs)
     inis = {}
     for seed, root in roots.items():
         if not os.path.isdir(root):
             log(f"seed {seed}: {root}, a copy of {base} with hard links")
-            copy_root(base, root, also=[SEED_INI])
+            copy_root(base, root)
         inis[seed] = seed_ini(args.ini, root, seed)
     units = [(seed, roots[seed], inis[seed], config) for config in args.configs for seed in args.seeds]
     log(f"{len(args.configs)} configs × {len(args.seeds)} seeds through do_all.sh, {args.jobs} at once "

@@ -619,6 +619,8 @@ def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, ve
     _counts(scale)  # checks scale
     if feature_dim < 8:
         raise ValueError(f"feature_dim must be >= 8, got {feature_dim}")
+    if ja:  # before anything is written: the Japanese collections are tokenised as they are made
+        languages.require_japanese()
     marker = read_marker(root)
     if marker is not None and not overwrite and ja and not marker.get("ja") and \
             _same_params(marker, _params(seed, scale, feature_dim)) and not _missing(root):

@@ -14,13 +14,15 @@ import sys
 from w2vv import cli, layout
 from w2vv.errors import InputError
 
-# What runs derive in a root: the models and their results, the tables, locks and logs
-DERIVED = (os.path.join("*", "cv_keras"), os.path.join("*", "SimilarityIndex"), "results", ".locks", "logs")
+FAMILY_INI = "demo-family.ini"  # the ini tools/demo_family.py writes into each root: that root's rootpath and seed
+# What runs derive in a root: the models and their results, the tables, locks and logs, and that ini
+DERIVED = (os.path.join("*", "cv_keras"), os.path.join("*", "SimilarityIndex"), "results", ".locks", "logs",
+           FAMILY_INI)
 
 
-def copy_root(base, root, also=()):
-    """``cp -al base root``, then what runs derived in ``base`` (``DERIVED`` and ``also``) removed from the copy
-    (the links only); written under a temporary name and renamed into place."""
+def copy_root(base, root):
+    """``cp -al base root``, then what runs derived in ``base`` (``DERIVED``) removed from the copy (the links
+    only); written under a temporary name and renamed into place."""
     tmp = root + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     done = subprocess.run(["cp", "-al", base, tmp], capture_output=True, text=True)
@@ -28,7 +30,7 @@ def copy_root(base, root, also=()):
         shutil.rmtree(tmp, ignore_errors=True)
         why = (done.stderr.strip().splitlines() or [f"cp: exit status {done.returncode}"])[-1]
         raise InputError(f"{root}: cannot copy {base} there with hard links ({why})")
-    for pattern in (*DERIVED, *also):
+    for pattern in DERIVED:
         for path in glob.glob(os.path.join(glob.escape(tmp), pattern)):
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     os.rename(tmp, root)

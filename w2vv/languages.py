@@ -94,6 +94,11 @@ def segment_zh(text):
 
 # ---------------------------------------------------------------- Japanese
 
+def require_japanese():
+    """InputError in one line, saying how to install it, when Japanese cannot be tokenised here (janome)."""
+    _janome()
+
+
 @functools.lru_cache(maxsize=None)
 def _janome():
     tokenizer = _require("janome.tokenizer", "janome", "requirements-ja.txt", "tokenise Japanese")  # an optional extra

@@ -215,10 +215,15 @@ def results_file(root, run_name, lang="zh", collections=None, rank_norm=False):
     return os.path.join(root, "results", f"{name}.txt")
 
 
-def report_file(root, lang="zh"):
+def report_file(root, lang="zh", collections=None):
     """Where ``report.py`` writes its table (of any runs) unless told otherwise:
-    ``results/<lang>2en2img_results.txt`` (``do_all.sh`` tells it a run's ``results_file``)."""
-    return os.path.join(root, "results", f"{fusion_run_name('results', lang)}.txt")
+    ``results/<lang>2en2img_results.txt``, ``collections`` (query_train, query_test) other than the paper's named
+    after it (``do_all.sh`` tells it a run's ``results_file``)."""
+    name = fusion_run_name("results", lang)
+    if collections is not None and tuple(collections) != (DEFAULT_COLLECTIONS["query_train"],
+                                                          DEFAULT_COLLECTIONS["query_test"]):
+        name += "." + ".".join(collections)
+    return os.path.join(root, "results", f"{name}.txt")
 
 
 def lock_file(root, name):

@@ -123,8 +123,12 @@ def load_pivot_sentences(root, en, collections, gallery, index_kind, log):
     collections = collections or default_collections(root, en)
     check_pivot_collections(root, collections)
     if not collections:
-        raise InputError(f"{root}: no English sentence collection found for the CL route "
-                         f"(give en_collections)")
+        misread = languages.language_of(en.train) != PIVOT  # the model's own, English by its record
+        pattern = en.train[:-len("train")] + "*" if en.train.endswith("train") else en.train
+        raise InputError(f"{root}: no English sentence collection found for the CL route (give en_collections" +
+                         (f"; the English model's {en.train} reads as {languages.of_collection(en.train).name} by "
+                          f"its name: declare its collections English, e.g. --languages '{pattern}=en'" if misread
+                          else "") + ")")
     ids, blocks = [], []
     for collection in collections:
         c_ids, c_vecs = collection_vectors(root, en, collection, log)
