@@ -319,3 +319,32 @@ def test_a_training_image_added_to_the_test_set_after_training_stops_the_tester(
     finally:
         with open(imageset, "w", encoding="utf-8") as f:
             f.write(saved)
+
+
+def test_one_stop_word_list_named_by_two_paths_is_the_same_setting(tmp_path, monkeypatch):
+    """The ini's relative path to the list a run was trained with by its absolute one: 'made with other settings',
+    and --overwrite 1 advised to retrain an identical model."""
+    listed = tmp_path / "lists" / "mine.txt"
+    listed.parent.mkdir()
+    listed.write_text("的\n了\n", encoding="utf-8")
+    copy = tmp_path / "mine.txt"
+    copy.write_text("的\n了\n", encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("的\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    recorded = {"config": {"stopwords_zh": str(listed)}}
+    for same in ("lists/mine.txt", str(copy)):
+        assert runs.differences(recorded, {"config": {"stopwords_zh": same}}) == []
+    assert runs.differences(recorded, {"config": {"stopwords_zh": str(other)}}) == \
+        [f"stopwords_zh {str(listed)!r} (asked {str(other)!r})"]
+
+
+def test_a_vocabulary_variant_not_built_names_the_command_that_builds_it(small_root, tmp_path):
+    """'run build_vocab.py first': run as stage 1 does, it built the default vocabularies, not the variant."""
+    root = copy_root(small_root, tmp_path)
+    other = tmp_path / "other.txt"
+    other.write_text("的\n", encoding="utf-8")
+    done = run_main("trainer.py", "cococntrain", "cococnval", "cococntest", "--rootpath", root, "--config", CONFIG,
+                    "--config_overrides", f"{SMALL_MODEL},stopwords_zh={other},normalize_zh=1", "--max_epochs", "1")
+    assert one_error_line(done).endswith(f"vocabulary not found (run build_vocab.py cococntrain --rootpath {root} "
+                                         f"--stopwords {other} --normalize_zh 1 first)")

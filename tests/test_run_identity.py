@@ -260,6 +260,16 @@ def test_an_attribute_added_after_the_record_at_its_default_is_no_difference():
     assert runs.differences(recorded, keras3) == ["optimizer_impl None (asked 'keras3')"]
 
 
+def test_data_parallel_training_is_another_run():
+    """--distribute mirrored sums and draws otherwise, even on one device: a run of either was reused by the
+    other in silence; a record written before the setting was is taken as the one asked."""
+    cfg = runs.configured_run(CONFIG)[0]
+    single = runs.run_settings(cfg, runs.TrainingRun("root", TRAIN, VAL), "zh")
+    mirrored = runs.run_settings(cfg, runs.TrainingRun("root", TRAIN, VAL, distribute="mirrored"), "zh")
+    assert runs.differences(single, mirrored) == ["distribute 'none' (asked 'mirrored')"]
+    assert runs.differences({k: v for k, v in single.items() if k != "distribute"}, mirrored) == []
+
+
 def test_a_moved_root_keeps_its_models(root, tmp_path, capsys):
     assert train(root) == 0
     moved = Path(shutil.move(str(root), str(tmp_path / "elsewhere")))

@@ -214,7 +214,11 @@ def read_training_inputs(run, cfg, resuming, log=print):
         raise InputError(f"--distribute {run.distribute}: not for family {cfg.family!r} (its loss takes each "
                          f"sentence's hardest negative in the whole batch, which would be per replica); "
                          f"train it with --distribute none")
-    encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
+    inputs = runs.resolve_inputs(run.root, run.train, cfg, run.word2vec_path)
+    missing = next((path for path in inputs.vocab_files if not os.path.isfile(path)), None)
+    if missing:  # a variant of its own (another stop-word list, Chinese normalised): the command says how
+        raise InputError(f"{missing}: vocabulary not found (run {runs.build_vocab_command(run, cfg, inputs)} first)")
+    encoder = encoder_for(inputs, cfg)
     features = open_features(run.root, cfg, run.feature_collection)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=successor, log=log)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=successor, log=log)

@@ -119,7 +119,7 @@ def run_record(cfg, run, inputs):
     return dict(run_settings(cfg, run, inputs.language.code, inputs.normalize), **towers, **mean,
                 stopwords=entry(inputs.stopwords_path, "stop-word list"),
                 word2vec=entry(inputs.word2vec_path, "word2vec"),
-                vocabularies={style: entry(path, "vocabulary (run build_vocab.py first)")
+                vocabularies={style: entry(path, f"vocabulary (run {build_vocab_command(run, cfg, inputs)} first)")
                               for style, path in zip(STYLES, inputs.vocab_files)},
                 captions={role: entry(layout.caption_file(run.root, collection), "caption file")
                           for role, collection in (("train", run.train), ("val", run.val))},
@@ -128,12 +128,26 @@ def run_record(cfg, run, inputs):
                                "feature folder"))
 
 
+def build_vocab_command(run, cfg, inputs):
+    """The ``build_vocab.py`` command that builds the vocabularies ``inputs`` name (another stop-word list, Chinese
+    normalised, another threshold: a variant of their own)."""
+    flags = [f"--rootpath {run.root}"]
+    if vocab_threshold(cfg) != 5:
+        flags.append(f"--freq_threshold {vocab_threshold(cfg)}")
+    if inputs.stopwords_path != str(inputs.language.stopwords):
+        flags.append(f"--stopwords {inputs.stopwords_path}")
+    if inputs.normalize:
+        flags.append("--normalize_zh 1")
+    return f"build_vocab.py {run.train} {' '.join(flags)}"
+
+
 def run_settings(cfg, run, language, normalize=False):
     """The settings of a run besides its files: the config, the collections, the seed, the language (its
-    code), the normalisation, and the Keras backend that trains it with its version ('jax 0.10.2')."""
+    code), the normalisation, the distribution (data parallel sums and draws otherwise), and the Keras backend
+    that trains it with its version ('jax 0.10.2')."""
     return dict(config={k: v for k, v in sorted(vars(cfg).items())}, train=run.train, val=run.val,
                 feature_collection=run.feature_collection, seed=run.seed, backend=backend.version(),
-                language=language, normalize=normalize)
+                language=language, normalize=normalize, distribute=run.distribute)
 
 
 def record_of(run, cfg, inputs=None):
@@ -366,7 +380,8 @@ def differences(recorded, asked, resuming=False, other=None):
             continue
         if key == "config":
             out += [f"{k} {was.get(k)!r} ({other or 'asked'} {now.get(k)!r})" for k in sorted(set(was) | set(now))
-                    if was.get(k) != now.get(k) and not _added_since(k, was, now)]
+                    if was.get(k) != now.get(k) and not _added_since(k, was, now) and
+                    not (k.startswith("stopwords_") and _same_list(was.get(k), now.get(k)))]
         elif key in FILE_ENTRIES:
             out += _file_differences(key, was, now, other)
         elif was != now:
@@ -374,8 +389,15 @@ def differences(recorded, asked, resuming=False, other=None):
     return out
 
 
+def _same_list(was, now):
+    """Two stop-word list settings naming one list by two paths (relative and absolute, moved, copied): both files
+    there, of the same content."""
+    return bool(was and now) and all(os.path.isfile(path) for path in (was, now)) and \
+        same_content(file_fingerprint(was), file_fingerprint(now))
+
+
 FILE_ENTRIES = ("stopwords", "word2vec", "features", "vocabularies", "captions", "imagesets", "image_towers_from")
-RECORDED_SINCE = ("language", "normalize", "features", "vocabularies", "captions", "imagesets")
+RECORDED_SINCE = ("language", "normalize", "features", "vocabularies", "captions", "imagesets", "distribute")
 
 
 def _file_differences(key, was, now, other):

@@ -246,6 +246,9 @@ def train(run, cfg, log=print, verbose=1, inputs=None):
     keras.utils.set_random_seed(seed)
     cfg, encoder, features = inputs.cfg, inputs.encoder, inputs.features
     train_set, val_set = inputs.train_set, inputs.val_set
+    if run.distribute == "mirrored" and backend.gpu_count() < 2:
+        log(f"warning: --distribute mirrored on {backend.gpu_count()} GPU(s): one replica, whose float sums and "
+            f"dropout draws still differ from --distribute none's (the run records which)")
     with backend.distribution_scope(run.distribute):
         model, towers = build_and_compile(cfg, encoder, features.ndims, seed, run.image_towers_from)
     os.makedirs(folder, exist_ok=True)
