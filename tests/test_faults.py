@@ -122,6 +122,15 @@ def test_settings_module_lists_the_run_name_and_overrides(tmp_path, capsys):
     assert "overrides=lstm_size=256,normalize_zh=1\n" in text and "zh_test=cococntest\n" in text
 
 
+def test_a_precision_without_a_gpu_stops_with_the_settings(tmp_path, monkeypatch):
+    """precision = mixed passed the doctor and stage 1, to stop when the trainer started."""
+    from w2vv import backend
+    monkeypatch.setattr(backend, "gpu_count", lambda: 0)
+    ini = write_ini(tmp_path / "mixed.ini", f"rootpath = {tmp_path}\nprecision = mixed\n")
+    with pytest.raises(InputError, match=rf"^{ini}: precision mixed: needs a GPU"):
+        settings.shell_assignments(settings.read_settings(str(ini)), "base_w2vv", str(ini))
+
+
 def test_stage_1_builds_the_vocabularies_an_ini_config_overrides_asks_for(tmp_path):
     """normalize_zh or a stop-word list in config_overrides used to reach the trainer alone: stage 1 built the
     original's vocabularies, and the trainer found none of its own."""

@@ -17,7 +17,7 @@ import re
 import shlex
 import sys
 
-from . import cli, languages, layout
+from . import backend, cli, languages, layout
 from .backend import DISTRIBUTIONS
 from .cli import run
 from .config import PRECISIONS, config_path, load_config, nearest_config, parse_overrides, vocab_threshold
@@ -221,6 +221,11 @@ def _trainer_config(settings, config, ini):
         raise InputError(f"{ini}: max_epochs = {epochs}, but config_overrides has max_epochs="
                          f"{config_overrides['max_epochs']}: give one of them")
     cfg = load_config(config, overrides=config_overrides)
+    if cfg.precision != "float32":  # before the doctor and stage 1, not when the trainer starts
+        try:
+            backend.require_gpu(cfg.precision)
+        except InputError as e:
+            raise InputError(f"{ini}: {e}") from None
     threshold = settings["freq_threshold"]
     if int(threshold) != vocab_threshold(cfg):
         raise InputError(f"{ini}: freq_threshold = {threshold} builds the vocabularies word_vocab_{threshold}, but "
