@@ -348,3 +348,13 @@ def test_a_vocabulary_variant_not_built_names_the_command_that_builds_it(small_r
                     "--config_overrides", f"{SMALL_MODEL},stopwords_zh={other},normalize_zh=1", "--max_epochs", "1")
     assert one_error_line(done).endswith(f"vocabulary not found (run build_vocab.py cococntrain --rootpath {root} "
                                          f"--stopwords {other} --normalize_zh 1 first)")
+
+
+def test_a_batch_larger_than_the_images_ctl_draws_from_stops_before_the_checkpoint_folder(small_root, tmp_path):
+    """Refused after the model was built, leaving a folder with settings.json and no model."""
+    root = copy_root(small_root, tmp_path)
+    build_vocab(root, EN[0])
+    done = run_main("trainer.py", *EN, "--rootpath", root, "--config", "w2vv_attention_ctl", "--config_overrides",
+                    SMALL_MODEL, "--max_epochs", "1", "--batch_size", "100000")
+    assert "training images: loss ctl draws each batch's negatives" in one_error_line(done)
+    assert not (root / EN[0] / "cv_keras").exists()

@@ -17,9 +17,8 @@ import numpy as np
 
 from .common_space import no_targets
 from .encoders import WIDTH_STEP
-from .errors import InputError
 from .feature_norm import normalize_features
-from .losses import targets_of
+from .losses import require_negatives, targets_of
 
 
 def sample_negatives(rng, candidates, excluded, count):
@@ -64,11 +63,7 @@ class TrainingBatches(ShuffledSentences):
     def __init__(self, collection, features, cfg, batch_size, seed, start_epoch=0):
         super().__init__(collection, features, cfg, batch_size, seed, start_epoch)
         self.candidate_images = collection.sentence_images  # each sentence's image, as the original's list
-        images = len(np.unique(collection.sentence_images))
-        if targets_of(cfg) != "features" and images <= min(batch_size, len(self.sentences)):
-            raise InputError(f"{images} training images: loss {cfg.loss_fun} draws each batch's "
-                             f"negatives among the images outside the batch, so it needs more images than a batch "
-                             f"has sentences ({batch_size}); use a smaller batch_size")
+        require_negatives(cfg, len(np.unique(collection.sentence_images)), len(self.sentences), batch_size)
 
     def image_features(self, rows):
         return normalize_features(self.features.read_rows(rows), self.cfg)

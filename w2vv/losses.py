@@ -10,6 +10,8 @@ Keras is imported when a loss is built, not with the registry: configs are check
 from dataclasses import dataclass
 from typing import Callable
 
+from .errors import InputError
+
 CTL_EPS = 1e-7
 TARGETS = ("features", "features_and_negatives")
 
@@ -71,3 +73,12 @@ def get_loss(cfg):
 
 def targets_of(cfg):
     return LOSSES[cfg.loss_fun].targets
+
+
+def require_negatives(cfg, images, sentences, batch_size):
+    """InputError when ``cfg``'s loss draws each batch's negatives among the images outside the batch and the
+    training set of ``images`` images and ``sentences`` sentences has none to draw for a batch."""
+    if targets_of(cfg) != "features" and images <= min(batch_size, sentences):
+        raise InputError(f"{images} training images: loss {cfg.loss_fun} draws each batch's negatives among the "
+                         f"images outside the batch, so it needs more images than a batch has sentences "
+                         f"({batch_size}); use a smaller batch_size")

@@ -14,6 +14,7 @@ from .config import with_feature_width
 from .encoders import EncodedSentences, SentenceEncoder, sequence_style
 from .errors import InputError
 from .fingerprint import sources_match, write_sources
+from .losses import require_negatives
 from .text import Tokenizer
 from .textfile import read_lines
 from .vocab import load_vocab, unsegmented_note
@@ -221,6 +222,8 @@ def read_training_inputs(run, cfg, resuming, log=print):
     encoder = encoder_for(inputs, cfg)
     features = open_features(run.root, cfg, run.feature_collection)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=successor, log=log)
+    if not successor:  # before the checkpoint folder is made (the successors' loss takes the batch's own images)
+        require_negatives(cfg, len(np.unique(train_set.sentence_images)), len(train_set.sentences), run.batch_size)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=successor, log=log)
     settings = runs.record_of(run, cfg, encoder.inputs)  # of files read above: each one there
     if resuming:
