@@ -95,6 +95,7 @@ def main(argv):
                 log(f"the model was trained on Keras's {other} backend, reused on {backend.name()} "
                     f"(a finished model is the same on every backend)")
         else:
+            backend.require_gpu(cfg.precision)
             layout.require_held_out(args.rootpath, args.train, args.val, (args.val, args.test))
             from w2vv.run_inputs import read_training_inputs
             inputs = read_training_inputs(run_, cfg, runs.resumes(run_, cfg), log)  # bad input stops before Keras
