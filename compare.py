@@ -118,8 +118,10 @@ def _check_distinct_weights(run, weights):
 def _english_model_used(root, models):
     """The checkpoint folder of the English model in ``root`` that the results' records name, whatever collections
     it was trained on, or None when they name none (results without records: the run's usual English model)."""
-    found = sorted(folder for folder in models if languages.language_of(layout.checkpoint_parts(folder)[1]) ==
-                   languages.PIVOT and os.path.realpath(layout.checkpoint_parts(folder)[0]) == os.path.realpath(root))
+    here = os.path.realpath(root)
+    parts = {folder: layout.checkpoint_parts(folder) for folder in models}
+    found = sorted(folder for folder, (where, train, _, _) in parts.items()
+                   if languages.language_of(train) == languages.PIVOT and os.path.realpath(where) == here)
     if len(found) > 1:
         raise InputError(f"{root}: the results compared rest on two English models, {found[0]} and {found[1]}: "
                          f"run cross_lingual.py and fuse.py for both splits with one --en_run")

@@ -43,9 +43,9 @@ def own_image_towers(results_folder):
     """True when the model whose CM results ``results_folder`` holds trained its own image tower(s): as the
     folder's record says (``TOWERS_SETTING``, there when the model's folder has been deleted since), else as
     the model's run record does (results tested before the folder said so)."""
-    record = os.path.join(results_folder, layout.INPUTS_FILE)
-    if TOWERS_SETTING in recorded_settings(record):
-        return recorded_settings(record)[TOWERS_SETTING] == "own"
+    settings = recorded_settings(os.path.join(results_folder, layout.INPUTS_FILE))
+    if TOWERS_SETTING in settings:
+        return settings[TOWERS_SETTING] == "own"
     models = traced_models(results_folder)
     return bool(models) and trained_own_towers(models[0][0])
 
