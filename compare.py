@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Compare runs (configs × seeds) on the test collection: per run and route (CL, CM, CLM), mIR and
-R@1 / R@5 / R@10 as mean ± standard deviation over the seeds; with --paired A B, the difference A − B of
-each figure with its 95% bootstrap interval over queries and seeds (w2vv/comparison.py).
+R@1 / R@5 / R@10 as mean ± standard deviation over the seeds (the sample sd: n − 1 in its denominator);
+with --paired A B, the difference A − B of each figure with its 95% bootstrap interval over queries and
+seeds (w2vv/comparison.py).
 
 A seed is a root: give --rootpath once per seed, each holding the same runs (trained with do_all.sh,
 stages 1-5, each with its own seed). Printed, and written to --out when given; --plot draws the mIR of
 each route and run (mean ± sd, and each seed) into a PNG."""
 import os
 import sys
+from dataclasses import dataclass
 
 from w2vv import cli, comparison, languages, layout, runs
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
-from w2vv.fingerprint import recorded_trace
-from w2vv.ranking import require_computed_alike, require_one_model_per_run
+from w2vv.fingerprint import entry_path, recorded_trace
+from w2vv.ranking import require_computed_alike, require_one_model_per_run, traced_model_settings
 
 
 def parse_args(argv):
@@ -48,54 +50,87 @@ def parse_args(argv):
 def check_records(args):
     """InputError when the roots of a run do not hold one run drawn with several seeds: the query language's
     model with a seed repeated, or its very weights in two roots (no spread to measure), or either model, that
-    one or the English one CL compared with (as the results' records name it), of other settings or input files
-    (the spread would be theirs, not the seed's). The English model may be one for all seeds (a root copied
+    one or the English one it rests on (as the results' records name them), of other settings or input files,
+    or results computed from other data (the spread would be theirs, not the seed's); or when the runs of the
+    table were tested on other sentences or images. The English model may be one for all seeds (a root copied
     with it): then the spread is the query language's model's alone."""
     query, english = (args.query_train, args.query_val), (args.en_train, args.en_val)
-    for run in args.runs:
-        used = [results_inputs(root, run, args) for root in args.rootpath]
-        _check_same_data(run, [(root, data) for root, (_, data) in zip(args.rootpath, used)])
-        _check_distinct_weights(run, [(root, models.get(_folder(root, *query, run), set()))
-                                      for root, (models, _) in zip(args.rootpath, used)])
-        english_models = [_english_model_used(root, models) or
+    query_language = languages.language_of(args.query_train)
+    traces = {run: [results_inputs(root, run, args) for root in args.rootpath] for run in args.runs}
+    for run, used in traces.items():
+        _check_same_data(run, [(root, trace.data) for root, trace in zip(args.rootpath, used)])
+        query_models = [_model_used(root, trace.models, query_language) or _folder(root, *query, run)
+                        for root, trace in zip(args.rootpath, used)]
+        _check_distinct_weights(run, [(root, trace.models.get(folder, set()))
+                                      for root, trace, folder in zip(args.rootpath, used, query_models)])
+        english_models = [_model_used(root, trace.models, languages.PIVOT) or _towers_from(root, trace, folder) or
                           layout.checkpoint_dir(root, *english, runs.english_run(root, query, english, run))
-                          for root, (models, _) in zip(args.rootpath, used)]
-        query_models = [layout.checkpoint_dir(root, *query, run) for root in args.rootpath]
+                          for root, trace, folder in zip(args.rootpath, used, query_models)]
         for folders, distinct_seeds in ((query_models, True), (english_models, False)):
-            records = [(root, folder, runs.recorded_run(folder)) for root, folder in zip(args.rootpath, folders)]
-            _check_seed_draws(run, [(root, layout.checkpoint_parts(folder)[1], record[1])
-                                    for root, folder, record in records if record], distinct_seeds)
+            settings = [(root, folder, _model_settings(root, run, folder, trace))
+                        for root, folder, trace in zip(args.rootpath, folders, used)]
+            _check_seed_draws(run, [(root, layout.checkpoint_parts(folder)[1], each)
+                                    for root, folder, each in settings if each], distinct_seeds)
+    comparison.require_same_test_data(args.rootpath[0], [(run, used[0].data) for run, used in traces.items()])
+
+
+@dataclass
+class ResultsTrace:
+    """What a run's results in one root rest on, as their records say (``fingerprint.recorded_trace``), there
+    even when a model's folder was deleted since, to save space. ``models``: {checkpoint folder: {fingerprints of
+    its weights}} of the routes asked; ``data``: {route: {data file relative to the root (captions, ImageSets,
+    features): {fingerprints}}}; ``settings``: {checkpoint folder: its run settings as a results record holds
+    them, or None} over the run's three routes."""
+    models: dict
+    data: dict
+    settings: dict
 
 
 def results_inputs(root, run, args):
-    """(models, data) that ``run``'s results of the routes asked rest on, as their records say
-    (``fingerprint.recorded_trace``), there even when a model's folder was deleted since, to save space:
-    ``{checkpoint folder: {fingerprints of its weights}}``, ``{caption or ImageSets file relative to the root:
-    {fingerprints}}``."""
-    models, data = {}, {}
-    folders = [comparison.ROUTES[route](root, run, args.query_test, args.query_train) for route in args.routes]
-    require_one_model_per_run(folders)  # CLM's weight chosen by the model of one val, CM ranked by another's
-    for folder in folders:
+    """The ``ResultsTrace`` of ``run``'s results in ``root``."""
+    trace = ResultsTrace({}, {}, {})
+    folders = {route: comparison.ROUTES[route](root, run, args.query_test, args.query_train)
+               for route in comparison.ROUTES}
+    asked = [folders[route] for route in args.routes]
+    require_one_model_per_run(asked)  # CLM's weight chosen by the model of one val, CM ranked by another's
+    for route, folder in folders.items():
+        for checkpoint, settings in traced_model_settings(folder).items():
+            if trace.settings.get(checkpoint) is None:
+                trace.settings[checkpoint] = settings
+        if folder not in asked:
+            continue
+        trace.data[route] = comparison.traced_data(root, folder)
         for path, content in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
-            parent = os.path.dirname(path)
-            if layout.is_checkpoint_dir(parent):
-                models.setdefault(parent, set()).add(content)
-            elif os.path.basename(parent) in ("TextData", "ImageSets"):
-                data.setdefault(os.path.relpath(path, root), set()).add(content)
-    return models, data
+            if layout.is_checkpoint_dir(os.path.dirname(path)):
+                trace.models.setdefault(os.path.dirname(path), set()).add(content)
+    return trace
+
+
+def _model_settings(root, run, checkpoint, trace):
+    """The run settings of the model in ``checkpoint``: its run record's, else, its folder deleted, the copy a
+    results record holds; None for a model recorded without settings (the original code's), or not one the
+    results rest on. InputError for a model the results rest on whose settings are nowhere."""
+    record = runs.recorded_run(checkpoint)
+    if record or os.path.isdir(checkpoint):
+        return record[1] if record else None
+    if trace.settings.get(checkpoint) is None and checkpoint in trace.settings:
+        raise InputError(f"{root}: run {run}'s results rest on the model {checkpoint}, whose folder is gone, and "
+                         f"their records do not hold its settings (tested before they did): whether the seeds "
+                         f"differ by their seed alone cannot be told; put the folder back and run do_all.sh for the "
+                         f"run there (its tester records them)")
+    return trace.settings.get(checkpoint)
 
 
 def _check_same_data(run, data):
-    """``check_records`` of the caption and ImageSets files, ``[(root, {file: {fingerprints}})]``: seeds tested on
-    sentences edited in one root (the same ids) would mix two test sets."""
+    """``check_records`` of the data files of each route, ``[(root, {route: {file: {fingerprints}}})]``: seeds
+    tested on sentences edited in one root (the same ids), on other features, or with CL against another English
+    test collection, would mix two test sets (results without records, the original code's, are not checked)."""
     first_root, first = data[0]
-    for root, files in data[1:]:
-        for name in sorted(set(first) & set(files)):
-            if files[name] != first[name]:
-                raise InputError(f"{root}: run {run}'s results were computed from {name} holding other content than "
-                                 f"in {first_root} ({', '.join(sorted(files[name]))}, there "
-                                 f"{', '.join(sorted(first[name]))}): seeds are compared on the same test data: "
-                                 f"make the file the same in every root, and run do_all.sh again where it changed")
+    for root, routes in data[1:]:
+        for route in sorted(route for route in set(first) & set(routes) if first[route] and routes[route]):
+            comparison.require_same_files(first[route], routes[route],
+                                          f"{root}: run {run}'s {route} results were computed from",
+                                          f"in {first_root}", "seeds are compared on the same data")
 
 
 def _folder(root, train, val, run):
@@ -115,17 +150,30 @@ def _check_distinct_weights(run, weights):
             seen[content] = root
 
 
-def _english_model_used(root, models):
-    """The checkpoint folder of the English model in ``root`` that the results' records name, whatever collections
-    it was trained on, or None when they name none (results without records: the run's usual English model)."""
+def _model_used(root, models, language):
+    """The checkpoint folder of the model of ``language`` in ``root`` that the results' records name, whatever
+    collections it was trained on, or None when they name none (results without records: the run's usual
+    model)."""
     here = os.path.realpath(root)
     parts = {folder: layout.checkpoint_parts(folder) for folder in models}
     found = sorted(folder for folder, (where, train, _, _) in parts.items()
-                   if languages.language_of(train) == languages.PIVOT and os.path.realpath(where) == here)
+                   if languages.language_of(train) == language and os.path.realpath(where) == here)
     if len(found) > 1:
-        raise InputError(f"{root}: the results compared rest on two English models, {found[0]} and {found[1]}: "
-                         f"run cross_lingual.py and fuse.py for both splits with one --en_run")
+        fix = "run cross_lingual.py and fuse.py for both splits with one --en_run" if language == languages.PIVOT \
+            else "run the stages of one run for every route (do_all.sh)"
+        raise InputError(f"{root}: the results compared rest on two {languages.get(language).name} models, "
+                         f"{found[0]} and {found[1]}: {fix}")
     return found[0] if found else None
+
+
+def _towers_from(root, trace, query_model):
+    """The checkpoint folder of the English model whose image tower(s) a successor's ``query_model`` took, as its
+    settings name it (``--routes CM`` alone traces no English model); None for another model."""
+    record = runs.recorded_run(query_model)
+    entry = (record[1] if record else trace.settings.get(query_model) or {}).get("image_towers_from")
+    if not (isinstance(entry, dict) and "path" in entry):
+        return None
+    return os.path.abspath(os.path.dirname(entry_path(entry, root)))
 
 
 def _check_seed_draws(run, settings, distinct_seeds):
@@ -163,12 +211,12 @@ def route_figures(args):
 
 def tables(args, figures):
     rows = [(run, route, comparison.summary(figures[run, route])) for run in args.runs for route in args.routes]
-    text = comparison.format_summary(rows, len(args.rootpath))
+    n_queries = len(figures[args.runs[0], args.routes[0]].query_ids)
+    text = comparison.format_summary(rows, len(args.rootpath), args.query_test, n_queries)
     if args.paired:
         a, b = args.paired
         differences = [(route, comparison.paired_difference(figures[a, route], figures[b, route], args.draws))
                        for route in args.routes]
-        n_queries = len(figures[a, args.routes[0]].query_ids)
         text += "\n" + comparison.format_differences(a, b, differences, len(args.rootpath), n_queries, args.draws)
     return text
 

@@ -41,11 +41,12 @@ def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
     from w2vv import layout
-    from w2vv.testing import predict_and_rank
+    from w2vv.testing import predict_and_rank, require_held_out_of
 
     layout.require_root(args.rootpath)
     folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.run)
     require_not_replacing_another(folder, args.rootpath)
+    require_held_out_of(args.rootpath, args.train, folder, [args.test])
     weights = os.path.join(folder, args.weight_name) if args.weight_name else None
     predict_and_rank(args.rootpath, args.train, [args.test], folder, weights,
                      None if args.evaluate is None else bool(args.evaluate), args.feature_collection,

@@ -10,6 +10,7 @@ base_w2vv_lstm_size256), but for the settings of other languages' models (stopwo
 image_towers): an English model's leaves out the query languages', a query model's a third language's.
 A finished run (its model.json exists) is skipped unless --overwrite 1, and only when it was made with the
 same settings."""
+import importlib.util
 import os
 import sys
 
@@ -87,6 +88,7 @@ def main(argv):
         return
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):
+        layout.require_held_out(args.rootpath, args.train, args.val, (args.val, args.test))
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:
             runs.check_same_record(folder, runs.record_of(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
@@ -96,11 +98,13 @@ def main(argv):
                     f"(a finished model is the same on every backend)")
         else:
             backend.require_gpu(cfg.precision)
-            layout.require_held_out(args.rootpath, args.train, args.val, (args.val, args.test))
+            if args.tensorboard and importlib.util.find_spec("tensorflow") is None:
+                raise InputError("--tensorboard: Keras writes TensorBoard logs through TensorFlow, which is not "
+                                 "installed (pip install tensorflow-cpu tensorboard)")
             from w2vv.run_inputs import read_training_inputs
             inputs = read_training_inputs(run_, cfg, runs.resumes(run_, cfg), log)  # bad input stops before Keras
             from w2vv.training import train  # Keras and its backend: only to train
-            folder = train(run_, cfg, log, verbose=cli.keras_verbosity(), inputs=inputs)
+            folder = train(run_, cfg, inputs, log, verbose=cli.keras_verbosity())
         predict_and_rank(args.rootpath, args.train, (args.val, args.test), folder, overwrite=bool(args.overwrite),
                          log=log)
 

@@ -8,7 +8,7 @@ import pytest
 from tests.helpers import run_main
 from w2vv import comparison, layout, runs
 from w2vv.fusion_runs import cl_dir, clm_dir, cm_dir
-from w2vv.ranking import write_ranking
+from w2vv.ranking import MODEL_SETTINGS, write_ranking
 
 QUERY_TRAIN, QUERY_VAL, QUERY_TEST = "cococntrain", "cococnval", "cococntest"
 IMAGES = [f"img{i:02d}" for i in range(8)]
@@ -74,10 +74,12 @@ def test_the_same_seed_in_two_roots_stops_in_one_line(roots):
 EN_TRAIN, EN_VAL, EN_TEST = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test"
 
 
-def record_models(root, weights, english_run="good", english=(EN_TRAIN, EN_VAL)):
-    """The records the pipeline writes: CM of 'good' names its model's weights (``weights``: their bytes); CL the
-    English sentence vectors of ``english_run`` (trained on ``english``: (train, val)), whose record names that
-    English model's weights."""
+def record_models(root, weights, english_run="good", english=(EN_TRAIN, EN_VAL), run="good", query_val=QUERY_VAL,
+                  en_test=EN_TEST, settings=None):
+    """The records the pipeline writes: CM of ``run`` names its model's weights (``weights``: their bytes; the
+    model validated on ``query_val``), and holds its run ``settings`` where given; CL the English sentence
+    vectors of ``english_run`` (trained on ``english``: (train, val)) of the captions of ``en_test``, whose record
+    names that English model's weights and those captions."""
     def weights_file(train, val, run, content):
         path = os.path.join(layout.checkpoint_dir(str(root), train, val, run), "epoch_1.h5")
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -85,14 +87,18 @@ def record_models(root, weights, english_run="good", english=(EN_TRAIN, EN_VAL))
             f.write(content)
         return path
 
-    runs.record_inputs(cm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN),
-                       [weights_file(QUERY_TRAIN, QUERY_VAL, "good", weights)])
-    vectors = os.path.join(str(root), EN_TEST, "SimilarityIndex", english[0], english_run, "sent_feat.txt")
+    runs.record_inputs(cm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN),
+                       [weights_file(QUERY_TRAIN, query_val, run, weights)],
+                       **({MODEL_SETTINGS: settings} if settings else {}))
+    captions = root / en_test / "TextData" / f"{en_test}.caption.txt"
+    captions.parent.mkdir(parents=True, exist_ok=True)
+    captions.write_text("img00#0 a dog\n")
+    vectors = os.path.join(str(root), en_test, "SimilarityIndex", english[0], english_run, "sent_feat.txt")
     os.makedirs(os.path.dirname(vectors), exist_ok=True)
     with open(vectors, "w", encoding="utf-8") as f:
         f.write(f"{english_run}'s vectors\n")
-    runs.record_inputs(os.path.dirname(vectors), [weights_file(*english, english_run, b"english")])
-    runs.record_inputs(cl_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN), [vectors])
+    runs.record_inputs(os.path.dirname(vectors), [weights_file(*english, english_run, b"english"), captions])
+    runs.record_inputs(cl_dir(str(root), run, QUERY_TEST, QUERY_TRAIN), [vectors])
 
 
 def test_one_model_in_two_roots_is_not_two_seeds_even_without_its_folder(roots):
@@ -265,7 +271,8 @@ def test_a_route_a_run_has_not_stops_naming_the_routes_to_ask_instead(roots):
 def test_one_seed_shows_no_sd_rather_than_a_zero_one(roots, tmp_path):
     done = run_main("compare.py", "--rootpath", roots[0], "--run", "good", "--plot", tmp_path / "one.png")
     assert done.returncode == 0, done.stderr
-    assert "test figures of 1 seed (no sd: give --rootpath once per seed" in done.stdout and " ± " not in done.stdout
+    assert f"test figures on {QUERY_TEST} ({len(QUERIES)} queries) of 1 seed (no sd: give --rootpath once per seed" \
+        in done.stdout and " ± " not in done.stdout
     figures = comparison.route_figures(roots[:1], "good", "CM", QUERY_TEST, QUERY_TRAIN)
     assert np.isnan(comparison.summary(figures)["mir"][1])
 
@@ -333,7 +340,7 @@ def test_seeds_tested_on_sentences_edited_in_one_root_stop_in_one_line(roots):
         runs.record_inputs(cm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN), [captions])
     done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
-    assert f"{roots[2]}: run good's results were computed from {QUERY_TEST}/TextData/{QUERY_TEST}.caption.txt " \
+    assert f"{roots[2]}: run good's CM results were computed from {QUERY_TEST}/TextData/{QUERY_TEST}.caption.txt " \
            f"holding other content than in {roots[0]}" in done.stderr
 
 
@@ -385,3 +392,70 @@ def test_results_of_a_run_of_the_same_name_and_another_val_are_not_mixed(roots):
         done = run_main(script, *flags, "--run", "good")
         assert done.returncode == 1 and "runs of one name trained on two val collections share their results' " \
                                         "folders" in done.stderr and "cococnval2" in done.stderr, done.stderr
+
+
+def test_a_seed_whose_model_folder_is_gone_is_checked_by_the_settings_its_results_hold(roots):
+    """A seed's model trained on other captions, its folder deleted to save space: the check skipped that root."""
+    import shutil
+    for seed, (root, content) in enumerate(zip(roots, ("c.txt:10:aaaa", "c.txt:10:aaaa", "c.txt:11:bbbb"))):
+        settings = {"seed": seed, "captions": caption_record(content)}
+        record_models(root, f"seed {seed}".encode(), settings=settings)
+        runs.save_record(layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good"), "good", settings)
+    shutil.rmtree(layout.checkpoint_dir(str(roots[2]), QUERY_TRAIN, QUERY_VAL, "good"))
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{roots[2]}: run good ({QUERY_TRAIN}) differs from the one in {roots[0]} by more than its seed: " \
+           f"captions train" in done.stderr
+    record_models(roots[2], b"seed 2")  # results that do not hold its settings
+    shutil.rmtree(layout.checkpoint_dir(str(roots[2]), QUERY_TRAIN, QUERY_VAL, "good"))
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and "whose folder is gone, and their records do not hold its settings" in done.stderr
+
+
+def test_a_seed_trained_on_another_val_is_found_by_its_results_records(roots):
+    """The model looked for under --query_val alone: a seed validated elsewhere was not checked at all."""
+    for seed, root in enumerate(roots):
+        val = "cococnval2" if seed == 2 else QUERY_VAL
+        record_models(root, f"seed {seed}".encode(), query_val=val)
+        runs.save_record(layout.checkpoint_dir(str(root), QUERY_TRAIN, val, "good"), "good", {"seed": seed, "val": val})
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and f"{roots[2]}: run good ({QUERY_TRAIN}) differs from the one in {roots[0]} by " \
+                                    f"more than its seed: val 'cococnval2'" in done.stderr, done.stderr
+
+
+def test_cl_against_another_english_test_collection_is_refused(roots):
+    """One seed's CL computed against other English sentences (cross_lingual.py --en_test), and another run of the
+    table's: means and rows of two test sets."""
+    for seed, root in enumerate(roots):
+        record_models(root, f"seed {seed}".encode(), en_test="mscoco2014dev-test2" if seed == 2 else EN_TEST)
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert f"{roots[2]}: run good's CL results were computed from mscoco2014dev-test2/TextData/" \
+           f"mscoco2014dev-test2.caption.txt, unlike those in {roots[0]}: seeds are compared on the same data" \
+        in done.stderr
+    for seed, root in enumerate(roots):
+        record_models(root, f"seed {seed}".encode())
+        record_models(root, f"poor {seed}".encode(), run="poor", english_run="poor", en_test="mscoco2014dev-test2")
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor")
+    assert done.returncode == 1 and f"{roots[0]}: run poor's CL results were computed from mscoco2014dev-test2/" \
+                                    f"TextData/mscoco2014dev-test2.caption.txt, unlike those of run good: runs in " \
+                                    f"one table are compared on the same test data" in done.stderr, done.stderr
+    done = run_main("report.py", "--rootpath", roots[0], "--run", "good", "poor")
+    assert done.returncode == 1 and "runs in one table are compared on the same test data" in done.stderr, done.stderr
+    assert run_main("report.py", "--rootpath", roots[0], "--run", "good").returncode == 0
+
+
+def test_the_english_model_a_successor_took_its_towers_from_is_checked_by_cm_alone(roots):
+    """--routes CM of a successor's run rests on the English model's frozen towers, which the check looked for
+    through CL only."""
+    for seed, root in enumerate(roots):
+        en_val = "mscoco2014dev-val2" if seed == 2 else EN_VAL
+        english = layout.checkpoint_dir(str(root), EN_TRAIN, en_val, "good")
+        runs.save_record(english, "good", {"seed": seed, "val": en_val})
+        towers = {"path": os.path.relpath(os.path.join(english, "epoch_1.h5"), root), "content": f"e{seed}"}
+        record_models(root, f"seed {seed}".encode(), english=(EN_TRAIN, en_val))
+        runs.save_record(layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good"), "good",
+                         {"seed": seed, "image_towers_from": towers})
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM")
+    assert done.returncode == 1 and f"{roots[2]}: run good ({EN_TRAIN}) differs from the one in {roots[0]} by " \
+                                    f"more than its seed: val 'mscoco2014dev-val2'" in done.stderr, done.stderr

@@ -59,7 +59,7 @@ def test_the_family_demo_at_a_tiny_size(small_root, tmp_path, capfd):
     assert "demo data says nothing about the real data" in out
     n = len(layout.imageset_of(str(root), "cococntest"))  # the ini's test collection, named and counted
     assert f"the W2VV family on the demo data (cococntest, {n} images; chance mIR ≈ " in out
-    assert "test figures, mean ± sd over 2 seeds" in out
+    assert "mean ± sd over 2 seeds (the sample sd of the seeds' figures)" in out
     for route in ("CL", "CM", "CLM"):
         assert f"{run}  {route}" in out
     assert os.path.isfile(root / "results" / "demo-family.txt") and os.path.isfile(root / "results" / "demo-family.png")

@@ -60,6 +60,9 @@ def test_the_tester_and_search_read_the_word2vec_from_the_record(trained):
     named = open(sent_feat).read()
     assert run_tester(root, folder).returncode == 0
     assert open(sent_feat).read() == named  # the record's word2vec, not the layout's
+    from w2vv.ranking import traced_model_settings
+    results = traced_model_settings(os.path.dirname(sent_feat))  # compare.py's, once the model's folder is gone
+    assert results == {str(folder): runs.recorded_run(str(folder))[1]}
     error = one_error_line(run_tester(root, folder, "--word2vec", layout.word2vec_path(str(root), "en")))
     assert f"not the word2vec run {folder.name} was trained with ({alt})" in error
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import layout
 from .errors import InputError
+from .fingerprint import recorded_trace
 from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
 from .metrics import first_relevant_ranks
 from .pivot_space import own_image_towers
@@ -32,6 +33,45 @@ class RouteFigures:
     """One route of one run: per seed, per query, each metric (``values[metric]``: seeds × queries)."""
     query_ids: list
     values: dict
+
+
+def traced_data(root, folder):
+    """{data file relative to ``root``: {fingerprints}} the results of ``folder`` rest on, as their records say,
+    followed back (``fingerprint.recorded_trace``): captions, ImageSets, features; not the models' files nor
+    other results, each seed's own."""
+    data = {}
+    for path, content in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
+        if not layout.is_checkpoint_dir(os.path.dirname(path)) and layout.SIMILARITY_INDEX not in path.split(os.sep):
+            data.setdefault(os.path.relpath(path, root), set()).add(content)
+    return data
+
+
+def require_same_test_data(root, data):
+    """InputError unless each route of the runs of one table was tested on the sentences and images the first
+    run's was (``[(run, {route: traced_data})]``, in ``root``): another test collection, English one, or edited
+    captions make figures of two test sets."""
+    first_run, first = data[0]
+    for run, routes in data[1:]:
+        for route in sorted(set(first) & set(routes)):
+            test_data = [{name: content for name, content in files.items()
+                          if os.path.basename(os.path.dirname(name)) in ("TextData", "ImageSets")}
+                         for files in (first[route], routes[route])]
+            if all(test_data):
+                require_same_files(*test_data, f"{root}: run {run}'s {route} results were computed from",
+                                   f"of run {first_run}", "runs in one table are compared on the same test data")
+
+
+def require_same_files(first, files, computed_from, there, why):
+    """InputError unless ``files`` ({file: {fingerprints}}) are ``first``'s, holding the same content."""
+    extra, lacking = sorted(set(files) - set(first)), sorted(set(first) - set(files))
+    if extra or lacking:
+        which = f"{extra[0]}, unlike those {there}" if extra else f"other files than those {there} ({lacking[0]})"
+        raise InputError(f"{computed_from} {which}: {why}: run do_all.sh with the same collections and files")
+    for name in sorted(files):
+        if files[name] != first[name]:
+            raise InputError(f"{computed_from} {name} holding other content than {there} "
+                             f"({', '.join(sorted(files[name]))}, there {', '.join(sorted(first[name]))}): {why}: "
+                             f"make the file the same, and run do_all.sh again where it changed")
 
 
 def per_query(folder):
@@ -98,11 +138,12 @@ def paired_difference(a, b, draws=10000, seed=0, chunk=1000):
             for m in METRICS}
 
 
-def format_summary(rows, n_seeds):
-    """The table of ``rows`` ((run, route, ``summary``) triples)."""
+def format_summary(rows, n_seeds, test, n_queries):
+    """The table of ``rows`` ((run, route, ``summary``) triples) of ``n_queries`` queries of collection ``test``."""
     width = max(len(run) for run, _, _ in rows) + 2
-    title = (f"test figures, mean ± sd over {seeds(n_seeds)}" if n_seeds > 1 else
-             "test figures of 1 seed (no sd: give --rootpath once per seed, each root trained with its own seed)")
+    tested = f"test figures on {test} ({n_queries} queries)"
+    title = (f"{tested}, mean ± sd over {seeds(n_seeds)} (the sample sd of the seeds' figures)" if n_seeds > 1 else
+             f"{tested} of 1 seed (no sd: give --rootpath once per seed, each root trained with its own seed)")
     lines = [title, "run".ljust(width) + "route  " + "".join(METRIC_NAMES[m].ljust(16) for m in METRICS).rstrip()]
     for run, route, figures in rows:
         cells = "".join(_mean_sd(*figures[m]).ljust(16) for m in METRICS)

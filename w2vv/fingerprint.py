@@ -128,19 +128,26 @@ def traced_sources(record_file):
 def recorded_trace(record_file):
     """[(absolute path, recorded fingerprint)] of every file ``record_file`` names, and the records of the same
     name beside those files name, followed back, in that order (a file named by two records comes twice)."""
+    return [item for _, files in traced_records(record_file) for item in files.items()]
+
+
+def traced_records(record_file):
+    """[(record file, its ``recorded_files``)] of ``record_file`` and of the records of the same name beside the
+    files it names, followed back (``recorded_trace``), each once."""
     name = os.path.basename(record_file)
-    todo, seen, followed, trace = [os.path.abspath(record_file)], set(), set(), []
+    todo, seen, followed, records = [os.path.abspath(record_file)], set(), set(), []
     while todo:
         record = todo.pop(0)
         if record in seen:
             continue
         seen.add(record)
-        for path, recorded in recorded_files(record).items():
-            trace.append((path, recorded))
+        files = recorded_files(record)
+        records.append((record, files))
+        for path in files:
             if path not in followed:
                 followed.add(path)
                 todo.append(os.path.join(os.path.dirname(path), name))
-    return trace
+    return records
 
 
 def recorded_settings(record_file):

@@ -186,9 +186,12 @@ def is_weights_name(name):
     return name.startswith("epoch_") and name.endswith(".h5")
 
 
+SIMILARITY_INDEX = "SimilarityIndex"
+
+
 def similarity_dir(root, test, train, run_name):
     """``<root>/<test>/SimilarityIndex/<train>/<run_name>/`` (run_name: the config, or zh2en_/zh2en2img_<config>)."""
-    return os.path.join(root, test, "SimilarityIndex", train, run_name)
+    return os.path.join(root, test, SIMILARITY_INDEX, train, run_name)
 
 
 def cl_run_name(config_name, lang="zh"):

@@ -1,6 +1,7 @@
 """The paper's results table (docs/method.md#the-papers-numbers): the test mIR of CL, CM and CLM
 per run, read from their ``metrics.json``."""
 from . import layout
+from .comparison import require_same_test_data, traced_data
 from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
 from .pivot_space import own_image_towers
 from .ranking import read_run_mir, require_a_test_split, require_computed_alike, require_one_model_per_run
@@ -34,8 +35,13 @@ def format_table(rows):
 
 
 def result_table(root, configs, query_test=PAPER["query_test"], query_train=PAPER["query_train"]):
-    """The CL/CM/CLM table of ``configs`` read from disk; InputError naming a missing metrics.json, or a route
-    computed otherwise for one config than for another (fuse.py's ``rank_norm``)."""
+    """The CL/CM/CLM table of ``configs`` read from disk; InputError naming a missing metrics.json, a route
+    computed otherwise for one config than for another (fuse.py's ``rank_norm``), or tested on other sentences or
+    images (``comparison.require_same_test_data``)."""
     for column, folder in zip(RESULT_COLUMNS, (cl_dir, cm_dir, clm_dir)):
         require_computed_alike(column, [folder(root, config, query_test, query_train) for config in configs])
-    return format_table([(config, result_row(root, config, query_test, query_train)) for config in configs])
+    rows = [(config, result_row(root, config, query_test, query_train)) for config in configs]
+    require_same_test_data(root, [(config, {column: traced_data(root, folder(root, config, query_test, query_train))
+                                            for column, folder in zip(RESULT_COLUMNS, (cl_dir, cm_dir, clm_dir))})
+                                  for config in configs])
+    return format_table(rows)

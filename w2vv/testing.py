@@ -16,7 +16,7 @@ from .inference import (ALL_FAMILIES, best_weights_file, common_space_scores, im
 from .layout import SENT_FEAT_FILE
 from .pages import write_results_page
 from .pivot_space import towers_settings
-from .ranking import cosine_scores, is_done, remove_results, write_results, write_sent_feat
+from .ranking import MODEL_SETTINGS, cosine_scores, is_done, remove_results, write_results, write_sent_feat
 from .run_inputs import load_collection, model_encoder, open_features
 
 
@@ -29,8 +29,6 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
     on a command line, they must agree with the record."""
     weights_file = weights_file or best_weights_file(folder)
     feature_collection = runs.recorded_feature_collection(folder, feature_collection)
-    val = layout.checkpoint_parts(folder)[2] if layout.is_checkpoint_dir(folder) else None
-    layout.require_held_out(root, train, val, tests)  # the collections may have changed since training
 
     @functools.cache
     def load():
@@ -42,6 +40,13 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
     features_dir = _ranked_features(root, folder, feature_collection)
     return [_predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log,
                                   features_dir) for test in tests]
+
+
+def require_held_out_of(root, train, folder, tests):
+    """``layout.require_held_out`` for the model in ``folder`` (its val collection read from the folder's path):
+    the collections may have changed since it was trained."""
+    val = layout.checkpoint_parts(folder)[2] if layout.is_checkpoint_dir(folder) else None
+    layout.require_held_out(root, train, val, tests)
 
 
 def _ranked_features(root, folder, feature_collection):
@@ -60,7 +65,8 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
     # as new captions or weights do
     ranked = [layout.imageset_file(root, test), *([features_dir] if features_dir else [])] if evaluate else []
     inputs = [weights_file, layout.caption_file(root, test), *ranked]
-    settings = towers_settings(folder)  # read by the table and compare.py when the model's folder is gone
+    record = runs.recorded_run(folder)  # read by the table and compare.py when the model's folder is gone:
+    settings = {**towers_settings(folder), **({MODEL_SETTINGS: record[1]} if record else {})}
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
         if runs.inputs_unchanged(out, inputs, **settings):
             log(f"{test}: already tested, skipped: {out}")
