@@ -96,7 +96,8 @@ def test_replay_of_another_format_stops_in_one_line(tmp_path, capsys):
 
 
 # the published models' parameters, counted by hand from their layer sizes (torch's GRU: weight_ih,
-# weight_hh and two biases per gate; nn.Linear: weight and bias), at the paper's scale
+# weight_hh and two biases per gate; nn.Linear: weight and bias), at the paper's scale, on the release's 2048-d
+# feature (SEA's published config reads a 4096-d one: its image layers then take 4096 inputs)
 GRU_WORDS, BOW_WORDS, W2V, FEATURE, WE, GRU, SPACE = 11_004, 11_000, 500, 2048, 500, 1024, 2048
 
 

@@ -6,8 +6,9 @@ and ``ReduceLROnPlateau(mode='max', factor=0.5, patience=2)`` (torch's defaults:
 1e-4, cooldown 0, min_lr 0, eps 1e-8), and after the epoch's validation figure ``v`` steps them in this
 order: ``StepLR.step()``, then ``ReduceLROnPlateau.step(v)``. What the first does depends on torch:
 
-- torch 1.2 (W2VV++'s pin): StepLR rewrites the rate from its initial one, ``lr = lr₀ · γ^k`` after its
-  k-th step, so a plateau's halving lasts one epoch, the next StepLR step undoing it;
+- torch 1.1 to 1.3 (``'torch1.2'``; W2VV++'s requirements pin 1.1.0): StepLR rewrites the rate from its
+  initial one, ``lr = lr₀ · γ^k`` after its k-th step, so a plateau's halving lasts one epoch, the next StepLR
+  step undoing it;
 - torch 1.4 (SEA's pin; chainable schedulers): StepLR multiplies the current rate, ``lr ← lr · γ``, so
   the halvings persist.
 

@@ -1,5 +1,5 @@
 class config(object):
-    '''SEA (Li et al., IEEE T-MM 2021; li-xirong/sea, configs/sea_resnext101-resnet152_bow_w2v_gru.py) on the 2048-d ResNeXt feature: bag of words, mean word2vec and GRU mean each -> its own Linear+tanh into its own 2048-d common space, the feature -> a Linear+tanh per space; scores and max-violation hinges (sentence -> image, on cosines) summed over the spaces.'''
+    '''SEA (Li et al., IEEE T-MM 2021; li-xirong/sea, configs/sea_resnext101-resnet152_bow_w2v_gru.py) on the release's 2048-d ResNeXt feature (the published config concatenates a ResNet-152 feature to it, 4096-d): bag of words, mean word2vec and GRU mean each -> its own Linear+tanh into its own 2048-d common space, the feature -> a Linear+tanh per space; scores and max-violation hinges (sentence -> image, on cosines) summed over the spaces.'''
     family = 'sea'
     img_feature = 'pyresnext-101_rbps13k,flatten0_output,os'
     bow_vocab = 'word_vocab_5'

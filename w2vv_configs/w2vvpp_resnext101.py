@@ -20,7 +20,7 @@ class config(object):
     batch_size = 128
     lr = 0.0001
     lr_decay_rate = 0.99
-    lr_schedule = 'torch1.2'   # the torch version its requirements pin
+    lr_schedule = 'torch1.2'   # StepLR of torch 1.1-1.3 (its requirements pin 1.1.0): the rate rewritten each epoch
     val_metric = 'mir_t2i'
     optimizer = 'rmsprop'
     optimizer_impl = 'torch'   # torch.optim.RMSprop(lr): alpha 0.99, eps 1e-8 after the root; clip_grad_norm_(2)
