@@ -46,11 +46,17 @@ def read_history(path):
     return {int(name[len("epoch_"):]): float(value) for name, value in pairs}
 
 
+def _quiet(_message):
+    pass
+
+
 def train_once(root, train, val, cfg, seed):
     """(losses, val APs) per epoch of one training run; its checkpoint folder is removed afterwards."""
+    from w2vv.run_inputs import read_training_inputs
     from w2vv.runs import TrainingRun
     from w2vv.training import train as train_model
-    folder = train_model(TrainingRun(str(root), train, val, seed=seed), cfg, log=lambda msg: None, verbose=0)
+    run = TrainingRun(str(root), train, val, seed=seed)
+    folder = train_model(run, cfg, read_training_inputs(run, cfg, False, _quiet), _quiet, verbose=0)
     history = read_history(os.path.join(folder, "train_loss_hist.txt")), read_history(
         os.path.join(folder, "val_per_hist.txt"))
     shutil.rmtree(folder)
@@ -61,7 +67,7 @@ def build_vocabularies_of(root):
     from w2vv.text import Tokenizer
     from w2vv.vocab import build_vocabularies
     for lang, train, _ in RUNS:
-        build_vocabularies(str(root), train, Tokenizer(lang), log=lambda msg: None)
+        build_vocabularies(str(root), train, Tokenizer(lang), log=_quiet)
 
 
 def figure(name, value, unit=""):

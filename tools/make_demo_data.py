@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from w2vv import cli, languages, layout
-from w2vv.atomic import atomic_path, write_text
+from w2vv.atomic import atomic_open, atomic_path, write_text
 from w2vv.bigfile import write_bigfile
 from w2vv.cli import add_overwrite
 from w2vv.errors import InputError
@@ -760,9 +760,8 @@ def _write_pictures(root, coll, ids, comps, log):
     log(f"writing {idir}/ ({len(ids)} pictures)")
     os.makedirs(idir, exist_ok=True)
     for img in ids:
-        with atomic_path(os.path.join(idir, img + ".jpg")) as tmp:
-            with open(tmp, "wb") as f:
-                f.write(_picture(comps[img]))
+        with atomic_open(os.path.join(idir, img + ".jpg"), "wb") as f:
+            f.write(_picture(comps[img]))
     return len(ids)
 
 

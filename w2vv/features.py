@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import layout
-from .atomic import atomic_path, write_text
+from .atomic import atomic_open, atomic_path, write_text
 from .bigfile import BigFile, write_bigfile
 from .errors import InputError
 from .fingerprint import EXTRACTION_FILE, file_fingerprint  # EXTRACTION_FILE: what an extraction was made from
@@ -180,10 +180,9 @@ class _Parts:
         return os.path.isfile(self.path(i))
 
     def save(self, i, ids, vectors, skipped):
-        with atomic_path(self.path(i)) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, ids=np.array(ids, dtype=str), vectors=vectors,
-                         skipped=np.array([f"{p}\t{r}" for p, r in skipped], dtype=str))
+        with atomic_open(self.path(i), "wb") as f:
+            np.savez(f, ids=np.array(ids, dtype=str), vectors=vectors,
+                     skipped=np.array([f"{p}\t{r}" for p, r in skipped], dtype=str))
 
     def load(self, i):
         with np.load(self.path(i)) as data:

@@ -20,8 +20,8 @@ PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of ev
 # ---------------------------------------------------------------- the three result folders
 
 def cl_dir(root, config, query_test, query_train=PAPER["query_train"]):
-    """CL results of a Chinese split: ``.../SimilarityIndex/<query_train>/zh2en_<config>/`` (the prefix
-    is the language of ``query_train``: ``ja2en_`` for a Japanese one)."""
+    """CL results of a query-language split: ``.../SimilarityIndex/<query_train>/zh2en_<config>/`` for a Chinese
+    one (the prefix is the language of ``query_train``: ``ja2en_`` for a Japanese one)."""
     return layout.similarity_dir(root, query_test, query_train,
                                  layout.cl_run_name(config, languages.language_of(query_train)))
 

@@ -170,10 +170,9 @@ def main(argv):
     args = parse_args(argv)
     quiet_tensorflow()
     result = replay(args.folder)
-    from .atomic import atomic_path
-    with atomic_path(args.out) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **result.arrays())
+    from .atomic import atomic_open
+    with atomic_open(args.out, "wb") as f:
+        np.savez(f, **result.arrays())
     print(f"{result.family}: {STEPS} steps, loss {result.losses[0]:.6f} -> {result.losses[-1]:.6f}; "
           f"{len(result.weights)} arrays after steps {', '.join(map(str, SAVED_AFTER))} -> {args.out}")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import languages, layout, runs
-from .atomic import atomic_path
+from .atomic import atomic_open
 from .bigfile import BigFile, not_finite
 from .config import with_feature_width
 from .encoders import EncodedSentences, SentenceEncoder, sequence_style
@@ -74,9 +74,8 @@ def encode_cached(encoder, root, collection, log=print):
             log(f"{path}: unreadable encoding cache, encoding again")
     encoded = encoder.encode(layout.read_captions(caption_path))
     os.makedirs(encoder.cache_dir, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            encoded.save(f)
+    with atomic_open(path, "wb") as f:
+        encoded.save(f)
     write_sources(_record_file(path), **record)
     return encoded
 

@@ -2,10 +2,10 @@
 the same settings.
 
 A training run records in its checkpoint folder (``settings.json``) everything that changes the
-model or its inputs: the config's attributes after overrides (``max_epochs``, ``batch_size``,
-``normalize_zh``, the stop-word list paths, ``optimizer_impl``… included), the stop-word list and
-word2vec it read (path and a content fingerprint), the feature collection, the training and
-validation collections, and the seed when one was given.
+model or its inputs (``record_of``): the config's attributes after overrides (``max_epochs``,
+``batch_size``, ``normalize_zh``, the stop-word list paths, ``optimizer_impl``… included), the seed, the
+backend and distribution, and every file it read (stop words, word2vec, vocabularies, captions, val's
+ImageSets, features) by path and content fingerprint.
 
 The folder's name is the run name: the config's name when every setting is the paper config's
 (so checkpoints of the original code are found as before), else the config's name tagged with

@@ -244,11 +244,10 @@ def shell_assignments(settings, config, ini="the settings file"):
     ``cross_lingual`` (0 for a successor with its own image towers: no English model, CL or CLM) (and the
     query-language roles under their former names too, ``zh_train``…, for a script written against them)."""
     overrides, config_overrides, cfg = _trainer_config(settings, config, ini)
-    if cfg.precision != "float32":  # do_all.sh's run: before the doctor and stage 1, not when the trainer starts
-        try:
-            backend.require_gpu(cfg.precision)
-        except InputError as e:
-            raise InputError(f"{ini}: {e}") from None
+    try:  # do_all.sh's run stops before the doctor and stage 1, not only when the trainer starts
+        backend.require_gpu(cfg.precision)
+    except InputError as e:
+        raise InputError(f"{ini}: {e}") from None
     name = _run_name(settings, config, config_overrides)
     en_name = _run_name(settings, config, config_overrides, languages.PIVOT)  # the English model's (stage 2)
     settings = _as_the_trainer_reads(settings, cfg)

@@ -4,7 +4,6 @@ learning-rate halving, early stop, and the checkpoint folder's files. W2VV's suc
 (sentence, image feature) batches (``batches.PairBatches``), validated by the mean inverted rank of each
 validation sentence's image (``validation_figure``), the rate scheduled as their torch versions did
 (w2vv.torch_schedule)."""
-import importlib.util
 import json
 import math
 import os
@@ -15,7 +14,7 @@ import keras
 import numpy as np
 
 from . import backend, checkpoint, layout, runs
-from .atomic import atomic_path, remove_temporaries, write_text
+from .atomic import atomic_open, remove_temporaries, write_text
 from .batches import PairBatches, TrainingBatches
 from .errors import InputError
 from .feature_norm import normalize_features
@@ -25,7 +24,7 @@ from .metrics import mean_average_precision, mean_inverted_rank
 from .model import build_model
 from .optimizers import make_optimizer
 from .ranking import cosine_scores
-from .run_inputs import non_finite_input, read_training_inputs
+from .run_inputs import non_finite_input
 from .torch_schedule import TorchPlateauRule
 from .training_curves import plot_training_curves, tensorboard_callback
 
@@ -97,7 +96,7 @@ class Progress:
     rule: PlateauRule
     next_epoch: int = 0
     loss_history: list = field(default_factory=list)  # [(epoch, loss)]
-    val_history: list = field(default_factory=list)   # [(epoch, val AP)]
+    val_history: list = field(default_factory=list)   # [(epoch, the validation figure: cfg.val_metric)]
     lr_history: list = field(default_factory=list)    # [(epoch, lr used in that epoch)]
 
     def to_json(self):
@@ -115,9 +114,8 @@ def save_resume_state(folder, model, progress):
     progress, in one file replaced atomically at the end of every epoch."""
     arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
-    with atomic_path(os.path.join(folder, layout.RESUME_FILE)) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, progress=np.array(progress.to_json()), **arrays)
+    with atomic_open(os.path.join(folder, layout.RESUME_FILE), "wb") as f:
+        np.savez(f, progress=np.array(progress.to_json()), **arrays)
 
 
 def restore_resume_state(folder, model):
@@ -226,23 +224,19 @@ def compile_for_training(model, cfg, jit_compile="auto"):
     model.optimizer.build(model.trainable_variables)
 
 
-def train(run, cfg, log=print, verbose=1, inputs=None):
+def train(run, cfg, inputs, log=print, verbose=1):
     """Train ``cfg`` on ``run.train``, validating on ``run.val``; returns the checkpoint folder.
     An interrupted run (its resume state is in the folder) continues from its last finished epoch.
-    ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per epoch, 0: none);
-    ``inputs``: ``read_training_inputs(run, cfg, runs.resumes(run, cfg))`` where the caller has read them."""
+    ``inputs``: ``run_inputs.read_training_inputs(run, cfg, runs.resumes(run, cfg))``, read (and checked) by the
+    caller before Keras is imported; ``verbose``: Keras's progress display (1: a bar per epoch, 2: a line per
+    epoch, 0: none)."""
     name = run.name or cfg.name
     folder = runs.checkpoint_folder(run, cfg)
     resuming = runs.resumes(run, cfg)
     seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     if run.seed is not None:
         backend.make_deterministic()
-    backend.require_gpu(cfg.precision)
     backend.use_precision(cfg.precision)
-    if run.tensorboard and importlib.util.find_spec("tensorflow") is None:
-        raise InputError("--tensorboard: Keras writes TensorBoard logs through TensorFlow, which is not installed "
-                         "(pip install tensorflow-cpu tensorboard)")
-    inputs = inputs or read_training_inputs(run, cfg, resuming, log)
     keras.utils.set_random_seed(seed)
     cfg, encoder, features = inputs.cfg, inputs.encoder, inputs.features
     train_set, val_set = inputs.train_set, inputs.val_set

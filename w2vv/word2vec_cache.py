@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_open
 from .errors import InputError
 from .fingerprint import model_files, sources_match, write_sources
 from .layout import INPUTS_FILE
@@ -86,5 +86,5 @@ def _write(cache, kv, files):
 
 def _replace(path, write):
     # a new file renamed into place: another process may have the former one mapped
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+    with atomic_open(path, "wb") as f:
         write(f)
