@@ -9,13 +9,13 @@ stages 1-5, each with its own seed). Printed, and written to --out when given; -
 each route and run (mean ± sd, and each seed) into a PNG."""
 import os
 import sys
-from dataclasses import dataclass
 
 from w2vv import cli, comparison, languages, layout, runs
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
-from w2vv.fingerprint import entry_path, recorded_trace
-from w2vv.ranking import require_computed_alike, require_one_model_per_run, traced_model_settings
+from w2vv.fingerprint import entry_path
+from w2vv.pivot_space import own_image_towers
+from w2vv.ranking import require_computed_alike, require_one_model_per_run
 
 
 def parse_args(argv):
@@ -50,87 +50,97 @@ def parse_args(argv):
 def check_records(args):
     """InputError when the roots of a run do not hold one run drawn with several seeds: the query language's
     model with a seed repeated, or its very weights in two roots (no spread to measure), or either model, that
-    one or the English one it rests on (as the results' records name them), of other settings or input files,
-    or results computed from other data (the spread would be theirs, not the seed's); or when the runs of the
-    table were tested on other sentences or images. The English model may be one for all seeds (a root copied
-    with it): then the spread is the query language's model's alone."""
-    query, english = (args.query_train, args.query_val), (args.en_train, args.en_val)
-    query_language = languages.language_of(args.query_train)
-    traces = {run: [results_inputs(root, run, args) for root in args.rootpath] for run in args.runs}
-    for run, used in traces.items():
-        _check_same_data(run, [(root, trace.data) for root, trace in zip(args.rootpath, used)])
-        query_models = [_model_used(root, trace.models, query_language) or _folder(root, *query, run)
-                        for root, trace in zip(args.rootpath, used)]
-        _check_distinct_weights(run, [(root, trace.models.get(folder, set()))
-                                      for root, trace, folder in zip(args.rootpath, used, query_models)])
-        english_models = [_model_used(root, trace.models, languages.PIVOT) or _towers_from(root, trace, folder) or
-                          layout.checkpoint_dir(root, *english, runs.english_run(root, query, english, run))
-                          for root, trace, folder in zip(args.rootpath, used, query_models)]
-        for folders, distinct_seeds in ((query_models, True), (english_models, False)):
-            settings = [(root, folder, _model_settings(root, run, folder, trace))
-                        for root, folder, trace in zip(args.rootpath, folders, used)]
+    one or the English one its routes rest on (as the results' records name them), of other settings or input
+    files, or results computed from other data (the spread would be theirs, not the seed's); or when the runs
+    of the table were tested on other sentences or images. The English model may be one for all seeds (a root
+    copied with it): then the spread is the query language's model's alone."""
+    traces = {run: [_route_traces(root, run, args) for root in args.rootpath] for run in args.runs}
+    for run, per_root in traces.items():
+        comparison.require_same_data([(f"{root}: run {run}", f"in {root}",
+                                       {route: routes[route].data for route in args.routes})
+                                      for root, routes in zip(args.rootpath, per_root)],
+                                     "seeds are compared on the same data")
+        models = [_Models(root, run, args, routes) for root, routes in zip(args.rootpath, per_root)]
+        _check_distinct_weights(run, [(m.root, m.weights.get(m.query, set())) for m in models])
+        for distinct_seeds, folders in ((True, [m.query for m in models]), (False, [m.english() for m in models])):
+            settings = [(m.root, folder, m.settings_of(folder)) for m, folder in zip(models, folders) if folder]
             _check_seed_draws(run, [(root, layout.checkpoint_parts(folder)[1], each)
                                     for root, folder, each in settings if each], distinct_seeds)
-    comparison.require_same_test_data(args.rootpath[0], [(run, used[0].data) for run, used in traces.items()])
+    comparison.require_same_test_data(args.rootpath[0], {run: per_root[0] for run, per_root in traces.items()})
 
 
-@dataclass
-class ResultsTrace:
-    """What a run's results in one root rest on, as their records say (``fingerprint.recorded_trace``), there
-    even when a model's folder was deleted since, to save space. ``models``: {checkpoint folder: {fingerprints of
-    its weights}} of the routes asked; ``data``: {route: {data file relative to the root (captions, ImageSets,
-    features): {fingerprints}}}; ``settings``: {checkpoint folder: its run settings as a results record holds
-    them, or None} over the run's three routes."""
-    models: dict
-    data: dict
-    settings: dict
-
-
-def results_inputs(root, run, args):
-    """The ``ResultsTrace`` of ``run``'s results in ``root``."""
-    trace = ResultsTrace({}, {}, {})
+def _route_traces(root, run, args):
+    """{route: ``comparison.ResultsTrace``} of the three routes of ``run``'s results in ``root``."""
     folders = {route: comparison.ROUTES[route](root, run, args.query_test, args.query_train)
                for route in comparison.ROUTES}
     asked = [folders[route] for route in args.routes]
     require_one_model_per_run(asked)  # CLM's weight chosen by the model of one val, CM ranked by another's
-    for route, folder in folders.items():
-        for checkpoint, settings in traced_model_settings(folder).items():
-            if trace.settings.get(checkpoint) is None:
-                trace.settings[checkpoint] = settings
-        if folder not in asked:
-            continue
-        trace.data[route] = comparison.traced_data(root, folder)
-        for path, content in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
-            if layout.is_checkpoint_dir(os.path.dirname(path)):
-                trace.models.setdefault(os.path.dirname(path), set()).add(content)
-    return trace
+    return {route: comparison.results_trace(root, folder) for route, folder in folders.items()}
 
 
-def _model_settings(root, run, checkpoint, trace):
-    """The run settings of the model in ``checkpoint``: its run record's, else, its folder deleted, the copy a
-    results record holds; None for a model recorded without settings (the original code's), or not one the
-    results rest on. InputError for a model the results rest on whose settings are nowhere."""
-    record = runs.recorded_run(checkpoint)
-    if record or os.path.isdir(checkpoint):
-        return record[1] if record else None
-    if trace.settings.get(checkpoint) is None and checkpoint in trace.settings:
-        raise InputError(f"{root}: run {run}'s results rest on the model {checkpoint}, whose folder is gone, and "
-                         f"their records do not hold its settings (tested before they did): whether the seeds "
-                         f"differ by their seed alone cannot be told; put the folder back and run do_all.sh for the "
-                         f"run there (its tester records them)")
-    return trace.settings.get(checkpoint)
+class _Models:
+    """The models that ``run``'s results in ``root`` rest on, from their records (``routes``: {route:
+    ``ResultsTrace``}): the query language's, and the English one of CL or of a successor's image towers."""
 
+    def __init__(self, root, run, args, routes):
+        self.root, self.run, self.args = root, run, args
+        self.weights = {}  # {checkpoint: {fingerprints}} of the routes asked
+        for route in args.routes:
+            for checkpoint, contents in routes[route].models.items():
+                self.weights.setdefault(checkpoint, set()).update(contents)
+        self.recorded = {}  # {checkpoint: settings a results record holds, or None} of the three routes
+        for trace in routes.values():
+            for checkpoint, settings in trace.settings.items():
+                if self.recorded.get(checkpoint) is None:
+                    self.recorded[checkpoint] = settings
+        self.own_towers = own_image_towers(comparison.ROUTES["CM"](root, run, args.query_test, args.query_train))
+        self.query = self._used(languages.language_of(args.query_train)) or \
+            _folder(root, args.query_train, args.query_val, run)
 
-def _check_same_data(run, data):
-    """``check_records`` of the data files of each route, ``[(root, {route: {file: {fingerprints}}})]``: seeds
-    tested on sentences edited in one root (the same ids), on other features, or with CL against another English
-    test collection, would mix two test sets (results without records, the original code's, are not checked)."""
-    first_root, first = data[0]
-    for root, routes in data[1:]:
-        for route in sorted(route for route in set(first) & set(routes) if first[route] and routes[route]):
-            comparison.require_same_files(first[route], routes[route],
-                                          f"{root}: run {run}'s {route} results were computed from",
-                                          f"in {first_root}", "seeds are compared on the same data")
+    def english(self):
+        """The English model's checkpoint folder, or None where the routes asked rest on none (W2VV's CM, a
+        successor's with its own image towers)."""
+        found = self._used(languages.PIVOT) or self._towers_from()
+        if found or self.own_towers or not {"CL", "CLM"} & set(self.args.routes):
+            return found
+        query, english = (self.args.query_train, self.args.query_val), (self.args.en_train, self.args.en_val)
+        return _folder(self.root, *english, runs.english_run(self.root, query, english, self.run))
+
+    def settings_of(self, checkpoint):
+        """The run settings of the model in ``checkpoint``: its run record's, else, its folder deleted, the copy a
+        results record holds; None for a model recorded without settings (the original code's), or none the
+        results rest on. InputError for a model the results rest on whose settings are nowhere."""
+        record = runs.recorded_run(checkpoint)
+        if record or os.path.isdir(checkpoint):
+            return record[1] if record else None
+        if self.recorded.get(checkpoint) is None and checkpoint in self.recorded:
+            raise InputError(f"{self.root}: run {self.run}'s results rest on the model {checkpoint}, whose folder is "
+                             f"gone, and their records do not hold its settings (tested before they did): whether "
+                             f"the seeds differ by their seed alone cannot be told; put the folder back and run "
+                             f"do_all.sh for the run there (its tester records them)")
+        return self.recorded.get(checkpoint)
+
+    def _used(self, language):
+        """The checkpoint folder of the model of ``language`` in the root that the records of the routes asked
+        name, whatever collections it was trained on, or None when they name none (results without records)."""
+        here = os.path.realpath(self.root)
+        found = sorted(folder for folder in self.weights if languages.language_of(layout.checkpoint_parts(folder)[1])
+                       == language and os.path.realpath(layout.checkpoint_parts(folder)[0]) == here)
+        if len(found) > 1:
+            fix = "run cross_lingual.py and fuse.py for both splits with one --en_run" \
+                if language == languages.PIVOT else "run the stages of one run for every route (do_all.sh)"
+            raise InputError(f"{self.root}: the results compared rest on two {languages.get(language).name} models, "
+                             f"{found[0]} and {found[1]}: {fix}")
+        return found[0] if found else None
+
+    def _towers_from(self):
+        """The English model whose image tower(s) a successor's query model took, as its settings name it
+        (``--routes CM`` alone traces no English model); None for another model."""
+        record = runs.recorded_run(self.query)
+        entry = (record[1] if record else self.recorded.get(self.query) or {}).get("image_towers_from")
+        if not (isinstance(entry, dict) and "path" in entry):
+            return None
+        return os.path.normpath(os.path.abspath(os.path.dirname(entry_path(entry, self.root))))
 
 
 def _folder(root, train, val, run):
@@ -148,32 +158,6 @@ def _check_distinct_weights(run, weights):
                                  f"({content}): one model twice is not two seeds; retrain it there with its own "
                                  f"seed (do_all.sh with seed = N and overwrite = 1)")
             seen[content] = root
-
-
-def _model_used(root, models, language):
-    """The checkpoint folder of the model of ``language`` in ``root`` that the results' records name, whatever
-    collections it was trained on, or None when they name none (results without records: the run's usual
-    model)."""
-    here = os.path.realpath(root)
-    parts = {folder: layout.checkpoint_parts(folder) for folder in models}
-    found = sorted(folder for folder, (where, train, _, _) in parts.items()
-                   if languages.language_of(train) == language and os.path.realpath(where) == here)
-    if len(found) > 1:
-        fix = "run cross_lingual.py and fuse.py for both splits with one --en_run" if language == languages.PIVOT \
-            else "run the stages of one run for every route (do_all.sh)"
-        raise InputError(f"{root}: the results compared rest on two {languages.get(language).name} models, "
-                         f"{found[0]} and {found[1]}: {fix}")
-    return found[0] if found else None
-
-
-def _towers_from(root, trace, query_model):
-    """The checkpoint folder of the English model whose image tower(s) a successor's ``query_model`` took, as its
-    settings name it (``--routes CM`` alone traces no English model); None for another model."""
-    record = runs.recorded_run(query_model)
-    entry = (record[1] if record else trace.settings.get(query_model) or {}).get("image_towers_from")
-    if not (isinstance(entry, dict) and "path" in entry):
-        return None
-    return os.path.abspath(os.path.dirname(entry_path(entry, root)))
 
 
 def _check_seed_draws(run, settings, distinct_seeds):

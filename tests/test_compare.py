@@ -443,6 +443,46 @@ def test_cl_against_another_english_test_collection_is_refused(roots):
     done = run_main("report.py", "--rootpath", roots[0], "--run", "good", "poor")
     assert done.returncode == 1 and "runs in one table are compared on the same test data" in done.stderr, done.stderr
     assert run_main("report.py", "--rootpath", roots[0], "--run", "good").returncode == 0
+    rng = np.random.default_rng(1)
+    for seed, root in enumerate(roots):
+        write_run(root, "plain", 1.0, seed, rng)  # results without records, first: each run still checked
+    for script, flags in (("report.py", ["--rootpath", roots[0]]), ("compare.py", ["--rootpath", *roots])):
+        done = run_main(script, *flags, "--run", "plain", "good", "poor")
+        assert done.returncode == 1 and "runs in one table are compared on the same test data" in done.stderr
+
+
+def test_runs_of_one_table_validated_on_other_collections_are_compared(roots):
+    """CLM's record rests on the val results its weight was chosen on: their captions are no test data."""
+    for seed, root in enumerate(roots):
+        for run, val in (("good", QUERY_VAL), ("poor", "cococnval2")):
+            record_models(root, f"{run} {seed}".encode(), run=run, english_run=run)
+            captions = root / val / "TextData" / f"{val}.caption.txt"
+            captions.parent.mkdir(parents=True, exist_ok=True)
+            captions.write_text("img00#0 a dog\n")
+            val_cm = cm_dir(str(root), run, val, QUERY_TRAIN)
+            os.makedirs(val_cm, exist_ok=True)
+            runs.record_inputs(val_cm, [captions])
+            test_cm = cm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN)
+            runs.record_inputs(clm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN),
+                               [f"{folder}/{layout.RANKING_FILE}" for folder in (test_cm,)] + [captions])
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor", "--draws", "10")
+    assert done.returncode == 0, done.stderr
+    assert run_main("report.py", "--rootpath", roots[0], "--run", "good", "poor").returncode == 0
+
+
+def test_cm_alone_of_a_w2vv_run_does_not_rest_on_the_english_model(roots, tmp_path, monkeypatch):
+    """A W2VV model's CM uses no English model: one deleted (results recorded without its settings) was refused
+    as a model the results rest on, and only with absolute root paths."""
+    import shutil
+    for seed, root in enumerate(roots):
+        record_models(root, f"seed {seed}".encode())
+    shutil.rmtree(layout.checkpoint_dir(str(roots[2]), EN_TRAIN, EN_VAL, "good"))
+    monkeypatch.chdir(tmp_path)
+    for spelled in (roots, [os.path.relpath(root, tmp_path) for root in roots]):
+        assert run_main("compare.py", "--rootpath", *spelled, "--run", "good", "--routes", "CM").returncode == 0
+        done = run_main("compare.py", "--rootpath", *spelled, "--run", "good")
+        assert done.returncode == 1 and "whose folder is gone, and their records do not hold its settings" \
+            in done.stderr, done.stderr
 
 
 def test_the_english_model_a_successor_took_its_towers_from_is_checked_by_cm_alone(roots):

@@ -129,7 +129,7 @@ def test_a_run_with_its_own_image_towers_trains_without_english_and_has_no_cl(fa
     assert "image_towers_from" not in settings and settings["config"]["image_towers"] == "own"
     for script, what in (("cross_lingual.py", "CL"), ("fuse.py", "CLM")):
         error = one_error_line(run_main(script, "--rootpath", root, "--run", run))
-        assert error.startswith(f"error: {what} for run {run}: not available for that run: it trained its own "
+        assert error.startswith(f"error: {what} is not available for run {run}: it trained its own "
                                 f"image tower(s) (image_towers = 'own')")
     # the pipeline: no English model, CL or CLM to wait for, and a table of CM (it stopped at stage 4, tableless)
     ini = root.parent / "own.ini"

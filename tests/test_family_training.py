@@ -214,8 +214,8 @@ def test_a_model_of_one_family_where_the_other_is_expected_stops_in_one_line(tra
     assert "\n" not in str(error.value)
     error = one_error_line(run_main("convert_original.py", folder, tmp_path / "out"))
     assert "a checkpoint of this project (a SEA model, family 'sea')" in error
-    for script, says in (("cross_lingual.py", f"CL for run {folder.name}: not available for that run"),
-                         ("fuse.py", f"CLM for run {folder.name}: not available for that run")):
+    for script, says in (("cross_lingual.py", f"CL is not available for run {folder.name}: "),
+                         ("fuse.py", f"CLM is not available for run {folder.name}: ")):
         assert says in one_error_line(run_main(script, "--rootpath", root, "--run", folder.name))
     error = one_error_line(run_main("trainer.py", *ZH, "--rootpath", root, "--config", "w2vvpp_resnext101",
                                     "--config_overrides", OWN, "--max_epochs", "1", "--distribute", "mirrored"))

@@ -60,9 +60,9 @@ def test_the_tester_and_search_read_the_word2vec_from_the_record(trained):
     named = open(sent_feat).read()
     assert run_tester(root, folder).returncode == 0
     assert open(sent_feat).read() == named  # the record's word2vec, not the layout's
-    from w2vv.ranking import traced_model_settings
-    results = traced_model_settings(os.path.dirname(sent_feat))  # compare.py's, once the model's folder is gone
-    assert results == {str(folder): runs.recorded_run(str(folder))[1]}
+    from w2vv.comparison import results_trace
+    results = results_trace(str(root), os.path.dirname(sent_feat))  # compare.py's, once the model's folder is gone
+    assert results.settings == {str(folder): runs.recorded_run(str(folder))[1]}
     error = one_error_line(run_tester(root, folder, "--word2vec", layout.word2vec_path(str(root), "en")))
     assert f"not the word2vec run {folder.name} was trained with ({alt})" in error
 
@@ -154,6 +154,22 @@ def test_results_of_two_runs_of_one_name_and_two_val_collections_are_not_mixed(t
     with pytest.raises(InputError, match=rf"computed by the model .*/cococnval2/w2vv_trainer.py/run, not by {asked}, "
                                          r"the model asked"):
         require_one_model_per_run([folders["cococntest"]], [asked])
+
+
+def test_results_recorded_before_they_held_their_models_settings_are_tested_again_once(trained, tmp_path):
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    copied = copy / folder.relative_to(root)
+    assert run_tester(copy, copied).returncode == 0
+    record_file = os.path.join(layout.similarity_dir(str(copy), EN[2], EN[0], folder.name), layout.INPUTS_FILE)
+    with open(record_file) as f:
+        record = json.load(f)
+    with open(record_file, "w") as f:  # as the tester wrote it then: its files alone
+        json.dump(record["files"], f)
+    for says in ("was recorded before results held their model's settings: testing again, once", "already tested"):
+        done = run_main("tester.py", EN[0], EN[2], "--rootpath", copy, "--model_path", copied, "--evaluate", "1",
+                        "--overwrite", "0")
+        assert done.returncode == 0 and says in done.stdout + done.stderr, done.stdout + done.stderr
 
 
 def test_vectors_written_again_without_a_ranking_leave_no_ranking_of_others(trained, tmp_path):

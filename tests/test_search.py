@@ -205,6 +205,16 @@ def test_cross_lingual_routes_are_exact(searcher):
             assert len({h.id for h in results}) == 25
 
 
+def test_cl_reads_the_english_sentence_vectors_the_tester_wrote(trained_root):
+    """Their record holds the model's settings besides the files: the vectors were taken for another model's and
+    predicted again."""
+    from w2vv import Searcher
+    lines = []
+    Searcher(model_dirs(trained_root), log=lines.append).search(QUERIES[0][0], k=3, mode="cl")
+    assert any(line.startswith(f"CL sentences: 100 of {EN[2]} (read ") for line in lines), lines
+    assert not any("not used" in line for line in lines), lines
+
+
 def test_fusion_weight_is_the_fusion_stage_s(searcher, trained_root):
     path = os.path.join(layout.similarity_dir(trained_root, ZH[1], ZH[0], layout.fusion_run_name(ZH_RUN)),
                         "weight.txt")

@@ -17,11 +17,12 @@ import numpy as np
 
 from . import layout
 from .errors import InputError
-from .fingerprint import recorded_trace
+from .fingerprint import recorded_settings, traced_records
 from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
 from .metrics import first_relevant_ranks
 from .pivot_space import own_image_towers
-from .ranking import check_current, read_ranking, relevance, require_a_test_split, require_computed_alike
+from .ranking import (MODEL_SETTINGS, check_current, read_ranking, relevance, require_a_test_split,
+                      require_computed_alike)
 
 ROUTES = {"CL": cl_dir, "CM": cm_dir, "CLM": clm_dir}
 METRICS = ("mir", "r1", "r5", "r10")
@@ -35,30 +36,54 @@ class RouteFigures:
     values: dict
 
 
-def traced_data(root, folder):
-    """{data file relative to ``root``: {fingerprints}} the results of ``folder`` rest on, as their records say,
-    followed back (``fingerprint.recorded_trace``): captions, ImageSets, features; not the models' files nor
-    other results, each seed's own."""
-    data = {}
-    for path, content in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
-        if not layout.is_checkpoint_dir(os.path.dirname(path)) and layout.SIMILARITY_INDEX not in path.split(os.sep):
-            data.setdefault(os.path.relpath(path, root), set()).add(content)
-    return data
+@dataclass
+class ResultsTrace:
+    """What the results of a folder rest on, as their records say, followed back (``fingerprint.traced_records``):
+    there even when a model's folder was deleted since, to save space. ``models``: {checkpoint folder:
+    {fingerprints of its weights}}; ``data``: {data file relative to the root (captions, ImageSets, features):
+    {fingerprints}}, not other results (each seed's own); ``settings``: {checkpoint folder: its run settings as a
+    results record holds them (``ranking.MODEL_SETTINGS``), or None}."""
+    models: dict
+    data: dict
+    settings: dict
+
+    def test_data(self):
+        """The caption and ImageSets files of ``data``: the sentences and images tested on."""
+        return {name: content for name, content in self.data.items()
+                if os.path.basename(os.path.dirname(name)) in ("TextData", "ImageSets")}
 
 
-def require_same_test_data(root, data):
-    """InputError unless each route of the runs of one table was tested on the sentences and images the first
-    run's was (``[(run, {route: traced_data})]``, in ``root``): another test collection, English one, or edited
-    captions make figures of two test sets."""
-    first_run, first = data[0]
-    for run, routes in data[1:]:
-        for route in sorted(set(first) & set(routes)):
-            test_data = [{name: content for name, content in files.items()
-                          if os.path.basename(os.path.dirname(name)) in ("TextData", "ImageSets")}
-                         for files in (first[route], routes[route])]
-            if all(test_data):
-                require_same_files(*test_data, f"{root}: run {run}'s {route} results were computed from",
-                                   f"of run {first_run}", "runs in one table are compared on the same test data")
+def results_trace(root, folder):
+    """The ``ResultsTrace`` of the results in ``folder`` of ``root``."""
+    trace = ResultsTrace({}, {}, {})
+    for record, files in traced_records(os.path.join(folder, layout.INPUTS_FILE)):
+        settings = recorded_settings(record).get(MODEL_SETTINGS)
+        for path, content in files.items():
+            parent = os.path.dirname(path)
+            if layout.is_checkpoint_dir(parent):
+                trace.models.setdefault(parent, set()).add(content)
+                if trace.settings.get(parent) is None:
+                    trace.settings[parent] = settings
+            elif layout.SIMILARITY_INDEX not in path.split(os.sep):
+                trace.data.setdefault(os.path.relpath(path, root), set()).add(content)
+    return trace
+
+
+def require_same_data(items, why):
+    """InputError unless, route by route, the data of each of ``items`` (``(who, there, {route: {file:
+    {fingerprints}}})``: ``who`` its results are named by in a message, ``there`` by when they are the reference)
+    are those of the first item with any for that route: results without records (the original code's) are not
+    checked."""
+    first = {}
+    for who, there, routes in items:
+        for route, files in sorted(routes.items()):
+            if not files:
+                continue
+            if route not in first:
+                first[route] = (there, files)
+                continue
+            reference_there, reference = first[route]
+            require_same_files(reference, files, f"{who}'s {route} results were computed from", reference_there, why)
 
 
 def require_same_files(first, files, computed_from, there, why):
@@ -72,6 +97,16 @@ def require_same_files(first, files, computed_from, there, why):
             raise InputError(f"{computed_from} {name} holding other content than {there} "
                              f"({', '.join(sorted(files[name]))}, there {', '.join(sorted(first[name]))}): {why}: "
                              f"make the file the same, and run do_all.sh again where it changed")
+
+
+def require_same_test_data(root, routes_of_runs):
+    """InputError unless the runs of one table were tested on the same sentences and images
+    (``{run: {route: ResultsTrace}}``, in ``root``): by their CM and CL results, on whose test data CLM rests
+    too (its weight chosen on each run's val)."""
+    require_same_data([(f"{root}: run {run}", f"of run {run}", {route: routes[route].test_data()
+                                                                 for route in ("CM", "CL") if route in routes})
+                       for run, routes in routes_of_runs.items()],
+                      "runs in one table are compared on the same test data")
 
 
 def per_query(folder):

@@ -105,7 +105,7 @@ def require_one_space(root, what, run, query, english=None):
         own = trained_own_towers(folder)
         why = ("it trained its own image tower(s) (image_towers = 'own'), so its sentence vectors are in a space of "
                "their own" if own else "its record names no English model whose image tower(s) it took")
-        raise InputError(f"{what} for run {run}: not available for that run: {why} ({folder}); train it with "
+        raise InputError(f"{what} is not available for run {run}: {why} ({folder}); train it with "
                          f"image_towers = 'english' (the default) for CL and CLM")
     if english:
         _require_same_english(what, run, folder, root, taken, en_folder, lang, record[1]["config"].get("name", run))

@@ -17,7 +17,7 @@ from . import layout
 from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
 from .atomic import atomic_open, write_text
 from .errors import InputError
-from .fingerprint import recorded_settings, recorded_trace, traced_records, traced_sources
+from .fingerprint import recorded_settings, recorded_trace, traced_sources
 from .textfile import read_lines
 from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
                       retrieval_metrics)
@@ -232,19 +232,6 @@ def traced_models(folder):
 # A results record's copy of the run record of the model it was computed by (testing.py writes it; compare.py reads
 # it where the model's folder was deleted since, to save space).
 MODEL_SETTINGS = "model_settings"
-
-
-def traced_model_settings(folder):
-    """{checkpoint folder: its run settings as the records of ``folder``'s results, followed back, hold them
-    (``MODEL_SETTINGS``), or None where they do not} of every model those results rest on."""
-    found = {}
-    for record, files in traced_records(os.path.join(folder, layout.INPUTS_FILE)):
-        checkpoints = {os.path.dirname(path) for path in files if layout.is_checkpoint_dir(os.path.dirname(path))}
-        settings = recorded_settings(record).get(MODEL_SETTINGS) if checkpoints else None
-        for checkpoint in checkpoints:
-            if found.get(checkpoint) is None:
-                found[checkpoint] = settings
-    return found
 
 
 def require_one_model_per_run(folders, expected=()):

@@ -1,7 +1,7 @@
 """The paper's results table (docs/method.md#the-papers-numbers): the test mIR of CL, CM and CLM
 per run, read from their ``metrics.json``."""
 from . import layout
-from .comparison import require_same_test_data, traced_data
+from .comparison import ROUTES, require_same_test_data, results_trace
 from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
 from .pivot_space import own_image_towers
 from .ranking import read_run_mir, require_a_test_split, require_computed_alike, require_one_model_per_run
@@ -41,7 +41,7 @@ def result_table(root, configs, query_test=PAPER["query_test"], query_train=PAPE
     for column, folder in zip(RESULT_COLUMNS, (cl_dir, cm_dir, clm_dir)):
         require_computed_alike(column, [folder(root, config, query_test, query_train) for config in configs])
     rows = [(config, result_row(root, config, query_test, query_train)) for config in configs]
-    require_same_test_data(root, [(config, {column: traced_data(root, folder(root, config, query_test, query_train))
-                                            for column, folder in zip(RESULT_COLUMNS, (cl_dir, cm_dir, clm_dir))})
-                                  for config in configs])
+    require_same_test_data(root, {config: {route: results_trace(root, ROUTES[route](root, config, query_test,
+                                                                                    query_train))
+                                           for route in ("CM", "CL")} for config in configs})
     return format_table(rows)

@@ -71,8 +71,11 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
         if runs.inputs_unchanged(out, inputs, **settings):
             log(f"{test}: already tested, skipped: {out}")
             return out
-        log(f"{test}: the model, its features, the captions or the images changed since {out} was written (or "
-            f"its record names fewer of them): testing again")
+        if runs.inputs_unchanged(out, inputs, **{k: v for k, v in settings.items() if k != MODEL_SETTINGS}):
+            log(f"{test}: {out} was recorded before results held their model's settings: testing again, once")
+        else:
+            log(f"{test}: the model, its features, the captions or the images changed since {out} was written "
+                f"(or its record names fewer of them): testing again")
     model, cfg, encoder, features = load()
     collection, zero_filled = load_collection(root, test, encoder, features, keep_incomplete=True, log=log)
     if evaluate:  # before anything is written

@@ -9,7 +9,7 @@ import numpy as np
 from .. import languages, layout
 from ..bigfile import BigFile, write_bigfile
 from ..errors import InputError
-from ..fingerprint import sources_match, write_sources
+from ..fingerprint import recorded_settings, sources_match, write_sources
 from ..layout import SENT_FEAT_FILE
 from ..ranking import read_sent_feat, unit_rows
 from ..runs import inputs_unchanged
@@ -84,7 +84,8 @@ def collection_vectors(root, en, collection, log):
     caption_path = layout.caption_file(root, collection)
     inputs = [en.weights_file, caption_path]
     if os.path.isfile(path):
-        if inputs_unchanged(os.path.dirname(path), inputs):
+        tested = os.path.dirname(path)  # its files as recorded, whatever settings the tester recorded beside them
+        if inputs_unchanged(tested, inputs, **recorded_settings(os.path.join(tested, layout.INPUTS_FILE))):
             ids, vectors = read_sent_feat(path)
             log(f"CL sentences: {len(ids)} of {collection} (read {path})")
             return ids, vectors
