@@ -49,8 +49,7 @@ def run_stage(args):
         # this English model's space, checked where CL is computed: a finished CL stays, its models deleted since
         pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val),
                                       (args.en_train, args.en_val, en_run))
-        _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.run, query_test, en_test,
-                                              args.query_train, args.en_train, en_run)
+        _, metrics = fusion_runs.cross_lingual_run(args.rootpath, args.run, query_test, args.query_train, *inputs)
         print(f"CL {query_test} -> {en_test}: mIR {metrics['mir']:.3f} R@1 {metrics['r1']:.3f} "
               f"R@5 {metrics['r5']:.3f} R@10 {metrics['r10']:.3f} ({out_dir})")
 

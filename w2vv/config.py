@@ -59,6 +59,10 @@ OPTIMIZERS = ("rmsprop", "sgd", "adagrad", "adam")  # those of the original's co
 OPTIMIZER_IMPLS = ("keras2", "keras3", "torch")  # torch: the W2VV++ and SEA codes' RMSprop
 PRECISIONS = ("float32", "tf32", "mixed")  # w2vv.backend.use_precision
 IMAGE_TOWERS = ("english", "own")  # a successor's query-language model: the English model's image towers, or its own
+FAMILIES = ("w2vv", "w2vvpp", "sea")  # W2VV, W2VV++, SEA
+LR_SCHEDULES = ("w2vv", "torch1.2", "torch1.4")  # W2VV's rule, or the successors' torch schedulers
+VAL_METRICS = ("map", "mir_t2i")
+GRU_IMPLS = ("keras2", "cudnn")  # Keras 2.2.4's GRU, or the reset-after one of cuDNN and torch
 # --config_overrides values: what a bool accepts, and how each type is named in an error
 BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 VALUE_KINDS = {bool: "true or false", int: "an int", float: "a float"}
@@ -159,51 +163,30 @@ SET_STYLE = "ImageSets"  # the original's one way of listing a collection's imag
 ON_OFF = ("L1_normalize", "L2_normalize", "we_trainable", "sequences")  # 0 or 1 (or False, True)
 
 
+# The attributes that take one of a few values (the first two: the original's one way).
+CHOICES = (("text_style", (TEXT_STYLE,)), ("set_style", (SET_STYLE,)), ("activation", ACTIVATIONS),
+           ("loss_fun", tuple(LOSSES)), ("optimizer", OPTIMIZERS), ("optimizer_impl", OPTIMIZER_IMPLS),
+           ("family", FAMILIES), ("lr_schedule", LR_SCHEDULES), ("val_metric", VAL_METRICS),
+           ("image_towers", IMAGE_TOWERS), ("precision", PRECISIONS), ("gru_impl", GRU_IMPLS))
+
+
 def _check(cfg, path):
-    if cfg.text_style != TEXT_STYLE:
-        raise InputError(f"{path}: text_style {cfg.text_style!r} not supported (expected {TEXT_STYLE!r})")
-    if cfg.set_style != SET_STYLE:
-        raise InputError(f"{path}: set_style {cfg.set_style!r} not supported (expected {SET_STYLE!r})")
-    if cfg.activation not in ACTIVATIONS:
-        raise InputError(f"{path}: activation {cfg.activation!r} unknown (expected one of {', '.join(ACTIVATIONS)})")
+    for key, values in CHOICES:
+        value = getattr(cfg, key)
+        if value not in values:
+            problem = "not supported" if len(values) == 1 else "unknown"
+            expected = repr(values[0]) if len(values) == 1 else f"one of {', '.join(values)}"
+            raise InputError(f"{path}: {key} {value!r} {problem} (expected {expected})")
     for key in ON_OFF:
         if getattr(cfg, key) not in (0, 1):  # False and True are 0 and 1
             raise InputError(f"{path}: {key} = {getattr(cfg, key)!r} (expected 0 or 1)")
-    if cfg.loss_fun not in LOSSES:
-        raise InputError(f"{path}: loss_fun {cfg.loss_fun!r} unknown (expected one of {', '.join(LOSSES)})")
-    if cfg.optimizer not in OPTIMIZERS:
-        raise InputError(f"{path}: optimizer {cfg.optimizer!r} unknown (expected one of {', '.join(OPTIMIZERS)})")
-    if cfg.optimizer_impl not in OPTIMIZER_IMPLS:
-        raise InputError(f"{path}: optimizer_impl {cfg.optimizer_impl!r} unknown (expected 'keras2', 'keras3' "
-                         f"or 'torch')")
     if cfg.optimizer_impl == "torch" and cfg.optimizer != "rmsprop":
         raise InputError(f"{path}: optimizer_impl 'torch' is torch's RMSprop only (optimizer {cfg.optimizer!r})")
-    if cfg.family not in ("w2vv", "w2vvpp", "sea"):
-        raise InputError(f"{path}: family {cfg.family!r} unknown (expected 'w2vv', 'w2vvpp' or 'sea')")
-    if cfg.lr_schedule not in ("w2vv", "torch1.2", "torch1.4"):
-        raise InputError(f"{path}: lr_schedule {cfg.lr_schedule!r} unknown (expected 'w2vv', 'torch1.2' or 'torch1.4')")
-    if cfg.val_metric not in ("map", "mir_t2i"):
-        raise InputError(f"{path}: val_metric {cfg.val_metric!r} unknown (expected 'map' or 'mir_t2i')")
-    if cfg.image_towers not in IMAGE_TOWERS:
-        raise InputError(f"{path}: image_towers {cfg.image_towers!r} unknown (expected 'english' or 'own')")
     if cfg.family == "w2vv" and cfg.image_towers != "english":
         raise InputError(f"{path}: image_towers {cfg.image_towers!r} is for W2VV's successors (family 'w2vvpp', "
                          f"'sea'); W2VV has no image tower")
-    if cfg.family != "w2vv":  # the published successors' choices that this project's model code fixes
-        if cfg.loss_fun != "mrl":
-            raise InputError(f"{path}: family {cfg.family!r} trains with its published loss, the max-violation "
-                             f"hinge from sentence to image: loss_fun = 'mrl' (not {cfg.loss_fun!r})")
-        if cfg.gru_impl != "cudnn":
-            raise InputError(f"{path}: family {cfg.family!r} has torch's GRU (reset gate after the recurrent "
-                             f"product, sigmoid): gru_impl = 'cudnn' (not {cfg.gru_impl!r})")
-        first, _, width = str(cfg.n_layers).partition("-")
-        if first != "0" or not width.isdigit() or int(width) == 0:
-            raise InputError(f"{path}: family {cfg.family!r} has one layer per tower into the common space: "
-                             f"n_layers = '0-<its width>', e.g. '0-2048' (not {cfg.n_layers!r})")
-    if cfg.precision not in PRECISIONS:
-        raise InputError(f"{path}: precision {cfg.precision!r} unknown (expected one of {', '.join(PRECISIONS)})")
-    if cfg.gru_impl not in ("keras2", "cudnn"):
-        raise InputError(f"{path}: gru_impl {cfg.gru_impl!r} unknown (expected 'keras2' or 'cudnn')")
+    if cfg.family != "w2vv":
+        _check_successor(cfg, path)
     widths = str(cfg.n_layers).split("-")
     if widths[-1] == FEATURE_WIDTH:
         widths[-1] = "1"
@@ -214,6 +197,20 @@ def _check(cfg, path):
     if not layers or layers[0] != 0 or len(layers) < 2 or min(layers[1:]) < 1:
         raise InputError(f"{path}: n_layers {cfg.n_layers!r} must look like '0-2048-2048' or '0-2048-feat' "
                          f"(widths ≥ 1 after the leading 0)")
+
+
+def _check_successor(cfg, path):
+    """The published successors' choices that this project's model code fixes."""
+    if cfg.loss_fun != "mrl":
+        raise InputError(f"{path}: family {cfg.family!r} trains with its published loss, the max-violation "
+                         f"hinge from sentence to image: loss_fun = 'mrl' (not {cfg.loss_fun!r})")
+    if cfg.gru_impl != "cudnn":
+        raise InputError(f"{path}: family {cfg.family!r} has torch's GRU (reset gate after the recurrent "
+                         f"product, sigmoid): gru_impl = 'cudnn' (not {cfg.gru_impl!r})")
+    first, _, width = str(cfg.n_layers).partition("-")
+    if first != "0" or not width.isdigit() or int(width) == 0:
+        raise InputError(f"{path}: family {cfg.family!r} has one layer per tower into the common space: "
+                         f"n_layers = '0-<its width>', e.g. '0-2048' (not {cfg.n_layers!r})")
 
 
 # The numbers a config holds and the values that mean something: another one stops loading, instead of a

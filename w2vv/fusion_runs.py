@@ -83,11 +83,9 @@ def current_cl_inputs(root, config, query_test, en_test, query_train=PAPER["quer
     return zh_path, en_path
 
 
-def cross_lingual_run(root, config, query_test, en_test, query_train=PAPER["query_train"],
-                      en_train=PAPER["en_train"], en_config=None):
-    """Read both languages' ``sent_feat.txt`` of one split, write the CL results into
+def cross_lingual_run(root, config, query_test, query_train, zh_path, en_path):
+    """Read both languages' ``sent_feat.txt`` of one split (``current_cl_inputs``), write the CL results into
     ``<root>/<query_test>/SimilarityIndex/<query_train>/zh2en_<config>/``; return (folder, metrics)."""
-    zh_path, en_path = current_cl_inputs(root, config, query_test, en_test, query_train, en_train, en_config)
     zh_ids, zh_vecs = read_sent_feat(zh_path)
     en_ids, en_vecs = read_sent_feat(en_path)
     _same_images_or_fail(zh_path, zh_ids, en_path, en_ids)
