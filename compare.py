@@ -115,9 +115,9 @@ class _Models:
             return record[1] if record else None
         if self.recorded.get(checkpoint) is None and checkpoint in self.recorded:
             raise InputError(f"{self.root}: run {self.run}'s results rest on the model {checkpoint}, whose folder is "
-                             f"gone, and their records do not hold its settings (tested before they did): whether "
-                             f"the seeds differ by their seed alone cannot be told; put the folder back and run "
-                             f"do_all.sh for the run there (its tester records them)")
+                             f"gone, and their records do not hold its settings: whether the seeds differ by their "
+                             f"seed alone cannot be told; put the folder back and run do_all.sh for the run there "
+                             f"(its tester records them)")
         return self.recorded.get(checkpoint)
 
     def _used(self, language):

@@ -23,7 +23,8 @@ def parse_args(argv):
     cli.retire(p, "--model_config", "--run")
     p.add_argument("--weight_name", default=None, help="weights file in the folder (default: the best epoch)")
     p.add_argument("--evaluate", type=int, default=None, choices=[0, 1],
-                   help="rank images and write the figures (default: only for Chinese collections)")
+                   help="rank images and write the figures (default: only for collections of a query language, "
+                        "not English)")
     cli.add_feature_collection(p, trained=True)
     p.add_argument("--word2vec", default=None,
                    help="word2vec path (default: the model's, from its record; else the layout's for the language)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speed and memory of the pipeline at the paper's scale (issue "Speed at the paper's scale").
+"""Speed and memory of the pipeline at the paper's scale.
 
     python -m bench.bench_pipeline            # quick shapes (a few minutes on 2 cores)
     python -m bench.bench_pipeline --full     # the paper's shapes (121,286 images, 606,757 sentences)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate a VisualSearch root shaped like the paper's data (issue 22, item 4), in minutes.
+"""Generate a VisualSearch root shaped like the paper's data, in minutes.
 
     python -m tools.make_paper_root ROOT [--seed 0] [--scale 1.0] [--overwrite]
 
