@@ -57,7 +57,7 @@ def check_records(args):
     traces = {run: [_route_traces(root, run, args) for root in args.rootpath] for run in args.runs}
     for run, per_root in traces.items():
         comparison.require_same_data([(f"{root}: run {run}", f"in {root}",
-                                       {route: routes[route].data for route in args.routes})
+                                       {route: routes[route] for route in args.routes})
                                       for root, routes in zip(args.rootpath, per_root)],
                                      "seeds are compared on the same data")
         models = [_Models(root, run, args, routes) for root, routes in zip(args.rootpath, per_root)]

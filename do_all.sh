@@ -106,7 +106,7 @@ train_args=(--rootpath "$rootpath" --config "$config" --overwrite "$overwrite" -
 [ -z "$seed" ] || train_args+=(--seed "$seed")
 train_args+=(--distribute "$distribute")
 [ "$wait_lock" = 0 ] || train_args+=(--wait)   # the trainer's own lock (a trainer.py run alone) waited for too
-[ "$run_name" = "$config" ] || log "run $run_name: $config with settings other than the config file's"
+[ "$run_name" = "$(basename "$config" .py)" ] || log "run $run_name: $config with settings other than the config file's"
 # the query language's model's settings alone (normalize_zh, its stop words, image_towers) do not name the English
 # model, which reads none of them
 [ "$en_run_name" = "$run_name" ] || log "English model $en_run_name: the same without the query language's settings"

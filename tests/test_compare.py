@@ -89,7 +89,7 @@ def record_models(root, weights, english_run="good", english=(EN_TRAIN, EN_VAL),
 
     runs.record_inputs(cm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN),
                        [weights_file(QUERY_TRAIN, query_val, run, weights)],
-                       **({MODEL_SETTINGS: settings} if settings else {}))
+                       **({MODEL_SETTINGS: settings} if settings is not None else {}))
     captions = root / en_test / "TextData" / f"{en_test}.caption.txt"
     captions.parent.mkdir(parents=True, exist_ok=True)
     captions.write_text("img00#0 a dog\n")
@@ -499,3 +499,38 @@ def test_the_english_model_a_successor_took_its_towers_from_is_checked_by_cm_alo
     done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM")
     assert done.returncode == 1 and f"{roots[2]}: run good ({EN_TRAIN}) differs from the one in {roots[0]} by " \
                                     f"more than its seed: val 'mscoco2014dev-val2'" in done.stderr, done.stderr
+
+
+def test_a_model_without_a_run_record_deleted_after_its_test_is_compared(roots):
+    """The original code's model tested here holds no settings to copy: its folder deleted, compare.py stopped,
+    telling to put it back and record what it cannot have."""
+    import shutil
+    for seed, root in enumerate(roots):
+        record_models(root, f"seed {seed}".encode(), settings={})
+        os.remove(os.path.join(layout.checkpoint_dir(str(root), QUERY_TRAIN, QUERY_VAL, "good"), runs.SETTINGS_FILE))
+    shutil.rmtree(layout.checkpoint_dir(str(roots[2]), QUERY_TRAIN, QUERY_VAL, "good"))
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CM").returncode == 0
+
+
+def test_a_table_beside_the_original_codes_english_vectors_compares_what_both_name(roots):
+    """CL of one run rests on English vectors without a record (the original code's): its trace stops there, and
+    the run was refused for 'other files' than a run whose trace goes on to the English test captions."""
+    for seed, root in enumerate(roots):
+        captions = root / QUERY_TEST / "TextData" / f"{QUERY_TEST}.caption.txt"
+        captions.parent.mkdir(parents=True, exist_ok=True)
+        captions.write_text("img00#0 一只狗\n")
+        original = root / EN_TEST / "SimilarityIndex" / EN_TRAIN / "poor" / "sent_feat.txt"
+        original.parent.mkdir(parents=True)
+        original.write_text("the original's vectors\n")
+        record_models(root, f"seed {seed}".encode())
+        for run in ("good", "poor"):
+            cm = cm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN)
+            with open(f"{cm}/sent_feat.txt", "w", encoding="utf-8") as f:
+                f.write(f"{run}'s vectors\n")
+            runs.record_inputs(cm, [captions])
+        english = os.path.join(str(root), EN_TEST, "SimilarityIndex", EN_TRAIN, "good", "sent_feat.txt")
+        for run, vectors in (("good", english), ("poor", original)):
+            runs.record_inputs(cl_dir(str(root), run, QUERY_TEST, QUERY_TRAIN),
+                               [f"{cm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN)}/sent_feat.txt", vectors])
+    assert run_main("report.py", "--rootpath", roots[0], "--run", "good", "poor").returncode == 0
+    assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor", "--draws", "10").returncode == 0

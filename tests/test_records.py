@@ -172,6 +172,19 @@ def test_results_recorded_before_they_held_their_models_settings_are_tested_agai
         assert done.returncode == 0 and says in done.stdout + done.stderr, done.stdout + done.stderr
 
 
+def test_a_model_without_a_run_record_is_recorded_so_in_its_results(trained, tmp_path):
+    """The original code's model: its results' records said nothing of its settings, so that compare.py, its folder
+    deleted, stopped as for results tested before records held them, with a fix that cannot work."""
+    from w2vv.comparison import results_trace
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    copied = copy / folder.relative_to(root)
+    os.remove(copied / runs.SETTINGS_FILE)
+    assert run_tester(copy, copied, "--word2vec", alt).returncode == 0
+    out = layout.similarity_dir(str(copy), EN[2], EN[0], folder.name)
+    assert results_trace(str(copy), out).settings == {str(copied): {}}
+
+
 def test_vectors_written_again_without_a_ranking_leave_no_ranking_of_others(trained, tmp_path):
     """tester.py --evaluate 0 rewrote sent_feat.txt and the record, and kept the ranking and mIR of the weights
     before: current by every check."""

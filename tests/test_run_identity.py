@@ -296,3 +296,37 @@ def test_the_run_record_names_the_inputs_the_encoder_read(root, tmp_path):
     assert variant.startswith("vocabulary.stop-")  # other stop words: vocabularies of their own
     assert set(recorded["captions"]) == {"train", "val"} and recorded["features"]["content"]
     assert recorded["language"] == "zh"
+
+
+def test_results_without_a_record_are_current_only_for_inputs_not_made_here(tmp_path):
+    """The original code's results beside a model trained here under the same run name: they were taken as its
+    test ('already tested') and tabled as its figures."""
+    results, model, original = tmp_path / "results", tmp_path / "model", tmp_path / "original"
+    for folder in (results, model, original):
+        folder.mkdir()
+    for folder in (model, original):
+        (folder / "epoch_2.h5").write_bytes(b"weights")
+    runs.save_record(str(model), "run", {"seed": 0})
+    assert runs.inputs_unchanged(str(results), [original / "epoch_2.h5"])  # the original's own model
+    assert not runs.inputs_unchanged(str(results), [model / "epoch_2.h5"])
+
+
+def test_a_folder_without_a_run_record_is_named_by_its_folder(tmp_path):
+    """A checkpoint converted from the original's (config.json named after the original folder): its results went
+    to the original's folder and replaced them."""
+    import json
+    from w2vv.inference import trained_model_name
+    folder = tmp_path / "tiny_base_conv"
+    folder.mkdir()
+    (folder / layout.CONFIG_FILE).write_text(json.dumps({"name": "tiny_base", "vocab_size": 5, "aux_dim": 3}))
+    assert trained_model_name(str(folder)) == "tiny_base_conv"
+
+
+def test_the_original_codes_model_ranks_by_the_papers_feature(tmp_path):
+    """Its model.json names no feature: the tester recorded none, and features changed since went unseen."""
+    from w2vv.testing import _ranked_features
+    folder = tmp_path / "cococntrain" / "cv_keras" / "cococnval" / "w2vv_trainer.py" / "tiny_base"
+    folder.mkdir(parents=True)
+    (folder / layout.MODEL_FILE).write_text('{"keras_version": "2.2.4"}')
+    assert _ranked_features(str(tmp_path), str(folder), layout.DEFAULT_FEATURE_COLLECTION) == \
+        layout.feature_dir(str(tmp_path), layout.PAPER_FEATURE)

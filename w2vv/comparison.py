@@ -42,10 +42,12 @@ class ResultsTrace:
     there even when a model's folder was deleted since, to save space. ``models``: {checkpoint folder:
     {fingerprints of its weights}}; ``data``: {data file relative to the root (captions, ImageSets, features):
     {fingerprints}}, not other results (each seed's own); ``settings``: {checkpoint folder: its run settings as a
-    results record holds them (``ranking.MODEL_SETTINGS``), or None}."""
+    results record holds them (``ranking.MODEL_SETTINGS``), or None}; ``complete``: False where results on the way
+    have no record (the original code's), so that ``data`` names only some of what they rest on."""
     models: dict
     data: dict
     settings: dict
+    complete: bool = True
 
     def test_data(self):
         """The caption and ImageSets files of ``data``: the sentences and images tested on."""
@@ -57,6 +59,9 @@ def results_trace(root, folder):
     """The ``ResultsTrace`` of the results in ``folder`` of ``root``."""
     trace = ResultsTrace({}, {}, {})
     for record, files in traced_records(os.path.join(folder, layout.INPUTS_FILE)):
+        if not files and layout.SIMILARITY_INDEX in record.split(os.sep) and \
+                os.path.dirname(record) != os.path.abspath(folder):
+            trace.complete = False
         settings = recorded_settings(record).get(MODEL_SETTINGS)
         for path, content in files.items():
             parent = os.path.dirname(path)
@@ -69,20 +74,24 @@ def results_trace(root, folder):
     return trace
 
 
-def require_same_data(items, why):
-    """InputError unless, route by route, the data of each of ``items`` (``(who, there, {route: {file:
-    {fingerprints}}})``: ``who`` its results are named by in a message, ``there`` by when they are the reference)
-    are those of the first item with any for that route: results without records (the original code's) are not
-    checked."""
+def require_same_data(items, why, files_of=lambda trace: trace.data):
+    """InputError unless, route by route, the data (``files_of`` a ``ResultsTrace``) of each of ``items``
+    (``(who, there, {route: ResultsTrace})``: ``who`` its results are named by in a message, ``there`` by when
+    they are the reference) are those of the first item with any for that route. Results without records (the
+    original code's) are not checked; of a trace that is not ``complete``, what both name."""
     first = {}
     for who, there, routes in items:
-        for route, files in sorted(routes.items()):
+        for route, trace in sorted(routes.items()):
+            files = files_of(trace)
             if not files:
                 continue
             if route not in first:
-                first[route] = (there, files)
+                first[route] = (there, trace.complete, files)
                 continue
-            reference_there, reference = first[route]
+            reference_there, reference_complete, reference = first[route]
+            if not (trace.complete and reference_complete):
+                both = set(reference) & set(files)
+                reference, files = ({name: f[name] for name in both} for f in (reference, files))
             require_same_files(reference, files, f"{who}'s {route} results were computed from", reference_there, why)
 
 
@@ -103,10 +112,10 @@ def require_same_test_data(root, routes_of_runs):
     """InputError unless the runs of one table were tested on the same sentences and images
     (``{run: {route: ResultsTrace}}``, in ``root``): by their CM and CL results, on whose test data CLM rests
     too (its weight chosen on each run's val)."""
-    require_same_data([(f"{root}: run {run}", f"of run {run}", {route: routes[route].test_data()
-                                                                 for route in ("CM", "CL") if route in routes})
+    require_same_data([(f"{root}: run {run}", f"of run {run}",
+                        {route: routes[route] for route in ("CM", "CL") if route in routes})
                        for run, routes in routes_of_runs.items()],
-                      "runs in one table are compared on the same test data")
+                      "runs in one table are compared on the same test data", ResultsTrace.test_data)
 
 
 def per_query(folder):

@@ -45,14 +45,10 @@ def best_weights_file(folder):
 
 
 def trained_model_name(folder):
-    """The run's name (its recorded run name; else the config's), read without building the model."""
+    """The run's name: its recorded run name; else, for a folder of the original code or converted from one, the
+    folder's name (a converted copy's results do not replace the original's)."""
     record = runs.recorded_run(folder)
-    if record:
-        return record[0]
-    from .original import is_original_checkpoint  # Keras is imported only to build a model
-    if is_original_checkpoint(folder):
-        return os.path.basename(os.path.normpath(folder))
-    return checkpoint.load_model_config(folder)[0].name
+    return record[0] if record else os.path.basename(os.path.normpath(folder))
 
 
 FAMILY_NAMES = {"w2vv": "W2VV", "w2vvpp": "W2VV++", "sea": "SEA"}

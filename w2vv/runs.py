@@ -452,6 +452,10 @@ def record_inputs(out_dir, paths, **settings):
 
 
 def inputs_unchanged(out_dir, paths, **settings):
-    """True when ``out_dir`` was computed from ``paths`` as they are now, with the same ``settings`` (a
-    folder written before inputs were recorded counts as current)."""
-    return sources_match(os.path.join(out_dir, INPUTS_FILE), paths, missing=True, **settings)
+    """True when ``out_dir`` was computed from ``paths`` as they are now, with the same ``settings``. A folder
+    without a record (the original code's results) counts as current only while none of ``paths`` was made by
+    this project (a record beside it: a model trained here, results computed here), which it cannot have been
+    computed from."""
+    made_here = any(os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(str(path))), name))
+                    for path in paths for name in (INPUTS_FILE, SETTINGS_FILE))
+    return sources_match(os.path.join(out_dir, INPUTS_FILE), paths, missing=not made_here, **settings)

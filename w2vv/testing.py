@@ -51,11 +51,15 @@ def require_held_out_of(root, train, folder, tests):
 
 def _ranked_features(root, folder, feature_collection):
     """The feature folder the model in ``folder`` ranks images by: its run record's, else its config's (a model
-    recorded before features were, converted from the original's)."""
+    converted from the original's), else the paper's (the original code's own folder: its model.json names none)."""
     recorded = runs.recorded_features_dir(folder, root)
-    if recorded or not os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)):
+    if recorded:
         return recorded
-    return layout.feature_dir(root, load_model_config(folder)[0].img_feature, feature_collection)
+    if os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)):
+        return layout.feature_dir(root, load_model_config(folder)[0].img_feature, feature_collection)
+    if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):  # the original code's: the paper's feature
+        return layout.feature_dir(root, layout.PAPER_FEATURE, feature_collection)
+    return None
 
 
 def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log, features_dir):
@@ -65,8 +69,8 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
     # as new captions or weights do
     ranked = [layout.imageset_file(root, test), *([features_dir] if features_dir else [])] if evaluate else []
     inputs = [weights_file, layout.caption_file(root, test), *ranked]
-    record = runs.recorded_run(folder)  # read by the table and compare.py when the model's folder is gone:
-    settings = {**towers_settings(folder), **({MODEL_SETTINGS: record[1]} if record else {})}
+    record = runs.recorded_run(folder)  # read by compare.py when the model's folder is gone ({}: none to read)
+    settings = {**towers_settings(folder), MODEL_SETTINGS: record[1] if record else {}}
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
         if runs.inputs_unchanged(out, inputs, **settings):
             log(f"{test}: already tested, skipped: {out}")
