@@ -534,3 +534,16 @@ def test_a_table_beside_the_original_codes_english_vectors_compares_what_both_na
                                [f"{cm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN)}/sent_feat.txt", vectors])
     assert run_main("report.py", "--rootpath", roots[0], "--run", "good", "poor").returncode == 0
     assert run_main("compare.py", "--rootpath", *roots, "--run", "good", "poor", "--draws", "10").returncode == 0
+
+
+def test_figures_on_the_val_of_a_run_without_records_stop_in_one_line(roots):
+    """The original code's results name no model: the val split given as --query_test was tabled as test figures,
+    though the run's checkpoint folder says its best epoch was chosen there."""
+    for root in roots:
+        write_run(root, "good", 3.0, 0, np.random.default_rng(0), test=QUERY_VAL)
+    os.makedirs(layout.checkpoint_dir(str(roots[0]), QUERY_TRAIN, QUERY_VAL, "good"), exist_ok=True)
+    for script, flags in (("report.py", ["--rootpath", roots[0]]),
+                          ("compare.py", ["--rootpath", *roots, "--query_val", QUERY_TEST])):
+        done = run_main(script, *flags, "--run", "good", "--query_test", QUERY_VAL)
+        assert done.returncode == 1 and f"run good was validated on {QUERY_VAL}, its best epoch chosen there" \
+            in done.stderr, done.stderr

@@ -18,7 +18,7 @@ import numpy as np
 from . import layout
 from .errors import InputError
 from .fingerprint import recorded_settings, traced_records
-from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
+from .fusion_runs import cl_dir, clm_dir, cm_dir, require_not_validated_on, require_tested
 from .metrics import first_relevant_ranks
 from .pivot_space import own_image_towers
 from .ranking import (MODEL_SETTINGS, check_current, read_ranking, relevance, require_a_test_split,
@@ -142,8 +142,9 @@ def route_figures(roots, run, route, query_test, query_train):
         raise InputError(f"{folder}: no {route} results of run {run} (run do_all.sh for it there, or leave "
                          f"{route} out: --routes {' '.join(r for r in ROUTES if r != route)})")
     require_computed_alike(route, folders)
-    for folder in folders:
+    for root, folder in zip(roots, folders):
         require_a_test_split(folder, query_test)
+        require_not_validated_on(root, run, query_test, query_train)
     seeds = [(folder, *per_query(folder)) for folder in folders]
     first_folder, query_ids, _ = seeds[0]
     for folder, ids, _ in seeds[1:]:

@@ -50,6 +50,18 @@ def require_tested(root, run, query_test, query_train=PAPER["query_train"]):
                      f"them in its name: python -m w2vv.settings --run_name INI CONFIG prints it")
 
 
+def require_not_validated_on(root, run, query_test, query_train=PAPER["query_train"]):
+    """InputError when ``run``'s CM results on ``query_test`` have no record (the original code's: a record says
+    which model they rest on, ``ranking.require_a_test_split``) and a model of ``run`` in ``root`` was validated
+    on ``query_test`` (its checkpoint folder ``<query_train>/cv_keras/<query_test>/…/<run>/``): its best epoch
+    was chosen there."""
+    folder = layout.checkpoint_dir(root, query_train, query_test, run)
+    recorded = os.path.isfile(os.path.join(cm_dir(root, run, query_test, query_train), layout.INPUTS_FILE))
+    if not recorded and os.path.isdir(folder):
+        raise InputError(f"{folder}: run {run} was validated on {query_test}, its best epoch chosen there: figures "
+                         f"on it would flatter the model; give the test collection (--query_test)")
+
+
 # ---------------------------------------------------------------- CL on disk
 
 def _same_images_or_fail(zh_path, zh_ids, en_path, en_ids):

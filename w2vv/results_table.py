@@ -2,7 +2,7 @@
 per run, read from their ``metrics.json``."""
 from . import layout
 from .comparison import ROUTES, require_same_test_data, results_trace
-from .fusion_runs import cl_dir, clm_dir, cm_dir, require_tested
+from .fusion_runs import cl_dir, clm_dir, cm_dir, require_not_validated_on, require_tested
 from .pivot_space import own_image_towers
 from .ranking import read_run_mir, require_a_test_split, require_computed_alike, require_one_model_per_run
 
@@ -19,6 +19,7 @@ def result_row(root, config, query_test=PAPER["query_test"], query_train=PAPER["
     cm_alone = own_image_towers(folders[1])
     for folder in folders:
         require_a_test_split(folder, query_test)
+    require_not_validated_on(root, config, query_test, query_train)
     require_one_model_per_run(folders)  # CLM's weight chosen by the model of one val, CM ranked by another's
     return tuple(None if cm_alone and folder != folders[1] else read_run_mir(folder) for folder in folders)
 
