@@ -61,7 +61,7 @@ def check_records(args):
                                       for root, routes in zip(args.rootpath, per_root)],
                                      "seeds are compared on the same data")
         models = [_Models(root, run, args, routes) for root, routes in zip(args.rootpath, per_root)]
-        _check_distinct_weights(run, [(m.root, m.weights.get(m.query, set())) for m in models])
+        _check_distinct_weights(run, [(m.root, m.weights.get(m.query, set()) | m.query_vectors) for m in models])
         for distinct_seeds, folders in ((True, [m.query for m in models]), (False, [m.english() for m in models])):
             settings = [(m.root, folder, m.settings_of(folder)) for m, folder in zip(models, folders) if folder]
             _check_seed_draws(run, [(root, layout.checkpoint_parts(folder)[1], each)
@@ -85,9 +85,13 @@ class _Models:
     def __init__(self, root, run, args, routes):
         self.root, self.run, self.args = root, run, args
         self.weights = {}  # {checkpoint: {fingerprints}} of the routes asked
+        self.query_vectors = set()  # the fingerprints of the query model's test sentence vectors CL records
+        vectors = os.path.abspath(os.path.join(comparison.ROUTES["CM"](root, run, args.query_test, args.query_train),
+                                               layout.SENT_FEAT_FILE))
         for route in args.routes:
             for checkpoint, contents in routes[route].models.items():
                 self.weights.setdefault(checkpoint, set()).update(contents)
+            self.query_vectors.update(routes[route].vectors.get(vectors, ()))
         self.recorded = {}  # {checkpoint: settings a results record holds, or None} of the three routes
         for trace in routes.values():
             for checkpoint, settings in trace.settings.items():
@@ -148,15 +152,16 @@ def _folder(root, train, val, run):
 
 
 def _check_distinct_weights(run, weights):
-    """``check_records`` of the query model's weights, ``[(root, {fingerprints})]``: one model's results twice
-    (a root copied after training, a run without a seed found done in the copy) would show a spread of 0."""
+    """``check_records`` of the query model's weights and test sentence vectors, ``[(root, {fingerprints})]``: one
+    model's results twice (a root copied after training, a run without a seed found done in the copy, the original
+    code's model in two roots) would show a spread of 0."""
     seen = {}
     for root, contents in weights:
         for content in sorted(contents):
             if content in seen:
-                raise InputError(f"{root}: run {run} has the very weights of the model in {seen[content]} "
-                                 f"({content}): one model twice is not two seeds; retrain it there with its own "
-                                 f"seed (do_all.sh with seed = N and overwrite = 1)")
+                raise InputError(f"{root}: run {run} has the very weights (or sentence vectors) of the model in "
+                                 f"{seen[content]} ({content}): one model twice is not two seeds; retrain it there "
+                                 f"with its own seed (do_all.sh with seed = N and overwrite = 1)")
             seen[content] = root
 
 

@@ -114,7 +114,8 @@ def test_one_model_in_two_roots_is_not_two_seeds_even_without_its_folder(roots):
             shutil.rmtree(layout.checkpoint_dir(str(roots[2]), QUERY_TRAIN, QUERY_VAL, "good"))
         done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
         assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
-        assert f"{roots[2]}: run good has the very weights of the model in {roots[0]} (epoch_1.h5:6:" in done.stderr
+        assert f"{roots[2]}: run good has the very weights (or sentence vectors) of the model in {roots[0]} " \
+               f"(epoch_1.h5:6:" in done.stderr
 
 
 def test_the_english_model_compared_is_the_one_cl_used(roots):
@@ -526,7 +527,7 @@ def test_a_table_beside_the_original_codes_english_vectors_compares_what_both_na
         for run in ("good", "poor"):
             cm = cm_dir(str(root), run, QUERY_TEST, QUERY_TRAIN)
             with open(f"{cm}/sent_feat.txt", "w", encoding="utf-8") as f:
-                f.write(f"{run}'s vectors\n")
+                f.write(f"{run}'s vectors of seed {seed}\n")
             runs.record_inputs(cm, [captions])
         english = os.path.join(str(root), EN_TEST, "SimilarityIndex", EN_TRAIN, "good", "sent_feat.txt")
         for run, vectors in (("good", english), ("poor", original)):
@@ -547,3 +548,16 @@ def test_figures_on_the_val_of_a_run_without_records_stop_in_one_line(roots):
         done = run_main(script, *flags, "--run", "good", "--query_test", QUERY_VAL)
         assert done.returncode == 1 and f"run good was validated on {QUERY_VAL}, its best epoch chosen there" \
             in done.stderr, done.stderr
+
+
+def test_the_original_codes_model_in_two_roots_is_not_two_seeds(roots):
+    """Its CM results have no record, so no weights to compare; CL's record names its sentence vectors."""
+    for root, words in zip(roots, ("seed 0", "seed 1", "seed 1")):
+        cm = cm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN)
+        with open(f"{cm}/sent_feat.txt", "w", encoding="utf-8") as f:
+            f.write(f"{words}'s vectors\n")
+        runs.record_inputs(cl_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN), [f"{cm}/sent_feat.txt"])
+    assert run_main("compare.py", "--rootpath", *roots[:2], "--run", "good").returncode == 0
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good")
+    assert done.returncode == 1 and f"{roots[2]}: run good has the very weights (or sentence vectors) of the model " \
+                                    f"in {roots[1]} (sent_feat.txt:" in done.stderr, done.stderr

@@ -11,7 +11,7 @@ The interval of a difference A − B: ``draws`` times, seeds and queries are dra
 (seed i of A paired with seed i of B, the same queries for both) and the mean difference over the
 drawn seeds × queries is taken; the interval holds the middle 95% of those means."""
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,11 +42,13 @@ class ResultsTrace:
     there even when a model's folder was deleted since, to save space. ``models``: {checkpoint folder:
     {fingerprints of its weights}}; ``data``: {data file relative to the root (captions, ImageSets, features):
     {fingerprints}}, not other results (each seed's own); ``settings``: {checkpoint folder: its run settings as a
-    results record holds them (``ranking.MODEL_SETTINGS``), or None}; ``complete``: False where results on the way
-    have no record (the original code's), so that ``data`` names only some of what they rest on."""
+    results record holds them (``ranking.MODEL_SETTINGS``), or None}; ``vectors``: {sentence vectors file
+    (``sent_feat.txt``): {fingerprints}}; ``complete``: False where results on the way have no record (the original
+    code's), so that ``data`` names only some of what they rest on."""
     models: dict
     data: dict
     settings: dict
+    vectors: dict = field(default_factory=dict)
     complete: bool = True
 
     def test_data(self):
@@ -71,6 +73,8 @@ def results_trace(root, folder):
                     trace.settings[parent] = settings
             elif layout.SIMILARITY_INDEX not in path.split(os.sep):
                 trace.data.setdefault(os.path.relpath(path, root), set()).add(content)
+            elif os.path.basename(path) == layout.SENT_FEAT_FILE:
+                trace.vectors.setdefault(path, set()).add(content)
     return trace
 
 
