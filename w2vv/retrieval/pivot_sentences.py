@@ -71,7 +71,7 @@ def default_collections(root, en):
             and languages.language_of(name) == PIVOT and os.path.isfile(layout.caption_file(root, name))]
 
 def _sent_feat_path(root, en, collection):
-    from ..inference import trained_model_name  # imported when needed: it loads Keras
+    from ..inference import trained_model_name  # imported when needed: it loads h5py
     return os.path.join(layout.similarity_dir(root, collection, en.train, trained_model_name(en.folder)),
                         SENT_FEAT_FILE)
 
