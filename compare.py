@@ -86,8 +86,8 @@ class _Models:
         self.root, self.run, self.args = root, run, args
         self.weights = {}  # {checkpoint: {fingerprints}} of the routes asked
         self.query_vectors = set()  # the fingerprints of the query model's test sentence vectors CL records
-        vectors = os.path.abspath(os.path.join(comparison.ROUTES["CM"](root, run, args.query_test, args.query_train),
-                                               layout.SENT_FEAT_FILE))
+        cm = comparison.ROUTES["CM"](root, run, args.query_test, args.query_train)
+        vectors = os.path.abspath(os.path.join(cm, layout.SENT_FEAT_FILE))
         for route in args.routes:
             for checkpoint, contents in routes[route].models.items():
                 self.weights.setdefault(checkpoint, set()).update(contents)
@@ -97,7 +97,7 @@ class _Models:
             for checkpoint, settings in trace.settings.items():
                 if self.recorded.get(checkpoint) is None:
                     self.recorded[checkpoint] = settings
-        self.own_towers = own_image_towers(comparison.ROUTES["CM"](root, run, args.query_test, args.query_train))
+        self.own_towers = own_image_towers(cm)
         self.query = self._used(languages.language_of(args.query_train)) or \
             _folder(root, args.query_train, args.query_val, run)
 

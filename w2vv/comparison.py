@@ -64,13 +64,12 @@ def results_trace(root, folder):
         if not files and layout.SIMILARITY_INDEX in record.split(os.sep) and \
                 os.path.dirname(record) != os.path.abspath(folder):
             trace.complete = False
-        settings = recorded_settings(record).get(MODEL_SETTINGS)
         for path, content in files.items():
             parent = os.path.dirname(path)
             if layout.is_checkpoint_dir(parent):
                 trace.models.setdefault(parent, set()).add(content)
                 if trace.settings.get(parent) is None:
-                    trace.settings[parent] = settings
+                    trace.settings[parent] = recorded_settings(record).get(MODEL_SETTINGS)
             elif layout.SIMILARITY_INDEX not in path.split(os.sep):
                 trace.data.setdefault(os.path.relpath(path, root), set()).add(content)
             elif os.path.basename(path) == layout.SENT_FEAT_FILE:

@@ -38,8 +38,10 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
         return model, cfg, model_encoder(folder, root, cfg, word2vec_path, stopwords_path, log=log), features
 
     features_dir = _ranked_features(root, folder, feature_collection)
+    record = runs.recorded_run(folder)  # read by compare.py when the model's folder is gone ({}: none to read)
+    settings = {**towers_settings(folder), MODEL_SETTINGS: record[1] if record else {}}
     return [_predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log,
-                                  features_dir) for test in tests]
+                                  features_dir, settings) for test in tests]
 
 
 def require_held_out_of(root, train, folder, tests):
@@ -62,15 +64,14 @@ def _ranked_features(root, folder, feature_collection):
     return None
 
 
-def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log, features_dir):
+def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log, features_dir,
+                          settings):
     evaluate = languages.language_of(test) != languages.PIVOT if evaluate is None else evaluate
     out = layout.similarity_dir(root, test, train, trained_model_name(folder))
     # a ranking ranks the ImageSets' images by their features: an edited list or features changed leave it stale,
     # as new captions or weights do
     ranked = [layout.imageset_file(root, test), *([features_dir] if features_dir else [])] if evaluate else []
     inputs = [weights_file, layout.caption_file(root, test), *ranked]
-    record = runs.recorded_run(folder)  # read by compare.py when the model's folder is gone ({}: none to read)
-    settings = {**towers_settings(folder), MODEL_SETTINGS: record[1] if record else {}}
     if not overwrite and os.path.isfile(os.path.join(out, SENT_FEAT_FILE)) and (is_done(out) or not evaluate):
         if runs.inputs_unchanged(out, inputs, **settings):
             log(f"{test}: already tested, skipped: {out}")
