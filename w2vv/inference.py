@@ -8,6 +8,7 @@ import numpy as np
 
 from . import checkpoint, layout, runs
 from .errors import InputError
+from .ranking import cosine_scores
 
 
 def predict_vectors(model, sentences, batch_size=1000):
@@ -23,6 +24,20 @@ def predict_vectors(model, sentences, batch_size=1000):
 def image_vectors(towers, features, batch_size=1000):
     """A successor's image tower's vectors of ``features`` (images × features), in batches."""
     return np.asarray(towers.image.predict(np.asarray(features, np.float32), batch_size=batch_size, verbose=0))
+
+
+def sentence_model(model, successor):
+    """What predicts a sentence's vector: W2VV's whole model, a successor's text tower."""
+    return model.text if successor else model
+
+
+def sentence_image_scores(model, successor, sentence_vectors, images):
+    """(sentences × images) float64 scores of ``images`` (features, normalised as the model's config says)
+    for sentences by their predicted vectors: W2VV's cosine of a sentence's vector and an image's feature,
+    a successor's ``common_space_scores`` of its towers' vectors."""
+    if successor:
+        return common_space_scores(sentence_vectors, image_vectors(model, images))
+    return cosine_scores(sentence_vectors, images)
 
 
 def common_space_scores(sentence_vectors, image_vecs):

@@ -11,12 +11,12 @@ from . import languages, layout, runs
 from .bigfile import require_finite
 from .checkpoint import load_model_config
 from .feature_norm import normalize_features
-from .inference import (ALL_FAMILIES, best_weights_file, common_space_scores, image_vectors, load_trained_model,
-                        predict_vectors, trained_model_name)
+from .inference import (ALL_FAMILIES, best_weights_file, load_trained_model, predict_vectors, sentence_image_scores,
+                        sentence_model, trained_model_name)
 from .layout import SENT_FEAT_FILE
 from .pages import write_results_page
 from .pivot_space import towers_settings
-from .ranking import MODEL_SETTINGS, cosine_scores, is_done, remove_results, write_results, write_sent_feat
+from .ranking import MODEL_SETTINGS, is_done, remove_results, write_results, write_sent_feat
 from .run_inputs import load_collection, model_encoder, open_features
 
 
@@ -88,7 +88,7 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
         raw_images = features.read_rows(collection.image_rows)
         require_finite(features, collection.image_rows, raw_images)
     successor = cfg.family != "w2vv"
-    vectors = predict_vectors(model.text if successor else model, collection.sentences)
+    vectors = predict_vectors(sentence_model(model, successor), collection.sentences)
     write_sent_feat(os.path.join(out, SENT_FEAT_FILE), collection.sentences.ids, vectors)
     log(f"{test}: {len(vectors)} sentence vectors -> {out}/{SENT_FEAT_FILE}")
     if not evaluate:
@@ -96,7 +96,7 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
         runs.record_inputs(out, inputs, **settings)
         return out
     images = normalize_features(raw_images, cfg)
-    scores = common_space_scores(vectors, image_vectors(model, images)) if successor else cosine_scores(vectors, images)
+    scores = sentence_image_scores(model, successor, vectors, images)
     metrics = write_results(out, collection.sentences.ids, collection.image_ids, scores, collection.relevance().T,
                             extra={"n_zero_filled_sentences": zero_filled})
     runs.record_inputs(out, inputs, **settings)

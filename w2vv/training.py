@@ -18,7 +18,7 @@ from .atomic import atomic_open, remove_temporaries, write_text
 from .batches import PairBatches, TrainingBatches
 from .errors import InputError
 from .feature_norm import normalize_features
-from .inference import FAMILY_NAMES, common_space_scores, image_vectors, predict_vectors
+from .inference import FAMILY_NAMES, predict_vectors, sentence_image_scores, sentence_model
 from .losses import get_loss
 from .metrics import mean_average_precision, mean_inverted_rank
 from .model import build_model
@@ -75,11 +75,10 @@ def validation_figure(metric, model, towers, collection, val_images):
     image among the val images, as their published ``validate`` ranks them)."""
     if towers is None and metric == "map":
         return validation_map(model, collection, val_images)
-    if towers is None:
-        scores = cosine_scores(predict_vectors(model, collection.sentences), val_images)
-    else:
-        scores = common_space_scores(predict_vectors(towers.text, collection.sentences),
-                                     image_vectors(towers, val_images))
+    successor = towers is not None
+    model = towers if successor else model
+    scores = sentence_image_scores(model, successor, predict_vectors(sentence_model(model, successor),
+                                                                     collection.sentences), val_images)
     relevant = collection.relevance().T  # sentences × images
     if metric == "mir_t2i":
         return mean_inverted_rank(scores, relevant)

@@ -118,7 +118,7 @@ class TrainedModel:
 
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True,
                  predictor="auto"):
-        from ..inference import FAMILY_NAMES, best_weights_file, model_family, require_finished
+        from ..inference import FAMILY_NAMES, best_weights_file, model_family, require_finished, sentence_model
         from ..run_inputs import model_encoder
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
@@ -133,7 +133,7 @@ class TrainedModel:
         self.weights_file = best_weights_file(self.folder)
         self.model, self.cfg = self._load(predictor)
         self.predictor = "numpy" if getattr(self.model, "numpy", False) else "keras"
-        self.text = self.model.text if self.successor else self.model  # what predicts a sentence's vector
+        self.text = sentence_model(self.model, self.successor)
         self._image_tower = None
         self.encoder = model_encoder(self.folder, self.root, self.cfg, word2vec_path, stopwords_path, normalize_zh,
                                      cached_word2vec=True, log=lambda message: None)
