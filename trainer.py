@@ -82,7 +82,7 @@ def main(argv):
         train_it = "run do_all.sh from stage 2 (overwrite = 1 to retrain a finished model)"
         if not os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):
             raise InputError(f"{folder}: not trained (no {layout.MODEL_FILE}): {train_it}")
-        runs.check_same_record(folder, runs.record_of(run_, cfg),
+        runs.check_same_record(folder, runs.run_record(run_, cfg),
                                fix=f"{train_it}, or set the settings it was made with")
         log(f"trained with these settings and inputs: {folder}")
         return
@@ -90,7 +90,7 @@ def main(argv):
                         f"training {folder}", args.wait, log):
         layout.require_held_out(args.rootpath, args.train, args.val, (args.val, args.test))
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:
-            runs.check_same_record(folder, runs.record_of(run_, cfg))
+            runs.check_same_record(folder, runs.run_record(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
             other = runs.other_backend(folder)
             if other:

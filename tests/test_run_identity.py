@@ -288,8 +288,8 @@ def test_the_run_record_names_the_inputs_the_encoder_read(root, tmp_path):
     cfg = runs.configured_run(CONFIG, {"stopwords_zh": str(stop_list)})[0]
     run = TrainingRun(str(root), TRAIN, VAL)
     encoder = make_encoder(run.root, run.train, cfg, run.word2vec_path)
-    recorded = runs.record_of(run, cfg, encoder.inputs)
-    assert recorded == runs.record_of(run, cfg)  # resolved by the same function when no encoder is built
+    recorded = runs.run_record(run, cfg, encoder.inputs)
+    assert recorded == runs.run_record(run, cfg)  # resolved by the same function when no encoder is built
     assert recorded["stopwords"]["path"] == str(stop_list) == encoder.tokenizer.stopwords_path  # outside the root
     assert recorded["word2vec"]["path"] == os.path.relpath(layout.word2vec_path(run.root, "zh"), run.root)
     variant = os.path.basename(os.path.dirname(os.path.dirname(recorded["vocabularies"]["bow"]["path"])))

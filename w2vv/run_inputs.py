@@ -196,7 +196,7 @@ class TrainingInputs:
     and run record, and ``cfg`` with the MLP ending at the features' width."""
     cfg: object
     encoder: SentenceEncoder
-    settings: dict           # the run record (``runs.record_of``)
+    settings: dict           # the run record (``runs.run_record``)
     features: BigFile
     train_set: Collection
     val_set: Collection
@@ -224,7 +224,7 @@ def read_training_inputs(run, cfg, resuming, log=print):
     if not successor:  # before the checkpoint folder is made (the successors' loss takes the batch's own images)
         require_negatives(cfg, len(np.unique(train_set.sentence_images)), len(train_set.sentences), run.batch_size)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=successor, log=log)
-    settings = runs.record_of(run, cfg, encoder.inputs)  # of files read above: each one there
+    settings = runs.run_record(run, cfg, encoder.inputs)  # of files read above: each one there
     if resuming:
         runs.check_same_record(runs.checkpoint_folder(run, cfg), settings, resuming=True)
     if successor:

@@ -2,7 +2,7 @@
 the same settings.
 
 A training run records in its checkpoint folder (``settings.json``) everything that changes the
-model or its inputs (``record_of``): the config's attributes after overrides (``max_epochs``,
+model or its inputs (``run_record``): the config's attributes after overrides (``max_epochs``,
 ``batch_size``, ``normalize_zh``, the stop-word list paths, ``optimizer_impl``… included), the seed, the
 backend and distribution, and every file it read (stop words, word2vec, vocabularies, captions, val's
 ImageSets, features) by path and content fingerprint.
@@ -67,7 +67,7 @@ class RunInputs:
     """What a model of a training collection reads besides the captions it is trained on, resolved in
     one place: from the config and the command line for a new run (``resolve_inputs``), from the run
     record for a trained one (``model_inputs``). The encoder (``run_inputs.encoder_for``) and the run
-    record (``record_of``) both take them from here."""
+    record (``run_record``) both take them from here."""
     language: languages.Language
     stopwords_path: str   # the stop-word list read
     word2vec_path: str    # the word2vec read
@@ -103,9 +103,10 @@ def stopwords_of(cfg, lang):
     return getattr(cfg, f"stopwords_{lang}", None)
 
 
-def run_record(cfg, run, inputs):
-    """Everything that changes the model trained by ``run`` (a ``TrainingRun``) with ``inputs`` (its
-    ``RunInputs``), as a JSON-able dict: its ``run_settings`` and every file it reads by its path and
+def run_record(run, cfg, inputs=None):
+    """Everything that changes the model trained by ``run`` (a ``TrainingRun``) with ``cfg`` and ``inputs``
+    (the ``RunInputs`` its encoder reads; else resolved as the encoder's are, by ``resolve_inputs``), as a
+    JSON-able dict: its ``run_settings`` and every file it reads by its path and
     fingerprint (``fingerprint.input_entry``): stop words, word2vec, vocabularies, captions, val's ImageSets
     (the images the best epoch is chosen on; training reads no ImageSets of its own), features, and
     for a successor's query-language model the English model's weights it takes its image tower(s) from
@@ -113,6 +114,7 @@ def run_record(cfg, run, inputs):
     def entry(path, what):
         return input_entry(path, run.root, what)
 
+    inputs = inputs or resolve_inputs(run.root, run.train, cfg, run.word2vec_path)
     towers = {} if not run.image_towers_from else \
         {"image_towers_from": entry(run.image_towers_from, "English model's best weights (train it first: stage 2)")}
     mean = {} if inputs.mean_word2vec == "occurrences" else {"mean_word2vec": inputs.mean_word2vec}
@@ -148,12 +150,6 @@ def run_settings(cfg, run, language, normalize=False):
     return dict(config={k: v for k, v in sorted(vars(cfg).items())}, train=run.train, val=run.val,
                 feature_collection=run.feature_collection, seed=run.seed, backend=backend.version(),
                 language=language, normalize=normalize, distribute=run.distribute)
-
-
-def record_of(run, cfg, inputs=None):
-    """``run_record`` of a ``TrainingRun`` with ``cfg`` and the inputs its encoder reads (``inputs``;
-    else resolved as the encoder's are, by ``resolve_inputs``)."""
-    return run_record(cfg, run, inputs or resolve_inputs(run.root, run.train, cfg, run.word2vec_path))
 
 
 # ---------------------------------------------------------------- a trained model's inputs
