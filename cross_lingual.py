@@ -4,7 +4,7 @@ split, rank the English sentences of the same images for each Chinese sentence b
 two models' sentence vectors (W2VV's: predicted visual vectors; a successor's: its text towers', the
 Chinese model trained into the English model's space, docs/method.md#across-languages); write
 sent.id.score.txt, metrics.json and mir.txt into
-<root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en_<config>/."""
+<root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en_<run>/."""
 import os
 import sys
 

@@ -2,7 +2,7 @@
 """Fusion of cross-lingual and cross-media matching (docs/method.md#fusion-clm, pipeline step 5): choose
 w in 0.00..0.99 by the mIR of w·CL + (1 − w)·CM on the val split, apply it on test, write
 sent.id.score.txt, metrics.json, mir.txt and weight.txt into
-<root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en2img_<config>/."""
+<root>/<query_val|query_test>/SimilarityIndex/<query_train>/zh2en2img_<run>/."""
 import os
 import sys
 

@@ -3,7 +3,7 @@
 checkpoint folder of the original code (Keras 2.2.4 model.json + epoch_K.h5), or of a successor (W2VV++, SEA: the
 sentence vectors are its text tower's, an image's score the dot product with its image tower's vector).
 
-Writes <root>/<test>/SimilarityIndex/<train>/<config>/sent_feat.txt and, for Chinese
+Writes <root>/<test>/SimilarityIndex/<train>/<run>/sent_feat.txt and, for Chinese
 collections (or with --evaluate 1), sent.id.score.txt, mir.txt and metrics.json."""
 import os
 import sys

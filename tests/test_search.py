@@ -540,3 +540,19 @@ def test_fewer_results_than_asked_say_why(trained_root, tmp_path):
     cm = searcher.search("一只狗", k=n + 5, mode="cm")
     assert len(cm) == n + 3 and cm.warning == f"{n + 3} results of the {n + 5} asked: the gallery holds {n + 3} images"
     assert searcher.search("一只狗", k=n, mode="cm").warning is None
+
+
+def test_the_default_gallery_is_the_feature_collection_the_model_was_trained_on(tmp_path_factory):
+    """A model trained on another collection's features (``--feature_collection``) searches those by default,
+    not the layout's ``mscoco2014dev``, which is there too and of the same width."""
+    import shutil
+    from tests.helpers import make_small_root, run_main
+    from w2vv import Searcher
+    root = make_small_root(tmp_path_factory, "feature_collection", vocabularies_of=[EN[0]])
+    cfg, run = configured_run("base_w2vv", {"n_layers": "0-16", "max_epochs": "1"}, "myfeatures")
+    ours = layout.feature_dir(root, cfg.img_feature, "myfeatures")
+    shutil.copytree(layout.feature_dir(root, cfg.img_feature, layout.DEFAULT_FEATURE_COLLECTION), ours)
+    done = run_main("trainer.py", *EN, "--rootpath", root, "--config", "base_w2vv", "--feature_collection",
+                    "myfeatures", "--config_overrides", "n_layers=0-16", "--max_epochs", "1")
+    assert done.returncode == 0, done.stderr
+    assert Searcher(layout.checkpoint_dir(root, EN[0], EN[1], run)).gallery_dir == str(ours)

@@ -27,7 +27,7 @@ def cl_dir(root, config, query_test, query_train=PAPER["query_train"]):
 
 
 def cm_dir(root, config, query_test, query_train=PAPER["query_train"]):
-    """CM results (the tester's): ``.../SimilarityIndex/<query_train>/<config>/``."""
+    """CM results (the tester's): ``.../SimilarityIndex/<query_train>/<run>/``."""
     return layout.similarity_dir(root, query_test, query_train, config)
 
 

@@ -140,7 +140,7 @@ def checkpoint_parts(folder):
     parts = os.path.normpath(os.path.abspath(str(folder))).split(os.sep)
     if not is_checkpoint_dir(folder):
         raise InputError(f"{folder}: not a checkpoint folder of the layout "
-                         f"<root>/<train>/cv_keras/<val>/<style>/<config> (its vocabularies are found from it)")
+                         f"<root>/<train>/cv_keras/<val>/<style>/<run> (its vocabularies are found from it)")
     return os.sep.join(parts[:-5]) or os.sep, parts[-5], parts[-3], parts[-1]
 
 

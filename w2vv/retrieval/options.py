@@ -7,11 +7,11 @@ from .gallery import KINDS
 def add_search_options(p):
     """Models, gallery, index, CL sentences, CLM weight and query reading (``--languages`` too)."""
     p.add_argument("--model_path", action="append", required=True,
-                   help="checkpoint folder <root>/<train>/cv_keras/<val>/<style>/<config> (W2VV, W2VV++ or SEA); "
+                   help="checkpoint folder <root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run> (W2VV, W2VV++ or SEA); "
                         "give it twice for a Chinese (or Japanese) and an English model of one family")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--gallery", default=None,
-                       help="BigFile feature folder of the images (default: the model's feature in the root)")
+                       help="BigFile feature folder of the images (default: the features the model was trained on)")
     where.add_argument("--collection", default=None,
                        help="a collection of the root as the gallery (its own features, e.g. from "
                             "extract_features.py, else the root's features of its ImageSets list)")

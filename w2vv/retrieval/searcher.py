@@ -6,7 +6,7 @@
     for image_id, score in s.search("一只狗在草地上跑", k=10):
         ...
 
-A model is a checkpoint folder of the layout, ``<root>/<train>/cv_keras/<val>/<style>/<config>/``
+A model is a checkpoint folder of the layout, ``<root>/<train>/cv_keras/<val>/w2vv_trainer.py/<run>/``
 (this project's or the original code's); its vocabularies, stop words, word2vec and language are
 those its run record names, each checked against its fingerprint (``w2vv.runs.model_inputs``; a
 checkpoint of the original code: those of ``<train>`` in ``<root>``, the language ``<train>``'s,
@@ -61,7 +61,7 @@ from ..bigfile import BigFile
 from ..errors import InputError
 from ..fingerprint import recorded_settings, traced_sources
 from ..pivot_space import FEATURE_SPACE
-from ..runs import require_recorded_features
+from ..runs import recorded_feature_collection, require_recorded_features
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
@@ -219,7 +219,6 @@ def _require_same_network(model, gallery_dir):
     """A gallery that ``extract_features.py`` wrote must come from the network of the model's training features:
     two networks' features under one name share a width, not a space."""
     from ..features import extraction_network
-    from ..runs import recorded_feature_collection
     trained_on = os.path.normpath(os.path.abspath(layout.feature_dir(
         model.root, model.cfg.img_feature, recorded_feature_collection(model.folder))))
     theirs, ours = extraction_network(gallery_dir), extraction_network(trained_on)
@@ -358,7 +357,9 @@ class Searcher:
     """Load models and a gallery once; ``search`` a query, or ``search_many`` a batch.
 
     ``model_path``: a checkpoint folder, or a list of them (at most one per language).
-    ``gallery``: a BigFile feature folder (default: ``<root>/mscoco2014dev/FeatureData/<img_feature>``).
+    ``gallery``: a BigFile feature folder (default: the features the models were trained with,
+    ``<root>/<feature_collection>/FeatureData/<img_feature>``, the feature collection their run record names:
+    ``mscoco2014dev`` for the paper's; ``feature_collection``: another collection's features instead).
     ``imageset``: an ImageSets file, or a collection name of the root, restricting the gallery.
     ``collection``: a collection of the root as the gallery: its own features
     (``<root>/<collection>/FeatureData/<img_feature>``, as ``extract_features.py`` writes them) when
@@ -377,7 +378,7 @@ class Searcher:
     """
 
     def __init__(self, model_path, gallery=None, *, imageset=None, collection=None, rootpath=None, index="auto",
-                 en_collections=None, weight=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
+                 en_collections=None, weight=None, feature_collection=None,
                  word2vec=None, save_index=True, nprobe=None, normalize_zh=True, predictor="auto", log=None):
         self.log = log or (lambda message: None)
         paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
@@ -407,6 +408,7 @@ class Searcher:
             self.log(f"model ({model.lang}, {model.family_name}, {model.predictor}): {model.folder}")
         first = next(iter(self.models.values()))
         self.root = first.root
+        feature_collection = feature_collection or recorded_feature_collection(first.folder)
         self.gallery_dir, self.imageset = gallery_place(self.root, first.cfg.img_feature, gallery, imageset,
                                                         collection, feature_collection)
         features = BigFile(self.gallery_dir)
