@@ -55,18 +55,26 @@ def main(argv):
 
 
 def require_not_replacing_another(folder, root):
-    """InputError when ``folder`` is a model of another root whose run this root has a model of its own of: the
-    results, written under the run's name in this root, would pass for its own model's (a seed's, for compare.py)."""
+    """InputError when ``folder`` is not the model of its run in ``root`` but this root has one: a model of another
+    root, or a renamed copy (a backup kept before retraining) whose results, written under its recorded run's name,
+    would pass for the run's own model's (a seed's, for compare.py)."""
     from w2vv import layout
     from w2vv.errors import InputError
+    from w2vv.inference import trained_model_name
     if not layout.is_checkpoint_dir(folder):
         return
-    model_root, train, val, name = layout.checkpoint_parts(folder)
+    model_root, train, val, folder_name = layout.checkpoint_parts(folder)
+    name = trained_model_name(folder)
     own = layout.checkpoint_dir(root, train, val, name)
-    if os.path.isdir(own) and os.path.realpath(own) != os.path.realpath(folder):
+    if not os.path.isdir(own) or os.path.realpath(own) == os.path.realpath(folder):
+        return
+    if os.path.realpath(model_root) != os.path.realpath(root):
         raise InputError(f"--model_path {folder}: a model of another root ({model_root}), but {root} has its own "
                          f"model of run {name} ({own}), whose results these would replace; test it with --rootpath "
                          f"{model_root}")
+    raise InputError(f"--model_path {folder}: a copy of run {name} (its record's name, not its folder's "
+                     f"{folder_name}), whose results, written under the run's name, would replace those of the run's "
+                     f"own model ({own}); test the copy in a root of its own")
 
 
 if __name__ == "__main__":

@@ -390,3 +390,18 @@ def test_a_batch_larger_than_the_images_ctl_draws_from_stops_before_the_checkpoi
                     SMALL_MODEL, "--max_epochs", "1", "--batch_size", "100000")
     assert "training images: loss ctl draws each batch's negatives" in one_error_line(done)
     assert not (root / EN[0] / "cv_keras").exists()
+
+
+def test_a_renamed_copy_of_a_model_does_not_replace_its_runs_results(trained):
+    """A backup of a model kept under another folder name in the same root was tested under its recorded run's
+    name, and its figures replaced the run's own model's without a word."""
+    root, alt, folder = trained
+    backup = folder.parent / "backup_before_retraining"
+    shutil.copytree(folder, backup)
+    try:
+        error = one_error_line(run_tester(root, backup))
+    finally:
+        shutil.rmtree(backup)
+    assert error == (f"error: --model_path {backup}: a copy of run {folder.name} (its record's name, not its "
+                     f"folder's backup_before_retraining), whose results, written under the run's name, would "
+                     f"replace those of the run's own model ({folder}); test the copy in a root of its own")
