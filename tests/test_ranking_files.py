@@ -412,3 +412,54 @@ def test_a_stage_run_before_the_one_it_needs_names_that_stage(tmp_path):
     assert done.returncode == 1 and done.stderr.strip() == (
         f"error: {en_sent_feat(root, 'val')}: not found: the English model's vectors of mscoco2014dev-val, which "
         f"stage 2 of do_all.sh, or tester.py writes; run that first")
+
+
+def test_the_table_names_an_english_run_given_to_cross_lingual(tmp_path):
+    """cross_lingual.py --en_run replaced the run's CL with another English model's, and its row in the table read
+    as the run's own pipeline."""
+    root = tmp_path / "VisualSearch"
+    write_tiny_root(root)
+    english = os.path.dirname(en_sent_feat(root, "test"))
+    for split in ("val", "test"):
+        shutil.copytree(os.path.dirname(en_sent_feat(root, split)), os.path.dirname(en_sent_feat(root, split)) + "_b")
+    assert run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG, "--en_run",
+                      os.path.basename(english) + "_b").returncode == 0
+    assert run_script("fuse.py", "--rootpath", root, "--run", CONFIG).returncode == 0
+    done = run_script("report.py", "--rootpath", root, "--run", CONFIG)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].startswith(f"{CONFIG} (English: {CONFIG}_b)    0.")
+    assert run_script("cross_lingual.py", "--rootpath", root, "--run", CONFIG, "--overwrite", "1").returncode == 0
+    assert run_script("fuse.py", "--rootpath", root, "--run", CONFIG).returncode == 0
+    assert run_script("report.py", "--rootpath", root, "--run", CONFIG).stdout.splitlines()[1].startswith(
+        f"{CONFIG}    ")
+
+
+def test_the_table_names_no_english_run_for_the_one_the_run_goes_with(tmp_path):
+    """A Chinese run tagged with a setting of its language alone goes with the English run named without it:
+    CL against that one is the run's own pipeline, and its row is the run's name alone."""
+    from w2vv.runs import configured_run, record_inputs, save_record
+    root = tmp_path / "VisualSearch"
+    stop_list = tmp_path / "stop_zh.txt"
+    stop_list.write_text("的\n", encoding="utf-8")
+    cfg, name = configured_run("base_w2vv", {"stopwords_zh": str(stop_list)}, langs=("zh", "en"))
+    english = configured_run("base_w2vv", {"stopwords_zh": str(stop_list)}, langs=("en",))[1]
+    assert english != name
+    write_tiny_root(root, config=name)
+    weights = {}
+    for train, val, run, lang in (("cococntrain", "cococnval", name, "zh"),
+                                  ("mscoco2014dev-train", "mscoco2014dev-val", english, "en")):
+        checkpoint = layout.checkpoint_dir(str(root), train, val, run)
+        os.makedirs(checkpoint)
+        weights[run] = os.path.join(checkpoint, "epoch_1.h5")
+        Path(weights[run]).write_bytes(run.encode())
+        save_record(checkpoint, run, dict(config=vars(cfg), language=lang,
+                                          feature_collection=layout.DEFAULT_FEATURE_COLLECTION))
+    for split in ("val", "test"):
+        shutil.move(en_sent_feat(root, split, name).parent, en_sent_feat(root, split, english).parent)
+        record_inputs(en_sent_feat(root, split, english).parent, [weights[english]])
+        record_inputs(cm_dir(root, name, f"cococn{split}"), [weights[name]])
+    assert run_script("cross_lingual.py", "--rootpath", root, "--run", name).returncode == 0
+    assert run_script("fuse.py", "--rootpath", root, "--run", name).returncode == 0
+    done = run_script("report.py", "--rootpath", root, "--run", name)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].startswith(f"{name}    0.")

@@ -9,10 +9,11 @@ import numpy as np
 from . import languages, layout, runs
 from .atomic import write_text
 from .errors import InputError
-from .fingerprint import recorded_files
+from .fingerprint import recorded_files, recorded_settings
 from .fusion import best_weight, cross_lingual, fuse, scores_by_image
 from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE
-from .ranking import check_current, read_ranking, read_sent_feat, relevance, write_results
+from .ranking import (MODEL_SETTINGS, check_current, read_ranking, read_sent_feat, relevance, traced_models,
+                      write_results)
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
 
@@ -169,14 +170,36 @@ def _require_stage_done(path, what, stage):
         raise InputError(f"{path}: not found: {what}, which {stage} writes; run that first")
 
 
+def cl_english_run(folder):
+    """The run of the English model whose sentence vectors the CL results in ``folder`` matched against, as its
+    record says (None without one)."""
+    files = list(recorded_files(os.path.join(folder, layout.INPUTS_FILE)))
+    # cl_inputs' order: the Chinese sentence vectors, then the English ones, in their run's folder
+    return os.path.basename(os.path.dirname(files[1])) if len(files) == 2 else None
+
+
+def given_english_run(root, config, query_test, query_train=PAPER["query_train"]):
+    """The English run that CL of ``config`` on ``query_test`` matched against where it is not the one ``config``
+    goes with (``runs.english_run``, as ``do_all.sh`` pairs them): one given to ``cross_lingual.py --en_run``;
+    else None. The query model's settings are its record's, or their copy in its CM results."""
+    folder = cl_dir(root, config, query_test, query_train)
+    english = cl_english_run(folder)
+    if english in (None, config):
+        return None
+    models = {parts[1]: parts for _, parts in traced_models(folder)}
+    query = models.get(query_train)
+    en = next((parts for train, parts in models.items() if train != query_train), None)
+    if query is None or en is None:
+        return english
+    settings = recorded_settings(os.path.join(cm_dir(root, config, query_test, query_train), layout.INPUTS_FILE))
+    paired = runs.english_run(root, (query_train, query[2]), en[1:3], config, settings.get(MODEL_SETTINGS))
+    return None if paired == english else english
+
+
 def _require_one_english_run(root, config, splits, query_train):
     """InputError when the CL results of the splits were computed with the sentence vectors of two English runs
     (``cross_lingual.py --en_run`` given for one split): a weight chosen on one English model, applied to another's."""
-    runs_of = {}
-    for split in splits:
-        files = list(recorded_files(os.path.join(cl_dir(root, config, split, query_train), layout.INPUTS_FILE)))
-        # cl_inputs' order: the Chinese sentence vectors, then the English ones, in their run's folder
-        runs_of[split] = os.path.basename(os.path.dirname(files[1])) if len(files) == 2 else None
+    runs_of = {split: cl_english_run(cl_dir(root, config, split, query_train)) for split in splits}
     if len(set(runs_of.values()) - {None}) > 1:
         (a, run_a), (b, run_b) = runs_of.items()
         raise InputError(f"{cl_dir(root, config, b, query_train)}: CL of {b} was computed with the English run "

@@ -2,7 +2,7 @@
 per run, read from their ``metrics.json``."""
 from . import layout
 from .comparison import ROUTES, require_same_test_data, results_trace
-from .fusion_runs import cl_dir, clm_dir, cm_dir, require_not_validated_on, require_tested
+from .fusion_runs import cl_dir, clm_dir, cm_dir, given_english_run, require_not_validated_on, require_tested
 from .pivot_space import own_image_towers
 from .ranking import read_run_mir, require_a_test_split, require_computed_alike, require_one_model_per_run
 
@@ -24,6 +24,13 @@ def result_row(root, config, query_test=PAPER["query_test"], query_train=PAPER["
     return tuple(None if cm_alone and folder != folders[1] else read_run_mir(folder) for folder in folders)
 
 
+def row_name(root, config, query_test, query_train):
+    """The run's name, with the English run its CL matched against where that is not the run's own English model
+    (``cross_lingual.py --en_run``): ``base_w2vv (English: w2vv_attention_ctl)``."""
+    english = given_english_run(root, config, query_test, query_train)
+    return config if english is None else f"{config} (English: {english})"
+
+
 def format_table(rows):
     """``model  CL  CM  CLM`` with one line per (config, (cl, cm, clm)), mIR to 3 decimals (a route the run
     has not: —)."""
@@ -41,7 +48,8 @@ def result_table(root, configs, query_test=PAPER["query_test"], query_train=PAPE
     images (``comparison.require_same_test_data``)."""
     for column, folder in zip(RESULT_COLUMNS, (cl_dir, cm_dir, clm_dir)):
         require_computed_alike(column, [folder(root, config, query_test, query_train) for config in configs])
-    rows = [(config, result_row(root, config, query_test, query_train)) for config in configs]
+    rows = [(row_name(root, config, query_test, query_train), result_row(root, config, query_test, query_train))
+            for config in configs]
     require_same_test_data(root, {config: {route: results_trace(root, ROUTES[route](root, config, query_test,
                                                                                     query_train))
                                            for route in ("CM", "CL")} for config in configs})

@@ -281,13 +281,14 @@ def pipeline_languages(lang):
     return (languages.PIVOT,) if lang == languages.PIVOT else (lang, languages.PIVOT)
 
 
-def english_run(root, query, english, run):
+def english_run(root, query, english, run, settings=None):
     """The run name of the English model that run ``run`` of the query model ``query`` ((train, val)) goes with
     in CL: ``run`` without the tags of settings that no English model reads (``configured_run``), from the query
-    model's record. ``english``: (en_train, en_val); an English model trained under ``run`` there before such
-    names were is kept."""
-    record = recorded_run(layout.checkpoint_dir(str(root), *query, run))
-    settings = record[1] if record else {}
+    model's record (``settings``: a copy of it, the model's folder deleted since). ``english``: (en_train,
+    en_val); an English model trained under ``run`` there before such names were is kept."""
+    if settings is None:
+        record = recorded_run(layout.checkpoint_dir(str(root), *query, run))
+        settings = record[1] if record else {}
     try:
         cfg = SimpleNamespace(**settings["config"])
         paper = load_config(cfg.name)
