@@ -125,3 +125,29 @@ def test_a_moved_root_keeps_its_encoding_cache(small_root, tmp_path):
     cached = os.listdir(encoder.cache_dir)
     encode_cached(encoder, str(moved), "cococnval")
     assert os.listdir(encoder.cache_dir) == cached   # read from the cache, nothing encoded again
+
+
+def test_an_encoding_follows_the_vectors_a_gensim_model_keeps_beside_it(small_root, tmp_path):
+    """A large gensim model (the release's Chinese word2vec) keeps its vectors in ``.npy`` files beside it: new
+    vectors under the same words leave the model file as it was, and the cached encoding kept the old ones."""
+    from gensim.utils import SaveLoad
+
+    from tests.helpers import copy_root
+    from w2vv import layout
+    from w2vv.config import load_config
+    from w2vv.run_inputs import encode_cached, make_encoder
+    from w2vv.text import Tokenizer
+    from w2vv.vocab import build_vocabularies
+    root = copy_root(small_root, tmp_path)
+    build_vocabularies(str(root), "cococntrain", Tokenizer("zh"), log=lambda m: None)
+    model = layout.word2vec_path(str(root), "zh")
+    saved = SaveLoad.load(model)  # the demo's: a whole Word2Vec model, as the release's
+    vectors = getattr(saved, "wv", saved)
+    saved.save(model, sep_limit=0)  # every array in a file of its own, as a large model's
+    first = encode_cached(make_encoder(str(root), "cococntrain", load_config("base_w2vv")), str(root), "cococnval")
+    before = open(model, "rb").read()
+    vectors.vectors[:] = np.random.default_rng(0).normal(size=vectors.vectors.shape)
+    saved.save(model, sep_limit=0)
+    assert open(model, "rb").read() == before
+    again = encode_cached(make_encoder(str(root), "cococntrain", load_config("base_w2vv")), str(root), "cococnval")
+    assert not np.array_equal(again.w2v_table, first.w2v_table)

@@ -68,13 +68,15 @@ def sources(paths, base, within=None):
     """``{path: fingerprint or None (absent)}`` of ``paths``, each keyed by its path relative to the
     folder ``base``, or absolute when it lies outside ``within`` (None: always relative). A BigFile
     folder counts as its ``id.txt`` and ``feature.bin``, and the ``extraction.json`` ``extract_features``
-    wrote there (the whole content's hash: a feature file over ``WHOLE_FILE`` is sampled)."""
+    wrote there (the whole content's hash: a feature file over ``WHOLE_FILE`` is sampled); a gensim model as
+    its file and the arrays saved beside it (``model_files``: new vectors leave the model file as it was)."""
     base = os.path.abspath(str(base))
     within = os.path.abspath(str(within)) if within is not None else None
     out = {}
     for path in paths:
         path = os.path.abspath(str(path))
-        files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else [path]
+        files = [os.path.join(path, f) for f in ("id.txt", "feature.bin")] if os.path.isdir(path) else \
+            model_files(path) if os.path.isfile(path) else [path]
         if os.path.isfile(os.path.join(path, EXTRACTION_FILE)):
             files.append(os.path.join(path, EXTRACTION_FILE))
         for f in files:
