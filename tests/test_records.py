@@ -405,3 +405,27 @@ def test_a_renamed_copy_of_a_model_does_not_replace_its_runs_results(trained):
     assert error == (f"error: --model_path {backup}: a copy of run {folder.name} (its record's name, not its "
                      f"folder's backup_before_retraining), whose results, written under the run's name, would "
                      f"replace those of the run's own model ({folder}); test the copy in a root of its own")
+
+
+def test_results_of_a_model_whose_training_captions_changed_since_are_not_read(trained, tmp_path):
+    """report.py and compare.py tabled a model trained on captions edited since beside models of the root's data
+    now, where do_all.sh, the tester and search refuse it: also with the model's folder deleted since."""
+    from w2vv.errors import InputError
+    from w2vv.ranking import check_current
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    copied = copy / folder.relative_to(root)
+    assert run_tester(copy, copied).returncode == 0
+    out = layout.similarity_dir(str(copy), EN[2], EN[0], folder.name)
+    check_current(out)
+    caption = layout.caption_file(str(copy), EN[0])
+    with open(caption, "a", encoding="utf-8") as f:
+        f.write("COCO_train2014_000000000001#9 one more sentence\n")
+    for delete_the_model in (False, True):
+        if delete_the_model:
+            shutil.rmtree(copied)
+        with pytest.raises(InputError) as stale:
+            check_current(out)
+        assert str(stale.value) == (f"{out}: computed by the model {copied}, trained with {caption}, which changed "
+                                    f"since: a model of other data than the root holds now; run do_all.sh again "
+                                    f"for this run (its trainer says how to retrain it)")

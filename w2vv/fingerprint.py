@@ -204,6 +204,36 @@ def entry_path(entry, root):
     return os.path.normpath(os.path.join(str(root), entry["path"]))
 
 
+def changed_entry(record, root, skip=()):
+    """The first file of the ``input_entry``s in ``record`` (a run record's settings, at any depth; its keys
+    ``skip`` left out) that holds other content now (None: none). A file gone is not changed: a project moved
+    since has its stop-word lists elsewhere, and what needs a file looks for it."""
+    for key, value in record.items():
+        if key in skip or not isinstance(value, dict):
+            continue
+        if set(value) != {"path", "content"}:
+            found = changed_entry(value, root)
+            if found:
+                return found
+            continue
+        path = entry_path(value, root)
+        if os.path.exists(path) and not same_content(file_fingerprint(path), value["content"]):
+            return path
+    return None
+
+
+def same_content(fingerprint, other):
+    """True when two fingerprints (``file_fingerprint``) are of the same content, whatever the names: a copy
+    under another name has the same content."""
+    return [content for _, content in file_parts(fingerprint)] == [content for _, content in file_parts(other)]
+
+
+def file_parts(fingerprint):
+    """[(file name, ``size:sha1``)] of a fingerprint (``file_fingerprint``: one ``name:size:sha1`` a file, joined
+    by ``;``)."""
+    return [(part.split(":", 1)[0], part.split(":", 1)[-1]) for part in fingerprint.split(";")]
+
+
 def digest(value):
     """16 hex digits of the SHA-1 of ``value`` as JSON."""
     return hashlib.sha1(json.dumps(value).encode()).hexdigest()[:16]

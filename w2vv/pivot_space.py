@@ -16,7 +16,7 @@ import os
 
 from . import languages, layout, runs
 from .errors import InputError
-from .fingerprint import entry_path, file_fingerprint, recorded_settings
+from .fingerprint import entry_path, file_fingerprint, recorded_settings, same_content
 from .inference import FAMILY_NAMES, best_weights_file, model_family
 from .ranking import traced_models
 
@@ -118,7 +118,7 @@ def _require_same_english(what, run, folder, root, taken, en_folder, lang, confi
                          f"{os.path.dirname(taken_path)}, not from the English model {en_folder}: {what} compares "
                          f"the vectors of one space (leave --en_run out, or retrain the {lang} model)")
     now = best_weights_file(en_folder) if os.path.isfile(os.path.join(en_folder, layout.MODEL_FILE)) else None
-    if now is None or not os.path.isfile(now) or not runs.same_content(file_fingerprint(now), taken["content"]):
+    if now is None or not os.path.isfile(now) or not same_content(file_fingerprint(now), taken["content"]):
         raise InputError(f"{what} for run {run}: the English model {en_folder} changed or is gone since its {lang} "
                          f"model ({folder}) took its image tower(s) ({taken['path']}, {taken['content']}); retrain the "
                          f"{lang} model: stage 3 with overwrite = 1 ({stage_hint(config, 3)})")

@@ -17,7 +17,7 @@ from . import layout
 from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
 from .atomic import atomic_open, write_text
 from .errors import InputError
-from .fingerprint import recorded_settings, recorded_trace, traced_sources
+from .fingerprint import changed_entry, recorded_settings, recorded_trace, traced_records, traced_sources
 from .textfile import read_lines
 from .metrics import (BLOCK_ROWS, descending_order, first_relevant_ranks, mean_inverted_rank,
                       retrieval_metrics)
@@ -210,15 +210,42 @@ def read_metrics(path, required=("mir",)):
     return metrics
 
 
+# A results record's copy of the run record of the model it was computed by (testing.py writes it; compare.py reads
+# it where the model's folder was deleted since, to save space).
+MODEL_SETTINGS = "model_settings"
+
+
 def check_current(folder):
     """InputError when a results folder was computed from files that changed since, however indirectly (its
     ``inputs.json``, followed back: ``fingerprint.traced_sources``): a model retrained, CL or CLM not run again
-    after it, a CLM whose CL rests on English vectors computed again. A folder without a record (the original
+    after it, a CLM whose CL rests on English vectors computed again; or by a model trained with files that changed
+    since (its training captions edited, its vocabulary built again). A folder without a record (the original
     code's) counts as current."""
-    changed = traced_sources(os.path.join(folder, layout.INPUTS_FILE))[1]
+    record = os.path.join(folder, layout.INPUTS_FILE)
+    changed = traced_sources(record)[1]
     if changed:
         raise InputError(f"{folder}: computed from {changed[0]}, which changed since: its results are stale; "
                          f"run do_all.sh again for this run (its stages redo what is not current)")
+    stale_model = next(_changed_training_inputs(record), None)
+    if stale_model:
+        checkpoint, training_input = stale_model
+        raise InputError(f"{folder}: computed by the model {checkpoint}, trained with {training_input}, which changed "
+                         f"since: a model of other data than the root holds now; run do_all.sh again for this run "
+                         f"(its trainer says how to retrain it)")
+
+
+def _changed_training_inputs(record_file):
+    """(checkpoint folder, a file it was trained with that changed since) of the models the results of
+    ``record_file`` rest on, followed back, as the copies of their run records in the tester's results hold them
+    (``MODEL_SETTINGS``: there when a model's folder was deleted since). The English model a successor's took its
+    image towers from is ``pivot_space``'s to check, with its own message."""
+    for record, files in traced_records(record_file):
+        settings = recorded_settings(record).get(MODEL_SETTINGS)
+        checkpoints = [os.path.dirname(path) for path in files if layout.is_checkpoint_dir(os.path.dirname(path))]
+        if settings and checkpoints:
+            changed = changed_entry(settings, layout.checkpoint_parts(checkpoints[0])[0], skip={"image_towers_from"})
+            if changed:
+                yield checkpoints[0], changed
 
 
 def traced_models(folder):
@@ -227,11 +254,6 @@ def traced_models(folder):
     checkpoints = (os.path.dirname(path) for path, _ in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)))
     return [(checkpoint, layout.checkpoint_parts(checkpoint)) for checkpoint in checkpoints
             if layout.is_checkpoint_dir(checkpoint)]
-
-
-# A results record's copy of the run record of the model it was computed by (testing.py writes it; compare.py reads
-# it where the model's folder was deleted since, to save space).
-MODEL_SETTINGS = "model_settings"
 
 
 def require_one_model_per_run(folders, expected=()):

@@ -25,7 +25,8 @@ from .atomic import write_text
 from .config import DEFAULTS, load_config, of_languages, vocab_threshold
 from .encoders import mean_word2vec_of
 from .errors import InputError
-from .fingerprint import entry_path, file_fingerprint, input_entry, sources_match, write_sources
+from .fingerprint import (entry_path, file_fingerprint, file_parts, input_entry, same_content, sources_match,
+                          write_sources)
 from .layout import INPUTS_FILE, SETTINGS_FILE
 from .vocab import STYLES, vocabulary_variant
 
@@ -217,7 +218,7 @@ def require_recorded_features(folder, root, features_dir):
     run, entry = _features_entry(folder)
     if not entry or os.path.abspath(entry_path(entry, root)) != os.path.abspath(str(features_dir)):
         return
-    was, now = (dict(_file_parts(text)) for text in (entry["content"], file_fingerprint(features_dir)))
+    was, now = (dict(file_parts(text)) for text in (entry["content"], file_fingerprint(features_dir)))
     changed = [name for name in sorted(was) if now.get(name) != was[name]]
     if changed:
         raise InputError(f"{features_dir}: {changed[0]} changed since run {run} was trained with these features "
@@ -240,18 +241,6 @@ def _recorded_file(entry, root, key, name, language):
     if fallback and os.path.exists(fallback) and same_content(file_fingerprint(fallback), entry["content"]):
         return fallback
     raise InputError(f"{path}: not found: the {INPUT_NAMES[key]} run {name} was trained with")
-
-
-def same_content(fingerprint, other):
-    """True when two fingerprints (``fingerprint.file_fingerprint``) are of the same content, whatever the
-    names: a copy under another name has the same content."""
-    return [content for _, content in _file_parts(fingerprint)] == [content for _, content in _file_parts(other)]
-
-
-def _file_parts(fingerprint):
-    """[(file name, ``size:sha1``)] of a fingerprint (``fingerprint.file_fingerprint``: one ``name:size:sha1`` a
-    file, joined by ``;``)."""
-    return [(part.split(":", 1)[0], part.split(":", 1)[-1]) for part in fingerprint.split(";")]
 
 
 def configured_run(model_config, overrides=None, feature_collection=layout.DEFAULT_FEATURE_COLLECTION,
