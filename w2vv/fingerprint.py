@@ -206,8 +206,9 @@ def entry_path(entry, root):
 
 def changed_entry(record, root, skip=()):
     """The first file of the ``input_entry``s in ``record`` (a run record's settings, at any depth; its keys
-    ``skip`` left out) that holds other content now (None: none). A file gone is not changed: a project moved
-    since has its stop-word lists elsewhere, and what needs a file looks for it."""
+    ``skip`` left out) that holds other content now (None: none): one of its files changed or gone (a file added
+    to a folder is not a change). A file gone is not: a project moved since has its stop-word lists elsewhere,
+    and what needs a file looks for it."""
     for key, value in record.items():
         if key in skip or not isinstance(value, dict):
             continue
@@ -217,7 +218,7 @@ def changed_entry(record, root, skip=()):
                 return found
             continue
         path = entry_path(value, root)
-        if os.path.exists(path) and not same_content(file_fingerprint(path), value["content"]):
+        if os.path.exists(path) and changed_parts(value["content"], file_fingerprint(path)):
             return path
     return None
 
@@ -226,6 +227,13 @@ def same_content(fingerprint, other):
     """True when two fingerprints (``file_fingerprint``) are of the same content, whatever the names: a copy
     under another name has the same content."""
     return [content for _, content in file_parts(fingerprint)] == [content for _, content in file_parts(other)]
+
+
+def changed_parts(recorded, now):
+    """The names of the files of the fingerprint ``recorded`` that the fingerprint ``now`` holds with other content,
+    or not at all."""
+    now = dict(file_parts(now))
+    return [name for name, content in file_parts(recorded) if now.get(name) != content]
 
 
 def file_parts(fingerprint):

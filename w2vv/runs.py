@@ -25,8 +25,8 @@ from .atomic import write_text
 from .config import DEFAULTS, load_config, of_languages, vocab_threshold
 from .encoders import mean_word2vec_of
 from .errors import InputError
-from .fingerprint import (entry_path, file_fingerprint, file_parts, input_entry, same_content, sources_match,
-                          write_sources)
+from .fingerprint import (changed_parts, entry_path, file_fingerprint, file_parts, input_entry, same_content,
+                          sources_match, write_sources)
 from .layout import INPUTS_FILE, SETTINGS_FILE
 from .vocab import STYLES, vocabulary_variant
 
@@ -218,9 +218,10 @@ def require_recorded_features(folder, root, features_dir):
     run, entry = _features_entry(folder)
     if not entry or os.path.abspath(entry_path(entry, root)) != os.path.abspath(str(features_dir)):
         return
-    was, now = (dict(file_parts(text)) for text in (entry["content"], file_fingerprint(features_dir)))
-    changed = [name for name in sorted(was) if now.get(name) != was[name]]
+    now = file_fingerprint(features_dir)
+    changed = sorted(changed_parts(entry["content"], now))
     if changed:
+        was, now = (dict(file_parts(text)) for text in (entry["content"], now))
         raise InputError(f"{features_dir}: {changed[0]} changed since run {run} was trained with these features "
                          f"(recorded {changed[0]}:{was[changed[0]]}, now {now.get(changed[0], 'gone')}); restore "
                          f"them, or retrain the run")
