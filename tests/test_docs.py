@@ -1,7 +1,8 @@
 """The docs stand alone and hold true: no file of the project points outside the repository; every
 link and ``docs/….md#anchor`` pointer in the docs and the code reaches an existing file and heading;
 every make target, script, module, flag and config attribute the docs name exists; the paper's
-numbers are on one page; the pages keep a manual's size and speak of the project only."""
+numbers are on one page; the pages keep a manual's size and speak of the project only; the design's layers hold
+(each module of `w2vv/` in one, importing none above its own)."""
 import functools
 import importlib.util
 import os
@@ -343,3 +344,36 @@ def test_no_words_about_how_the_project_was_made(doc):
     bad = [f"{n}: {line.strip()}" for n, line in enumerate(page(doc).splitlines(), 1)
            for pattern in MAKING_OF if re.search(pattern, line, re.I)]
     assert not bad, f"{doc}:\n" + "\n".join(bad)
+
+
+def package_modules():
+    return sorted(name[:-3] for name in os.listdir(os.path.join(REPO, "w2vv"))
+                  if name.endswith(".py") and name != "__init__.py")
+
+
+def design_layers():
+    """{module: its layer's rank, the lowest 0} of the diagram in docs/design.md ('retrieval' for the package)."""
+    diagram = read(os.path.join(REPO, "docs", "design.md")).split("```")[1]
+    names = ("foundations", "data", "method", "runs", "query time", "scripts")
+    modules, layer, ranks = set(package_modules()) | {"retrieval"}, None, {}
+    for line in diagram.splitlines():
+        layer = next((name for name in names if line.startswith(name)), layer)
+        for word in set(re.findall(r"\b[a-z][a-z0-9_]+\b", line)) & modules:
+            ranks.setdefault(word, names.index(layer))
+    return ranks
+
+
+def test_every_module_is_in_a_layer_of_the_design_and_imports_none_above_its_own():
+    ranks = design_layers()
+    problems = []
+    for module in package_modules():
+        if module not in ranks:
+            problems.append(f"{module}: in no layer of docs/design.md")
+            continue
+        source = read(os.path.join(REPO, "w2vv", module + ".py"))
+        imported = re.findall(r"^\s*from \.(\w*)(?: import (\([^)]*\)|[\w, ]+))?", source, re.M)
+        for package_module, names in imported:
+            for other in [package_module] if package_module else re.findall(r"\w+", names):
+                if ranks.get(other, -1) > ranks[module]:
+                    problems.append(f"{module} imports {other}, of a layer above")
+    assert not problems
