@@ -453,3 +453,11 @@ def test_an_os_error_is_one_line_naming_its_paths(capsys, tmp_path):
         def failing(argv, error=error):
             raise error
         assert cli.run(failing, []) == 1 and capsys.readouterr().err == f"error: {line}\n"
+
+
+def test_data_archives_are_separated_by_spaces_or_commas_as_download_data_takes_them(tmp_path):
+    for value in ("word2vec zh_w2v", "word2vec,zh_w2v", "word2vec, zh_w2v"):
+        ini = write_ini(tmp_path / "a.ini", f"rootpath = {tmp_path}\ndata_archives = {value}\n")
+        assert settings.read_settings(str(ini))["data_archives"] == value
+    with pytest.raises(InputError, match="unknown archive 'a'"):
+        settings.read_settings(str(write_ini(tmp_path / "b.ini", f"rootpath = {tmp_path}\ndata_archives = a,nope\n")))

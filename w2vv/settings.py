@@ -1,5 +1,6 @@
-"""The settings file of ``do_all.sh`` (``common.ini``): ``key = value`` lines, ``[sections]`` and
-``# comments`` ignored, ``~`` standing for the home folder. Only the keys below are settings; an
+"""The settings file of ``do_all.sh`` (``common.ini``): ``key = value`` lines, ``# comments`` ignored, a
+``[common]`` header allowed (another section stops: its keys would be read as ``[common]``'s), ``~``
+standing for the home folder. Only the keys below are settings; an
 unknown key, or a value of the wrong kind, stops with one line naming the file, the line and the
 nearest known key.
 
@@ -63,7 +64,7 @@ def _one_of(*choices):
 
 
 def _archives(value):
-    unknown = [name for name in value.split() if name not in ARCHIVES]
+    unknown = [name for name in value.replace(",", " ").split() if name not in ARCHIVES]
     if unknown:
         raise ValueError(f"unknown archive {unknown[0]!r} (known: {', '.join(ARCHIVES)})")
 
