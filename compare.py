@@ -22,6 +22,7 @@ def parse_args(argv):
     p = cli.parser(__doc__)
     p.add_argument("--rootpath", nargs="+", required=True, help="the VisualSearch roots, one per seed")
     p.add_argument("--run", nargs="+", required=True, dest="runs", metavar="RUN", help="the runs to compare")
+    cli.retire(p, "--config", "--run")
     p.add_argument("--paired", nargs=2, metavar=("A", "B"), help="two of the runs: their difference A − B")
     p.add_argument("--routes", nargs="+", choices=list(comparison.ROUTES), default=list(comparison.ROUTES))
     p.add_argument("--draws", type=int, default=10000, help="bootstrap draws (default %(default)s)")

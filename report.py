@@ -14,6 +14,7 @@ def parse_args(argv):
     parser = cli.parser(__doc__)
     parser.add_argument("--run", nargs="+", action="extend", default=[], dest="runs", metavar="RUN",
                         help="run names, a row each: " + cli.RUN_HELP[len("run name: "):])
+    cli.retire(parser, "--config", "--run")
     cli.add_rootpath(parser)
     cli.add_collections(parser, "query_train", "query_test")
     parser.add_argument("--out", help="default: <rootpath>/results/zh2en2img_results.txt (ja2en2img_… for "

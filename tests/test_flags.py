@@ -23,6 +23,8 @@ SCRIPTS = sorted(p.name for p in REPO.glob("*.py"))
     (["fuse.py", "--rootpath", "/", "--config", "base_w2vv"], "--config is now --run"),
     (["report_page.py", "a", "b", "--rootpath", "/", "--config", "base_w2vv"], "--config is now --run"),
     (["report.py", "--rootpath", "/", "base_w2vv"], "unexpected argument 'base_w2vv' (the runs are --run RUN"),
+    (["report.py", "--rootpath", "/", "--config", "base_w2vv"], "--config is now --run"),
+    (["compare.py", "--rootpath", "/", "--config", "base_w2vv"], "--config is now --run"),
     (["check_root.py", "--rootpath", "/", "base_w2vv"], "unexpected argument 'base_w2vv' (the config is --config"),
     (["build_vocab.py", "cococntrain", "--rootpath", "/", "--zh_train", "x"], "unexpected argument '--zh_train'"),
 ])
