@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,7 @@ SKIP = [
                              "generated root"),
     (rf"^{PYTHON} -m tools\.seed_root\s", "a seed's root beside a trained one; test_demo_family.py runs it on a copy "
                                          "of a small root"),
+    (r"^sed .* common\.ini > seed\d\.ini$", "test_the_ini_of_a_seed_recipe runs it on a copy of common.ini"),
     (r"^\./do_all\.sh --ini seed\d\.ini \w+$", "a seed's whole pipeline (minutes); test_demo_family.py runs do_all.sh "
                                               "in a root per seed at a tiny size"),
     (rf"^{PYTHON} compare\.py\s", "needs three roots with two configs each through do_all.sh, one per seed (minutes); "
@@ -516,3 +518,14 @@ def test_the_python_recipes_run(doc, world, tmp_path):
         with contextlib.redirect_stdout(out):
             exec(compile(code, f"{doc} (python block)", "exec"), dict(names))
         assert len(out.getvalue().splitlines()) >= 3, f"{doc}:\n{code}\nprinted:\n{out.getvalue()}"
+
+
+def test_the_ini_of_a_seed_recipe():
+    """The compare.py recipe's ini of a seed's root: common.ini with that root and seed."""
+    from w2vv.settings import read_settings
+    line = next(r.text for r in all_recipes() if re.match(r"^sed .* common\.ini > seed1\.ini$", r.text))
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copy(REPO / "common.ini", folder)
+        subprocess.run(["bash", "-c", line], cwd=folder, check=True)
+        settings = read_settings(os.path.join(folder, "seed1.ini"))
+    assert (settings["rootpath"], settings["seed"]) == ("R_seed1", "1")
