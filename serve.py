@@ -43,7 +43,8 @@ def parse_args(argv):
     p.add_argument("--port", default="8000", help="port (8000; 0: a free one)")
     p.add_argument("--token", default=None,
                    help=f"a secret every client must send (Authorization: Bearer <token>; the page: open "
-                        f"/?token=<token> once); default: the environment variable {TOKEN_VARIABLE}")
+                        f"/?token=<token> once, the token URL-encoded); default: the environment variable "
+                        f"{TOKEN_VARIABLE}")
     p.add_argument("--insecure", action="store_true",
                    help="serve an address beyond this machine without a token (anyone reaching it can search "
                         "and see the pictures)")

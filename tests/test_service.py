@@ -448,6 +448,41 @@ def test_a_token_guards_everything_and_the_page_sets_it_as_a_cookie(app_client):
     assert guarded.get("/?token=s3cret-token&x=1").status_code == 200
 
 
+def loading_app_with_token(token, lines):
+    """The app with a token, logging the queries into ``lines``, still loading: no model needed."""
+    from starlette.testclient import TestClient
+
+    from w2vv.retrieval.service import Settings, State, create_app
+    return TestClient(create_app(State(), Settings(token=token, log_queries=True), log=lines.append),
+                      base_url="http://localhost")
+
+
+@pytest.mark.parametrize("token", ['ab&cd%ef+gh#', 's3cret;x=y,"z\\(', "密码-密码-密码"])
+def test_any_token_of_the_rule_opens_the_page_url_encoded_and_its_cookie_is_accepted(token):
+    """A token with '&' or '%' was refused at /?token=, raw or URL-encoded, where 'Bearer' took it; one with ';'
+    or '"' came back in a quoted cookie, refused."""
+    client = loading_app_with_token(token, [])
+    assert client.get("/?token=" + quote(token + "x", safe="")).status_code == 401
+    page = client.get("/?token=" + quote(token, safe=""))
+    assert page.status_code == 200 and "w2vv_token=" in page.headers["set-cookie"]
+    assert client.get("/api/health").status_code == 503                 # loading: the cookie let it in
+    client.cookies.clear()
+    assert client.get("/api/health").status_code == 401
+    assert client.get("/api/health", headers={"Authorization": ("Bearer " + token).encode()}).status_code == 503
+
+
+def test_the_query_log_never_shows_the_token():
+    token, lines = "s3cret-token&more", []
+    client = loading_app_with_token(token, lines)
+    for path in ("/?token=" + quote(token, safe=""), "/?x=1&token=wrong-guess", search_path("dog", token=token),
+                 "/?%74oken=" + quote(token, safe="")):
+        client.get(path)
+        client.cookies.clear()
+    assert len(lines) == 4 and not any("s3cret" in line or "wrong-guess" in line for line in lines), lines
+    assert [line.split()[2] for line in lines] == ["/?token=…", "/?x=1&token=…", "/api/search?q=dog&token=…",
+                                                   "/?token=…"]
+
+
 def test_security_headers_hosts_and_the_docs_page_without_a_cdn(app_client):
     page = app_client.get("/")
     csp = page.headers["content-security-policy"]

@@ -6,6 +6,7 @@ import re
 import secrets
 import time
 import traceback
+from urllib.parse import quote, unquote_to_bytes
 
 from .service_checks import error_response, printable
 
@@ -14,6 +15,26 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"), (b"cross-origin-resource-policy", b"same-origin")]
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def token_cookie(token):
+    """The value of the ``w2vv_token`` cookie: the token URL-encoded, which a cookie carries as it is (a token
+    with ``;``, ``,`` or ``"`` would be quoted, and come back otherwise than it was sent)."""
+    return quote(token, safe="")
+
+
+def query_name_value(pair):
+    """(name, value) of a raw query string's ``name=value`` pair, percent-decoded to bytes. A ``+`` stays a
+    ``+``: a token holds no space, so one given as it is, not URL-encoded, matches too."""
+    name, _, value = pair.partition(b"=")
+    return unquote_to_bytes(name), unquote_to_bytes(value)
+
+
+def without_token(query_string):
+    """A raw query string as the log shows it (latin-1) with the value of its ``token`` parameters replaced by ``…``:
+    whoever reads the log does not get the token."""
+    return "&".join("token=…" if query_name_value(pair)[0].strip().lower() == b"token" else pair.decode("latin-1")
+                    for pair in query_string.split(b"&"))
 
 
 def host_allowed(host, allowed):
@@ -56,7 +77,7 @@ class Guard:
 
     def __init__(self, app, settings, log):
         self.app, self.settings, self.log = app, settings, log
-        self.cookie = f"w2vv_token={settings.token}" if settings.token else None
+        self.cookie = f"w2vv_token={token_cookie(settings.token)}" if settings.token else None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -90,8 +111,8 @@ class Guard:
             return error_response(400, f"Host {printable(headers.get(b'host', ''))[:80]!r} not allowed "
                                        f"(serve.py --allowed_hosts)")
         if self.settings.token and not self.authorized(scope, headers):
-            return error_response(401, "a token is required: open the page at /?token=<token>, or send "
-                                       "'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
+            return error_response(401, "a token is required: open the page at /?token=<token> (URL-encoded), or "
+                                       "send 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
         length = headers.get(b"content-length")
         if length is not None:
             if not length.strip().isdigit():
@@ -102,17 +123,17 @@ class Guard:
         return None
 
     def authorized(self, scope, headers):
-        token = self.settings.token
-        given = headers.get(b"authorization", "")
-        if given[:7].lower() == "bearer " and secrets.compare_digest(given[7:].strip().encode(), token.encode()):
+        token = self.settings.token.encode()
+        given = headers.get(b"authorization", "")  # latin-1: the bytes sent, a token's UTF-8 among them
+        if given[:7].lower() == "bearer " and secrets.compare_digest(given[7:].strip().encode("latin-1"), token):
             return True
         for part in headers.get(b"cookie", "").split(";"):
             if secrets.compare_digest(part.strip().encode(), self.cookie.encode()):
                 return True
         if scope["path"] == "/" and scope.get("method") == "GET":  # /?token=…: sets the cookie
-            for pair in scope.get("query_string", b"").decode("latin-1").split("&"):
-                if pair.startswith("token=") and secrets.compare_digest(
-                        pair[6:].encode("latin-1"), token.encode("latin-1", "replace")):
+            for pair in scope.get("query_string", b"").split(b"&"):
+                name, value = query_name_value(pair)
+                if name == b"token" and secrets.compare_digest(value, token):
                     scope["state"]["set_cookie"] = True
                     return True
         return False
@@ -121,7 +142,7 @@ class Guard:
         client = scope.get("client")
         target = scope.get("path", "")
         if self.settings.log_queries and scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
+            target += "?" + without_token(scope["query_string"])
         extra = scope.get("state", {}).get("log")
         target = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", printable(target))[:300]
         self.log(f"{client[0] if client else '-'} {scope.get('method')} {target} {status or '-'} "

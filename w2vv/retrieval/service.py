@@ -41,7 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ..errors import InputError
-from .guard import LOOPBACK_HOSTS, Guard
+from .guard import LOOPBACK_HOSTS, Guard, token_cookie
 from .search_queue import Busy, SearchQueue
 from .service_checks import (Limits, ServiceError, check_options, check_query_string, error_response, parse_batch,
                              printable, query_problem)
@@ -240,7 +240,7 @@ def add_pages(app, settings):
         response = Response(page, media_type="text/html; charset=utf-8", headers={
             "Content-Security-Policy": page_csp, "Cache-Control": "no-cache"})
         if request.scope["state"].get("set_cookie"):
-            response.set_cookie("w2vv_token", settings.token, httponly=True, samesite="strict")
+            response.set_cookie("w2vv_token", token_cookie(settings.token), httponly=True, samesite="strict")
         return response
 
     @app.get("/docs", include_in_schema=False)
