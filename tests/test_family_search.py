@@ -111,6 +111,26 @@ def test_the_gallery_cache_is_written_once_follows_the_weights_and_survives_a_mo
     assert len(model.projected) == before + 2
 
 
+def test_a_model_retrained_on_disk_since_it_was_loaded_neither_reads_nor_writes_the_gallery_cache(tmp_path):
+    """The weights file overwritten under the same name while a searcher ran: its gallery, projected by the model
+    loaded, was cached under the new weights' fingerprint, and a searcher started anew served it as theirs."""
+    from w2vv.fingerprint import file_fingerprint
+    from w2vv.retrieval.projected_gallery import projected_vectors
+    root = tmp_path / "VisualSearch"
+    features = gallery_features(root)
+    loaded = stand_in(root)
+    loaded.weights_fingerprint = file_fingerprint(loaded.weights_file)
+    assert isinstance(projected_vectors(loaded, features, log=quiet), BigFile)  # cached, of the weights loaded
+    retrained = stand_in(root, weights=b"retrained weights")          # the file, under the same name
+    log = []
+    assert not isinstance(projected_vectors(loaded, features, log=log.append), BigFile)
+    assert loaded.projected == [40, 40] and "changed on disk since the model was loaded" in log[-1]
+    cache = projected_vectors(retrained, features, log=quiet)            # a searcher started anew
+    assert retrained.projected == [40]
+    np.testing.assert_allclose(np.asarray(cache.vectors), retrained.image_vectors(features.read_rows(np.arange(40))),
+                               rtol=0, atol=1e-7)
+
+
 def test_a_gallery_cache_per_imageset_faiss_beside_it_and_memory_where_it_cannot_be_written(tmp_path,
                                                                                            monkeypatch):
     from w2vv.retrieval.projected_gallery import open_projected_gallery

@@ -556,3 +556,63 @@ def test_the_default_gallery_is_the_feature_collection_the_model_was_trained_on(
                     "myfeatures", "--config_overrides", "n_layers=0-16", "--max_epochs", "1")
     assert done.returncode == 0, done.stderr
     assert Searcher(layout.checkpoint_dir(root, EN[0], EN[1], run)).gallery_dir == str(ours)
+
+
+def copied_root(trained_root, tmp_path):
+    """A copy of the module's root, whose files a test changes; no search cache of the English model."""
+    import shutil
+    root = str(tmp_path / "VisualSearch")
+    shutil.copytree(trained_root, root)
+    shutil.rmtree(os.path.join(model_dirs(root)[1], layout.SEARCH_CACHE), ignore_errors=True)
+    return root
+
+
+def retrain_in_place(weights_file):
+    """The weights file changed under the same name, as a retrain whose best epoch has the same name leaves it."""
+    import h5py
+    with h5py.File(weights_file, "r+") as f:
+        arrays = []
+        f.visititems(lambda name, item: arrays.append(item) if isinstance(item, h5py.Dataset) and item.ndim == 2
+                     else None)
+        arrays[0][...] = arrays[0][...] * 1.5
+
+
+def test_a_model_retrained_on_disk_while_loaded_keeps_searching_and_never_poisons_a_cache(trained_root, tmp_path):
+    """The English weights overwritten under the same name while a searcher ran: its CL sentence vectors came from
+    the model loaded, and were cached under the new weights' fingerprint, which a searcher started anew took as
+    current; the fusion weight chosen for the loaded models was refused."""
+    from w2vv import Searcher
+    root = copied_root(trained_root, tmp_path)
+    zh, en = model_dirs(root)
+    running_log, restarted_log = [], []
+    running = Searcher([zh, en], en_collections=[EN[1], EN[0]], log=running_log.append)  # val's tested, train's not
+    retrain_in_place(running.models["en"].weights_file)
+    assert running.search(QUERIES[0][0], k=3, mode="cl") and running.default_mode("zh") == "clm", running_log
+    assert any(line.startswith(f"CL sentences: 100 of {EN[1]} (read ") for line in running_log), running_log
+    assert any("not cached" in line and "changed on disk since the English model was loaded" in line and
+               "restart" in line for line in running_log), running_log
+    assert not os.path.exists(os.path.join(en, layout.SEARCH_CACHE, EN[0], layout.INPUTS_FILE))
+
+    restarted = Searcher([zh, en], en_collections=[EN[1], EN[0]], log=restarted_log.append)
+    restarted.search(QUERIES[0][0], k=3, mode="cl")
+    assert len([line for line in restarted_log if line.startswith("CL sentences: predicting ")]) == 2, restarted_log
+    assert restarted.default_mode("zh") == "cm"                    # the weight was chosen for the former weights
+
+
+def test_the_fusion_weight_is_read_again_when_fuse_py_wrote_it_anew(trained_root, tmp_path):
+    """A weight that did not hold stayed refused until the searcher was restarted, though the fusion stage ran again."""
+    import json
+    from w2vv import Searcher
+    root = copied_root(trained_root, tmp_path)
+    searcher = Searcher(model_dirs(root))
+    path = searcher.weight_path("zh")
+    record = os.path.join(os.path.dirname(path), layout.INPUTS_FILE)
+    chosen = open(record).read()
+    with open(record, "w") as f:
+        json.dump({**json.loads(chosen), "rank_norm": 1}, f)
+    assert searcher.default_mode("zh") == "cm" and "rank_norm" in searcher.weight_problems["zh"]
+    with open(record, "w") as f:                                    # fuse.py run again, with rank_norm = 0
+        f.write(chosen)
+    with open(path, "w") as f:
+        f.write("w: 0.25\n")
+    assert searcher.default_mode("zh") == "clm" and searcher.weight == 0.25 and not searcher.weight_problems

@@ -57,3 +57,29 @@ def test_the_sentence_vectors_cache_survives_a_move_and_follows_its_inputs(tmp_p
         f.write(b"retrained")                                            # the weights changed
     collection_vectors(str(moved), en, VAL, log=lambda m: None)
     assert predicted == [2, 3, 3]
+
+
+def test_a_model_retrained_on_disk_keeps_its_cached_vectors_and_caches_none_of_its_own(tmp_path):
+    """The cache follows the weights the model loaded (``weights_fingerprint``), not the file as it is now: the
+    vectors the loaded model predicted were cached under the new weights' fingerprint."""
+    from w2vv.fingerprint import file_fingerprint
+    root = str(tmp_path / "VisualSearch")
+    caption = layout.caption_file(root, VAL)
+    os.makedirs(os.path.dirname(caption))
+    with open(caption, "w", encoding="utf-8") as f:
+        f.write("img1#0 a dog on the grass\nimg2#0 a bus in the street\n")
+    predicted, lines = [], []
+    loaded = english_model(root, predicted)
+    loaded.weights_fingerprint = file_fingerprint(loaded.weights_file)
+    _, first = collection_vectors(root, loaded, VAL, log=lines.append)
+    with open(loaded.weights_file, "wb") as f:
+        f.write(b"retrained")
+    _, again = collection_vectors(root, loaded, VAL, log=lines.append)
+    assert predicted == [2] and np.array_equal(again, first)            # the loaded model's, from the cache
+    record = os.path.join(loaded.folder, layout.SEARCH_CACHE, VAL, layout.INPUTS_FILE)
+    os.remove(record)
+    collection_vectors(root, loaded, VAL, log=lines.append)
+    assert predicted == [2, 2] and not os.path.exists(record)
+    assert "changed on disk since the English model was loaded" in lines[-1] and "restart" in lines[-1]
+    collection_vectors(root, english_model(root, predicted), VAL, log=lines.append)   # restarted: the new weights
+    assert predicted == [2, 2, 2] and os.path.exists(record)

@@ -9,7 +9,7 @@ import numpy as np
 from .. import languages, layout
 from ..bigfile import BigFile, write_bigfile
 from ..errors import InputError
-from ..fingerprint import recorded_settings, sources_match, write_sources
+from ..fingerprint import file_fingerprint, recorded_files, write_sources
 from ..layout import SENT_FEAT_FILE
 from ..ranking import read_sent_feat, unit_rows
 from ..runs import inputs_unchanged
@@ -75,25 +75,46 @@ def _sent_feat_path(root, en, collection):
     return os.path.join(layout.similarity_dir(root, collection, en.train, trained_model_name(en.folder)),
                         SENT_FEAT_FILE)
 
+def loaded_fingerprint(model):
+    """The fingerprint of the weights ``model`` loaded (``TrainedModel.weights_fingerprint``), what results computed
+    with it are recorded under; a model that does not say: its weights file as it is now."""
+    return getattr(model, "weights_fingerprint", None) or file_fingerprint(model.weights_file)
+
+def weights_changed(model):
+    """Whether ``model``'s weights file holds other weights now than those it loaded (retrained since), or is gone."""
+    return not os.path.isfile(model.weights_file) or file_fingerprint(model.weights_file) != loaded_fingerprint(model)
+
+def computed_with(record_file, en, caption_path):
+    """Whether the ``write_sources`` record ``record_file`` names the weights the English model ``en`` loaded and
+    the captions as they are now, and nothing else (its settings aside)."""
+    try:
+        files = recorded_files(record_file)
+    except InputError:
+        return False
+    return files == {os.path.abspath(en.weights_file): loaded_fingerprint(en),
+                     os.path.abspath(caption_path): file_fingerprint(caption_path)}
+
 def collection_vectors(root, en, collection, log):
     """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``
-    when the tester wrote it from the model's weights and the captions as they are now, else predicted once
-    and cached in the English checkpoint folder (``search_cache/<collection>/``, a BigFile with its
-    ``inputs.json``: redone when the captions or the weights change, kept when the root moves)."""
+    when the tester wrote it from the weights the model loaded and the captions as they are now, else predicted
+    once and cached in the English checkpoint folder (``search_cache/<collection>/``, a BigFile with its
+    ``inputs.json``: redone when the captions or the weights change, kept when the root moves). A model retrained
+    on disk since it was loaded keeps its own vectors, and caches none: they would pass for the new weights'."""
     path = _sent_feat_path(root, en, collection)
     caption_path = layout.caption_file(root, collection)
-    inputs = [en.weights_file, caption_path]
     if os.path.isfile(path):
-        tested = os.path.dirname(path)  # its files as recorded, whatever settings the tester recorded beside them
-        if inputs_unchanged(tested, inputs, **recorded_settings(os.path.join(tested, layout.INPUTS_FILE))):
+        tested = os.path.dirname(path)
+        record = os.path.join(tested, layout.INPUTS_FILE)
+        # without a record: the original code's vectors, current while the model is not this project's
+        if computed_with(record, en, caption_path) if os.path.isfile(record) else \
+                inputs_unchanged(tested, [en.weights_file, caption_path]):
             ids, vectors = read_sent_feat(path)
             log(f"CL sentences: {len(ids)} of {collection} (read {path})")
             return ids, vectors
-        log(f"CL sentences: {path} is of other weights or captions than {en.weights_file} and "
+        log(f"CL sentences: {path} is of other weights or captions than {en.weights_file} as loaded and "
             f"{caption_path} now (the model retrained, not tested since): not used")
     cache = os.path.join(en.folder, layout.SEARCH_CACHE, collection)
-    record = os.path.join(cache, layout.INPUTS_FILE)
-    if sources_match(record, inputs, within=root):
+    if computed_with(os.path.join(cache, layout.INPUTS_FILE), en, caption_path):
         bigfile = BigFile(cache)
         log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
         return list(bigfile.names), np.asarray(bigfile.vectors)
@@ -101,12 +122,28 @@ def collection_vectors(root, en, collection, log):
     ids = [s for s, _ in captions]
     log(f"CL sentences: predicting {len(ids)} sentences of {collection} with the English model ...")
     vectors, _ = en.vectors([t for _, t in captions])
+    problem = _write_cache(cache, ids, vectors, en, caption_path, root)
+    if problem:
+        log(f"CL sentences: not cached ({problem})")
+    return ids, vectors
+
+def _write_cache(cache, ids, vectors, en, caption_path, root):
+    """Cache the vectors the loaded English model ``en`` predicted, recorded under its weights' fingerprint: only
+    while its weights file holds those weights. None, or why they were not cached."""
+    changed = (f"{en.weights_file} changed on disk since the English model was loaded (retrained?); its vectors are "
+               f"the loaded model's: restart the search to use the new weights")
+    if weights_changed(en):
+        return changed
+    record = os.path.join(cache, layout.INPUTS_FILE)
     try:
         write_bigfile(cache, ids, vectors)
-        write_sources(record, inputs, within=root)  # a cache of the former record (source.txt) is replaced
+        write_sources(record, [en.weights_file, caption_path], within=root)  # replaces a former record (source.txt)
+        if not computed_with(record, en, caption_path):  # the weights changed while it was written
+            os.remove(record)
+            return changed
     except (OSError, ValueError) as e:
-        log(f"CL sentences: not cached ({e})")
-    return ids, vectors
+        return str(e)
+    return None
 
 def check_pivot_collections(root, collections):
     """InputError unless each of ``collections`` is a collection of English sentences of ``root``."""

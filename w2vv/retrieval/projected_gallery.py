@@ -14,7 +14,8 @@ gallery order) with its record ``inputs.json`` (``fingerprint.write_sources``: t
 the model's ``config.json``, the features' ``id.txt`` and ``feature.bin`` and the cache's own, by
 fingerprint, and the ids' digest): a retrained model, changed features or ImageSets list, or vectors
 edited in the cache, never meet a stale cache; a
-moved root keeps it. ``<name>``: ``all`` or ``imageset-<list>``; ``<key>``: a digest of the feature
+moved root keeps it. A model whose weights file was retrained on disk since it was loaded neither reads nor
+writes it (its vectors are the loaded weights'). ``<name>``: ``all`` or ``imageset-<list>``; ``<key>``: a digest of the feature
 folder's path (relative to the root when inside it). A FAISS index of a large gallery is built over the
 cached vectors when opened; an approximate one (``faiss-ivf``, whose clusters take time to train) is saved
 beside them (``<cache>/search_index/``, ``w2vv.retrieval.gallery``), so it follows the cache. A
@@ -29,6 +30,7 @@ from ..bigfile import BigFile
 from ..errors import InputError
 from ..fingerprint import digest, sources_match, write_sources
 from .gallery import gallery_rows, ids_digest, open_gallery, resolve_kind
+from .pivot_sentences import weights_changed
 
 GALLERY_CACHE = "gallery"   # <checkpoint>/search_cache/gallery/
 PROJECT_ROWS = 4096         # features projected at once (SEA at 2048-d: 100 MB of vectors)
@@ -90,7 +92,8 @@ def projected_vectors(model, features, imageset=None, log=None):
     # the cache's own files too: vectors edited since are not served as the model's
     inputs = [model.weights_file, os.path.join(model.folder, layout.CONFIG_FILE), features.folder, folder]
     settings = dict(ids_sha1=ids_digest(ids), n=len(ids), version=RECORD_VERSION)
-    if sources_match(record, inputs, within=model.root, **settings):
+    # a weights file retrained on disk since the model was loaded: a cache of it is not the loaded model's
+    if not weights_changed(model) and sources_match(record, inputs, within=model.root, **settings):
         try:
             cached = BigFile(folder)
             if cached.names == ids:
@@ -101,8 +104,13 @@ def projected_vectors(model, features, imageset=None, log=None):
     log(f"gallery: projecting {len(ids)} images with the {model.family_name} model's image tower ...")
     vectors = project(model, features, rows)
     try:
+        if weights_changed(model):
+            raise InputError(f"{model.weights_file} changed on disk since the model was loaded (retrained?): restart "
+                             f"the search to use the new weights")
         _write(folder, ids, vectors)
         write_sources(record, inputs, within=model.root, **settings)
+        if weights_changed(model):  # retrained while the record was written: it would name the new weights
+            os.remove(record)
     except (OSError, InputError) as e:
         log(f"gallery: image vectors not cached ({e}); kept in memory")
         return ArrayFeatures(ids, vectors)

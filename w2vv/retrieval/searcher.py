@@ -59,13 +59,13 @@ import numpy as np
 from .. import languages, layout
 from ..bigfile import BigFile
 from ..errors import InputError
-from ..fingerprint import recorded_settings, traced_sources
+from ..fingerprint import file_fingerprint, recorded_settings, recorded_trace, traced_sources
 from ..pivot_space import FEATURE_SPACE
 from ..runs import recorded_feature_collection, require_recorded_features
 from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
-from .pivot_sentences import check_pivot_collections, load_pivot_sentences
+from .pivot_sentences import check_pivot_collections, load_pivot_sentences, loaded_fingerprint, weights_changed
 from .topk import cl_top_k, clm_top_k_many
 
 MODES = ("cm", "cl", "clm")
@@ -114,11 +114,14 @@ def model_language(folder):
 class TrainedModel:
     """A trained model with the encoder of its training collection: W2VV's (its text model predicts a
     visual vector), or a successor's (``family`` 'w2vvpp', 'sea': its text tower gives a sentence's
-    vector, its image tower an image's, ``image_vectors``)."""
+    vector, its image tower an image's, ``image_vectors``). ``weights_fingerprint``: that of the weights
+    loaded, which what is computed with the model is recorded under and compared with: the file may be
+    retrained on disk while the model searches on (``pivot_sentences.weights_changed``)."""
 
     def __init__(self, folder, rootpath=None, word2vec_path=None, stopwords_path=None, normalize_zh=True,
                  predictor="auto"):
-        from ..inference import FAMILY_NAMES, best_weights_file, model_family, require_finished, sentence_model
+        from ..inference import (FAMILY_NAMES, best_weights_file, model_family, require_finished, sentence_model,
+                                 trained_model_name)
         from ..run_inputs import model_encoder
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: model folder not found")
@@ -127,14 +130,19 @@ class TrainedModel:
             raise InputError(f"predictor {predictor!r} unknown (expected one of {', '.join(PREDICTORS)})")
         root, self.train, self.val, _ = layout.checkpoint_parts(folder)
         self.folder, self.root = str(folder), str(rootpath or root)
+        self.run_name = trained_model_name(self.folder)
         self.lang = model_language(self.folder)
         self.family = model_family(self.folder)
         self.family_name = FAMILY_NAMES.get(self.family, self.family)
         self.weights_file = best_weights_file(self.folder)
+        self.weights_fingerprint = file_fingerprint(self.weights_file)
         self.model, self.cfg = self._load(predictor)
+        self._image_tower = self._read_image_tower()
+        if weights_changed(self):
+            raise InputError(f"{self.weights_file}: changed while it was loaded (the model being trained?): load it "
+                             f"again once it is written")
         self.predictor = "numpy" if getattr(self.model, "numpy", False) else "keras"
         self.text = sentence_model(self.model, self.successor)
-        self._image_tower = None
         self.encoder = model_encoder(self.folder, self.root, self.cfg, word2vec_path, stopwords_path, normalize_zh,
                                      cached_word2vec=True, log=lambda message: None)
 
@@ -167,11 +175,13 @@ class TrainedModel:
         x = normalize_features(np.asarray(features, np.float32), self.cfg)
         return np.asarray(self.model.image.predict_on_batch(x), np.float32)
 
+    def _read_image_tower(self):
+        """A successor's image tower's weights, ``{layer name: arrays}``, read with the model (W2VV's: none)."""
+        from ..checkpoint import read_weights
+        return read_weights(self.weights_file, prefix="image_space") if self.successor else {}
+
     def image_tower(self):
-        """A successor's image tower's weights, ``{layer name: arrays}``, read from its weights file once."""
-        if self._image_tower is None:
-            from ..checkpoint import read_weights
-            self._image_tower = read_weights(self.weights_file, prefix="image_space")
+        """A successor's image tower's weights, ``{layer name: arrays}``, those loaded."""
         return self._image_tower
 
     def same_image_tower(self, other):
@@ -252,24 +262,41 @@ def read_current_weight(path, models=()):
     """``read_weight``, refusing a weight chosen on results computed from files that changed since (a model
     retrained after the fusion stage), or by a model other than ``models`` (the loaded ones the route uses:
     another English run, or the same run's weights of another epoch), or for scores replaced by ranks
-    (``rank_norm``: search fuses the routes' scores), as the fusion stage's records say."""
+    (``rank_norm``: search fuses the routes' scores), as the fusion stage's records say. A loaded model's weights
+    count as loaded (``weights_fingerprint``), whatever its file holds now."""
     record = os.path.join(os.path.dirname(path), layout.INPUTS_FILE)
     if recorded_settings(record).get("rank_norm"):
         raise InputError(f"{path}: chosen for rank-normalised scores (the fusion stage ran with rank_norm = 1), "
                          f"but search fuses the routes' scores themselves: give the weight (--weight W), or run "
                          f"stage 5 again with rank_norm = 0")
     files, changed = traced_sources(record)
+    loaded = {os.path.realpath(model.weights_file): loaded_fingerprint(model) for model in models}
+    changed = [f for f in changed if os.path.realpath(f) not in loaded] + \
+        [f for f, recorded in recorded_trace(record) if loaded.get(os.path.realpath(f), recorded) != recorded]
     if changed:
         raise InputError(f"{path}: chosen on results computed from {changed[0]}, which changed since (a model "
                          f"retrained): run do_all.sh again for this run (stage 5 chooses it anew), or give the "
                          f"weight (--weight W)")
-    loaded = {os.path.realpath(model.weights_file) for model in models}
     others = [f for f in files if layout.is_checkpoint_dir(os.path.dirname(f)) and os.path.realpath(f) not in loaded]
     if models and others:
         raise InputError(f"{path}: chosen on results of the model weights {others[0]}, which no loaded model has "
                          f"(loaded: {', '.join(model.weights_file for model in models)}): search with the models the "
                          f"fusion stage used, or give the weight (--weight W)")
     return read_weight(path)
+
+
+def fusion_state(path):
+    """The bytes of the fusion stage's ``weight.txt`` at ``path`` and of its record, small files (None: not read,
+    ``read_current_weight`` says why): fuse.py run again changes them."""
+    return tuple(_content(p) for p in (path, os.path.join(os.path.dirname(path), layout.INPUTS_FILE)))
+
+
+def _content(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def one_family(paths):
@@ -430,11 +457,11 @@ class Searcher:
             check_pivot_collections(self.root, en_collections)
         self._en_collections = en_collections
         self._weight = weight
-        self._weights = {}
+        self._weights = {}  # {language: (its fusion_state when read, its weight or None)}
         self._sentences = None
         self._lock = threading.Lock()
         self.cl_problem = None  # why the CL and CLM routes cannot be taken, once found
-        self.weight_problems = {}  # {language: why the fusion stage's weight does not hold}, once found
+        self.weight_problems = {}  # {language: why the fusion stage's weight does not hold}, as last read
 
     def _open_galleries(self, features, index, save, nprobe):
         """{language: its model's gallery}: W2VV's, the features themselves (one for all); a successor's,
@@ -487,13 +514,11 @@ class Searcher:
         sentences describing the gallery are there (the weight's records are checked and the sentences loaded
         to know: a CLM search would do both), else ``cm``; why not is logged once."""
         if lang != PIVOT and PIVOT in self.models and lang in self.models and self.cl_problem is None and \
-                lang not in self.space_problems and lang not in self.weight_problems and \
-                (self._weight is not None or lang in self._weights or os.path.isfile(self.weight_path(lang))):
+                lang not in self.space_problems and \
+                (self._weight is not None or os.path.isfile(self.weight_path(lang))):
             try:
                 self.weight_for(lang)
-            except InputError as e:  # chosen for other models or on stale results: CLM is then asked by name only
-                self.weight_problems[lang] = str(e)
-                self.log(f"warning: {e}; the default route of {lang} queries is cm")
+            except InputError:  # chosen for other models or on stale results: CLM is then asked by name only
                 return "cm"
             try:
                 self.sentences()
@@ -588,23 +613,37 @@ class Searcher:
 
     def weight_path(self, lang=None):
         """The fusion stage's ``weight.txt`` of the ``lang`` model (default: the loaded non-English one)."""
-        from ..inference import trained_model_name
         model = self.models.get(lang or self._source_language())
         if model is None or model.lang == PIVOT:
             return None
-        fusion_run = layout.fusion_run_name(trained_model_name(model.folder), model.lang)
+        fusion_run = layout.fusion_run_name(model.run_name, model.lang)
         return os.path.join(layout.similarity_dir(self.root, model.val, model.train, fusion_run), layout.WEIGHT_FILE)
 
     def weight_for(self, lang):
-        """The CLM weight of ``lang`` queries: the one given, else the fusion stage's (read once)."""
+        """The CLM weight of ``lang`` queries: the one given, else the fusion stage's, read again when fuse.py wrote
+        it anew (``fusion_state``); InputError when it does not hold (``weight_problems``)."""
         if self._weight is not None:
             return self._weight
-        if lang not in self._weights:
-            path = self.weight_path(lang)
-            route = [self.models[code] for code in (lang, PIVOT) if code in self.models]
-            self._weights[lang] = read_current_weight(path, route)
-            self.log(f"CLM weight w = {self._weights[lang]:.2f} from {path}")
-        return self._weights[lang]
+        path = self.weight_path(lang)
+        state = fusion_state(path)
+        with self._lock:
+            if lang not in self._weights or self._weights[lang][0] != state:
+                self._weights[lang] = (state, self._read_weight(lang, path))
+            if lang in self.weight_problems:
+                raise InputError(self.weight_problems[lang])
+            return self._weights[lang][1]
+
+    def _read_weight(self, lang, path):
+        """The fusion stage's weight of ``lang`` queries, or None and why not in ``weight_problems`` (logged)."""
+        self.weight_problems.pop(lang, None)
+        try:
+            weight = read_current_weight(path, [self.models[code] for code in (lang, PIVOT) if code in self.models])
+        except InputError as e:
+            self.weight_problems[lang] = str(e)
+            self.log(f"warning: {e}; the default route of {lang} queries is cm")
+            return None
+        self.log(f"CLM weight w = {weight:.2f} from {path}")
+        return weight
 
     @property
     def weight(self):
