@@ -138,6 +138,7 @@ def main(argv):
     app = service_app(args, token, hosts, state)
     server = uvicorn.Server(uvicorn.Config(app, access_log=False, log_level="error", timeout_keep_alive=30))
     stopped = threading.Event()   # the server ended, or the loading failed (in ``failure``)
+    ending = threading.Event()    # stopped by a signal: the loading, still running, says nothing after the stop line
     failure = []
 
     def serve():
@@ -148,7 +149,7 @@ def main(argv):
 
     def loading():
         try:
-            load(args, state, url)
+            load(args, state, url, lambda message: ending.is_set() or log(message))
         except Exception as e:  # noqa: BLE001  (raised again in the main thread)
             failure.append(e)
             stopped.set()
@@ -172,6 +173,7 @@ def main(argv):
             raise failure[0]
         raise InputError("the HTTP server stopped")
     except (KeyboardInterrupt, Stop) as e:
+        ending.set()
         log(f"stopped ({'SIGTERM' if isinstance(e, Stop) else 'Ctrl-C'})" +
             ("" if state.ready else " while loading"))
         return 0
@@ -198,7 +200,7 @@ def service_app(args, token, hosts, state):
     return create_app(state, settings, log=log)
 
 
-def load(args, state, url):
+def load(args, state, url, log):
     """Open the models and the gallery, find the pictures, run every route once, then mark ``state`` ready."""
     def progress(message):
         state.phase = message.split(":")[0][:40]

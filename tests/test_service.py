@@ -389,6 +389,7 @@ def test_ctrl_c_while_loading_stops_in_one_line(own_root, tmp_path):
             process.wait()
     text = (tmp_path / "serve.log").read_text()
     assert [line[11:] for line in text.splitlines() if "stopped" in line] == ["stopped (Ctrl-C) while loading"]
+    assert text.splitlines()[-1][11:] == "stopped (Ctrl-C) while loading"   # the loading says no more
     assert "Traceback" not in text
 
 
