@@ -432,3 +432,28 @@ def test_results_of_a_model_whose_training_captions_changed_since_are_not_read(t
         assert str(stale.value) == (f"{out}: computed by the model {copied}, trained with {caption}, which changed "
                                     f"since: a model of other data than the root holds now; run do_all.sh again "
                                     f"for this run (its trainer says how to retrain it)")
+
+
+def test_a_model_trained_from_another_clone_reads_this_clones_stop_words_whatever_that_clones_list_became(
+        trained, tmp_path):
+    """A root trained from one clone and used from another names the first clone's stop-word list: once that list
+    changed, results, the tester and search refused the model, though this clone's list is the one it was trained
+    with."""
+    from w2vv.ranking import MODEL_SETTINGS, check_current
+    from w2vv.retrieval.searcher import TrainedModel
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path / "root")
+    copied = copy / folder.relative_to(root)
+    assert run_tester(copy, copied).returncode == 0
+    out = layout.similarity_dir(str(copy), EN[2], EN[0], folder.name)
+    other_clone = tmp_path / "other_clone" / "en.txt"
+    other_clone.parent.mkdir()
+    shutil.copy(DEFAULT_STOPWORDS["en"], other_clone)
+    for record, key in ((copied / layout.SETTINGS_FILE, "settings"), (Path(out) / layout.INPUTS_FILE, MODEL_SETTINGS)):
+        content = json.loads(record.read_text())
+        content[key]["stopwords"]["path"] = str(other_clone)
+        record.write_text(json.dumps(content))
+    with open(other_clone, "a", encoding="utf-8") as f:
+        f.write("another\n")
+    check_current(out)
+    assert TrainedModel(str(copied)).encoder.inputs.stopwords_path == str(DEFAULT_STOPWORDS["en"])

@@ -204,11 +204,12 @@ def entry_path(entry, root):
     return os.path.normpath(os.path.join(str(root), entry["path"]))
 
 
-def changed_entry(record, root, skip=()):
+def changed_entry(record, root, skip=(), own=None):
     """The first file of the ``input_entry``s in ``record`` (a run record's settings, at any depth; its keys
     ``skip`` left out) that holds other content now (None: none): one of its files changed or gone (a file added
     to a folder is not a change). A file gone is not: a project moved since has its stop-word lists elsewhere,
-    and what needs a file looks for it."""
+    and what needs a file looks for it; ``own``: {key: a file that counts as the entry's when it holds its
+    content} (the language's own list, where the record names another clone's)."""
     for key, value in record.items():
         if key in skip or not isinstance(value, dict):
             continue
@@ -217,8 +218,9 @@ def changed_entry(record, root, skip=()):
             if found:
                 return found
             continue
-        path = entry_path(value, root)
-        if os.path.exists(path) and changed_parts(value["content"], file_fingerprint(path)):
+        path, copy = entry_path(value, root), (own or {}).get(key)
+        if os.path.exists(path) and changed_parts(value["content"], file_fingerprint(path)) and not (
+                copy and os.path.exists(copy) and same_content(file_fingerprint(copy), value["content"])):
             return path
     return None
 

@@ -135,6 +135,11 @@ class Language:
     def word2vec_path(self, root):
         return os.path.join(root, *self.word2vec)
 
+    def own_inputs(self, root):
+        """{run record key: the language's own file}: the stop-word list of the project and the word2vec of
+        ``root``, which a record names by the path of the clone or root it was trained in."""
+        return {"stopwords": self.stopwords, "word2vec": self.word2vec_path(root)}
+
 
 LANGUAGES = {
     "en": Language("en", "English", tokenize_en, os.path.join(STOPWORD_DIR, "en.txt"),

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from . import layout
+from . import languages, layout
 from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
 from .atomic import atomic_open, write_text
 from .errors import InputError
@@ -243,7 +243,10 @@ def _changed_training_inputs(record_file):
         settings = recorded_settings(record).get(MODEL_SETTINGS)
         checkpoints = [os.path.dirname(path) for path in files if layout.is_checkpoint_dir(os.path.dirname(path))]
         if settings and checkpoints:
-            changed = changed_entry(settings, layout.checkpoint_parts(checkpoints[0])[0], skip={"image_towers_from"})
+            root = layout.checkpoint_parts(checkpoints[0])[0]
+            own = languages.LANGUAGES[settings["language"]].own_inputs(root) \
+                if settings.get("language") in languages.LANGUAGES else None
+            changed = changed_entry(settings, root, skip={"image_towers_from"}, own=own)
             if changed:
                 yield checkpoints[0], changed
 

@@ -229,18 +229,16 @@ def require_recorded_features(folder, root, features_dir):
 
 def _recorded_file(entry, root, key, name, language):
     """The file a record's ``entry`` names, found under ``root`` (or, for a file of the project or the
-    layout that moved with its clone or root, the language's own with the same content); InputError
-    when it is gone or its content changed."""
+    layout that moved with its clone or root, the language's own with the same content: another clone's list
+    may have changed since); InputError when it is gone or its content changed."""
     path = entry_path(entry, root)
+    for candidate in (path, language.own_inputs(root).get(key)):
+        if candidate and os.path.exists(candidate) and same_content(file_fingerprint(candidate), entry["content"]):
+            return candidate
     if os.path.exists(path):
-        now = file_fingerprint(path)
-        if not same_content(now, entry["content"]):
-            raise InputError(f"{path}: changed since run {name} was trained with it as its {INPUT_NAMES[key]} "
-                             f"(recorded {entry['content']}, now {now}); restore it, or retrain the run")
-        return path
-    fallback = {"stopwords": language.stopwords, "word2vec": language.word2vec_path(root)}.get(key)
-    if fallback and os.path.exists(fallback) and same_content(file_fingerprint(fallback), entry["content"]):
-        return fallback
+        raise InputError(f"{path}: changed since run {name} was trained with it as its {INPUT_NAMES[key]} "
+                         f"(recorded {entry['content']}, now {file_fingerprint(path)}); restore it, or retrain the "
+                         f"run")
     raise InputError(f"{path}: not found: the {INPUT_NAMES[key]} run {name} was trained with")
 
 

@@ -13,13 +13,13 @@ The cache, ``<checkpoint>/search_cache/gallery/<name>.<key>/``, is a BigFile (th
 gallery order) with its record ``inputs.json`` (``fingerprint.write_sources``: the best weights file,
 the model's ``config.json``, the features' ``id.txt`` and ``feature.bin`` and the cache's own, by
 fingerprint, and the ids' digest): a retrained model, changed features or ImageSets list, or vectors
-edited in the cache, never meet a stale cache; a
-moved root keeps it. A model whose weights file was retrained on disk since it was loaded neither reads nor
-writes it (its vectors are the loaded weights'). ``<name>``: ``all`` or ``imageset-<list>``; ``<key>``: a digest of the feature
-folder's path (relative to the root when inside it). A FAISS index of a large gallery is built over the
-cached vectors when opened; an approximate one (``faiss-ivf``, whose clusters take time to train) is saved
-beside them (``<cache>/search_index/``, ``w2vv.retrieval.gallery``), so it follows the cache. A
-checkpoint folder that cannot be written keeps the vectors in memory."""
+edited in the cache, never meet a stale cache; a moved root keeps it. A model whose weights file was
+retrained on disk since it was loaded neither reads nor writes it (its vectors are the loaded weights').
+``<name>``: ``all`` or ``imageset-<list>``; ``<key>``: a digest of the feature folder's path (relative to
+the root when inside it). A FAISS index of a large gallery is built over the cached vectors when opened;
+an approximate one (``faiss-ivf``, whose clusters take time to train) is saved beside them
+(``<cache>/search_index/``, ``w2vv.retrieval.gallery``), so it follows the cache. A checkpoint folder that
+cannot be written keeps the vectors in memory."""
 import os
 
 import numpy as np
