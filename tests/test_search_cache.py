@@ -83,3 +83,18 @@ def test_a_model_retrained_on_disk_keeps_its_cached_vectors_and_caches_none_of_i
     assert "changed on disk since the English model was loaded" in lines[-1] and "restart" in lines[-1]
     collection_vectors(root, english_model(root, predicted), VAL, log=lines.append)   # restarted: the new weights
     assert predicted == [2, 2, 2] and os.path.exists(record)
+
+
+def test_the_cache_is_read_through_a_link_to_its_root(tmp_path):
+    """The query model given through a link to the root, the English one by its real path: the cache was taken
+    for another model's and predicted again."""
+    root = tmp_path / "VisualSearch"
+    caption = layout.caption_file(str(root), VAL)
+    os.makedirs(os.path.dirname(caption))
+    with open(caption, "w", encoding="utf-8") as f:
+        f.write("img1#0 a dog on the grass\n")
+    predicted = []
+    collection_vectors(str(root), english_model(root, predicted), VAL, log=lambda m: None)
+    os.symlink(root, tmp_path / "link")
+    collection_vectors(str(tmp_path / "link"), english_model(root, predicted), VAL, log=lambda m: None)
+    assert predicted == [1]

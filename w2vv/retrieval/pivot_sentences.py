@@ -91,8 +91,10 @@ def computed_with(record_file, en, caption_path):
         files = recorded_files(record_file)
     except InputError:
         return False
-    return files == {os.path.abspath(en.weights_file): loaded_fingerprint(en),
-                     os.path.abspath(caption_path): file_fingerprint(caption_path)}
+    # by their real paths: a model's folder may be given through a link to its root, the record found through another
+    return {os.path.realpath(path): content for path, content in files.items()} == {
+        os.path.realpath(en.weights_file): loaded_fingerprint(en),
+        os.path.realpath(caption_path): file_fingerprint(caption_path)}
 
 def collection_vectors(root, en, collection, log):
     """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``
