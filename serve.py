@@ -160,9 +160,7 @@ def main(argv):
     # a library's bare except that swallows it.
     serving = threading.Thread(target=serve, name="uvicorn", daemon=True)
     url = address_url(sock)
-    signal.signal(signal.SIGTERM, _raise_stop)
-    # Ctrl-C stops it also where it started ignoring SIGINT, as a script's background job (`serve.py &`) does
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _stop_on_signals()
     try:
         serving.start()
         log(f"listening on {url} (/api/health: 503 loading until ready)")
@@ -216,6 +214,13 @@ def load(args, state, url, log):
     state.set_ready(searcher, pictures, service_info(searcher))
     log(f"ready in {state.ready_seconds:.1f}s: serving {len(searcher.gallery)} images on {url} "
         f"(API: /api/search, docs: /docs); Ctrl-C stops")
+
+
+def _stop_on_signals():
+    """SIGTERM raises ``Stop`` in the main thread, Ctrl-C KeyboardInterrupt: also where the process started
+    ignoring SIGINT, as a script's background job (``serve.py &``) does."""
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _raise_stop(signum, frame):
