@@ -206,10 +206,10 @@ def entry_path(entry, root):
 
 def changed_entry(record, root, skip=(), own=None):
     """The first file of the ``input_entry``s in ``record`` (a run record's settings, at any depth; its keys
-    ``skip`` left out) that holds other content now (None: none): one of its files changed or gone (a file added
-    to a folder is not a change). A file gone is not: a project moved since has its stop-word lists elsewhere,
-    and what needs a file looks for it; ``own``: {key: a file that counts as the entry's when it holds its
-    content} (the language's own list, where the record names another clone's)."""
+    ``skip`` left out) that holds other content now (None: none): one of its files changed, or gone from its
+    folder (a file added to the folder is not a change). An entry's path gone is not: a project moved since has its
+    stop-word lists elsewhere, and what needs a file looks for it. ``own``: {key: a file that counts as the entry's
+    when it holds its content} (the language's own list, where the record names another clone's)."""
     for key, value in record.items():
         if key in skip or not isinstance(value, dict):
             continue
