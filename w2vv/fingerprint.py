@@ -112,17 +112,19 @@ def _changed(path, recorded, now=None):
     return recorded is not None and os.path.isdir(os.path.dirname(path))
 
 
-def traced_sources(record_file):
+def traced_sources(record_file, loaded=None):
     """(every file that ``record_file`` names, and the records beside those files name, followed back: what a
     result rests on, however indirectly; those of them that changed since, ``_changed``), as absolute
     paths. A fusion weight rests on CL rankings, which rest on both languages' sentence vectors, which
     rest on the models' weights: a model retrained and tested again leaves the weight stale though its
-    rankings were not redone."""
+    rankings were not redone. ``loaded``: {real path: fingerprint} of files taken as holding that content,
+    whatever they hold now (the weights a running searcher loaded)."""
     now, changed = {}, {}
     for path, recorded in recorded_trace(record_file):
+        taken = loaded.get(os.path.realpath(path)) if loaded else None
         if path not in now:  # a model's weights are named by its val and its test results: hashed once
-            now[path] = _one_file(path) if os.path.isfile(path) else None
-        if _changed(path, recorded, now[path]):
+            now[path] = taken or (_one_file(path) if os.path.isfile(path) else None)
+        if (recorded != taken) if taken else _changed(path, recorded, now[path]):
             changed[path] = None
     return list(now), list(changed)
 

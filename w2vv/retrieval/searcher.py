@@ -59,7 +59,7 @@ import numpy as np
 from .. import languages, layout
 from ..bigfile import BigFile
 from ..errors import InputError
-from ..fingerprint import file_fingerprint, recorded_settings, recorded_trace, traced_sources
+from ..fingerprint import file_fingerprint, recorded_settings, traced_sources
 from ..pivot_space import FEATURE_SPACE
 from ..runs import recorded_feature_collection, require_recorded_features
 from ..textfile import read_lines
@@ -269,10 +269,8 @@ def read_current_weight(path, models=()):
         raise InputError(f"{path}: chosen for rank-normalised scores (the fusion stage ran with rank_norm = 1), "
                          f"but search fuses the routes' scores themselves: give the weight (--weight W), or run "
                          f"stage 5 again with rank_norm = 0")
-    files, changed = traced_sources(record)
     loaded = {os.path.realpath(model.weights_file): loaded_fingerprint(model) for model in models}
-    changed = [f for f in changed if os.path.realpath(f) not in loaded] + \
-        [f for f, recorded in recorded_trace(record) if loaded.get(os.path.realpath(f), recorded) != recorded]
+    files, changed = traced_sources(record, loaded)
     if changed:
         raise InputError(f"{path}: chosen on results computed from {changed[0]}, which changed since (a model "
                          f"retrained): run do_all.sh again for this run (stage 5 chooses it anew), or give the "
