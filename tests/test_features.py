@@ -299,3 +299,45 @@ def test_a_collection_holds_the_features_of_one_set_of_images(photos, tmp_path):
     moved = shutil.copytree(photos, tmp_path / "moved")  # the same images elsewhere, another setting: one list still
     extract_features(str(moved), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE + 8,
                      feature="alt", log=lambda m: None)
+
+
+def _record(feature_dir):
+    import json
+    with open(os.path.join(feature_dir, "extraction.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _rewrite_record(feature_dir, **fields):
+    import json
+    record = dict(_record(feature_dir), **fields)
+    with open(os.path.join(feature_dir, "extraction.json"), "w", encoding="utf-8") as f:
+        json.dump(record, f)
+
+
+def _check_gallery(root, gallery_dir, feature="f"):
+    """Search's check that a gallery comes from the network of the model's training features (those of
+    mscoco2014dev: a model folder without a run record)."""
+    from types import SimpleNamespace
+    from w2vv.retrieval.searcher import _require_same_network
+    model = SimpleNamespace(root=str(root), cfg=SimpleNamespace(img_feature=feature), folder=str(root / "model"))
+    _require_same_network(model, os.path.normpath(os.path.abspath(gallery_dir)))
+
+
+def test_the_networks_own_input_size_given_is_the_default(photos, tmp_path):
+    """``--image_size 224`` for ResNet recorded 224 where the default recorded None: the run again was refused as
+    'other settings', and search refused the gallery as 'one name, two networks'."""
+    root = tmp_path / "root"
+    kwargs = dict(cnn="mobilenetv3small", weights="none", feature="f", log=lambda m: None, progress=False)
+    trained = extract_features(str(photos), str(root), "mscoco2014dev", **kwargs)["feature_dir"]
+    assert _record(trained)["image_size"] == 224
+    said = []
+    extract_features(str(photos), str(root), "mscoco2014dev", **dict(kwargs, image_size=224, log=said.append))
+    assert said == [f"features already extracted, skipped (--overwrite to extract them again): {trained}"]
+    gallery = extract_features(str(photos), str(root), "mine", image_size=224, **kwargs)["feature_dir"]
+    _check_gallery(root, gallery)
+    _rewrite_record(trained, image_size=None)  # a record written before the size used was: the network's own
+    extract_features(str(photos), str(root), "mscoco2014dev", **dict(kwargs, image_size=224))
+    _check_gallery(root, gallery)
+    _rewrite_record(gallery, image_size=SIZE)
+    with pytest.raises(InputError, match=r"one name, two networks"):
+        _check_gallery(root, gallery)

@@ -54,13 +54,13 @@ def load_network(cnn, weights, image_size=None):
     ``weights``: ``imagenet`` (Keras downloads and caches them), ``none`` (random), or a weights file."""
     import keras
     classes = {name.lower(): name for name in dir(keras.applications) if name[:1].isupper()}
-    key = cnn.lower().replace("-", "").replace("_", "")
+    key = _network_key(cnn)
     if key not in classes:
         raise InputError(f"--cnn {cnn}: not a network of keras.applications "
                          f"(one of: {', '.join(sorted(classes))})")
     constructor = getattr(keras.applications, classes[key])
     preprocess = getattr(keras.applications, constructor.__module__.rsplit(".", 1)[-1]).preprocess_input
-    size = int(image_size or INPUT_SIZES.get(key, DEFAULT_SIZE))
+    size = input_size(cnn, image_size)
     if weights not in ("imagenet", "none") and not os.path.isfile(weights):
         raise InputError(f"{weights}: weights file not found (or use --weights imagenet | none)")
     try:
@@ -79,6 +79,16 @@ def load_network(cnn, weights, image_size=None):
                          f"({str(e).splitlines()[0][:200]}); copy the file into ~/.keras/models/ "
                          f"or give --weights FILE") from None
     return model, preprocess, size
+
+
+def _network_key(cnn):
+    return cnn.lower().replace("-", "").replace("_", "")
+
+
+def input_size(cnn, image_size=None):
+    """The input size an extraction with ``cnn`` uses: ``image_size``, or (None) the network's own (``INPUT_SIZES``,
+    else ``DEFAULT_SIZE``), known without loading the network: ``--image_size 224`` is ResNet's default."""
+    return int(image_size or INPUT_SIZES.get(_network_key(cnn), DEFAULT_SIZE))
 
 
 def feature_name(cnn, weights):
@@ -227,7 +237,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     feature = feature or feature_name(cnn, weights)
     feature_dir = layout.feature_dir(root, feature, collection)
     parts_dir = feature_dir + PARTS_SUFFIX
-    record = _plan(images, cnn, weights, image_size, chunk_images=None)
+    record = _plan(images, cnn, weights, input_size(cnn, image_size), chunk_images=None)
     _require_same_images(feature_dir, [image_id for image_id, _ in images])
     if os.path.isdir(feature_dir) and not os.path.isdir(parts_dir) and not overwrite:
         return _already_extracted(feature_dir, record, log)
@@ -351,11 +361,30 @@ def extraction_network(feature_dir):
         return None
 
 
+def same_network(first_dir, second_dir):
+    """Whether two feature folders ``extract_features`` wrote were extracted with the same network, as their
+    ``extraction.json`` say: the same cnn, weights and input size (the network's own where a record has None);
+    False where one has no record."""
+    first, second = _extraction_record(first_dir), _extraction_record(second_dir)
+    if not isinstance(first, dict) or not isinstance(second, dict):
+        return False
+    return _as_now(first, "cnn", "weights", "image_size") == _as_now(second, "cnn", "weights", "image_size")
+
+
+def _as_now(record, *keys):
+    """The fields ``keys`` of a record read (``extraction.json``, ``plan.json``; all, without ``content``, when none
+    given) as this version writes them: ``image_size`` None (recorded before the size used was) is the network's own."""
+    out = {k: v for k, v in record.items() if k != "content" and (not keys or k in keys)}
+    if out.get("image_size", 0) is None and isinstance(out.get("cnn"), str):
+        out["image_size"] = input_size(out["cnn"])
+    return out
+
+
 def _already_extracted(feature_dir, record, log):
     """The summary of a feature folder extracted before from the same images with the same network and
     settings (its ``extraction.json``): skipped, as every stage skips work already done; InputError when
     it was extracted otherwise (or before extractions were recorded)."""
-    recorded = {k: v for k, v in (_extraction_record(feature_dir) or {}).items() if k != "content"}
+    recorded = _as_now(_extraction_record(feature_dir) or {})
     if "images" in recorded and "image_files" not in recorded:  # recorded before image files were: as it was
         record = {k: v for k, v in record.items() if k != "image_files"}
     if recorded != record:

@@ -228,11 +228,11 @@ def check_gallery_feature(model, gallery_dir, dim):
 def _require_same_network(model, gallery_dir):
     """A gallery that ``extract_features.py`` wrote must come from the network of the model's training features:
     two networks' features under one name share a width, not a space."""
-    from ..features import extraction_network
+    from ..features import extraction_network, same_network
     trained_on = os.path.normpath(os.path.abspath(layout.feature_dir(
         model.root, model.cfg.img_feature, recorded_feature_collection(model.folder))))
     theirs, ours = extraction_network(gallery_dir), extraction_network(trained_on)
-    if gallery_dir != trained_on and theirs is not None and theirs != ours:
+    if gallery_dir != trained_on and theirs is not None and not same_network(gallery_dir, trained_on):
         made = f"extracted with {_network(ours)}" if ours else "the release's, not extracted by extract_features.py"
         raise InputError(f"{gallery_dir}: extracted with {_network(theirs)}, but the features the model "
                          f"{model.folder} was trained on ({trained_on}) are {made}: one name, two networks; extract "
@@ -623,6 +623,9 @@ class Searcher:
         if self._weight is not None:
             return self._weight
         path = self.weight_path(lang)
+        if path is None:
+            raise InputError(f"no CLM weight{f' of {lang} queries' if lang else ''}: CLM fuses the routes of a model "
+                             f"of a query language, not {PIVOT} (loaded: {', '.join(self.languages)})")
         state = fusion_state(path)
         with self._lock:
             if lang not in self._weights or self._weights[lang][0] != state:
