@@ -307,9 +307,9 @@ def _record(feature_dir):
         return json.load(f)
 
 
-def _rewrite_record(feature_dir, **fields):
+def _rewrite_record(feature_dir, drop=(), **fields):
     import json
-    record = dict(_record(feature_dir), **fields)
+    record = {k: v for k, v in dict(_record(feature_dir), **fields).items() if k not in drop}
     with open(os.path.join(feature_dir, "extraction.json"), "w", encoding="utf-8") as f:
         json.dump(record, f)
 
@@ -341,3 +341,53 @@ def test_the_networks_own_input_size_given_is_the_default(photos, tmp_path):
     _rewrite_record(gallery, image_size=SIZE)
     with pytest.raises(InputError, match=r"one name, two networks"):
         _check_gallery(root, gallery)
+
+
+def test_a_large_weights_file_is_known_by_its_whole_content_not_its_name(tmp_path):
+    """A weights file over 64 MiB was known by its first and last MiB, and by its name."""
+    import shutil
+    from w2vv.features import _weights_id
+    from w2vv.fingerprint import WHOLE_FILE
+    big = tmp_path / "a.weights.h5"
+    with open(big, "wb") as f:
+        f.truncate(WHOLE_FILE + (3 << 20))
+    before = _weights_id(str(big))
+    with open(big, "r+b") as f:
+        f.seek(WHOLE_FILE // 2)
+        f.write(b"\1")
+    changed = _weights_id(str(big))
+    assert changed != before
+    assert _weights_id(str(shutil.copyfile(big, tmp_path / "b.weights.h5"))) == changed
+
+
+@pytest.mark.slow
+def test_a_weights_file_changed_in_its_middle_is_another_network_and_a_copy_the_same(photos, weights_file, tmp_path):
+    """ResNet50's weights (94 MB) with a layer changed in the middle of the file passed for the ones extracted with
+    ('already extracted, skipped'); the same file copied under another name was refused by search as 'one name, two
+    networks'. Records written before, of a file's name and ends, still count as the same network."""
+    import shutil
+    from w2vv.fingerprint import WHOLE_FILE, file_fingerprint
+    path, _ = weights_file
+    root, size = tmp_path / "root", os.path.getsize(path)
+    assert size > WHOLE_FILE
+    kwargs = dict(cnn="resnet50", image_size=SIZE, feature="f", progress=False)
+    trained = extract_features(str(photos), str(root), "mscoco2014dev", weights=path, log=lambda m: None,
+                               **kwargs)["feature_dir"]
+    copy = str(shutil.copyfile(path, tmp_path / "copy.weights.h5"))
+    gallery = extract_features(str(photos), str(root), "mine", weights=copy, log=lambda m: None,
+                               **kwargs)["feature_dir"]
+    _check_gallery(root, gallery)
+    said = []
+    extract_features(str(photos), str(root), "mscoco2014dev", weights=copy, log=said.append, **kwargs)
+    assert said == [f"features already extracted, skipped (--overwrite to extract them again): {trained}"]
+    _rewrite_record(trained, weights=file_fingerprint(path), drop=["weights_sampled"])  # a record of before
+    extract_features(str(photos), str(root), "mscoco2014dev", weights=copy, log=said.append, **kwargs)
+    assert said[1:] == said[:1]
+    _check_gallery(root, gallery)
+    with open(copy, "r+b") as f:  # one weight changed, far from the file's ends
+        f.seek(size // 2)
+        byte = f.read(1)
+        f.seek(size // 2)
+        f.write(bytes([byte[0] ^ 1]))
+    with pytest.raises(InputError, match=r"features already extracted, from other images or with other settings"):
+        extract_features(str(photos), str(root), "mine", weights=copy, log=lambda m: None, **kwargs)

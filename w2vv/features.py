@@ -17,6 +17,7 @@ first missing chunk; the BigFile is written at the end, whole (atomically), and 
 import hashlib
 import json
 import os
+import re
 import sys
 import shutil
 import time
@@ -168,20 +169,20 @@ class _Parts:
     """The chunks of an extraction in progress: ``chunk_<i>.npz`` (ids, vectors, skipped files)
     and ``plan.json``, which says what they were made from (a different plan starts over)."""
 
-    def __init__(self, folder, plan, log):
+    def __init__(self, folder, plans, log):
         self.folder = folder
         plan_path = os.path.join(folder, "plan.json")
         try:
             with open(plan_path, encoding="utf-8") as f:
-                same = json.load(f) == plan
-        except (OSError, ValueError):
+                same = _as_now(json.load(f)) in plans
+        except (OSError, ValueError, AttributeError):
             same = False
         if not same and os.path.isdir(folder):
             log(f"{folder}: left by a run with other images or settings; starting over")
             shutil.rmtree(folder)
         os.makedirs(folder, exist_ok=True)
         if not same:
-            write_text(plan_path, json.dumps(plan) + "\n")
+            write_text(plan_path, json.dumps(plans[0]) + "\n")
 
     def path(self, i):
         return os.path.join(self.folder, f"chunk_{i:06d}.npz")
@@ -199,9 +200,12 @@ class _Parts:
             return list(data["ids"]), data["vectors"], [tuple(s.split("\t", 1)) for s in data["skipped"]]
 
 
-def _plan(images, cnn, weights, size, chunk_images):
-    """What an extraction is made from: the network, its settings, the images by id and path, and their files
-    by size and modification time (a photo replaced under its name)."""
+def _plans(images, cnn, weights, size, chunk_images):
+    """What an extraction is made from, as this version records it, then as a record written before may have (the
+    same extraction, accepted): the network, its settings, the images by id and path, and their files by size and
+    modification time (a photo replaced under its name). A weights file is known by its content (``_weights_id``)
+    and also by its fingerprint of the records written before (``weights_sampled``: ``file_fingerprint``, without
+    the name), which is all they have to be compared by."""
     def digest(lines):
         return hashlib.sha1("\n".join(lines).encode("utf-8")).hexdigest()
 
@@ -212,16 +216,32 @@ def _plan(images, cnn, weights, size, chunk_images):
         except OSError:
             return "-"
 
-    return dict(cnn=cnn.lower(), weights=_weights_id(weights), image_size=size, chunk_images=chunk_images,
+    plan = dict(cnn=cnn.lower(), weights=_weights_id(weights), image_size=size, chunk_images=chunk_images,
                 images=digest(f"{i}\t{p}" for i, p in images), image_files=digest(stat(p) for _, p in images))
+    if plan["weights"] != weights:  # a weights file
+        plan["weights_sampled"] = _without_names(file_fingerprint(weights))
+    return [plan, {k: v for k, v in plan.items() if k != "weights" or "weights_sampled" not in plan}]
 
 
 def _weights_id(weights):
-    """``imagenet``, ``none``, or a weights file by its content (``name:size:sha1``): the same file under another
-    path is the same network, another file under the same path (a network fine-tuned since) another one."""
+    """``imagenet``, ``none``, or a weights file by its content, ``<size>:<SHA-1 of the whole file>``, not its name:
+    the same file under another path or name is the same network, another file under the same path (a network
+    fine-tuned since, a layer changed in the middle of a file of hundreds of MB) another one."""
     if weights in ("imagenet", "none") or not os.path.isfile(weights):
         return weights  # a file not there: load_network says so
-    return file_fingerprint(weights)
+    return f"{os.path.getsize(weights)}:{_sha1(weights)}"
+
+
+def _without_names(fingerprint):
+    """``size:sha1;…`` of a ``file_fingerprint`` (``name:size:sha1;…``): a file known by its content alone."""
+    return ";".join(":".join(part.rsplit(":", 2)[1:]) for part in fingerprint.split(";"))
+
+
+def _is_former_weights(weights):
+    """Whether a recorded ``weights`` is a ``file_fingerprint`` (``name:size:sha1`` of a file's first and last MiB
+    beyond 64 MiB), as records had before weights files were hashed whole."""
+    return isinstance(weights, str) and all(re.fullmatch(r".*:[0-9]+:[0-9a-f]{16}", part, re.S)
+                                            for part in weights.split(";"))
 
 
 def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imagenet", batch_size=32,
@@ -237,13 +257,14 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     feature = feature or feature_name(cnn, weights)
     feature_dir = layout.feature_dir(root, feature, collection)
     parts_dir = feature_dir + PARTS_SUFFIX
-    record = _plan(images, cnn, weights, input_size(cnn, image_size), chunk_images=None)
+    plans = _plans(images, cnn, weights, input_size(cnn, image_size), chunk_images)
+    records = [dict(plan, chunk_images=None) for plan in plans]  # extraction.json: whatever the chunks were
     _require_same_images(feature_dir, [image_id for image_id, _ in images])
     if os.path.isdir(feature_dir) and not os.path.isdir(parts_dir) and not overwrite:
-        return _already_extracted(feature_dir, record, log)
+        return _already_extracted(feature_dir, records, log)
     model, preprocess, size = load_network(cnn, weights, image_size)
     dim = int(model.output_shape[-1])
-    parts = _Parts(parts_dir, _plan(images, cnn, weights, size, chunk_images), log)
+    parts = _Parts(parts_dir, [dict(plan, image_size=size) for plan in plans], log)
     thumbs = layout.image_dir(root, collection)
     os.makedirs(thumbs, exist_ok=True)
     chunks = [images[i:i + chunk_images] for i in range(0, len(images), chunk_images)]
@@ -277,7 +298,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     seconds = time.perf_counter() - started
     summary = _finish(parts, len(chunks), feature_dir, root, collection, dim, log,
                       dict(images_per_s=n_todo / seconds if n_todo and seconds > 0 else None))
-    write_text(os.path.join(feature_dir, EXTRACTION_FILE), json.dumps(dict(record, content=_content(feature_dir)))
+    write_text(os.path.join(feature_dir, EXTRACTION_FILE), json.dumps(dict(records[0], content=_content(feature_dir)))
                + "\n")
     return summary
 
@@ -286,8 +307,13 @@ def _content(feature_dir):
     """The SHA-1 of the features written, whole: ``extraction.json`` records it, so that features extracted again
     (one photo changed in a gallery of gigabytes, which a fingerprint of a file's ends would not see) change the
     record every cache of them is keyed by (``fingerprint.sources``)."""
+    return _sha1(os.path.join(feature_dir, "feature.bin"))
+
+
+def _sha1(path):
+    """The SHA-1 of a file's whole content, read a block at a time."""
     sha = hashlib.sha1()
-    with open(os.path.join(feature_dir, "feature.bin"), "rb") as f:
+    with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 24), b""):
             sha.update(block)
     return sha.hexdigest()
@@ -346,9 +372,10 @@ def _extraction_record(feature_dir):
     """The ``extraction.json`` of a feature folder ``extract_features`` wrote; None for another (the release's)."""
     try:
         with open(os.path.join(feature_dir, EXTRACTION_FILE), encoding="utf-8") as f:
-            return json.load(f)
+            record = json.load(f)
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def extraction_network(feature_dir):
@@ -363,33 +390,40 @@ def extraction_network(feature_dir):
 
 def same_network(first_dir, second_dir):
     """Whether two feature folders ``extract_features`` wrote were extracted with the same network, as their
-    ``extraction.json`` say: the same cnn, weights and input size (the network's own where a record has None);
-    False where one has no record."""
+    ``extraction.json`` say: the same cnn, input size (the network's own where a record has None) and weights (a
+    weights file by its content; by its ``weights_sampled`` fingerprint where one record is older than whole
+    hashes); False where one has no record."""
     first, second = _extraction_record(first_dir), _extraction_record(second_dir)
-    if not isinstance(first, dict) or not isinstance(second, dict):
+    if first is None or second is None:
         return False
-    return _as_now(first, "cnn", "weights", "image_size") == _as_now(second, "cnn", "weights", "image_size")
+    first, second = (_as_now(r, "cnn", "weights", "weights_sampled", "image_size") for r in (first, second))
+    key = "weights" if "weights" in first and "weights" in second else "weights_sampled"
+    return first.get(key) is not None and all(first.get(k) == second.get(k) for k in ("cnn", "image_size", key))
 
 
 def _as_now(record, *keys):
     """The fields ``keys`` of a record read (``extraction.json``, ``plan.json``; all, without ``content``, when none
-    given) as this version writes them: ``image_size`` None (recorded before the size used was) is the network's own."""
-    out = {k: v for k, v in record.items() if k != "content" and (not keys or k in keys)}
+    given) as this version writes them: ``image_size`` None (recorded before the size used was) is the network's
+    own; a weights file's fingerprint of the records written before is their ``weights_sampled``, without its name
+    (the same file under another name is the same network)."""
+    out = {k: v for k, v in record.items() if k != "content"}
     if out.get("image_size", 0) is None and isinstance(out.get("cnn"), str):
         out["image_size"] = input_size(out["cnn"])
-    return out
+    if _is_former_weights(out.get("weights")):
+        out["weights_sampled"] = _without_names(out.pop("weights"))
+    return {k: v for k, v in out.items() if not keys or k in keys}
 
 
-def _already_extracted(feature_dir, record, log):
+def _already_extracted(feature_dir, records, log):
     """The summary of a feature folder extracted before from the same images with the same network and
-    settings (its ``extraction.json``): skipped, as every stage skips work already done; InputError when
-    it was extracted otherwise (or before extractions were recorded)."""
+    settings (its ``extraction.json``, one of ``records``: ``_plans``): skipped, as every stage skips work already
+    done; InputError when it was extracted otherwise (or before extractions were recorded)."""
     recorded = _as_now(_extraction_record(feature_dir) or {})
     if "images" in recorded and "image_files" not in recorded:  # recorded before image files were: as it was
-        record = {k: v for k, v in record.items() if k != "image_files"}
-    if recorded != record:
-        changed = " (an image file changed since: replaced or edited)" if \
-            {**recorded, "image_files": None} == {**record, "image_files": None} else ""
+        records = [{k: v for k, v in record.items() if k != "image_files"} for record in records]
+    if recorded not in records:
+        changed = " (an image file changed since: replaced or edited)" if any(
+            {**recorded, "image_files": None} == {**record, "image_files": None} for record in records) else ""
         raise InputError(f"{feature_dir}: features already extracted, from other images or with other settings"
                          f"{changed} (--overwrite to extract them again)")
     features = BigFile(feature_dir)
