@@ -15,7 +15,7 @@ from w2vv.atomic import write_text
 from w2vv.errors import InputError
 from w2vv.fingerprint import entry_path
 from w2vv.pivot_space import own_image_towers
-from w2vv.ranking import require_computed_alike, require_one_model_per_run
+from w2vv.result_checks import require_computed_alike, require_one_model_per_run
 
 
 def parse_args(argv):

@@ -9,7 +9,8 @@ import os
 import sys
 
 from w2vv import cli, fusion_runs, layout, pivot_space, runs
-from w2vv.ranking import is_done, require_one_model_per_run
+from w2vv.ranking import is_done
+from w2vv.result_checks import require_one_model_per_run
 
 
 def parse_args(argv):

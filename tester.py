@@ -46,6 +46,9 @@ def main(argv):
 
     layout.require_root(args.rootpath)
     folder = args.model_path or layout.checkpoint_dir(args.rootpath, args.train, args.val, args.run)
+    if not os.path.isdir(folder):
+        from w2vv.errors import InputError
+        raise InputError(f"{folder}: model folder not found (check --model_path, or --rootpath, --val and --run)")
     require_not_replacing_another(folder, args.rootpath)
     require_held_out_of(args.rootpath, args.train, folder, [args.test])
     weights = os.path.join(folder, args.weight_name) if args.weight_name else None

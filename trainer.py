@@ -14,7 +14,7 @@ import importlib.util
 import os
 import sys
 
-from w2vv import cli
+from w2vv import cli, collection_files
 from w2vv.backend import DISTRIBUTIONS
 from w2vv.cli import log, quiet_tensorflow, run
 
@@ -88,7 +88,7 @@ def main(argv):
         return
     with lock.exclusive(layout.lock_file(args.rootpath, f"trainer.{args.train}.{args.val}.{name}"),
                         f"training {folder}", args.wait, log):
-        layout.require_held_out(args.rootpath, args.train, args.val, (args.val, args.test))
+        collection_files.require_held_out(args.rootpath, args.train, args.val, (args.val, args.test))
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:
             runs.check_same_record(folder, runs.run_record(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")

@@ -8,7 +8,8 @@ import pytest
 from tests.helpers import run_main
 from w2vv import comparison, layout, runs
 from w2vv.fusion_runs import cl_dir, clm_dir, cm_dir
-from w2vv.ranking import MODEL_SETTINGS, write_ranking
+from w2vv.ranking import write_ranking
+from w2vv.result_checks import MODEL_SETTINGS
 
 QUERY_TRAIN, QUERY_VAL, QUERY_TEST = "cococntrain", "cococnval", "cococntest"
 IMAGES = [f"img{i:02d}" for i in range(8)]

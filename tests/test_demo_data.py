@@ -9,6 +9,7 @@ import pytest
 
 from w2vv import languages, layout
 from w2vv.bigfile import BigFile
+from w2vv.collection_files import captions_of, imageset_of
 from w2vv.languages import tokenize_en
 from w2vv.text import Tokenizer
 from w2vv.vocab import count_words
@@ -39,7 +40,7 @@ def root(tmp_path_factory):
 
 
 def _caption_images(root, coll):
-    return [layout.image_id(sid) for sid, _ in layout.captions_of(root, coll)]
+    return [layout.image_id(sid) for sid, _ in captions_of(root, coll)]
 
 
 def test_layout_files(root):
@@ -63,16 +64,16 @@ def test_layout_files(root):
 
 def test_ids_and_imagesets(root):
     for coll in EN + ZH:
-        images = layout.imageset_of(root, coll)
+        images = imageset_of(root, coll)
         assert len(images) == len(set(images))
         assert set(_caption_images(root, coll)) == set(images)
         prefix = "COCO_train2014_" if coll == demo.EN_TRAIN else "COCO_val2014_" if coll != demo.ZH_TRAIN else "COCO_"
         assert all(img.startswith(prefix) and len(img.rsplit("_", 1)[1]) == 12 for img in images)
-        for sid, _ in layout.captions_of(root, coll):
+        for sid, _ in captions_of(root, coll):
             img, k = sid.split("#")
             assert k.isdigit()
     # most Chinese training images are English training images
-    zh_train, en_train = set(layout.imageset_of(root, demo.ZH_TRAIN)), set(layout.imageset_of(root, demo.EN_TRAIN))
+    zh_train, en_train = set(imageset_of(root, demo.ZH_TRAIN)), set(imageset_of(root, demo.EN_TRAIN))
     assert len(zh_train & en_train) >= 0.8 * len(zh_train)
 
 
@@ -81,7 +82,7 @@ def test_bigfile_shapes_and_every_caption_image_has_a_feature(root):
     assert feats.ndims == DIM
     all_images = set()
     for coll in EN + ZH:
-        all_images |= set(_caption_images(root, coll)) | set(layout.imageset_of(root, coll))
+        all_images |= set(_caption_images(root, coll)) | set(imageset_of(root, coll))
     assert set(feats.names) == all_images
     assert len(feats) == len(all_images)
     vecs = np.asarray(feats.vectors)
@@ -96,13 +97,13 @@ def test_bigfile_shapes_and_every_caption_image_has_a_feature(root):
 
 def test_val_test_same_images_one_sentence_each(root):
     for en, zh in ((demo.EN_VAL, demo.ZH_VAL), (demo.EN_TEST, demo.ZH_TEST)):
-        assert layout.imageset_of(root, en) == layout.imageset_of(root, zh)
+        assert imageset_of(root, en) == imageset_of(root, zh)
         for coll in (en, zh):
             images = _caption_images(root, coll)
-            assert len(images) == len(set(images)) == len(layout.imageset_of(root, coll))
-    assert not set(layout.imageset_of(root, demo.EN_VAL)) & set(layout.imageset_of(root, demo.EN_TEST))
+            assert len(images) == len(set(images)) == len(imageset_of(root, coll))
+    assert not set(imageset_of(root, demo.EN_VAL)) & set(imageset_of(root, demo.EN_TEST))
     for coll in (demo.EN_VAL, demo.EN_TEST, demo.ZH_VAL, demo.ZH_TEST):
-        for img in layout.imageset_of(root, coll):
+        for img in imageset_of(root, coll):
             assert os.path.isfile(os.path.join(layout.image_dir(root, coll), img + ".jpg"))
 
 
@@ -115,7 +116,7 @@ def test_every_image_with_a_feature_has_a_picture_where_the_service_looks(root):
     assert pictures.folders[0] == os.path.realpath(layout.image_dir(root, layout.DEFAULT_FEATURE_COLLECTION))
     marker = json.load(open(os.path.join(root, demo.MARKER), encoding="utf-8"))
     assert marker["gallery_pictures"] == len(ids) and marker["pictures"] == len(ids) + 4 * len(
-        layout.imageset_of(root, demo.EN_VAL))
+        imageset_of(root, demo.EN_VAL))
 
 
 def test_a_demo_made_without_the_gallery_pictures_gets_them_alone(tmp_path):
@@ -151,17 +152,17 @@ def test_training_sentences_per_image(root):
 
 def test_chinese_captions_are_segmented(root):
     for coll in ZH:
-        caps = layout.captions_of(root, coll)
+        caps = captions_of(root, coll)
         assert all(" " in s or len(s) <= 4 for _, s in caps)
         multi = [s for _, s in caps if len(s.split()) >= 3]
         assert len(multi) >= 0.9 * len(caps)
         # every CJK token is short (words, not whole unsegmented sentences)
         for _, s in caps:
             assert all(len(tok) <= 5 for tok in s.split()), s
-    joined = " ".join(s for _, s in layout.captions_of(root, demo.ZH_TRAIN))
+    joined = " ".join(s for _, s in captions_of(root, demo.ZH_TRAIN))
     assert "一只" in joined.split() or "一个" in joined.split()
     # English is mixed case with punctuation, like the real captions
-    en = [s for _, s in layout.captions_of(root, demo.EN_TRAIN)]
+    en = [s for _, s in captions_of(root, demo.EN_TRAIN)]
     assert any(s[0].isupper() for s in en) and any(s[0].islower() for s in en)
     assert any(s.endswith(".") for s in en) and any("," in s for s in en)
 
@@ -174,7 +175,7 @@ def test_some_sentences_encode_to_nothing(root, lang):
     train, val, test = EN if lang == "en" else ZH
     w2v = open_word2vec(layout.word2vec_path(root, lang))
     tok = Tokenizer(lang)
-    train_caps = [s for _, s in layout.captions_of(root, train)]
+    train_caps = [s for _, s in captions_of(root, train)]
     vocab = {w for w, _ in count_words(tok.content_tokens(s) for s in train_caps)}
 
     def empty(sentence):
@@ -183,8 +184,8 @@ def test_some_sentences_encode_to_nothing(root, lang):
 
     frac = np.mean([empty(s) for s in train_caps])
     assert 0.003 <= frac <= 0.03, frac
-    assert not any(empty(s) for _, s in layout.captions_of(root, val))
-    assert any(empty(s) for _, s in layout.captions_of(root, test))
+    assert not any(empty(s) for _, s in captions_of(root, val))
+    assert any(empty(s) for _, s in captions_of(root, test))
     # a filler word seen fewer than 5 times appears inside ordinary sentences too
     counts = count_words((tok.tokens(s) for s in train_caps), threshold=1)
     assert any(c == 1 for _, c in counts)
@@ -208,7 +209,7 @@ def test_same_seed_same_bytes(root, tmp_path):
     paths += [os.path.join(layout.en_word2vec_dir(root), f) for f in ("feature.bin", "id.txt")]
     paths += [layout.zh_word2vec_file(root), os.path.join(root, demo.MARKER)]
     paths += [os.path.join(layout.image_dir(root, demo.ZH_TEST), img + ".jpg")
-              for img in layout.imageset_of(root, demo.ZH_TEST)]
+              for img in imageset_of(root, demo.ZH_TEST)]
     for p in paths:
         q = other + p[len(root):]
         with open(p, "rb") as a, open(q, "rb") as b:
@@ -265,8 +266,8 @@ def test_features_of_images_sharing_a_concept_are_closer(root):
     assert sorted(comps) == ids
     concepts = [set(demo.concept_keys(comps[img])) for img in ids]
     # the compositions are those the captions describe: the main object is named in most
-    caps = dict(layout.captions_of(root, demo.EN_VAL))
-    val = layout.imageset_of(root, demo.EN_VAL)
+    caps = dict(captions_of(root, demo.EN_VAL))
+    val = imageset_of(root, demo.EN_VAL)
     hits = sum(any(w in tokenize_en(caps[img + "#0"]) for w in demo.BY_KEY[comps[img]["obj1"]]["en"])
                for img in val)
     assert hits >= 0.8 * len(val)

@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import REPO, copy_root, run_main
 from w2vv import layout
+from w2vv.collection_files import imageset_of
 from w2vv.errors import InputError
 from w2vv.settings import ini_run, read_settings, shell_assignments
 
@@ -57,7 +58,7 @@ def test_the_family_demo_at_a_tiny_size(small_root, tmp_path, capfd):
     for r in (str(root), seed1):
         assert os.path.isfile(os.path.join(layout.checkpoint_dir(r, "cococntrain", "cococnval", run), "model.json"))
     assert "demo data says nothing about the real data" in out
-    n = len(layout.imageset_of(str(root), "cococntest"))  # the ini's test collection, named and counted
+    n = len(imageset_of(str(root), "cococntest"))  # the ini's test collection, named and counted
     assert f"the W2VV family on the demo data (cococntest, {n} images; chance mIR ≈ " in out
     assert "mean ± sd over 2 seeds (the sample sd of the seeds' figures)" in out
     for route in ("CL", "CM", "CLM"):

@@ -21,6 +21,7 @@ import pytest
 from tests.helpers import REPO, build_vocab, copy_root, quiet_env, run_main
 from w2vv import layout
 from w2vv.bigfile import BigFile, write_bigfile
+from w2vv.collection_files import captions_of
 from w2vv.errors import InputError
 from w2vv.ranking import read_ranking
 
@@ -214,7 +215,7 @@ def test_cm_ranks_as_the_tester_does(trained, family, lang):
     test = (EN if lang == "en" else ZH)[2]
     searcher = Searcher(folder, imageset=test, index="numpy", log=quiet)
     assert searcher.family == family and searcher.models[lang].predictor == "numpy"
-    captions = dict(layout.captions_of(str(trained), test))
+    captions = dict(captions_of(str(trained), test))
     query_ids, items, scores = read_ranking(os.path.join(
         layout.similarity_dir(str(trained), test, (EN if lang == "en" else ZH)[0], folder.name), layout.RANKING_FILE))
     found = searcher.search_many([captions[q] for q in query_ids], k=5, segmented=True)

@@ -13,6 +13,7 @@ import pytest
 from tests.helpers import PIPELINE_SCALE, REPO, pipeline_run, run_main, run_pipeline, write_pipeline_ini
 from tools import make_demo_data as demo
 from w2vv import languages, layout, runs
+from w2vv.collection_files import captions_of, imageset_of
 from w2vv.config import parse_overrides
 from w2vv.errors import InputError
 from w2vv.ranking import read_metrics
@@ -55,9 +56,9 @@ def test_the_demo_declares_its_japanese_collections(ja_root):
         languages.declare("")
     marker = json.loads((ja_root / demo.MARKER).read_text())
     assert marker["ja"] and marker["ja_languages"] == demo.JA_DECLARATION
-    assert sorted(layout.imageset_of(str(ja_root), demo.JA_TEST)) == \
-        sorted(layout.imageset_of(str(ja_root), "cococntest"))
-    sentence = layout.captions_of(str(ja_root), demo.JA_TRAIN)[0][1]
+    assert sorted(imageset_of(str(ja_root), demo.JA_TEST)) == \
+        sorted(imageset_of(str(ja_root), "cococntest"))
+    sentence = captions_of(str(ja_root), demo.JA_TRAIN)[0][1]
     assert " " not in sentence and languages.LANGUAGES["ja"].recognises(sentence)   # raw Japanese
 
 
@@ -73,7 +74,7 @@ def test_the_japanese_model_records_its_language_and_learns(ja_root):
 @pytest.mark.slow
 def test_cl_and_clm_are_written_under_ja2en_names_and_beat_chance(ja_root):
     r = str(ja_root)
-    n_test = len(layout.imageset_of(r, JA[2]))
+    n_test = len(imageset_of(r, JA[2]))
     mirs = {}
     for run in (RUN, layout.cl_run_name(RUN, "ja"), layout.fusion_run_name(RUN, "ja")):
         mirs[run] = read_metrics(os.path.join(layout.similarity_dir(r, JA[2], JA[0], run), "metrics.json"))["mir"]
@@ -145,7 +146,7 @@ def test_a_successor_answers_raw_japanese_through_the_english_models_image_tower
         done = run_main(script, "--rootpath", ja_root, "--run", run, *collections, "--languages", demo.JA_DECLARATION)
         assert done.returncode == 0, done.stderr[-3000:]
     cl = layout.similarity_dir(str(ja_root), JA[2], JA[0], layout.cl_run_name(run, "ja"))
-    assert read_metrics(os.path.join(cl, "metrics.json"))["mir"] > 2 * chance_mir(len(layout.imageset_of(
+    assert read_metrics(os.path.join(cl, "metrics.json"))["mir"] > 2 * chance_mir(len(imageset_of(
         str(ja_root), JA[2])))
     done = search("--model_path", ja, "--model_path", en, "白い犬が浜辺で走っている")
     assert done.returncode == 0, done.stderr

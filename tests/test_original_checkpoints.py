@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from w2vv import languages, layout
+from w2vv.collection_files import captions_of
 from w2vv.encoders import SentenceEncoder
 from w2vv.original import load_original_model
 from w2vv.ranking import read_sent_feat
@@ -32,7 +33,7 @@ def test_original_checkpoint_predicts_the_original_vectors(fixtures, config, tra
     for collection in (val, test):
         folder = layout.similarity_dir(root, collection, train, config)
         ids, expected = read_sent_feat(os.path.join(folder, "sent_feat.txt"))
-        sentences = encoder.encode(layout.captions_of(root, collection))
+        sentences = encoder.encode(captions_of(root, collection))
         assert sentences.ids == ids
         got = predict_vectors(model, sentences)
         assert np.abs(got - expected).max() <= 1e-4, (collection, np.abs(got - expected).max())

@@ -12,6 +12,7 @@ import pytest
 from tests.helpers import REPO
 from w2vv import layout
 from w2vv.bigfile import BigFile
+from w2vv.collection_files import captions_of, imageset_of
 from w2vv.doctor import check_root, format_table, passed
 from w2vv.errors import InputError
 from w2vv.text import Tokenizer
@@ -44,17 +45,17 @@ def _files(root):
 
 def test_counts_are_the_published_ones_scaled(root):
     for coll, (n_img, n_sent) in layout.PAPER_COLLECTIONS.items():
-        images = layout.imageset_of(root, coll)
-        captions = layout.captions_of(root, coll)
+        images = imageset_of(root, coll)
+        captions = captions_of(root, coll)
         assert (len(images), len(captions)) == (round(n_img * SCALE), round(n_sent * SCALE)), coll
         assert len(set(images)) == len(images)
         assert {layout.image_id(s) for s, _ in captions} == set(images), coll
     # the English and Chinese val (test) collections hold the same images; most Chinese training
     # images are English training images, as in the demo
     for split in ("val", "test"):
-        assert layout.imageset_of(root, f"mscoco2014dev-{split}") == layout.imageset_of(root, f"cococn{split}")
-    zh_train = set(layout.imageset_of(root, "cococntrain"))
-    shared = zh_train & set(layout.imageset_of(root, "mscoco2014dev-train"))
+        assert imageset_of(root, f"mscoco2014dev-{split}") == imageset_of(root, f"cococn{split}")
+    zh_train = set(imageset_of(root, "cococntrain"))
+    shared = zh_train & set(imageset_of(root, "mscoco2014dev-train"))
     assert len(shared) == round(len(zh_train) * paper.ZH_TRAIN_FROM_EN)
     marker = json.load(open(os.path.join(root, paper.MARKER)))
     assert marker["scale"] == SCALE and marker["collections"]["cococntrain"] == {"images": 183, "sentences": 200}
@@ -65,8 +66,8 @@ def test_counts_at_full_scale_are_the_published_ones():
 
 
 def test_captions_are_in_the_demo_formats(root):
-    en = layout.captions_of(root, "mscoco2014dev-train")
-    zh = layout.captions_of(root, "cococntrain")
+    en = captions_of(root, "mscoco2014dev-train")
+    zh = captions_of(root, "cococntrain")
     for sid, _ in en + zh:
         assert re.fullmatch(r"COCO_(train|val)2014_\d{12}#\d+", sid), sid
     # ids #0, #1, ... per image; about 5 English sentences an image, 1-2 Chinese
@@ -90,7 +91,7 @@ def test_captions_are_in_the_demo_formats(root):
 
 def test_features_and_word2vec_read_back(root):
     features = BigFile(layout.feature_dir(root, layout.PAPER_FEATURE, "mscoco2014dev"))
-    every = set().union(*(layout.imageset_of(root, c) for c in layout.PAPER_COLLECTIONS))
+    every = set().union(*(imageset_of(root, c) for c in layout.PAPER_COLLECTIONS))
     assert features.ndims == 2048 and set(features.names) == every
     vectors = features.read_rows(np.arange(len(features)))
     assert vectors.dtype == np.float32 and vectors.min() == 0 and 0.2 < (vectors > 0).mean() < 0.9
@@ -100,7 +101,7 @@ def test_features_and_word2vec_read_back(root):
     assert isinstance(open_word2vec(layout.zh_word2vec_file(root), mmap=True), GensimWord2Vec)
     for w2v, coll, lang in ((en, "mscoco2014dev-train", "en"), (zh, "cococntrain", "zh")):
         tok = Tokenizer(lang)
-        words = [w for _, s in layout.captions_of(root, coll) for w in tok.content_tokens(s)]
+        words = [w for _, s in captions_of(root, coll) for w in tok.content_tokens(s)]
         vecs, known = w2v.lookup(words)
         assert 0.9 < known.mean() < 1.0, lang          # a few words unknown to word2vec, on purpose
         assert np.abs(vecs[known]).sum(1).min() > 0

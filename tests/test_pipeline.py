@@ -8,6 +8,7 @@ import pytest
 
 from tests.helpers import PIPELINE_CONFIG as CONFIG, REPO, pipeline_run, run_pipeline
 from w2vv import backend, layout
+from w2vv.collection_files import imageset_of
 from w2vv.ranking import read_metrics
 
 pytestmark = pytest.mark.slow  # do_all.sh, both languages (the session's pipeline_root)
@@ -32,7 +33,7 @@ def test_pipeline_trains_both_languages_above_chance(pipeline_root):
         best_epoch, best_ap = open(os.path.join(folder, "val_per_hist.txt")).readline().split()
         assert os.path.isfile(os.path.join(folder, f"{best_epoch}.h5"))
         assert len([f for f in os.listdir(folder) if f.endswith(".h5")]) == 1
-        n_val = len(layout.imageset_of(str(root), val))
+        n_val = len(imageset_of(str(root), val))
         assert float(best_ap) > 2 * chance_ap(n_val), (train, best_ap, chance_ap(n_val))
 
 
@@ -51,7 +52,7 @@ def test_pipeline_writes_every_file_where_the_reference_does(pipeline_root):
 def test_table_and_cm_cl_clm_above_chance(pipeline_root):
     root, _, result = pipeline_root
     r = str(root)
-    n = len(layout.imageset_of(r, "cococntest"))
+    n = len(imageset_of(r, "cococntest"))
     lines = [line for line in result.stdout.splitlines() if line.startswith(RUN)]
     assert lines, result.stdout[-2000:]
     cl, cm, clm = (float(x) for x in lines[-1].split()[1:4])

@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import FIXTURES, REPO, script
 from w2vv import layout
+from w2vv.collection_files import read_imageset
 from w2vv.errors import InputError
 from w2vv.fusion_runs import cl_dir, clm_dir, cm_dir
 from w2vv.metrics import first_relevant_ranks, retrieval_metrics
@@ -196,7 +197,7 @@ def test_original_ranking_files_read_and_give_their_mir(split, config):
     folder = original_folder(split, config)
     queries, items, scores = read_ranking(folder / "sent.id.score.txt")
     assert len(queries) == 40 and scores.shape == (40, 40)
-    assert sorted(items) == sorted(layout.read_imageset(ORIGINAL_ROOT / split / "ImageSets" / f"{split}.txt"))
+    assert sorted(items) == sorted(read_imageset(ORIGINAL_ROOT / split / "ImageSets" / f"{split}.txt"))
     mir = metrics_from_ranking_file(folder / "sent.id.score.txt")["mir"]
     assert mir_text(mir) == (folder / "mir.txt").read_text()
     assert round(mir, 3) == read_mir(folder / "mir.txt")
@@ -460,6 +461,12 @@ def test_the_table_names_no_english_run_for_the_one_the_run_goes_with(tmp_path):
         record_inputs(cm_dir(root, name, f"cococn{split}"), [weights[name]])
     assert run_script("cross_lingual.py", "--rootpath", root, "--run", name).returncode == 0
     assert run_script("fuse.py", "--rootpath", root, "--run", name).returncode == 0
+    done = run_script("report.py", "--rootpath", root, "--run", name)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].startswith(f"{name}    0.")
+    # the query model's folder deleted, and its results recorded before they held its settings: not an English
+    # run of the user's choosing either
+    shutil.rmtree(os.path.dirname(weights[name]))
     done = run_script("report.py", "--rootpath", root, "--run", name)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1].startswith(f"{name}    0.")

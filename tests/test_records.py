@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import SMALL_MODEL, build_vocab, copy_root, one_error_line, run_main
 from w2vv import layout, runs
+from w2vv.collection_files import captions_of
 from w2vv.text import DEFAULT_STOPWORDS, Tokenizer
 from w2vv.vocab import build_vocabularies
 
@@ -114,7 +115,7 @@ def test_results_rest_on_the_features_and_their_ranking(trained, tmp_path):
     """Features changed after testing left the CM ranking current for the stages after (CL, CLM, the table); a
     ranking deleted by hand was 'already tested' for the tester and 'not found' for the fusion stage."""
     from w2vv.errors import InputError
-    from w2vv.ranking import check_current
+    from w2vv.result_checks import check_current
     root, alt, folder = trained
     copy = copy_root(root, tmp_path)
     copied = copy / folder.relative_to(root)
@@ -137,7 +138,7 @@ def test_results_of_two_runs_of_one_name_and_two_val_collections_are_not_mixed(t
     """A run trained with another val wrote its test results into the folder of the run of the same name; the
     fusion stage chose the weight on one model's val rankings and applied it to the other's test rankings."""
     from w2vv.errors import InputError
-    from w2vv.ranking import require_one_model_per_run
+    from w2vv.result_checks import require_one_model_per_run
     root = str(tmp_path)
     folders = {}
     for val, test in (("cococnval", "cococnval"), ("cococnval2", "cococntest")):
@@ -210,6 +211,9 @@ def test_a_model_of_another_root_does_not_replace_this_roots_own_results(trained
     assert error == (f"error: --model_path {folder}: a model of another root ({root}), but {copy} has its own model "
                      f"of run {folder.name} ({copy / folder.relative_to(root)}), whose results these would replace; "
                      f"test it with --rootpath {root}")
+    mistyped = tmp_path / "nowhere" / folder.relative_to(root)
+    assert one_error_line(run_tester(copy, mistyped)) == (
+        f"error: {mistyped}: model folder not found (check --model_path, or --rootpath, --val and --run)")
 
 
 def _edited_captions(root):
@@ -341,7 +345,7 @@ def test_a_training_image_added_to_the_test_set_after_training_stops_the_tester(
     """The check ran only before training: a training sentence's image appended to the test collection since
     was tested in silence."""
     root, alt, folder = trained
-    image = layout.captions_of(str(root), EN[0])[0][0].split("#")[0]
+    image = captions_of(str(root), EN[0])[0][0].split("#")[0]
     imageset = layout.imageset_file(str(root), EN[2])
     saved = open(imageset, encoding="utf-8").read()
     try:
@@ -410,9 +414,9 @@ def test_a_renamed_copy_of_a_model_does_not_replace_its_runs_results(trained):
 
 def test_results_of_a_model_whose_training_captions_changed_since_are_not_read(trained, tmp_path):
     """report.py and compare.py tabled a model trained on captions edited since beside models of the root's data
-    now, where do_all.sh, the tester and search refuse it: also with the model's folder deleted since."""
+    now, where do_all.sh and the tester refuse it: also with the model's folder deleted since."""
     from w2vv.errors import InputError
-    from w2vv.ranking import check_current
+    from w2vv.result_checks import check_current
     root, alt, folder = trained
     copy = copy_root(root, tmp_path)
     copied = copy / folder.relative_to(root)
@@ -434,12 +438,48 @@ def test_results_of_a_model_whose_training_captions_changed_since_are_not_read(t
                                     f"for this run (its trainer says how to retrain it)")
 
 
+def test_a_model_whose_training_captions_changed_is_refused_before_its_test_writes_anything(trained, tmp_path):
+    """The tester predicted, ranked and wrote a whole test of a model trained on captions edited since, and only then
+    refused to draw its page (exit 1, results left that a rerun without --overwrite took as done)."""
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    copied = copy / folder.relative_to(root)
+    out = Path(layout.similarity_dir(str(copy), EN[2], EN[0], folder.name))
+    before = {f.name: f.read_bytes() for f in out.iterdir()} if out.is_dir() else {}
+    caption = layout.caption_file(str(copy), EN[0])
+    with open(caption, "a", encoding="utf-8") as f:
+        f.write("COCO_train2014_000000000001#9 one more sentence\n")
+    assert one_error_line(run_tester(copy, copied)) == (
+        f"error: {copied}: trained with {caption}, which changed since: a model of other data than the root holds "
+        f"now; run do_all.sh again for this run (its trainer says how to retrain it)")
+    assert ({f.name: f.read_bytes() for f in out.iterdir()} if out.is_dir() else {}) == before
+
+
+def test_a_file_beside_the_features_added_or_removed_is_not_a_change_of_them(small_root, tmp_path):
+    """A note added to the training features' folder made the trainer refuse its finished run ("made with other
+    settings"), and one there at training and removed since made its results stale, where the features are the
+    same."""
+    from w2vv.result_checks import check_current
+    root = copy_root(small_root, tmp_path)
+    build_vocab(root, EN[0])
+    features = Path(layout.feature_dir(str(root), "pyresnext-101_rbps13k,flatten0_output,os"))
+    (features / "README.txt").write_text("there at training\n")
+    assert train(root).returncode == 0
+    (features / "README.txt").unlink()
+    (features / "notes.txt").write_text("added since\n")
+    again = train(root, "--check_only")
+    assert again.returncode == 0, again.stderr
+    folder = next(root.glob(f"{EN[0]}/cv_keras/{EN[1]}/w2vv_trainer.py/*"))
+    assert run_tester(root, folder).returncode == 0
+    check_current(layout.similarity_dir(str(root), EN[2], EN[0], folder.name))
+
+
 def test_a_model_trained_from_another_clone_reads_this_clones_stop_words_whatever_that_clones_list_became(
         trained, tmp_path):
     """A root trained from one clone and used from another names the first clone's stop-word list: once that list
     changed, results, the tester and search refused the model, though this clone's list is the one it was trained
     with."""
-    from w2vv.ranking import MODEL_SETTINGS, check_current
+    from w2vv.result_checks import MODEL_SETTINGS, check_current
     from w2vv.retrieval.searcher import TrainedModel
     root, alt, folder = trained
     copy = copy_root(root, tmp_path / "root")

@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import REPO, quiet_env, run_script
 from w2vv import layout
+from w2vv.collection_files import captions_of, imageset_of
 from w2vv.config import parse_overrides
 from w2vv.errors import InputError
 from w2vv.ranking import read_ranking
@@ -158,8 +159,8 @@ def test_direct_route_ranks_as_the_tester_does(trained_root):
     """A test sentence searched on the test images gives the tester's own ranking (CM)."""
     from w2vv import Searcher
     zh_only = Searcher(model_dirs(trained_root)[0], imageset=ZH[2], index="numpy")
-    assert len(zh_only.gallery) == len(layout.imageset_of(trained_root, ZH[2]))
-    captions = dict(layout.captions_of(trained_root, ZH[2]))
+    assert len(zh_only.gallery) == len(imageset_of(trained_root, ZH[2]))
+    captions = dict(captions_of(trained_root, ZH[2]))
     ranking = os.path.join(layout.similarity_dir(trained_root, ZH[2], ZH[0], ZH_RUN), "sent.id.score.txt")
     query_ids, items, scores = read_ranking(ranking)
     rows = range(0, len(query_ids), 9)
@@ -216,11 +217,15 @@ def test_cl_reads_the_english_sentence_vectors_the_tester_wrote(trained_root):
 
 
 def test_fusion_weight_is_the_fusion_stage_s(searcher, trained_root):
+    from w2vv import Searcher
     path = os.path.join(layout.similarity_dir(trained_root, ZH[1], ZH[0], layout.fusion_run_name(ZH_RUN)),
                         "weight.txt")
     assert searcher.weight_path() == path
     assert f"w: {searcher.weight:.2f}" == open(path).read().strip()
     assert searcher.default_mode("zh") == "clm" and searcher.default_mode("en") == "cm"
+    with pytest.raises(InputError, match=r"^no CLM weight: CLM fuses the routes of a model of a query language, not "
+                                         r"en \(loaded: en\)$"):
+        Searcher(model_dirs(trained_root)[1]).weight  # was a TypeError
 
 
 @pytest.mark.parametrize("weight", [1.5, -0.1, float("nan")])
@@ -441,7 +446,7 @@ def test_misused_arguments_stop_in_one_line(trained_root, tmp_path):
 def test_the_default_route_is_cm_when_no_english_sentence_describes_the_gallery(trained_root, tmp_path):
     """The first query took clm and failed, the next ones cm; search.py failed where the service answered."""
     from w2vv import Searcher
-    described = {layout.image_id(s) for collection in EN for s, _ in layout.captions_of(trained_root, collection)}
+    described = {layout.image_id(s) for collection in EN for s, _ in captions_of(trained_root, collection)}
     from w2vv.bigfile import BigFile
     features = BigFile(layout.feature_dir(trained_root, layout.PAPER_FEATURE, "mscoco2014dev"))
     undescribed = [name for name in features.names if name not in described]
@@ -527,9 +532,9 @@ def test_fewer_results_than_asked_say_why(trained_root, tmp_path):
     """A gallery smaller than k, or CL ranking only the images English sentences describe: a short list came
     back with no word, in the JSON as on the page."""
     from w2vv import Searcher
-    described = {layout.image_id(s) for s, _ in layout.captions_of(trained_root, EN[2])}
-    test_images = layout.imageset_of(trained_root, ZH[2])
-    others = [name for name in layout.imageset_of(trained_root, EN[0]) if name not in described][:3]
+    described = {layout.image_id(s) for s, _ in captions_of(trained_root, EN[2])}
+    test_images = imageset_of(trained_root, ZH[2])
+    others = [name for name in imageset_of(trained_root, EN[0]) if name not in described][:3]
     (tmp_path / "mixed.txt").write_text("\n".join(others + test_images) + "\n")
     searcher = Searcher(model_dirs(trained_root), imageset=str(tmp_path / "mixed.txt"), en_collections=[EN[2]])
     n = len(test_images)

@@ -3,6 +3,7 @@
 import pytest
 
 from w2vv import layout
+from w2vv.collection_files import read_captions, read_imageset
 from w2vv.errors import InputError
 from w2vv.settings import read_settings
 from w2vv.languages import LANGUAGES, segment_zh, tokenize_en, tokenize_zh
@@ -43,8 +44,8 @@ def test_a_byte_order_mark_opening_a_file_is_not_read_as_text(tmp_path):
         (tmp_path / name).write_text(text, encoding="utf-8-sig")
         return tmp_path / name
 
-    assert layout.read_captions(with_mark("c.txt", "img1#0 a dog\n")) == [("img1#0", "a dog")]
-    assert layout.read_imageset(with_mark("set.txt", "img1\nimg2\n")) == ["img1", "img2"]
+    assert read_captions(with_mark("c.txt", "img1#0 a dog\n")) == [("img1#0", "a dog")]
+    assert read_imageset(with_mark("set.txt", "img1\nimg2\n")) == ["img1", "img2"]
     assert load_stopwords(with_mark("stop.txt", "dog\n")) == {"dog"}
     assert read_settings(with_mark("s.ini", "rootpath = /data\n"))["rootpath"] == "/data"
 
@@ -108,11 +109,11 @@ def test_lines_split_as_the_originals_python_2_did(tmp_path):
     universal newlines would cut the caption there); a file of lines ending in \\r alone is refused, as
     a full-width or no-break space is part of a Chinese word (its Python 2 split saw bytes, ASCII white space)."""
     (tmp_path / "c.txt").write_bytes(b"img1#0 a dog\ron the grass\r\nimg2#0 a cat\r\n")
-    assert layout.read_captions(tmp_path / "c.txt") == [("img1#0", "a dog\ron the grass"), ("img2#0", "a cat")]
+    assert read_captions(tmp_path / "c.txt") == [("img1#0", "a dog\ron the grass"), ("img2#0", "a cat")]
     assert tokenize_en("a dog\ron the grass") == ["a", "dog", "on", "the", "grass"]
     (tmp_path / "mac.txt").write_bytes(b"img1#0 a dog\rimg2#0 a cat\r")
     with pytest.raises(InputError, match=r"mac.txt:1: a carriage return \(\\r\) followed by a sentence id"):
-        layout.read_captions(tmp_path / "mac.txt")
+        read_captions(tmp_path / "mac.txt")
     assert tokenize_zh("男人\u3000狗 在\t草地\xa0上") == ["男人\u3000狗", "在", "草地\xa0上"]
     (tmp_path / "vocab.txt").write_text("男人\u3000狗 7\n草地 5\n")
     assert load_vocab(tmp_path / "vocab.txt") == ["男人\u3000狗", "草地"]
@@ -121,7 +122,7 @@ def test_lines_split_as_the_originals_python_2_did(tmp_path):
 def test_text_files_that_are_not_one_name_the_line_or_the_folder(tmp_path):
     (tmp_path / "c.txt").write_bytes(b"img1#0 a dog\nimg2#0 caf\xe9\n")
     with pytest.raises(InputError, match=r"c.txt:2: caption file is not UTF-8 text"):
-        layout.read_captions(tmp_path / "c.txt")
+        read_captions(tmp_path / "c.txt")
     with pytest.raises(InputError, match=r"stop-word list expected, found a folder"):
         load_stopwords(tmp_path)
     (tmp_path / "stop.txt").write_text("the\na an the of\n")

@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from w2vv import cli, layout
 from w2vv.atomic import write_text
 from w2vv.cli import log
+from w2vv.collection_files import imageset_of
 from w2vv.errors import InputError
 from w2vv.settings import ini_run, read_settings
 from tools.seed_root import FAMILY_INI as SEED_INI, copy_root
@@ -123,7 +124,7 @@ def compare(ini, roots, configs, draws, out):
         command += [f"--{role}", settings[role]]
     if set(PAIRED) <= set(configs):
         command += ["--paired", *(names[c] for c in PAIRED)]
-    test, n = settings["query_test"], len(layout.imageset_of(roots[0], settings["query_test"]))
+    test, n = settings["query_test"], len(imageset_of(roots[0], settings["query_test"]))
     print(f"\n== the W2VV family on the demo data ({test}, {n} images; chance mIR ≈ {math.log(n) / n:.2f}), "
           f"{len(roots)} seeds ==")
     print(f"   Warning: {WARNING}.\n", flush=True)

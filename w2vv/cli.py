@@ -11,8 +11,9 @@ import time
 
 from . import backend, languages
 from .atomic import disk_full
+from .collection_roles import FORMER_ROLES, role_problem
 from .errors import InputError
-from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, FORMER_ROLES, is_collection_name, role_problem
+from .layout import DEFAULT_COLLECTIONS, DEFAULT_FEATURE_COLLECTION, is_collection_name
 
 ROLE_HELP = {"en_train": "English training collection", "en_val": "English validation collection",
              "en_test": "English test collection",
@@ -149,7 +150,7 @@ def parse_args(parser, argv, stray=""):
 
 def refuse_role_problems(parser, roles, flag=""):
     """A usage error where ``roles`` ({role: collection}) are not what the method needs
-    (``layout.role_problem``: two roles of one collection, a group of two languages)."""
+    (``collection_roles.role_problem``: two roles of one collection, a group of two languages)."""
     problem = role_problem(roles, flag)
     if problem:
         parser.error(problem[1])

@@ -21,8 +21,8 @@ from .fingerprint import recorded_settings, traced_records
 from .fusion_runs import cl_dir, clm_dir, cm_dir, require_not_validated_on, require_tested
 from .metrics import first_relevant_ranks
 from .pivot_space import own_image_towers
-from .ranking import (MODEL_SETTINGS, check_current, read_ranking, relevance, require_a_test_split,
-                      require_computed_alike)
+from .ranking import read_ranking, relevance
+from .result_checks import MODEL_SETTINGS, check_current, require_a_test_split, require_computed_alike
 
 ROUTES = {"CL": cl_dir, "CM": cm_dir, "CLM": clm_dir}
 METRICS = ("mir", "r1", "r5", "r10")
@@ -42,7 +42,7 @@ class ResultsTrace:
     there even when a model's folder was deleted since, to save space. ``models``: {checkpoint folder:
     {fingerprints of its weights}}; ``data``: {data file relative to the root (captions, ImageSets, features):
     {fingerprints}}, not other results (each seed's own); ``settings``: {checkpoint folder: its run settings as a
-    results record holds them (``ranking.MODEL_SETTINGS``), or None}; ``vectors``: {sentence vectors file
+    results record holds them (``result_checks.MODEL_SETTINGS``), or None}; ``vectors``: {sentence vectors file
     (``sent_feat.txt``): {fingerprints}}; ``complete``: False where results on the way have no record (the original
     code's), so that ``data`` names only some of what they rest on."""
     models: dict

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from . import languages, layout
 from .bigfile import BigFile
+from .collection_files import CAPTION_LINE, read_captions, read_imageset, require_apart, require_unseen
 from .config import load_config, vocab_threshold, with_feature_width
 from .download import ARCHIVES
 from .errors import InputError
@@ -18,7 +19,7 @@ from .vocab import STYLES, load_vocab, unsegmented_note
 from .word2vec import open_word2vec
 
 OK, MISSING, WRONG = "OK", "MISSING", "WRONG"
-CAPTION_LINE_FIX = (f"correct or delete that line (a caption line is {layout.CAPTION_LINE}, every sentence id once), "
+CAPTION_LINE_FIX = (f"correct or delete that line (a caption line is {CAPTION_LINE}, every sentence id once), "
                     "or take the release's file again")
 
 
@@ -140,8 +141,8 @@ class Doctor:
         if missing:
             self.add(MISSING, coll, f"{missing[0]}: not found", fix)
             return
-        sentences = self.read_file(coll, layout.read_captions, caption_path, fix, CAPTION_LINE_FIX)
-        image_set = self.read_file(coll, layout.read_imageset, imageset_path, fix) if sentences else None
+        sentences = self.read_file(coll, read_captions, caption_path, fix, CAPTION_LINE_FIX)
+        image_set = self.read_file(coll, read_imageset, imageset_path, fix) if sentences else None
         if not image_set:
             return
         note = unsegmented_note(languages.get(languages.language_of(coll)), [text for _, text in sentences])
@@ -189,11 +190,11 @@ class Doctor:
         c, path = self.collections, lambda coll: layout.imageset_file(self.root, coll)
         for train, others in ((c.en_train, (c.en_val, c.en_test)), (c.query_train, (c.query_val, c.query_test))):
             for other in (o for o in others if train in self.images and o in self.images):
-                self._wrong_unless(f"{other} vs {train}", layout.require_unseen, path(other), self.images[other][0],
+                self._wrong_unless(f"{other} vs {train}", require_unseen, path(other), self.images[other][0],
                                    train, self.images[train][1])
         for val, test in ((c.en_val, c.en_test), (c.query_val, c.query_test)):
             if val in self.images and test in self.images:
-                self._wrong_unless(f"{test} vs {val}", layout.require_apart, path(test), self.images[test][0], val,
+                self._wrong_unless(f"{test} vs {val}", require_apart, path(test), self.images[test][0], val,
                                    self.images[val][0])
 
     def _wrong_unless(self, item, check, *args):

@@ -240,10 +240,17 @@ def changed_parts(recorded, now):
     return [name for name, content in file_parts(recorded) if now.get(name) != content]
 
 
+# The files of a BigFile folder that its content is (a note or a README beside them is not).
+BIGFILE_FILES = ("id.txt", "feature.bin", "shape.txt", EXTRACTION_FILE)
+
+
 def file_parts(fingerprint):
     """[(file name, ``size:sha1``)] of a fingerprint (``file_fingerprint``: one ``name:size:sha1`` a file, joined
-    by ``;``)."""
-    return [(part.split(":", 1)[0], part.split(":", 1)[-1]) for part in fingerprint.split(";")]
+    by ``;``); of a BigFile folder's, those of ``BIGFILE_FILES``."""
+    parts = [(part.split(":", 1)[0], part.split(":", 1)[-1]) for part in fingerprint.split(";")]
+    if any(name == "feature.bin" for name, _ in parts):
+        return [(name, content) for name, content in parts if name in BIGFILE_FILES]
+    return parts
 
 
 def digest(value):

@@ -12,8 +12,8 @@ from .errors import InputError
 from .fingerprint import recorded_files, recorded_settings
 from .fusion import best_weight, cross_lingual, fuse, scores_by_image
 from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE
-from .ranking import (MODEL_SETTINGS, check_current, read_ranking, read_sent_feat, relevance, traced_models,
-                      write_results)
+from .ranking import read_ranking, read_sent_feat, relevance, write_results
+from .result_checks import MODEL_SETTINGS, check_current, traced_models
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
 
@@ -53,7 +53,7 @@ def require_tested(root, run, query_test, query_train=PAPER["query_train"]):
 
 def require_not_validated_on(root, run, query_test, query_train=PAPER["query_train"]):
     """InputError when ``run``'s CM results on ``query_test`` have no record (the original code's: a record says
-    which model they rest on, ``ranking.require_a_test_split``) and a model of ``run`` in ``root`` was validated
+    which model they rest on, ``result_checks.require_a_test_split``) and a model of ``run`` in ``root`` was validated
     on ``query_test`` (its checkpoint folder ``<query_train>/cv_keras/<query_test>/…/<run>/``): its best epoch
     was chosen there."""
     folder = layout.checkpoint_dir(root, query_train, query_test, run)
@@ -181,7 +181,8 @@ def cl_english_run(folder):
 def given_english_run(root, config, query_test, query_train=PAPER["query_train"]):
     """The English run that CL of ``config`` on ``query_test`` matched against where it is not the one ``config``
     goes with (``runs.english_run``, as ``do_all.sh`` pairs them): one given to ``cross_lingual.py --en_run``;
-    else None. The query model's settings are its record's, or their copy in its CM results."""
+    else None, also where the query model's settings are known neither from its record nor from their copy in its CM
+    results (an older record, the model's folder deleted since)."""
     folder = cl_dir(root, config, query_test, query_train)
     english = cl_english_run(folder)
     if english in (None, config):
@@ -192,7 +193,10 @@ def given_english_run(root, config, query_test, query_train=PAPER["query_train"]
     if query is None or en is None:
         return english
     settings = recorded_settings(os.path.join(cm_dir(root, config, query_test, query_train), layout.INPUTS_FILE))
-    paired = runs.english_run(root, (query_train, query[2]), en[1:3], config, settings.get(MODEL_SETTINGS))
+    record = settings.get(MODEL_SETTINGS) or (runs.recorded_run(layout.checkpoint_dir(*query)) or (None, None))[1]
+    if not record:  # neither the model's folder nor its results hold its settings: the pairing cannot be told
+        return None
+    paired = runs.english_run(root, (query_train, query[2]), en[1:3], config, record)
     return None if paired == english else english
 
 

@@ -1,11 +1,11 @@
 """The VisualSearch layout (docs/method.md#data-layout): every path the project reads or
-writes is built here and nowhere else, plus the caption and ImageSets readers."""
+writes is built here and nowhere else (the files of a collection are read by ``collection_files``; the collections'
+roles in a pipeline are ``collection_roles``)."""
 import os
 import re
 
 from . import languages
 from .errors import InputError
-from .textfile import read_lines
 
 DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
 # The pipeline's six collections by role (the paper's names; the ini and every script may name others):
@@ -13,59 +13,6 @@ DEFAULT_FEATURE_COLLECTION = "mscoco2014dev"
 DEFAULT_COLLECTIONS = {"en_train": "mscoco2014dev-train", "en_val": "mscoco2014dev-val",
                        "en_test": "mscoco2014dev-test", "query_train": "cococntrain", "query_val": "cococnval",
                        "query_test": "cococntest"}
-# The query-language roles' former names (the paper's language), still read from an ini or a command line.
-FORMER_ROLES = {"zh_train": "query_train", "zh_val": "query_val", "zh_test": "query_test"}
-SHARED_COLLECTION = ("train, val and test must be three collections (val picks the best epoch and the CLM "
-                     "weight: figures on it, or on the training data, would flatter the model)")
-
-
-def role_problem(roles, flag="", declared=None):
-    """What is wrong with ``roles`` ({role: collection}, e.g. ``query_val``), as (the roles at fault, one
-    sentence naming them, ``flag`` before each), or None. A role's group is its prefix (``query``, ``en``;
-    none for a trainer's train, val and test): two roles of a group naming one collection, a group whose
-    collections are of two languages, and an ``en_`` collection not English (the pivot) are wrong.
-    ``declared``: the languages declared (``languages.parse_declarations``; None: this process's)."""
-    return _shared_collection(roles, flag) or _other_language(roles, flag, declared)
-
-
-QUERY = "query"  # the query language's roles: query_train, query_val, query_test
-
-
-def _group(role):
-    return role.rpartition("_")[0]
-
-
-def _shared_collection(roles, flag):
-    seen = {}
-    for role, collection in roles.items():
-        other = seen.setdefault((_group(role), collection), role)
-        if other != role:
-            return (other, role), f"{flag}{other} and {flag}{role} are both {collection}: {SHARED_COLLECTION}"
-    return None
-
-
-def _other_language(roles, flag, declared):
-    lead = {}  # group: (its first role, that role's language)
-    pivot = languages.LANGUAGES[languages.PIVOT].name
-    for role, collection in roles.items():
-        group, lang = _group(role), languages.LANGUAGES[languages.language_of(collection, declared)]
-        if group == languages.PIVOT and lang.code != languages.PIVOT:  # en_*: the pivot's roles
-            return (role,), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences (by its name, "
-                             f"or the languages declared): the {flag}{group}_* collections are the pivot's, {pivot}")
-        first, first_lang = lead.setdefault(group, (role, lang))
-        if group == QUERY and first == role and lang.code == languages.PIVOT:  # a languages pattern mistyped
-            declare = "--languages" if flag else "languages ="
-            return (role,), (f"{flag}{role} is {collection}, a collection of {pivot} sentences (by its name, or the "
-                             f"languages declared): the {flag}{group}_* collections are the query language's, which "
-                             f"CL matches to the pivot's, {pivot}; declare theirs ({declare} {collection}=CODE)")
-        if lang.code != first_lang.code:
-            return (first, role), (f"{flag}{role} is {collection}, a collection of {lang.name} sentences, but "
-                                   f"{flag}{first} is {roles[first]}, of {first_lang.name} ones (by their names, or "
-                                   f"the languages declared): a model's train, val and test collections are of "
-                                   f"one language")
-    return None
-
-
 TRAIN_STYLE = "w2vv_trainer.py"  # the reference names the checkpoint folder after its script
 
 
@@ -241,120 +188,6 @@ def image_dir(root, collection):
 def require_root(root):
     if not os.path.isdir(root):
         raise InputError(f"{root}: rootpath not found (set --rootpath, or rootpath in common.ini)")
-
-
-def _require_file(path, what):
-    """InputError when ``path`` (``<root>/<collection>/<folder>/<file>``, or a file given elsewhere) is not a file,
-    naming the collection folder when that is missing."""
-    if os.path.isfile(path):
-        return
-    collection = os.path.dirname(os.path.dirname(os.path.abspath(path)))
-    if not os.path.isdir(collection):
-        raise InputError(f"{collection}: collection folder not found (check --rootpath and the collection name)")
-    raise InputError(f"{path}: {what} not found")
-
-
-CAPTION_LINE = "'<image id>#<n> <sentence>'"   # a caption file's line, e.g. 'COCO_val2014_000000217153#0 a dog …'
-
-
-def _is_sentence_id(sent_id):
-    """``<image id>#<n>``: an image id (not empty) before the first ``#``."""
-    image, sep, _ = sent_id.partition("#")
-    return bool(image and sep)
-
-
-def _caption_line_error(path, lineno, sent_id):
-    """The InputError of a caption line that is not ``<image id>#<n> <sentence>``, its id ``sent_id``."""
-    if not sent_id.isprintable():  # a tab, another space than ' ', or a control character
-        problem = f"{sent_id!r} holds a tab or another invisible character: separate the id from the sentence by " \
-                  "one space"
-    elif not _is_sentence_id(sent_id):
-        problem = f"it starts with {sent_id!r}, not a sentence id '<image id>#<n>'"
-    else:
-        return InputError(f"{path}:{lineno}: caption line has an id but no sentence (add it, or delete the line)")
-    return InputError(f"{path}:{lineno}: malformed caption line: {problem} (a line is {CAPTION_LINE}: correct or "
-                      "delete it)")
-
-
-def read_captions(path):
-    """[(sent_id, sentence), …] from a caption file: ``<image id>#<n> <sentence>`` a line, every
-    sentence id once (blank lines skipped); InputError naming the first line that is not so."""
-    _require_file(path, "caption file")
-    pairs, first_line = [], {}
-    for lineno, line in enumerate(read_lines(path, "caption file"), 1):
-        if not line.strip():
-            continue
-        sent_id, _, sentence = line.lstrip().partition(" ")
-        if not _is_sentence_id(sent_id) or not sent_id.isprintable() or not sentence.strip():
-            raise _caption_line_error(path, lineno, sent_id)
-        if "\r" in sentence and any(_is_sentence_id(piece.lstrip().partition(" ")[0])
-                                    for piece in sentence.split("\r")[1:]):
-            raise InputError(f"{path}:{lineno}: a carriage return (\\r) followed by a sentence id: the file's lines "
-                             f"end in \\r alone; convert its line ends to \\n (e.g. tr '\\r' '\\n')")
-        if first_line.setdefault(sent_id, lineno) != lineno:
-            raise InputError(f"{path}:{lineno}: sentence id {sent_id!r} repeated (first at line {first_line[sent_id]})")
-        pairs.append((sent_id, sentence))
-    if not pairs:
-        raise InputError(f"{path}: caption file is empty")
-    return pairs
-
-
-def read_imageset(path):
-    """The image ids of an ImageSets file (white space separates them), each once: an image listed twice
-    would be ranked twice (the original reads them as a set); InputError naming the line that repeats one."""
-    _require_file(path, "ImageSets file")
-    ids, first_line = [], {}
-    for lineno, line in enumerate(read_lines(path, "ImageSets file"), 1):
-        for image_id in line.split():
-            if image_id in first_line:
-                raise InputError(f"{path}:{lineno}: image id {image_id!r} repeated (first at line "
-                                 f"{first_line[image_id]})")
-            first_line[image_id] = lineno
-            ids.append(image_id)
-    if not ids:
-        raise InputError(f"{path}: ImageSets file is empty")
-    return ids
-
-
-def require_held_out(root, train, val, tests):
-    """InputError when the ImageSets of one of ``tests`` (a run's val and test collections, or a collection it is
-    tested on) list images that sentences of ``train`` describe (``require_unseen``), or images of ``val`` (None:
-    not known) besides val itself (``require_apart``)."""
-    described = {image_id(s) for s, _ in captions_of(root, train)}
-    val_images = imageset_of(root, val) if val and os.path.isfile(imageset_file(root, val)) else []
-    for test in tests:
-        images = imageset_of(root, test)
-        require_unseen(imageset_file(root, test), images, train, described)
-        if test != val:
-            require_apart(imageset_file(root, test), images, val, val_images)
-
-
-def require_apart(imageset_path, image_set, val, val_images):
-    """InputError when images of ``image_set`` (a test collection's) are among ``val_images``, those of the
-    validation collection ``val``: the best epoch and the CLM weight chosen on them would flatter the test."""
-    shared = sorted(set(val_images).intersection(image_set))
-    if shared:
-        raise InputError(f"{imageset_path}: {len(shared)} of its images are also in {val}, the validation collection "
-                         f"(e.g. {shared[0]!r}): the best epoch and the CLM weight are chosen on it, so figures on "
-                         f"them would flatter the model; keep val and test images apart")
-
-
-def require_unseen(imageset_path, image_set, train, described):
-    """InputError when images of ``image_set`` (read from ``imageset_path``) are among ``described``, the images
-    the sentences of ``train`` describe: figures on images a model trained on flatter it."""
-    seen = sorted(described.intersection(image_set))
-    if seen:
-        raise InputError(f"{imageset_path}: {len(seen)} of its images are described by sentences of {train}, the "
-                         f"training collection (e.g. {seen[0]!r}): figures on images the model trained on would "
-                         f"flatter it; validate and test on images it does not train on")
-
-
-def captions_of(root, collection):
-    return read_captions(caption_file(root, collection))
-
-
-def imageset_of(root, collection):
-    return read_imageset(imageset_file(root, collection))
 
 
 # The paper's root: its image feature and its collections with their published sizes

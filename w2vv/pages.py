@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from . import layout
+from . import collection_files, layout
 from .atomic import write_text
 
 
@@ -81,11 +81,12 @@ def write_results_page(root, test, train, run_name, n_queries=20, k=10, seed=0, 
     ``images`` (thumbnail slots) and ``pictures`` (of them, real pictures))."""
     folder = layout.similarity_dir(root, test, train, run_name)
     from .layout import METRICS_FILE, RANKING_FILE
-    from .ranking import check_current, read_ranking
+    from .ranking import read_ranking
+    from .result_checks import check_current
     check_current(folder)  # rankings of a model retrained, or of captions edited since, beside the new sentences
     ranking_path = os.path.join(folder, RANKING_FILE)
     query_ids, item_ids, scores = read_ranking(ranking_path)
-    captions = dict(layout.captions_of(root, test))
+    captions = dict(collection_files.captions_of(root, test))
     out = out or os.path.join(folder, layout.RESULTS_PAGE)
     page_dir = os.path.dirname(os.path.abspath(out))
     image_dirs = [layout.image_dir(root, test)]

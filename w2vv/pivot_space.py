@@ -18,7 +18,7 @@ from . import languages, layout, runs
 from .errors import InputError
 from .fingerprint import entry_path, file_fingerprint, recorded_settings, same_content
 from .inference import FAMILY_NAMES, best_weights_file, model_family
-from .ranking import traced_models
+from .result_checks import traced_models
 
 RECORD_KEY = "image_towers_from"  # the run record's entry: the English model's weights the towers came from
 TOWERS_SETTING = "image_towers"   # a CM results folder's record of a model with its own image tower(s): 'own'

@@ -4,7 +4,8 @@ from . import layout
 from .comparison import ROUTES, require_same_test_data, results_trace
 from .fusion_runs import cl_dir, clm_dir, cm_dir, given_english_run, require_not_validated_on, require_tested
 from .pivot_space import own_image_towers
-from .ranking import read_run_mir, require_a_test_split, require_computed_alike, require_one_model_per_run
+from .ranking import read_run_mir
+from .result_checks import require_a_test_split, require_computed_alike, require_one_model_per_run
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
 

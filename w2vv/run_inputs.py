@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import languages, layout, runs
+from . import collection_files, languages, layout, runs
 from .atomic import atomic_open
 from .bigfile import BigFile, not_finite
 from .config import with_feature_width
@@ -60,7 +60,7 @@ def encode_cached(encoder, root, collection, log=print):
     ``encoded/<collection>.start_end.npz``, their record naming the style."""
     caption_path = layout.caption_file(root, collection)
     if not os.path.isfile(caption_path):
-        layout.read_captions(caption_path)  # raises the error that explains what is missing
+        collection_files.read_captions(caption_path)  # raises the error that explains what is missing
     style = encoder.sequence_style
     path = os.path.join(encoder.cache_dir, f"{collection}.npz" if style == "w2vv" else f"{collection}.{style}.npz")
     record = dict(paths=[caption_path, *encoder.sources], within=root, maxlen=encoder.maxlen,
@@ -72,7 +72,7 @@ def encode_cached(encoder, root, collection, log=print):
             return EncodedSentences.load(path)
         except (OSError, ValueError, KeyError):
             log(f"{path}: unreadable encoding cache, encoding again")
-    encoded = encoder.encode(layout.read_captions(caption_path))
+    encoded = encoder.encode(collection_files.read_captions(caption_path))
     os.makedirs(encoder.cache_dir, exist_ok=True)
     with atomic_open(path, "wb") as f:
         encoded.save(f)
@@ -130,7 +130,7 @@ def load_collection(root, collection, encoder, features, keep_incomplete, log=pr
     """Encode a collection; drop sentences with an empty part unless ``keep_incomplete`` (test time)."""
     _require_language(root, collection, encoder)
     encoded = encode_cached(encoder, root, collection, log)
-    image_ids = layout.imageset_of(root, collection)
+    image_ids = collection_files.imageset_of(root, collection)
     image_rows = _feature_rows(features, image_ids, layout.imageset_file(root, collection), "ImageSets id")
     sentence_images = _feature_rows(features, [layout.image_id(s) for s in encoded.ids],
                                     layout.caption_file(root, collection), "caption image")
@@ -161,7 +161,7 @@ def _require_mostly_encodable(root, collection, encoded, encoder):
     part = int(empty.sum(axis=0).argmax())
     source = f"the word2vec {encoder.word2vec.path}" if PART_NAMES[part] == "word2vec" else \
         f"the model's {PART_NAMES[part]}"
-    note = unsegmented_note(encoder.tokenizer.language, [s for _, s in layout.read_captions(path)]) or \
+    note = unsegmented_note(encoder.tokenizer.language, [s for _, s in collection_files.read_captions(path)]) or \
         ": captions of another language, another word2vec, or a freq_threshold too high for them?"
     raise InputError(f"{path}: {n_empty} of {len(encoded)} sentences have a part with no known word "
                      f"({int(empty[:, part].sum())} none in {source}){note}")

@@ -392,9 +392,10 @@ def _file_differences(key, was, now, other):
     if "content" not in was:
         return [phrase for part in sorted(was) for phrase in _file_differences(f"{key} {part}", was[part],
                                                                                now.get(part, {}), other)]
-    if same_content(was["content"], now.get("content", "")):
-        return []
-    return [f"{key} {was['path']} changed (recorded {was['content']}, {other or 'now'} {now.get('content')})"]
+    recorded, content = was["content"], now.get("content", "")
+    if same_content(recorded, content) or not changed_parts(recorded, content):
+        return []  # the same content, maybe under another name, or a file added to a folder
+    return [f"{key} {was['path']} changed (recorded {recorded}, {other or 'now'} {now.get('content')})"]
 
 
 def _added_since(key, was, now):

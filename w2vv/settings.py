@@ -21,6 +21,7 @@ import sys
 from . import backend, cli, languages, layout
 from .backend import DISTRIBUTIONS
 from .cli import run
+from .collection_roles import FORMER_ROLES, role_problem
 from .config import PRECISIONS, config_path, load_config, nearest_config, parse_overrides, vocab_threshold
 from .download import ARCHIVES
 from .errors import InputError, nearest_name
@@ -144,9 +145,9 @@ def read_settings(path):
         key, sep, value = (part.strip() for part in line.partition("="))
         if not sep:
             raise InputError(f"{path}:{lineno}: expected 'key = value', got {line!r}")
-        if key in layout.FORMER_ROLES:
-            notes.append(f"{path}:{lineno}: note: {key} is now called {layout.FORMER_ROLES[key]} (read as such)")
-        name = layout.FORMER_ROLES.get(key, key)
+        if key in FORMER_ROLES:
+            notes.append(f"{path}:{lineno}: note: {key} is now called {FORMER_ROLES[key]} (read as such)")
+        name = FORMER_ROLES.get(key, key)
         if name not in KNOWN and not per_config_key(name):
             raise InputError(f"{path}:{lineno}: unknown setting {key!r} "
                              f"(did you mean {nearest_name(key, KNOWN)!r}?)")
@@ -170,11 +171,11 @@ def read_settings(path):
 
 
 def _refuse_role_problems(path, values, lines):
-    """InputError naming the ini line of the collection roles at fault (``layout.role_problem``; ``values``:
+    """InputError naming the ini line of the collection roles at fault (``role_problem``; ``values``:
     the ini's, the others' defaults filled in)."""
     roles = {role: values.get(role, KNOWN[role][0]) for role in layout.DEFAULT_COLLECTIONS}
     try:
-        problem = layout.role_problem(roles, declared=languages.parse_declarations(values.get("languages")))
+        problem = role_problem(roles, declared=languages.parse_declarations(values.get("languages")))
     except InputError as e:  # two declarations of one collection
         raise InputError(f"{path}:{lines.get('languages', 0)}: {e}") from None
     if problem:
@@ -259,7 +260,7 @@ def shell_assignments(settings, config, ini="the settings file"):
     results = layout.results_file("", name, languages.language_of(settings["query_train"]),  # in the root
                                   [settings[f"query_{split}"] for split in ("train", "val", "test")],
                                   rank_norm=settings["rank_norm"] == "1" and cross == "1")  # fused at all
-    former = {old: settings[new] for old, new in layout.FORMER_ROLES.items()}
+    former = {old: settings[new] for old, new in FORMER_ROLES.items()}
     values = {**settings, **former, "overrides": overrides, "run_name": name,
               "en_run_name": en_name, **derived, "results_file": results, "cross_lingual": cross}
     del values["python"]  # do_all.sh read it first, to run this

@@ -6,7 +6,7 @@ reproduced; only the order among words of equal count can differ)."""
 import collections
 import os
 
-from . import layout
+from . import collection_files, layout
 from .atomic import write_text
 from .errors import InputError
 from .fingerprint import digest, file_fingerprint, sources_match, write_sources
@@ -74,7 +74,7 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
                 continue
             log(f"{path}: counted from other captions or settings than now: counting again")
         if sentences is None:
-            sentences = [s for _, s in layout.captions_of(root, train)]
+            sentences = [s for _, s in collection_files.captions_of(root, train)]
         word_counts = count_words((tokenizer.tokens_for(style, s) for s in sentences), threshold)
         if not word_counts:
             without = f" but stop words ({tokenizer.stopwords_path})" if style.endswith("filterstop") else ""

@@ -33,9 +33,10 @@ import numpy as np
 
 from ..atomic import atomic_path, write_text
 from ..bigfile import BigFile, require_finite
+from ..collection_files import read_imageset
 from ..errors import InputError
 from ..fingerprint import sources
-from ..layout import feature_dir, imageset_file, read_imageset
+from ..layout import feature_dir, imageset_file
 from ..ranking import unit_rows
 
 KINDS = ("auto", "numpy", "faiss", "faiss-ivf")

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .. import languages, layout
+from .. import collection_files, languages, layout
 from ..bigfile import BigFile, write_bigfile
 from ..errors import InputError
 from ..fingerprint import file_fingerprint, recorded_files, write_sources
@@ -120,7 +120,7 @@ def collection_vectors(root, en, collection, log):
         bigfile = BigFile(cache)
         log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
         return list(bigfile.names), np.asarray(bigfile.vectors)
-    captions = layout.captions_of(root, collection)
+    captions = collection_files.captions_of(root, collection)
     ids = [s for s, _ in captions]
     log(f"CL sentences: predicting {len(ids)} sentences of {collection} with the English model ...")
     vectors, _ = en.vectors([t for _, t in captions])
