@@ -10,7 +10,6 @@ import pytest
 from tests.helpers import run_main
 from w2vv import layout
 from w2vv.bigfile import BigFile
-from w2vv.collection_files import imageset_of
 from w2vv.config import load_config, mlp_sizes, with_feature_width
 from w2vv.errors import InputError
 from w2vv.features import PARTS_SUFFIX, SKIPPED_FILE, THUMBNAIL_SIZE, extract_features, read_image
@@ -68,7 +67,7 @@ def test_every_readable_image_gets_the_networks_features_with_its_preprocessing(
     assert summary["feature_dir"] == feature_dir and summary["images"] == 7 and summary["skipped"] == 1
     features = BigFile(feature_dir)
     assert sorted(features.names) == READABLE and features.ndims == 2048
-    assert imageset_of(root, "myphotos") == list(features.names)
+    assert layout.imageset_of(root, "myphotos") == list(features.names)
     # ResNet's own preprocessing (RGB -> BGR, ImageNet means subtracted), through the same network
     files = {os.path.splitext(f)[0]: os.path.join(d, f) for d, _, fs in os.walk(photos) for f in fs}
     pixels = np.stack([read_image(files[i], SIZE) for i in features.names])
@@ -165,8 +164,9 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     assert again.returncode == 0 and "features already extracted, skipped" in again.stdout, again.stderr
     _save(str(photos / "img1.jpg"), (0, 0, 255))  # another photo under the same name (a camera's reused name)
     replaced = run_main("extract_features.py", photos, *args)
-    assert replaced.returncode == 1 and "features already extracted, from other images or with other settings (an " \
-        "image file changed since: replaced or edited) (--overwrite to extract them again)" in replaced.stderr
+    assert replaced.returncode == 1 and "features already extracted from an image file changed since (its size or " \
+        "modification time: replaced, edited, or copied without its times) (--overwrite to extract them again)" \
+        in replaced.stderr
     assert run_main("extract_features.py", photos, *args, "--overwrite").returncode == 0
     os.utime(photos / "img2.jpg", ns=(1, 1))  # the same bytes, another time: told as changed (no hash of photos)
     assert "an image file changed since" in run_main("extract_features.py", photos, *args).stderr
@@ -174,7 +174,7 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     relinked = run_main("extract_features.py", photos, *args, "--overwrite")
     assert relinked.returncode == 0 and "2 skipped" in relinked.stdout, relinked.stderr
     for bad_args, message in [([str(photos), *args, "--image_size", str(SIZE + 8)],
-                               "features already extracted, from other images or with other settings (--overwrite"),
+                               "features already extracted with another input size (--overwrite"),
                               ([str(tmp_path / "empty"), *args], "empty: no image files"),
                               ([str(tmp_path / "nowhere"), *args], "nowhere: image folder not found"),
                               ([str(photos), *args[:4], "--cnn", "resnet999"], "--cnn resnet999: not a network"),
@@ -295,7 +295,7 @@ def test_a_collection_holds_the_features_of_one_set_of_images(photos, tmp_path):
                                          r"images; extract these into a collection of their own"):
         extract_features(str(other), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
                          feature="alt", log=lambda m: None)
-    assert len(imageset_of(str(root), "c")) == len(READABLE)
+    assert len(layout.imageset_of(str(root), "c")) == len(READABLE)
     import shutil
     moved = shutil.copytree(photos, tmp_path / "moved")  # the same images elsewhere, another setting: one list still
     extract_features(str(moved), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE + 8,
@@ -381,7 +381,9 @@ def test_a_weights_file_changed_in_its_middle_is_another_network_and_a_copy_the_
     said = []
     extract_features(str(photos), str(root), "mscoco2014dev", weights=copy, log=said.append, **kwargs)
     assert said == [f"features already extracted, skipped (--overwrite to extract them again): {trained}"]
-    _rewrite_record(trained, weights=file_fingerprint(path), drop=["weights_sampled"])  # a record of before
+    from w2vv.features import _plans, list_images
+    as_given = _plans(list_images(str(photos)), str(photos), "resnet50", "none", SIZE, None)[1]["images"]
+    _rewrite_record(trained, weights=file_fingerprint(path), images=as_given, drop=["weights_sampled"])  # of before
     extract_features(str(photos), str(root), "mscoco2014dev", weights=copy, log=said.append, **kwargs)
     assert said[1:] == said[:1]
     _check_gallery(root, gallery)
@@ -390,5 +392,81 @@ def test_a_weights_file_changed_in_its_middle_is_another_network_and_a_copy_the_
         byte = f.read(1)
         f.seek(size // 2)
         f.write(bytes([byte[0] ^ 1]))
-    with pytest.raises(InputError, match=r"features already extracted, from other images or with other settings"):
+    with pytest.raises(InputError, match=r"features already extracted with other weights \(--overwrite"):
         extract_features(str(photos), str(root), "mine", weights=copy, log=lambda m: None, **kwargs)
+
+
+def test_the_image_folder_is_known_by_what_it_holds_not_by_how_it_is_given(photos, tmp_path):
+    """The same folder given as ``./photos``, through a link or moved since was 'extracted from other images or with
+    other settings': finished features refused, an interrupted run's chunks deleted. Records of before, of the paths
+    as given, are still accepted where given so again; a refusal says what differs."""
+    import shutil
+    root, said = tmp_path / "root", []
+    kwargs = dict(cnn="mobilenetv3small", weights="none", image_size=SIZE, log=said.append, progress=False)
+    done = extract_features(str(photos), str(root), "c", **kwargs)["feature_dir"]
+    os.symlink(photos, tmp_path / "link")
+    moved = shutil.move(str(photos), str(tmp_path / "moved"))
+    for spelled in (moved, os.path.relpath(moved), str(tmp_path / "moved") + "/", str(tmp_path / "link")):
+        if spelled.endswith("link"):
+            os.remove(tmp_path / "link")
+            os.symlink(moved, tmp_path / "link")
+        said.clear()
+        extract_features(spelled, str(root), "c", **kwargs)
+        assert said == [f"features already extracted, skipped (--overwrite to extract them again): {done}"], spelled
+    with pytest.raises(InputError, match=r"features already extracted from another list of images \(their ids, or "
+                                         r"their paths within the image folder\) \(--overwrite"):
+        extract_features(os.path.join(moved, "holiday"), str(root), "c", **kwargs)
+
+    class Stop(Exception):
+        pass
+
+    def stop(i):
+        raise Stop
+
+    with pytest.raises(Stop):  # an interrupted run, continued from the folder given otherwise
+        extract_features(moved, str(root), "c", **dict(kwargs, chunk_images=2, overwrite=True, after_chunk=stop))
+    said.clear()
+    extract_features(str(tmp_path / "link"), str(root), "c", **dict(kwargs, chunk_images=2, overwrite=True))
+    assert any(line.startswith("resuming: 1 of 4 chunks already done") for line in said), said
+    assert not any("starting over" in line for line in said), said
+
+
+def test_records_of_the_paths_as_given_are_accepted_where_given_so_again(photos, tmp_path):
+    """extraction.json and plan.json written before images were recorded by their paths within the folder."""
+    import json
+    from w2vv.features import _plans, list_images
+    root = tmp_path / "root"
+    kwargs = dict(cnn="mobilenetv3small", weights="none", image_size=SIZE, log=lambda m: None, progress=False)
+    done = extract_features(str(photos), str(root), "c", **kwargs)["feature_dir"]
+    images = list_images(str(photos))
+    former = _plans(images, str(photos), "mobilenetv3small", "none", SIZE, 2)[1]
+    _rewrite_record(done, images=former["images"])  # as written before: the paths as given
+    said = []
+    extract_features(str(photos), str(root), "c", **dict(kwargs, log=said.append))
+    assert said == [f"features already extracted, skipped (--overwrite to extract them again): {done}"]
+    with pytest.raises(InputError, match=r"from another list of images"):
+        extract_features(os.path.relpath(photos), str(root), "c", **kwargs)   # a record of before: as given
+    parts = done + PARTS_SUFFIX
+    os.makedirs(parts)
+    with open(os.path.join(parts, "plan.json"), "w", encoding="utf-8") as f:
+        json.dump(former, f)
+    np.savez(os.path.join(parts, "chunk_000000.npz"), ids=np.array(["img0"]), vectors=np.zeros((1, 576), np.float32),
+             skipped=np.array([], dtype=str))
+    said.clear()
+    extract_features(str(photos), str(root), "c", **dict(kwargs, chunk_images=2, log=said.append))
+    assert any(line.startswith("resuming: 1 of 4 chunks already done") for line in said), said
+
+
+def test_a_run_left_with_other_settings_says_which_and_starts_over(photos, tmp_path):
+    root, said = tmp_path / "root", []
+    kwargs = dict(cnn="mobilenetv3small", weights="none", chunk_images=2, log=said.append, progress=False)
+
+    def stop(i):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_features(str(photos), str(root), "c", image_size=SIZE, after_chunk=stop, **kwargs)
+    said.clear()
+    extract_features(str(photos), str(root), "c", image_size=SIZE + 8, **kwargs)
+    parts = layout.feature_dir(str(root), "mobilenetv3small_none_avgpool", "c") + PARTS_SUFFIX
+    assert said[0] == f"{parts}: left by a run with another input size; starting over"

@@ -174,14 +174,14 @@ class _Parts:
         plan_path = os.path.join(folder, "plan.json")
         try:
             with open(plan_path, encoding="utf-8") as f:
-                same = _as_now(json.load(f)) in plans
+                differs = _difference(_as_now(json.load(f)), plans)
         except (OSError, ValueError, AttributeError):
-            same = False
-        if not same and os.path.isdir(folder):
-            log(f"{folder}: left by a run with other images or settings; starting over")
+            differs = "whose plan.json cannot be read"
+        if differs and os.path.isdir(folder):
+            log(f"{folder}: left by a run {differs}; starting over")
             shutil.rmtree(folder)
         os.makedirs(folder, exist_ok=True)
-        if not same:
+        if differs:
             write_text(plan_path, json.dumps(plans[0]) + "\n")
 
     def path(self, i):
@@ -200,12 +200,14 @@ class _Parts:
             return list(data["ids"]), data["vectors"], [tuple(s.split("\t", 1)) for s in data["skipped"]]
 
 
-def _plans(images, cnn, weights, size, chunk_images):
+def _plans(images, image_dir, cnn, weights, size, chunk_images):
     """What an extraction is made from, as this version records it, then as a record written before may have (the
-    same extraction, accepted): the network, its settings, the images by id and path, and their files by size and
-    modification time (a photo replaced under its name). A weights file is known by its content (``_weights_id``)
-    and also by its fingerprint of the records written before (``weights_sampled``: ``file_fingerprint``, without
-    the name), which is all they have to be compared by."""
+    same extraction, accepted): the network, its settings, the images by id and path within ``image_dir`` (not
+    where that folder is, or how it is spelled: ``./photos``, a link, a folder moved since), and their files by
+    size and modification time (a photo replaced under its name). A weights file is known by its content
+    (``_weights_id``) and also by its fingerprint of the records written before (``weights_sampled``:
+    ``file_fingerprint``, without the name), which is all they have to be compared by; those records have the
+    images by their paths as given (accepted when given so again)."""
     def digest(lines):
         return hashlib.sha1("\n".join(lines).encode("utf-8")).hexdigest()
 
@@ -217,10 +219,34 @@ def _plans(images, cnn, weights, size, chunk_images):
             return "-"
 
     plan = dict(cnn=cnn.lower(), weights=_weights_id(weights), image_size=size, chunk_images=chunk_images,
-                images=digest(f"{i}\t{p}" for i, p in images), image_files=digest(stat(p) for _, p in images))
+                images=digest(f"{i}\t{os.path.relpath(p, image_dir)}" for i, p in images),
+                image_files=digest(stat(p) for _, p in images))
     if plan["weights"] != weights:  # a weights file
         plan["weights_sampled"] = _without_names(file_fingerprint(weights))
-    return [plan, {k: v for k, v in plan.items() if k != "weights" or "weights_sampled" not in plan}]
+    former = {k: v for k, v in plan.items() if k != "weights" or "weights_sampled" not in plan}
+    return [plan, dict(former, images=digest(f"{i}\t{p}" for i, p in images))]
+
+
+_PARTS = {"cnn": "another network", "weights": "other weights", "weights_sampled": "other weights",
+          "image_size": "another input size", "chunk_images": "another chunk size",
+          "images": "from another list of images (their ids, or their paths within the image folder)",
+          "image_files": "from an image file changed since (its size or modification time: replaced, edited, or "
+                         "copied without its times)"}
+
+
+def _difference(recorded, plans):
+    """None where ``recorded`` (an ``extraction.json`` or ``plan.json`` read, ``_as_now``) is one of ``plans``
+    (``_plans``); else, in words, what differs from the closest: the network or its settings, else the list of
+    images, else an image file."""
+    if recorded in plans:
+        return None
+    keys = [sorted(k for k in set(recorded) | set(plan) if recorded.get(k) != plan.get(k)) for plan in plans]
+    differ = min(keys, key=len)
+    settings = list(dict.fromkeys(_PARTS.get(k, "other settings") for k in differ
+                                  if k not in ("images", "image_files")))
+    if settings:
+        return "with " + ", ".join(settings)
+    return _PARTS["images" if "images" in differ else "image_files"]
 
 
 def _weights_id(weights):
@@ -257,7 +283,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     feature = feature or feature_name(cnn, weights)
     feature_dir = layout.feature_dir(root, feature, collection)
     parts_dir = feature_dir + PARTS_SUFFIX
-    plans = _plans(images, cnn, weights, input_size(cnn, image_size), chunk_images)
+    plans = _plans(images, image_dir, cnn, weights, input_size(cnn, image_size), chunk_images)
     records = [dict(plan, chunk_images=None) for plan in plans]  # extraction.json: whatever the chunks were
     _require_same_images(feature_dir, [image_id for image_id, _ in images])
     if os.path.isdir(feature_dir) and not os.path.isdir(parts_dir) and not overwrite:
@@ -421,11 +447,9 @@ def _already_extracted(feature_dir, records, log):
     recorded = _as_now(_extraction_record(feature_dir) or {})
     if "images" in recorded and "image_files" not in recorded:  # recorded before image files were: as it was
         records = [{k: v for k, v in record.items() if k != "image_files"} for record in records]
-    if recorded not in records:
-        changed = " (an image file changed since: replaced or edited)" if any(
-            {**recorded, "image_files": None} == {**record, "image_files": None} for record in records) else ""
-        raise InputError(f"{feature_dir}: features already extracted, from other images or with other settings"
-                         f"{changed} (--overwrite to extract them again)")
+    differs = _difference(recorded, records)
+    if differs:
+        raise InputError(f"{feature_dir}: features already extracted {differs} (--overwrite to extract them again)")
     features = BigFile(feature_dir)
     log(f"features already extracted, skipped (--overwrite to extract them again): {feature_dir}")
     return dict(feature_dir=feature_dir, images=len(features), skipped=None, dim=features.ndims, images_per_s=None)
