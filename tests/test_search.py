@@ -269,6 +269,11 @@ def test_a_rootpath_not_there_is_named_before_the_models_inputs(trained_root, tm
     from w2vv import Searcher
     with pytest.raises(InputError, match=rf"^{tmp_path / 'nowhere'}: rootpath not found"):
         Searcher(model_dirs(trained_root), rootpath=tmp_path / "nowhere")
+    other = tmp_path / "photos_root"  # a root of photos only: the model's inputs are not there
+    other.mkdir()
+    with pytest.raises(InputError, match=rf" \(under --rootpath {other}, not the model's root {trained_root}: leave "
+                                         r"--rootpath out, and give --gallery for the features of another root\)$"):
+        Searcher(model_dirs(trained_root), rootpath=other)
 
 
 def test_languages_segmentation_and_unknown_words(searcher):
@@ -279,6 +284,12 @@ def test_languages_segmentation_and_unknown_words(searcher):
     assert len(en) == 5 and en[0].score >= en[-1].score
     nothing = searcher.search("量子纠缠", k=5)
     assert list(nothing) == [] and nothing.warning and nothing.unknown
+    assert zh.warning is None and en.warning is None
+    for stop_words_only in ("的 在 一个", "the of a"):  # ranked by the GRU alone, without a word said
+        alone = searcher.search(stop_words_only, k=5)
+        assert len(alone) == 5 and not alone.unknown
+        assert alone.warning == ("no word of the query is in the model's bag of words or mean word2vec (stop words, "
+                                 "or words unknown to it): the ranking rests on its other encodings alone")
     assert searcher.search("dog", lang="en", k=2).lang == "en"
     typed = searcher.search("Ａ　ＤＯＧ on the grass", k=5)  # full width, as a Chinese keyboard types it
     assert (typed.text, typed.tokens) == ("A DOG on the grass", ["a", "dog", "on", "the", "grass"])

@@ -143,8 +143,14 @@ class TrainedModel:
                              f"again once it is written")
         self.predictor = "numpy" if getattr(self.model, "numpy", False) else "keras"
         self.text = sentence_model(self.model, self.successor)
-        self.encoder = model_encoder(self.folder, self.root, self.cfg, word2vec_path, stopwords_path, normalize_zh,
-                                     cached_word2vec=True, log=lambda message: None)
+        try:
+            self.encoder = model_encoder(self.folder, self.root, self.cfg, word2vec_path, stopwords_path,
+                                         normalize_zh, cached_word2vec=True, log=lambda message: None)
+        except InputError as e:
+            if os.path.realpath(self.root) == os.path.realpath(root):
+                raise
+            raise InputError(f"{e} (under --rootpath {self.root}, not the model's root {root}: leave --rootpath out, "
+                             f"and give --gallery for the features of another root)") from None
 
     def _load(self, predictor):
         """(model, cfg): numpy's where it covers the model (no deep-learning framework to import,
@@ -203,11 +209,24 @@ class TrainedModel:
         return encoded_text, tokens, unknown
 
     def vectors(self, texts):
-        """(predicted vectors (n × D), known (n,) bool: some part of the encoding is non-empty)."""
+        """(predicted vectors (n × D), empty parts (n, 3) bool: which of the GRU's sequence, the bag of words and the
+        mean word2vec hold no known word, ``EncodedSentences.empty_parts``)."""
         from ..inference import predict_vectors
         encoded = self.encoder.encode([(f"q{i}", t) for i, t in enumerate(texts)])
-        known = ~encoded.empty_parts.all(axis=1)
-        return predict_vectors(self.text, encoded, batch_size=256), known
+        return predict_vectors(self.text, encoded, batch_size=256), encoded.empty_parts
+
+
+ENCODINGS = ("GRU's sequence", "bag of words", "mean word2vec")  # the columns of EncodedSentences.empty_parts
+
+
+def _empty_parts_warning(empty):
+    """A warning for a query that some of the model's encodings read nothing of (``empty``: one row of
+    ``EncodedSentences.empty_parts``): stop words only, or words they do not know; None when each reads a word."""
+    names = [name for name, is_empty in zip(ENCODINGS, empty) if is_empty]
+    if not names:
+        return None
+    return f"no word of the query is in the model's {' or '.join(names)} (stop words, or words unknown to it): " \
+           f"the ranking rests on its other encodings alone"
 
 
 def check_gallery_feature(model, gallery_dir, dim):
@@ -566,7 +585,8 @@ class Searcher:
                 continue
             model = self.models[q_lang]
             prepared = [model.prepare(queries[i], segmented) for i in rows]
-            vectors, known = model.vectors([p[0] for p in prepared])
+            vectors, empty = model.vectors([p[0] for p in prepared])
+            known = ~empty.all(axis=1)
             served = [j for j in range(len(rows)) if known[j]]
             found = dict(zip(served, self._routes(q_lang, [plan_modes[rows[j]] for j in served], vectors[served], k)))
             for j, i in enumerate(rows):
@@ -578,8 +598,10 @@ class Searcher:
                 elif isinstance(found[j], InputError):  # the CL route unavailable: no sentence describes the gallery
                     out[i] = Results([], query, q_lang, q_mode, text, tokens, unknown, error=str(found[j]))
                 else:
+                    warnings = [w for w in (_empty_parts_warning(empty[j]), self._fewer_than(k, len(found[j]), q_mode))
+                                if w]
                     out[i] = Results(found[j], query, q_lang, q_mode, text, tokens, unknown,
-                                     self._fewer_than(k, len(found[j]), q_mode))
+                                     "; ".join(warnings) or None)
         return out
 
     def _fewer_than(self, k, n, mode):
