@@ -470,3 +470,29 @@ def test_a_run_left_with_other_settings_says_which_and_starts_over(photos, tmp_p
     extract_features(str(photos), str(root), "c", image_size=SIZE + 8, **kwargs)
     parts = layout.feature_dir(str(root), "mobilenetv3small_none_avgpool", "c") + PARTS_SUFFIX
     assert said[0] == f"{parts}: left by a run with another input size; starting over"
+
+
+def test_a_feature_of_photos_replaced_since_another_feature_was_extracted_is_refused(photos, tmp_path):
+    """A second network's features extracted after a photo was replaced under its name wrote the new photo's
+    thumbnail, which the first feature's results showed for the old photo it ranks."""
+    root, said = tmp_path / "root", []
+    kwargs = dict(cnn="mobilenetv3small", weights="none", image_size=SIZE, log=said.append, progress=False)
+    first = extract_features(str(photos), str(root), "c", feature="a", **kwargs)["feature_dir"]
+    thumb = root / "c" / "ImageData" / "img1.jpg"
+    before = thumb.read_bytes()
+    _save(str(photos / "img1.jpg"), (0, 0, 255))  # another photo under the same name
+    with pytest.raises(InputError, match=rf"^{first}: extracted from image files that differ from these \(one "
+                                         r"replaced under its name, edited, or copied without its times\): .* extract "
+                                         r"that feature again first \(--overwrite\), or put these photos into a "
+                                         r"collection of their own"):
+        extract_features(str(photos), str(root), "c", feature="b", **kwargs)
+    assert thumb.read_bytes() == before and sorted(os.listdir(os.path.dirname(first))) == ["a"]
+    extract_features(str(photos), str(root), "c", feature="a", overwrite=True, **kwargs)
+    assert thumb.read_bytes() != before
+    extract_features(str(photos), str(root), "c", feature="b", **kwargs)
+    os.utime(photos / "img2.jpg", ns=(1, 1))  # both features of the files before: extracted again one by one
+    said.clear()
+    extract_features(str(photos), str(root), "c", feature="b", overwrite=True, **kwargs)
+    assert f"warning: {first}: extracted from the image files as they were before, as b was: extract it again " \
+        "too (--overwrite)" in said[0]
+    extract_features(str(photos), str(root), "c", feature="a", overwrite=True, **kwargs)

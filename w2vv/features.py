@@ -288,6 +288,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     _require_same_images(feature_dir, [image_id for image_id, _ in images])
     if os.path.isdir(feature_dir) and not os.path.isdir(parts_dir) and not overwrite:
         return _already_extracted(feature_dir, records, log)
+    _require_same_image_files(feature_dir, plans[0]["image_files"], log)
     model, preprocess, size = load_network(cnn, weights, image_size)
     dim = int(model.output_shape[-1])
     parts = _Parts(parts_dir, [dict(plan, image_size=size) for plan in plans], log)
@@ -382,6 +383,30 @@ def _require_same_images(feature_dir, image_ids):
         if not theirs <= ids or len(ids) - len(theirs) > skipped:
             raise InputError(f"{other}: the collection already holds features of other images; extract these "
                              f"into a collection of their own (--collection NAME), or delete that folder first")
+
+
+def _require_same_image_files(feature_dir, image_files, log):
+    """InputError when another feature folder of the collection was extracted from other image files than
+    ``image_files`` (``_plans``' digest of their sizes and times; a record without it: ``_require_same_images``
+    compares ids alone): a photo replaced under its name since, whose thumbnail, shared by the collection's
+    features, would become the new photo beside that folder's features of the old one. A folder extracted from the
+    same files as this one was (the features of a collection extracted again one by one) is named, not refused."""
+    features = os.path.dirname(feature_dir)
+    own = (_extraction_record(feature_dir) or {}).get("image_files")
+    for name in sorted(os.listdir(features)) if os.path.isdir(features) else []:
+        other = os.path.join(features, name)
+        theirs = (_extraction_record(other) or {}).get("image_files") if other != feature_dir else None
+        if theirs is None or theirs == image_files:
+            continue
+        if theirs == own:
+            log(f"warning: {other}: extracted from the image files as they were before, as "
+                f"{os.path.basename(feature_dir)} was: extract it again too (--overwrite), since the collection's "
+                f"thumbnails become the files' as they are now")
+            continue
+        raise InputError(f"{other}: extracted from image files that differ from these (one replaced under its "
+                         f"name, edited, or copied without its times): the collection's thumbnails, the new files', "
+                         f"would be shown for that folder's features of the old; extract that feature again first "
+                         f"(--overwrite), or put these photos into a collection of their own (--collection NAME)")
 
 
 def _require_no_sentences(root, collection):
