@@ -88,6 +88,8 @@ def test_result_folders_are_named_after_the_language_pair():
     ("犬", ["en", "ja"], "ja"),                       # ideographs alone: the one loaded model that reads them
     ("犬", ["en", "zh"], "zh"),
     ("a dog", ["zh"], "en"),                          # no loaded model recognises it: said, not guessed
+    ("🐶", ["zh"], "zh"),                             # no word of any language: not 'an English query'
+    ("🐶", ["en", "zh"], "en"),
 ])
 def test_a_query_reaches_the_loaded_language_that_recognises_it(query, loaded, expected):
     assert languages.detect(query, loaded) == expected

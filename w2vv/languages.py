@@ -224,7 +224,10 @@ def detect(text, candidates):
     whose record recognises it. Kana make a query Japanese; ideographs alone (``犬``) could be
     Chinese or Japanese: among candidates holding both, that is an InputError asking for ``--lang``.
     When no candidate recognises it, the first record that does is returned (the caller then
-    says that no model of that language is loaded)."""
+    says that no model of that language is loaded). A query of no letter or digit (``🐶``, ``？``) is of no
+    language: the one candidate's, whose model then says it knows no word of it."""
+    if len(candidates) == 1 and not any(c.isalnum() for c in text):
+        return next(iter(candidates))
     matches = [code for code, lang in LANGUAGES.items() if code in candidates and lang.recognises(text)]
     if len(matches) > 1:
         names = " or ".join(LANGUAGES[c].name for c in matches)
