@@ -4,7 +4,7 @@
   python extract_features.py ~/Pictures --rootpath ~/VisualSearch --collection myphotos
 
 Runs a network of keras.applications (ResNet-152 by default, 2048-d average-pooled features) over
-every image file under IMAGE_DIR (jpg, png, webp, bmp, gif, tif; recursively) and writes
+every image file under IMAGE_DIR (jpg, png, webp, bmp, gif, tif; recursively, into linked folders) and writes
 R/NAME/FeatureData/<feature>/ (BigFile), R/NAME/ImageSets/NAME.txt and thumbnails in
 R/NAME/ImageData/. Image ids are the file names without extension. Unreadable files are skipped
 and listed in <feature>/skipped.txt; an interrupted run continues where it stopped."""
@@ -17,7 +17,7 @@ from w2vv.cli import add_overwrite, log, quiet_tensorflow, run
 
 def parse_args(argv):
     p = cli.parser(__doc__, raw=True)
-    p.add_argument("image_dir", help="folder of images (searched recursively)")
+    p.add_argument("image_dir", help="folder of images (searched recursively, into linked folders)")
     p.add_argument("--rootpath", required=True, help="the VisualSearch root to write into")
     p.add_argument("--collection", required=True, help="collection name, e.g. myphotos")
     p.add_argument("--cnn", default="resnet152",

@@ -496,3 +496,18 @@ def test_a_feature_of_photos_replaced_since_another_feature_was_extracted_is_ref
     assert f"warning: {first}: extracted from the image files as they were before, as b was: extract it again " \
         "too (--overwrite)" in said[0]
     extract_features(str(photos), str(root), "c", feature="a", overwrite=True, **kwargs)
+
+
+def test_photos_in_a_linked_folder_are_found_once_and_a_cycle_of_links_ends(tmp_path):
+    """os.walk did not follow a linked folder: its photos were left out without a word."""
+    from w2vv.features import list_images
+    folder, elsewhere = tmp_path / "photos", tmp_path / "elsewhere"
+    _save(str(folder / "a.jpg"), (1, 2, 3))
+    _save(str(elsewhere / "b.jpg"), (4, 5, 6))
+    _save(str(elsewhere / "deep" / "c.png"), (7, 8, 9))
+    os.symlink(elsewhere, folder / "linked")
+    os.symlink(elsewhere, folder / "again")           # the same folder twice: its photos once
+    os.symlink(folder, elsewhere / "deep" / "back")   # a cycle
+    found = list_images(str(folder))
+    assert [image_id for image_id, _ in found] == ["a", "b", "c"]
+    assert found[2][1] == str(folder / "again" / "deep" / "c.png")

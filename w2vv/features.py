@@ -100,12 +100,17 @@ def feature_name(cnn, weights):
 
 
 def list_images(image_dir):
-    """[(id, path)] of the image files under ``image_dir`` (recursively, sorted by path); the id is
-    the file name without extension, and must be unique and free of white space."""
+    """[(id, path)] of the image files under ``image_dir`` (recursively, sorted by path, into linked folders: a
+    folder met again, through a link or a cycle of links, is left out); the id is the file name without
+    extension, and must be unique and free of white space."""
     if not os.path.isdir(image_dir):
         raise InputError(f"{image_dir}: image folder not found")
-    found = []
-    for folder, subfolders, files in os.walk(image_dir):
+    found, visited = [], set()
+    for folder, subfolders, files in os.walk(image_dir, followlinks=True):
+        if os.path.realpath(folder) in visited:
+            subfolders[:] = []
+            continue
+        visited.add(os.path.realpath(folder))
         subfolders.sort()
         found += [os.path.join(folder, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS)]
     seen = {}
