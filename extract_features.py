@@ -29,12 +29,16 @@ def parse_args(argv):
     p.add_argument("--batch_size", type=int, default=32, help="images per CNN batch (32)")
     p.add_argument("--image_size", type=int, default=None, help="input size (default: the network's own)")
     p.add_argument("--feature", default=None,
-                   help="feature name, the BigFile folder's (default: <cnn>_<weights>_avgpool)")
+                   help="feature name, the BigFile folder's: letters, digits, _ . , + - "
+                        "(default: <cnn>_<weights>_avgpool)")
     add_overwrite(p, what="extract again over finished features")
     args = cli.parse_args(p, argv)
     if not layout.is_collection_name(args.collection):
         p.error(f"--collection {args.collection!r}: a collection's name, one folder of the root (letters, digits, "
                 f"_ . , + -), e.g. myphotos")
+    from w2vv.features import FEATURE_NAME_RULE, is_feature_name
+    if args.feature is not None and not is_feature_name(args.feature):
+        p.error(f"--feature {args.feature!r}: a feature's name, {FEATURE_NAME_RULE}, e.g. resnet152_imagenet_avgpool")
     if args.batch_size < 1:
         p.error("--batch_size must be at least 1")
     if args.image_size is not None and args.image_size < 1:

@@ -511,3 +511,17 @@ def test_photos_in_a_linked_folder_are_found_once_and_a_cycle_of_links_ends(tmp_
     found = list_images(str(folder))
     assert [image_id for image_id, _ in found] == ["a", "b", "c"]
     assert found[2][1] == str(folder / "again" / "deep" / "c.png")
+
+
+def test_a_feature_name_that_is_not_one_folder_of_featuredata_is_refused(photos, tmp_path):
+    """``--feature ../evil`` wrote outside FeatureData; ``--feature "a b"`` was accepted."""
+    root = tmp_path / "root"
+    root.mkdir()
+    for name in ("../evil", "a b", "", ".", "..", "a/b", "x.parts"):
+        done = run_main("extract_features.py", photos, "--rootpath", root, "--collection", "c", "--weights", "none",
+                        "--feature", name)
+        assert done.returncode == 2 and f"--feature {name!r}: a feature's name, one folder of FeatureData" \
+            in done.stderr, done.stderr
+    with pytest.raises(InputError, match=r"^feature '../evil': a feature's name, one folder of FeatureData"):
+        extract_features(str(photos), str(root), "c", weights="none", feature="../evil", log=lambda m: None)
+    assert list(root.iterdir()) == [] and not (tmp_path / "evil").exists()

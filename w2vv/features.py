@@ -99,6 +99,15 @@ def feature_name(cnn, weights):
     return f"{clean}_avgpool"
 
 
+def is_feature_name(name):
+    """A feature's name is one folder of ``FeatureData``, named as a collection is (``layout.is_collection_name``:
+    ``../x`` would write outside it, ``a b`` split in the shell), and not a feature's folder of chunks."""
+    return layout.is_collection_name(name) and not name.endswith(PARTS_SUFFIX)
+
+
+FEATURE_NAME_RULE = "one folder of FeatureData (letters, digits, _ . , + -, not ending in .parts)"
+
+
 def list_images(image_dir):
     """[(id, path)] of the image files under ``image_dir`` (recursively, sorted by path, into linked folders: a
     folder met again, through a link or a cycle of links, is left out); the id is the file name without
@@ -282,6 +291,8 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     Returns a summary dict (feature folder, counts, images/s). ``after_chunk(i)`` is called after
     each chunk is saved (to interrupt a run in tests)."""
     import keras
+    if feature is not None and not is_feature_name(feature):
+        raise InputError(f"feature {feature!r}: a feature's name, {FEATURE_NAME_RULE}")
     _require_no_sentences(root, collection)
     _require_apart(image_dir, layout.image_dir(root, collection))
     images = list_images(image_dir)
