@@ -96,8 +96,9 @@ def computed_with(record_file, en, caption_path):
         os.path.realpath(en.weights_file): loaded_fingerprint(en),
         os.path.realpath(caption_path): file_fingerprint(caption_path)}
 
-def collection_vectors(root, en, collection, log):
-    """(sentence ids, English-model vectors) of a collection: the pipeline's ``sent_feat.txt``
+def collection_vectors(root, en, collection, log, gallery=None):
+    """(sentence ids, English-model vectors) of a collection (None: none of its sentences describes an image of the
+    ``gallery`` given, and none was predicted for nothing): the pipeline's ``sent_feat.txt``
     when the tester wrote it from the weights the model loaded and the captions as they are now, else predicted
     once and cached in the English checkpoint folder (``search_cache/<collection>/``, a BigFile with its
     ``inputs.json``: redone when the captions or the weights change, kept when the root moves). A model retrained
@@ -121,6 +122,9 @@ def collection_vectors(root, en, collection, log):
         log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
         return list(bigfile.names), np.asarray(bigfile.vectors)
     captions = collection_files.captions_of(root, collection)
+    if gallery is not None and not any(layout.image_id(s) in gallery.position for s, _ in captions):
+        log(f"CL sentences: none of {collection} describes a gallery image (not predicted)")
+        return None
     ids = [s for s, _ in captions]
     log(f"CL sentences: predicting {len(ids)} sentences of {collection} with the English model ...")
     vectors, _ = en.vectors([t for _, t in captions])
@@ -171,11 +175,12 @@ def load_pivot_sentences(root, en, collections, gallery, index_kind, log):
                           else "") + ")")
     ids, blocks = [], []
     for collection in collections:
-        c_ids, c_vecs = collection_vectors(root, en, collection, log)
-        ids += c_ids
-        blocks.append(c_vecs)
-    sentences = PivotSentences(ids, np.concatenate(blocks), gallery, index_kind)
-    if not len(sentences):
+        found = collection_vectors(root, en, collection, log, gallery)
+        if found:
+            ids += found[0]
+            blocks.append(found[1])
+    sentences = PivotSentences(ids, np.concatenate(blocks), gallery, index_kind) if blocks else None
+    if not sentences:
         raise InputError(f"{', '.join(collections)}: no English sentence describes a gallery image "
                          f"(the CL route needs some)")
     log(f"CL sentences: {len(sentences)} describe {len(sentences.described)} of the "
