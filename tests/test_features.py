@@ -121,7 +121,8 @@ def test_an_interrupted_run_continues_at_the_first_missing_chunk(photos, tmp_pat
 def test_duplicate_ids_are_refused_before_anything_is_written(photos, tmp_path):
     _save(str(photos / "again" / "img1.png"), (1, 2, 3))
     root = tmp_path / "root"
-    with pytest.raises(InputError, match=r"img1.png: duplicate image id 'img1' \(also .*img1.jpg\)"):
+    with pytest.raises(InputError, match=r"img1.png: duplicate image id 'img1' \(also [^,;]*img1.jpg\); ids are "
+                                         r"file names without extension, so rename all but one file of each$"):
         extract_features(str(photos), str(root), "c", cnn="mobilenetv3small", weights="none", log=lambda m: None)
     assert not root.exists()
 
@@ -525,3 +526,20 @@ def test_a_feature_name_that_is_not_one_folder_of_featuredata_is_refused(photos,
     with pytest.raises(InputError, match=r"^feature '../evil': a feature's name, one folder of FeatureData"):
         extract_features(str(photos), str(root), "c", weights="none", feature="../evil", log=lambda m: None)
     assert list(root.iterdir()) == [] and not (tmp_path / "evil").exists()
+
+
+def test_every_duplicated_id_is_counted_and_the_first_named(tmp_path):
+    """Only the first duplicate was named: a camera's numbers reused in two folders took a run per file to fix."""
+    from w2vv.features import list_images
+    cam = tmp_path / "cam"
+    for folder, n in (("a", 7), ("b", 7), ("c", 1)):
+        for i in range(1, n + 1):
+            _save(str(cam / folder / f"IMG_{i:04d}.jpg"), (1, 2, 3), size=(4, 4))
+    with pytest.raises(InputError) as refused:
+        list_images(str(cam))
+    message, first = str(refused.value), cam / "a" / "IMG_0001.jpg"
+    assert message == (f"{cam / 'b' / 'IMG_0001.jpg'}: duplicate image id 'IMG_0001' (also {first}, "
+                       f"{cam / 'c' / 'IMG_0001.jpg'}); 7 ids are duplicated, the first 5: "
+                       + "; ".join(f"'IMG_{i:04d}' ({cam / 'a' / f'IMG_{i:04d}.jpg'}, {cam / 'b' / f'IMG_{i:04d}.jpg'}"
+                                   + (f", {cam / 'c' / 'IMG_0001.jpg'})" if i == 1 else ")") for i in range(1, 6))
+                       + "; …; ids are file names without extension, so rename all but one file of each")

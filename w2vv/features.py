@@ -134,13 +134,25 @@ def list_images(image_dir):
         if not image_id or any(c.isspace() for c in image_id):
             raise InputError(f"{path}: an image id (the file name without extension) cannot contain white space; "
                              f"rename the file")
-        if image_id in seen:
-            raise InputError(f"{path}: duplicate image id {image_id!r} (also {seen[image_id]}); "
-                             f"ids are file names without extension, so rename one")
-        seen[image_id] = path
+        seen.setdefault(image_id, []).append(path)
+    _refuse_duplicates([(image_id, paths) for image_id, paths in seen.items() if len(paths) > 1])
     if not found:
         raise InputError(f"{image_dir}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
     return [(os.path.splitext(os.path.basename(p))[0], p) for p in found]
+
+
+def _refuse_duplicates(duplicated, shown=5):
+    """InputError naming the first ids of ``duplicated`` ([(id, its paths)]) and how many there are: a camera
+    folder's numbers reused in another folder are renamed in one go, not one run each."""
+    if not duplicated:
+        return
+    image_id, paths = duplicated[0]
+    more = "" if len(duplicated) == 1 else (
+        f"; {len(duplicated)} ids are duplicated, the first {min(shown, len(duplicated))}: "
+        + "; ".join(f"{i!r} ({', '.join(ps)})" for i, ps in duplicated[:shown])
+        + ("; …" if len(duplicated) > shown else ""))
+    raise InputError(f"{paths[1]}: duplicate image id {image_id!r} (also {', '.join([paths[0]] + paths[2:])}){more}; "
+                     f"ids are file names without extension, so rename all but one file of each")
 
 
 def read_image(path, size, thumbnail_path=None):
