@@ -368,6 +368,7 @@ def test_a_weights_file_changed_in_its_middle_is_another_network_and_a_copy_the_
     ('already extracted, skipped'); the same file copied under another name was refused by search as 'one name, two
     networks'. Records written before, of a file's name and ends, still count as the same network."""
     import shutil
+    from w2vv.features import _weights_id
     from w2vv.fingerprint import WHOLE_FILE, file_fingerprint
     path, _ = weights_file
     root, size = tmp_path / "root", os.path.getsize(path)
@@ -395,6 +396,12 @@ def test_a_weights_file_changed_in_its_middle_is_another_network_and_a_copy_the_
         f.write(bytes([byte[0] ^ 1]))
     with pytest.raises(InputError, match=r"features already extracted with other weights \(--overwrite"):
         extract_features(str(photos), str(root), "mine", weights=copy, log=lambda m: None, **kwargs)
+    _rewrite_record(gallery, weights=_weights_id(copy), weights_sampled=None)  # no fingerprint of before
+    sha = _weights_id(copy)[-40:]
+    with pytest.raises(InputError, match=rf"{gallery}: extracted with resnet50 \(a weights file of {size} bytes, "
+                                         rf"SHA-1 {sha}, 32x32 input\), but the features .* are extracted with "
+                                         r"resnet50 \(resnet50_random.weights.h5:.*, 32x32 input\): one name, two"):
+        _check_gallery(root, gallery)
 
 
 def test_the_image_folder_is_known_by_what_it_holds_not_by_how_it_is_given(photos, tmp_path):

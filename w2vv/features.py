@@ -284,6 +284,12 @@ def _weights_id(weights):
     return f"{os.path.getsize(weights)}:{_sha1(weights)}"
 
 
+def weights_label(weights):
+    """Recorded weights in words: ``imagenet weights``; a weights file by its size and SHA-1 (``_weights_id``)."""
+    whole = re.fullmatch(r"([0-9]+):([0-9a-f]{40})", weights) if isinstance(weights, str) else None
+    return f"a weights file of {whole[1]} bytes, SHA-1 {whole[2]}" if whole else f"{weights} weights"
+
+
 def _without_names(fingerprint):
     """``size:sha1;…`` of a ``file_fingerprint`` (``name:size:sha1;…``): a file known by its content alone."""
     return ";".join(":".join(part.rsplit(":", 2)[1:]) for part in fingerprint.split(";"))

@@ -259,8 +259,9 @@ def _require_same_network(model, gallery_dir):
 
 
 def _network(extraction):
+    from ..features import weights_label
     cnn, weights, size = extraction
-    return f"{cnn} ({weights} weights{f', {size}x{size} input' if size else ''})"
+    return f"{cnn} ({weights_label(weights)}{f', {size}x{size} input' if size else ''})"
 
 
 def read_weight(path):
