@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import run_main
 from w2vv import layout
 from w2vv.bigfile import BigFile
+from w2vv.collection_files import imageset_of
 from w2vv.config import load_config, mlp_sizes, with_feature_width
 from w2vv.errors import InputError
 from w2vv.features import PARTS_SUFFIX, SKIPPED_FILE, THUMBNAIL_SIZE, extract_features, read_image
@@ -67,7 +68,7 @@ def test_every_readable_image_gets_the_networks_features_with_its_preprocessing(
     assert summary["feature_dir"] == feature_dir and summary["images"] == 7 and summary["skipped"] == 1
     features = BigFile(feature_dir)
     assert sorted(features.names) == READABLE and features.ndims == 2048
-    assert layout.imageset_of(root, "myphotos") == list(features.names)
+    assert imageset_of(root, "myphotos") == list(features.names)
     # ResNet's own preprocessing (RGB -> BGR, ImageNet means subtracted), through the same network
     files = {os.path.splitext(f)[0]: os.path.join(d, f) for d, _, fs in os.walk(photos) for f in fs}
     pixels = np.stack([read_image(files[i], SIZE) for i in features.names])
@@ -296,7 +297,7 @@ def test_a_collection_holds_the_features_of_one_set_of_images(photos, tmp_path):
                                          r"images; extract these into a collection of their own"):
         extract_features(str(other), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
                          feature="alt", log=lambda m: None)
-    assert len(layout.imageset_of(str(root), "c")) == len(READABLE)
+    assert len(imageset_of(str(root), "c")) == len(READABLE)
     import shutil
     moved = shutil.copytree(photos, tmp_path / "moved")  # the same images elsewhere, another setting: one list still
     extract_features(str(moved), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE + 8,
