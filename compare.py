@@ -13,7 +13,7 @@ import sys
 from w2vv import cli, comparison, languages, layout, runs
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
-from w2vv.fingerprint import entry_path
+from w2vv.fingerprint import entry_path, hashed_once
 from w2vv.pivot_space import own_image_towers
 from w2vv.result_checks import require_computed_alike, require_one_model_per_run
 
@@ -212,7 +212,11 @@ def tables(args, figures):
 
 
 def main(argv):
-    args = parse_args(argv)
+    with hashed_once():  # the records of every seed's results name their models' training files
+        compare(parse_args(argv))
+
+
+def compare(args):
     for root in args.rootpath:
         layout.require_root(root)
     check_records(args)

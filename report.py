@@ -8,6 +8,7 @@ import sys
 
 from w2vv import cli, languages, layout, results_table
 from w2vv.atomic import write_text
+from w2vv.fingerprint import hashed_once
 
 
 def parse_args(argv):
@@ -38,7 +39,8 @@ def run_stage(args):
 
 
 def main(argv):
-    run_stage(parse_args(argv))
+    with hashed_once():  # the records of every results folder name their models' training files
+        run_stage(parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,27 @@ def test_a_content_fingerprint_follows_the_content_not_the_copy(tmp_path):
     assert runs.file_fingerprint(big) != runs.file_fingerprint(copy)
 
 
+def test_within_hashed_once_a_file_is_hashed_once_until_it_changes(tmp_path, monkeypatch):
+    """report.py hashed a model's training captions once per results folder naming them (216 hashes of 42 files on
+    the demo root)."""
+    from w2vv import fingerprint
+    hashed = []
+    monkeypatch.setattr(fingerprint, "_hash_file", lambda path, hash_file=fingerprint._hash_file: (
+        hashed.append(path), hash_file(path))[1])
+    captions = tmp_path / "captions.txt"
+    captions.write_text("img1#0 a dog\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(captions)
+    with fingerprint.hashed_once():
+        first = [fingerprint.file_fingerprint(captions) for _ in range(3)]
+        assert fingerprint.file_fingerprint(link).startswith("link.txt:")  # its own name, the content hashed once
+        captions.write_text("img1#0 a dog on the grass\n")  # another size: hashed again
+        edited = fingerprint.file_fingerprint(captions)
+    assert len(hashed) == 2 and first[0] != edited and len(set(first)) == 1
+    fingerprint.file_fingerprint(captions)
+    assert len(hashed) == 3  # outside it, every fingerprint taken anew
+
+
 @pytest.fixture(scope="module")
 def pristine(small_root_vocab):
     return small_root_vocab

@@ -16,6 +16,7 @@ Every record of this project uses it:
 - ``input_entry`` / ``entry_path``: one input of a trained model in its run record
   (``settings.json``, ``w2vv.runs``), by its path relative to the root and its fingerprint;
 - ``digest``: a short hash of a JSON-able value, a cache key."""
+import contextlib
 import hashlib
 import json
 import os
@@ -48,9 +49,37 @@ def model_files(path):
                                       if f.startswith(base + ".") and f.endswith(".npy")]
 
 
+_HASHED = None  # {(real path, size, mtime): ``size:sha1``} within ``hashed_once``
+
+
+@contextlib.contextmanager
+def hashed_once():
+    """Within it, a file's content is hashed once while its size and modification time stay the same: for a command
+    that reads many records naming the same files and writes none of them (``report.py``, ``compare.py``: a training
+    caption file is named by every results folder of its model). Outside it, every fingerprint is taken anew."""
+    global _HASHED
+    outer = _HASHED
+    _HASHED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _HASHED = outer
+
+
 def _one_file(path):
     if not os.path.isfile(path):
         raise InputError(f"{path}: not found")
+    if _HASHED is None:
+        return f"{os.path.basename(path)}:{_hash_file(path)}"
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if key not in _HASHED:
+        _HASHED[key] = _hash_file(path)
+    return f"{os.path.basename(path)}:{_HASHED[key]}"
+
+
+def _hash_file(path):
+    """``size:sha1`` of a file: whole up to ``WHOLE_FILE``, its first and last MiB beyond."""
     size = os.path.getsize(path)
     sha = hashlib.sha1()
     with open(path, "rb") as f:
@@ -61,7 +90,7 @@ def _one_file(path):
             sha.update(f.read(_SAMPLE))
             f.seek(-_SAMPLE, os.SEEK_END)
             sha.update(f.read(_SAMPLE))
-    return f"{os.path.basename(path)}:{size}:{sha.hexdigest()[:16]}"
+    return f"{size}:{sha.hexdigest()[:16]}"
 
 
 def sources(paths, base, within=None):
