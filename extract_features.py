@@ -66,4 +66,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(run(main, resumes="extraction goes on from its first missing chunk"))

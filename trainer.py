@@ -110,4 +110,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(run(main, resumes="training goes on from its last finished epoch"))

@@ -427,7 +427,11 @@ def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
         raise KeyboardInterrupt
 
     assert cli.run(interrupted, []) == 130
-    assert capsys.readouterr().err.startswith("interrupted: what was written is whole; the same command again ")
+    assert capsys.readouterr().err == "interrupted: what was written is whole; the same command again redoes what " \
+                                      "is missing\n"
+    assert cli.run(interrupted, [], resumes="extraction goes on from its first missing chunk") == 130
+    assert capsys.readouterr().err.endswith("redoes what is missing (extraction goes on from its first missing "
+                                            "chunk)\n")  # an extraction spoke of training
 
 
 @pytest.mark.parametrize("unset", [True, False])

@@ -207,9 +207,10 @@ def add_debug(parser):
     parser.add_argument("--debug", action=_Debug, help="show tracebacks")
 
 
-def run(main, argv=None):
+def run(main, argv=None, resumes=None):
     """Check the Keras backend, then call ``main(argv)``; turn an InputError into a one-line message
-    and exit status 1 (the traceback when the script's ``--debug``, from ``add_debug``, was given)."""
+    and exit status 1 (the traceback when the script's ``--debug``, from ``add_debug``, was given). ``resumes``: how
+    the script goes on when run again after Ctrl-C (its line says so)."""
     argv = sys.argv[1:] if argv is None else argv
     _debug_asked[0] = False
     try:
@@ -228,11 +229,11 @@ def run(main, argv=None):
             raise
         print(f"error: {_os_error_line(e)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl-C: every file is written whole or not at all, and training resumes
+    except KeyboardInterrupt:  # Ctrl-C: every file is written whole or not at all
         if _debug_asked[0]:
             raise
-        print("interrupted: what was written is whole; the same command again redoes what is missing (training "
-              "goes on from its last finished epoch)", file=sys.stderr)
+        print(f"interrupted: what was written is whole; the same command again redoes what is missing"
+              f"{f' ({resumes})' if resumes else ''}", file=sys.stderr)
         return 130
 
 
