@@ -18,11 +18,11 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    from w2vv.training_curves import CURVES_FILE, _draw_curves
+    from w2vv.training_curves import write_training_curves
     for folder in args.folders:
         if not os.path.isdir(folder):
             raise InputError(f"{folder}: checkpoint folder not found")
-        print(_draw_curves(folder, os.path.join(folder, CURVES_FILE)))
+        print(write_training_curves(folder))
 
 
 if __name__ == "__main__":

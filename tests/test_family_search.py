@@ -159,7 +159,7 @@ def test_a_gallery_cache_per_imageset_faiss_beside_it_and_memory_where_it_cannot
 
     def unwritable(*args):
         raise PermissionError("read-only file system")
-    monkeypatch.setattr(projected_gallery, "_write", unwritable)          # a checkpoint folder read only
+    monkeypatch.setattr(projected_gallery, "write_bigfile", unwritable)   # a checkpoint folder read only
     other = stand_in(root, weights=b"other weights")
     kept = open_projected_gallery(other, features, kind="faiss", log=quiet)
     assert kept.kind == "faiss" and kept.index_path is None and other.projected == [60]

@@ -104,6 +104,13 @@ def test_report_page_command_writes_the_page_and_fails_in_one_line(run_root):
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: ") and "sent.id.score.txt: ranking file not found" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+    metrics = os.path.join(layout.similarity_dir(str(root), TEST, TRAIN, RUN), "metrics.json")
+    with open(metrics, "w", encoding="utf-8") as f:
+        f.write('{"mir": 0.5')  # cut short: was a JSONDecodeError traceback
+    broken = subprocess.run([sys.executable, str(REPO / "report_page.py"), TRAIN, TEST, "--rootpath", str(root),
+                             "--run", RUN], capture_output=True, text=True, cwd=REPO)
+    assert broken.returncode == 1 and broken.stderr.startswith(f"error: {metrics}: not a JSON metrics file (")
+    assert len(broken.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (apt-get install chromium)")

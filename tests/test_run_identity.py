@@ -79,6 +79,12 @@ def test_a_content_fingerprint_follows_the_content_not_the_copy(tmp_path):
         f.seek(-10, os.SEEK_END)
         f.write(b"0123456789")
     assert runs.file_fingerprint(big) != runs.file_fingerprint(copy)
+    from w2vv.fingerprint import file_parts, same_content
+    colon = tmp_path / "stop:words.txt"  # a name with ':' was read as the name 'stop' of content 'words.txt:…'
+    colon.write_text("the\n")
+    (tmp_path / "list.txt").write_text("the\n")
+    assert [name for name, _ in file_parts(runs.file_fingerprint(colon))] == ["stop:words.txt"]
+    assert same_content(runs.file_fingerprint(colon), runs.file_fingerprint(tmp_path / "list.txt"))
 
 
 def test_within_hashed_once_a_file_is_hashed_once_until_it_changes(tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ from . import layout
 from .atomic import atomic_open, atomic_path, write_text
 from .bigfile import BigFile, write_bigfile
 from .errors import InputError
-from .fingerprint import EXTRACTION_FILE, file_fingerprint  # EXTRACTION_FILE: what an extraction was made from
+from .fingerprint import EXTRACTION_FILE, content_of, file_fingerprint  # EXTRACTION_FILE: an extraction's record
 from .textfile import read_lines, read_text
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
@@ -248,7 +248,7 @@ def _plans(images, image_dir, cnn, weights, size, chunk_images):
                 images=digest(f"{i}\t{os.path.relpath(p, image_dir)}" for i, p in images),
                 image_files=digest(stat(p) for _, p in images))
     if plan["weights"] != weights:  # a weights file
-        plan["weights_sampled"] = _without_names(file_fingerprint(weights))
+        plan["weights_sampled"] = content_of(file_fingerprint(weights))
     former = {k: v for k, v in plan.items() if k != "weights" or "weights_sampled" not in plan}
     return [plan, dict(former, images=digest(f"{i}\t{p}" for i, p in images))]
 
@@ -288,11 +288,6 @@ def weights_label(weights):
     """Recorded weights in words: ``imagenet weights``; a weights file by its size and SHA-1 (``_weights_id``)."""
     whole = re.fullmatch(r"([0-9]+):([0-9a-f]{40})", weights) if isinstance(weights, str) else None
     return f"a weights file of {whole[1]} bytes, SHA-1 {whole[2]}" if whole else f"{weights} weights"
-
-
-def _without_names(fingerprint):
-    """``size:sha1;…`` of a ``file_fingerprint`` (``name:size:sha1;…``): a file known by its content alone."""
-    return ";".join(":".join(part.rsplit(":", 2)[1:]) for part in fingerprint.split(";"))
 
 
 def _is_former_weights(weights):
@@ -495,7 +490,7 @@ def _as_now(record, *keys):
     if out.get("image_size", 0) is None and isinstance(out.get("cnn"), str):
         out["image_size"] = input_size(out["cnn"])
     if _is_former_weights(out.get("weights")):
-        out["weights_sampled"] = _without_names(out.pop("weights"))
+        out["weights_sampled"] = content_of(out.pop("weights"))
     return {k: v for k, v in out.items() if not keys or k in keys}
 
 

@@ -259,7 +259,7 @@ def changed_entry(record, root, skip=(), own=None):
 def same_content(fingerprint, other):
     """True when two fingerprints (``file_fingerprint``) are of the same content, whatever the names: a copy
     under another name has the same content."""
-    return [content for _, content in file_parts(fingerprint)] == [content for _, content in file_parts(other)]
+    return content_of(fingerprint) == content_of(other)
 
 
 def changed_parts(recorded, now):
@@ -275,11 +275,21 @@ BIGFILE_FILES = ("id.txt", "feature.bin", "shape.txt", EXTRACTION_FILE)
 
 def file_parts(fingerprint):
     """[(file name, ``size:sha1``)] of a fingerprint (``file_fingerprint``: one ``name:size:sha1`` a file, joined
-    by ``;``); of a BigFile folder's, those of ``BIGFILE_FILES``."""
-    parts = [(part.split(":", 1)[0], part.split(":", 1)[-1]) for part in fingerprint.split(";")]
+    by ``;``; a name may hold ``:``); of a BigFile folder's, those of ``BIGFILE_FILES``."""
+    parts = [_name_and_content(part) for part in fingerprint.split(";")]
     if any(name == "feature.bin" for name, _ in parts):
         return [(name, content) for name, content in parts if name in BIGFILE_FILES]
     return parts
+
+
+def _name_and_content(part):
+    pieces = part.rsplit(":", 2)
+    return (pieces[0], f"{pieces[1]}:{pieces[2]}") if len(pieces) == 3 else (part, "")
+
+
+def content_of(fingerprint):
+    """A fingerprint without its files' names, ``size:sha1;…``: a copy under another name has the same."""
+    return ";".join(content for _, content in file_parts(fingerprint))
 
 
 def digest(value):

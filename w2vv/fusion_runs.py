@@ -14,6 +14,7 @@ from .fusion import best_weight, cross_lingual, fuse, scores_by_image
 from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE
 from .ranking import read_ranking, read_sent_feat, relevance, write_results
 from .result_checks import MODEL_SETTINGS, check_current, traced_models
+from .textfile import read_lines
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
 
@@ -213,6 +214,20 @@ def _require_one_english_run(root, config, splits, query_train):
 def weight_text(w):
     """``weight.txt``: the weight chosen on val, ``w: 0.xx``."""
     return f"w: {w:.2f}\n"
+
+
+def read_weight(path):
+    """The ``w`` of a fusion ``weight.txt`` (``w: 0.xx``)."""
+    fields = " ".join(read_lines(path, "fusion weight", " (run fuse.py, or give the weight)")).split()
+    try:
+        if len(fields) != 2 or fields[0] != "w:":
+            raise ValueError
+        w = float(fields[1])
+    except ValueError:
+        raise InputError(f"{path}:1: expected 'w: <number>'") from None
+    if not 0.0 <= w <= 1.0:
+        raise InputError(f"{path}:1: weight {w} is not in [0, 1]")
+    return w
 
 
 def _write_fused(out_dir, split_input, w, rank_norm):

@@ -7,14 +7,15 @@
 """
 import base64
 import html
-import json
 import os
 
 import numpy as np
 
 from . import collection_files, layout
 from .atomic import write_text
-
+from .layout import METRICS_FILE, RANKING_FILE
+from .ranking import read_metrics, read_ranking
+from .result_checks import check_current
 
 
 # ---------------------------------------------------------------- results page
@@ -80,9 +81,6 @@ def write_results_page(root, test, train, run_name, n_queries=20, k=10, seed=0, 
     """Write the results page of a test run; returns (path, summary dict with ``queries``,
     ``images`` (thumbnail slots) and ``pictures`` (of them, real pictures))."""
     folder = layout.similarity_dir(root, test, train, run_name)
-    from .layout import METRICS_FILE, RANKING_FILE
-    from .ranking import read_ranking
-    from .result_checks import check_current
     check_current(folder)  # rankings of a model retrained, or of captions edited since, beside the new sentences
     ranking_path = os.path.join(folder, RANKING_FILE)
     query_ids, item_ids, scores = read_ranking(ranking_path)
@@ -90,10 +88,8 @@ def write_results_page(root, test, train, run_name, n_queries=20, k=10, seed=0, 
     out = out or os.path.join(folder, layout.RESULTS_PAGE)
     page_dir = os.path.dirname(os.path.abspath(out))
     image_dirs = [layout.image_dir(root, test)]
-    metrics = None
-    if os.path.isfile(os.path.join(folder, METRICS_FILE)):
-        with open(os.path.join(folder, METRICS_FILE), encoding="utf-8") as f:
-            metrics = json.load(f)
+    metrics_path = os.path.join(folder, METRICS_FILE)
+    metrics = read_metrics(metrics_path) if os.path.isfile(metrics_path) else None
 
     rows = sample_queries(len(query_ids), n_queries, seed)
     blocks, n_slots = [], 0

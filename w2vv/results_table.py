@@ -2,21 +2,21 @@
 per run, read from their ``metrics.json``."""
 from . import layout
 from .comparison import ROUTES, require_same_test_data, results_trace
-from .fusion_runs import cl_dir, clm_dir, cm_dir, given_english_run, require_not_validated_on, require_tested
+from .fusion_runs import given_english_run, require_not_validated_on, require_tested
 from .pivot_space import own_image_towers
 from .ranking import read_run_mir
 from .result_checks import require_a_test_split, require_computed_alike, require_one_model_per_run
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
 
-RESULT_COLUMNS = ("CL", "CM", "CLM")
+RESULT_COLUMNS = tuple(ROUTES)  # CL, CM, CLM
 
 
 def result_row(root, config, query_test=PAPER["query_test"], query_train=PAPER["query_train"]):
     """The test mIRs (CL, CM, CLM) of a config at full precision (see ``read_run_mir``); CL and CLM None for a
     successor with its own image towers, which has neither (``pivot_space.own_image_towers``)."""
     require_tested(root, config, query_test, query_train)
-    folders = [folder(root, config, query_test, query_train) for folder in (cl_dir, cm_dir, clm_dir)]
+    folders = [folder(root, config, query_test, query_train) for folder in ROUTES.values()]
     cm_alone = own_image_towers(folders[1])
     for folder in folders:
         require_a_test_split(folder, query_test)
@@ -47,7 +47,7 @@ def result_table(root, configs, query_test=PAPER["query_test"], query_train=PAPE
     """The CL/CM/CLM table of ``configs`` read from disk; InputError naming a missing metrics.json, a route
     computed otherwise for one config than for another (fuse.py's ``rank_norm``), or tested on other sentences or
     images (``comparison.require_same_test_data``)."""
-    for column, folder in zip(RESULT_COLUMNS, (cl_dir, cm_dir, clm_dir)):
+    for column, folder in ROUTES.items():
         require_computed_alike(column, [folder(root, config, query_test, query_train) for config in configs])
     rows = [(row_name(root, config, query_test, query_train), result_row(root, config, query_test, query_train))
             for config in configs]

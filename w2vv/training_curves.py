@@ -112,17 +112,19 @@ def training_curves_figure(folder):
     return fig
 
 
-def _draw_curves(folder, out):
-    fig = training_curves_figure(folder)
+def write_training_curves(folder):
+    """Write ``<folder>/training_curves.png`` (``plot_training.py``); return its path."""
+    out = os.path.join(str(folder), CURVES_FILE)
+    fig = training_curves_figure(str(folder))
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
     return out
 
 
-def plot_training_curves(folder, out=None):
-    """Write ``<folder>/training_curves.png``; return its path, or False when it cannot (never raises)."""
+def plot_training_curves(folder):
+    """``write_training_curves`` during training: its path, or False when it cannot (never raises)."""
     try:
-        return _draw_curves(str(folder), out or os.path.join(str(folder), CURVES_FILE))
+        return write_training_curves(folder)
     except Exception:  # a picture must never stop training
         return False
 

@@ -9,7 +9,7 @@ import os
 from . import collection_files, layout
 from .atomic import write_text
 from .errors import InputError
-from .fingerprint import digest, file_fingerprint, sources_match, write_sources
+from .fingerprint import content_of, digest, file_fingerprint, sources_match, write_sources
 from .textfile import read_lines, split_ascii
 
 STYLES = ("bow", "bow_filterstop")
@@ -35,7 +35,7 @@ def vocabulary_variant(language, stopwords_path, normalize):
 
 
 def _content(path):
-    return file_fingerprint(path).split(":", 1)[1]  # without the file's name: a copy is the same list
+    return content_of(file_fingerprint(path))  # without the file's name: a copy is the same list
 
 
 def write_vocab(root, train, style, word_counts, threshold=5, variant=""):

@@ -25,8 +25,7 @@ import os
 import numpy as np
 
 from .. import layout
-from ..atomic import atomic_dir
-from ..bigfile import BigFile
+from ..bigfile import BigFile, write_bigfile
 from ..errors import InputError
 from ..fingerprint import digest, sources_match, write_sources
 from .gallery import gallery_rows, ids_digest, open_gallery, resolve_kind
@@ -69,16 +68,6 @@ def project(model, features, rows):
     return out
 
 
-def _write(folder, ids, vectors):
-    """The BigFile of the projected vectors, written whole or not at all (its record comes after)."""
-    with atomic_dir(folder) as tmp:
-        with open(os.path.join(tmp, "shape.txt"), "w") as f:
-            f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n")
-        with open(os.path.join(tmp, "id.txt"), "w", encoding="utf-8") as f:
-            f.write(" ".join(ids))
-        np.asarray(vectors, "<f4").tofile(os.path.join(tmp, "feature.bin"))
-
-
 def projected_vectors(model, features, imageset=None, log=None):
     """The gallery's projected vectors: a ``BigFile`` of the cache (read, or computed and written), or an
     ``ArrayFeatures`` where the cache cannot be written. ``model``: a successor's ``TrainedModel``
@@ -107,7 +96,7 @@ def projected_vectors(model, features, imageset=None, log=None):
         if weights_changed(model):
             raise InputError(f"{model.weights_file} changed on disk since the model was loaded (retrained?): restart "
                              f"the search to use the new weights")
-        _write(folder, ids, vectors)
+        write_bigfile(folder, ids, vectors)  # whole or not at all; its record comes after
         write_sources(record, inputs, within=model.root, **settings)
         if weights_changed(model):  # retrained while the record was written: it would name the new weights
             os.remove(record)

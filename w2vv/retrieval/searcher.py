@@ -60,9 +60,9 @@ from .. import languages, layout
 from ..bigfile import BigFile
 from ..errors import InputError
 from ..fingerprint import file_fingerprint, recorded_settings, traced_sources
+from ..fusion_runs import read_weight
 from ..pivot_space import FEATURE_SPACE
 from ..runs import recorded_feature_collection, require_recorded_features
-from ..textfile import read_lines
 from .gallery import open_gallery
 from .projected_gallery import open_projected_gallery
 from .pivot_sentences import check_pivot_collections, load_pivot_sentences, loaded_fingerprint, weights_changed
@@ -262,20 +262,6 @@ def _network(extraction):
     from ..features import weights_label
     cnn, weights, size = extraction
     return f"{cnn} ({weights_label(weights)}{f', {size}x{size} input' if size else ''})"
-
-
-def read_weight(path):
-    """The ``w`` of a fusion ``weight.txt`` (``w: 0.xx``)."""
-    fields = " ".join(read_lines(path, "fusion weight", " (run fuse.py, or give the weight)")).split()
-    try:
-        if len(fields) != 2 or fields[0] != "w:":
-            raise ValueError
-        w = float(fields[1])
-    except ValueError:
-        raise InputError(f"{path}:1: expected 'w: <number>'") from None
-    if not 0.0 <= w <= 1.0:
-        raise InputError(f"{path}:1: weight {w} is not in [0, 1]")
-    return w
 
 
 def read_current_weight(path, models=()):
@@ -716,8 +702,7 @@ class Searcher:
 
     def _route(self, mode, vector, k, gallery):
         if mode == "cm":
-            scores, positions = gallery.search(vector[None, :], k)
-            return [Hit(gallery.ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
+            return [Hit(image_id, score) for image_id, score in gallery.search_ids(vector, k)[0]]
         return self._hits(cl_top_k(self.sentences(), vector, k))
 
     def _hits(self, ranked):
