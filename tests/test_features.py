@@ -401,7 +401,8 @@ def test_a_weights_file_changed_in_its_middle_is_another_network_and_a_copy_the_
     sha = _weights_id(copy)[-40:]
     with pytest.raises(InputError, match=rf"{gallery}: extracted with resnet50 \(a weights file of {size} bytes, "
                                          rf"SHA-1 {sha}, 32x32 input\), but the features .* are extracted with "
-                                         r"resnet50 \(resnet50_random.weights.h5:.*, 32x32 input\): one name, two"):
+                                         rf"resnet50 \(a weights file of {size} bytes, SHA-1 [0-9a-f]{{16}} \(of its "
+                                         r"ends\), 32x32 input\): one name, two"):  # a record of before, told so
         _check_gallery(root, gallery)
 
 
@@ -502,9 +503,26 @@ def test_a_feature_of_photos_replaced_since_another_feature_was_extracted_is_ref
     os.utime(photos / "img2.jpg", ns=(1, 1))  # both features of the files before: extracted again one by one
     said.clear()
     extract_features(str(photos), str(root), "c", feature="b", overwrite=True, **kwargs)
-    assert f"warning: {first}: extracted from the image files as they were before, as b was: extract it again " \
-        "too (--overwrite)" in said[0]
+    assert f"warning: {first}: extracted from the image files as they were before: extract it again too " \
+        "(--overwrite)" in said[0]
+    os.utime(photos / "img3.jpg", ns=(2, 2))  # changed again before a was: each refused the other for good
     extract_features(str(photos), str(root), "c", feature="a", overwrite=True, **kwargs)
+    extract_features(str(photos), str(root), "c", feature="b", overwrite=True, **kwargs)
+
+
+def test_features_there_without_their_record_are_not_said_to_be_of_another_network(photos, tmp_path):
+    """A feature folder without a readable extraction.json was refused as 'extracted with another network, another
+    input size, other weights'."""
+    root = tmp_path / "root"
+    kwargs = dict(cnn="mobilenetv3small", weights="none", image_size=SIZE, log=lambda m: None, progress=False)
+    folder = extract_features(str(photos), str(root), "c", feature="a", **kwargs)["feature_dir"]
+    for record in ("[]", "{}"):
+        with open(os.path.join(folder, "extraction.json"), "w", encoding="utf-8") as f:
+            f.write(record)
+        with pytest.raises(InputError, match=rf"^{folder}: features there, but not recorded by extract_features \(no "
+                                             r"readable extraction.json\): --overwrite to extract them again, or "
+                                             r"another --feature name$"):
+            extract_features(str(photos), str(root), "c", feature="a", **kwargs)
 
 
 def test_photos_in_a_linked_folder_are_found_once_and_a_cycle_of_links_ends(tmp_path):
@@ -520,6 +538,10 @@ def test_photos_in_a_linked_folder_are_found_once_and_a_cycle_of_links_ends(tmp_
     found = list_images(str(folder))
     assert [image_id for image_id, _ in found] == ["a", "b", "c"]
     assert found[2][1] == str(folder / "again" / "deep" / "c.png")
+    thumbnails = tmp_path / "root" / "c" / "ImageData"  # a link to the root: its thumbnails are not photos
+    _save(str(thumbnails / "a.jpg"), (1, 2, 3))
+    os.symlink(tmp_path / "root", folder / "root")
+    assert list_images(str(folder), thumbnails=str(thumbnails)) == found
 
 
 def test_a_feature_name_that_is_not_one_folder_of_featuredata_is_refused(photos, tmp_path):

@@ -108,18 +108,21 @@ def is_feature_name(name):
 FEATURE_NAME_RULE = "one folder of FeatureData (letters, digits, _ . , + -, not ending in .parts)"
 
 
-def list_images(image_dir):
+def list_images(image_dir, thumbnails=None):
     """[(id, path)] of the image files under ``image_dir`` (recursively, sorted by path, into linked folders: a
-    folder met again, through a link or a cycle of links, is left out); the id is the file name without
-    extension, and must be unique and free of white space."""
+    folder met again, through a link or a cycle of links, is left out, and so is the collection's ``thumbnails``
+    folder, reached through a link); the id is the file name without extension, and must be unique and free of
+    white space."""
     if not os.path.isdir(image_dir):
         raise InputError(f"{image_dir}: image folder not found")
     found, visited = [], set()
+    thumbnails = os.path.realpath(thumbnails) if thumbnails else None
     for folder, subfolders, files in os.walk(image_dir, followlinks=True):
-        if os.path.realpath(folder) in visited:
+        real = os.path.realpath(folder)
+        if real in visited or (thumbnails and os.path.commonpath([real, thumbnails]) == thumbnails):
             subfolders[:] = []
             continue
-        visited.add(os.path.realpath(folder))
+        visited.add(real)
         subfolders.sort()
         found += [os.path.join(folder, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS)]
     seen = {}
@@ -285,9 +288,12 @@ def _weights_id(weights):
 
 
 def weights_label(weights):
-    """Recorded weights in words: ``imagenet weights``; a weights file by its size and SHA-1 (``_weights_id``)."""
-    whole = re.fullmatch(r"([0-9]+):([0-9a-f]{40})", weights) if isinstance(weights, str) else None
-    return f"a weights file of {whole[1]} bytes, SHA-1 {whole[2]}" if whole else f"{weights} weights"
+    """Recorded weights in words: ``imagenet weights``; a weights file by its size and SHA-1 (``_weights_id``), or,
+    recorded by an earlier version, by its size and the SHA-1 of its ends."""
+    file = re.fullmatch(r"([0-9]+):([0-9a-f]{40}|[0-9a-f]{16})", weights) if isinstance(weights, str) else None
+    if not file:
+        return f"{weights} weights"
+    return f"a weights file of {file[1]} bytes, SHA-1 {file[2]}{' (of its ends)' if len(file[2]) == 16 else ''}"
 
 
 def _is_former_weights(weights):
@@ -308,7 +314,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
         raise InputError(f"feature {feature!r}: a feature's name, {FEATURE_NAME_RULE}")
     _require_no_sentences(root, collection)
     _require_apart(image_dir, layout.image_dir(root, collection))
-    images = list_images(image_dir)
+    images = list_images(image_dir, thumbnails=layout.image_dir(root, collection))
     feature = feature or feature_name(cnn, weights)
     feature_dir = layout.feature_dir(root, feature, collection)
     parts_dir = feature_dir + PARTS_SUFFIX
@@ -418,8 +424,9 @@ def _require_same_image_files(feature_dir, image_files, log):
     """InputError when another feature folder of the collection was extracted from other image files than
     ``image_files`` (``_plans``' digest of their sizes and times; a record without it: ``_require_same_images``
     compares ids alone): a photo replaced under its name since, whose thumbnail, shared by the collection's
-    features, would become the new photo beside that folder's features of the old one. A folder extracted from the
-    same files as this one was (the features of a collection extracted again one by one) is named, not refused."""
+    features, would become the new photo beside that folder's features of the old one. Where this feature was
+    extracted before (the features of a collection extracted again one by one), the others are named, not
+    refused."""
     features = os.path.dirname(feature_dir)
     own = (_extraction_record(feature_dir) or {}).get("image_files")
     for name in sorted(os.listdir(features)) if os.path.isdir(features) else []:
@@ -427,10 +434,9 @@ def _require_same_image_files(feature_dir, image_files, log):
         theirs = (_extraction_record(other) or {}).get("image_files") if other != feature_dir else None
         if theirs is None or theirs == image_files:
             continue
-        if theirs == own:
-            log(f"warning: {other}: extracted from the image files as they were before, as "
-                f"{os.path.basename(feature_dir)} was: extract it again too (--overwrite), since the collection's "
-                f"thumbnails become the files' as they are now")
+        if own is not None:  # a feature of the collection extracted again: refusing would leave both stale for good
+            log(f"warning: {other}: extracted from the image files as they were before: extract it again too "
+                f"(--overwrite), since the collection's thumbnails become the files' as they are now")
             continue
         raise InputError(f"{other}: extracted from image files that differ from these (one replaced under its "
                          f"name, edited, or copied without its times): the collection's thumbnails, the new files', "
@@ -463,8 +469,9 @@ def extraction_network(feature_dir):
     None for one it did not write (the release's)."""
     record = _extraction_record(feature_dir)
     try:
-        return record["cnn"], record["weights"], record["image_size"]
-    except (KeyError, TypeError):
+        now = _as_now(record, "cnn", "weights", "weights_sampled", "image_size")
+        return now["cnn"], now.get("weights", now.get("weights_sampled")), now["image_size"]
+    except (KeyError, TypeError, AttributeError):
         return None
 
 
@@ -498,7 +505,11 @@ def _already_extracted(feature_dir, records, log):
     """The summary of a feature folder extracted before from the same images with the same network and
     settings (its ``extraction.json``, one of ``records``: ``_plans``): skipped, as every stage skips work already
     done; InputError when it was extracted otherwise (or before extractions were recorded)."""
-    recorded = _as_now(_extraction_record(feature_dir) or {})
+    record = _extraction_record(feature_dir)
+    if not record:
+        raise InputError(f"{feature_dir}: features there, but not recorded by extract_features (no readable "
+                         f"{EXTRACTION_FILE}): --overwrite to extract them again, or another --feature name")
+    recorded = _as_now(record)
     if "images" in recorded and "image_files" not in recorded:  # recorded before image files were: as it was
         records = [{k: v for k, v in record.items() if k != "image_files"} for record in records]
     differs = _difference(recorded, records)
