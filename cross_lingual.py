@@ -35,7 +35,7 @@ def run_stage(args):
     pivot_space.require_one_space(args.rootpath, "CL", args.run, (args.query_train, args.query_val))  # CL at all
     pairs = {"val": (args.query_val, args.en_val), "test": (args.query_test, args.en_test)}
     for query_test, en_test in (pairs[split] for split in args.splits):
-        out_dir = fusion_runs.cl_dir(args.rootpath, args.run, query_test, args.query_train)
+        out_dir = layout.cl_dir(args.rootpath, args.run, query_test, args.query_train)
         inputs = fusion_runs.current_cl_inputs(args.rootpath, args.run, query_test, en_test, args.query_train,
                                                args.en_train, en_run)
         require_one_model_per_run([os.path.dirname(path) for path in inputs], [

@@ -25,7 +25,7 @@ def parse_args(argv):
 
 def run_stage(args):
     pivot_space.require_one_space(args.rootpath, "CLM", args.run, (args.query_train, args.query_val))
-    test_dir = fusion_runs.clm_dir(args.rootpath, args.run, args.query_test, args.query_train)
+    test_dir = layout.clm_dir(args.rootpath, args.run, args.query_test, args.query_train)
     inputs = fusion_runs.clm_inputs(args.rootpath, args.run, args.query_val, args.query_test, args.query_train)
     present = [os.path.dirname(ranking) for ranking in inputs if os.path.isfile(ranking)]
     for folder in present:  # a CM or CL ranking of a model retrained since: neither fused nor skipped as current

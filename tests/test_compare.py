@@ -7,7 +7,7 @@ import pytest
 
 from tests.helpers import run_main
 from w2vv import comparison, layout, runs
-from w2vv.fusion_runs import cl_dir, clm_dir, cm_dir
+from w2vv.layout import cl_dir, clm_dir, cm_dir
 from w2vv.ranking import write_ranking
 from w2vv.result_checks import MODEL_SETTINGS
 

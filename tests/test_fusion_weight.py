@@ -10,7 +10,8 @@ import pytest
 
 from w2vv import layout
 from w2vv.errors import InputError
-from w2vv.fusion_runs import cl_dir, clm_dir, cm_dir, weight_text
+from w2vv.fusion_runs import weight_text
+from w2vv.layout import cl_dir, clm_dir, cm_dir
 from w2vv.ranking import write_sent_feat
 from w2vv.retrieval import pivot_sentences
 from w2vv.retrieval.searcher import read_current_weight

@@ -13,7 +13,7 @@ from tests.helpers import FIXTURES, REPO, script
 from w2vv import layout
 from w2vv.collection_files import read_imageset
 from w2vv.errors import InputError
-from w2vv.fusion_runs import cl_dir, clm_dir, cm_dir
+from w2vv.layout import cl_dir, clm_dir, cm_dir
 from w2vv.metrics import first_relevant_ranks, retrieval_metrics
 from w2vv.ranking import (cosine_scores, l2_normalize, mir_text, read_metrics, read_mir, read_ranking,
                           read_run_mir, read_sent_feat, relevance, write_ranking, write_results,

@@ -18,7 +18,8 @@ import numpy as np
 from . import layout
 from .errors import InputError
 from .fingerprint import recorded_settings, traced_records
-from .fusion_runs import cl_dir, clm_dir, cm_dir, require_not_validated_on, require_tested
+from .fusion_runs import require_not_validated_on, require_tested
+from .layout import cl_dir, clm_dir, cm_dir
 from .metrics import first_relevant_ranks
 from .pivot_space import own_image_towers
 from .ranking import read_ranking, relevance

@@ -1,6 +1,6 @@
-"""CL and CLM on disk (docs/method.md#cross-lingual-matching-cl, docs/method.md#fusion-clm): the result
-folders of a run, CL from the two languages' ``sent_feat.txt``, CLM from the CM and CL rankings,
-each recording the files it was computed from. The maths: ``w2vv.fusion``."""
+"""CL and CLM on disk (docs/method.md#cross-lingual-matching-cl, docs/method.md#fusion-clm): CL from the two
+languages' ``sent_feat.txt``, CLM from the CM and CL rankings, each recording the files it was computed from, in the
+result folders of a run (``layout.cl_dir``, ``cm_dir``, ``clm_dir``). The maths: ``w2vv.fusion``."""
 import os
 import re
 
@@ -11,32 +11,12 @@ from .atomic import write_text
 from .errors import InputError
 from .fingerprint import recorded_files, recorded_settings
 from .fusion import best_weight, cross_lingual, fuse, scores_by_image
-from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE
+from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE, cl_dir, clm_dir, cm_dir
 from .ranking import read_ranking, read_sent_feat, relevance, write_results
 from .result_checks import MODEL_SETTINGS, check_current, traced_models
 from .textfile import read_lines
 
 PAPER = layout.DEFAULT_COLLECTIONS  # the paper's collections: the default of every role
-
-
-# ---------------------------------------------------------------- the three result folders
-
-def cl_dir(root, config, query_test, query_train=PAPER["query_train"]):
-    """CL results of a query-language split: ``.../SimilarityIndex/<query_train>/zh2en_<config>/`` for a Chinese
-    one (the prefix is the language of ``query_train``: ``ja2en_`` for a Japanese one)."""
-    return layout.similarity_dir(root, query_test, query_train,
-                                 layout.cl_run_name(config, languages.language_of(query_train)))
-
-
-def cm_dir(root, config, query_test, query_train=PAPER["query_train"]):
-    """CM results (the tester's): ``.../SimilarityIndex/<query_train>/<run>/``."""
-    return layout.similarity_dir(root, query_test, query_train, config)
-
-
-def clm_dir(root, config, query_test, query_train=PAPER["query_train"]):
-    """CLM results: ``.../SimilarityIndex/<query_train>/zh2en2img_<config>/`` (``ja2en2img_`` …)."""
-    return layout.similarity_dir(root, query_test, query_train,
-                                 layout.fusion_run_name(config, languages.language_of(query_train)))
 
 
 def require_tested(root, run, query_test, query_train=PAPER["query_train"]):

@@ -150,6 +150,24 @@ def fusion_run_name(config_name, lang="zh"):
     return f"{lang}2{languages.PIVOT}2img_{config_name}"
 
 
+# ------------------------------------------------ the results folders of a run's three routes (CL, CM, CLM)
+
+def cl_dir(root, config, query_test, query_train=DEFAULT_COLLECTIONS["query_train"]):
+    """CL results of a query-language split: ``.../SimilarityIndex/<query_train>/zh2en_<config>/`` for a Chinese
+    one (the prefix is the language of ``query_train``: ``ja2en_`` for a Japanese one)."""
+    return similarity_dir(root, query_test, query_train, cl_run_name(config, languages.language_of(query_train)))
+
+
+def cm_dir(root, config, query_test, query_train=DEFAULT_COLLECTIONS["query_train"]):
+    """CM results (the tester's): ``.../SimilarityIndex/<query_train>/<run>/``."""
+    return similarity_dir(root, query_test, query_train, config)
+
+
+def clm_dir(root, config, query_test, query_train=DEFAULT_COLLECTIONS["query_train"]):
+    """CLM results: ``.../SimilarityIndex/<query_train>/zh2en2img_<config>/`` (``ja2en2img_`` …)."""
+    return similarity_dir(root, query_test, query_train, fusion_run_name(config, languages.language_of(query_train)))
+
+
 def results_file(root, run_name, lang="zh", collections=None, rank_norm=False):
     """The CL / CM / CLM table ``do_all.sh`` writes: ``results/<run>.txt`` for Chinese queries
     (the paper's), ``results/<lang>2en2img_<run>.txt`` for another language; ``collections`` (query_train,
