@@ -2,7 +2,7 @@
 """Compare runs (configs × seeds) on the test collection: per run and route (CL, CM, CLM), mIR and
 R@1 / R@5 / R@10 as mean ± standard deviation over the seeds (the sample sd: n − 1 in its denominator);
 with --paired A B, the difference A − B of each figure with its 95% bootstrap interval over queries and
-seeds (w2vv/comparison.py).
+seeds (w2vv/comparison.py; whether the roots hold seeds of one run: w2vv/seed_checks.py).
 
 A seed is a root: give --rootpath once per seed, each holding the same runs (trained with do_all.sh,
 stages 1-5, each with its own seed). Printed, and written to --out when given; --plot draws the mIR of
@@ -10,12 +10,12 @@ each route and run (mean ± sd, and each seed) into a PNG."""
 import os
 import sys
 
-from w2vv import cli, comparison, languages, layout, runs
+from w2vv import cli, comparison, layout
 from w2vv.atomic import write_text
 from w2vv.errors import InputError
-from w2vv.fingerprint import entry_path, hashed_once
-from w2vv.pivot_space import own_image_towers
-from w2vv.result_checks import require_computed_alike, require_one_model_per_run
+from w2vv.fingerprint import hashed_once
+from w2vv.result_checks import require_computed_alike
+from w2vv.seed_checks import check_seed_draws
 
 
 def parse_args(argv):
@@ -48,147 +48,6 @@ def parse_args(argv):
     return args
 
 
-def check_records(args):
-    """InputError when the roots of a run do not hold one run drawn with several seeds: the query language's
-    model with a seed repeated, or its very weights in two roots (no spread to measure), or either model, that
-    one or the English one its routes rest on (as the results' records name them), of other settings or input
-    files, or results computed from other data (the spread would be theirs, not the seed's); or when the runs
-    of the table were tested on other sentences or images. The English model may be one for all seeds (a root
-    copied with it): then the spread is the query language's model's alone."""
-    traces = {run: [_route_traces(root, run, args) for root in args.rootpath] for run in args.runs}
-    for run, per_root in traces.items():
-        comparison.require_same_data([(f"{root}: run {run}", f"in {root}",
-                                       {route: routes[route] for route in args.routes})
-                                      for root, routes in zip(args.rootpath, per_root)],
-                                     "seeds are compared on the same data")
-        models = [_Models(root, run, args, routes) for root, routes in zip(args.rootpath, per_root)]
-        _check_distinct_weights(run, [(m.root, m.weights.get(m.query, set()) | m.query_vectors) for m in models])
-        for distinct_seeds, folders in ((True, [m.query for m in models]), (False, [m.english() for m in models])):
-            settings = [(m.root, folder, m.settings_of(folder)) for m, folder in zip(models, folders) if folder]
-            _check_seed_draws(run, [(root, layout.checkpoint_parts(folder)[1], each)
-                                    for root, folder, each in settings if each], distinct_seeds)
-    comparison.require_same_test_data(args.rootpath[0], {run: per_root[0] for run, per_root in traces.items()})
-
-
-def _route_traces(root, run, args):
-    """{route: ``comparison.ResultsTrace``} of the three routes of ``run``'s results in ``root``."""
-    folders = {route: comparison.ROUTES[route](root, run, args.query_test, args.query_train)
-               for route in comparison.ROUTES}
-    asked = [folders[route] for route in args.routes]
-    require_one_model_per_run(asked)  # CLM's weight chosen by the model of one val, CM ranked by another's
-    return {route: comparison.results_trace(root, folder) for route, folder in folders.items()}
-
-
-class _Models:
-    """The models that ``run``'s results in ``root`` rest on, from their records (``routes``: {route:
-    ``ResultsTrace``}): the query language's, and the English one of CL or of a successor's image towers."""
-
-    def __init__(self, root, run, args, routes):
-        self.root, self.run, self.args = root, run, args
-        self.weights = {}  # {checkpoint: {fingerprints}} of the routes asked
-        self.query_vectors = set()  # the fingerprints of the query model's test sentence vectors CL records
-        cm = comparison.ROUTES["CM"](root, run, args.query_test, args.query_train)
-        vectors = os.path.abspath(os.path.join(cm, layout.SENT_FEAT_FILE))
-        for route in args.routes:
-            for checkpoint, contents in routes[route].models.items():
-                self.weights.setdefault(checkpoint, set()).update(contents)
-            self.query_vectors.update(routes[route].vectors.get(vectors, ()))
-        self.recorded = {}  # {checkpoint: settings a results record holds, or None} of the three routes
-        for trace in routes.values():
-            for checkpoint, settings in trace.settings.items():
-                if self.recorded.get(checkpoint) is None:
-                    self.recorded[checkpoint] = settings
-        self.own_towers = own_image_towers(cm)
-        self.query = self._used(languages.language_of(args.query_train)) or \
-            _folder(root, args.query_train, args.query_val, run)
-
-    def english(self):
-        """The English model's checkpoint folder, or None where the routes asked rest on none (W2VV's CM, a
-        successor's with its own image towers)."""
-        found = self._used(languages.PIVOT) or self._towers_from()
-        if found or self.own_towers or not {"CL", "CLM"} & set(self.args.routes):
-            return found
-        query, english = (self.args.query_train, self.args.query_val), (self.args.en_train, self.args.en_val)
-        return _folder(self.root, *english, runs.english_run(self.root, query, english, self.run))
-
-    def settings_of(self, checkpoint):
-        """The run settings of the model in ``checkpoint``: its run record's, else, its folder deleted, the copy a
-        results record holds; None for a model recorded without settings (the original code's), or none the
-        results rest on. InputError for a model the results rest on whose settings are nowhere."""
-        record = runs.recorded_run(checkpoint)
-        if record or os.path.isdir(checkpoint):
-            return record[1] if record else None
-        if self.recorded.get(checkpoint) is None and checkpoint in self.recorded:
-            raise InputError(f"{self.root}: run {self.run}'s results rest on the model {checkpoint}, whose folder is "
-                             f"gone, and their records do not hold its settings: whether the seeds differ by their "
-                             f"seed alone cannot be told; put the folder back and run do_all.sh for the run there "
-                             f"(its tester records them)")
-        return self.recorded.get(checkpoint)
-
-    def _used(self, language):
-        """The checkpoint folder of the model of ``language`` in the root that the records of the routes asked
-        name, whatever collections it was trained on, or None when they name none (results without records)."""
-        here = os.path.realpath(self.root)
-        found = sorted(folder for folder in self.weights if languages.language_of(layout.checkpoint_parts(folder)[1])
-                       == language and os.path.realpath(layout.checkpoint_parts(folder)[0]) == here)
-        if len(found) > 1:
-            fix = "run cross_lingual.py and fuse.py for both splits with one --en_run" \
-                if language == languages.PIVOT else "run the stages of one run for every route (do_all.sh)"
-            raise InputError(f"{self.root}: the results compared rest on two {languages.get(language).name} models, "
-                             f"{found[0]} and {found[1]}: {fix}")
-        return found[0] if found else None
-
-    def _towers_from(self):
-        """The English model whose image tower(s) a successor's query model took, as its settings name it
-        (``--routes CM`` alone traces no English model); None for another model."""
-        record = runs.recorded_run(self.query)
-        entry = (record[1] if record else self.recorded.get(self.query) or {}).get("image_towers_from")
-        if not (isinstance(entry, dict) and "path" in entry):
-            return None
-        return os.path.normpath(os.path.abspath(os.path.dirname(entry_path(entry, self.root))))
-
-
-def _folder(root, train, val, run):
-    return os.path.normpath(os.path.abspath(layout.checkpoint_dir(root, train, val, run)))
-
-
-def _check_distinct_weights(run, weights):
-    """``check_records`` of the query model's weights and test sentence vectors, ``[(root, {fingerprints})]``: one
-    model's results twice (a root copied after training, a run without a seed found done in the copy, the original
-    code's model in two roots) would show a spread of 0."""
-    seen = {}
-    for root, contents in weights:
-        for content in sorted(contents):
-            if content in seen:
-                raise InputError(f"{root}: run {run} has the very weights (or sentence vectors) of the model in "
-                                 f"{seen[content]} ({content}): one model twice is not two seeds; retrain it there "
-                                 f"with its own seed (do_all.sh with seed = N and overwrite = 1)")
-            seen[content] = root
-
-
-def _check_seed_draws(run, settings, distinct_seeds):
-    """``check_records`` of one model's ``(root, its training collection, settings)``."""
-    if not settings:
-        return
-    first_root, _, first = settings[0]
-    seen = {}
-    for root, train, each in settings:
-        seed = each.get("seed")
-        if distinct_seeds and seed is not None and seed in seen:
-            raise InputError(f"{root}: run {run} was trained with seed {seed}, as in {seen[seed]}: "
-                             f"give each root its own seed")
-        seen.setdefault(seed, root)
-        diff = runs.differences(_without_seed(each), _without_seed(first), other=f"in {first_root}")
-        if diff:
-            raise InputError(f"{root}: run {run} ({train}) differs from the one in {first_root} by more than "
-                             f"its seed: {'; '.join(diff[:3])}{' …' if len(diff) > 3 else ''}")
-
-
-def _without_seed(settings):
-    """The settings but what the seed changes: the seed, and the English weights a successor's model took."""
-    return {k: v for k, v in settings.items() if k not in ("seed", "image_towers_from")}
-
-
 def route_figures(args):
     """{(run, route): ``RouteFigures``} of every run and route asked, each route computed alike for every run."""
     figures = {(run, route): comparison.route_figures(args.rootpath, run, route, args.query_test, args.query_train)
@@ -219,7 +78,7 @@ def main(argv):
 def compare(args):
     for root in args.rootpath:
         layout.require_root(root)
-    check_records(args)
+    check_seed_draws(args)
     figures = route_figures(args)
     text = tables(args, figures)
     if args.out:
