@@ -60,7 +60,7 @@ def test_mapped_gensim_models_give_the_same_vectors(tmp_path):
     model = Word2Vec([["狗", "在", "草地"], ["猫", "在", "沙发"]] * 10, vector_size=8, min_count=1, seed=1, workers=1)
     model.save(str(tmp_path / "w.model"), sep_limit=0)  # every array in its own .npy file, as in large models
     mapped = open_word2vec(tmp_path / "w.model", mmap=True)
-    assert isinstance(mapped._kv.vectors, np.memmap)
+    assert isinstance(mapped.keyed_vectors.vectors, np.memmap)
     np.testing.assert_array_equal(mapped.lookup(["狗"])[0], open_word2vec(tmp_path / "w.model").lookup(["狗"])[0])
 
 
@@ -78,6 +78,8 @@ def _same_as_gensim(path, words):
     for got, expected in zip(cached.lookup(words), plain.lookup(words)):
         np.testing.assert_array_equal(got, expected)
     assert [w in cached for w in words] == [w in plain for w in words]
+    known = [w for w in words if w in plain]
+    np.testing.assert_array_equal(plain.lookup(known)[0], plain.keyed_vectors[known])  # gensim's own vectors
     return cached
 
 
@@ -86,17 +88,17 @@ def test_search_reads_a_gensim_model_from_its_cache(tmp_path, separate):
     """``cached=True`` (search): the first open reads gensim and writes ``<model>.search_cache/``, later ones
     read it without gensim, the same vectors; a model rewritten is read by gensim again."""
     from gensim.models import Word2Vec
-    from w2vv.word2vec_cache import ArrayWord2Vec
+    from w2vv.word2vec import GensimWord2Vec
     model = Word2Vec([["狗", "在", "草地"], ["猫", "在", "沙发"]] * 10, vector_size=8, min_count=1, seed=1, workers=1)
     path = tmp_path / "w.model"
     model.save(str(path), **({"sep_limit": 0} if separate else {}))
     words = ["狗", "马", "沙发", ""]
-    assert not isinstance(open_word2vec(path, cached=True), ArrayWord2Vec)  # the first time: gensim
-    assert isinstance(_same_as_gensim(path, words), ArrayWord2Vec)
+    assert isinstance(open_word2vec(path, cached=True), GensimWord2Vec)  # the first time: gensim
+    assert not isinstance(_same_as_gensim(path, words), GensimWord2Vec)
     assert (tmp_path / "w.model.search_cache" / "vectors.npy").exists() != separate  # a large model's .npy is mapped
     model.wv.vectors[:] += 1
     model.save(str(path), **({"sep_limit": 0} if separate else {}))
-    assert not isinstance(open_word2vec(path, cached=True), ArrayWord2Vec)
+    assert isinstance(open_word2vec(path, cached=True), GensimWord2Vec)
     _same_as_gensim(path, words)
 
 

@@ -32,22 +32,34 @@ class BigFileWord2Vec:
         return out, known
 
 
-class GensimWord2Vec:
-    def __init__(self, keyed_vectors, path):
-        self._kv = keyed_vectors
-        self.dim = keyed_vectors.vector_size
-        self.size = len(keyed_vectors.key_to_index)
+class ArrayWord2Vec:
+    """Words by their row (``index``: {word: row}) and the array of their vectors (a memory map: only the rows
+    looked up are read)."""
+
+    def __init__(self, index, vectors, path):
+        self._index = index
+        self._vectors = vectors
+        self.dim = int(vectors.shape[1])
+        self.size = len(index)
         self.path = path
 
     def __contains__(self, word):
-        return word in self._kv.key_to_index
+        return word in self._index
 
     def lookup(self, words):
-        known = np.array([w in self._kv.key_to_index for w in words], dtype=bool)
+        known = np.array([w in self._index for w in words], dtype=bool)
         out = np.zeros((len(words), self.dim), np.float32)
         if known.any():
-            out[known] = self._kv[[w for w, k in zip(words, known) if k]]
+            out[known] = self._vectors[[self._index[w] for w, k in zip(words, known) if k]]
         return out, known
+
+
+class GensimWord2Vec(ArrayWord2Vec):
+    """A gensim model's vectors (``keyed_vectors``, from which search's cache is written: ``w2vv.word2vec_cache``)."""
+
+    def __init__(self, keyed_vectors, path):
+        super().__init__(keyed_vectors.key_to_index, keyed_vectors.vectors, path)
+        self.keyed_vectors = keyed_vectors
 
 
 def _load_gensim(path, mmap=None):

@@ -14,29 +14,9 @@ from .atomic import atomic_open
 from .errors import InputError
 from .fingerprint import model_files, sources_match, write_sources
 from .layout import INPUTS_FILE
+from .word2vec import ArrayWord2Vec
 
 CACHE_SUFFIX = ".search_cache"
-
-
-class ArrayWord2Vec:
-    """Words and the memory-mapped array of their vectors (rows read on lookup)."""
-
-    def __init__(self, words, vectors, path):
-        self._index = {w: i for i, w in enumerate(words)}
-        self._vectors = vectors
-        self.dim = int(vectors.shape[1])
-        self.size = len(words)
-        self.path = path
-
-    def __contains__(self, word):
-        return word in self._index
-
-    def lookup(self, words):
-        known = np.array([w in self._index for w in words], dtype=bool)
-        out = np.zeros((len(words), self.dim), np.float32)
-        if known.any():
-            out[known] = self._vectors[[self._index[w] for w, k in zip(words, known) if k]]
-        return out, known
 
 
 def open_cached(path, open_gensim):
@@ -50,7 +30,7 @@ def open_cached(path, open_gensim):
             pass  # read by gensim and written again
     w2v = open_gensim()
     try:
-        _write(cache, w2v._kv, files)
+        _write(cache, w2v.keyed_vectors, files)
     except (OSError, ValueError, InputError):
         pass  # a read-only root, a word with a line break: gensim again next time
     return w2v
@@ -63,7 +43,7 @@ def _read(cache, path):
         vectors = np.load(os.path.join(cache, f.read().strip()), mmap_mode="r")
     if vectors.ndim != 2 or len(vectors) != len(words):
         raise ValueError(f"{cache}: {len(words)} words, vectors of shape {vectors.shape}")
-    return ArrayWord2Vec(words, vectors, str(path))
+    return ArrayWord2Vec({w: i for i, w in enumerate(words)}, vectors, str(path))
 
 
 def _write(cache, kv, files):
