@@ -359,7 +359,7 @@ def test_search_names_a_gallery_of_another_network_under_the_models_feature_name
     folder = layout.checkpoint_dir(root, TRAIN, VAL, RUN)
     assert status == 1
     assert err == (f"error: {layout.feature_dir(root, FEATURE, 'myphotos')}: extracted with resnet152 (imagenet "
-                   f"weights), but the features the model {folder} was trained on "
+                   f"weights, 224x224 input), but the features the model {folder} was trained on "
                    f"({layout.feature_dir(root, FEATURE, 'mscoco2014dev')}) are the release's, not extracted by "
                    f"extract_features.py: one name, two networks; extract the gallery with the network of the "
                    f"training features"), err
