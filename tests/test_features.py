@@ -525,6 +525,23 @@ def test_features_there_without_their_record_are_not_said_to_be_of_another_netwo
             extract_features(str(photos), str(root), "c", feature="a", **kwargs)
 
 
+def test_a_gallery_record_that_does_not_say_its_network_is_not_taken_for_the_releases(photos, tmp_path):
+    """A gallery's extraction.json without its cnn or weights (edited by hand) skipped search's network check."""
+    root = tmp_path / "root"
+    kwargs = dict(cnn="mobilenetv3small", weights="none", feature="f", log=lambda m: None, progress=False)
+    extract_features(str(photos), str(root), "mscoco2014dev", image_size=SIZE, **kwargs)
+    gallery = extract_features(str(photos), str(root), "mine", image_size=SIZE + 8, **kwargs)["feature_dir"]
+    with pytest.raises(InputError, match="one name, two networks"):
+        _check_gallery(root, gallery)
+    for record in ("{}", "[]", '{"cnn": "mobilenetv3small"}'):
+        with open(os.path.join(gallery, "extraction.json"), "w", encoding="utf-8") as f:
+            f.write(record)
+        with pytest.raises(InputError, match=r"extraction.json: does not say which network the features were "
+                                             r"extracted with \(its cnn, weights and image_size\): extract them "
+                                             r"again"):
+            _check_gallery(root, gallery)
+
+
 def test_photos_in_a_linked_folder_are_found_once_and_a_cycle_of_links_ends(tmp_path):
     """os.walk did not follow a linked folder: its photos were left out without a word."""
     from w2vv.features import list_images

@@ -466,13 +466,17 @@ def _extraction_record(feature_dir):
 
 def extraction_network(feature_dir):
     """(cnn, weights, image size) of a feature folder ``extract_features`` wrote (its ``extraction.json``), or
-    None for one it did not write (the release's)."""
-    record = _extraction_record(feature_dir)
+    None for one it did not write (the release's); InputError for a record that does not say them (edited by
+    hand, cut short): the check that rests on it would pass in silence."""
+    path = os.path.join(feature_dir, EXTRACTION_FILE)
+    if not os.path.exists(path):
+        return None
     try:
-        now = _as_now(record, "cnn", "weights", "weights_sampled", "image_size")
+        now = _as_now(_extraction_record(feature_dir), "cnn", "weights", "weights_sampled", "image_size")
         return now["cnn"], now.get("weights", now.get("weights_sampled")), now["image_size"]
     except (KeyError, TypeError, AttributeError):
-        return None
+        raise InputError(f"{path}: does not say which network the features were extracted with (its cnn, weights "
+                         f"and image_size): extract them again (extract_features.py --overwrite)") from None
 
 
 def same_network(first_dir, second_dir):
