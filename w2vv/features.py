@@ -326,7 +326,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     _require_same_image_files(feature_dir, plans[0]["image_files"], log)
     model, preprocess, size = load_network(cnn, weights, image_size)
     dim = int(model.output_shape[-1])
-    parts = _Parts(parts_dir, [dict(plan, image_size=size) for plan in plans], log)
+    parts = _Parts(parts_dir, plans, log)  # their image_size is the size load_network used (input_size)
     thumbs = layout.image_dir(root, collection)
     os.makedirs(thumbs, exist_ok=True)
     chunks = [images[i:i + chunk_images] for i in range(0, len(images), chunk_images)]

@@ -7,6 +7,10 @@ from . import languages, layout
 from .errors import InputError
 from .fingerprint import changed_entry, recorded_settings, recorded_trace, traced_records, traced_sources
 
+# What a model trained with files that changed since is, and what to do (the tester's refusal, and results' own).
+STALE_MODEL = ("a model of other data than the root holds now; run do_all.sh again for this run (its trainer says how "
+               "to retrain it)")
+
 # A results record's copy of the run record of the model it was computed by (testing.py writes it; compare.py reads
 # it where the model's folder was deleted since, to save space).
 MODEL_SETTINGS = "model_settings"
@@ -27,8 +31,7 @@ def check_current(folder):
     if stale_model:
         checkpoint, training_input = stale_model
         raise InputError(f"{folder}: computed by the model {checkpoint}, trained with {training_input}, which changed "
-                         f"since: a model of other data than the root holds now; run do_all.sh again for this run "
-                         f"(its trainer says how to retrain it)")
+                         f"since: {STALE_MODEL}")
 
 
 def _changed_training_inputs(record_file):
@@ -38,13 +41,23 @@ def _changed_training_inputs(record_file):
     for record, files in traced_records(record_file):
         settings = recorded_settings(record).get(MODEL_SETTINGS)
         checkpoints = [os.path.dirname(path) for path in files if layout.is_checkpoint_dir(os.path.dirname(path))]
-        changed = settings and checkpoints and changed_training_input(settings, layout.checkpoint_parts(
+        changed = settings and checkpoints and _changed_training_input(settings, layout.checkpoint_parts(
             checkpoints[0])[0])
         if changed:
             yield checkpoints[0], changed
 
 
-def changed_training_input(settings, root, skip=()):
+def require_trained_on_current_data(folder, settings, root, skip=()):
+    """InputError, before the model in ``folder`` (a model of ``root`` unless its path says otherwise) is tested,
+    when its run record ``settings`` names a file that changed since (its keys ``skip`` left out): the results of a
+    model of other data than the root holds would be refused once written (``check_current``)."""
+    model_root = layout.checkpoint_parts(folder)[0] if layout.is_checkpoint_dir(folder) else root
+    changed = _changed_training_input(settings, model_root, skip)
+    if changed:
+        raise InputError(f"{folder}: trained with {changed}, which changed since: {STALE_MODEL}")
+
+
+def _changed_training_input(settings, root, skip=()):
     """A file that the run record ``settings`` of a model of ``root`` names (its keys ``skip`` left out) and that
     changed since (None: none). The English model a successor's took its image towers from is ``pivot_space``'s to
     check, with its own message."""

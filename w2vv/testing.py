@@ -11,7 +11,6 @@ from . import languages, layout, runs
 from .bigfile import require_finite
 from .checkpoint import load_model_config
 from .collection_files import require_held_out
-from .errors import InputError
 from .feature_norm import normalize_features
 from .inference import (ALL_FAMILIES, best_weights_file, load_trained_model, predict_vectors, sentence_image_scores,
                         sentence_model, trained_model_name)
@@ -19,8 +18,13 @@ from .layout import SENT_FEAT_FILE
 from .pages import write_results_page
 from .pivot_space import towers_settings
 from .ranking import is_done, remove_results, write_results, write_sent_feat
-from .result_checks import MODEL_SETTINGS, changed_training_input
+from .result_checks import MODEL_SETTINGS, require_trained_on_current_data
 from .run_inputs import load_collection, model_encoder, open_features
+
+
+# The files of a run record that loading the model reads, each checked as read (runs.model_inputs,
+# runs.require_recorded_features)
+READ_WHEN_LOADED = ("stopwords", "word2vec", "vocabularies", "features")
 
 
 def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=None, feature_collection=None,
@@ -42,7 +46,8 @@ def predict_and_rank(root, train, tests, folder, weights_file=None, evaluate=Non
 
     features_dir = _ranked_features(root, folder, feature_collection)
     record = runs.recorded_run(folder)  # read by compare.py when the model's folder is gone ({}: none to read)
-    _require_trained_on_current_data(folder, root, record)
+    if record:  # its training captions and image lists; what loading reads is checked there, with its own message
+        require_trained_on_current_data(folder, record[1], root, skip=READ_WHEN_LOADED)
     settings = {**towers_settings(folder), MODEL_SETTINGS: record[1] if record else {}}
     return [_predict_and_rank_one(root, train, test, folder, weights_file, evaluate, overwrite, load, log,
                                   features_dir, settings) for test in tests]
@@ -53,19 +58,6 @@ def require_held_out_of(root, train, folder, tests):
     the collections may have changed since it was trained."""
     val = layout.checkpoint_parts(folder)[2] if layout.is_checkpoint_dir(folder) else None
     require_held_out(root, train, val, tests)
-
-
-def _require_trained_on_current_data(folder, root, record):
-    """InputError, before the model is loaded, when its run ``record`` names a file that changed since (its training
-    captions, its image lists): the results of a model of other data than the root holds would be refused once
-    written (``result_checks.check_current``). The files loading reads are checked as it reads them, each with its
-    own message (``runs.model_inputs``, ``runs.require_recorded_features``)."""
-    model_root = layout.checkpoint_parts(folder)[0] if layout.is_checkpoint_dir(folder) else root
-    read_when_loaded = ("stopwords", "word2vec", "vocabularies", "features")
-    changed = record and changed_training_input(record[1], model_root, skip=read_when_loaded)
-    if changed:
-        raise InputError(f"{folder}: trained with {changed}, which changed since: a model of other data than the "
-                         f"root holds now; run do_all.sh again for this run (its trainer says how to retrain it)")
 
 
 def _ranked_features(root, folder, feature_collection):
