@@ -117,7 +117,7 @@ def list_images(image_dir, thumbnails=None):
         raise InputError(f"{image_dir}: image folder not found")
     found, visited = [], set()
     thumbnails = os.path.realpath(thumbnails) if thumbnails else None
-    for folder, subfolders, files in os.walk(image_dir, followlinks=True):
+    for folder, subfolders, files in os.walk(image_dir, onerror=_unreadable, followlinks=True):
         real = os.path.realpath(folder)
         if real in visited or (thumbnails and os.path.commonpath([real, thumbnails]) == thumbnails):
             subfolders[:] = []
@@ -142,6 +142,13 @@ def list_images(image_dir, thumbnails=None):
     if not found:
         raise InputError(f"{image_dir}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
     return [(os.path.splitext(os.path.basename(p))[0], p) for p in found]
+
+
+def _unreadable(error):
+    """os.walk leaves out a folder it cannot list (no permission, a disk gone): its photos would be missing from the
+    feature without a word."""
+    raise InputError(f"{error.filename}: cannot list this folder of the images ({error.strerror}); make it "
+                     f"readable, or move it out of the image folder") from None
 
 
 def _refuse_duplicates(duplicated, shown=5):
