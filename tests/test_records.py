@@ -387,6 +387,28 @@ def test_a_vocabulary_variant_not_built_names_the_command_that_builds_it(small_r
                                          f"--stopwords {other} --normalize_zh 1 first)")
 
 
+def test_a_vocabulary_counted_before_its_captions_were_edited_stops_the_trainer(small_root_vocab, tmp_path):
+    """do_all.sh --stage 3 (or trainer.py alone) trained on the words of the captions of before, without a word; the
+    doctor called that vocabulary OK."""
+    root, train = copy_root(small_root_vocab, tmp_path), "cococntrain"
+    captions = Path(layout.caption_file(str(root), train))
+    captions.write_text("".join(line + " 独角兽\n" for line in captions.read_text(encoding="utf-8").splitlines()),
+                        encoding="utf-8")
+    done = run_main("trainer.py", train, "cococnval", "cococntest", "--rootpath", root, "--config", CONFIG,
+                    "--config_overrides", SMALL_MODEL, "--max_epochs", "1")
+    stale = layout.vocab_file(str(root), train, "bow")
+    assert one_error_line(done) == (f"error: {stale}: counted from other captions or stop words than now (edited "
+                                    f"since?); count it again: build_vocab.py {train} --rootpath {root} (do_all.sh's "
+                                    f"stage 1)")
+    assert not (root / train / "cv_keras").exists()
+    doctor = run_main("check_root.py", "--rootpath", root, "--config", CONFIG, "--config_overrides", SMALL_MODEL)
+    assert doctor.returncode == 0 and "counted from other captions or stop words than now (stage 1 counts it " \
+        "again)" in doctor.stdout, doctor.stdout
+    build_vocab(root, train)
+    doctor = run_main("check_root.py", "--rootpath", root, "--config", CONFIG, "--config_overrides", SMALL_MODEL)
+    assert doctor.returncode == 0 and "counted from other" not in doctor.stdout, doctor.stdout
+
+
 def test_a_batch_larger_than_the_images_ctl_draws_from_stops_before_the_checkpoint_folder(small_root, tmp_path):
     """Refused after the model was built, leaving a folder with settings.json and no model."""
     root = copy_root(small_root, tmp_path)

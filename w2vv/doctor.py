@@ -15,7 +15,7 @@ from .config import load_config, vocab_threshold, with_feature_width
 from .download import ARCHIVES
 from .errors import InputError
 from .text import Tokenizer
-from .vocab import STYLES, load_vocab, unsegmented_note
+from .vocab import STYLES, counted_from_other_inputs, load_vocab, unsegmented_note
 from .word2vec import open_word2vec
 
 OK, MISSING, WRONG = "OK", "MISSING", "WRONG"
@@ -275,7 +275,11 @@ class Doctor:
                     self.add(OK, what, "not built yet (stage 1 builds it)")
                     continue
                 try:
-                    self.add(OK, what, f"{len(load_vocab(path)):,} words")
+                    words = f"{len(load_vocab(path)):,} words"
+                    if counted_from_other_inputs(self.root, train, Tokenizer(languages.language_of(train)),
+                                                 self.threshold) == path:
+                        words += ", counted from other captions or stop words than now (stage 1 counts it again)"
+                    self.add(OK, what, words)
                 except InputError as e:
                     self.add(WRONG, what, str(e), f"rebuild it: move {path} away and run ./do_all.sh --stage 1 "
                              f"{self.config_name}")

@@ -10,14 +10,14 @@ import numpy as np
 from . import collection_files, languages, layout, runs
 from .atomic import atomic_open
 from .bigfile import BigFile, not_finite
-from .config import with_feature_width
+from .config import vocab_threshold, with_feature_width
 from .encoders import EncodedSentences, SentenceEncoder, sequence_style
 from .errors import InputError
 from .fingerprint import sources_match, write_sources
 from .losses import require_negatives
 from .text import Tokenizer
 from .textfile import read_lines
-from .vocab import load_vocab, unsegmented_note
+from .vocab import counted_from_other_inputs, load_vocab, unsegmented_note
 from .word2vec import open_word2vec
 
 
@@ -219,6 +219,10 @@ def read_training_inputs(run, cfg, resuming, log=print):
     if missing:  # a variant of its own (another stop-word list, Chinese normalised): the command says how
         raise InputError(f"{missing}: vocabulary not found (run {runs.build_vocab_command(run, cfg, inputs)} first)")
     encoder = encoder_for(inputs, cfg)
+    stale = counted_from_other_inputs(run.root, run.train, encoder.tokenizer, vocab_threshold(cfg))
+    if stale:  # build_vocab.py would count it again; do_all.sh --stage 2 does not run it
+        raise InputError(f"{stale}: counted from other captions or stop words than now (edited since?); count it "
+                         f"again: {runs.build_vocab_command(run, cfg, inputs)} (do_all.sh's stage 1)")
     features = open_features(run.root, cfg, run.feature_collection)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=successor, log=log)
     if not successor:  # before the checkpoint folder is made (the successors' loss takes the batch's own images)

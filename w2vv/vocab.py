@@ -62,8 +62,7 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
     sentences = None
     for style in STYLES:
         path = layout.vocab_file(root, train, style, threshold, variant)
-        record = dict(paths=[caption_path], within=root, stopwords=_content(tokenizer.stopwords_path),
-                      language=tokenizer.lang, normalize=tokenizer.normalize, threshold=threshold, style=style)
+        record = _record(root, train, tokenizer, threshold, style)
         if not overwrite and os.path.isfile(path):
             if sources_match(record_file(path), **record):
                 log(f"vocabulary exists, skipped: {path}")
@@ -85,6 +84,25 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
         write_vocab(root, train, style, word_counts, threshold, variant)
         write_sources(record_file(path), **record)
         log(f"{style}: {len(word_counts)} words with count >= {threshold} -> {path}")
+
+
+def _record(root, train, tokenizer, threshold, style):
+    """What a vocabulary is counted from: the training caption file, the stop words' content and the settings."""
+    return dict(paths=[layout.caption_file(root, train)], within=root, stopwords=_content(tokenizer.stopwords_path),
+                language=tokenizer.lang, normalize=tokenizer.normalize, threshold=threshold, style=style)
+
+
+def counted_from_other_inputs(root, train, tokenizer, threshold=5):
+    """The first vocabulary file of ``tokenizer``'s place whose record names other captions, stop words or settings
+    than now (captions edited since it was counted: a model would train on the words of before); None when each is
+    current, not built, or has no record (shipped with the data: ``build_vocabularies`` records it as current)."""
+    variant = vocabulary_variant(tokenizer.language, tokenizer.stopwords_path, tokenizer.normalize)
+    for style in STYLES:
+        path = layout.vocab_file(root, train, style, threshold, variant)
+        if os.path.isfile(path) and os.path.exists(record_file(path)) and \
+                not sources_match(record_file(path), **_record(root, train, tokenizer, threshold, style)):
+            return path
+    return None
 
 
 def _unsegmented_hint(language, sentences):
