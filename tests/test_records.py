@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import SMALL_MODEL, build_vocab, copy_root, one_error_line, run_main
 from w2vv import layout, runs
-from w2vv.collection_files import captions_of
+from w2vv.collection_files import captions_of, imageset_of
 from w2vv.text import DEFAULT_STOPWORDS, Tokenizer
 from w2vv.vocab import build_vocabularies
 
@@ -407,6 +407,23 @@ def test_a_vocabulary_counted_before_its_captions_were_edited_stops_the_trainer(
     build_vocab(root, train)
     doctor = run_main("check_root.py", "--rootpath", root, "--config", CONFIG, "--config_overrides", SMALL_MODEL)
     assert doctor.returncode == 0 and "counted from other" not in doctor.stdout, doctor.stdout
+
+
+def test_a_val_sentence_of_an_image_val_does_not_list_stops_the_trainer_before_it_trains(small_root_vocab, tmp_path):
+    """It was found by the test of val after the whole training, whose best epoch it had helped choose; the fixed
+    captions then made the run's record differ: all retrained."""
+    root = copy_root(small_root_vocab, tmp_path)
+    test_image = imageset_of(str(root), "cococntest")[0]
+    captions = Path(layout.caption_file(str(root), "cococnval"))
+    n = len(captions.read_text(encoding="utf-8").splitlines())
+    with open(captions, "a", encoding="utf-8") as f:
+        f.write(f"{test_image}#9 一只 狗 在 草地 上\n")
+    done = run_main("trainer.py", "cococntrain", "cococnval", "cococntest", "--rootpath", root, "--config", CONFIG,
+                    "--config_overrides", SMALL_MODEL, "--max_epochs", "1")
+    assert one_error_line(done) == (f"error: {captions}:{n + 1}: sentence '{test_image}#9' describes image "
+                                    f"'{test_image}', which {layout.imageset_file(str(root), 'cococnval')} does not "
+                                    f"list: it cannot be ranked; add the image there, or delete the sentence")
+    assert not (root / "cococntrain" / "cv_keras").exists()
 
 
 def test_a_batch_larger_than_the_images_ctl_draws_from_stops_before_the_checkpoint_folder(small_root, tmp_path):

@@ -228,6 +228,7 @@ def read_training_inputs(run, cfg, resuming, log=print):
     if not successor:  # before the checkpoint folder is made (the successors' loss takes the batch's own images)
         require_negatives(cfg, len(np.unique(train_set.sentence_images)), len(train_set.sentences), run.batch_size)
     val_set, val_dropped = load_collection(run.root, run.val, encoder, features, keep_incomplete=successor, log=log)
+    val_set.require_ranked_images(run.root)  # before training: its best epoch would be chosen with such a sentence
     settings = runs.run_record(run, cfg, encoder.inputs)  # of files read above: each one there
     if resuming:
         runs.check_same_record(runs.checkpoint_folder(run, cfg), settings, resuming=True)
