@@ -60,6 +60,7 @@ def test_a_byte_order_mark_is_not_part_of_the_first_id(tmp_path):
     (lambda d: (d / "feature.bin").unlink(), "feature.bin: missing"),
     (lambda d: (d / "id.txt").write_bytes(b"a \xffb"), r"id.txt:1: id file is not UTF-8 text"),
     (lambda d: (d / "shape.txt").write_text("2 4 7"), r"shape.txt:1: expected 'N D' \(two integers\), found '2 4 7'"),
+    (lambda d: (d / "shape.txt").write_text("2 4²"), r"shape.txt:1: expected 'N D' \(two integers\), found '2 4²'"),
     (lambda d: (d / "shape.txt").unlink() or (d / "shape.txt").mkdir(), "shape.txt: shape file expected, found a "
                                                                          "folder"),
 ])

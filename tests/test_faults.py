@@ -147,6 +147,21 @@ def test_stage_1_builds_the_vocabularies_an_ini_config_overrides_asks_for(tmp_pa
         settings.shell_assignments(settings.read_settings(str(twice)), "base_w2vv", str(twice))
 
 
+def test_a_wrong_override_in_an_ini_names_its_line_not_a_flag(tmp_path):
+    """It named the config file and a --config_overrides the user never typed; a config file's own error is its."""
+    ini = write_ini(tmp_path / "a.ini", f"rootpath = {tmp_path}\nconfig_overrides = lstm_sise=64\n"
+                                        "config_overrides_w2vvpp_resnext101 = lstm_size=big\n")
+    for config, line, value, error in (("base_w2vv", 3, "lstm_sise=64", "unknown config attribute 'lstm_sise'"),
+                                       ("w2vvpp_resnext101", 4, "lstm_size=big", "override lstm_size='big' is not "
+                                                                                 "an int")):
+        key = "config_overrides" + ("_w2vvpp_resnext101" if line == 4 else "")
+        with pytest.raises(InputError, match=rf"^{ini}:{line}: {key} = {value} \(.*{config}.py: .*{error}"):
+            settings.shell_assignments(settings.read_settings(str(ini)), config, str(ini))
+    (tmp_path / "mine.py").write_text("class config:\n    lstm_size = 3\n")
+    with pytest.raises(InputError, match=r"^\S*mine.py: config lacks required attribute"):
+        settings.shell_assignments(settings.read_settings(str(ini)), str(tmp_path / "mine.py"), str(ini))
+
+
 def test_the_query_roles_former_names_are_read_from_an_ini_with_a_one_line_note(tmp_path, capsys):
     ini = write_ini(tmp_path / "old.ini", f"rootpath = {tmp_path}\nzh_train = mycntrain\nquery_test = mycntest\n")
     values = settings.read_settings(str(ini))

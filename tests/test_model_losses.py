@@ -155,6 +155,19 @@ def test_override_values_read_as_people_write_them():
     assert load_config("base_w2vv", overrides={"normalize_zh": "false"}).normalize_zh is False
 
 
+def test_a_real_valued_setting_written_as_an_int_takes_a_fraction_and_no_infinity():
+    """clipnorm = 10 in the configs made clipnorm=2.5 'not an int'; lr=inf trained an epoch to a NaN loss."""
+    assert load_config("w2vv_attention_ctl", overrides={"clipnorm": "2.5"}).clipnorm == 2.5
+    assert repr(load_config("w2vv_attention_ctl", overrides={"clipnorm": "5"}).clipnorm) == "5"  # the run's name
+    with pytest.raises(InputError, match=r"override clipnorm='x' is not a float$"):
+        load_config("w2vv_attention_ctl", overrides={"clipnorm": "x"})
+    for key in ("lr", "clipnorm"):
+        with pytest.raises(InputError, match=rf"{key} = inf \(expected a number"):
+            load_config("w2vv_attention_ctl", overrides={key: "inf"})
+    with pytest.raises(InputError, match=r"\(not '0-2²'\)$"):  # was a ValueError traceback
+        load_config("w2vvpp_resnext101", overrides={"n_layers": "0-2²"})
+
+
 def keras2_gru(x, kernel, recurrent, bias):
     """Keras 2.2.4's GRU (reset_after=False, hard_sigmoid = clip(0.2x+0.5)) in numpy."""
     units = recurrent.shape[0]

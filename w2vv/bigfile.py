@@ -41,7 +41,7 @@ class BigFile:
     def _read_shape(self):
         path = self._path("shape.txt")
         fields = read_text(path, "shape file", MISSING_HINT).split()
-        if len(fields) != 2 or not all(f.isdigit() for f in fields):
+        if len(fields) != 2 or not all(f.isdecimal() for f in fields):
             raise InputError(f"{path}:1: expected 'N D' (two integers), found {' '.join(fields)[:40]!r}")
         return int(fields[0]), int(fields[1])
 

@@ -100,7 +100,7 @@ SEEDS = range(2 ** 32)  # the seeds numpy's and Keras's generators take
 
 def seed(text):
     """argparse type of a random seed: a whole number in ``SEEDS``."""
-    value = int(text) if text.strip().lstrip("-").isdigit() else None
+    value = int(text) if text.strip().lstrip("-").isdecimal() else None
     if value not in SEEDS:
         raise argparse.ArgumentTypeError(f"{text!r}: a seed is a whole number from 0 to {SEEDS[-1]}")
     return value

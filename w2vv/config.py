@@ -2,6 +2,7 @@
 with the original's attribute names. Attributes this project added have defaults, so a
 config file written for the original loads unchanged."""
 import difflib
+import math
 import importlib.util
 import os
 import re
@@ -141,26 +142,36 @@ def parse_overrides(text):
 
 
 def _typed(key, value, current, path):
+    """An override's text as a value of the attribute's kind, that of its value in the config; a real number for
+    ``REALS`` whatever literal the config file wrote (``clipnorm = 10`` is overridden by 2.5, and by 5 as an int,
+    which names the run as before)."""
     if not isinstance(value, str) or current is None or isinstance(current, str):
         return value
+    kind = float if key in REALS and isinstance(current, int) and not isinstance(current, bool) else type(current)
     try:
-        if isinstance(current, bool):
+        if kind is bool:
             return BOOLEANS[value.lower()]
         if isinstance(current, int):
             number = float(value)
-            if not number.is_integer():
+            if number.is_integer():
+                return int(number)
+            if kind is int:
                 raise ValueError(value)
-            return int(number)
-        return type(current)(value)
+            return number
+        return kind(value)
     except (ValueError, KeyError):
-        kind = VALUE_KINDS.get(type(current), f"a {type(current).__name__}")
-        raise InputError(f"{path}: override {key}={value!r} is not {kind}") from None
+        raise InputError(f"{path}: override {key}={value!r} is not "
+                         f"{VALUE_KINDS.get(kind, f'a {kind.__name__}')}") from None
 
 
 # The element-wise activations that Keras 2.2.4 (the original's) and Keras 3 both have, with one meaning.
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "softplus", "softsign")
 SET_STYLE = "ImageSets"  # the original's one way of listing a collection's images
 ON_OFF = ("L1_normalize", "L2_normalize", "we_trainable", "sequences")  # 0 or 1 (or False, True)
+
+
+# The real-valued attributes, whatever literal a config file writes (``clipnorm = 10``).
+REALS = ("lr", "dropout", "clipnorm", "l2_p", "ctl_margin", "mrl_margin", "rho", "epsilon", "lr_decay_rate")
 
 
 # The attributes that take one of a few values (the first two: the original's one way).
@@ -208,7 +219,7 @@ def _check_successor(cfg, path):
         raise InputError(f"{path}: family {cfg.family!r} has torch's GRU (reset gate after the recurrent "
                          f"product, sigmoid): gru_impl = 'cudnn' (not {cfg.gru_impl!r})")
     first, _, width = str(cfg.n_layers).partition("-")
-    if first != "0" or not width.isdigit() or int(width) == 0:
+    if first != "0" or not width.isdecimal() or int(width) == 0:
         raise InputError(f"{path}: family {cfg.family!r} has one layer per tower into the common space: "
                          f"n_layers = '0-<its width>', e.g. '0-2048' (not {cfg.n_layers!r})")
 
@@ -257,8 +268,8 @@ def _check_read(cfg, file_cfg, overrides, path):
 def _check_ranges(cfg, path):
     for key, meaningful, expected in RANGES:
         value = getattr(cfg, key)
-        try:
-            fine = not isinstance(value, bool) and meaningful(value)
+        try:  # inf passes "> 0" (lr = inf trained an epoch to a NaN loss)
+            fine = not isinstance(value, bool) and math.isfinite(value) and meaningful(value)
         except TypeError:  # a string in a config file
             fine = False
         if not fine:

@@ -54,7 +54,7 @@ def _stage0(archive_name, config_name):
 def _names_a_line(message, path):
     """Whether an InputError's ``message`` names a line of ``path`` (``<path>:<line>: …``)."""
     rest = message[len(path) + 1:] if message.startswith(f"{path}:") else ""
-    return rest.split(":", 1)[0].isdigit()
+    return rest.split(":", 1)[0].isdecimal()
 
 
 class Doctor:

@@ -122,7 +122,7 @@ def _transfer_once(url, part, label, log):
                 log(f"{url}: the server does not resume downloads; starting {label} over")
             have, mode = 0, "wb"
             length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
+            total = int(length) if length and length.isdecimal() else None
         with open(part, mode) as f, tqdm(total=total, initial=have, unit="B", unit_scale=True, unit_divisor=1024,
                                          desc=label, mininterval=1.0, dynamic_ncols=True) as bar:
             while True:

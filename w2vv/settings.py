@@ -188,10 +188,7 @@ def trainer_overrides(settings, config=None):
     """The trainer's ``--config_overrides`` for ``config`` (a name in w2vv_configs/ or a path): the ini's
     (``config_overrides_<config>`` where given, else ``config_overrides``), plus ``normalize_zh``,
     ``precision`` and the stop-word lists."""
-    name = os.path.basename(str(config or ""))
-    name = name[:-3] if name.endswith(".py") else name
-    own = settings.get(PER_CONFIG + name) if name else None
-    overrides = settings["config_overrides"] if own is None else own
+    overrides = settings[_overrides_key(settings, config)]
     items = [overrides] if overrides else []
     if settings["normalize_zh"] == "1":
         items.append("normalize_zh=1")
@@ -200,6 +197,13 @@ def trainer_overrides(settings, config=None):
     items += [f"stopwords_{lang}={settings[f'stopwords_{lang}']}" for lang in languages.LANGUAGES
               if settings[f"stopwords_{lang}"]]
     return ",".join(items)
+
+
+def _overrides_key(settings, config):
+    """The ini key of ``config``'s overrides: ``config_overrides_<config>`` where given, else ``config_overrides``."""
+    name = os.path.basename(str(config or ""))
+    name = name[:-3] if name.endswith(".py") else name
+    return PER_CONFIG + name if name and settings.get(PER_CONFIG + name) is not None else "config_overrides"
 
 
 def ini_run(settings, config, ini="the settings file"):
@@ -222,13 +226,30 @@ def _trainer_config(settings, config, ini):
     if epochs and config_overrides.setdefault("max_epochs", epochs) != epochs:
         raise InputError(f"{ini}: max_epochs = {epochs}, but config_overrides has max_epochs="
                          f"{config_overrides['max_epochs']}: give one of them")
-    cfg = load_config(config, overrides=config_overrides)
+    try:
+        cfg = load_config(config, overrides=config_overrides)
+    except InputError as e:
+        load_config(config)  # the config file's own error is said as it is
+        key = _overrides_key(settings, config)
+        line = _key_line(ini, key)
+        raise InputError(f"{ini}:{line}: {key} = {settings[key]} ({e})" if line else f"{ini}: {e}") from None
     threshold = settings["freq_threshold"]
     if int(threshold) != vocab_threshold(cfg):
         raise InputError(f"{ini}: freq_threshold = {threshold} builds the vocabularies word_vocab_{threshold}, but "
                          f"{cfg.name} reads {cfg.bow_vocab} (bow_vocab): set freq_threshold = {vocab_threshold(cfg)}, "
                          f"or bow_vocab=word_vocab_{threshold} in config_overrides")
     return overrides, config_overrides, cfg
+
+
+def _key_line(ini, key):
+    """The number of the line of ``ini`` that sets ``key``; None where none does (or ``ini`` is not a file)."""
+    if not os.path.isfile(ini):
+        return None
+    for lineno, line in enumerate(read_lines(ini, "settings file"), 1):
+        name = line.partition("=")[0].strip()
+        if "=" in line and FORMER_ROLES.get(name, name) == key:
+            return lineno
+    return None
 
 
 def _run_name(settings, config, config_overrides, lang=None):
