@@ -4,7 +4,9 @@ import pytest
 
 from w2vv import layout
 from w2vv.collection_files import read_captions, read_imageset
+from w2vv.config import load_config
 from w2vv.errors import InputError
+from w2vv.runs import resolve_inputs
 from w2vv.settings import read_settings
 from w2vv.languages import LANGUAGES, segment_zh, tokenize_en, tokenize_zh
 from w2vv.text import DEFAULT_STOPWORDS, Tokenizer, load_stopwords
@@ -28,6 +30,9 @@ def test_stopwords_are_replaceable(tmp_path):
     assert Tokenizer("en").content_tokens("the dog runs") == ["dog", "runs"]
     with pytest.raises(InputError, match="missing.txt: stop-word list not found"):
         Tokenizer("en", tmp_path / "missing.txt")
+    with pytest.raises(InputError, match="missing.txt: stop-word list not found$"):  # said 'not found' alone
+        resolve_inputs(str(tmp_path), "cococntrain", load_config("base_w2vv", overrides={
+            "stopwords_zh": str(tmp_path / "missing.txt")}))
 
 
 @pytest.mark.parametrize("lang, other", [("zh", "en"), ("en", "zh")])

@@ -28,6 +28,8 @@ def vocabulary_variant(language, stopwords_path, normalize):
     ``stop-<hash of the list's content>``), so that vocabularies of other stop words live beside the
     original's instead of replacing them."""
     parts = ["normalize_zh"] if normalize else []
+    if not os.path.isfile(stopwords_path):
+        read_lines(stopwords_path, "stop-word list")  # raises the error that says what is missing
     content = _content(stopwords_path)
     if content != _content(language.stopwords):
         parts.append("stop-" + digest(content)[:8])
