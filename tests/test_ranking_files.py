@@ -42,9 +42,9 @@ def en_sent_feat(root, split, config=CONFIG):
                 "sent_feat.txt")
 
 
-def metrics_from_ranking_file(path, to_image=layout.image_id):
+def metrics_from_ranking_file(path):
     queries, items, scores = read_ranking(path)
-    return retrieval_metrics(first_relevant_ranks(scores, relevance(queries, items, to_image)))
+    return retrieval_metrics(first_relevant_ranks(scores, relevance(queries, items)))
 
 
 # ---------------------------------------------------------------- cosine

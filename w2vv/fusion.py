@@ -25,7 +25,7 @@ def cross_lingual(zh_ids, zh_vecs, en_ids, en_vecs):
     return cosine_scores(zh_vecs, en_vecs), relevance(zh_ids, en_ids)
 
 
-def scores_by_image(item_ids, scores, image_order, to_image=layout.image_id):
+def scores_by_image(item_ids, scores, image_order):
     """Sentence × English-sentence scores → sentence × image scores, columns in
     ``image_order``. An image scores as its best English sentence (max), so with one
     sentence per image (the paper's val/test) this is a relabelling of the columns.
@@ -33,7 +33,7 @@ def scores_by_image(item_ids, scores, image_order, to_image=layout.image_id):
     ValueError when an image of ``image_order`` has no sentence or a sentence's image is not
     in ``image_order``: the two runs would then not rank the same images."""
     column_of = {img: j for j, img in enumerate(image_order)}
-    item_images = [to_image(item) for item in item_ids]
+    item_images = [layout.image_id(item) for item in item_ids]
     unknown = sorted(set(item_images) - set(column_of))
     absent = sorted(set(column_of) - set(item_images))
     if unknown or absent:

@@ -52,12 +52,12 @@ def cosine_scores(queries, items, block_rows=BLOCK_ROWS):
 
 # ---------------------------------------------------------------- hits
 
-def relevance(query_ids, item_ids, to_image=layout.image_id):
+def relevance(query_ids, item_ids):
     """(n_queries × n_items) bools: the item shows the query's image. Works for items that
     are images (CM: ``image_id`` of an image id is itself) and for English sentences (CL)."""
     codes = {}
-    query_codes = np.array([codes.setdefault(to_image(q), len(codes)) for q in query_ids])
-    item_codes = np.array([codes.setdefault(to_image(i), len(codes)) for i in item_ids])
+    query_codes = np.array([codes.setdefault(layout.image_id(q), len(codes)) for q in query_ids])
+    item_codes = np.array([codes.setdefault(layout.image_id(i), len(codes)) for i in item_ids])
     return query_codes[:, None] == item_codes[None, :]
 
 
