@@ -63,6 +63,7 @@ IMAGE_TOWERS = ("english", "own")  # a successor's query-language model: the Eng
 FAMILIES = ("w2vv", "w2vvpp", "sea")  # W2VV, W2VV++, SEA
 LR_SCHEDULES = ("w2vv", "torch1.2", "torch1.4")  # W2VV's rule, or the successors' torch schedulers
 VAL_METRICS = ("map", "mir_t2i")
+VAL_NAMES = {"map": "AP", "mir_t2i": "mIR"}  # each validation figure as the log and the curves name it
 GRU_IMPLS = ("keras2", "cudnn")  # Keras 2.2.4's GRU, or the reset-after one of cuDNN and torch
 # --config_overrides values: what a bool accepts, and how each type is named in an error
 BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}

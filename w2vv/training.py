@@ -16,6 +16,7 @@ import numpy as np
 from . import backend, checkpoint, layout, runs
 from .atomic import atomic_open, remove_temporaries, write_text
 from .batches import PairBatches, TrainingBatches
+from .config import VAL_NAMES
 from .errors import InputError
 from .feature_norm import normalize_features
 from .inference import FAMILY_NAMES, predict_vectors, sentence_image_scores, sentence_model
@@ -84,8 +85,6 @@ def validation_figure(metric, model, towers, collection, val_images):
         return mean_inverted_rank(scores, relevant)
     return mean_average_precision(scores.T, relevant.T)
 
-
-VAL_NAMES = {"map": "AP", "mir_t2i": "mIR"}  # the validation figure in the log
 
 
 @dataclass

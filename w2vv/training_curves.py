@@ -11,6 +11,7 @@ import numpy as np
 
 from . import layout
 from .atomic import atomic_path
+from .config import VAL_NAMES
 from .errors import InputError
 from .layout import CURVES_FILE
 
@@ -45,7 +46,7 @@ def _val_name(folder):
     import json
     try:
         with open(os.path.join(folder, layout.CONFIG_FILE), encoding="utf-8") as f:
-            return "mIR" if json.load(f).get("val_metric") == "mir_t2i" else "AP"
+            return VAL_NAMES.get(json.load(f).get("val_metric"), "AP")
     except (OSError, ValueError, AttributeError):
         return "AP"
 
