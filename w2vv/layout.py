@@ -163,9 +163,11 @@ def cm_dir(root, config, query_test, query_train=DEFAULT_COLLECTIONS["query_trai
     return similarity_dir(root, query_test, query_train, config)
 
 
-def clm_dir(root, config, query_test, query_train=DEFAULT_COLLECTIONS["query_train"]):
-    """CLM results: ``.../SimilarityIndex/<query_train>/zh2en2img_<config>/`` (``ja2en2img_`` …)."""
-    return similarity_dir(root, query_test, query_train, fusion_run_name(config, languages.language_of(query_train)))
+def clm_dir(root, config, query_test, query_train=DEFAULT_COLLECTIONS["query_train"], lang=None):
+    """CLM results: ``.../SimilarityIndex/<query_train>/zh2en2img_<config>/`` (``ja2en2img_`` …; ``lang``: the
+    language's code where known otherwise than by ``query_train``'s name, a model's record)."""
+    return similarity_dir(root, query_test, query_train,
+                          fusion_run_name(config, lang or languages.language_of(query_train)))
 
 
 def results_file(root, run_name, lang="zh", collections=None, rank_norm=False):

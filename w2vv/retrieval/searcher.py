@@ -623,8 +623,8 @@ class Searcher:
         model = self.models.get(lang or self._source_language())
         if model is None or model.lang == PIVOT:
             return None
-        fusion_run = layout.fusion_run_name(model.run_name, model.lang)
-        return os.path.join(layout.similarity_dir(self.root, model.val, model.train, fusion_run), layout.WEIGHT_FILE)
+        return os.path.join(layout.clm_dir(self.root, model.run_name, model.val, model.train, model.lang),
+                            layout.WEIGHT_FILE)
 
     def weight_for(self, lang):
         """The CLM weight of ``lang`` queries: the one given, else the fusion stage's, read again when fuse.py wrote
