@@ -470,3 +470,18 @@ def test_the_table_names_no_english_run_for_the_one_the_run_goes_with(tmp_path):
     done = run_script("report.py", "--rootpath", root, "--run", name)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1].startswith(f"{name}    0.")
+
+
+def test_results_written_again_lose_their_record_first(tmp_path, monkeypatch):
+    """CL and CLM cut short by a kill kept the record of the results they were replacing: once their inputs were as
+    recorded again, the folder passed for done with the figures of the inputs of the cut."""
+    from w2vv import ranking
+    (tmp_path / layout.INPUTS_FILE).write_text("{}")
+    (tmp_path / "mir.txt").write_text(mir_text(0.5))
+
+    def killed(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(ranking, "write_ranking", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ranking.write_results(str(tmp_path), ["a#0"], ["a"], np.ones((1, 1)), np.ones((1, 1), bool))
+    assert sorted(os.listdir(tmp_path)) == []

@@ -536,3 +536,38 @@ def test_a_model_trained_from_another_clone_reads_this_clones_stop_words_whateve
         f.write("another\n")
     check_current(out)
     assert TrainedModel(str(copied)).encoder.inputs.stopwords_path == str(DEFAULT_STOPWORDS["en"])
+
+
+@pytest.mark.parametrize("evaluate", [True, False])
+def test_a_test_cut_short_after_its_vectors_is_not_done_once_its_inputs_are_as_before(trained, tmp_path, evaluate,
+                                                                                      monkeypatch):
+    """Killed between the new vectors of edited test captions and their ranking, then the captions put back: the
+    record of before vouched for the folder ('already tested, skipped'), and CL and the table were computed from
+    the vectors of the edit."""
+    from w2vv import testing
+    root, alt, folder = trained
+    copy = copy_root(root, tmp_path)
+    copied = copy / folder.relative_to(root)
+
+    def test(log=lambda line: None):
+        return testing.predict_and_rank(str(copy), EN[0], [EN[2]], str(copied), evaluate=evaluate, overwrite=False,
+                                        log=log)[0]
+    out = Path(test())
+    vectors = (out / "sent_feat.txt").read_bytes()
+    caption = Path(layout.caption_file(str(copy), EN[2]))
+    before = caption.read_text(encoding="utf-8")
+    caption.write_text(before.replace("\n", " dog\n", 1), encoding="utf-8")
+    write_sent_feat = testing.write_sent_feat
+
+    def killed(*args):
+        write_sent_feat(*args)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(testing, "write_sent_feat", killed)
+    with pytest.raises(KeyboardInterrupt):
+        test()
+    monkeypatch.undo()
+    caption.write_text(before, encoding="utf-8")
+    lines = []
+    test(lines.append)
+    assert not [line for line in lines if "already tested" in line], lines
+    assert (out / "sent_feat.txt").read_bytes() == vectors

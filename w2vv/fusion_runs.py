@@ -12,7 +12,7 @@ from .errors import InputError
 from .fingerprint import recorded_files, recorded_settings
 from .fusion import best_weight, cross_lingual, fuse, scores_by_image
 from .layout import RANKING_FILE, SENT_FEAT_FILE, WEIGHT_FILE, cl_dir, clm_dir, cm_dir
-from .ranking import read_ranking, read_sent_feat, relevance, write_results
+from .ranking import read_ranking, read_sent_feat, relevance, remove_results, write_results
 from .result_checks import MODEL_SETTINGS, check_current, traced_models
 from .textfile import read_lines
 
@@ -212,6 +212,7 @@ def read_weight(path):
 
 def _write_fused(out_dir, split_input, w, rank_norm):
     fused = fuse(split_input.cl, split_input.cm, w, rank_norm=rank_norm)
+    remove_results(out_dir)  # before the weight: search reads it where the record of before would still vouch
     write_text(os.path.join(out_dir, WEIGHT_FILE), weight_text(w))
     return write_results(out_dir, split_input.query_ids, split_input.image_ids, fused, split_input.relevant)
 
@@ -224,6 +225,7 @@ def fusion_run(root, config, query_val=PAPER["query_val"], query_test=PAPER["que
     val_input = _load_split(root, config, query_val, query_train)
     test_input = _load_split(root, config, query_test, query_train)
     w, _ = best_weight(val_input.cl, val_input.cm, val_input.relevant, rank_norm=rank_norm)
+    remove_results(clm_dir(root, config, query_test, query_train))  # the run is done once test's is written again
     val_metrics = _write_fused(clm_dir(root, config, query_val, query_train), val_input, w, rank_norm)
     test_metrics = _write_fused(clm_dir(root, config, query_test, query_train), test_input, w, rank_norm)
     for zh in (query_val, query_test):

@@ -233,17 +233,20 @@ def is_done(out_dir):
 
 
 def remove_results(out_dir):
-    """Remove the rankings, figures and page of a results folder (``mir.txt`` first: the folder is then not done):
-    vectors written again without a ranking must not stand beside the ranking of other ones."""
-    for name in (MIR_FILE, METRICS_FILE, RANKING_FILE, layout.RESULTS_PAGE):
+    """Remove the record, rankings, figures and page of a results folder (``inputs.json`` and ``mir.txt`` first: the
+    folder is then not done), before anything is written into it again: vectors written again without a ranking
+    must not stand beside the ranking of other ones, nor a folder cut short by a kill pass for done under the record
+    of before once its inputs are as they were."""
+    for name in (layout.INPUTS_FILE, MIR_FILE, METRICS_FILE, RANKING_FILE, layout.RESULTS_PAGE):
         path = os.path.join(out_dir, name)
         if os.path.isfile(path):
             os.remove(path)
 
 
 def write_results(out_dir, query_ids, item_ids, scores, relevant, extra=None):
-    """Write ``sent.id.score.txt``, ``metrics.json`` and, last, ``mir.txt``; return the metrics. A results page
-    drawn from the results replaced (``report_page.py``'s ``results.html``) is removed first.
+    """Write ``sent.id.score.txt``, ``metrics.json`` and, last, ``mir.txt``; return the metrics. The folder's record
+    and a results page drawn from the results replaced (``report_page.py``'s ``results.html``) are removed first
+    (``remove_results``): the caller records the inputs once all is written.
 
     The dict (and ``metrics.json``) holds ``r1 r5 r10`` (fractions 0..1), ``medr``,
     ``meanr``, ``mir`` at full precision, ``n_sentences`` (queries) and ``n_items`` (images,
@@ -252,9 +255,7 @@ def write_results(out_dir, query_ids, item_ids, scores, relevant, extra=None):
     metrics["n_sentences"] = metrics.pop("n_queries")
     metrics["n_items"] = len(item_ids)
     metrics.update(extra or {})
-    page = os.path.join(out_dir, layout.RESULTS_PAGE)
-    if os.path.isfile(page):
-        os.remove(page)
+    remove_results(out_dir)
     write_ranking(os.path.join(out_dir, RANKING_FILE), query_ids, item_ids, scores)
     write_text(os.path.join(out_dir, METRICS_FILE), json.dumps(metrics, indent=2) + "\n")
     write_text(os.path.join(out_dir, MIR_FILE), mir_text(metrics["mir"]))

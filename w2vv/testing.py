@@ -98,10 +98,10 @@ def _predict_and_rank_one(root, train, test, folder, weights_file, evaluate, ove
         require_finite(features, collection.image_rows, raw_images)
     successor = cfg.family != "w2vv"
     vectors = predict_vectors(sentence_model(model, successor), collection.sentences)
+    remove_results(out)  # an earlier ranking, or the record of earlier vectors, would pass for these vectors
     write_sent_feat(os.path.join(out, SENT_FEAT_FILE), collection.sentences.ids, vectors)
     log(f"{test}: {len(vectors)} sentence vectors -> {out}/{SENT_FEAT_FILE}")
     if not evaluate:
-        remove_results(out)  # an earlier evaluation's ranking would pass for one of these vectors
         runs.record_inputs(out, inputs, **settings)
         return out
     images = normalize_features(raw_images, cfg)
