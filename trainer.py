@@ -92,6 +92,8 @@ def main(argv):
         if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)) and not args.overwrite:
             runs.check_same_record(folder, runs.run_record(run_, cfg))
             log(f"already trained, skipped (use --overwrite 1 to redo): {folder}")
+            if os.path.isfile(os.path.join(folder, layout.RESUME_FILE)):  # a kill right after model.json was written
+                os.remove(os.path.join(folder, layout.RESUME_FILE))
             other = runs.other_backend(folder)
             if other:
                 log(f"the model was trained on Keras's {other} backend, reused on {backend.name()} "

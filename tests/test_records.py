@@ -571,3 +571,31 @@ def test_a_test_cut_short_after_its_vectors_is_not_done_once_its_inputs_are_as_b
     test(lines.append)
     assert not [line for line in lines if "already tested" in line], lines
     assert (out / "sent_feat.txt").read_bytes() == vectors
+
+
+def test_a_kill_between_a_better_epochs_weights_and_its_state_leaves_the_best_recorded(small_root_vocab, tmp_path,
+                                                                                      monkeypatch):
+    """The weights of the best epoch recorded were removed before the state naming the new best was written: killed
+    in between, and the epoch done again not better, model.json named weights that were gone ('epoch_0.h5: weights
+    file not found' at every test, the run counted as done)."""
+    from w2vv import training
+    root = copy_root(small_root_vocab, tmp_path)
+    args = ["cococntrain", "cococnval", "cococntest", "--rootpath", root, "--config", CONFIG, "--config_overrides",
+            SMALL_MODEL, "--max_epochs", "2", "--seed", "0"]
+    figures, save_resume_state = iter([0.1, 0.2, 0.05]), training.save_resume_state  # epoch 1 better, then not
+
+    def killed_at_epoch_1(folder, model, progress):
+        if progress.next_epoch == 2:
+            raise KeyboardInterrupt
+        save_resume_state(folder, model, progress)
+    monkeypatch.setattr(training, "validation_figure", lambda *args: next(figures))
+    monkeypatch.setattr(training, "save_resume_state", killed_at_epoch_1)
+    assert run_main("trainer.py", *args).returncode == 130
+    monkeypatch.setattr(training, "save_resume_state", save_resume_state)
+    done = run_main("trainer.py", *args)
+    assert done.returncode == 0, done.stderr
+    folder = next((root / "cococntrain" / "cv_keras" / "cococnval" / "w2vv_trainer.py").iterdir())
+    assert sorted(f.name for f in folder.glob("epoch_*")) == ["epoch_0.h5"]
+    (folder / layout.RESUME_FILE).write_bytes(b"left by a kill right after model.json was written")
+    assert "already trained, skipped" in run_main("trainer.py", *args).stdout
+    assert not (folder / layout.RESUME_FILE).exists()

@@ -169,12 +169,13 @@ class EpochEnd(keras.callbacks.Callback):
         p.lr_history.append((epoch, lr))
         p.next_epoch = epoch + 1
         if improved:
-            self._save_best(epoch)
+            checkpoint.save_weights(self.model, os.path.join(self.folder, _weights_file(epoch)))
         if halved:
             self.model.optimizer.learning_rate.assign(rule.lr)
         self._write_histories()
         self._draw_curves(at_least_every=CURVES_EVERY_S)
         save_resume_state(self.folder, self.model, p)
+        remove_weights_but_the_best(self.folder, rule.best_epoch)  # once the state names the new best
         self.log(f"epoch {epoch}: loss {logs['loss']:.4f}  val {self.val_name} {figure:.4f}"
                  f"{' *best*' if improved else ''}  "
                  f"lr {lr:g}{f' -> {rule.lr:g}' if halved else ''}  patience {rule.patience}  "
@@ -183,13 +184,6 @@ class EpochEnd(keras.callbacks.Callback):
             self.log(f"early stop: {rule.patience} epochs without improvement")
             self.model.stop_training = True
 
-    def _save_best(self, epoch):
-        best = layout.weights_name(layout.epoch_label(epoch))
-        checkpoint.save_weights(self.model, os.path.join(self.folder, best))
-        for name in os.listdir(self.folder):
-            if layout.is_weights_name(name) and name != best:
-                os.remove(os.path.join(self.folder, name))
-
     def _write_histories(self):
         p = self.progress
         best_first = sorted(p.val_history, key=lambda item: -item[1])
@@ -197,6 +191,20 @@ class EpochEnd(keras.callbacks.Callback):
                               (layout.VAL_HISTORY_FILE, best_first)):
             write_text(os.path.join(self.folder, name),
                        "".join(f"{layout.epoch_label(e)} {value}\n" for e, value in history))
+
+
+def _weights_file(epoch):
+    return layout.weights_name(layout.epoch_label(epoch))
+
+
+def remove_weights_but_the_best(folder, best_epoch):
+    """Remove the weights files in ``folder`` but ``best_epoch``'s: after the resume state that names a new best is
+    written (a kill in between left a state naming weights removed, and a model.json without weights once the epoch
+    done again did not improve), and when a run resumes (a kill between a better epoch's weights and its state)."""
+    best = _weights_file(best_epoch)
+    for name in os.listdir(folder):
+        if layout.is_weights_name(name) and name != best:
+            os.remove(os.path.join(folder, name))
 
 
 class NonFiniteLoss(Exception):
@@ -247,6 +255,7 @@ def train(run, cfg, inputs, log=print, verbose=1):
     remove_temporaries(folder)  # a file being written when an earlier run here was killed
     if resuming:
         progress = restore_resume_state(folder, model)
+        remove_weights_but_the_best(folder, progress.rule.best_epoch)
         log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, layout.RESUME_FILE)}")
     else:
         progress = Progress(seed, new_rule(cfg))
