@@ -449,6 +449,34 @@ def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
                                             "chunk)\n")  # an extraction spoke of training
 
 
+SCRIPT_INTERRUPTED = """
+import os, signal, sys, time
+sys.modules["__main__"].__file__ = os.path.join({repo!r}, "a_script.py")  # as for the project's scripts
+import w2vv
+from w2vv import cli
+if sys.argv[1] == "after":
+    cli.run(lambda argv: print("done"), [])
+print("working", flush=True)
+os.kill(os.getpid(), signal.SIGINT)
+time.sleep(5)
+print("not stopped")
+"""
+
+
+@pytest.mark.parametrize("when", ["importing", "after"])
+def test_ctrl_c_while_a_script_imports_or_after_its_work_is_one_line_and_status_130(when):
+    """While its modules were imported, a KeyboardInterrupt traceback of 20 lines; after its work (an atexit callback,
+    Python's teardown), a traceback and exit status 0, on which do_all.sh went on to the next stage."""
+    done = subprocess.run([sys.executable, "-c", SCRIPT_INTERRUPTED.format(repo=str(REPO)), when], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        130, ("done\n" if when == "after" else "") + "working\n",
+        "interrupted: what was written is whole; the same command again redoes what is missing\n")
+    as_a_library = subprocess.run([sys.executable, "-c", SCRIPT_INTERRUPTED.replace("a_script.py", "x/a.py").format(
+        repo=str(REPO)), when], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert as_a_library.returncode == -signal.SIGINT and as_a_library.stderr.splitlines()[-1] == "KeyboardInterrupt"
+
+
 @pytest.mark.parametrize("unset", [True, False])
 def test_an_unset_backend_is_the_default_keras_is_told_so(monkeypatch, unset):
     """Unset, Keras took the backend of ~/.keras/keras.json while the run recorded TensorFlow's; empty, do_all.sh

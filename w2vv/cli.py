@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from . import backend, languages
+from . import backend, interrupts, languages
 from .atomic import disk_full
 from .collection_roles import FORMER_ROLES, role_problem
 from .errors import InputError
@@ -215,7 +215,8 @@ def run(main, argv=None, resumes=None):
     _debug_asked[0] = False
     try:
         backend.check()
-        return main(argv) or 0
+        with interrupts.raising():
+            return main(argv) or 0
     except InputError as e:
         if _debug_asked[0]:
             raise
@@ -232,8 +233,7 @@ def run(main, argv=None, resumes=None):
     except KeyboardInterrupt:  # Ctrl-C: every file is written whole or not at all
         if _debug_asked[0]:
             raise
-        print(f"interrupted: what was written is whole; the same command again redoes what is missing"
-              f"{f' ({resumes})' if resumes else ''}", file=sys.stderr)
+        print(f"{interrupts.LINE}{f' ({resumes})' if resumes else ''}", file=sys.stderr)
         return 130
 
 
