@@ -474,10 +474,12 @@ def test_the_table_names_no_english_run_for_the_one_the_run_goes_with(tmp_path):
 
 def test_results_written_again_lose_their_record_first(tmp_path, monkeypatch):
     """CL and CLM cut short by a kill kept the record of the results they were replacing: once their inputs were as
-    recorded again, the folder passed for done with the figures of the inputs of the cut."""
+    recorded again, the folder passed for done with the figures of the inputs of the cut. A killed writer's
+    temporary file stayed for good."""
     from w2vv import ranking
     (tmp_path / layout.INPUTS_FILE).write_text("{}")
     (tmp_path / "mir.txt").write_text(mir_text(0.5))
+    (tmp_path / "sent_feat.txt.k1ll3d.tmp").write_text("half of the vectors of a tester killed (SIGKILL)")
 
     def killed(*args):
         raise KeyboardInterrupt

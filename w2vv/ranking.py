@@ -15,7 +15,7 @@ import numpy as np
 
 from . import layout
 from .layout import METRICS_FILE, MIR_FILE, RANKING_FILE
-from .atomic import atomic_open, write_text
+from .atomic import atomic_open, remove_temporaries, write_text
 from .errors import InputError
 from .result_checks import check_current
 from .textfile import read_lines
@@ -236,11 +236,14 @@ def remove_results(out_dir):
     """Remove the record, rankings, figures and page of a results folder (``inputs.json`` and ``mir.txt`` first: the
     folder is then not done), before anything is written into it again: vectors written again without a ranking
     must not stand beside the ranking of other ones, nor a folder cut short by a kill pass for done under the record
-    of before once its inputs are as they were."""
+    of before once its inputs are as they were. The files a writer killed left half-written go too (one of
+    gigabytes, an English collection's vectors as text, stayed for good)."""
     for name in (layout.INPUTS_FILE, MIR_FILE, METRICS_FILE, RANKING_FILE, layout.RESULTS_PAGE):
         path = os.path.join(out_dir, name)
         if os.path.isfile(path):
             os.remove(path)
+    if os.path.isdir(out_dir):
+        remove_temporaries(out_dir)
 
 
 def write_results(out_dir, query_ids, item_ids, scores, relevant, extra=None):
