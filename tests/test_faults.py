@@ -3,6 +3,7 @@ collections, one run at a time per root and config (a killed run leaves no lock 
 disk stops with one line and keeps the previous file, and logs are lines, not a redrawn bar."""
 import errno
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -150,13 +151,17 @@ def test_stage_1_builds_the_vocabularies_an_ini_config_overrides_asks_for(tmp_pa
 def test_a_wrong_override_in_an_ini_names_its_line_not_a_flag(tmp_path):
     """It named the config file and a --config_overrides the user never typed; a config file's own error is its."""
     ini = write_ini(tmp_path / "a.ini", f"rootpath = {tmp_path}\nconfig_overrides = lstm_sise=64\n"
-                                        "config_overrides_w2vvpp_resnext101 = lstm_size=big\n")
+                                        "config_overrides_w2vvpp_resnext101 = lstm_size=big\n"
+                                        "config_overrides_sea_bow_w2v_gru = lr=-1\nnormalize_zh = 1\n")
     for config, line, value, error in (("base_w2vv", 3, "lstm_sise=64", "unknown config attribute 'lstm_sise'"),
                                        ("w2vvpp_resnext101", 4, "lstm_size=big", "override lstm_size='big' is not "
-                                                                                 "an int")):
-        key = "config_overrides" + ("_w2vvpp_resnext101" if line == 4 else "")
-        with pytest.raises(InputError, match=rf"^{ini}:{line}: {key} = {value} \(.*{config}.py: .*{error}"):
+                                                                                 "an int"),
+                                       ("sea_bow_w2v_gru", 5, "lr=-1", r"with the settings lr=-1,normalize_zh=1: "
+                                                                       r"lr = -1.0 \(expected a number > 0\)\)$")):
+        key = "config_overrides" + {3: "", 4: "_w2vvpp_resnext101", 5: "_sea_bow_w2v_gru"}[line]
+        with pytest.raises(InputError, match=rf"^{ini}:{line}: {key} = {value} \(.*{config}.py.*{error}") as e:
             settings.shell_assignments(settings.read_settings(str(ini)), config, str(ini))
+        assert "--config_overrides" not in str(e.value)
     (tmp_path / "mine.py").write_text("class config:\n    lstm_size = 3\n")
     with pytest.raises(InputError, match=r"^\S*mine.py: config lacks required attribute"):
         settings.shell_assignments(settings.read_settings(str(ini)), str(tmp_path / "mine.py"), str(ini))
@@ -451,7 +456,7 @@ def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
 
 SCRIPT_INTERRUPTED = """
 import os, signal, sys, time
-sys.modules["__main__"].__file__ = os.path.join({repo!r}, "a_script.py")  # as for the project's scripts
+sys.modules["__main__"].__file__ = os.path.join({repo!r}, "trainer.py")  # as in the process of a project's script
 import w2vv
 from w2vv import cli
 if sys.argv[1] == "after":
@@ -464,7 +469,7 @@ print("not stopped")
 
 
 @pytest.mark.parametrize("when", ["importing", "after"])
-def test_ctrl_c_while_a_script_imports_or_after_its_work_is_one_line_and_status_130(when):
+def test_ctrl_c_while_a_script_imports_or_after_its_work_is_one_line_and_status_130(when, tmp_path):
     """While its modules were imported, a KeyboardInterrupt traceback of 20 lines; after its work (an atexit callback,
     Python's teardown), a traceback and exit status 0, on which do_all.sh went on to the next stage."""
     done = subprocess.run([sys.executable, "-c", SCRIPT_INTERRUPTED.format(repo=str(REPO)), when], cwd=REPO,
@@ -472,9 +477,21 @@ def test_ctrl_c_while_a_script_imports_or_after_its_work_is_one_line_and_status_
     assert (done.returncode, done.stdout, done.stderr) == (
         130, ("done\n" if when == "after" else "") + "working\n",
         "interrupted: what was written is whole; the same command again redoes what is missing\n")
-    as_a_library = subprocess.run([sys.executable, "-c", SCRIPT_INTERRUPTED.replace("a_script.py", "x/a.py").format(
-        repo=str(REPO)), when], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert as_a_library.returncode == -signal.SIGINT and as_a_library.stderr.splitlines()[-1] == "KeyboardInterrupt"
+    for library in ("my_analysis.py", "tools/trainer.py"):  # a user's script beside the project's is theirs
+        as_a_library = subprocess.run([sys.executable, "-c", SCRIPT_INTERRUPTED.replace("trainer.py", library).format(
+            repo=str(REPO)), when], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert as_a_library.returncode == -signal.SIGINT and as_a_library.stderr.splitlines()[-1] == \
+            "KeyboardInterrupt"
+    linked = tmp_path / "repo"
+    linked.symlink_to(REPO)
+    done = subprocess.run([sys.executable, "-c", SCRIPT_INTERRUPTED.format(repo=str(linked)), when], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+
+
+def test_the_scripts_guarded_against_ctrl_c_are_the_projects():
+    from w2vv import SCRIPTS
+    assert sorted(SCRIPTS) == sorted(p.name for p in REPO.glob("*.py") if re.search(r"\brun\(main\b", p.read_text()))
 
 
 @pytest.mark.parametrize("unset", [True, False])

@@ -561,22 +561,25 @@ def test_photos_in_a_linked_folder_are_found_once_and_a_cycle_of_links_ends(tmp_
     assert list_images(str(folder), thumbnails=str(thumbnails)) == found
 
 
-def test_a_folder_that_cannot_be_listed_is_refused_not_left_out(tmp_path, monkeypatch):
-    """os.walk skipped a subfolder it could not read (no permission): its photos were missing from the feature."""
+def test_a_folder_that_cannot_be_listed_is_left_out_with_a_warning_naming_it(tmp_path, monkeypatch):
+    """os.walk skipped a subfolder it could not read (no permission) without a word: its photos were missing from
+    the feature. Refusing it refused an image disk for its lost+found, which no user can read or move."""
     from w2vv.features import list_images
     folder = tmp_path / "photos"
     _save(str(folder / "a.jpg"), (1, 2, 3))
-    _save(str(folder / "locked" / "b.jpg"), (4, 5, 6))
+    _save(str(folder / "lost+found" / "b.jpg"), (4, 5, 6))
     scandir = os.scandir
 
-    def denied(path="."):  # as for a folder of mode 000 (the tests may run as root, who reads it anyway)
-        if os.fspath(path) == str(folder / "locked"):
+    def denied(path="."):  # as for a folder of mode 700 of another user (the tests may run as root)
+        if os.fspath(path) == str(folder / "lost+found"):
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return scandir(path)
     monkeypatch.setattr(os, "scandir", denied)
-    with pytest.raises(InputError, match=rf"^{folder / 'locked'}: cannot list this folder of the images \(Permission "
-                                         r"denied\); make it readable, or move it out of the image folder$"):
-        list_images(str(folder))
+    lines = []
+    assert [image_id for image_id, _ in list_images(str(folder), log=lines.append)] == ["a"]
+    assert lines == [f"warning: 1 folder(s) under {folder} cannot be listed, their images left out: "
+                     f"{folder / 'lost+found'} (Permission denied) (make them readable and extract again to include "
+                     f"them)"]
 
 
 def test_a_feature_name_that_is_not_one_folder_of_featuredata_is_refused(photos, tmp_path):

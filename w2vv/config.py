@@ -75,8 +75,9 @@ def config_path(name, config_dir=None):
     return name if name.endswith(".py") else os.path.join(config_dir or CONFIG_DIR, f"{name}.py")
 
 
-def load_config(name, config_dir=None, overrides=None):
-    """The config ``name`` (a name in ``config_dir`` or a path to a .py file), with defaults and overrides."""
+def load_config(name, config_dir=None, overrides=None, given_as="--config_overrides"):
+    """The config ``name`` (a name in ``config_dir`` or a path to a .py file), with defaults and ``overrides``
+    (``given_as``: whence they come, for the errors: the flag, or an ini's settings)."""
     path = config_path(name, config_dir)
     if not os.path.isfile(path):
         raise InputError(f"{path}: unknown config {name!r} (no such file{nearest_config(name, config_dir)})")
@@ -93,13 +94,13 @@ def load_config(name, config_dir=None, overrides=None):
     if missing:
         raise InputError(f"{path}: config lacks required attribute(s) {', '.join(missing)}")
     _check_known(values, path)
-    _check_known(overrides or {}, f"{path}: --config_overrides")
+    _check_known(overrides or {}, f"{path}: {given_as}")
     cfg = SimpleNamespace(**{**DEFAULTS, **values})
     cfg.name = os.path.basename(path)[:-3]
     for key, value in (overrides or {}).items():
         setattr(cfg, key, _typed(key, value, getattr(cfg, key, None), path))
     given = ",".join(f"{k}={v}" for k, v in (overrides or {}).items())
-    where = f"{path} with --config_overrides {given}" if given else path  # the error says whence the value
+    where = f"{path} with {given_as} {given}" if given else path  # the error says whence the value
     _check(cfg, where)
     _check_ranges(cfg, where)
     _check_vocabulary(cfg, where)

@@ -108,16 +108,17 @@ def is_feature_name(name):
 FEATURE_NAME_RULE = "one folder of FeatureData (letters, digits, _ . , + -, not ending in .parts)"
 
 
-def list_images(image_dir, thumbnails=None):
+def list_images(image_dir, thumbnails=None, log=print):
     """[(id, path)] of the image files under ``image_dir`` (recursively, sorted by path, into linked folders: a
     folder met again, through a link or a cycle of links, is left out, and so is the collection's ``thumbnails``
     folder, reached through a link); the id is the file name without extension, and must be unique and free of
-    white space."""
+    white space. A folder that cannot be listed (no permission: a disk's ``lost+found``) is left out with a warning
+    naming it: its photos, if any, are not in the feature."""
     if not os.path.isdir(image_dir):
         raise InputError(f"{image_dir}: image folder not found")
-    found, visited = [], set()
+    found, visited, unreadable = [], set(), []
     thumbnails = os.path.realpath(thumbnails) if thumbnails else None
-    for folder, subfolders, files in os.walk(image_dir, onerror=_unreadable, followlinks=True):
+    for folder, subfolders, files in os.walk(image_dir, onerror=unreadable.append, followlinks=True):
         real = os.path.realpath(folder)
         if real in visited or (thumbnails and os.path.commonpath([real, thumbnails]) == thumbnails):
             subfolders[:] = []
@@ -139,16 +140,13 @@ def list_images(image_dir, thumbnails=None):
                              f"rename the file")
         seen.setdefault(image_id, []).append(path)
     _refuse_duplicates([(image_id, paths) for image_id, paths in seen.items() if len(paths) > 1])
+    if unreadable:
+        log(f"warning: {len(unreadable)} folder(s) under {image_dir} cannot be listed, their images left out: "
+            + "; ".join(f"{e.filename} ({e.strerror})" for e in unreadable[:3]) + ("; …" if len(unreadable) > 3 else "")
+            + " (make them readable and extract again to include them)")
     if not found:
         raise InputError(f"{image_dir}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
     return [(os.path.splitext(os.path.basename(p))[0], p) for p in found]
-
-
-def _unreadable(error):
-    """os.walk leaves out a folder it cannot list (no permission, a disk gone): its photos would be missing from the
-    feature without a word."""
-    raise InputError(f"{error.filename}: cannot list this folder of the images ({error.strerror}); make it "
-                     f"readable, or move it out of the image folder") from None
 
 
 def _refuse_duplicates(duplicated, shown=5):
@@ -321,7 +319,7 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
         raise InputError(f"feature {feature!r}: a feature's name, {FEATURE_NAME_RULE}")
     _require_no_sentences(root, collection)
     _require_apart(image_dir, layout.image_dir(root, collection))
-    images = list_images(image_dir, thumbnails=layout.image_dir(root, collection))
+    images = list_images(image_dir, thumbnails=layout.image_dir(root, collection), log=log)
     feature = feature or feature_name(cnn, weights)
     feature_dir = layout.feature_dir(root, feature, collection)
     parts_dir = feature_dir + PARTS_SUFFIX

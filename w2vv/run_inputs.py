@@ -221,7 +221,7 @@ def read_training_inputs(run, cfg, resuming, log=print):
     encoder = encoder_for(inputs, cfg)
     stale = counted_from_other_inputs(run.root, run.train, encoder.tokenizer, vocab_threshold(cfg))
     if stale:  # build_vocab.py would count it again; do_all.sh --stage 2 does not run it
-        raise InputError(f"{stale}: counted from other captions or stop words than now (edited since?); count it "
+        raise InputError(f"{stale[0]}: counted from other captions or stop words than now (edited since?); count it "
                          f"again: {runs.build_vocab_command(run, cfg, inputs)} (do_all.sh's stage 1)")
     features = open_features(run.root, cfg, run.feature_collection)
     train_set, dropped = load_collection(run.root, run.train, encoder, features, keep_incomplete=successor, log=log)

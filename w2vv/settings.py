@@ -227,7 +227,7 @@ def _trainer_config(settings, config, ini):
         raise InputError(f"{ini}: max_epochs = {epochs}, but config_overrides has max_epochs="
                          f"{config_overrides['max_epochs']}: give one of them")
     try:
-        cfg = load_config(config, overrides=config_overrides)
+        cfg = load_config(config, overrides=config_overrides, given_as="the settings")
     except InputError as e:
         load_config(config)  # the config file's own error is said as it is
         key = _overrides_key(settings, config)

@@ -95,16 +95,13 @@ def _record(root, train, tokenizer, threshold, style):
 
 
 def counted_from_other_inputs(root, train, tokenizer, threshold=5):
-    """The first vocabulary file of ``tokenizer``'s place whose record names other captions, stop words or settings
-    than now (captions edited since it was counted: a model would train on the words of before); None when each is
-    current, not built, or has no record (shipped with the data: ``build_vocabularies`` records it as current)."""
+    """The vocabulary files of ``tokenizer``'s place whose records name other captions, stop words or settings than
+    now (captions edited since they were counted: a model would train on the words of before); not one that is not
+    built, or has no record (shipped with the data: ``build_vocabularies`` records it as current)."""
     variant = vocabulary_variant(tokenizer.language, tokenizer.stopwords_path, tokenizer.normalize)
-    for style in STYLES:
-        path = layout.vocab_file(root, train, style, threshold, variant)
-        if os.path.isfile(path) and os.path.exists(record_file(path)) and \
-                not sources_match(record_file(path), **_record(root, train, tokenizer, threshold, style)):
-            return path
-    return None
+    paths = {style: layout.vocab_file(root, train, style, threshold, variant) for style in STYLES}
+    return [path for style, path in paths.items() if os.path.isfile(path) and os.path.exists(record_file(path))
+            and not sources_match(record_file(path), **_record(root, train, tokenizer, threshold, style))]
 
 
 def _unsegmented_hint(language, sentences):
