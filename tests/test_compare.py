@@ -63,6 +63,10 @@ def test_compare_prints_both_tables(roots, tmp_path):
     assert "mean ± sd over 3 seeds" in done.stdout and "good − poor: paired difference" in done.stdout
     assert out.read_text(encoding="utf-8") == done.stdout
     assert len([line for line in done.stdout.splitlines() if line.count(" ± ") == 4]) == 6  # 2 runs × 3 routes
+    one = run_main("compare.py", "--rootpath", roots[0], "--run", "good", "poor", "--paired", "good", "poor",
+                   "--draws", "500")  # the interval of one seed is the queries' alone: it said "over 1 seed"
+    assert "interval over the 16 queries of 1 seed (the queries' spread only, not the seeds': give --rootpath " \
+        "once per seed) (500 draws)" in one.stdout, one.stdout
 
 
 def test_the_same_seed_in_two_roots_stops_in_one_line(roots):

@@ -210,8 +210,11 @@ def _mean_sd(mean, sd):
 
 def format_differences(run_a, run_b, rows, n_seeds, n_queries, draws):
     """The paired differences of ``rows`` ((route, ``paired_difference``) pairs)."""
-    lines = [f"{run_a} − {run_b}: paired difference, 95% bootstrap interval over {seeds(n_seeds)} × "
-             f"{n_queries} queries ({draws} draws)", "route  metric  difference  interval"]
+    over = f"{seeds(n_seeds)} × {n_queries} queries" if n_seeds > 1 else (
+        f"the {n_queries} queries of 1 seed (the queries' spread only, not the seeds': give --rootpath once per "
+        f"seed)")
+    lines = [f"{run_a} − {run_b}: paired difference, 95% bootstrap interval over {over} ({draws} draws)",
+             "route  metric  difference  interval"]
     for route, differences in rows:
         for m in METRICS:
             mean, low, high = differences[m]
