@@ -38,7 +38,7 @@ def parse_args(argv):
                    help="route of the Chinese or Japanese queries (default: clm when possible, else cm); an "
                         "English query takes cm only")
     p.add_argument("--json", action="store_true", help="JSON lines output")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr (warnings still)")
     args = cli.parse_args(p, argv)
     if args.query and args.queries:
         p.error("give queries as arguments or with --queries, not both")
@@ -90,7 +90,7 @@ def main(argv):
     quiet_tensorflow()
     queries = read_queries(args)
     def progress(message):
-        if not args.quiet:
+        if not args.quiet or message.startswith("warning:"):  # why a route is not taken, say, is no progress line
             print(f"[search] {message}", file=sys.stderr, flush=True)
 
     searcher = open_searcher(args, log=progress)

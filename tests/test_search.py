@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers import REPO, quiet_env, run_script
+from tests.helpers import REPO, quiet_env, run_main, run_script
 from w2vv import layout
 from w2vv.collection_files import captions_of, imageset_of
 from w2vv.config import parse_overrides
@@ -472,6 +472,10 @@ def test_the_default_route_is_cm_when_no_english_sentence_describes_the_gallery(
     assert [line for line in logged if line.startswith("warning: the cross-lingual routes are not available: ") and
             line.endswith("; the default route is cm")], logged   # said once, as search.py and the service log it
     assert [r.mode for r in searcher.search_many(["一只狗", "一只猫"], k=1)] == ["cm", "cm"]
+    quiet = run_main("search.py", *[a for d in model_dirs(trained_root) for a in ("--model_path", d)], "--imageset",
+                     tmp_path / "undescribed.txt", "--quiet", "--json", "一只狗")  # --quiet dropped the warning too
+    assert quiet.returncode == 0 and quiet.stderr.startswith("[search] warning: the cross-lingual routes are not "
+                                                             "available: ") and len(quiet.stderr.splitlines()) == 1
 
 
 def test_a_fusion_weight_that_does_not_hold_makes_cm_the_default_and_warm_up_says_so(trained_root, monkeypatch):
