@@ -26,8 +26,9 @@ def check_current(folder):
     changed = traced_sources(record)[1]
     if changed:
         raise InputError(f"{folder}: computed from {changed[0]}, which changed since: its results are stale; "
-                         f"run do_all.sh again for this run (its stages redo what is not current, and name a model to retrain: "
-                         f"a successor's trained on the image towers of an English model retrained since)")
+                         f"run do_all.sh again for this run (its stages redo what is not current, and name a model "
+                         f"to retrain: a successor's trained on the image towers of an English model retrained "
+                         f"since)")
     stale_model = next(_changed_training_inputs(record), None)
     if stale_model:
         checkpoint, training_input = stale_model
