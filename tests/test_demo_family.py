@@ -4,6 +4,7 @@ seed; compare.py's table with the warning that demo data says nothing about the 
 per-config overrides (``config_overrides_<config>``) that let one ini run W2VV and its successors."""
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,23 @@ def test_a_seed_root_shares_the_data_and_none_of_the_runs(small_root, tmp_path, 
     for where, message in ((root / "seed2", "which the copy would then hold"), (tmp_path / "a" / "b", "not found")):
         assert cli.run(seed_root.main, [str(root), str(where)]) == 1  # a traceback, a half copy inside the root
         assert message in capsys.readouterr().err and not os.path.lexists(f"{where}.partial")
+
+
+def test_a_seed_root_of_data_generated_again_since_is_copied_again(small_root, tmp_path, capsys):
+    """The seed roots kept the data of before the base root was generated again: compare.py refused the table, and
+    no run of the demo fixed it."""
+    from tools import demo_family
+    from w2vv.atomic import write_text
+    base = str(copy_root(small_root, tmp_path / "base"))
+    seed1 = base + "_seed1"
+    demo_family.prepare_seed_root(base, seed1, 1)
+    (Path(seed1) / "cococntrain" / "cv_keras").mkdir()  # a model of that data
+    demo_family.prepare_seed_root(base, seed1, 1)
+    assert os.path.isdir(os.path.join(seed1, "cococntrain", "cv_keras"))  # the same data: kept, models and all
+    captions = layout.caption_file(base, "cococntest")
+    write_text(captions, open(captions, encoding="utf-8").read())  # replaced, as make_demo_data --overwrite does
+    capsys.readouterr()
+    demo_family.prepare_seed_root(base, seed1, 1)
+    assert f"{seed1} holds other data than {base} (generated again since): copied again" in capsys.readouterr().out
+    assert os.path.samefile(captions, layout.caption_file(seed1, "cococntest"))
+    assert not os.path.exists(os.path.join(seed1, "cococntrain", "cv_keras"))

@@ -18,6 +18,7 @@ the table shows that the four models train and test end to end, not how they com
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ from w2vv.cli import log
 from w2vv.collection_files import imageset_of
 from w2vv.errors import InputError
 from w2vv.settings import ini_run, read_settings
-from tools.seed_root import FAMILY_INI as SEED_INI, copy_root
+from tools.seed_root import FAMILY_INI as SEED_INI, copy_root, shares_data
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ("base_w2vv", "w2vv_attention_ctl", "w2vvpp_resnext101", "sea_bow_w2v_gru")
@@ -66,6 +67,21 @@ def seed_roots(ini, seeds, configs):
         ini_run(settings, config, ini)
     own = int(settings["seed"] or 0)
     return base, {seed: base if seed == own else f"{base}_seed{seed}" for seed in seeds}
+
+
+def prepare_seed_root(base, root, seed):
+    """``root``, the root of ``seed``: a copy of ``base`` with hard links (``copy_root``), made again (its models and
+    results with it, of other data) when ``base`` was generated again since: compare.py refused it, and no run fixed
+    it."""
+    if root == base:
+        return
+    if os.path.isdir(root) and not shares_data(base, root):
+        log(f"seed {seed}: {root} holds other data than {base} (generated again since): copied again, without its "
+            f"models and results")
+        shutil.rmtree(root)
+    if not os.path.isdir(root):
+        log(f"seed {seed}: {root}, a copy of {base} with hard links")
+        copy_root(base, root)
 
 
 def seed_ini(template, root, seed):
@@ -139,9 +155,7 @@ def main(argv):
     base, roots = seed_roots(args.ini, args.seeds, args.configs)
     inis = {}
     for seed, root in roots.items():
-        if not os.path.isdir(root):
-            log(f"seed {seed}: {root}, a copy of {base} with hard links")
-            copy_root(base, root)
+        prepare_seed_root(base, root, seed)
         inis[seed] = seed_ini(args.ini, root, seed)
     units = [(seed, roots[seed], inis[seed], config) for config in args.configs for seed in args.seeds]
     log(f"{len(args.configs)} configs × {len(args.seeds)} seeds through do_all.sh, {args.jobs} at once "
