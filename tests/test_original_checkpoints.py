@@ -124,3 +124,24 @@ def test_converting_never_writes_over_a_folder_and_puts_the_epoch_converted_firs
     assert best_weights_file(str(out)) == str(out / "epoch_1.h5") and (out / "epoch_1.h5").is_file()
     assert (out / "val_per_hist.txt").read_text().split("\n")[:3] == \
         ["epoch_1 0.12289520108283622", "epoch_2 0.13449714190517179", "epoch_0 0.11109080795691355"]
+
+
+@pytest.mark.parametrize("style, edit", [("bow", lambda words: words[:-1]), ("bow", lambda words: words + ["新词"]),
+                                         ("bow_filterstop", lambda words: words[:-1])])
+def test_a_vocabulary_of_another_size_than_an_original_checkpoint_read_stops_in_one_line(fixtures, tmp_path, style,
+                                                                                         edit):
+    """An original checkpoint records no vocabulary: one word fewer in the root's ranked in silence (vectors 6e-4 off
+    the original's), one more or a shorter bag of words failed deep in Keras."""
+    from tests.helpers import one_error_line, run_main
+    root = copy_root(fixtures, tmp_path)
+    vocab = layout.vocab_file(root, "cococntrain", style)
+    words = load_vocab(vocab)
+    with open(vocab, "w", encoding="utf-8") as f:
+        f.write("".join(f"{w}\n" for w in edit(words)))
+    folder = layout.checkpoint_dir(root, "cococntrain", "cococnval", "tiny_attention_ctl")
+    for script, args in (("tester.py", ["cococntrain", "cococntest", "--rootpath", root, "--model_path", folder]),
+                         ("search.py", ["--model_path", folder, "--quiet", "滑板"])):
+        error = one_error_line(run_main(script, *args))
+        assert error == (f"error: {vocab}: {len(edit(words))} words, but the model {folder} was trained with a "
+                         f"vocabulary of {len(words)} there: not the vocabulary it read (counted again, or edited, "
+                         f"since); put back the one it was trained with"), error

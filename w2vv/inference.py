@@ -99,6 +99,25 @@ def require_finished(folder):
                          f"last): run the trainer again (it resumes), or give a finished model")
 
 
+def require_vocabularies_fit(folder, encoder):
+    """InputError when the vocabularies and word2vec ``encoder`` reads do not make the inputs the trained model in
+    ``folder`` reads (its GRU vocabulary's size, the width of its bag of words and mean word2vec): a vocabulary of
+    the root recounted or edited since an original checkpoint (which records none) was trained with it, where
+    shorter it ranked in silence and longer it failed deep in Keras."""
+    from .original import is_original_checkpoint, structure
+    if is_original_checkpoint(folder):
+        _, vocab_size, aux_dim, _ = structure(os.path.join(folder, layout.MODEL_FILE))
+    else:
+        _, vocab_size, aux_dim = checkpoint.load_model_config(folder)
+    sequence, bag = encoder.inputs.vocab_files
+    for path, words, wanted in ((sequence, encoder.seq_vocab_size, vocab_size),
+                                (bag, encoder.bow_dim, aux_dim - encoder.word2vec.dim)):
+        if words != wanted:
+            raise InputError(f"{path}: {words} words, but the model {folder} was trained with a vocabulary of "
+                             f"{wanted} there: not the vocabulary it read (counted again, or edited, since); put "
+                             f"back the one it was trained with")
+
+
 def load_trained_model(folder, weights_file=None, families=("w2vv",), what="this command"):
     """Rebuild a trained model and load its (best) weights: a checkpoint folder of this project
     (``config.json``) or of the original code (a Keras 2.2.4 ``model.json``). Returns (model, cfg): W2VV's

@@ -11,7 +11,6 @@ from . import checkpoint, layout
 from .config import DEFAULTS, TEXT_STYLE
 from .errors import InputError
 from .textfile import read_lines
-from .model import build_model
 
 
 
@@ -73,6 +72,7 @@ def structure(model_json_path):
 
 
 def load_original_model(folder, weights_file):
+    from .model import build_model  # Keras: only to load the model, not to read its description
     cfg, vocab_size, aux_dim, layer_map = structure(os.path.join(folder, layout.MODEL_FILE))
     model = build_model(cfg, vocab_size, aux_dim)
     checkpoint.load_weights(model, weights_file, layer_map)

@@ -14,6 +14,7 @@ from .config import vocab_threshold, with_feature_width
 from .encoders import EncodedSentences, SentenceEncoder, sequence_style
 from .errors import InputError
 from .fingerprint import sources_match, write_sources
+from .inference import require_vocabularies_fit
 from .losses import require_negatives
 from .text import Tokenizer
 from .textfile import read_lines
@@ -36,7 +37,9 @@ def model_encoder(folder, root, cfg, word2vec_path=None, stopwords_path=None, no
     inputs = runs.model_inputs(folder, root, cfg, word2vec_path, stopwords_path, log)
     if normalize_zh is not None:
         inputs = replace(inputs, normalize=bool(normalize_zh) and inputs.language.normalize is not None)
-    return encoder_for(inputs, cfg, cached_word2vec)
+    encoder = encoder_for(inputs, cfg, cached_word2vec)
+    require_vocabularies_fit(folder, encoder)
+    return encoder
 
 
 def encoder_for(inputs, cfg, cached_word2vec=False):
