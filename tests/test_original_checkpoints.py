@@ -145,3 +145,20 @@ def test_a_vocabulary_of_another_size_than_an_original_checkpoint_read_stops_in_
         assert error == (f"error: {vocab}: {len(edit(words))} words, but the model {folder} was trained with a "
                          f"vocabulary of {len(words)} there: not the vocabulary it read (counted again, or edited, "
                          f"since); put back the one it was trained with"), error
+
+
+def test_counting_again_the_vocabulary_an_original_checkpoint_read_stops_before_it_is_replaced(fixtures, tmp_path):
+    """build_vocab.py --overwrite 1 (do_all.sh's stage 1 with overwrite = 1) reordered words of equal count: the
+    original checkpoints then ranked with other words (mIR 0.101 for 0.126), without a word."""
+    from tests.helpers import one_error_line, run_main
+    root = copy_root(fixtures, tmp_path)
+    vocab = layout.vocab_file(root, "cococntrain", "bow")
+    before = open(vocab, encoding="utf-8").read()
+    error = one_error_line(run_main("build_vocab.py", "cococntrain", "--rootpath", root, "--overwrite", "1"))
+    folder = layout.checkpoint_dir(root, "cococntrain", "cococnval", "tiny_attention_ctl")
+    assert error == (f"error: {vocab}: the vocabulary the original code's checkpoint {folder} was trained with (it "
+                     f"records none): counted again, its words of equal count would change order, and that model "
+                     f"would read other words; move the checkpoint away first"), error
+    assert open(vocab, encoding="utf-8").read() == before
+    assert run_main("build_vocab.py", "cococntrain", "--rootpath", root).returncode == 0  # kept, recorded as it is
+    assert open(vocab, encoding="utf-8").read() == before

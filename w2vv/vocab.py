@@ -4,6 +4,7 @@ most frequent first, written as ``word_vocab_<t>.txt`` and ``word_vocab_counter_
 Ties keep the order of first appearance (the original's Python 2 dict order cannot be
 reproduced; only the order among words of equal count can differ)."""
 import collections
+import glob
 import os
 
 from . import collection_files, layout
@@ -82,6 +83,12 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
             raise InputError(f"{caption_path}: no word{without} is seen {threshold} times or more in its "
                              f"{len(sentences)} sentences{_unsegmented_hint(tokenizer.language, sentences)}")
         counted[style] = path, record, word_counts
+    replaced = [path for path, _, _ in counted.values() if os.path.isfile(path)]
+    originals = _original_checkpoints(root, train) if replaced and not variant else []
+    if originals:
+        raise InputError(f"{replaced[0]}: the vocabulary the original code's checkpoint {originals[0]} was trained "
+                         f"with (it records none): counted again, its words of equal count would change order, and "
+                         f"that model would read other words; move the checkpoint away first")
     for style, (path, record, word_counts) in counted.items():
         write_vocab(root, train, style, word_counts, threshold, variant)
         write_sources(record_file(path), **record)
@@ -102,6 +109,14 @@ def counted_from_other_inputs(root, train, tokenizer, threshold=5):
     paths = {style: layout.vocab_file(root, train, style, threshold, variant) for style in STYLES}
     return [path for style, path in paths.items() if os.path.isfile(path) and os.path.exists(record_file(path))
             and not sources_match(record_file(path), **_record(root, train, tokenizer, threshold, style))]
+
+
+def _original_checkpoints(root, train):
+    """The checkpoint folders of ``train`` of the original code (a ``model.json`` and no ``config.json`` of this
+    project's trainer): they read the vocabularies of the original place and record none."""
+    pattern = os.path.join(glob.escape(os.path.join(root, train)), "cv_keras", "*", layout.TRAIN_STYLE, "*")
+    return sorted(folder for folder in glob.glob(pattern) if os.path.isfile(os.path.join(folder, layout.MODEL_FILE))
+                  and not os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)))
 
 
 def _unsegmented_hint(language, sentences):
