@@ -162,3 +162,26 @@ def test_counting_again_the_vocabulary_an_original_checkpoint_read_stops_before_
     assert open(vocab, encoding="utf-8").read() == before
     assert run_main("build_vocab.py", "cococntrain", "--rootpath", root).returncode == 0  # kept, recorded as it is
     assert open(vocab, encoding="utf-8").read() == before
+
+
+def test_a_fusion_weight_chosen_on_the_original_codes_vectors_of_another_run_is_not_used(fixtures, tmp_path):
+    """The original code's results record nothing: a weight chosen with the English tiny_base fused the Chinese
+    tiny_base with the English tiny_attention_ctl in silence, where results made here are refused."""
+    import shutil
+    from tests.helpers import run_main
+    from w2vv import Searcher
+    from w2vv.errors import InputError
+    root = tmp_path / "VisualSearch"
+    shutil.copytree(fixtures / "original_w2vv" / "VisualSearch", root)
+    for script in ("cross_lingual.py", "fuse.py"):
+        done = run_main(script, "--rootpath", root, "--run", "tiny_base")
+        assert done.returncode == 0, done.stderr
+    zh = layout.checkpoint_dir(root, "cococntrain", "cococnval", "tiny_base")
+    en = [layout.checkpoint_dir(root, "mscoco2014dev-train", "mscoco2014dev-val", run)
+          for run in ("tiny_base", "tiny_attention_ctl")]
+    assert Searcher([zh, en[0]], log=lambda line: None).weight_for("zh") == pytest.approx(float(open(
+        os.path.join(layout.clm_dir(root, "tiny_base", "cococnval"), "weight.txt")).read().split()[1]))
+    with pytest.raises(InputError, match=r"weight.txt: chosen on the sentence vectors \S+/mscoco2014dev-val/"
+                                         r"SimilarityIndex/mscoco2014dev-train/tiny_base/sent_feat.txt \(of the "
+                                         r"original code: unrecorded\) of run tiny_base, which no loaded model is"):
+        Searcher([zh, en[1]], log=lambda line: None).weight_for("zh")

@@ -286,7 +286,23 @@ def read_current_weight(path, models=()):
         raise InputError(f"{path}: chosen on results of the model weights {others[0]}, which no loaded model has "
                          f"(loaded: {', '.join(model.weights_file for model in models)}): search with the models the "
                          f"fusion stage used, or give the weight (--weight W)")
+    unrecorded = [f for f in files if os.path.basename(f) == layout.SENT_FEAT_FILE and
+                  not os.path.isfile(os.path.join(os.path.dirname(f), layout.INPUTS_FILE))]  # the original code's
+    runs_loaded = {(model.train, model.run_name) for model in models}
+    strangers = [f for f in unrecorded if (_parent(f, 2), _parent(f, 1)) not in runs_loaded]
+    if models and strangers:
+        raise InputError(f"{path}: chosen on the sentence vectors {strangers[0]} (of the original code: unrecorded) "
+                         f"of run {_parent(strangers[0], 1)}, which no loaded model is (loaded: "
+                         f"{', '.join(model.run_name for model in models)}): search with the models the fusion stage "
+                         f"used, or give the weight (--weight W)")
     return read_weight(path)
+
+
+def _parent(path, up):
+    """The name of the folder ``up`` levels above the file ``path`` (1: its own)."""
+    for _ in range(up):
+        path = os.path.dirname(path)
+    return os.path.basename(path)
 
 
 def fusion_state(path):
