@@ -28,7 +28,7 @@ def model(root, train, val, run, epoch=3):
     weights = os.path.join(folder, layout.weights_name(layout.epoch_label(epoch)))
     with open(weights, "w") as f:
         f.write(f"weights of {run}, epoch {epoch}\n")
-    return SimpleNamespace(folder=folder, train=train, val=val, weights_file=weights)
+    return SimpleNamespace(folder=folder, train=train, val=val, run_name=run, weights_file=weights)
 
 
 def write_tested(root, trained, test, run):
