@@ -151,3 +151,19 @@ def test_cl_with_a_w2vv_english_run_of_other_features_is_refused(tmp_path, monke
         pivot_space.require_one_space(root, "CL", "zh_run", ZH, (*EN, "en_run"))
     configs[en.folder] = config
     pivot_space.require_one_space(root, "CL", "zh_run", ZH, (*EN, "en_run"))
+
+
+def test_results_of_two_epochs_of_one_model_are_not_tabled_together(tmp_path):
+    """tester.py --weight_name epoch_0.h5 wrote a non-best epoch's test results under the run's name: CL, CLM (its
+    weight chosen on the best epoch's val) and the table mixed the two epochs without a word."""
+    from w2vv.result_checks import require_one_model_per_run
+    root = str(tmp_path)
+    best = model(root, *ZH, "zh_run", epoch=3)
+    val = write_tested(root, best, ZH[1], "zh_run")
+    earlier = model(root, *ZH, "zh_run", epoch=0)
+    test = write_tested(root, earlier, "cococntest", "zh_run")
+    require_one_model_per_run([val])
+    with pytest.raises(InputError, match=rf"^{test}: computed with the weights {earlier.weights_file}, but {val} with "
+                                         r"epoch_3.h5: two epochs of one model in one table; test the run again with "
+                                         r"its best epoch"):
+        require_one_model_per_run([val, test])

@@ -80,7 +80,9 @@ def require_one_model_per_run(folders, expected=()):
     """InputError when the results of ``folders`` rest, as their records say (followed back), on two models of
     one run name and training collection trained on other val collections, or on another than the checkpoint
     folders ``expected`` of these: such runs share the folders of their results
-    (``<test>/SimilarityIndex/<train>/<run>/``), the one tested last holding them."""
+    (``<test>/SimilarityIndex/<train>/<run>/``), the one tested last holding them; or on two epochs of one model
+    (``tester.py --weight_name``: its results, under the run's name, beside the best epoch's)."""
+    _require_one_epoch_per_model(folders)
     seen = {}
     for checkpoint in expected:
         _, train, val, run = layout.checkpoint_parts(checkpoint)
@@ -93,6 +95,19 @@ def require_one_model_per_run(folders, expected=()):
                                  f"two val collections share their results' folders, the one tested last holding "
                                  f"them; run do_all.sh for this run from stage 2 (its stages test it again); to keep "
                                  f"both runs' results, train one of them in another root")
+
+
+def _require_one_epoch_per_model(folders):
+    weights = {}  # checkpoint folder -> (its weights file the first results rest on, those results)
+    for folder in folders:
+        for path, _ in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
+            if not (layout.is_checkpoint_dir(os.path.dirname(path)) and layout.is_weights_name(os.path.basename(path))):
+                continue
+            first, first_folder = weights.setdefault(os.path.dirname(path), (path, folder))
+            if first != path:
+                raise InputError(f"{folder}: computed with the weights {path}, but {first_folder} with "
+                                 f"{os.path.basename(first)}: two epochs of one model in one table; test the run "
+                                 f"again with its best epoch (tester.py without --weight_name, or do_all.sh)")
 
 
 def require_a_test_split(folder, query_test):
