@@ -185,3 +185,25 @@ def test_a_fusion_weight_chosen_on_the_original_codes_vectors_of_another_run_is_
                                          r"SimilarityIndex/mscoco2014dev-train/tiny_base/sent_feat.txt \(of the "
                                          r"original code: unrecorded\) of run tiny_base, which no loaded model is"):
         Searcher([zh, en[1]], log=lambda line: None).weight_for("zh")
+
+
+@pytest.mark.parametrize("damage", ["second input", "embedding width"])
+def test_a_model_description_of_json_but_not_of_a_w2vv_model_stops_in_one_line(fixtures, tmp_path, damage):
+    """An IndexError or KeyError traceback from convert_original.py, the tester and search."""
+    import json
+    import shutil
+    from tests.helpers import one_error_line, run_main
+    folder = tmp_path / "tiny_base"
+    shutil.copytree(layout.checkpoint_dir(fixtures / "original_w2vv" / "VisualSearch", "cococntrain", "cococnval",
+                                          "tiny_base"), folder)
+    description = json.loads((folder / "model.json").read_text())
+    layers = description["config"]["layers"]
+    if damage == "second input":
+        layers.remove([layer for layer in layers if layer["class_name"] == "InputLayer"][1])
+    else:
+        del next(layer for layer in layers if layer["class_name"] == "Embedding")["config"]["output_dim"]
+    (folder / "model.json").write_text(json.dumps(description))
+    error = one_error_line(run_main("convert_original.py", folder, tmp_path / "out"))
+    assert error.startswith(f"error: {folder / 'model.json'}: not the description of a W2VV model of the original "
+                            f"code ("), error
+    assert not (tmp_path / "out").exists()

@@ -35,7 +35,16 @@ def _layers(model_json_path):
 
 
 def structure(model_json_path):
-    """(cfg, vocab_size, aux_dim, layer_map) of an original W2VV model description."""
+    """(cfg, vocab_size, aux_dim, layer_map) of an original W2VV model description; InputError for one that is not
+    of a W2VV model (a layer or a setting of its layers missing)."""
+    try:
+        return _structure(model_json_path)
+    except (KeyError, IndexError, TypeError, AttributeError) as e:
+        raise InputError(f"{model_json_path}: not the description of a W2VV model of the original code "
+                         f"({type(e).__name__}: {e})") from None
+
+
+def _structure(model_json_path):
     layers = _layers(model_json_path)
     by_class = {}
     for layer in layers:
