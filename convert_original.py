@@ -37,6 +37,10 @@ def main(argv):
     weights = (os.path.join(args.original_folder, args.weight_name) if args.weight_name
                else best_weights_file(args.original_folder))
     log(f"converted -> {convert(args.original_folder, args.out_folder, weights)}")
+    from w2vv import layout
+    if not layout.is_checkpoint_dir(out):
+        log(f"note: {out} is not a checkpoint folder of a root's layout (<root>/<train>/cv_keras/<val>/"
+            f"w2vv_trainer.py/<run>), where the tester and search find its vocabularies: move it there to use it")
 
 
 if __name__ == "__main__":
