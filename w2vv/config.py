@@ -2,8 +2,8 @@
 with the original's attribute names. Attributes this project added have defaults, so a
 config file written for the original loads unchanged."""
 import difflib
-import math
 import importlib.util
+import math
 import os
 import re
 from types import SimpleNamespace
