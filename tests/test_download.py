@@ -207,6 +207,49 @@ def test_a_truncated_archive_is_reported_and_kept(release, tmp_path):
         download.prepare_root(str(root), ["zh_w2v"], log=quiet)
 
 
+def test_an_archive_damaged_after_its_first_members_unpacks_nothing(release, tmp_path):
+    """A resume served from another copy, damaged mid-file: tarfile took the bad header for the archive's end, the
+    members before it (one corrupt) went into the root, and once the right archive was fetched the corrupt file was
+    kept as the root's own: the doctor said ready."""
+    _, archives = release
+    root = tmp_path / "VisualSearch"
+    archive = root / "downloads" / "word2vec.tar.gz"
+    archive.parent.mkdir(parents=True)
+    data = bytearray(archives[PATHS["word2vec"]])
+    middle = len(data) // 2
+    data[middle:middle + 300] = bytes(b ^ 0x5A for b in data[middle:middle + 300])
+    archive.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="word2vec.tar.gz: cannot unpack, truncated or corrupt"):
+        download.prepare_root(str(root), ["word2vec"], log=quiet)
+    assert sorted(os.listdir(root)) == [".locks", "downloads"]
+
+
+def test_an_archive_of_other_folders_unpacks_nothing(tmp_path):
+    """Its files went into the root under their own top folder, and every run of stage 0 failed the same way."""
+    root = tmp_path / "VisualSearch"
+    archive = root / "downloads" / "word2vec.tar.gz"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(tar_gz({"release/word2vec/flickr/vec500flickr30m/shape.txt": b"1 500\n"}))
+    with pytest.raises(InputError, match=r"word2vec.tar.gz: holds no word2vec/\S+ \(3 of the files it should hold; "
+                                         r"its top folders: release\): not the release's archive; move it away"):
+        download.prepare_root(str(root), ["word2vec"], log=quiet)
+    assert sorted(os.listdir(root)) == [".locks", "downloads"]
+
+
+def test_a_disk_full_while_downloading_says_to_free_space(tmp_path, monkeypatch):
+    """It was retried as a network error, then 'set word2vec_url in the ini to another URL'."""
+    import errno
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(download, "_transfer_once", full)
+    part = tmp_path / "word2vec.tar.gz.part"
+    with pytest.raises(InputError, match=rf"^{part}: cannot write the download there, no space left on the device; "
+                                         r"free space, then run stage 0 again \(it resumes the download\)$"):
+        download.fetch("http://127.0.0.1:9/word2vec.tar.gz", str(tmp_path / "word2vec.tar.gz"), retry_wait=0,
+                       log=quiet)
+
+
 def test_a_disk_full_while_unpacking_names_the_folder(release, tmp_path, monkeypatch):
     """The archives unpack to gigabytes outside the atomic writes: a full disk was blamed on standard output."""
     import errno
@@ -267,3 +310,37 @@ def test_a_complete_part_file_is_taken_and_a_too_long_one_refused(release, serve
     download.prepare_root(str(root), ["zh_w2v"], urls(server), retries=0, log=quiet)
     assert (root / "downloads" / "zh_w2v.zip").read_bytes() == data and not part.exists()
     assert (root / layout.zh_word2vec_file("")).is_file()
+
+
+def test_stage0_of_one_archive_runs_once_at_a_time(tmp_path, monkeypatch):
+    """Two configs' do_all.sh on one root fetched into one .part together (an archive 1.2 MB too long) and unpacked
+    through one staging folder: stage 0 holds a lock per archive, the second waiting for the first."""
+    import fcntl
+    held = []
+
+    def prepare(root, archive, *args):
+        with open(layout.lock_file(root, f"download.{archive.name}")) as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(archive.name)
+    monkeypatch.setattr(download, "_prepare_archive", prepare)
+    download.prepare_root(str(tmp_path / "VisualSearch"), ["word2vec", "zh_w2v"], log=quiet)
+    assert held == ["word2vec", "zh_w2v"]
+
+
+def test_the_archive_is_staged_on_the_roots_file_system(release, tmp_path, monkeypatch):
+    """Staged under downloads/, a link to another disk, every file's move into the root failed (Invalid cross-device
+    link) and left empty folders there."""
+    _, archives = release
+    root = tmp_path / "VisualSearch"
+    elsewhere = tmp_path / "other_disk"
+    elsewhere.mkdir()
+    root.mkdir()
+    (root / "downloads").symlink_to(elsewhere)
+    (elsewhere / "word2vec.tar.gz").write_bytes(archives[PATHS["word2vec"]])
+    staged, extract = [], download._extract
+    monkeypatch.setattr(download, "_extract", lambda path, staging: staged.append(staging) or extract(path, staging))
+    download.prepare_root(str(root), ["word2vec"], log=quiet)
+    assert os.path.dirname(staged[0]) == str(root) and not os.path.exists(staged[0])
+    assert not download.missing_files(str(root), download.archive_named("word2vec"))

@@ -7,8 +7,10 @@ checked. Unpacking refuses any member that would land outside the root (absolute
 ``..``, links pointing out, device files), extracts into a staging folder first and then moves
 the files into place, so a refused or corrupt archive leaves nothing behind in the root, and a
 file the root already holds is never replaced."""
+import gzip
 import hashlib
 import http.client
+import lzma
 import os
 import re
 import shutil
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from . import layout
+from . import layout, lock
 from .atomic import disk_full, write_text
 from .errors import InputError
 
@@ -151,6 +153,9 @@ def fetch(url, dest, retries=3, retry_wait=5.0, settings_key="the URL setting", 
         except ValueError as e:  # urllib's answer to a malformed URL
             problem = f"not a URL ({e})"
         except (TransferError, urllib.error.URLError, http.client.HTTPException, OSError) as e:
+            if isinstance(e, OSError) and disk_full(e):  # not the network's: no other URL helps
+                raise InputError(f"{part}: cannot write the download there, no space left on the device; free "
+                                 f"space, then run stage 0 again (it resumes the download)") from None
             problem = str(getattr(e, "reason", None) or e) or type(e).__name__
             if attempt < retries:
                 kept = os.path.getsize(part) if os.path.exists(part) else 0
@@ -230,6 +235,10 @@ def _zip_member_problem(info):
     return None
 
 
+# What a damaged archive raises (gzip's and lzma's checks at the end of the stream among them)
+CORRUPT = (tarfile.ReadError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
+
+
 def _extract(archive_path, staging):
     """Extract every member into ``staging`` after checking them all; return how many."""
     try:
@@ -247,17 +256,19 @@ def _extract(archive_path, staging):
             members = _checked_tar_members(tar, archive_path, staging)
             tar.extractall(staging, members=tqdm(members, unit="file", mininterval=1.0,
                                                  desc=f"unpack {os.path.basename(archive_path)}"), filter="data")
+            while tar.fileobj.read(CHUNK):  # damage after a member ends the list early: the stream's checksum says so
+                pass
             return len(members)
+    except CORRUPT as e:
+        reason = "not a zip archive" if archive_path.endswith(".zip") and not zipfile.is_zipfile(archive_path) else \
+            (str(e).splitlines() or [type(e).__name__])[0].rstrip(":")  # tarfile lists each method tried, a line each
+        raise InputError(f"{archive_path}: cannot unpack, truncated or corrupt ({reason}): "
+                         f"move it away and run stage 0 again") from None
     except OSError as e:
         if not disk_full(e):
             raise
         raise InputError(f"{staging}: cannot unpack {os.path.basename(archive_path)} there, no space left on the "
                          f"device; free space, then run stage 0 again (it unpacks the archive anew)") from None
-    except (tarfile.ReadError, zipfile.BadZipFile, EOFError, zlib.error) as e:
-        reason = "not a zip archive" if archive_path.endswith(".zip") else \
-            (str(e).splitlines() or [type(e).__name__])[0].rstrip(":")  # tarfile lists each method tried, a line each
-        raise InputError(f"{archive_path}: cannot unpack, truncated or corrupt ({reason}): "
-                         f"move it away and run stage 0 again") from None
 
 
 def _move_into(staging, root):
@@ -275,14 +286,22 @@ def _move_into(staging, root):
     return kept
 
 
-def unpack(archive_path, root, log=print):
-    """Unpack an archive into ``root`` through a staging folder beside it; never replaces a root file."""
-    staging = os.path.join(layout.downloads_dir(root), os.path.basename(archive_path) + ".unpacking")
+def unpack(archive_path, root, log=print, provides=()):
+    """Unpack an archive into ``root`` through a staging folder in it (on its file system, whatever ``downloads/``
+    is); never replaces a root file. InputError, nothing moved into the root, when the archive is damaged or lacks
+    a file of ``provides`` (paths in the root) that the root lacks too."""
+    staging = os.path.join(root, f".{os.path.basename(archive_path)}.unpacking")
     if os.path.isdir(staging):
         shutil.rmtree(staging)  # left by an interrupted unpack of ours
     os.makedirs(staging)
     try:
         n = _extract(archive_path, staging)
+        absent = [f for f in provides if not os.path.lexists(os.path.join(root, f))
+                  and not os.path.lexists(os.path.join(staging, f))]
+        if absent:
+            raise InputError(f"{archive_path}: holds no {absent[0]} ({len(absent)} of the files it should hold; its "
+                             f"top folders: {', '.join(sorted(os.listdir(staging))[:5]) or 'none'}): not the "
+                             f"release's archive; move it away and run stage 0 again (nothing was unpacked)")
         kept = _move_into(staging, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -297,7 +316,14 @@ def unpack(archive_path, root, log=print):
 # ---------------------------------------------------------------------------------------
 def prepare_archive(root, archive, url=None, sha256=None, size=None, retries=3, retry_wait=5.0, log=print):
     """Make sure ``archive`` is unpacked in ``root``: skip it when it is, else download (or take the
-    copy in ``<root>/downloads/``), check and unpack it."""
+    copy in ``<root>/downloads/``), check and unpack it; one process at a time (two configs' ``do_all.sh`` on one
+    root: the second waits, then finds it done)."""
+    with lock.exclusive(layout.lock_file(root, f"download.{archive.name}"), f"stage 0 for {archive.filename}",
+                        wait=True, log=log):
+        _prepare_archive(root, archive, url, sha256, size, retries, retry_wait, log)
+
+
+def _prepare_archive(root, archive, url, sha256, size, retries, retry_wait, log):
     if not missing_files(root, archive):
         log(f"{archive.filename}: already in {root}, skipped")
         return
@@ -309,11 +335,7 @@ def prepare_archive(root, archive, url=None, sha256=None, size=None, retries=3, 
         log(f"{archive.filename}: downloading {url}")
         fetch(url, path, retries, retry_wait, f"{archive.name}_url", log)
     verify(path, sha256, size)
-    unpack(path, root, log)
-    still_missing = missing_files(root, archive) if archive.provides else []
-    if still_missing:
-        raise InputError(f"{path}: unpacked, but {still_missing[0]} is still missing "
-                         f"({len(still_missing)} files): not the release's {archive.filename}?")
+    unpack(path, root, log, archive.provides)
     write_text(marker_path(root, archive), f"{url or archive.url}\n{os.path.getsize(path)}\n")
     log(f"{archive.filename}: done (the archive may be deleted: {path})")
 
