@@ -125,12 +125,16 @@ def test_a_seed_root_of_data_generated_again_since_is_copied_again(small_root, t
     seed1 = base + "_seed1"
     demo_family.prepare_seed_root(base, seed1, 1)
     (Path(seed1) / "cococntrain" / "cv_keras").mkdir()  # a model of that data
+    for root in (base, seed1):  # what each root's runs write for themselves (vocabularies, caches): their own files
+        write_text(layout.vocab_file(root, "cococntrain", "bow"), f"words of {root}\n")
     demo_family.prepare_seed_root(base, seed1, 1)
     assert os.path.isdir(os.path.join(seed1, "cococntrain", "cv_keras"))  # the same data: kept, models and all
-    captions = layout.caption_file(base, "cococntest")
-    write_text(captions, open(captions, encoding="utf-8").read())  # replaced, as make_demo_data --overwrite does
+    from tools.make_demo_data import MARKER
+    marker = os.path.join(base, MARKER)
+    write_text(marker, open(marker, encoding="utf-8").read())  # written anew, as make_demo_data --overwrite does
     capsys.readouterr()
     demo_family.prepare_seed_root(base, seed1, 1)
     assert f"{seed1} holds other data than {base} (generated again since): copied again" in capsys.readouterr().out
+    captions = layout.caption_file(base, "cococntest")
     assert os.path.samefile(captions, layout.caption_file(seed1, "cococntest"))
     assert not os.path.exists(os.path.join(seed1, "cococntrain", "cv_keras"))

@@ -30,7 +30,8 @@ from w2vv.cli import log
 from w2vv.collection_files import imageset_of
 from w2vv.errors import InputError
 from w2vv.settings import ini_run, read_settings
-from tools.seed_root import FAMILY_INI as SEED_INI, copy_root, shares_data
+from tools.make_demo_data import MARKER
+from tools.seed_root import FAMILY_INI as SEED_INI, copy_root
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ("base_w2vv", "w2vv_attention_ctl", "w2vvpp_resnext101", "sea_bow_w2v_gru")
@@ -75,13 +76,20 @@ def prepare_seed_root(base, root, seed):
     it."""
     if root == base:
         return
-    if os.path.isdir(root) and not shares_data(base, root):
+    if os.path.isdir(root) and not _same_generation(base, root):
         log(f"seed {seed}: {root} holds other data than {base} (generated again since): copied again, without its "
             f"models and results")
         shutil.rmtree(root)
     if not os.path.isdir(root):
         log(f"seed {seed}: {root}, a copy of {base} with hard links")
         copy_root(base, root)
+
+
+def _same_generation(base, root):
+    """Whether ``root`` was copied from ``base`` as generated now: make_demo_data's marker, written last each time it
+    generates the data, is the same file in both (a hard link), unless ``base`` has none to tell."""
+    marker, copied = os.path.join(base, MARKER), os.path.join(root, MARKER)
+    return not os.path.isfile(marker) or (os.path.isfile(copied) and os.path.samefile(marker, copied))
 
 
 def seed_ini(template, root, seed):

@@ -36,20 +36,6 @@ def copy_root(base, root):
     os.rename(tmp, root)
 
 
-def shares_data(base, root):
-    """True when every file of ``base`` but what runs derive (``DERIVED``) is ``root``'s too, the same file (a hard
-    link of ``copy_root``): not once ``base`` was generated again (its files replaced) since ``root`` was copied."""
-    derived = {os.path.normpath(p) for pattern in DERIVED for p in glob.glob(os.path.join(glob.escape(base), pattern))}
-    for folder, subfolders, files in os.walk(base):
-        subfolders[:] = [d for d in subfolders if os.path.join(folder, d) not in derived]
-        for name in files:
-            path = os.path.join(folder, name)
-            copy = os.path.join(root, os.path.relpath(path, base))
-            if path not in derived and not (os.path.isfile(copy) and os.path.samefile(path, copy)):
-                return False
-    return True
-
-
 def main(argv):
     p = cli.parser(__doc__, raw=True)
     p.add_argument("root", help="the root whose data the new one shares")
