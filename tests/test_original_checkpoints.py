@@ -150,19 +150,32 @@ def test_a_vocabulary_of_another_size_than_an_original_checkpoint_read_stops_in_
 
 def test_counting_again_the_vocabulary_an_original_checkpoint_read_stops_before_it_is_replaced(fixtures, tmp_path):
     """build_vocab.py --overwrite 1 (do_all.sh's stage 1 with overwrite = 1) reordered words of equal count: the
-    original checkpoints then ranked with other words (mIR 0.101 for 0.126), without a word."""
+    original checkpoints then ranked with other words (mIR 0.101 for 0.126), without a word; a checkpoint converted
+    from one as well. Another threshold's vocabulary, which they do not read, is counted."""
+    import shutil
     from tests.helpers import one_error_line, run_main
     root = copy_root(fixtures, tmp_path)
     vocab = layout.vocab_file(root, "cococntrain", "bow")
     before = open(vocab, encoding="utf-8").read()
-    error = one_error_line(run_main("build_vocab.py", "cococntrain", "--rootpath", root, "--overwrite", "1"))
-    folder = layout.checkpoint_dir(root, "cococntrain", "cococnval", "tiny_attention_ctl")
-    assert error == (f"error: {vocab}: the vocabulary the original code's checkpoint {folder} was trained with (it "
-                     f"records none): counted again, its words of equal count would change order, and that model "
-                     f"would read other words; move the checkpoint away first"), error
-    assert open(vocab, encoding="utf-8").read() == before
-    assert run_main("build_vocab.py", "cococntrain", "--rootpath", root).returncode == 0  # kept, recorded as it is
-    assert open(vocab, encoding="utf-8").read() == before
+    originals = os.path.dirname(layout.checkpoint_dir(root, "cococntrain", "cococnval", "tiny_base"))
+    converted = os.path.join(originals, "tiny_base_converted")
+    assert run_main("convert_original.py", os.path.join(originals, "tiny_base"), converted).returncode == 0
+    for reader in (os.path.join(originals, "tiny_attention_ctl"), converted):
+        error = one_error_line(run_main("build_vocab.py", "cococntrain", "--rootpath", root, "--overwrite", "1"))
+        assert error == (f"error: {vocab}: the vocabulary the checkpoint {reader}, which records none (the original "
+                         f"code's, or converted from one), was trained with: counted anew, its words of equal count "
+                         f"would change order, and that model would read other words; keep (or put back) the "
+                         f"vocabulary it was trained with, or move the checkpoint away first"), error
+        assert open(vocab, encoding="utf-8").read() == before
+        for name in ("tiny_attention_ctl", "tiny_base"):  # the originals moved away: the converted one reads it too
+            if os.path.isdir(os.path.join(originals, name)):
+                shutil.move(os.path.join(originals, name), tmp_path / name)
+    assert run_main("build_vocab.py", "cococntrain", "--rootpath", root, "--freq_threshold", "3",
+                    "--overwrite", "1").returncode == 0
+    shutil.move(converted, tmp_path / "converted")
+    assert run_main("build_vocab.py", "cococntrain", "--rootpath", root, "--overwrite", "1").returncode == 0
+    shutil.move(tmp_path / "converted", converted)  # the same words counted again in the same order: harmless
+    assert run_main("build_vocab.py", "cococntrain", "--rootpath", root, "--overwrite", "1").returncode == 0
 
 
 def test_a_fusion_weight_chosen_on_the_original_codes_vectors_of_another_run_is_not_used(fixtures, tmp_path):

@@ -83,12 +83,14 @@ def build_vocabularies(root, train, tokenizer, threshold=5, overwrite=False, log
             raise InputError(f"{caption_path}: no word{without} is seen {threshold} times or more in its "
                              f"{len(sentences)} sentences{_unsegmented_hint(tokenizer.language, sentences)}")
         counted[style] = path, record, word_counts
-    replaced = [path for path, _, _ in counted.values() if os.path.isfile(path)]
-    originals = _original_checkpoints(root, train) if replaced and not variant else []
-    if originals:
-        raise InputError(f"{replaced[0]}: the vocabulary the original code's checkpoint {originals[0]} was trained "
-                         f"with (it records none): counted again, its words of equal count would change order, and "
-                         f"that model would read other words; move the checkpoint away first")
+    changed = [path for path, _, counts in counted.values() if not variant and threshold == ORIGINAL_THRESHOLD
+               and _words_of(path) != [w for w, _ in counts]]
+    readers = _unrecorded_checkpoints(root, train) if changed else []
+    if readers:
+        raise InputError(f"{changed[0]}: the vocabulary the checkpoint {readers[0]}, which records none (the "
+                         f"original code's, or converted from one), was trained with: counted anew, its words of "
+                         f"equal count would change order, and that model would read other words; keep (or put "
+                         f"back) the vocabulary it was trained with, or move the checkpoint away first")
     for style, (path, record, word_counts) in counted.items():
         write_vocab(root, train, style, word_counts, threshold, variant)
         write_sources(record_file(path), **record)
@@ -111,12 +113,22 @@ def counted_from_other_inputs(root, train, tokenizer, threshold=5):
             and not sources_match(record_file(path), **_record(root, train, tokenizer, threshold, style))]
 
 
-def _original_checkpoints(root, train):
-    """The checkpoint folders of ``train`` of the original code (a ``model.json`` and no ``config.json`` of this
-    project's trainer): they read the vocabularies of the original place and record none."""
+ORIGINAL_THRESHOLD = 5  # the original code's checkpoints read word_vocab_5 (w2vv.original)
+
+
+def _words_of(path):
+    """The words of a vocabulary file in order; None when there is none."""
+    return [pieces[0] for pieces in map(split_ascii, read_lines(path, "vocabulary")) if pieces] \
+        if os.path.isfile(path) else None
+
+
+def _unrecorded_checkpoints(root, train):
+    """The checkpoint folders of ``train`` that record no vocabulary (no run record: the original code's, one
+    converted from it, or trained before records were): they read the vocabularies of the original place."""
     pattern = os.path.join(glob.escape(os.path.join(root, train)), "cv_keras", "*", layout.TRAIN_STYLE, "*")
-    return sorted(folder for folder in glob.glob(pattern) if os.path.isfile(os.path.join(folder, layout.MODEL_FILE))
-                  and not os.path.isfile(os.path.join(folder, layout.CONFIG_FILE)))
+    return sorted(folder for folder in glob.glob(pattern)
+                  if not os.path.isfile(os.path.join(folder, layout.SETTINGS_FILE))
+                  and any(os.path.isfile(os.path.join(folder, f)) for f in (layout.MODEL_FILE, layout.CONFIG_FILE)))
 
 
 def _unsegmented_hint(language, sentences):
