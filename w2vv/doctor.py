@@ -156,7 +156,8 @@ class Doctor:
         if outside and coll in self.collections.evaluated():
             self.add(WRONG, coll, f"{caption_path}: {len(outside)} image(s) with sentences are not in ImageSets "
                      f"(e.g. {min(outside)!r}), so they cannot be ranked",
-                     f"caption and ImageSets files disagree: {fix}")
+                     f"caption and ImageSets files disagree: move {caption_path} and {imageset_path} away, then "
+                     f"{fix}")
             return
         detail = f"{len(image_set):,} images, {len(sentences):,} sentences"
         published = layout.PAPER_COLLECTIONS.get(coll)
@@ -240,7 +241,8 @@ class Doctor:
                     problems.append(f"{coll}: {what} id {sorted(lacking)[0]!r} has no feature ({len(lacking)} missing)")
         if problems:
             self.add(WRONG, "feature coverage", "; ".join(problems),
-                     f"wrong feature_collection or img_feature, or a mixed-up feature folder: {fix}")
+                     f"wrong feature_collection or img_feature, or a mixed-up feature folder or ImageSets file: move "
+                     f"it away ({features.folder}, or <collection>/ImageSets/), then {fix}")
         elif self.images:
             self.add(OK, "feature coverage", f"every image of {len(self.images)} collections has a feature")
 
@@ -262,7 +264,7 @@ class Doctor:
         source = "the release's" if archive else "a"
         if w2v.dim != expected:
             self.add(WRONG, what, f"{path}: {w2v.dim}-d vectors, but the config's embed_size is {expected}",
-                     f"use {source} {expected}-d model ({fetch}), or change embed_size")
+                     f"use {source} {expected}-d model (move {path} away, then {fetch}), or change embed_size")
             return
         self.add(OK, what, f"{w2v.size:,} words, {w2v.dim}-d")
 
