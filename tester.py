@@ -35,6 +35,8 @@ def parse_args(argv):
     args = cli.parse_args(p, argv)
     if args.model_path is None and not (args.val and args.run):
         p.error("give --model_path, or --val and --run")
+    if args.weight_name and os.path.basename(args.weight_name) != args.weight_name:  # results of a file elsewhere
+        p.error(f"--weight_name {args.weight_name}: the name of a weights file in the model's folder, not a path")
     return args
 
 

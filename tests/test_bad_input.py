@@ -246,6 +246,10 @@ def test_a_weights_file_not_there_is_named(trained, capsys):
     args = [TRAIN, TEST, "--rootpath", str(trained), "--model_path", folder, "--weight_name", "epoch_99.h5"]
     assert cli.run(tester.main, args) == 1
     assert capsys.readouterr().err == f"error: {os.path.join(folder, 'epoch_99.h5')}: weights file not found\n"
+    elsewhere = [*args[:-1], os.path.join(folder, "epoch_0.h5")]  # its results would pass for the run's own model's
+    with pytest.raises(SystemExit):
+        tester.parse_args(elsewhere)
+    assert "--weight_name /" in capsys.readouterr().err
 
 
 @pytest.mark.slow
