@@ -82,28 +82,25 @@ def require_one_model_per_run(folders, expected=()):
     folders ``expected`` of these: such runs share the folders of their results
     (``<test>/SimilarityIndex/<train>/<run>/``), the one tested last holding them; or on two epochs of one model
     (``tester.py --weight_name``: its results, under the run's name, beside the best epoch's)."""
-    _require_one_epoch_per_model(folders)
-    seen = {}
+    seen, weights = {}, {}  # (train, run) -> (val, whence); checkpoint -> (the weights first met, by which results)
     for checkpoint in expected:
         _, train, val, run = layout.checkpoint_parts(checkpoint)
         seen[train, run] = (val, f"not by {checkpoint}, the model asked")
     for folder in folders:
-        for checkpoint, (_, train, val, run) in traced_models(folder):
+        for path, _ in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
+            checkpoint = os.path.dirname(path)
+            if not layout.is_checkpoint_dir(checkpoint):
+                continue
+            _, train, val, run = layout.checkpoint_parts(checkpoint)
             first_val, other = seen.setdefault((train, run), (val, f"but {folder} by {checkpoint}"))
             if first_val != val:
                 raise InputError(f"{folder}: computed by the model {checkpoint}, {other}: runs of one name trained on "
                                  f"two val collections share their results' folders, the one tested last holding "
                                  f"them; run do_all.sh for this run from stage 2 (its stages test it again); to keep "
                                  f"both runs' results, train one of them in another root")
-
-
-def _require_one_epoch_per_model(folders):
-    weights = {}  # checkpoint folder -> (its weights file the first results rest on, those results)
-    for folder in folders:
-        for path, _ in recorded_trace(os.path.join(folder, layout.INPUTS_FILE)):
-            if not (layout.is_checkpoint_dir(os.path.dirname(path)) and layout.is_weights_name(os.path.basename(path))):
+            if not layout.is_weights_name(os.path.basename(path)):
                 continue
-            first, first_folder = weights.setdefault(os.path.dirname(path), (path, folder))
+            first, first_folder = weights.setdefault(checkpoint, (path, folder))
             if first != path:
                 raise InputError(f"{folder}: computed with the weights {path}, but {first_folder} with "
                                  f"{os.path.basename(first)}: two epochs of one model in one table; test the run "
