@@ -118,8 +118,11 @@ ORIGINAL_THRESHOLD = 5  # the original code's checkpoints read word_vocab_5 (w2v
 
 def _words_of(path):
     """The words of a vocabulary file in order; None when there is none."""
-    return [pieces[0] for pieces in map(split_ascii, read_lines(path, "vocabulary")) if pieces] \
-        if os.path.isfile(path) else None
+    return _words_in(path) if os.path.isfile(path) else None
+
+
+def _words_in(path, hint=""):
+    return [pieces[0] for pieces in map(split_ascii, read_lines(path, "vocabulary", hint)) if pieces]
 
 
 def _unrecorded_checkpoints(root, train):
@@ -148,8 +151,7 @@ def unsegmented_note(language, sentences):
 
 def load_vocab(path):
     """The words of a vocabulary file, in file order (the index of word i is i + 1)."""
-    lines = read_lines(path, "vocabulary", " (run build_vocab.py first)")
-    words = [pieces[0] for pieces in map(split_ascii, lines) if pieces]
+    words = _words_in(path, " (run build_vocab.py first)")
     if not words:
         raise InputError(f"{path}: vocabulary is empty")
     return words
