@@ -230,11 +230,7 @@ def _raise_stop(signum, frame):
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        code = run(main)
-    except KeyboardInterrupt:  # Ctrl-C while Python starts or imports
-        print("stopped (Ctrl-C)", file=sys.stderr)
-        code = 0
+    code = run(main)  # Ctrl-C while Python imports: w2vv.interrupts says so
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # nothing is left to save: skip the seconds TensorFlow's teardown takes

@@ -11,6 +11,8 @@ import sys
 import tarfile
 import zipfile
 
+import numpy as np
+
 import pytest
 
 from tests.archive_server import ArchiveServer
@@ -23,10 +25,10 @@ PATHS = {"word2vec": "/w2vv/word2vec.tar.gz", "zh_w2v": "/coco-cn/zh_w2v.zip",
          "retrieval_data": "/coco-cn/coco-cn_retrieval_data.tar.gz"}
 
 
-def tar_gz(members):
-    """A .tar.gz of {name: bytes, or ('symlink', target)}."""
+def tar_gz(members, compression="gz"):
+    """A .tar.gz (or .tar.<compression>) of {name: bytes, or ('symlink', target)}."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode=f"w:{compression}") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             if isinstance(data, tuple):
@@ -222,6 +224,19 @@ def test_an_archive_damaged_after_its_first_members_unpacks_nothing(release, tmp
     with pytest.raises(InputError, match="word2vec.tar.gz: cannot unpack, truncated or corrupt"):
         download.prepare_root(str(root), ["word2vec"], log=quiet)
     assert sorted(os.listdir(root)) == [".locks", "downloads"]
+
+
+def test_a_damaged_bzip2_archive_is_reported(tmp_path):
+    """A mirror's archive compressed with bzip2 under the release's name: its damage was a bare OSError traceback."""
+    archive = tmp_path / "VisualSearch" / "downloads" / "word2vec.tar.gz"
+    archive.parent.mkdir(parents=True)
+    text = " ".join(str(n) for n in np.random.default_rng(0).integers(0, 1000, 600_000)).encode()  # 4 bz2 blocks
+    data = bytearray(tar_gz({"word2vec/a.txt": text}, compression="bz2"))
+    data[-len(data) // 4:-len(data) // 4 + 300] = bytes(300)  # after the first member's header
+    archive.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"word2vec.tar.gz: cannot unpack, truncated or corrupt \(Invalid data "
+                                         r"stream\): move it away"):
+        download.prepare_root(str(tmp_path / "VisualSearch"), ["word2vec"], log=quiet)
 
 
 def test_an_archive_of_other_folders_unpacks_nothing(tmp_path):

@@ -239,6 +239,14 @@ def _zip_member_problem(info):
 CORRUPT = (tarfile.ReadError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
 
 
+def _corrupt(archive_path, error):
+    """The InputError of a damaged archive, with the first line of ``error`` (tarfile lists each method tried)."""
+    reason = "not a zip archive" if archive_path.endswith(".zip") and not zipfile.is_zipfile(archive_path) else \
+        (str(error).splitlines() or [type(error).__name__])[0].rstrip(":")
+    return InputError(f"{archive_path}: cannot unpack, truncated or corrupt ({reason}): "
+                      f"move it away and run stage 0 again")
+
+
 def _extract(archive_path, staging):
     """Extract every member into ``staging`` after checking them all; return how many."""
     try:
@@ -260,11 +268,10 @@ def _extract(archive_path, staging):
                 pass
             return len(members)
     except CORRUPT as e:
-        reason = "not a zip archive" if archive_path.endswith(".zip") and not zipfile.is_zipfile(archive_path) else \
-            (str(e).splitlines() or [type(e).__name__])[0].rstrip(":")  # tarfile lists each method tried, a line each
-        raise InputError(f"{archive_path}: cannot unpack, truncated or corrupt ({reason}): "
-                         f"move it away and run stage 0 again") from None
+        raise _corrupt(archive_path, e) from None
     except OSError as e:
+        if e.errno is None:  # bz2's damaged stream: an OSError of no system error
+            raise _corrupt(archive_path, e) from None
         if not disk_full(e):
             raise
         raise InputError(f"{staging}: cannot unpack {os.path.basename(archive_path)} there, no space left on the "

@@ -416,6 +416,8 @@ class Searcher:
     English model's, ``mscoco2014dev-*`` for ``mscoco2014dev-train``); their vectors come from the
     pipeline's ``sent_feat.txt``, or are predicted once and cached in the English checkpoint folder.
     ``weight``: the CLM weight (default: read from the fusion stage's ``weight.txt``).
+    ``word2vec``: {language code: a word2vec file} for a model whose run record names none (the original code's
+    checkpoints); for a model with a record it must be the file recorded.
     ``normalize_zh``: normalise Chinese queries (``w2vv.languages.normalize_zh``) before segmenting them.
     ``predictor``: ``auto`` (numpy where it covers the model: no TensorFlow imported), ``numpy`` or
     ``keras`` (``w2vv.retrieval.numpy_model``).
