@@ -257,3 +257,23 @@ def test_every_registered_loss_builds_and_declares_its_targets():
         cfg = SimpleNamespace(**DEFAULTS, loss_fun=name)
         assert callable(get_loss(cfg)) and targets_of(cfg) in TARGETS
     assert [n for n in LOSSES if LOSSES[n].targets == "features_and_negatives"] == ["ctl"]
+
+
+@pytest.mark.parametrize("name", ["w2vv_attention_ctl", "w2vvpp_resnext101", "sea_bow_w2v_gru"])
+def test_every_weight_tensor_is_drawn_on_its_own(name):
+    """Keras 3 draws the same numbers at each call of one initializer: a successor's GRU shared one, and its kernel,
+    recurrent kernel and biases began with the same values (so every seed started from that structure)."""
+    import keras
+    keras.utils.set_random_seed(1)
+    cfg = load_config(name, overrides=parse_overrides("lstm_size=16,n_layers=0-32"))
+    if cfg.family == "w2vv":
+        weights = build_model(cfg, 30, 20 + cfg.embed_size).weights
+    else:
+        from w2vv.common_space import build_common_space
+        weights = build_common_space(cfg, 30, 20, cfg.embed_size, 24).train.weights
+    drawn = [(w.path, np.ravel(keras.ops.convert_to_numpy(w.value))) for w in weights]
+    drawn = [(path, values) for path, values in drawn if np.unique(values).size > 1]  # zeros, ones: not drawn
+    for i, (path, values) in enumerate(drawn):
+        for other, theirs in drawn[i + 1:]:
+            n = min(values.size, theirs.size)
+            assert not np.array_equal(values[:n], theirs[:n]), f"{path} repeats {other}"

@@ -144,7 +144,8 @@ class CommonSpaceModels:
 
 
 def torch_gru_initializer(units):
-    """torch.nn.GRU's default initialisation of every weight and bias: U(−1/√H, 1/√H)."""
+    """torch.nn.GRU's default initialisation of every weight and bias: U(−1/√H, 1/√H). One per tensor: Keras 3
+    draws the same numbers at each call of one initializer (torch draws each tensor on its own)."""
     bound = 1.0 / float(np.sqrt(units))
     return keras.initializers.RandomUniform(-bound, bound)
 
@@ -170,10 +171,10 @@ def build_common_space(cfg, vocab_size, bow_dim, w2v_dim, feature_dim, embedding
     embedding = layers.Embedding(vocab_size, cfg.embed_size, mask_zero=True, trainable=bool(cfg.we_trainable),
                                  embeddings_initializer=keras.initializers.RandomNormal(0.0, 1.0),
                                  name="word_embedding")
-    init = torch_gru_initializer(cfg.lstm_size)
+    inits = {f"{tensor}_initializer": torch_gru_initializer(cfg.lstm_size)
+             for tensor in ("kernel", "recurrent", "bias")}
     gru = layers.GRU(cfg.lstm_size, return_sequences=True, reset_after=True, activation="tanh",
-                     recurrent_activation="sigmoid", kernel_initializer=init, recurrent_initializer=init,
-                     bias_initializer=init, name="sentence_gru")
+                     recurrent_activation="sigmoid", name="sentence_gru", **inits)
     # the mask (word index 0) reaches the pooling: the mean over the valid steps, <start> and <end> included
     encodings = {"gru": layers.GlobalAveragePooling1D(name="gru_mean")(gru(embedding(words))),
                  "bow": Columns(0, bow_dim, name="bag_of_words")(aux),
