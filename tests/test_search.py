@@ -228,18 +228,19 @@ def test_fusion_weight_is_the_fusion_stage_s(searcher, trained_root):
         Searcher(model_dirs(trained_root)[1]).weight  # was a TypeError
 
 
-@pytest.mark.parametrize("weight", [1.5, -0.1, float("nan")])
+@pytest.mark.parametrize("weight", [1.5, -0.1, float("nan"), "0.5"])
 def test_a_given_weight_outside_0_1_stops_before_anything_is_loaded(trained_root, weight):
     from w2vv import Searcher
-    with pytest.raises(InputError, match=rf"--weight {weight}: the CLM weight w of w·CL \+ \(1 − w\)·CM is in "
+    with pytest.raises(InputError, match=rf"--weight {weight!r}: the CLM weight w of w·CL \+ \(1 − w\)·CM is in "
                                          r"\[0, 1\]"):
         Searcher(model_dirs(trained_root), weight=weight)
 
 
-@pytest.mark.parametrize("nprobe", [0, -3])
+@pytest.mark.parametrize("nprobe", [0, -3, "3", 2.5])
 def test_nprobe_below_1_stops_in_one_line(trained_root, nprobe):
     from w2vv import Searcher
-    with pytest.raises(InputError, match=rf"--nprobe {nprobe}: the clusters a faiss-ivf index searches are at least 1"):
+    with pytest.raises(InputError, match=rf"--nprobe {nprobe!r}: the clusters a faiss-ivf index searches, an integer, "
+                                         r"at least 1"):
         Searcher(model_dirs(trained_root), index="faiss-ivf", nprobe=nprobe)
 
 
@@ -431,9 +432,24 @@ def test_misused_arguments_stop_in_one_line(trained_root, tmp_path):
         gallery_place(str(tmp_path / "root"), layout.PAPER_FEATURE, None, None, "mine", "mscoco2014dev")
     comma = search_cli(trained_root, "--en_collections", f"{EN[2]},", "狗")
     assert comma.returncode == 1 and f"--en_collections '{EN[2]},': an empty collection name" in comma.stderr
+    for wrong, problem in ((dict(model_path=None), "model_path None: a checkpoint folder, or a list of them"),
+                           (dict(model_path=model_dirs(trained_root), en_collections=5),
+                            "en_collections 5: a collection's name, or a list of them"),
+                           (dict(model_path=model_dirs(trained_root), word2vec="w2v.bin"),
+                            r"word2vec 'w2v.bin': a dict of a word2vec file by language code")):
+        with pytest.raises(InputError, match=problem):  # TypeError, AttributeError tracebacks
+            Searcher(**wrong)
+    with pytest.raises(InputError, match=r"README.md: a file, not a model folder$"):  # was "not found"
+        Searcher(str(REPO / "README.md"))
+    link = tmp_path / "my_model"
+    link.symlink_to(model_dirs(trained_root)[0])  # was "not a checkpoint folder of the layout"
+    assert Searcher(str(link)).models["zh"].folder == os.path.realpath(model_dirs(trained_root)[0])
+    one = Searcher(model_dirs(trained_root), en_collections=EN[2])  # read a letter at a time: no collection 'm'
+    assert len(one.search("一只狗", mode="cl")) == 10
     zh_only = Searcher(model_dirs(trained_root)[0])
     with pytest.raises(InputError, match="search_many takes a list of queries, not one str"):
         zh_only.search_many("一只狗")
+    assert [len(r) for r in zh_only.search_many(q for q in ("一只狗", "一只猫"))] == [10, 10]  # a generator
     for k in (2.5, "3", True, None):
         with pytest.raises(InputError, match="the number of results is an integer"):
             zh_only.search("一只狗", k=k)

@@ -779,6 +779,8 @@ def test_raw_hostile_requests_get_a_json_error_and_memory_comes_back(server):
         (post(b'["\\ud800x", "dog"]'), (200,)),
         (post(b'["\xff"]'), (400,)),
         (post(b'["dog"]', b"text/plain"), (415,)),
+        (b'POST /api/search HTTP/1.1\r\nHost: localhost\r\nContent-Length: 7\r\nConnection: close\r\n\r\n["dog"]',
+         (415,)),  # a fetch of a Blob from another site sends none, and needs no preflight
     ]
     for data, statuses in cases:
         status, body = raw(data)

@@ -101,6 +101,17 @@ class Results(list):
         return cls([], query, lang, mode, query, [], [], error=error)
 
 
+def model_folder(path):
+    """The checkpoint folder ``path`` names: through its links when ``path`` itself is not in a root's layout (a link
+    to a model's folder); InputError when it is not a folder."""
+    path = str(path)
+    if not os.path.isdir(path):
+        raise InputError(f"{path}: a file, not a model folder" if os.path.exists(path) else
+                         f"{path}: model folder not found")
+    real = os.path.realpath(path)
+    return real if not layout.is_checkpoint_dir(path) and layout.is_checkpoint_dir(real) else path
+
+
 def model_language(folder):
     """The language code a checkpoint folder's model reads: recorded by its training run, else
     that of its training collection (``w2vv.languages.language_of``)."""
@@ -123,8 +134,7 @@ class TrainedModel:
         from ..inference import (FAMILY_NAMES, best_weights_file, model_family, require_finished, sentence_model,
                                  trained_model_name)
         from ..run_inputs import model_encoder
-        if not os.path.isdir(folder):
-            raise InputError(f"{folder}: model folder not found")
+        folder = model_folder(folder)
         require_finished(folder)
         if predictor not in PREDICTORS:
             raise InputError(f"predictor {predictor!r} unknown (expected one of {', '.join(PREDICTORS)})")
@@ -400,6 +410,21 @@ def _imageset_of_collection(root, name, own_features):
                      f"({path})")
 
 
+def _as_list(given, name, what):
+    """``given``, one ``what`` (a string or path) or any iterable of them, as a list."""
+    if isinstance(given, (str, os.PathLike)):
+        return [given]
+    try:
+        return list(given)
+    except TypeError:
+        raise InputError(f"{name} {given!r}: {what}, or a list of them") from None
+
+
+def _is_number(value, integer=False):
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    return isinstance(value, kinds) and not isinstance(value, bool)
+
+
 class Searcher:
     """Load models and a gallery once; ``search`` a query, or ``search_many`` a batch.
 
@@ -430,18 +455,20 @@ class Searcher:
                  en_collections=None, weight=None, feature_collection=None,
                  word2vec=None, save_index=True, nprobe=None, normalize_zh=True, predictor="auto", log=None):
         self.log = log or (lambda message: None)
-        paths = [model_path] if isinstance(model_path, (str, os.PathLike)) else list(model_path)
+        paths = _as_list(model_path, "model_path", "a checkpoint folder")
+        if en_collections is not None:
+            en_collections = _as_list(en_collections, "en_collections", "a collection's name")
         if not paths:
             raise InputError("no model folder given")
-        if weight is not None and not 0.0 <= weight <= 1.0:  # NaN too
-            raise InputError(f"--weight {weight}: the CLM weight w of w·CL + (1 − w)·CM is in [0, 1]")
-        if nprobe is not None and nprobe < 1:
-            raise InputError(f"--nprobe {nprobe}: the clusters a faiss-ivf index searches are at least 1")
+        if weight is not None and not (_is_number(weight) and 0.0 <= weight <= 1.0):  # NaN too
+            raise InputError(f"--weight {weight!r}: the CLM weight w of w·CL + (1 − w)·CM is in [0, 1]")
+        if nprobe is not None and not (_is_number(nprobe, integer=True) and nprobe >= 1):
+            raise InputError(f"--nprobe {nprobe!r}: the clusters a faiss-ivf index searches, an integer, at least 1")
+        if word2vec is not None and not isinstance(word2vec, dict):
+            raise InputError(f"word2vec {word2vec!r}: a dict of a word2vec file by language code ({{'zh': PATH}})")
         if rootpath is not None:
             layout.require_root(str(rootpath))
-        for path in paths:
-            if not os.path.isdir(str(path)):
-                raise InputError(f"{path}: model folder not found")
+        paths = [model_folder(path) for path in paths]
         self.family = one_family(paths)
         if weight is not None and len({model_language(path) == PIVOT for path in paths}) < 2:
             raise InputError(f"--weight {weight}: the CLM weight, but CLM fuses the routes of a query model and an "
@@ -568,6 +595,7 @@ class Searcher:
         if isinstance(queries, (str, bytes)):
             raise InputError(f"search_many takes a list of queries, not one {type(queries).__name__} "
                              f"(search takes one query)")
+        queries = _as_list(queries, "queries", "a query")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
             raise InputError(f"k = {k!r}: the number of results is an integer")
         if k < 1:

@@ -121,7 +121,9 @@ def parse_batch(body, content_type, limits):
 def _json_body(body, content_type):
     """The JSON value of a POST body (bytes) declared as ``content_type``."""
     media = content_type.split(";")[0].strip().lower()
-    if media and media != "application/json" and not media.endswith("+json"):
+    if not media:  # what another site's page may send without asking first (a Blob of no type)
+        raise ServiceError(415, "no content-type: send JSON (application/json)")
+    if media != "application/json" and not media.endswith("+json"):
         raise ServiceError(415, f"content-type {printable(media)[:60]!r}: send JSON (application/json)")
     try:
         text = body.decode("utf-8")
