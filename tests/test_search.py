@@ -216,6 +216,27 @@ def test_cl_reads_the_english_sentence_vectors_the_tester_wrote(trained_root):
     assert not any("not used" in line for line in lines), lines
 
 
+def test_cl_predicts_again_what_a_sentence_vector_file_cut_short_lacks(trained_root, tmp_path):
+    """Its record names the weights and captions, not the file itself: CL ranked the images of the first 50."""
+    import shutil
+    from w2vv import Searcher
+    from w2vv.inference import trained_model_name
+    root = tmp_path / "root"
+    shutil.copytree(trained_root, root, symlinks=True)
+    en_folder = os.path.join(root, *os.path.relpath(model_dirs(trained_root)[1], trained_root).split(os.sep))
+    sent_feat = os.path.join(layout.similarity_dir(root, EN[2], EN[0], trained_model_name(en_folder)), "sent_feat.txt")
+    with open(sent_feat) as f:
+        first = f.readlines()[:50]
+    with open(sent_feat, "w") as f:
+        f.writelines(first)
+    lines = []
+    zh_folder = os.path.join(root, *os.path.relpath(model_dirs(trained_root)[0], trained_root).split(os.sep))
+    Searcher([zh_folder, en_folder], en_collections=[EN[2]], log=lines.append).search(QUERIES[0][0], k=3, mode="cl")
+    assert f"CL sentences: {sent_feat} holds 50 sentence vectors, not one for each of the 100 sentences of the " \
+           "captions: not used" in lines, lines
+    assert f"CL sentences: predicting 100 sentences of {EN[2]} with the English model ..." in lines, lines
+
+
 def test_fusion_weight_is_the_fusion_stage_s(searcher, trained_root):
     from w2vv import Searcher
     path = os.path.join(layout.similarity_dir(trained_root, ZH[1], ZH[0], layout.fusion_run_name(ZH_RUN)),

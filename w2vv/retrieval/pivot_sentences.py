@@ -105,6 +105,7 @@ def collection_vectors(root, en, collection, log, gallery=None):
     on disk since it was loaded keeps its own vectors, and caches none: they would pass for the new weights'."""
     path = _sent_feat_path(root, en, collection)
     caption_path = layout.caption_file(root, collection)
+    captions = collection_files.captions_of(root, collection)
     if os.path.isfile(path):
         tested = os.path.dirname(path)
         record = os.path.join(tested, layout.INPUTS_FILE)
@@ -112,16 +113,18 @@ def collection_vectors(root, en, collection, log, gallery=None):
         if computed_with(record, en, caption_path) if os.path.isfile(record) else \
                 inputs_unchanged(tested, [en.weights_file, caption_path]):
             ids, vectors = read_sent_feat(path)
-            log(f"CL sentences: {len(ids)} of {collection} (read {path})")
-            return ids, vectors
-        log(f"CL sentences: {path} is of other weights or captions than {en.weights_file} as loaded and "
-            f"{caption_path} now (the model retrained, not tested since): not used")
+            if _of_every_sentence(ids, captions, path, log):
+                log(f"CL sentences: {len(ids)} of {collection} (read {path})")
+                return ids, vectors
+        else:
+            log(f"CL sentences: {path} is of other weights or captions than {en.weights_file} as loaded and "
+                f"{caption_path} now (the model retrained, not tested since): not used")
     cache = os.path.join(en.folder, layout.SEARCH_CACHE, collection)
     if computed_with(os.path.join(cache, layout.INPUTS_FILE), en, caption_path):
         bigfile = BigFile(cache)
-        log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
-        return list(bigfile.names), np.asarray(bigfile.vectors)
-    captions = collection_files.captions_of(root, collection)
+        if _of_every_sentence(list(bigfile.names), captions, cache, log):
+            log(f"CL sentences: {len(bigfile)} of {collection} (cached in {cache})")
+            return list(bigfile.names), np.asarray(bigfile.vectors)
     if gallery is not None and not any(layout.image_id(s) in gallery.position for s, _ in captions):
         log(f"CL sentences: none of {collection} describes a gallery image (not predicted)")
         return None
@@ -132,6 +135,15 @@ def collection_vectors(root, en, collection, log, gallery=None):
     if problem:
         log(f"CL sentences: not cached ({problem})")
     return ids, vectors
+
+def _of_every_sentence(ids, captions, path, log):
+    """Whether ``ids``, read from ``path``, are those of ``captions``, each once (a file cut short or edited by hand
+    holds others: its vectors are not used)."""
+    if len(ids) == len(captions) and set(ids) == {s for s, _ in captions}:
+        return True
+    log(f"CL sentences: {path} holds {len(ids)} sentence vectors, not one for each of the {len(captions)} sentences "
+        f"of the captions: not used")
+    return False
 
 def _write_cache(cache, ids, vectors, en, caption_path, root):
     """Cache the vectors the loaded English model ``en`` predicted, recorded under its weights' fingerprint: only
