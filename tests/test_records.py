@@ -182,6 +182,9 @@ def test_a_model_without_a_run_record_is_recorded_so_in_its_results(trained, tmp
     copy = copy_root(root, tmp_path)
     copied = copy / folder.relative_to(root)
     os.remove(copied / runs.SETTINGS_FILE)
+    lost = run_tester(copy, copied, "--word2vec", alt)  # this project's model, its record lost: nothing to check
+    assert lost.returncode == 1 and "but its run record settings.json is gone" in lost.stderr
+    os.remove(copied / layout.SUMMARY_FILE)  # as the original code's
     assert run_tester(copy, copied, "--word2vec", alt).returncode == 0
     out = layout.similarity_dir(str(copy), EN[2], EN[0], folder.name)
     assert results_trace(str(copy), out).settings == {str(copied): {}}

@@ -199,10 +199,16 @@ def test_another_seed_is_not_a_silent_reuse_and_a_resume_checks_the_settings(roo
     assert runs.recorded_run(folder)[1]["seed"] == 2
 
 
-def test_a_folder_without_a_settings_record_is_reused_as_the_papers(root, capsys):
+def test_a_folder_without_a_settings_record_is_reused_as_the_papers_unless_this_project_trained_it(root, capsys):
+    """A folder of this project whose record was lost (its model and weights copied alone) passed for the original
+    code's, whose inputs are the layout's: tested and searched on a vocabulary counted since, in silence."""
     assert train(root) == 0
-    os.remove(os.path.join(folder_of(root), runs.SETTINGS_FILE))  # as a folder of the original code
+    os.remove(os.path.join(folder_of(root), runs.SETTINGS_FILE))
     capsys.readouterr()
+    assert train(root) == 1
+    assert f"{folder_of(root)}: trained by this project (its summary.json), but its run record settings.json is " \
+           "gone: what it was trained with cannot be checked" in capsys.readouterr().err
+    os.remove(os.path.join(folder_of(root), layout.SUMMARY_FILE))  # as a folder of the original code
     assert train(root) == 0 and "already trained, skipped" in capsys.readouterr().out
 
 

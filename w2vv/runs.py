@@ -167,6 +167,7 @@ def model_inputs(folder, root, cfg, word2vec_path=None, stopwords_path=None, log
     root, train = str(root), layout.checkpoint_parts(folder)[1]
     record = recorded_run(folder)
     if record is None:
+        _require_no_lost_record(folder, "train it again (do_all.sh with overwrite = 1, or trainer.py --overwrite 1)")
         log(f"{folder}: no run record (a checkpoint of the original code): its inputs are the layout's for {train}")
         return resolve_inputs(root, train, cfg, word2vec_path, stopwords_path)
     name, settings = record
@@ -326,6 +327,14 @@ def save_record(folder, name, settings):
                json.dumps(dict(run_name=name, settings=settings), indent=1, default=str) + "\n")
 
 
+def _require_no_lost_record(folder, fix):
+    """InputError when a finished model's folder without a run record was trained by this project (its summary,
+    which the original code and ``convert_original.py`` do not write): its record lost, nothing can be checked."""
+    if os.path.isfile(os.path.join(folder, layout.SUMMARY_FILE)):
+        raise InputError(f"{folder}: trained by this project (its {layout.SUMMARY_FILE}), but its run record "
+                         f"{SETTINGS_FILE} is gone: what it was trained with cannot be checked; {fix}")
+
+
 def recorded_run(folder):
     """(run name, settings) recorded in a checkpoint folder, or None (a folder of the original code,
     or of this project before settings were recorded: treated as the paper's settings)."""
@@ -421,6 +430,7 @@ def check_same_record(folder, settings, resuming=False, fix=RETRAIN):
     a run half done, to be continued: on the same backend too), and ``fix``."""
     record = recorded_run(folder)
     if record is None:
+        _require_no_lost_record(folder, fix)
         return
     diff = differences(record[1], settings, resuming)
     if diff:
