@@ -164,6 +164,19 @@ def test_cl_finds_the_english_model_named_without_the_query_languages_settings(r
     assert runs.english_run(root, (TRAIN, VAL), english, name) == name
 
 
+def test_another_list_of_the_same_file_name_is_named_as_another_file_not_as_a_change():
+    """Runs with /tmp/a/list.txt and /tmp/b/list.txt share a name: the second was refused saying the first list (and
+    its vocabulary) had changed, untouched as they were, with the fix --overwrite 1, which retrains the first run."""
+    def entry(path, size, digit):
+        return {"path": path, "content": f"list.txt:{size}:{digit * 40}"}
+    was, now = {"stopwords": entry("/tmp/a/list.txt", 10, "1")}, {"stopwords": entry("/tmp/b/list.txt", 12, "2")}
+    assert runs.differences(was, now) == ["stopwords /tmp/a/list.txt (asked another file, /tmp/b/list.txt) (a run is "
+                                          "named by a file's name, not its folder: rename one to train a run of each)"]
+    now["stopwords"]["path"] = was["stopwords"]["path"]
+    assert runs.differences(was, now) == [f"stopwords /tmp/a/list.txt changed (recorded list.txt:10:{'1' * 40}, "
+                                          f"now list.txt:12:{'2' * 40})"]
+
+
 @pytest.mark.slow
 def test_a_changed_stop_word_list_behind_the_same_name_stops_with_one_line(root, tmp_path, capsys):
     stop_list = tmp_path / "stop_zh.txt"

@@ -404,6 +404,10 @@ def _file_differences(key, was, now, other):
     recorded, content = was["content"], now.get("content", "")
     if same_content(recorded, content) or not changed_parts(recorded, content):
         return []  # the same content, maybe under another name, or a file added to a folder
+    if now.get("path", was["path"]) != was["path"]:  # another file, the run named alike: two lists called list.txt
+        named = " (a run is named by a file's name, not its folder: rename one to train a run of each)" \
+            if key in ("stopwords", "word2vec") else ""
+        return [f"{key} {was['path']} ({other or 'asked'} another file, {now['path']}){named}"]
     return [f"{key} {was['path']} changed (recorded {recorded}, {other or 'now'} {now.get('content')})"]
 
 
