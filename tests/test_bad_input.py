@@ -205,9 +205,14 @@ def test_config_errors(root, capsys, tmp_path):
     (tmp_path / "w2vv_attention_ctl.py").write_text("class config:\n    lstm_size = 8\n")
     assert cli.run(trainer.main, train_args(root, "--config_dir", str(tmp_path))) == 1
     assert "lacks required attribute(s) img_feature" in capsys.readouterr().err
-    (tmp_path / "w2vv_attention_ctl.py").write_text((REPO / "w2vv_configs" / "base_w2vv.py").read_text()
+    (tmp_path / "w2vv_attention_ctl.py").write_text((REPO / "w2vv_configs" / "w2vv_attention_ctl.py").read_text()
                                                     .replace("embed_size = 500", "embed_size = 300"))
     assert cli.run(trainer.main, train_args(root, "--config_dir", str(tmp_path))) == 1
+    assert f"{tmp_path / 'w2vv_attention_ctl.py'}: sets embed_size = 300 where the config of its name, " \
+           f"{REPO / 'w2vv_configs' / 'w2vv_attention_ctl.py'}, has 500, yet its runs would be named and tabled as " \
+           "that one's" in capsys.readouterr().err  # an edited copy of a paper config passed for it
+    (tmp_path / "w2vv_attention_ctl.py").rename(tmp_path / "mine.py")
+    assert cli.run(trainer.main, train_args(root, "--config_dir", str(tmp_path), "--config", "mine")) == 1
     assert "word2vec vectors are 500-d, but the config's embed_size is 300" in capsys.readouterr().err
     assert not (root / TRAIN / "cv_keras").exists()
 

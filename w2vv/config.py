@@ -105,7 +105,23 @@ def load_config(name, config_dir=None, overrides=None, given_as="--config_overri
     _check_ranges(cfg, where)
     _check_vocabulary(cfg, where)
     _check_read(cfg, SimpleNamespace(**{**DEFAULTS, **values}), overrides or {}, where)
+    _require_own_name(path, {**DEFAULTS, **values})
     return cfg
+
+
+def _require_own_name(path, values):
+    """InputError when a config file outside w2vv_configs/ takes the name of one there with other values: its runs
+    would be named, and its results tabled, as that config's (``runs.run_name`` tags what differs from the file)."""
+    shipped = os.path.join(CONFIG_DIR, os.path.basename(path))
+    if not os.path.isfile(shipped) or os.path.realpath(path) == os.path.realpath(shipped):
+        return
+    theirs = vars(load_config(shipped))
+    differ = [k for k in sorted(set(values) | set(theirs)) if k != "name" and values.get(k) != theirs.get(k)]
+    if differ:
+        key = differ[0]
+        raise InputError(f"{path}: sets {key} = {values.get(key)!r} where the config of its name, {shipped}, has "
+                         f"{theirs.get(key)!r}, yet its runs would be named and tabled as that one's: give it a name "
+                         f"of its own, or the difference as an override ({key}={values.get(key)})")
 
 
 def nearest_config(name, config_dir):
