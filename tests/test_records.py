@@ -158,6 +158,33 @@ def test_results_of_two_runs_of_one_name_and_two_val_collections_are_not_mixed(t
         require_one_model_per_run([folders["cococntest"]], [asked])
 
 
+def test_a_clm_weight_whose_test_results_another_val_s_run_rewrote_says_so_in_search(tmp_path):
+    """Search said the weight's results had changed because "a model retrained": none was; a run of the same name
+    trained on another val had been tested into the same folders (fuse.py said so)."""
+    from w2vv.errors import InputError
+    from w2vv.retrieval.searcher import read_current_weight
+    root, rankings = str(tmp_path), {}
+    weights = {val: os.path.join(layout.checkpoint_dir(root, "cococntrain", val, "run"), "epoch_1.h5")
+               for val in ("cococnval", "cococnval2")}
+    for val, path in weights.items():
+        os.makedirs(os.path.dirname(path))
+        open(path, "wb").write(val.encode())
+    for split in ("cococnval", "cococntest"):
+        rankings[split] = os.path.join(layout.similarity_dir(root, split, "cococntrain", "run"), "sent.id.score.txt")
+        os.makedirs(os.path.dirname(rankings[split]))
+        open(rankings[split], "w").write(split)
+        runs.record_inputs(os.path.dirname(rankings[split]), [weights["cococnval"]])
+    weight = os.path.join(layout.similarity_dir(root, "cococnval", "cococntrain", "zh2en2img_run"), "weight.txt")
+    os.makedirs(os.path.dirname(weight))
+    open(weight, "w").write("w: 0.4\n")
+    runs.record_inputs(os.path.dirname(weight), list(rankings.values()))
+    assert read_current_weight(weight) == 0.4
+    open(rankings["cococntest"], "w").write("the other run's")
+    runs.record_inputs(os.path.dirname(rankings["cococntest"]), [weights["cococnval2"]])
+    with pytest.raises(InputError, match="runs of one name trained on two val collections share their results' "):
+        read_current_weight(weight)
+
+
 def test_results_recorded_before_they_held_their_models_settings_are_tested_again_once(trained, tmp_path):
     root, alt, folder = trained
     copy = copy_root(root, tmp_path)

@@ -118,7 +118,8 @@ def collection_vectors(root, en, collection, log, gallery=None):
                 return ids, vectors
         else:
             log(f"CL sentences: {path} is of other weights or captions than {en.weights_file} as loaded and "
-                f"{caption_path} now (the model retrained, not tested since): not used")
+                f"{caption_path} now (the model retrained and not tested since, or another model of its run name "
+                f"tested since): not used")
     cache = os.path.join(en.folder, layout.SEARCH_CACHE, collection)
     if computed_with(os.path.join(cache, layout.INPUTS_FILE), en, caption_path):
         bigfile = BigFile(cache)

@@ -288,6 +288,8 @@ def read_current_weight(path, models=()):
     loaded = {os.path.realpath(model.weights_file): loaded_fingerprint(model) for model in models}
     files, changed = traced_sources(record, loaded)
     if changed:
+        from ..result_checks import require_one_model_per_run
+        require_one_model_per_run([os.path.dirname(path)])  # a run of this name trained on another val tested since
         raise InputError(f"{path}: chosen on results computed from {changed[0]}, which changed since (a model "
                          f"retrained): run do_all.sh again for this run (stage 5 chooses it anew), or give the "
                          f"weight (--weight W)")
