@@ -195,6 +195,8 @@ def test_get_and_post_answer_what_search_py_prints(server, expected):
     assert batch.status_code == 200 and len(batch.json()) == len(expected)
     for record, reference in zip(batch.json(), expected):
         same_answer(record, reference)
+    head = httpx.head(base + search_path(expected[0]["query"], k=5), timeout=60)  # uvicorn sends no body either
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-type"] == "application/json"
     plain = httpx.post(base + "/api/search", json=QUERIES[:2], timeout=60)      # a bare list, k 10
     assert plain.status_code == 200 and [len(r["results"]) for r in plain.json()] == [10, 10]  # all 10 images
     status, _, body = get(base, search_path("一只狗在草地上跑", k=3, mode="cm", lang="zh"))
@@ -430,6 +432,17 @@ def test_a_query_of_unknown_words_only_is_answered_with_a_warning_not_an_error(a
     assert batch.status_code == 200 and unknown == record
     assert empty["error"] == "empty query" and empty["warning"] is None
     assert dog["warning"] is None and dog["error"] is None and dog["results"]
+
+
+def test_head_is_answered_as_get_without_a_body_and_405_names_every_method(app_client):
+    """HEAD was a 405 everywhere (curl -I, monitors); a PUT to /api/search said 'Allow: GET', though POST works."""
+    for path in ("/", "/api/health", search_path("a dog", lang="en")):
+        head, get = app_client.head(path), app_client.get(path)
+        assert head.status_code == get.status_code == 200 and head.content == b"", path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+    refused = app_client.put("/api/search")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD, POST"
+    assert app_client.post("/api/health").headers["allow"] == "GET, HEAD"
 
 
 def test_a_token_guards_everything_and_the_page_sets_it_as_a_cookie(app_client):

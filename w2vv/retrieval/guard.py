@@ -71,6 +71,15 @@ def with_security_headers(send, status):
     return send_with_headers
 
 
+def without_body(send):
+    """``send`` dropping the body of the answer: a HEAD request's, answered as its GET."""
+    async def send_head(message):
+        if message["type"] == "http.response.body":
+            message = {"type": "http.response.body", "body": b"", "more_body": message.get("more_body", False)}
+        await send(message)
+    return send_head
+
+
 class Guard:
     """The outermost layer: the Host check, the token, the body size announced, security headers
     on every answer, one log line per request, and any exception turned into a JSON 500."""
@@ -86,12 +95,15 @@ class Guard:
         status = [None]
         scope.setdefault("state", {})
         send_with_headers = with_security_headers(send, status)
+        asked = scope
+        if scope.get("method") == "HEAD":  # the GET's answer, headers only (curl -I, a monitor)
+            asked, send_with_headers = dict(scope, method="GET"), without_body(send_with_headers)
         try:
             refusal = self.refusal(scope)
             if refusal is not None:
                 await refusal(scope, receive, send_with_headers)
             else:
-                await self.app(scope, receive, send_with_headers)
+                await self.app(asked, receive, send_with_headers)
         except Exception as e:  # noqa: BLE001  (never a traceback to the client, one line in the log)
             first_line = printable(str(e)).splitlines()[0][:200] if str(e) else ""
             scope["state"]["log"] = f"error: {type(e).__name__}: {first_line}"

@@ -39,6 +39,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from ..errors import InputError
 from .guard import LOOPBACK_HOSTS, Guard, token_cookie
@@ -221,7 +222,12 @@ def add_error_handlers(app):
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc):
         message = {404: "not found", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
-        return error_response(exc.status_code, message, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # the methods of every route of the path, not only the first one's
+            methods = {m for route in request.app.routes if route.matches(request.scope)[0] != Match.NONE
+                       for m in getattr(route, "methods", ())}
+            headers = dict(headers or {}, Allow=", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set()))))
+        return error_response(exc.status_code, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request, exc):
