@@ -201,12 +201,28 @@ def create_app(state, settings=None, log=print):
                               "Every error is {\"error\": \"<one line>\"} with its status.",
                   telemetry=dict(tracing=False, metrics=False, logs=False, operation_spans=False))
     searches = Searches(state, settings)
+    drop_validation_errors(app)
     add_error_handlers(app)
     add_pages(app, settings)
     add_health(app, state, settings.limits)
     add_search_routes(app, searches)
     add_picture_route(app, searches)
     return Guard(app, settings, log)
+
+
+def drop_validation_errors(app):
+    """The OpenAPI document without FastAPI's 422 answers and their schemas: a parameter of the wrong type is a 400."""
+    build = app.openapi
+
+    def openapi():
+        spec = build()
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            spec.get("components", {}).get("schemas", {}).pop(name, None)
+        return spec
+    app.openapi = openapi
 
 
 def add_error_handlers(app):
