@@ -474,7 +474,8 @@ def test_misused_arguments_stop_in_one_line(trained_root, tmp_path):
     for k in (2.5, "3", True, None):
         with pytest.raises(InputError, match="the number of results is an integer"):
             zh_only.search("一只狗", k=k)
-    for query, problem in ((b"dog", "a query is a string, not bytes"), ("\udcff狗", "lone surrogate U\\+DCFF")):
+    for query, problem in ((b"dog", "a query is a string, not bytes"), ("\udcff狗", "lone surrogate U\\+DCFF"),
+                           ("\u200b\ufeff", "empty")):
         with pytest.raises(InputError, match=problem):
             zh_only.search(query)
     not_utf8 = subprocess.run([sys.executable, str(REPO / "search.py"), "--model_path", model_dirs(trained_root)[0],

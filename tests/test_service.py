@@ -431,6 +431,8 @@ def test_a_query_of_unknown_words_only_is_answered_with_a_warning_not_an_error(a
     unknown, empty, dog = batch.json()
     assert batch.status_code == 200 and unknown == record
     assert empty["error"] == "empty query" and empty["warning"] is None
+    invisible = app_client.get(search_path("\u200b\ufeff"))  # was 200, "no word of the query is known"
+    assert invisible.status_code == 400 and invisible.json()["error"] == "empty query"
     assert dog["warning"] is None and dog["error"] is None and dog["results"]
 
 

@@ -658,7 +658,7 @@ class Searcher:
         problem = unicode_problem(query)
         if problem:
             raise InputError(problem)
-        if not query.strip():
+        if not invisible_to_spaces(query).strip():  # a zero-width space or a BOM alone is no word either
             raise InputError(f"query {query!r}: empty")
         return languages.get(lang).code if lang else languages.detect(query, self.languages)
 

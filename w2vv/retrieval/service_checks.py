@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from fastapi.responses import JSONResponse
 
 from ..languages import LANGUAGES
-from .searcher import LONE_SURROGATE, MODES, unicode_problem
+from .searcher import LONE_SURROGATE, MODES, invisible_to_spaces, unicode_problem
 
 
 @dataclass
@@ -51,7 +51,7 @@ def query_problem(query, limits):
         return problem
     if "\x00" in query:
         return "the query contains a NUL character"
-    if not query.strip():
+    if not invisible_to_spaces(query).strip():
         return "empty query"
     if len(query) > limits.query_chars:
         return f"query of {len(query)} characters: at most {limits.query_chars}"
