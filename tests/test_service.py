@@ -246,6 +246,7 @@ def test_bad_post_requests_and_a_missing_query_get_400(server):
     for payload, message in [([], "no query"), ({"queries": []}, "no query"), (["dog"] * 101, "at most 100"),
                              ({"queries": ["dog"], "k": 0}, "k = 0"), ({"k": 3}, "body"), (3, "body"),
                              ({"queries": "dog"}, "list"), ({"queries": ["dog"], "k": "9"}, "integer"),
+                             ("dog", "a list of queries or an object with 'queries', not a string"),  # 'not str'
                              ({"queries": ["dog"], "mode": 3}, "mode must be a string"),
                              ({"queries": ["dog"], "query": "x"}, "unknown field 'query'")]:
         response = httpx.post(base + "/api/search", json=payload, timeout=60)

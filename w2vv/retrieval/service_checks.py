@@ -60,7 +60,7 @@ def query_problem(query, limits):
 
 def json_type(value):
     return {dict: "an object", list: "an array", bool: "a boolean", int: "a number", float: "a number",
-            type(None): "null"}.get(type(value), type(value).__name__)
+            str: "a string", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def check_options(k, mode, lang, limits):
