@@ -247,6 +247,7 @@ def test_bad_post_requests_and_a_missing_query_get_400(server):
                              ({"queries": ["dog"], "k": 0}, "k = 0"), ({"k": 3}, "body"), (3, "body"),
                              ({"queries": "dog"}, "list"), ({"queries": ["dog"], "k": "9"}, "integer"),
                              ("dog", "a list of queries or an object with 'queries', not a string"),  # 'not str'
+                             ({"queries": ["dog"], "k": 10 ** 3999}, "k = a number of 4000 digits: must be"),
                              ({"queries": ["dog"], "mode": 3}, "mode must be a string"),
                              ({"queries": ["dog"], "query": "x"}, "unknown field 'query'")]:
         response = httpx.post(base + "/api/search", json=payload, timeout=60)

@@ -67,7 +67,8 @@ def check_options(k, mode, lang, limits):
     if isinstance(k, bool) or not isinstance(k, int):
         raise ServiceError(400, f"k must be an integer, not {json_type(k)}")
     if not 1 <= k <= limits.k:
-        raise ServiceError(400, f"k = {k}: must be between 1 and {limits.k}")
+        shown = str(k) if abs(k) < 10 ** 20 else f"{'-' if k < 0 else ''}a number of {len(str(abs(k)))} digits"
+        raise ServiceError(400, f"k = {shown}: must be between 1 and {limits.k}")
     if mode is not None and mode not in MODES:
         raise ServiceError(400, f"mode {printable(str(mode))[:40]!r} unknown (expected one of {', '.join(MODES)})")
     if lang is not None and lang not in LANGUAGES:
