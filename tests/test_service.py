@@ -267,6 +267,9 @@ def test_images_only_of_the_gallery_with_caching_headers(server, own_root):
     assert status == 200 and headers["content-type"] == "image/jpeg"
     assert body == open(os.path.join(thumbs, test_ids[0] + ".jpg"), "rb").read()
     assert "max-age" in headers["cache-control"] and headers.get("etag")
+    etag = headers["etag"]
+    for asked, answer in ((etag, 304), (f'"x", W/{etag}', 304), ("*", 304), ('"x"', 200)):  # a list, a weak tag
+        assert get(base, f"/images/{test_ids[0]}", {"If-None-Match": asked})[0] == answer, asked
     picture = os.path.join(thumbs, test_ids[1] + ".jpg")      # larger pictures, read in chunks
     kept = open(picture, "rb").read()
     try:

@@ -344,11 +344,17 @@ def add_picture_route(app, searches):
         f, st, head = opened
         etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
         headers = {"Cache-Control": IMAGE_CACHE, "ETag": etag, "Last-Modified": formatdate(st.st_mtime, usegmt=True)}
-        if request.headers.get("if-none-match") == etag:
+        if etag_matches(request.headers.get("if-none-match", ""), etag):
             if f is not None:
                 f.close()
             return Response(status_code=304, headers=headers)
         return OpenFileResponse(f, st, head, where[2], headers)
+
+
+def etag_matches(if_none_match, etag):
+    """Whether an ``If-None-Match`` header (a list of tags, weak ones ``W/"…"``, or ``*``) names ``etag``."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return etag in tags or "*" in tags
 
 
 __all__ = ["Limits", "Settings", "State", "create_app", "find_pictures", "service_info", "warm_up"]
