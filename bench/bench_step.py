@@ -14,7 +14,7 @@ paper's shape and compiles it through the trainer's path (precision float32), th
 - W2VV++ and SEA (``w2vvpp_resnext101``, ``sea_bow_w2v_gru``): an 11,004-row embedding (11,000 words
   and ``<pad>``, ``<start>``, ``<end>``, ``<unk>``), 34 steps a sentence (32 words, ``<start>``,
   ``<end>``), an 11,000-word bag of words + 500 word2vec, 2048-d features;
-  ``w2vv.common_space.compile_for_training`` (torch's RMSprop step); batches of 128 (sentence, image) pairs.
+  ``w2vv.training.compile_for_training`` (torch's RMSprop step); batches of 128 (sentence, image) pairs.
 
 Prints per config the parameters, the step, sentences a second, the English epoch it projects
 (606,757 sentences) and the process's peak resident memory, then a table of all. Run from the
@@ -66,7 +66,8 @@ def w2vv_step(cfg, n, rng):
 def family_step(cfg, n, rng):
     """(model, [(x, y)] × n) of a W2VV++ or SEA config, compiled as the trainer compiles it."""
     import numpy as np
-    from w2vv.common_space import build_common_space, compile_for_training, no_targets
+    from w2vv.common_space import build_common_space, no_targets
+    from w2vv.training import compile_for_training
     models = build_common_space(cfg, VOCAB + SPECIAL_TOKENS, FAMILY_BOW, W2V, FEATURE)
     compile_for_training(models.train, cfg)
     out = []

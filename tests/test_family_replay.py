@@ -162,7 +162,8 @@ def test_a_sentence_without_known_words_scores_zero_in_that_space():
     """SEA at initialisation (text biases 0): a sentence with an empty bag of words has a zero vector in
     the bag-of-words space; its score there is 0 (the published code's is NaN), and a training step on a
     batch holding it stays finite."""
-    from w2vv.common_space import build_common_space, compile_for_training, no_targets
+    from w2vv.common_space import build_common_space, no_targets
+    from w2vv.training import compile_for_training
     cfg = load_config("sea_bow_w2v_gru", overrides={"lstm_size": "8", "embed_size": "6", "n_layers": "0-5",
                                                     "dropout": "0"})
     models = build_common_space(cfg, vocab_size=12, bow_dim=7, w2v_dim=4, feature_dim=9)

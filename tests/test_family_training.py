@@ -14,7 +14,7 @@ import pytest
 from tests.helpers import build_vocab, copy_root, one_error_line, run_main
 from w2vv import layout
 from w2vv.errors import InputError
-from w2vv.torch_schedule import TorchPlateauRule, torch_lr_sequence
+from w2vv.torch_schedule import TorchPlateauRule
 
 ZH = ("cococntrain", "cococnval", "cococntest")
 TINY = "lstm_size=8,n_layers=0-16"
@@ -27,6 +27,13 @@ OWN = TINY + ",image_towers=own"
 # strictly above it but within ReduceLROnPlateau's relative threshold 1e-4 (a bad epoch for it: the second
 # halving comes two epochs later), then a worse one
 FIGURES = [0.10, 0.20, 0.20, 0.20, 0.20, 0.25, 0.25001, 0.25, 0.25, 0.24]
+
+
+def torch_lr_sequence(base_lr, figures, schedule):
+    """The rate of every epoch when the validation figures are ``figures``: [lr of epoch 0, lr of epoch 1
+    after figures[0], …] (one more than ``figures``)."""
+    rule = TorchPlateauRule(lr=base_lr, base_lr=base_lr, decay_rate=0.99, schedule=schedule)
+    return [base_lr] + [rule.step_lr(v) for v in figures]
 
 
 def test_torch12_schedule_rewrites_the_rate_so_a_halving_lasts_one_epoch():

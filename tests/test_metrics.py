@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from w2vv.metrics import (average_precision, first_relevant_ranks, mean_average_precision,
-                          mean_inverted_rank, retrieval_metrics)
+from w2vv.metrics import first_relevant_ranks, mean_average_precision, mean_inverted_rank, retrieval_metrics
 
 
 def one_hot(n_items, relevant_index):
@@ -74,6 +73,11 @@ def test_retrieval_metrics_refuse_bad_ranks():
     for ranks in ([], [0, 1], [[1, 2]]):
         with pytest.raises(ValueError):
             retrieval_metrics(ranks)
+
+
+def average_precision(scores, relevant):
+    """AP of one ranking: the mean AP of a table of one row."""
+    return mean_average_precision(np.atleast_2d(scores), np.atleast_2d(relevant))
 
 
 def test_average_precision_by_hand():

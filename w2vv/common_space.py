@@ -30,7 +30,7 @@ every other vector is divided by its norm exactly as published.
 
 ``build_common_space`` returns three Keras models sharing their layers: ``train`` (the word indices,
 ``bow_and_mean_word2vec`` and ``image_feature`` → the batch's cosines, (sentences, spaces, images),
-what ``compile_for_training`` compiles: its ``y`` is ignored, any array of one row a sentence, e.g.
+what ``training.compile_for_training`` compiles: its ``y`` is ignored, any array of one row a sentence, e.g.
 ``no_targets(n)``), ``text`` and ``image`` (each tower's outputs, L2-normalised per space and
 concatenated: the score of a sentence and an image is the dot product of their vectors). Layers are
 named after what they are; ``to_torch`` / ``from_torch`` map their weights to and from the published
@@ -41,11 +41,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from . import backend, checkpoint
+from . import checkpoint
 from .config import mlp_sizes
 from .errors import InputError
-from .optimizers import make_optimizer
-from .torch_layout import FAMILIES, SPACES, from_torch, space_layer, to_torch  # noqa: F401  (to_torch, from_torch: here too)
+from .torch_layout import FAMILIES, SPACES, space_layer
 
 
 def unit_rows(x):
@@ -215,11 +214,3 @@ def take_image_towers(models, weights_file):
             layer.set_weights(arrays)
             layer.trainable = False
 
-
-def compile_for_training(model, cfg, jit_compile="auto"):
-    """``models.train`` compiled as training compiles W2VV (w2vv.training.compile_for_training): the
-    config's optimizer (``optimizer_impl = 'torch'``: the published step), the family's loss, under
-    ``cfg.precision``'s arithmetic; the optimizer built now (TensorFlow would trace the first step twice)."""
-    backend.use_precision(cfg.precision)
-    model.compile(optimizer=make_optimizer(cfg), loss=family_loss(cfg), jit_compile=jit_compile)
-    model.optimizer.build(model.trainable_variables)

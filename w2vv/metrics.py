@@ -51,11 +51,6 @@ def _average_precisions(scores, relevant):
     return np.divide(summed, n_relevant, out=np.zeros(len(hits)), where=n_relevant > 0)
 
 
-def average_precision(scores, relevant):
-    """AP of one query: ``scores`` (n_items,) floats, ``relevant`` (n_items,) bools."""
-    return float(_average_precisions(np.atleast_2d(scores), np.atleast_2d(relevant))[0])
-
-
 def mean_average_precision(scores, relevant, block_rows=BLOCK_ROWS):
     """Mean AP over the rows of an (n_queries × n_items) table: the validation figure of the training rule."""
     scores, relevant = _as_table(scores, relevant)

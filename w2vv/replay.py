@@ -128,11 +128,13 @@ def build(family, sizes):
     return cfg, build_common_space(cfg, sizes.vocab_size, sizes.bow_dim, sizes.w2v_dim, sizes.feature_dim)
 
 
-def replay(folder, compile_model=None):
-    """The twelve steps from ``folder``'s initial weights on its batches, the model compiled by
-    ``compile_model(model, cfg)`` (default: w2vv.common_space.compile_for_training)."""
+def replay(folder):
+    """The twelve steps from ``folder``'s initial weights on its batches, the model compiled as training compiles
+    it (w2vv.training.compile_for_training)."""
     family, sizes, init, batches = read_folder(folder)  # before Keras starts: a bad folder stops in one line
-    from .common_space import compile_for_training, from_torch, no_targets, to_torch
+    from .common_space import no_targets
+    from .torch_layout import from_torch, to_torch
+    from .training import compile_for_training
     cfg, models = build(family, sizes)
     try:
         from_torch(models, init)
@@ -142,7 +144,7 @@ def replay(folder, compile_model=None):
     result = Replay(family, sizes)
     if probe:
         result.probe.update(_encode(models, batches, "before"))
-    (compile_model or compile_for_training)(models.train, cfg)
+    compile_for_training(models.train, cfg)
     for step in range(1, STEPS + 1):
         x = batch_inputs(batches, step - 1)
         result.losses.append(float(models.train.train_on_batch(x, no_targets(len(x[0])))))

@@ -84,10 +84,3 @@ class TorchPlateauRule:
         else:
             self.patience += 1
         return improved, self.lr != before, self.patience > self.max_patience
-
-
-def torch_lr_sequence(base_lr, figures, schedule, decay_rate=0.99):
-    """The rate of every epoch when the validation figures are ``figures``: [lr of epoch 0, lr of epoch 1
-    after figures[0], …] (one more than ``figures``)."""
-    rule = TorchPlateauRule(lr=base_lr, base_lr=base_lr, decay_rate=decay_rate, schedule=schedule)
-    return [base_lr] + [rule.step_lr(v) for v in figures]

@@ -219,13 +219,16 @@ def non_finite_cause(inputs):
 
 
 def compile_for_training(model, cfg, jit_compile="auto"):
-    """The optimizer (Keras 2.2.4's step by default) and loss ``cfg`` names, under ``cfg.precision``'s
-    arithmetic (float32 products by default, as the original's): what every training step uses. A
-    mixed-precision model must also have been built under it (``backend.use_precision`` first).
-    ``jit_compile``: Keras's; its "auto" is XLA on a GPU under TensorFlow and JAX, which with float32
-    products was the fastest setting that replays the original's steps on an H200 (docs/gpu.md)."""
+    """The optimizer (Keras 2.2.4's step by default; ``optimizer_impl = 'torch'``: the successors' published step)
+    and the loss ``cfg`` names (a successor's: its family's), under ``cfg.precision``'s arithmetic (float32
+    products by default, as the original's): what every training step uses. A mixed-precision model must also
+    have been built under it (``backend.use_precision`` first). ``jit_compile``: Keras's; its "auto" is XLA on a
+    GPU under TensorFlow and JAX, which with float32 products was the fastest setting that replays the original's
+    steps on an H200 (docs/gpu.md). ``model``: a successor's ``CommonSpaceModels.train``."""
+    from .common_space import family_loss
     backend.use_precision(cfg.precision)
-    model.compile(optimizer=make_optimizer(cfg), loss=get_loss(cfg), jit_compile=jit_compile)
+    loss = get_loss(cfg) if cfg.family == "w2vv" else family_loss(cfg)
+    model.compile(optimizer=make_optimizer(cfg), loss=loss, jit_compile=jit_compile)
     # built now rather than inside the first traced step, which TensorFlow would then trace twice
     model.optimizer.build(model.trainable_variables)
 
@@ -320,7 +323,7 @@ def build_and_compile(cfg, encoder, feature_dim, seed, image_towers_from=None):
                                              feature_dim, embedding)
     if image_towers_from:
         common_space.take_image_towers(towers, image_towers_from)
-    common_space.compile_for_training(towers.train, cfg)
+    compile_for_training(towers.train, cfg)
     return towers.train, towers
 
 
