@@ -2,6 +2,7 @@
 keras.applications network (random or local weights: never a download) on generated JPEG, PNG and
 WebP files and a truncated one; the layout it writes, resumption, refusals; and configs whose last
 MLP width follows the feature (``n_layers = '0-…-feat'``)."""
+import contextlib
 import os
 
 import numpy as np
@@ -13,6 +14,7 @@ from w2vv.bigfile import BigFile
 from w2vv.collection_files import imageset_of
 from w2vv.config import load_config, mlp_sizes, with_feature_width
 from w2vv.errors import InputError
+from w2vv import features
 from w2vv.features import PARTS_SUFFIX, SKIPPED_FILE, THUMBNAIL_SIZE, extract_features, read_image
 
 SIZE = 32  # network input: small, so the tests are quick
@@ -86,30 +88,44 @@ def test_every_readable_image_gets_the_networks_features_with_its_preprocessing(
     assert not os.path.exists(feature_dir + PARTS_SUFFIX)
 
 
+class Stop(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def chunks_saved(stop_after=None, error=Stop):
+    """The list of the chunks extract_features saves within it; ``stop_after``: interrupted by ``error`` once it has
+    saved that many (as a Ctrl-C would)."""
+    save, saved = features._Parts.save, []
+
+    def save_then_stop(self, i, *arrays):
+        save(self, i, *arrays)
+        saved.append(i)
+        if len(saved) == stop_after:
+            raise error
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(features._Parts, "save", save_then_stop)
+        yield saved
+
+
 @pytest.mark.slow
 def test_an_interrupted_run_continues_at_the_first_missing_chunk(photos, tmp_path):
-    def run(root, after_chunk=None):
+    def run(root):
         return extract_features(str(photos), root, "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
-                                chunk_images=2, log=lambda m: None, progress=False, after_chunk=after_chunk)
+                                chunk_images=2, log=lambda m: None, progress=False)
 
     import keras
 
-    class Stop(Exception):
-        pass
-
-    def stop_after_two(i):
-        if i == 1:
-            raise Stop
-
     keras.utils.set_random_seed(1)
-    with pytest.raises(Stop):
-        run(str(tmp_path / "a"), stop_after_two)
+    with chunks_saved(stop_after=2), pytest.raises(Stop):
+        run(str(tmp_path / "a"))
     parts = layout.feature_dir(str(tmp_path / "a"), "mobilenetv3small_none_avgpool", "c") + PARTS_SUFFIX
     assert sorted(f for f in os.listdir(parts) if f.startswith("chunk_")) == ["chunk_000000.npz", "chunk_000001.npz"]
     assert not os.path.exists(parts[: -len(PARTS_SUFFIX)])      # no BigFile before the end
-    done_again = []
     keras.utils.set_random_seed(1)                               # the same random network
-    summary = run(str(tmp_path / "a"), done_again.append)
+    with chunks_saved() as done_again:
+        summary = run(str(tmp_path / "a"))
     assert done_again == [2, 3]                                  # 8 files in chunks of 2: the first two kept
     assert summary["images"] == 7 and summary["skipped"] == 1
     keras.utils.set_random_seed(1)
@@ -427,14 +443,8 @@ def test_the_image_folder_is_known_by_what_it_holds_not_by_how_it_is_given(photo
                                          r"their paths within the image folder\) \(--overwrite"):
         extract_features(os.path.join(moved, "holiday"), str(root), "c", **kwargs)
 
-    class Stop(Exception):
-        pass
-
-    def stop(i):
-        raise Stop
-
-    with pytest.raises(Stop):  # an interrupted run, continued from the folder given otherwise
-        extract_features(moved, str(root), "c", **dict(kwargs, chunk_images=2, overwrite=True, after_chunk=stop))
+    with chunks_saved(stop_after=1), pytest.raises(Stop):  # interrupted, continued from the folder given otherwise
+        extract_features(moved, str(root), "c", **dict(kwargs, chunk_images=2, overwrite=True))
     said.clear()
     extract_features(str(tmp_path / "link"), str(root), "c", **dict(kwargs, chunk_images=2, overwrite=True))
     assert any(line.startswith("resuming: 1 of 4 chunks already done") for line in said), said
@@ -471,11 +481,8 @@ def test_a_run_left_with_other_settings_says_which_and_starts_over(photos, tmp_p
     root, said = tmp_path / "root", []
     kwargs = dict(cnn="mobilenetv3small", weights="none", chunk_images=2, log=said.append, progress=False)
 
-    def stop(i):
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        extract_features(str(photos), str(root), "c", image_size=SIZE, after_chunk=stop, **kwargs)
+    with chunks_saved(stop_after=1, error=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
+        extract_features(str(photos), str(root), "c", image_size=SIZE, **kwargs)
     said.clear()
     extract_features(str(photos), str(root), "c", image_size=SIZE + 8, **kwargs)
     parts = layout.feature_dir(str(root), "mobilenetv3small_none_avgpool", "c") + PARTS_SUFFIX

@@ -310,10 +310,9 @@ def _is_former_weights(weights):
 
 def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imagenet", batch_size=32,
                      feature=None, image_size=None, chunk_images=CHUNK_IMAGES, overwrite=False, log=print,
-                     progress=True, after_chunk=None):
+                     progress=True):
     """Extract the features of every image under ``image_dir`` into ``<root>/<collection>``.
-    Returns a summary dict (feature folder, counts, images/s). ``after_chunk(i)`` is called after
-    each chunk is saved (to interrupt a run in tests)."""
+    Returns a summary dict (feature folder, counts, images/s)."""
     import keras
     if feature is not None and not is_feature_name(feature):
         raise InputError(f"feature {feature!r}: a feature's name, {FEATURE_NAME_RULE}")
@@ -360,8 +359,6 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
             if progress and not on_terminal:
                 log(f"chunk {i + 1} of {len(chunks)}: {done} of {n_todo} images, "
                     f"{done / max(time.perf_counter() - started, 1e-9):.1f} images/s")
-            if after_chunk is not None:
-                after_chunk(i)
     seconds = time.perf_counter() - started
     summary = _finish(parts, len(chunks), feature_dir, root, collection, dim, log,
                       dict(images_per_s=n_todo / seconds if n_todo and seconds > 0 else None))
