@@ -22,12 +22,9 @@ from .vocab import counted_from_other_inputs, load_vocab, unsegmented_note
 from .word2vec import open_word2vec
 
 
-def make_encoder(root, train, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None, lang=None,
-                 cached_word2vec=False):
-    """The encoder of a new run on ``train``: the inputs ``runs.resolve_inputs`` names (the same
-    arguments); ``cached_word2vec``: see ``open_word2vec``."""
-    inputs = runs.resolve_inputs(root, train, cfg, word2vec_path, stopwords_path, normalize_zh, lang)
-    return encoder_for(inputs, cfg, cached_word2vec)
+def make_encoder(root, train, cfg, word2vec_path=None, normalize_zh=None):
+    """The encoder of a new run on ``train``: the inputs ``runs.resolve_inputs`` names (the same arguments)."""
+    return encoder_for(runs.resolve_inputs(root, train, cfg, word2vec_path, normalize_zh=normalize_zh), cfg)
 
 
 def model_encoder(folder, root, cfg, word2vec_path=None, stopwords_path=None, normalize_zh=None,
