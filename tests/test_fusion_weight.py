@@ -14,7 +14,7 @@ from w2vv.fusion_runs import weight_text
 from w2vv.layout import cl_dir, clm_dir, cm_dir
 from w2vv.ranking import write_sent_feat
 from w2vv.retrieval import pivot_sentences
-from w2vv.retrieval.searcher import read_current_weight
+from w2vv.retrieval.fusion_weight import read_current_weight
 from w2vv.runs import record_inputs
 
 ZH = ("cococntrain", "cococnval")

@@ -162,7 +162,7 @@ def test_a_clm_weight_whose_test_results_another_val_s_run_rewrote_says_so_in_se
     """Search said the weight's results had changed because "a model retrained": none was; a run of the same name
     trained on another val had been tested into the same folders (fuse.py said so)."""
     from w2vv.errors import InputError
-    from w2vv.retrieval.searcher import read_current_weight
+    from w2vv.retrieval.fusion_weight import read_current_weight
     root, rankings = str(tmp_path), {}
     weights = {val: os.path.join(layout.checkpoint_dir(root, "cococntrain", val, "run"), "epoch_1.h5")
                for val in ("cococnval", "cococnval2")}
