@@ -29,7 +29,7 @@ from . import layout
 from .atomic import atomic_open, atomic_path, write_text
 from .bigfile import BigFile, write_bigfile
 from .errors import InputError
-from .fingerprint import EXTRACTION_FILE, content_of, file_fingerprint  # EXTRACTION_FILE: an extraction's record
+from .fingerprint import EXTRACTION_FILE, content_of, content_sha1, file_fingerprint  # EXTRACTION_FILE: its record
 from .textfile import read_lines, read_text
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
@@ -289,7 +289,7 @@ def _weights_id(weights):
     fine-tuned since, a layer changed in the middle of a file of hundreds of MB) another one."""
     if weights in ("imagenet", "none") or not os.path.isfile(weights):
         return weights  # a file not there: load_network says so
-    return f"{os.path.getsize(weights)}:{_sha1(weights)}"
+    return f"{os.path.getsize(weights)}:{content_sha1(weights)}"
 
 
 def weights_label(weights):
@@ -371,16 +371,7 @@ def _content(feature_dir):
     """The SHA-1 of the features written, whole: ``extraction.json`` records it, so that features extracted again
     (one photo changed in a gallery of gigabytes, which a fingerprint of a file's ends would not see) change the
     record every cache of them is keyed by (``fingerprint.sources``)."""
-    return _sha1(os.path.join(feature_dir, "feature.bin"))
-
-
-def _sha1(path):
-    """The SHA-1 of a file's whole content, read a block at a time."""
-    sha = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 24), b""):
-            sha.update(block)
-    return sha.hexdigest()
+    return content_sha1(os.path.join(feature_dir, "feature.bin"))
 
 
 def _prune_thumbnails(thumbs, ids):

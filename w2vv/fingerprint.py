@@ -81,16 +81,23 @@ def _one_file(path):
 def _hash_file(path):
     """``size:sha1`` of a file: whole up to ``WHOLE_FILE``, its first and last MiB beyond."""
     size = os.path.getsize(path)
+    if size <= WHOLE_FILE:
+        return f"{size}:{content_sha1(path)[:16]}"
     sha = hashlib.sha1()
     with open(path, "rb") as f:
-        if size <= WHOLE_FILE:
-            for block in iter(lambda: f.read(_SAMPLE), b""):
-                sha.update(block)
-        else:
-            sha.update(f.read(_SAMPLE))
-            f.seek(-_SAMPLE, os.SEEK_END)
-            sha.update(f.read(_SAMPLE))
+        sha.update(f.read(_SAMPLE))
+        f.seek(-_SAMPLE, os.SEEK_END)
+        sha.update(f.read(_SAMPLE))
     return f"{size}:{sha.hexdigest()[:16]}"
+
+
+def content_sha1(path):
+    """The SHA-1 of a file's whole content (hex), read a block at a time."""
+    sha = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def sources(paths, base, within=None):
