@@ -81,10 +81,20 @@ def test_second_run_redoes_nothing_and_stage_5_prints_the_table_again(pipeline_r
 
 
 def test_stages_after_training_refuse_models_of_other_settings(pipeline_root, tmp_path):
-    """The config file edited after training (the run's name the same): --stage 5 printed the old table."""
+    """The config file edited after training (the run's name the same): --stage 5 printed the old table. A copy of
+    the config under its name is refused before any stage; a run's input changed since, by stage 5's check."""
     root, ini, _ = pipeline_root
     config = tmp_path / f"{CONFIG}.py"
     config.write_text((REPO / "w2vv_configs" / f"{CONFIG}.py").read_text().replace("dropout = 0.2", "dropout = 0.5"))
-    done = run_pipeline(ini, "--stage", "5", config=str(config))
-    assert done.returncode == 1 and "made with other settings: dropout 0.2 (asked 0.5)" in done.stderr, \
-        done.stdout[-2000:] + done.stderr[-2000:]
+    copied = run_pipeline(ini, "--stage", "5", config=str(config))
+    assert copied.returncode == 1 and f"{config}: sets dropout = 0.5 where the config of its name" in copied.stderr, \
+        copied.stdout[-2000:] + copied.stderr[-2000:]
+    captions = root / "cococntrain" / "TextData" / "cococntrain.caption.txt"
+    kept = captions.read_bytes()
+    try:
+        captions.write_bytes(kept + kept.splitlines(keepends=True)[0].replace(b"#", b"#9", 1))  # one more sentence
+        done = run_pipeline(ini, "--stage", "5")
+        assert done.returncode == 1 and "made with other settings: captions" in done.stderr, \
+            done.stdout[-2000:] + done.stderr[-2000:]
+    finally:
+        captions.write_bytes(kept)
