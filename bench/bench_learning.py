@@ -40,10 +40,9 @@ DEMO_OVERRIDES = "lstm_size=64,n_layers=0-256-256"
 
 
 def read_history(path):
-    """{epoch: value} of ``epoch_<k> <value>`` lines (any order)."""
-    with open(path) as f:
-        pairs = [line.split() for line in f if line.strip()]
-    return {int(name[len("epoch_"):]): float(value) for name, value in pairs}
+    """{epoch: value} of a history file (``epoch_<k> <value>`` lines, any order)."""
+    from w2vv.training_curves import read_history as pairs
+    return dict(pairs(path))
 
 
 def _quiet(_message):

@@ -54,7 +54,7 @@ def best_weights_file(folder):
         raise InputError(f"{path}: not found (has training finished?)")
     with open(path) as f:
         first = f.readline().split()
-    if not first:
+    if not first or layout.epoch_of(first[0]) is None:
         raise InputError(f"{path}:1: expected 'epoch_<k> <figure>'")
     return os.path.join(folder, layout.weights_name(first[0]))
 

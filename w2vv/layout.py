@@ -122,7 +122,16 @@ INPUTS_FILE = "inputs.json"             # the files the results were computed fr
 
 def epoch_label(epoch):
     """``epoch_<k>``: how the histories name an epoch, and its weights file without ``.h5``."""
-    return f"epoch_{epoch}"
+    return f"{_EPOCH}{epoch}"
+
+
+def epoch_of(label):
+    """The epoch an ``epoch_label`` names, or None for another text."""
+    number = label[len(_EPOCH):] if label.startswith(_EPOCH) else ""
+    return int(number) if number.isdecimal() else None
+
+
+_EPOCH = "epoch_"
 
 
 def weights_name(label):
@@ -130,7 +139,7 @@ def weights_name(label):
 
 
 def is_weights_name(name):
-    return name.startswith("epoch_") and name.endswith(".h5")
+    return name.endswith(".h5") and epoch_of(name[:-len(".h5")]) is not None
 
 
 SIMILARITY_INDEX = "SimilarityIndex"

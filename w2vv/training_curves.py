@@ -27,9 +27,9 @@ def read_history(path):
             if not fields:
                 continue
             try:
-                if len(fields) != 2 or not fields[0].startswith("epoch_"):
+                if len(fields) != 2 or layout.epoch_of(fields[0]) is None:
                     raise ValueError
-                out.append((int(fields[0][len("epoch_"):]), float(fields[1])))
+                out.append((layout.epoch_of(fields[0]), float(fields[1])))
             except ValueError:
                 raise InputError(f"{path}:{lineno}: expected 'epoch_<i> <number>'") from None
     return sorted(out)
