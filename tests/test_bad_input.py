@@ -409,3 +409,14 @@ def test_a_flag_out_of_range_stops_before_any_work(script, args, says, capsys):
     with pytest.raises(SystemExit) as stopped:
         importlib.import_module(script[:-3]).main(args)
     assert stopped.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_a_validation_history_of_another_shape_names_its_line(tmp_path):
+    """Its first line's first word was taken for the best epoch's name: 'best 0.4' read the weights 'best.h5'."""
+    from w2vv.errors import InputError
+    from w2vv.inference import best_weights_file
+    (tmp_path / layout.VAL_HISTORY_FILE).write_text("best 0.4\n")
+    with pytest.raises(InputError, match=rf"{layout.VAL_HISTORY_FILE}:1: expected 'epoch_<k> <figure>'"):
+        best_weights_file(str(tmp_path))
+    (tmp_path / layout.VAL_HISTORY_FILE).write_text("epoch_3 0.4\nepoch_1 0.2\n")
+    assert best_weights_file(str(tmp_path)) == str(tmp_path / "epoch_3.h5")
