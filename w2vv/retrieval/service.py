@@ -44,6 +44,7 @@ from starlette.routing import Match
 from ..errors import InputError
 from .guard import LOOPBACK_HOSTS, Guard, token_cookie
 from .search_queue import Busy, SearchQueue
+from .searcher import Results
 from .service_checks import (Limits, ServiceError, check_options, check_query_string, error_response, parse_batch,
                              printable, query_problem)
 from .service_files import IMAGE_CACHE, OpenFileResponse, open_picture, read_page
@@ -63,8 +64,8 @@ class Settings:
 # ---------------------------------------------------------------- records
 
 def failed_record(query, lang, mode, error):
-    text = printable(query) if isinstance(query, str) else None
-    return dict(query=text, lang=lang, mode=mode, text=text, unknown=[], warning=None, error=error, results=[])
+    """The record of a query not searched (any JSON value: a query that is no string is null in it)."""
+    return clean_record(Results.failed(query if isinstance(query, str) else None, lang, mode, error).as_dict())
 
 
 def clean_record(record):
