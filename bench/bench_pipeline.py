@@ -198,8 +198,7 @@ def generate(root, shapes, seed=0):
         rows = features[start:start + 20_000]
         rows[:] = rng.standard_normal(rows.shape, dtype=np.float32)
         np.maximum(rows, 0, out=rows)
-    cfg_feature = "pyresnext-101_rbps13k,flatten0_output,os"
-    write_bigfile(layout.feature_dir(root, cfg_feature), image_ids, features)
+    write_bigfile(layout.feature_dir(root, layout.PAPER_FEATURE), image_ids, features)
     del features
     os.makedirs(os.path.dirname(layout.imageset_file(root, TRAIN)), exist_ok=True)
     with open(layout.imageset_file(root, TRAIN), "w") as f:

@@ -46,7 +46,7 @@ from w2vv.languages import tokenize_en, tokenize_zh  # (docs/method.md#tokenisat
 GENERATOR_VERSION = 1
 MARKER = ".demo_complete"
 PARTIAL = ".demo_partial"
-FEATURE = "pyresnext-101_rbps13k,flatten0_output,os"
+FEATURE = layout.PAPER_FEATURE
 W2V_DIM = 500
 
 EN_TRAIN, EN_VAL, EN_TEST = "mscoco2014dev-train", "mscoco2014dev-val", "mscoco2014dev-test"
