@@ -647,9 +647,44 @@ def make_demo_root(root, seed=0, scale=1.0, feature_dim=256, overwrite=False, ve
 
 
 def _generate(root, params, old_marker, log):
-    import shutil
     t0 = time.time()
     seed, scale, dim = params["seed"], params["scale"], params["feature_dim"]
+    _start(root, params, old_marker, log)
+
+    def rng(stream):
+        return np.random.default_rng([seed, stream])
+
+    log(f"root {root}: seed={seed} scale={scale} feature_dim={dim}")
+    train_ids, val_ids, test_ids, zh_train_ids, comps = compose_images(seed, scale)
+    all_ids = sorted(comps)
+    captions, summary_colls = _write_captions(root, rng, (train_ids, val_ids, test_ids, zh_train_ids), comps, log)
+    feats = _features(rng(30), all_ids, comps, dim)
+    fdir = layout.feature_dir(root, FEATURE)
+    log(f"writing {fdir} ({len(all_ids)} x {dim})")
+    write_bigfile(fdir, all_ids, feats)
+    en_words = _write_en_word2vec(root, captions, rng, seed, log)
+    zh_words = _write_zh_word2vec(root, captions, rng, seed, log)
+    n_gallery = _write_pictures(root, layout.DEFAULT_FEATURE_COLLECTION, all_ids, comps, log)
+    n_pics = n_gallery + sum(_write_pictures(root, coll, ids, comps, log) for coll, ids in
+                             ((EN_VAL, val_ids), (EN_TEST, test_ids), (ZH_VAL, val_ids), (ZH_TEST, test_ids)))
+
+    summary = dict({k: v for k, v in params.items() if k != "ja"}, collections=summary_colls, images=len(all_ids),
+                   pictures=n_pics, gallery_pictures=n_gallery, en_word2vec_words=en_words,
+                   zh_word2vec_words=zh_words,
+                   en_w2v_left_out=list(EN_W2V_LEFT_OUT), zh_w2v_left_out=list(ZH_W2V_LEFT_OUT),
+                   feature=FEATURE)
+    if params.get("ja"):
+        summary = _write_japanese(root, summary, comps, log)
+    _write_marker(root, summary)
+    os.remove(os.path.join(root, PARTIAL))
+    log(f"done in {time.time() - t0:.1f}s: {len(all_ids)} images; " +
+        ", ".join(f"{c} {v['images']} img / {v['sentences']} sent" for c, v in summary["collections"].items()))
+    return summary
+
+
+def _start(root, params, old_marker, log):
+    """The root marked as being written (``PARTIAL``), without what was made from other demo data."""
+    import shutil
     os.makedirs(root, exist_ok=True)
     if old_marker is not None and not _same_params(old_marker, params):
         for coll in COLLECTIONS + JA_COLLECTIONS:
@@ -662,14 +697,12 @@ def _generate(root, params, old_marker, log):
     if os.path.exists(os.path.join(root, MARKER)):
         os.remove(os.path.join(root, MARKER))
 
-    def rng(stream):
-        return np.random.default_rng([seed, stream])
 
-    log(f"root {root}: seed={seed} scale={scale} feature_dim={dim}")
-    train_ids, val_ids, test_ids, zh_train_ids, comps = compose_images(seed, scale)
-    all_ids = sorted(comps)
+def _write_captions(root, rng, ids, comps, log):
+    """({collection: [(sentence id, sentence)]}, {collection: its counts}) of the six collections, written with
+    their ImageSets lists; ``ids``: the English training, val, test and Chinese training images."""
+    train_ids, val_ids, test_ids, zh_train_ids = ids
 
-    # captions
     def four_five(g):
         return 4 if g.random() < 0.3 else 5
 
@@ -687,23 +720,20 @@ def _generate(root, params, old_marker, log):
         (ZH_VAL, "zh", val_ids, one, 21, None),
         (ZH_TEST, "zh", test_ids, one, 22, "test"),
     ]
-    captions, summary_colls = {}, {}
+    captions, counts = {}, {}
     for coll, lang, images, per_image, stream, empty in plan:
         caps, n_empty = _make_captions(rng(stream), lang, images, comps, per_image, empty)
         captions[coll] = caps
         _write_lines(layout.imageset_file(root, coll), images, log)
         _write_lines(layout.caption_file(root, coll), [f"{sid} {s}" for sid, s in caps], log)
-        summary_colls[coll] = dict(images=len(images), sentences=len(caps), encode_to_nothing=n_empty)
+        counts[coll] = dict(images=len(images), sentences=len(caps), encode_to_nothing=n_empty)
+    return captions, counts
 
-    # features
-    feats = _features(rng(30), all_ids, comps, dim)
-    fdir = layout.feature_dir(root, FEATURE)
-    log(f"writing {fdir} ({len(all_ids)} x {dim})")
-    write_bigfile(fdir, all_ids, feats)
 
-    # English word2vec
+def _write_en_word2vec(root, captions, rng, seed, log):
+    """The English word2vec (BigFile), trained on the English training sentences and more; how many words."""
     t = time.time()
-    en_corpus = [tokenize_en(s) for coll in (EN_TRAIN,) for _, s in captions[coll]]
+    en_corpus = [tokenize_en(s) for _, s in captions[EN_TRAIN]]
     en_corpus = [s for s in en_corpus if s] + _extra_sentences(rng(40), "en")
     en_model = _train_word2vec(en_corpus, seed, epochs=10)
     en_words = [wd for wd in en_model.wv.index_to_key if wd not in EN_W2V_LEFT_OUT]
@@ -712,8 +742,11 @@ def _generate(root, params, old_marker, log):
     log(f"writing {edir} ({len(en_words)} words x {W2V_DIM}, trained in {time.time() - t:.1f}s; "
         f"left out on purpose: {' '.join(EN_W2V_LEFT_OUT)})")
     write_bigfile(edir, en_words, en_vecs)
+    return len(en_words)
 
-    # Chinese word2vec
+
+def _write_zh_word2vec(root, captions, rng, seed, log):
+    """The Chinese word2vec (a gensim model), trained on the Chinese training sentences and more; how many words."""
     t = time.time()
     zh_corpus = [[wd for wd in tokenize_zh(s) if wd not in ZH_W2V_LEFT_OUT] for _, s in captions[ZH_TRAIN]]
     zh_corpus = [s for s in zh_corpus if s] + \
@@ -723,23 +756,7 @@ def _generate(root, params, old_marker, log):
     log(f"writing {zpath} ({len(zh_model.wv.index_to_key)} words x {W2V_DIM}, trained in "
         f"{time.time() - t:.1f}s; left out on purpose: {' '.join(ZH_W2V_LEFT_OUT)})")
     _save_gensim(zh_model, zpath)
-
-    n_gallery = _write_pictures(root, layout.DEFAULT_FEATURE_COLLECTION, all_ids, comps, log)
-    n_pics = n_gallery + sum(_write_pictures(root, coll, ids, comps, log) for coll, ids in
-                             ((EN_VAL, val_ids), (EN_TEST, test_ids), (ZH_VAL, val_ids), (ZH_TEST, test_ids)))
-
-    summary = dict({k: v for k, v in params.items() if k != "ja"}, collections=summary_colls, images=len(all_ids),
-                   pictures=n_pics, gallery_pictures=n_gallery, en_word2vec_words=len(en_words),
-                   zh_word2vec_words=len(zh_model.wv.index_to_key),
-                   en_w2v_left_out=list(EN_W2V_LEFT_OUT), zh_w2v_left_out=list(ZH_W2V_LEFT_OUT),
-                   feature=FEATURE)
-    if params.get("ja"):
-        summary = _write_japanese(root, summary, comps, log)
-    _write_marker(root, summary)
-    os.remove(os.path.join(root, PARTIAL))
-    log(f"done in {time.time() - t0:.1f}s: {len(all_ids)} images; " +
-        ", ".join(f"{c} {v['images']} img / {v['sentences']} sent" for c, v in summary["collections"].items()))
-    return summary
+    return len(zh_model.wv.index_to_key)
 
 
 def _write_marker(root, summary):
