@@ -479,12 +479,22 @@ def _features(rng, images, comps, dim):
 # ---------------------------------------------------------------------------------------
 # word2vec
 # ---------------------------------------------------------------------------------------
-def _extra_sentences(rng, lang, n_per_concept=40, length=8):
-    """Sentences mixing each concept's synonyms with the same context words, so that
-    synonyms get close vectors."""
+def _extra_sentences(rng, words_of, split=lambda word: [word]):
+    """Sentences mixing each concept's synonyms with the same context words, so that synonyms get close vectors:
+    ``words_of(concept)`` gives (synonyms, context words), ``split`` a word's tokens."""
     out = []
     for c in CONCEPTS:
-        syn = c["en"] if lang == "en" else c["zh"]
+        syn, context = words_of(c)
+        for _ in range(40):
+            words = [syn[rng.integers(len(syn))] if rng.random() < 0.4 else context[rng.integers(len(context))]
+                     for _ in range(8)]
+            out.append([t for word in words for t in split(word)])
+    return out
+
+
+def _concept_words(lang):
+    """``_extra_sentences``' ``words_of`` in English or Chinese."""
+    def words_of(c):
         if c["kind"] in ("scene", "colour"):
             context = [BY_KEY[o][lang][0] for o in OBJECTS if c["key"] in BY_KEY[o]["scenes"]] or \
                 [BY_KEY[o][lang][0] for o in OBJECTS]
@@ -493,32 +503,18 @@ def _extra_sentences(rng, lang, n_per_concept=40, length=8):
             context += [v[0 if lang == "en" else 1] for v in VERB_OVERRIDES.get(c["key"]) or VERBS[c["kind"]]]
             if lang == "zh":
                 context += c["measure"]
-        for _ in range(n_per_concept):
-            sent = [syn[rng.integers(len(syn))] if rng.random() < 0.4 else context[rng.integers(len(context))]
-                    for _ in range(length)]
-            out.append(sent)
-    return out
+        return c[lang], context
+    return words_of
 
 
-def _extra_sentences_ja(rng, n_per_concept=40, length=8):
-    """``_extra_sentences`` for Japanese: words of the concepts and their contexts, as the Japanese
-    tokenizer splits them."""
-    def tokens(word):
-        return languages.tokenize_ja(word)
-    out = []
-    for c in CONCEPTS:
-        syn = JA_WORDS[c["key"]]
-        if c["kind"] in ("scene", "colour"):
-            context = [JA_WORDS[o][0] for o in OBJECTS if c["key"] in BY_KEY[o]["scenes"]] or \
-                [JA_WORDS[o][0] for o in OBJECTS]
-        else:
-            context = [JA_WORDS[s][0] for s in c["scenes"]]
-            context += JA_VERB_OVERRIDES.get(c["key"]) or JA_VERBS[c["kind"]]
-        for _ in range(n_per_concept):
-            words = [syn[rng.integers(len(syn))] if rng.random() < 0.4 else context[rng.integers(len(context))]
-                     for _ in range(length)]
-            out.append([t for word in words for t in tokens(word)])
-    return out
+def _concept_words_ja(c):
+    """``_extra_sentences``' ``words_of`` in Japanese."""
+    if c["kind"] in ("scene", "colour"):
+        context = [JA_WORDS[o][0] for o in OBJECTS if c["key"] in BY_KEY[o]["scenes"]] or \
+            [JA_WORDS[o][0] for o in OBJECTS]
+    else:
+        context = [JA_WORDS[s][0] for s in c["scenes"]] + (JA_VERB_OVERRIDES.get(c["key"]) or JA_VERBS[c["kind"]])
+    return JA_WORDS[c["key"]], context
 
 
 def _train_word2vec(sentences, seed, epochs):
@@ -734,7 +730,7 @@ def _write_en_word2vec(root, captions, rng, seed, log):
     """The English word2vec (BigFile), trained on the English training sentences and more; how many words."""
     t = time.time()
     en_corpus = [tokenize_en(s) for _, s in captions[EN_TRAIN]]
-    en_corpus = [s for s in en_corpus if s] + _extra_sentences(rng(40), "en")
+    en_corpus = [s for s in en_corpus if s] + _extra_sentences(rng(40), _concept_words("en"))
     en_model = _train_word2vec(en_corpus, seed, epochs=10)
     en_words = [wd for wd in en_model.wv.index_to_key if wd not in EN_W2V_LEFT_OUT]
     en_vecs = np.stack([en_model.wv[wd] for wd in en_words])
@@ -750,7 +746,7 @@ def _write_zh_word2vec(root, captions, rng, seed, log):
     t = time.time()
     zh_corpus = [[wd for wd in tokenize_zh(s) if wd not in ZH_W2V_LEFT_OUT] for _, s in captions[ZH_TRAIN]]
     zh_corpus = [s for s in zh_corpus if s] + \
-        [[wd for wd in s if wd not in ZH_W2V_LEFT_OUT] for s in _extra_sentences(rng(41), "zh")]
+        [[wd for wd in s if wd not in ZH_W2V_LEFT_OUT] for s in _extra_sentences(rng(41), _concept_words("zh"))]
     zh_model = _train_word2vec(zh_corpus, seed, epochs=20)
     zpath = layout.zh_word2vec_file(root)
     log(f"writing {zpath} ({len(zh_model.wv.index_to_key)} words x {W2V_DIM}, trained in "
@@ -813,7 +809,8 @@ def _write_japanese(root, summary, comps, log):
         _write_lines(layout.caption_file(root, coll), [f"{sid} {s}" for sid, s in captions[coll]], log)
         collections[coll] = dict(images=len(images), sentences=len(captions[coll]), encode_to_nothing=0)
     t = time.time()
-    corpus = [languages.tokenize_ja(s) for _, s in captions[JA_TRAIN]] + _extra_sentences_ja(rng(42))
+    corpus = [languages.tokenize_ja(s) for _, s in captions[JA_TRAIN]] + \
+        _extra_sentences(rng(42), _concept_words_ja, languages.tokenize_ja)
     model = _train_word2vec([s for s in corpus if s], seed, epochs=20)
     path = layout.word2vec_path(root, "ja")
     log(f"writing {path} ({len(model.wv.index_to_key)} words x {W2V_DIM}, trained in {time.time() - t:.1f}s)")
