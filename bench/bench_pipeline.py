@@ -160,7 +160,6 @@ def w2v_ids(stopwords, n):
 def generate(root, shapes, seed=0):
     """A VisualSearch root with TRAIN's captions and ImageSets, the feature BigFile and the
     English word2vec BigFile, at the given shapes. Deterministic for a seed."""
-    from w2vv.bigfile import write_bigfile
     from w2vv.text import DEFAULT_STOPWORDS, load_stopwords
 
     rng = np.random.default_rng(seed)
@@ -177,20 +176,30 @@ def generate(root, shapes, seed=0):
     os.makedirs(root)
     t0 = time.perf_counter()
     stopwords = sorted(load_stopwords(DEFAULT_STOPWORDS["en"]))
+    _write_word2vec(root, rng, stopwords, shapes["w2v_words"])
+    note(f"word2vec {shapes['w2v_words']} x {W2V_DIM} written ({time.perf_counter() - t0:.0f} s)")
+    image_ids = _write_images(root, rng, shapes["images"])
+    note(f"features {shapes['images']} x {FEATURE_DIM} written ({time.perf_counter() - t0:.0f} s)")
+    _write_captions(root, rng, stopwords, shapes["w2v_words"], image_ids, shapes["sentences"])
+    with open(marker, "w") as f:
+        json.dump(wanted, f)
+    note(f"{shapes['sentences']} captions written ({time.perf_counter() - t0:.0f} s to generate everything)")
 
-    # word2vec: stop words first, then w0000001 ...; 500-d
-    n_w2v = shapes["w2v_words"]
+
+def _write_word2vec(root, rng, stopwords, n_w2v):
+    """The English word2vec: stop words first, then w0000001 ...; 500-d."""
+    from w2vv.bigfile import write_bigfile
     vectors = np.empty((n_w2v, W2V_DIM), np.float32)
     for start in range(0, n_w2v, 100_000):
         rows = vectors[start:start + 100_000]
         rows[:] = rng.standard_normal(rows.shape, dtype=np.float32)
         rows *= 0.1
     write_bigfile(layout.en_word2vec_dir(root), w2v_ids(stopwords, n_w2v), vectors)
-    del vectors
-    note(f"word2vec {n_w2v} x {W2V_DIM} written ({time.perf_counter() - t0:.0f} s)")
 
-    # images and their features (non-negative, like ReLU CNN features)
-    n_img, n_sent = shapes["images"], shapes["sentences"]
+
+def _write_images(root, rng, n_img):
+    """The images' ids (TRAIN's ImageSets) and their features (non-negative, like ReLU CNN features)."""
+    from w2vv.bigfile import write_bigfile
     numbers = np.sort(rng.choice(600_000, size=n_img, replace=False))
     image_ids = [f"COCO_train2014_{k:012d}" for k in numbers]
     features = np.empty((n_img, FEATURE_DIM), np.float32)
@@ -199,19 +208,21 @@ def generate(root, shapes, seed=0):
         rows[:] = rng.standard_normal(rows.shape, dtype=np.float32)
         np.maximum(rows, 0, out=rows)
     write_bigfile(layout.feature_dir(root, layout.PAPER_FEATURE), image_ids, features)
-    del features
     os.makedirs(os.path.dirname(layout.imageset_file(root, TRAIN)), exist_ok=True)
     with open(layout.imageset_file(root, TRAIN), "w") as f:
         f.write("".join(f"{i}\n" for i in image_ids))
-    note(f"features {n_img} x {FEATURE_DIM} written ({time.perf_counter() - t0:.0f} s)")
+    return image_ids
 
-    # captions: ~5 per image, ~10 words, Zipf over a 25k-word vocabulary
+
+def _write_captions(root, rng, stopwords, n_w2v, image_ids, n_sent):
+    """TRAIN's captions: about 5 per image, about 10 words, Zipf over a 25k-word vocabulary."""
     vocab = np.array(caption_vocabulary(rng, stopwords, n_w2v), dtype=object)
     p = 1.0 / np.arange(1, CAPTION_VOCAB + 1) ** ZIPF_EXPONENT
     p /= p.sum()
     lengths = np.clip(rng.poisson(MEAN_SENTENCE_WORDS - 3, n_sent) + 3, 3, 40)
     words = vocab[rng.choice(CAPTION_VOCAB, size=int(lengths.sum()), p=p)]
     ends = np.cumsum(lengths)
+    n_img = len(image_ids)
     per_image = np.full(n_img, n_sent // n_img) + (np.arange(n_img) < n_sent % n_img)
     caption_path = layout.caption_file(root, TRAIN)
     os.makedirs(os.path.dirname(caption_path), exist_ok=True)
@@ -222,9 +233,6 @@ def generate(root, shapes, seed=0):
                 sentence = " ".join(words[ends[s] - lengths[s]:ends[s]])
                 f.write(f"{img}#{k} {sentence[0].upper()}{sentence[1:]}.\n")
                 s += 1
-    with open(marker, "w") as f:
-        json.dump(wanted, f)
-    note(f"{n_sent} captions written ({time.perf_counter() - t0:.0f} s to generate everything)")
 
 
 # ---------------------------------------------------------------- parts in fresh subprocesses
