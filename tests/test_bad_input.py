@@ -397,7 +397,7 @@ def test_real_process_exit_status_and_debug_traceback(root):
 @pytest.mark.parametrize("script, args, says", [
     ("build_vocab.py", ["cococntrain", "--rootpath", "R", "--freq_threshold", "0"], "--freq_threshold 0: a word is"),
     ("extract_features.py", ["IMAGES", "--rootpath", "R", "--collection", "c", "--image_size", "-1"],
-     "--image_size -1: a size in pixels, at least 1"),
+     "--image_size -1: a size in pixels, 1 to 2048"),
     ("extract_features.py", ["IMAGES", "--rootpath", "R", "--collection", "c", "--batch_size", "0"],
      "--batch_size must be at least 1"),
     ("serve.py", ["--model_path", "M", "--search_threads", "0"], "--search_threads 0: at least 1"),

@@ -144,6 +144,24 @@ def test_duplicate_ids_are_refused_before_anything_is_written(photos, tmp_path):
     assert not root.exists()
 
 
+def test_images_of_16_bits_or_floats_keep_their_brightness_and_heic_files_are_listed(tmp_path):
+    """A scan saved as a 16-bit PNG or TIFF, or a float TIFF, became a white or black picture (Pillow's convert clips
+    them), its features those of a blank; a HEIC photo was left out without a word."""
+    from PIL import Image
+
+    from w2vv.features import _read_or_reason, list_images
+    gray = np.tile(np.arange(0, 250, 5, dtype=np.uint16), (40, 1))  # a ramp, mean 122.5
+    Image.fromarray(gray * 257).save(tmp_path / "scan16.png")
+    Image.fromarray((gray * 257).astype(np.uint16)).save(tmp_path / "tiff16.tif")
+    Image.fromarray(gray.astype(np.float32) / 255).save(tmp_path / "float.tif")
+    for name in ("scan16.png", "tiff16.tif", "float.tif"):
+        pixels, reason = _read_or_reason(str(tmp_path / name), 50, None)
+        assert reason is None and abs(pixels.mean() - gray.mean()) < 1.5, (name, pixels.mean())
+    (tmp_path / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+    assert str(tmp_path / "IMG_0001.HEIC") in [path for _, path in list_images(str(tmp_path), log=lambda m: None)]
+    assert _read_or_reason(str(tmp_path / "IMG_0001.HEIC"), 50, None)[1]  # skipped, and listed with its reason
+
+
 def test_a_file_name_not_utf8_is_refused_in_one_line(tmp_path):
     """A GBK archive's names unpacked on Linux: a UnicodeEncodeError traceback from the extraction's record."""
     from w2vv.features import list_images
@@ -180,6 +198,14 @@ def test_command_shows_progress_and_fails_in_one_line(photos, tmp_path):
     (tmp_path / "empty").mkdir()
     again = run_main("extract_features.py", photos, *args)  # the same images and settings: skipped
     assert again.returncode == 0 and "features already extracted, skipped" in again.stdout, again.stderr
+    spelled = run_main("extract_features.py", photos, *args, "--cnn", "mobilenet_v3_small")  # was another network
+    assert spelled.returncode == 0 and "features already extracted, skipped" in spelled.stdout, spelled.stderr
+    from w2vv.lock import exclusive
+    with exclusive(layout.lock_file(str(root), "extract_features.mine"), "a test"):  # two wrote one collection
+        held = run_main("extract_features.py", photos, *args)
+    assert held.returncode == 1 and "extract_features into mine is already running" in held.stderr, held.stderr
+    huge = run_main("extract_features.py", photos, *args, "--image_size", "100000")  # was killed for its memory
+    assert huge.returncode == 2 and "--image_size 100000: a size in pixels, 1 to 2048" in huge.stderr
     _save(str(photos / "img1.jpg"), (0, 0, 255))  # another photo under the same name (a camera's reused name)
     replaced = run_main("extract_features.py", photos, *args)
     assert replaced.returncode == 1 and "features already extracted from an image file changed since (its size or " \

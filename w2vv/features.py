@@ -32,7 +32,10 @@ from .errors import InputError
 from .fingerprint import EXTRACTION_FILE, content_of, content_sha1, file_fingerprint  # EXTRACTION_FILE: its record
 from .textfile import read_lines, read_text
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".avif",
+                    ".heic", ".heif")  # those Pillow cannot read (HEIC) are skipped and listed, not left out unsaid
+MAX_PIXELS = 300_000_000  # Pillow's bomb check for a file of one's own: a 200-megapixel photo is a photo
+MAX_INPUT_SIZE = 2048     # --image_size: keras.applications' largest is 600; far larger sizes take the memory
 DEFAULT_CNN = "resnet152"
 DEFAULT_SIZE = 224
 INPUT_SIZES = {  # the input size each network was trained at on ImageNet (others: 224)
@@ -68,6 +71,9 @@ def load_network(cnn, weights, image_size=None):
         model = constructor(include_top=False, weights=None if weights == "none" else weights, pooling="avg",
                             input_shape=(size, size, 3))
     except ValueError as e:
+        if "Input size must be" in str(e):  # keras.applications' own minimum (32, 75 for Inception …)
+            raise InputError(f"--image_size {size}: too small for {classes[key]} ({str(e).splitlines()[0][:200]})") \
+                from None
         raise InputError(f"{weights}: cannot load these weights into {classes[key]} without its classifier "
                          f"({str(e).splitlines()[0][:200]})") from None
     except OSError as e:  # an unreadable file
@@ -95,7 +101,7 @@ def input_size(cnn, image_size=None):
 def feature_name(cnn, weights):
     """``resnet152_imagenet_avgpool``; a weights file contributes its name without extension."""
     tag = weights if weights in ("imagenet", "none") else os.path.splitext(os.path.basename(weights))[0]
-    clean = "".join(c if c.isalnum() or c in "-." else "_" for c in f"{cnn.lower()}_{tag}")
+    clean = "".join(c if c.isalnum() or c in "-." else "_" for c in f"{_network_key(cnn)}_{tag}")
     return f"{clean}_avgpool"
 
 
@@ -169,13 +175,29 @@ def read_image(path, size, thumbnail_path=None):
     from PIL import Image, ImageOps
     with Image.open(path) as image:
         image.load()  # a truncated file fails here
-        image = ImageOps.exif_transpose(image).convert("RGB")
+        image = _eight_bits(ImageOps.exif_transpose(image)).convert("RGB")
     if thumbnail_path is not None and _may_write_thumbnail(thumbnail_path):
         thumb = image.copy()
         thumb.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         with atomic_path(thumbnail_path) as tmp:
             thumb.save(tmp, format="JPEG", quality=85, comment=THUMBNAIL_MARK)
     return np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.float32)
+
+
+def _eight_bits(image):
+    """``image`` with 8 bits a channel: a 16- or 32-bit integer image (a scan, a RAW export) scaled from 16 bits (8
+    where its values fit them), a float one from [0, 1] (or 255, or its own peak above); Pillow's ``convert``
+    would clip the values, the picture nearly white or black."""
+    from PIL import Image
+    if image.mode not in ("I", "F") and not image.mode.startswith("I;16"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    peak = float(values.max(initial=0.0))
+    if image.mode == "F":
+        top = 1.0 if peak <= 1.0 else max(peak, 255.0)
+    else:
+        top = 65535.0 if image.mode.startswith("I;16") or peak > 255 else 255.0
+    return Image.fromarray(np.clip(np.round(values / top * 255), 0, 255).astype(np.uint8), "L")
 
 
 def _may_write_thumbnail(path):
@@ -252,7 +274,7 @@ def _plans(images, image_dir, cnn, weights, size, chunk_images):
         except OSError:
             return "-"
 
-    plan = dict(cnn=cnn.lower(), weights=_weights_id(weights), image_size=size, chunk_images=chunk_images,
+    plan = dict(cnn=_network_key(cnn), weights=_weights_id(weights), image_size=size, chunk_images=chunk_images,
                 images=digest(f"{i}\t{os.path.relpath(p, image_dir)}" for i, p in images),
                 image_files=digest(stat(p) for _, p in images))
     if plan["weights"] != weights:  # a weights file
@@ -314,6 +336,9 @@ def extract_features(image_dir, root, collection, cnn=DEFAULT_CNN, weights="imag
     """Extract the features of every image under ``image_dir`` into ``<root>/<collection>``.
     Returns a summary dict (feature folder, counts, images/s)."""
     import keras
+    from PIL import Image
+    if Image.MAX_IMAGE_PIXELS is not None:  # None: no limit at all
+        Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS, MAX_PIXELS)
     if feature is not None and not is_feature_name(feature):
         raise InputError(f"feature {feature!r}: a feature's name, {FEATURE_NAME_RULE}")
     _require_no_sentences(root, collection)
@@ -491,6 +516,8 @@ def _as_now(record, *keys):
     own; a weights file's fingerprint of the records written before is their ``weights_sampled``, without its name
     (the same file under another name is the same network)."""
     out = {k: v for k, v in record.items() if k != "content"}
+    if isinstance(out.get("cnn"), str):  # recorded as typed before: mobilenet_v3_small is mobilenetv3small
+        out["cnn"] = _network_key(out["cnn"])
     if out.get("image_size", 0) is None and isinstance(out.get("cnn"), str):
         out["image_size"] = input_size(out["cnn"])
     if _is_former_weights(out.get("weights")):
