@@ -336,7 +336,10 @@ def test_a_collection_holds_the_features_of_one_set_of_images(photos, tmp_path):
     other = tmp_path / "other"
     _save(str(other / "img0.jpg"), (255, 0, 0))
     with pytest.raises(InputError, match=rf"^{first['feature_dir']}: the collection already holds features of other "
-                                         r"images; extract these into a collection of their own"):
+                                         r"images \(6 of its images are not among these, 0 of these not among its: "
+                                         r"photos added or removed since\?\); extract these into a collection of their "
+                                         r"own \(--collection NAME\), or move that folder away first and extract it "
+                                         r"again after this one$"):
         extract_features(str(other), str(root), "c", cnn="mobilenetv3small", weights="none", image_size=SIZE,
                          feature="alt", log=lambda m: None)
     assert len(imageset_of(str(root), "c")) == len(READABLE)

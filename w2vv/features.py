@@ -434,8 +434,10 @@ def _require_same_images(feature_dir, image_ids):
         skipped = len(read_lines(os.path.join(other, SKIPPED_FILE), "list of skipped images")) \
             if os.path.isfile(os.path.join(other, SKIPPED_FILE)) else 0
         if not theirs <= ids or len(ids) - len(theirs) > skipped:
-            raise InputError(f"{other}: the collection already holds features of other images; extract these "
-                             f"into a collection of their own (--collection NAME), or delete that folder first")
+            raise InputError(f"{other}: the collection already holds features of other images ({len(theirs - ids)} "
+                             f"of its images are not among these, {len(ids - theirs)} of these not among its: photos "
+                             f"added or removed since?); extract these into a collection of their own (--collection "
+                             f"NAME), or move that folder away first and extract it again after this one")
 
 
 def _require_same_image_files(feature_dir, image_files, log):
