@@ -43,8 +43,9 @@ def parse_args(argv):
         problem = "a folder; give the name of a .png file" if os.path.isdir(args.plot) else \
             "the picture is a PNG: give a name ending in .png"
         raise InputError(f"--plot {args.plot}: {problem}")
-    if args.draws < 1:
-        p.error(f"--draws {args.draws}: the bootstrap needs at least 1 draw (10000 by default)")
+    if args.paired and args.draws < comparison.MIN_DRAWS:
+        p.error(f"--draws {args.draws}: a 95% bootstrap interval needs at least {comparison.MIN_DRAWS} draws "
+                f"(10000 by default)")
     return args
 
 
@@ -55,6 +56,7 @@ def route_figures(args):
     for route in args.routes:
         require_computed_alike(route, [comparison.ROUTES[route](args.rootpath[0], run, args.query_test,
                                                                 args.query_train) for run in args.runs])
+    comparison.require_same_queries(figures)
     return figures
 
 

@@ -287,7 +287,8 @@ def test_one_seed_shows_no_sd_rather_than_a_zero_one(roots, tmp_path):
     (["--run", "good", "good"], "--run: good given twice"),
     (["--run", "good", "--routes", "CL", "CL"], "--routes: CL given twice"),
     (["--run", "good", "poor", "--paired", "good", "good"], "--paired good good: two different runs"),
-    (["--run", "good", "poor", "--paired", "good", "poor", "--draws", "0"], "--draws 0: the bootstrap needs"),
+    (["--run", "good", "poor", "--paired", "good", "poor", "--draws", "1"], "--draws 1: a 95% bootstrap interval "
+                                                                            "needs at least 100 draws"),
 ])
 def test_a_comparison_that_would_mislead_stops_in_one_line(roots, args, message):
     done = run_main("compare.py", "--rootpath", *roots, *args)
@@ -335,6 +336,18 @@ def test_a_clm_resting_on_english_vectors_computed_again_is_stale_without_cl_ask
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert f"{clm_dir(str(roots[1]), 'good', QUERY_TEST, QUERY_TRAIN)}: computed from {vectors}, which changed " \
            f"since" in done.stderr
+
+
+def test_a_route_that_ranks_other_queries_than_the_others_stops_in_one_line(roots):
+    """A CM ranking cut to half its queries in every seed: its row was averaged over those, under a title counting
+    the first route's queries."""
+    for root in roots:
+        rng = np.random.default_rng(1)
+        cm = cm_dir(str(root), "good", QUERY_TEST, QUERY_TRAIN)
+        write_ranking(f"{cm}/{layout.RANKING_FILE}", QUERIES[:8], IMAGES, rng.normal(size=(8, len(IMAGES))))
+    done = run_main("compare.py", "--rootpath", *roots, "--run", "good", "--routes", "CL", "CM")
+    assert done.returncode == 1 and done.stderr.strip() == "error: good CM: ranks 8 queries, good CL 16, not the " \
+        "same ones: a ranking cut short or written for another test set; run do_all.sh for that run again"
 
 
 def test_seeds_tested_on_sentences_edited_in_one_root_stop_in_one_line(roots):

@@ -64,7 +64,11 @@ def test_the_family_demo_at_a_tiny_size(small_root, tmp_path, capfd):
     assert "mean ± sd over 2 seeds (the sample sd of the seeds' figures)" in out
     for route in ("CL", "CM", "CLM"):
         assert f"{run}  {route}" in out
-    assert os.path.isfile(root / "results" / "demo-family.txt") and os.path.isfile(root / "results" / "demo-family.png")
+    assert os.path.isfile(root / "results" / "demo-family.png")
+    saved = (root / "results" / "demo-family.txt").read_text(encoding="utf-8")  # the copy passed around: it had no
+    assert "Warning: demo data says nothing about the real data" in saved and f"{run}  CLM" in saved  # warning
+    assert "(no paired difference: it is of w2vvpp_resnext101 and w2vv_attention_ctl, not both among the " \
+           "configs)" in saved
     done = run_main("compare.py", "--rootpath", root, seed1, "--run", run, "--draws", "10")  # the same table again
     assert done.returncode == 0 and done.stdout.splitlines()[2].startswith(f"{run}  CL")
 
@@ -80,7 +84,7 @@ def test_a_config_that_would_not_run_stops_before_the_seed_roots_are_made(small_
 
 
 @pytest.mark.parametrize("args, message", [(["--jobs", "0"], "--jobs 0: at least 1"),
-                                           (["--draws", "0"], "--draws 0: at least 1"),
+                                           (["--draws", "10"], "--draws 10: a 95% bootstrap interval needs"),
                                            (["--seeds", "0", "1", "0"], "--seeds: 0 given twice")])
 def test_arguments_that_would_fail_after_the_pipelines_stop_before_them(tmp_path, capsys, args, message):
     """--draws 0 failed after minutes of training, --jobs 0 with a traceback after copying the roots."""

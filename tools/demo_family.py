@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from w2vv import cli, layout
 from w2vv.atomic import write_text
+from w2vv.comparison import MIN_DRAWS
 from w2vv.cli import log
 from w2vv.collection_files import imageset_of
 from w2vv.errors import InputError
@@ -51,9 +52,10 @@ def parse_args(argv):
     args = cli.parse_args(p, argv)
     cli.refuse_repeats(p, "--seeds", args.seeds)
     cli.refuse_repeats(p, "--configs", args.configs)
-    for flag, value in (("--jobs", args.jobs), ("--draws", args.draws)):
-        if value < 1:
-            p.error(f"{flag} {value}: at least 1")
+    if args.jobs < 1:
+        p.error(f"--jobs {args.jobs}: at least 1")
+    if args.draws < MIN_DRAWS:
+        p.error(f"--draws {args.draws}: a 95% bootstrap interval needs at least {MIN_DRAWS} draws")
     return args
 
 
@@ -146,14 +148,18 @@ def compare(ini, roots, configs, draws, out):
                "--languages", settings["languages"]]  # the collections of the ini's runs, not the paper's
     for role in ("query_train", "query_val", "query_test", "en_train", "en_val"):
         command += [f"--{role}", settings[role]]
-    if set(PAIRED) <= set(configs):
-        command += ["--paired", *(names[c] for c in PAIRED)]
+    paired = set(PAIRED) <= set(configs)
+    command += ["--paired", *(names[c] for c in PAIRED)] if paired else []
     test, n = settings["query_test"], len(imageset_of(roots[0], settings["query_test"]))
-    print(f"\n== the W2VV family on the demo data ({test}, {n} images; chance mIR ≈ {math.log(n) / n:.2f}), "
-          f"{len(roots)} seeds ==")
-    print(f"   Warning: {WARNING}.\n", flush=True)
+    header = (f"== the W2VV family on the demo data ({test}, {n} images; chance mIR ≈ {math.log(n) / n:.2f}), "
+              f"{len(roots)} seeds ==\n   Warning: {WARNING}.\n" +
+              ("" if paired else f"   (no paired difference: it is of {' and '.join(PAIRED)}, not both among the "
+                                 f"configs)\n") + "\n")
+    print("\n" + header, end="", flush=True)
     if subprocess.run(command, cwd=REPO).returncode:
         raise InputError("compare.py failed (see above)")
+    with open(out, encoding="utf-8") as f:
+        write_text(out, header + f.read())  # the file people pass around carries the warning too
     print(f"\n(also in {out})")
 
 

@@ -158,6 +158,18 @@ def route_figures(roots, run, route, query_test, query_train):
     return RouteFigures(query_ids, values)
 
 
+def require_same_queries(figures):
+    """InputError unless every ``RouteFigures`` of ``figures`` ({(run, route): …}) ranks the same test sentences:
+    the table's one count of queries, and its rows, are of one test set (a ranking cut short, or written for
+    another, would be averaged over other queries in silence)."""
+    (first_run, first_route), first = next(iter(figures.items()))
+    for (run, route), those in figures.items():
+        if set(those.query_ids) != set(first.query_ids):
+            raise InputError(f"{run} {route}: ranks {len(those.query_ids)} queries, {first_run} {first_route} "
+                             f"{len(first.query_ids)}, not the same ones: a ranking cut short or written for another "
+                             f"test set; run do_all.sh for that run again")
+
+
 def summary(figures):
     """{metric: (mean over seeds, standard deviation over seeds)} of one route (sd NaN for one seed: a single
     draw has no spread to measure)."""
@@ -166,6 +178,9 @@ def summary(figures):
         per_seed = table.mean(axis=1)
         out[metric] = (float(per_seed.mean()), float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan"))
     return out
+
+
+MIN_DRAWS = 100  # fewer draws than this give no 95% interval (one draw: "[x, x]", not around the mean)
 
 
 def paired_difference(a, b, draws=10000, seed=0, chunk=1000):
