@@ -55,7 +55,10 @@ def test_a_root_not_there_is_named_first(name, tmp_path):
     done = run_main(name, "--rootpath", tmp_path / "nowhere", "--run", "a")
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: {tmp_path / 'nowhere'}: rootpath not found (set --rootpath, or rootpath " \
-                                  f"in common.ini)"
+                                  f"in common.ini, to a VisualSearch root)"
+    readme = run_main(name, "--rootpath", REPO / "README.md", "--run", "a")  # was "rootpath not found"
+    assert readme.stderr.strip() == f"error: {REPO / 'README.md'}: a file, not a folder (set --rootpath, or " \
+                                    f"rootpath in common.ini, to a VisualSearch root)"
 
 
 @pytest.mark.parametrize("args", [["report.py", "--rootpath", "/", "--run", "a", "b", "a"],

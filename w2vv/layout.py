@@ -216,7 +216,8 @@ def image_dir(root, collection):
 
 def require_root(root):
     if not os.path.isdir(root):
-        raise InputError(f"{root}: rootpath not found (set --rootpath, or rootpath in common.ini)")
+        raise InputError(f"{root}: {'a file, not a folder' if os.path.exists(root) else 'rootpath not found'} (set "
+                         f"--rootpath, or rootpath in common.ini, to a VisualSearch root)")
 
 
 # The paper's root: its image feature and its collections with their published sizes
