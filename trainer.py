@@ -112,4 +112,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(run(main, resumes="training goes on from its last finished epoch"))
+    sys.exit(run(main, resumes="run again without --overwrite 1: training goes on from its last finished epoch, a "
+                               "trained model is tested again"))

@@ -453,6 +453,20 @@ def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
     assert capsys.readouterr().err.endswith("redoes what is missing (extraction goes on from its first missing "
                                             "chunk)\n")  # an extraction spoke of training
 
+    def traced(argv):  # Ctrl-C while TensorFlow traced a graph: its C function returned a SystemError
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("<built-in method> returned a result with an exception set") from None
+
+    assert cli.run(traced, []) == 130 and capsys.readouterr().err.startswith("interrupted: ")
+
+    def failed(argv):
+        raise SystemError("not an interruption")
+
+    with pytest.raises(SystemError):
+        cli.run(failed, [])
+
 
 SCRIPT_INTERRUPTED = """
 import os, signal, sys, time

@@ -98,3 +98,22 @@ def test_same_seed_same_history(pristine, tmp_path, uninterrupted):
     root = copy_root(pristine, tmp_path)
     train_here(root)
     assert histories(root) == uninterrupted
+
+
+def test_a_retrain_killed_in_its_first_epoch_leaves_no_state_of_the_run_it_replaces(pristine, tmp_path):
+    """--overwrite 1 with another seed, killed in its first epoch: the interrupted run's resume state stayed, and the
+    same command without --overwrite resumed that run (seed 7's weights) under the new run's record (seed 8)."""
+    root = copy_root(pristine, tmp_path)
+    kill_after(root, epochs=2, delay=0.0)
+    folder = layout.checkpoint_dir(str(root), TRAIN, VAL, RUN)
+    assert os.path.isfile(os.path.join(folder, layout.RESUME_FILE))
+    args = [*trainer(root), "--overwrite", "1", "--seed", "8"]  # argparse: the last --seed counts
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    record, deadline = os.path.join(folder, layout.SETTINGS_FILE), time.time() + 300
+    while '"seed": 8' not in open(record).read() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert epochs_done(root) == 2 and not os.path.exists(os.path.join(folder, layout.RESUME_FILE))
+    again = run_main("trainer.py", *trainer_args(root), "--seed", "8")
+    assert again.returncode == 0 and "resuming at epoch" not in again.stdout, again.stdout[-2000:]

@@ -230,11 +230,21 @@ def run(main, argv=None, resumes=None):
             raise
         print(f"error: {_os_error_line(e)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl-C: every file is written whole or not at all
-        if _debug_asked[0]:
+    except (KeyboardInterrupt, SystemError) as e:  # Ctrl-C: every file is written whole or not at all
+        if _debug_asked[0] or not _interrupted(e):
             raise
         print(f"{interrupts.LINE}{f' ({resumes})' if resumes else ''}", file=sys.stderr)
         return 130
+
+
+def _interrupted(error):
+    """Whether ``error`` is Ctrl-C: a KeyboardInterrupt, or the SystemError a C function of TensorFlow returns when
+    one was raised while it ran (its cause or context)."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _os_error_line(error):

@@ -262,8 +262,11 @@ def train(run, cfg, inputs, log=print, verbose=1):
         log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, layout.RESUME_FILE)}")
     else:
         progress = Progress(seed, new_rule(cfg))
-        if os.path.isfile(os.path.join(folder, layout.MODEL_FILE)):  # overwriting: the run is no longer done
-            os.remove(os.path.join(folder, layout.MODEL_FILE))
+        # overwriting: the run is no longer done, and an interrupted one's state is not this run's (a kill in the
+        # first epoch left it, and the same command without --overwrite resumed it under this run's record)
+        for done in (layout.MODEL_FILE, layout.RESUME_FILE, layout.SUMMARY_FILE):
+            if os.path.isfile(os.path.join(folder, done)):
+                os.remove(os.path.join(folder, done))
         _write_model_description(model, cfg, encoder, folder, log, features.ndims)
         runs.save_record(folder, name, inputs.settings)
     family = "" if cfg.family == "w2vv" else f" ({FAMILY_NAMES[cfg.family]})"
@@ -280,6 +283,8 @@ def train(run, cfg, inputs, log=print, verbose=1):
         callbacks = [EpochEnd(folder, val_set, features, cfg, progress, log, towers)]
         callbacks += [tensorboard_callback(folder)] if run.tensorboard else []
         _fit(model, batches, cfg, progress.next_epoch, callbacks, verbose, folder, inputs)
+    else:  # resumed with no epoch left (killed after the last): the curves as the histories are
+        plot_training_curves(folder)
     rule = progress.rule
     best_key = "best_val_map" if cfg.val_metric == "map" else f"best_val_{cfg.val_metric}"
     summary = dict(config=cfg.name, best_epoch=rule.best_epoch, **{best_key: rule.best}, seed=progress.seed,
