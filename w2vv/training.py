@@ -262,11 +262,7 @@ def train(run, cfg, inputs, log=print, verbose=1):
         log(f"resuming at epoch {progress.next_epoch} from {os.path.join(folder, layout.RESUME_FILE)}")
     else:
         progress = Progress(seed, new_rule(cfg))
-        # overwriting: the run is no longer done, and an interrupted one's state is not this run's (a kill in the
-        # first epoch left it, and the same command without --overwrite resumed it under this run's record)
-        for done in (layout.MODEL_FILE, layout.RESUME_FILE, layout.SUMMARY_FILE):
-            if os.path.isfile(os.path.join(folder, done)):
-                os.remove(os.path.join(folder, done))
+        _forget_former_run(folder)
         _write_model_description(model, cfg, encoder, folder, log, features.ndims)
         runs.save_record(folder, name, inputs.settings)
     family = "" if cfg.family == "w2vv" else f" ({FAMILY_NAMES[cfg.family]})"
@@ -295,6 +291,15 @@ def train(run, cfg, inputs, log=print, verbose=1):
     os.remove(os.path.join(folder, layout.RESUME_FILE))
     log(f"best epoch {rule.best_epoch}: val {VAL_NAMES[cfg.val_metric]} {rule.best:.4f} -> {folder}")
     return folder
+
+
+def _forget_former_run(folder):
+    """A run starting afresh where one was (overwriting it): that run is no longer done, and its resume state is not
+    this run's (a kill in the first epoch left it, and the same command without --overwrite resumed it under this
+    run's record)."""
+    for done in (layout.MODEL_FILE, layout.RESUME_FILE, layout.SUMMARY_FILE):
+        if os.path.isfile(os.path.join(folder, done)):
+            os.remove(os.path.join(folder, done))
 
 
 def _fit(model, batches, cfg, first_epoch, callbacks, verbose, folder, inputs):
