@@ -37,12 +37,11 @@ def parse_args(argv):
     if not layout.is_collection_name(args.collection):
         p.error(f"--collection {args.collection!r}: a collection's name, one folder of the root (letters, digits, "
                 f"_ . , + -), e.g. myphotos")
-    from w2vv.features import FEATURE_NAME_RULE, is_feature_name
+    from w2vv.features import FEATURE_NAME_RULE, MAX_INPUT_SIZE, is_feature_name
     if args.feature is not None and not is_feature_name(args.feature):
         p.error(f"--feature {args.feature!r}: a feature's name, {FEATURE_NAME_RULE}, e.g. resnet152_imagenet_avgpool")
     if args.batch_size < 1:
         p.error("--batch_size must be at least 1")
-    from w2vv.features import MAX_INPUT_SIZE
     if args.image_size is not None and not 1 <= args.image_size <= MAX_INPUT_SIZE:
         p.error(f"--image_size {args.image_size}: a size in pixels, 1 to {MAX_INPUT_SIZE} (or none: the network's "
                 f"own; keras.applications' largest is 600)")

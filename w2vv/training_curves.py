@@ -27,9 +27,10 @@ def read_history(path):
             if not fields:
                 continue
             try:
-                if len(fields) != 2 or layout.epoch_of(fields[0]) is None:
+                epoch = layout.epoch_of(fields[0]) if len(fields) == 2 else None
+                if epoch is None:
                     raise ValueError
-                out.append((layout.epoch_of(fields[0]), float(fields[1])))
+                out.append((epoch, float(fields[1])))
             except ValueError:
                 raise InputError(f"{path}:{lineno}: expected 'epoch_<i> <number>'") from None
     return sorted(out)

@@ -541,7 +541,7 @@ class Searcher:
             raise InputError(f"search_many takes a list of queries, not one {type(queries).__name__} "
                              f"(search takes one query)")
         queries = _as_list(queries, "queries", "a query")
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        if not _is_number(k, integer=True):
             raise InputError(f"k = {k!r}: the number of results is an integer")
         if k < 1:
             raise InputError(f"k = {k}: need at least 1 result")
